@@ -135,8 +135,13 @@ impl DivisionCode {
 
     /// True if `self` is `other` or lies inside it.
     pub fn is_within(&self, other: &DivisionCode) -> bool {
+        let o = &other.0;
         let prefix = match other.level() {
-            DivisionLevel::District => &other.0[..6],
+            // City (DDDD00000000) and province (DD0000000000) codes have the shape of a
+            // district; their significant prefix is shorter.
+            DivisionLevel::District if &o[2..6] == "0000" => &o[..2],
+            DivisionLevel::District if &o[4..6] == "00" => &o[..4],
+            DivisionLevel::District => &o[..6],
             DivisionLevel::Town => &other.0[..9],
             DivisionLevel::Village => &other.0[..12],
             DivisionLevel::Grid => &other.0[..],
@@ -227,6 +232,8 @@ mod tests {
         assert!(village.is_within(&code("320413000000")));
         assert!(!village.is_within(&code("320413104000")));
         assert!(code("320413100201007").is_within(&village));
+        assert!(code("320413000000").is_within(&code("320400000000")));
+        assert!(!code("320413000000").is_within(&code("320500000000")));
     }
 
     #[test]

@@ -1,0 +1,66 @@
+//! The templates shipped with GridWalk, embedded from `templates/*.json`.
+//!
+//! Each file is one versioned template; a test validates every one of them.
+
+use crate::template::Template;
+
+/// `(file name, contents)` of every shipped template.
+pub const TEMPLATE_FILES: &[(&str, &str)] = &[
+    (
+        "grid-survey.json",
+        include_str!("../templates/grid-survey.json"),
+    ),
+    (
+        "dust-verification.json",
+        include_str!("../templates/dust-verification.json"),
+    ),
+    (
+        "major-hazard.json",
+        include_str!("../templates/major-hazard.json"),
+    ),
+    (
+        "pre-lease.json",
+        include_str!("../templates/pre-lease.json"),
+    ),
+    (
+        "spot-check.json",
+        include_str!("../templates/spot-check.json"),
+    ),
+    (
+        "reinspection.json",
+        include_str!("../templates/reinspection.json"),
+    ),
+];
+
+/// A shipped template file that does not parse (a build defect, caught by tests).
+#[derive(Debug, thiserror::Error)]
+#[error("shipped template {file} does not parse: {source}")]
+pub struct BuiltinError {
+    pub file: &'static str,
+    #[source]
+    pub source: serde_json::Error,
+}
+
+/// Parses every shipped template, reporting the first broken file.
+pub fn try_builtin_templates() -> Result<Vec<Template>, BuiltinError> {
+    TEMPLATE_FILES
+        .iter()
+        .map(|(file, text)| {
+            serde_json::from_str(text).map_err(|source| BuiltinError { file, source })
+        })
+        .collect()
+}
+
+/// Every shipped template. The files are validated by the crate's tests, so a
+/// broken one can only come from a bad build; it is then left out.
+pub fn builtin_templates() -> Vec<Template> {
+    TEMPLATE_FILES
+        .iter()
+        .filter_map(|(_, text)| serde_json::from_str(text).ok())
+        .collect()
+}
+
+/// The shipped template with this id.
+pub fn builtin_template(id: &str) -> Option<Template> {
+    builtin_templates().into_iter().find(|t| t.id == id)
+}

@@ -1,0 +1,71 @@
+//! `gridwalk`: a headless GridWalk device. The same device crate as the app, driven from
+//! the command line; `--json` gives machine-readable output.
+//!
+//! Exit codes: 0 success; 1 error (message on stderr); 3 an import stored its good rows
+//! but rejected some (listed); for `uscc check`, 1 means invalid.
+
+mod output;
+mod register_cmd;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// GridWalk (网格巡查) device command line.
+#[derive(Debug, Parser)]
+#[command(name = "gridwalk", version, about)]
+pub struct Cli {
+    /// Device database file (created if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDWALK_DB",
+        default_value = "gridwalk.db"
+    )]
+    pub db: PathBuf,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Creates the database (or brings its schema up to date).
+    Init,
+    /// The jurisdiction tree.
+    #[command(subcommand)]
+    Divisions(register_cmd::DivisionsCmd),
+    /// The enterprise register.
+    #[command(subcommand)]
+    Enterprises(register_cmd::EnterprisesCmd),
+    /// Business-licence codes.
+    #[command(subcommand)]
+    Uscc(register_cmd::UsccCmd),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(register_cmd::DemoCmd),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(err) => {
+            output::error(&cli, &err);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Init => register_cmd::init(cli),
+        Command::Divisions(cmd) => register_cmd::divisions(cli, cmd),
+        Command::Enterprises(cmd) => register_cmd::enterprises(cli, cmd),
+        Command::Uscc(cmd) => register_cmd::uscc(cli, cmd),
+        Command::Demo(cmd) => register_cmd::demo(cli, cmd),
+    }
+}

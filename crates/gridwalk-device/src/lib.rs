@@ -1,0 +1,16 @@
+//! Everything that runs on the phone (and in the headless `gridwalk` CLI): one SQLite
+//! database file holding the enterprise register, imports into it and search over it.
+//!
+//! Later layers (inspections, evidence, the sync outbox) add their own modules and
+//! migrations; the shells (Tauri app, CLI) stay thin over these functions.
+
+pub mod error;
+pub mod import;
+pub mod migrations;
+pub mod register;
+pub mod search;
+pub mod store;
+pub mod tabular;
+
+pub use error::StoreError;
+pub use store::Store;

@@ -1,0 +1,114 @@
+//! Enterprise search: Chinese substring of name or address, pinyin (full or initials)
+//! and USCC prefix, ranked.
+//!
+//! Queries of three or more characters go through the FTS5 trigram index (substring
+//! matching without a scan); shorter ones scan the compact search table. Ranking is
+//! done in SQL so only the top `limit` rows leave SQLite: exact name, then name
+//! prefix, then name substring, then address; for pinyin, exact initials, initials
+//! prefix, full-pinyin prefix, then substrings; shorter names first on ties.
+
+use crate::error::StoreError;
+use crate::store::Store;
+use gridwalk_core::search::{QueryKind, SearchQuery};
+use rusqlite::params;
+use serde::Serialize;
+
+/// Largest `limit` a caller may ask for.
+pub const MAX_LIMIT: usize = 500;
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub id: String,
+    pub name: String,
+    pub uscc: String,
+    pub village_code: String,
+    pub village_name: Option<String>,
+    pub address: Option<String>,
+    /// How it matched: `name`, `address`, `pinyin` or `uscc`.
+    pub matched: &'static str,
+}
+
+fn fts_phrase(columns: &str, text: &str) -> String {
+    format!("{{{columns}}} : \"{}\"", text.replace('"', "\"\""))
+}
+
+const SELECT_HIT: &str = "SELECT e.id, e.name, e.uscc, e.village_code, d.name, e.address, r.rank \
+    FROM ranked r JOIN enterprise e ON e.id = r.enterprise_id \
+    LEFT JOIN division d ON d.code = e.village_code \
+    ORDER BY r.rank, r.name_chars, e.name LIMIT ?3";
+
+impl Store {
+    /// Runs a search-box query; at most `limit` hits (capped at [`MAX_LIMIT`]).
+    pub fn search_enterprises(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let q = SearchQuery::parse(query)?;
+        let limit = limit.clamp(1, MAX_LIMIT) as i64;
+        let long = q.text.chars().count() >= 3;
+        let sql = match q.kind {
+            QueryKind::UsccPrefix => format!(
+                "WITH ranked AS (SELECT s.enterprise_id, s.name_chars, 0 AS rank \
+                     FROM enterprise e JOIN enterprise_search s ON s.enterprise_id = e.id \
+                     WHERE e.uscc >= ?1 AND e.uscc < ?1 || '~' AND ?2 = ?2) {SELECT_HIT}"
+            ),
+            QueryKind::Substring => {
+                let filter = if long {
+                    "s.rowid IN (SELECT rowid FROM enterprise_fts WHERE enterprise_fts MATCH ?2)"
+                } else {
+                    "(instr(s.name, ?1) > 0 OR instr(s.address, ?1) > 0) AND ?2 = ?2"
+                };
+                format!(
+                    "WITH ranked AS (SELECT s.enterprise_id, s.name_chars, \
+                         CASE WHEN s.name = ?1 THEN 0 WHEN substr(s.name, 1, length(?1)) = ?1 THEN 1 \
+                              WHEN instr(s.name, ?1) > 0 THEN 2 ELSE 3 END AS rank \
+                         FROM enterprise_search s WHERE {filter}) {SELECT_HIT}"
+                )
+            }
+            QueryKind::Pinyin => {
+                let filter = if long {
+                    "s.rowid IN (SELECT rowid FROM enterprise_fts WHERE enterprise_fts MATCH ?2)"
+                } else {
+                    "(instr(s.pinyin_initials, ?1) > 0 OR instr(s.pinyin_full, ?1) > 0 \
+                      OR instr(s.name, ?1) > 0) AND ?2 = ?2"
+                };
+                format!(
+                    "WITH ranked AS (SELECT s.enterprise_id, s.name_chars, \
+                         CASE WHEN instr(' ' || s.pinyin_initials || ' ', ' ' || ?1 || ' ') > 0 THEN 10 \
+                              WHEN instr(' ' || s.pinyin_initials, ' ' || ?1) > 0 THEN 11 \
+                              WHEN instr(' ' || s.pinyin_full, ' ' || ?1) > 0 THEN 12 \
+                              WHEN instr(s.pinyin_initials, ?1) > 0 THEN 13 \
+                              WHEN instr(s.pinyin_full, ?1) > 0 THEN 14 \
+                              WHEN instr(s.name, ?1) > 0 THEN 15 ELSE 16 END AS rank \
+                         FROM enterprise_search s WHERE {filter}) {SELECT_HIT}"
+                )
+            }
+        };
+        let fts = match q.kind {
+            QueryKind::Substring => fts_phrase("name address", &q.text),
+            QueryKind::Pinyin => fts_phrase("pinyin_full pinyin_initials name", &q.text),
+            QueryKind::UsccPrefix => String::new(),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![q.text, fts, limit], |r| {
+            let rank: i64 = r.get(6)?;
+            Ok(SearchHit {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                uscc: r.get(2)?,
+                village_code: r.get(3)?,
+                village_name: r.get(4)?,
+                address: r.get(5)?,
+                matched: match (q.kind, rank) {
+                    (QueryKind::UsccPrefix, _) => "uscc",
+                    (QueryKind::Pinyin, _) => "pinyin",
+                    (_, 3) => "address",
+                    _ => "name",
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}

@@ -1,0 +1,44 @@
+//! Helpers shared by the device integration tests.
+#![allow(dead_code)]
+
+use gridwalk_device::Store;
+use std::path::{Path, PathBuf};
+
+/// The shared test data folder (`$GRIDWALK_TESTDATA` or `../shared/testdata` beside the repo).
+pub fn testdata() -> PathBuf {
+    std::env::var_os("GRIDWALK_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        })
+}
+
+/// A store in a fresh temp dir with Jintan's divisions loaded.
+pub fn jintan_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path().join("device.db")).expect("open");
+    let report = store
+        .import_divisions(&testdata().join("divisions/jintan.csv"))
+        .expect("divisions");
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    (dir, store)
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+pub const HEADER: &str =
+    "name,uscc,village_code,address,lat,lon,industry,dust_types,workers_per_shift,landlord_uscc";
+/// A real village of Jintan: 河滨居委会 of 西城街道.
+pub const VILLAGE: &str = "320413001001";
+
+/// A valid USCC registered in Jintan, made from a 7-character serial.
+pub fn uscc(serial: &str) -> String {
+    gridwalk_core::Uscc::with_check_char(&format!("91320413MA{serial}"))
+        .expect("valid serial")
+        .to_string()
+}
