@@ -79,7 +79,7 @@ fn require(table: &Table, path: &Path, names: &[&str]) -> Result<usize, TableErr
         })
 }
 
-fn cell<'a>(cells: &'a [String], col: Option<usize>) -> Option<&'a str> {
+fn cell(cells: &[String], col: Option<usize>) -> Option<&str> {
     col.and_then(|c| cells.get(c))
         .map(String::as_str)
         .filter(|s| !s.is_empty())

@@ -49,11 +49,13 @@ impl Store {
         let limit = limit.clamp(1, MAX_LIMIT) as i64;
         let long = q.text.chars().count() >= 3;
         let sql = match q.kind {
-            QueryKind::UsccPrefix => format!(
-                "WITH ranked AS (SELECT s.enterprise_id, s.name_chars, 0 AS rank \
-                     FROM enterprise e JOIN enterprise_search s ON s.enterprise_id = e.id \
-                     WHERE e.uscc >= ?1 AND e.uscc < ?1 || '~' AND ?2 = ?2) {SELECT_HIT}"
-            ),
+            // Codes sort as text: walk the unique index from the prefix and stop at `limit`.
+            QueryKind::UsccPrefix => {
+                "SELECT e.id, e.name, e.uscc, e.village_code, d.name, e.address, 0 \
+                 FROM enterprise e LEFT JOIN division d ON d.code = e.village_code \
+                 WHERE e.uscc >= ?1 AND e.uscc < ?1 || '~' AND ?2 = ?2 ORDER BY e.uscc LIMIT ?3"
+                    .to_string()
+            }
             QueryKind::Substring => {
                 let filter = if long {
                     "s.rowid IN (SELECT rowid FROM enterprise_fts WHERE enterprise_fts MATCH ?2)"
