@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 error (message on stderr); 3 an import stored its good rows
 //! but rejected some (listed); for `uscc check`, 1 means invalid.
 
+mod evidence_cmd;
 mod output;
 mod register_cmd;
 
@@ -44,6 +45,12 @@ pub enum Command {
     /// Business-licence codes.
     #[command(subcommand)]
     Uscc(register_cmd::UsccCmd),
+    /// The photo evidence pipeline.
+    #[command(subcommand)]
+    Photo(evidence_cmd::PhotoCmd),
+    /// Map datums (WGS-84, GCJ-02) and distances.
+    #[command(subcommand)]
+    Geo(evidence_cmd::GeoCmd),
     /// Demo data.
     #[command(subcommand)]
     Demo(register_cmd::DemoCmd),
@@ -67,5 +74,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Enterprises(cmd) => register_cmd::enterprises(cli, cmd),
         Command::Uscc(cmd) => register_cmd::uscc(cli, cmd),
         Command::Demo(cmd) => register_cmd::demo(cli, cmd),
+        Command::Photo(cmd) => evidence_cmd::photo(cli, cmd),
+        Command::Geo(cmd) => evidence_cmd::geo(cli, cmd),
     }
 }
