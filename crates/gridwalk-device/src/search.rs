@@ -60,10 +60,7 @@ impl Store {
                 let filter = if long {
                     "s.rowid IN (SELECT rowid FROM enterprise_fts WHERE enterprise_fts MATCH ?2)"
                 } else {
-                    // Byte-wise search (UTF-8 is self-synchronising, so a byte match is a
-                    // character match) avoids SQLite's per-character walk over hanzi.
-                    "(instr(CAST(s.name AS BLOB), CAST(?1 AS BLOB)) > 0 \
-                      OR instr(CAST(s.address AS BLOB), CAST(?1 AS BLOB)) > 0) AND ?2 = ?2"
+                    "(instr(s.name, ?1) > 0 OR instr(s.address, ?1) > 0) AND ?2 = ?2"
                 };
                 format!(
                     "WITH ranked AS (SELECT s.enterprise_id, s.name_chars, \
