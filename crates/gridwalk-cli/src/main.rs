@@ -5,6 +5,7 @@
 //! but rejected some (listed); for `uscc check`, 1 means invalid.
 
 mod evidence_cmd;
+mod inspect_cmd;
 mod output;
 mod register_cmd;
 
@@ -51,6 +52,15 @@ pub enum Command {
     /// Map datums (WGS-84, GCJ-02) and distances.
     #[command(subcommand)]
     Geo(evidence_cmd::GeoCmd),
+    /// Checklist templates.
+    #[command(subcommand)]
+    Templates(inspect_cmd::TemplatesCmd),
+    /// Inspections: start, answer, attach photos, finalize.
+    #[command(subcommand)]
+    Inspect(inspect_cmd::InspectCmd),
+    /// Hazards (隐患) and their lifecycle.
+    #[command(subcommand)]
+    Hazards(inspect_cmd::HazardsCmd),
     /// Demo data.
     #[command(subcommand)]
     Demo(register_cmd::DemoCmd),
@@ -76,5 +86,8 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Demo(cmd) => register_cmd::demo(cli, cmd),
         Command::Photo(cmd) => evidence_cmd::photo(cli, cmd),
         Command::Geo(cmd) => evidence_cmd::geo(cli, cmd),
+        Command::Templates(cmd) => inspect_cmd::templates(cli, cmd),
+        Command::Inspect(cmd) => inspect_cmd::inspect(cli, cmd),
+        Command::Hazards(cmd) => inspect_cmd::hazards(cli, cmd),
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod import;
+pub mod inspection;
 pub mod migrations;
 pub mod register;
 pub mod search;

@@ -1,0 +1,1 @@
+//! Inspections and hazards in the device store. (Being built.)
