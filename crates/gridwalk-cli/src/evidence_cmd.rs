@@ -6,7 +6,10 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset, Local};
 use clap::Subcommand;
 use gridwalk_core::enterprise::LatLon;
+use gridwalk_device::evidence::PhotoInput;
+use gridwalk_device::Store;
 use gridwalk_evidence::photo::{process_photo, PhotoConfig};
+use gridwalk_evidence::stamp::{GpsStamp, StampSource};
 use gridwalk_evidence::watermark::WatermarkInfo;
 use gridwalk_evidence::{datum, fsio, onsite};
 use std::path::PathBuf;
@@ -34,6 +37,35 @@ pub enum PhotoCmd {
         #[arg(long, default_value = "")]
         inspector: String,
     },
+    /// Adds a photo to this device's evidence: processed, stored beside the database,
+    /// recorded with its position, on-site check and a link in the hash chain.
+    Add {
+        input: PathBuf,
+        /// Enterprise photographed (id or USCC).
+        #[arg(long)]
+        enterprise: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: Option<f64>,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: Option<f64>,
+        /// Horizontal accuracy in metres.
+        #[arg(long)]
+        accuracy: Option<f64>,
+        /// Capture time (RFC 3339); default: now.
+        #[arg(long)]
+        time: Option<String>,
+        #[arg(long, default_value = "")]
+        inspector: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCmd {
+    /// Checks the device's hash chain, every photo record and every photo file;
+    /// exits 1 when anything is missing or altered.
+    Verify,
+    /// Removes temp files and photo files no record refers to (after a crash).
+    Sweep,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +104,119 @@ fn point(lat: f64, lon: f64) -> Result<(f64, f64)> {
     Ok((p.lat, p.lon))
 }
 
+fn parse_time(time: &Option<String>) -> Result<DateTime<FixedOffset>> {
+    Ok(match time {
+        Some(t) => DateTime::parse_from_rfc3339(t)
+            .with_context(|| format!("--time '{t}' is not RFC 3339"))?,
+        None => Local::now().fixed_offset(),
+    })
+}
+
+fn add(cli: &Cli, cmd: &PhotoCmd) -> Result<ExitCode> {
+    let PhotoCmd::Add {
+        input,
+        enterprise,
+        lat,
+        lon,
+        accuracy,
+        time,
+        inspector,
+    } = cmd
+    else {
+        bail!("not an add command");
+    };
+    let store = Store::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()))?;
+    let enterprise_id = match enterprise {
+        Some(key) => Some(store.enterprise(key)?.enterprise.id),
+        None => None,
+    };
+    let device_time = parse_time(time)?;
+    let stamp = match (lat, lon) {
+        (Some(lat), Some(lon)) => Some(GpsStamp {
+            lat: *lat,
+            lon: *lon,
+            accuracy_m: *accuracy,
+            altitude_m: None,
+            fix_time: None,
+            device_time,
+            provider: "manual".into(),
+            satellites: None,
+            mock_location: false,
+            source: StampSource::Manual,
+        }),
+        (None, None) => None,
+        _ => bail!("--lat and --lon go together"),
+    };
+    let record = store.add_photo(&PhotoInput {
+        path: input.clone(),
+        enterprise_id,
+        inspector: inspector.clone(),
+        device_time,
+        stamp,
+    })?;
+    if cli.json {
+        output::json(&record)?;
+    } else {
+        println!(
+            "photo {} recorded as evidence #{}",
+            record.payload.id, record.chain_seq
+        );
+        println!(
+            "  {}x{} {}",
+            record.payload.width,
+            record.payload.height,
+            record.derived_path.display()
+        );
+        match record.off_site {
+            Some(true) => println!(
+                "  off site: outside {} m of the registered location (flagged for review)",
+                record.payload.onsite_radius_m
+            ),
+            Some(false) => println!("  on site"),
+            None => println!("  on-site check: no position or no registered location"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn evidence(cli: &Cli, cmd: &EvidenceCmd) -> Result<ExitCode> {
+    let store = Store::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()))?;
+    match cmd {
+        EvidenceCmd::Verify => {
+            let report = store.verify_evidence()?;
+            if cli.json {
+                output::json(&report)?;
+            } else if report.ok {
+                println!(
+                    "ok: {} chain links, {} photos, nothing missing or altered",
+                    report.links, report.photos
+                );
+            } else {
+                println!(
+                    "FAILED: {} chain links, {} photos",
+                    report.links, report.photos
+                );
+                for p in &report.chain_problems {
+                    println!("  chain: {p:?}");
+                }
+                for p in &report.record_problems {
+                    println!("  {p}");
+                }
+            }
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        EvidenceCmd::Sweep => {
+            let n = store.sweep_photo_dir()?;
+            println!("removed {n} orphan file(s)");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 pub fn photo(cli: &Cli, cmd: &PhotoCmd) -> Result<ExitCode> {
     let PhotoCmd::Process {
         input,
@@ -82,7 +227,10 @@ pub fn photo(cli: &Cli, cmd: &PhotoCmd) -> Result<ExitCode> {
         time,
         enterprise,
         inspector,
-    } = cmd;
+    } = cmd
+    else {
+        return add(cli, cmd);
+    };
     let cfg = PhotoConfig::default();
     let size = std::fs::metadata(input)
         .with_context(|| format!("reading {}", input.display()))?
@@ -106,11 +254,7 @@ pub fn photo(cli: &Cli, cmd: &PhotoCmd) -> Result<ExitCode> {
         (None, None) => None,
         _ => bail!("--lat and --lon go together"),
     };
-    let device_time: DateTime<FixedOffset> = match time {
-        Some(t) => DateTime::parse_from_rfc3339(t)
-            .with_context(|| format!("--time '{t}' is not RFC 3339"))?,
-        None => Local::now().fixed_offset(),
-    };
+    let device_time = parse_time(time)?;
     let original = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
     let info = WatermarkInfo {
         device_time,

@@ -49,6 +49,9 @@ pub enum Command {
     /// The photo evidence pipeline.
     #[command(subcommand)]
     Photo(evidence_cmd::PhotoCmd),
+    /// This device's evidence chain.
+    #[command(subcommand)]
+    Evidence(evidence_cmd::EvidenceCmd),
     /// Map datums (WGS-84, GCJ-02) and distances.
     #[command(subcommand)]
     Geo(evidence_cmd::GeoCmd),
@@ -86,6 +89,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Demo(cmd) => register_cmd::demo(cli, cmd),
         Command::Photo(cmd) => evidence_cmd::photo(cli, cmd),
         Command::Geo(cmd) => evidence_cmd::geo(cli, cmd),
+        Command::Evidence(cmd) => evidence_cmd::evidence(cli, cmd),
         Command::Templates(cmd) => inspect_cmd::templates(cli, cmd),
         Command::Inspect(cmd) => inspect_cmd::inspect(cli, cmd),
         Command::Hazards(cmd) => inspect_cmd::hazards(cli, cmd),

@@ -15,6 +15,9 @@ fn code_of(err: &anyhow::Error) -> &'static str {
     if let Some(e) = err.downcast_ref::<StoreError>() {
         return e.code();
     }
+    if let Some(e) = err.downcast_ref::<gridwalk_device::evidence::EvidenceError>() {
+        return e.code();
+    }
     if let Some(e) = err.downcast_ref::<ImportError>() {
         return match e {
             ImportError::Table(_) => "import.bad_file",

@@ -5,6 +5,7 @@
 //! migrations; the shells (Tauri app, CLI) stay thin over these functions.
 
 pub mod error;
+pub mod evidence;
 pub mod import;
 pub mod inspection;
 pub mod migrations;

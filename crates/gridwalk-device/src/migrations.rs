@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "search",
         sql: include_str!("../../../migrations/device/0002_search.sql"),
     },
+    Migration {
+        version: 3,
+        name: "evidence",
+        sql: include_str!("../../../migrations/device/0003_evidence.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

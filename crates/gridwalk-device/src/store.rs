@@ -45,6 +45,9 @@ impl Store {
         if version >= 2 {
             store.ensure_search_index()?;
         }
+        if version >= 3 {
+            crate::evidence::ensure_device_id(&store.conn)?;
+        }
         Ok(store)
     }
 
