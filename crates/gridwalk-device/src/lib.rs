@@ -11,6 +11,7 @@ pub mod inspection;
 pub mod migrations;
 pub mod register;
 pub mod search;
+mod short_index;
 pub mod store;
 pub mod tabular;
 

@@ -241,6 +241,7 @@ pub(crate) fn write_enterprise(conn: &Connection, e: &Enterprise) -> Result<Chan
 }
 
 fn write_search_row(conn: &Connection, e: &Enterprise) -> Result<(), StoreError> {
+    crate::short_index::invalidate();
     let keys = pinyin_keys(&e.name);
     conn.execute(
         "INSERT INTO enterprise_search (enterprise_id, name, address, pinyin_full, pinyin_initials, name_chars) \
@@ -571,6 +572,7 @@ impl Store {
     pub fn rebuild_search_index(&self) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         tx.execute("DELETE FROM enterprise_search", [])?;
+        crate::short_index::invalidate();
         let sql = format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprise");
         let mut stmt = tx.prepare(&sql)?;
         let raws = stmt

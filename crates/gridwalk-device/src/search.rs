@@ -8,6 +8,7 @@
 //! prefix, full-pinyin prefix, then substrings; shorter names first on ties.
 
 use crate::error::StoreError;
+use crate::short_index::ShortIndex;
 use crate::store::Store;
 use gridwalk_core::search::{QueryKind, SearchQuery};
 use rusqlite::params;
@@ -46,8 +47,11 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<SearchHit>, StoreError> {
         let q = SearchQuery::parse(query)?;
-        let limit = limit.clamp(1, MAX_LIMIT) as i64;
         let long = q.text.chars().count() >= 3;
+        if !long && q.kind != QueryKind::UsccPrefix {
+            return self.search_short(&q, limit.clamp(1, MAX_LIMIT));
+        }
+        let limit = limit.clamp(1, MAX_LIMIT) as i64;
         let sql = match q.kind {
             // Codes sort as text: walk the unique index from the prefix and stop at `limit`.
             QueryKind::UsccPrefix => {
@@ -112,5 +116,47 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// One- and two-character queries, answered from the in-memory copy.
+    fn search_short(&self, q: &SearchQuery, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
+        let mut cache = self.short_index.borrow_mut();
+        let current = match cache.as_ref() {
+            Some(idx) => idx.is_current(&self.conn)?,
+            None => false,
+        };
+        if !current {
+            *cache = Some(ShortIndex::load(&self.conn)?);
+        }
+        let Some(idx) = cache.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let pinyin = q.kind == QueryKind::Pinyin;
+        let top = idx.search(&q.text, pinyin, limit);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, e.name, e.uscc, e.village_code, d.name, e.address \
+             FROM enterprise_search s JOIN enterprise e ON e.id = s.enterprise_id \
+             LEFT JOIN division d ON d.code = e.village_code WHERE s.rowid = ?1",
+        )?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (rowid, rank) in top {
+            let hit = stmt.query_row([rowid], |r| {
+                Ok(SearchHit {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    uscc: r.get(2)?,
+                    village_code: r.get(3)?,
+                    village_name: r.get(4)?,
+                    address: r.get(5)?,
+                    matched: match (pinyin, rank) {
+                        (true, _) => "pinyin",
+                        (false, 3) => "address",
+                        _ => "name",
+                    },
+                })
+            })?;
+            hits.push(hit);
+        }
+        Ok(hits)
     }
 }

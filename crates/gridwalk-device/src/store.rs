@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
+    /// In-memory copy of the search table for short queries, built on first use.
+    pub(crate) short_index: std::cell::RefCell<Option<crate::short_index::ShortIndex>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -41,7 +43,11 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::migrate_to(&mut conn, version)?;
-        let store = Store { conn, path };
+        let store = Store {
+            conn,
+            path,
+            short_index: Default::default(),
+        };
         if version >= 2 {
             store.ensure_search_index()?;
         }

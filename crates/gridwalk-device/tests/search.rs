@@ -109,3 +109,47 @@ fn a_quote_in_the_query_is_searched_for_not_interpreted() {
     let (_d, store) = register();
     assert!(names(&store, "金坛\"新城").is_empty());
 }
+
+#[test]
+fn short_queries_see_enterprises_imported_after_the_first_search() {
+    let (dir, store) = register();
+    assert_eq!(names(&store, "铝业"), vec!["常州市金坛新城铝业有限公司"]);
+    let csv = write(
+        dir.path(),
+        "more.csv",
+        &format!(
+            "name,uscc,village_code\n茅山铝业有限公司,{},{VILLAGE}\n",
+            uscc("1000009")
+        ),
+    );
+    store.import_enterprises(&csv).expect("import");
+    assert_eq!(
+        names(&store, "铝业"),
+        vec!["茅山铝业有限公司", "常州市金坛新城铝业有限公司"]
+    );
+    let other = Store::open(store.path()).expect("second connection");
+    let csv = write(
+        dir.path(),
+        "more2.csv",
+        &format!(
+            "name,uscc,village_code\n儒林铝业厂,{},{VILLAGE}\n",
+            uscc("1000010")
+        ),
+    );
+    other
+        .import_enterprises(&csv)
+        .expect("import through another connection");
+    assert_eq!(
+        names(&store, "铝业")[0],
+        "儒林铝业厂",
+        "shortest name first"
+    );
+}
+
+#[test]
+fn one_and_two_letter_pinyin_rank_initials_before_substrings() {
+    let (_d, store) = register();
+    let got = names(&store, "cd");
+    assert_eq!(got[0], "长荡湖木业有限公司", "initials prefix first");
+    assert!(names(&store, "j").len() >= 3);
+}
