@@ -20,6 +20,7 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use uuid::Uuid;
 
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -286,8 +287,6 @@ impl Store {
         Ok(report)
     }
 }
-
-use uuid::Uuid;
 
 #[derive(Debug, Default)]
 struct LeaseCells {
