@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "evidence",
         sql: include_str!("../../../migrations/device/0003_evidence.sql"),
     },
+    Migration {
+        version: 4,
+        name: "inspections",
+        sql: include_str!("../../../migrations/device/0004_inspections.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -54,6 +54,15 @@ impl Store {
         if version >= 3 {
             crate::evidence::ensure_device_id(&store.conn)?;
         }
+        if version >= 4 {
+            store
+                .ensure_builtin_templates()
+                .map_err(|e| StoreError::Corrupt {
+                    table: "checklist_template",
+                    column: "content",
+                    detail: format!("loading the shipped templates: {e}"),
+                })?;
+        }
         Ok(store)
     }
 

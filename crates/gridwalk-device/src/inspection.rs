@@ -1,1 +1,0 @@
-//! Inspections and hazards in the device store. (Being built.)

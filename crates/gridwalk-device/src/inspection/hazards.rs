@@ -1,0 +1,315 @@
+//! Hazards (隐患): an identity row plus an append-only history of events; the state is
+//! always folded from the events (`gridwalk_checklist::fold`). Every event is stored
+//! as its canonical JSON and linked into the device's evidence chain (`hazard_event`).
+
+use super::{begin, from_json, now_utc, parse_uuid, InspectionError};
+use crate::error::StoreError;
+use crate::evidence::PhotoInput;
+use crate::store::Store;
+use chrono::{Duration, Local, NaiveDate, Utc};
+use gridwalk_checklist::canonical::{sha256_hex, to_canonical_json};
+use gridwalk_checklist::hazard::china_date;
+use gridwalk_checklist::{apply, fold, HazardEvent, HazardEventKind, HazardState, HazardStatus};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use uuid::Uuid;
+
+/// A hazard for listings.
+#[derive(Debug, Clone, Serialize)]
+pub struct HazardSummary {
+    /// Hazard id.
+    pub id: Uuid,
+    /// The checklist item that failed.
+    pub item_id: Option<String>,
+    /// `major` or `general`.
+    pub severity: gridwalk_checklist::Severity,
+    /// Legal basis as printed (`10号令 第十一条(三)`).
+    pub legal_basis: Option<String>,
+    /// `found`, `assigned`, `rectifying`, `reinspected` or `closed`.
+    pub state: HazardStatus,
+    /// Current rectification deadline (China date).
+    pub deadline: NaiveDate,
+    /// Still open after the deadline (today, China date).
+    pub overdue: bool,
+    /// Enterprise id.
+    pub enterprise_id: Uuid,
+    /// Enterprise name.
+    pub enterprise_name: String,
+    /// The inspection that found it.
+    pub inspection_id: Option<Uuid>,
+    /// Description (the item's text).
+    pub description: String,
+    /// Who is rectifying it.
+    pub assignee: Option<String>,
+    /// Under listed supervision (挂牌督办).
+    pub listed: bool,
+}
+
+/// A stored event with its chain position.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredHazardEvent {
+    /// The event.
+    #[serde(flatten)]
+    pub event: HazardEvent,
+}
+
+/// A hazard with its folded state and full history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HazardDetail {
+    /// Summary fields.
+    #[serde(flatten)]
+    pub summary: HazardSummary,
+    /// The folded state.
+    pub detail: HazardState,
+    /// Every event, in fold order.
+    pub events: Vec<StoredHazardEvent>,
+}
+
+/// Appends one event (canonical JSON) and its chain link, in the caller's transaction.
+pub(crate) fn insert_event(conn: &Connection, e: &HazardEvent) -> Result<(), InspectionError> {
+    let bytes = to_canonical_json(e)?;
+    let sha = sha256_hex(&bytes);
+    let text = String::from_utf8(bytes).map_err(|err| StoreError::Corrupt {
+        table: "hazard_event",
+        column: "event",
+        detail: err.to_string(),
+    })?;
+    let kind = super::enum_name(&e.kind.name());
+    conn.execute(
+        "INSERT INTO hazard_event (id, hazard_id, at, actor, kind, event, recorded_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            e.id.to_string(),
+            e.hazard_id.to_string(),
+            super::ts(&e.at),
+            e.actor,
+            kind,
+            text,
+            super::ts(&now_utc())
+        ],
+    )?;
+    crate::evidence::append_chain(conn, "hazard_event", &e.id.to_string(), &sha)?;
+    Ok(())
+}
+
+fn load_events(conn: &Connection, hazard: &Uuid) -> Result<Vec<HazardEvent>, InspectionError> {
+    let mut stmt =
+        conn.prepare("SELECT event FROM hazard_event WHERE hazard_id = ?1 ORDER BY at, id")?;
+    let rows = stmt.query_map([hazard.to_string()], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(from_json("hazard_event", "event", &row?)?);
+    }
+    Ok(out)
+}
+
+fn load_state(conn: &Connection, hazard: &Uuid) -> Result<HazardState, InspectionError> {
+    let events = load_events(conn, hazard)?;
+    if events.is_empty() {
+        return Err(InspectionError::HazardNotFound(hazard.to_string()));
+    }
+    Ok(fold(&events)?)
+}
+
+/// Open hazards (not closed) found by the inspections a revision supersedes, by item:
+/// a revision's finding for the same item continues that hazard instead of opening a
+/// second one.
+pub(crate) fn open_hazards_of_chain(
+    conn: &Connection,
+    mut supersedes: Option<Uuid>,
+) -> Result<BTreeMap<String, Uuid>, InspectionError> {
+    let mut out = BTreeMap::new();
+    let mut guard = 0;
+    while let Some(id) = supersedes {
+        guard += 1;
+        if guard > 10_000 {
+            break;
+        }
+        let mut stmt =
+            conn.prepare("SELECT item_id, hazard_id FROM finding WHERE inspection_id = ?1")?;
+        let rows = stmt
+            .query_map([id.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (item, h) in rows {
+            let h = parse_uuid("finding", "hazard_id", &h)?;
+            if !out.contains_key(&item) && load_state(conn, &h)?.status != HazardStatus::Closed {
+                out.insert(item, h);
+            }
+        }
+        let prev: Option<Option<String>> = conn
+            .query_row(
+                "SELECT supersedes FROM inspection WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        supersedes = prev
+            .flatten()
+            .map(|s| parse_uuid("inspection", "supersedes", &s))
+            .transpose()?;
+    }
+    Ok(out)
+}
+
+fn parse_hazard_id(key: &str) -> Result<Uuid, InspectionError> {
+    Uuid::parse_str(key.trim()).map_err(|_| InspectionError::HazardNotFound(key.to_string()))
+}
+
+fn summary(
+    conn: &Connection,
+    state: &HazardState,
+    today: NaiveDate,
+) -> Result<HazardSummary, InspectionError> {
+    let name: Option<String> = conn
+        .query_row(
+            "SELECT name FROM enterprise WHERE id = ?1",
+            [state.enterprise_id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(HazardSummary {
+        id: state.hazard_id,
+        item_id: state.item_id.clone(),
+        severity: state.severity,
+        legal_basis: state.legal_basis.as_ref().map(ToString::to_string),
+        state: state.status,
+        deadline: state.deadline,
+        overdue: state.is_overdue(today),
+        enterprise_id: state.enterprise_id,
+        enterprise_name: name.unwrap_or_default(),
+        inspection_id: state.inspection_id,
+        description: state.description_zh.clone(),
+        assignee: state.assignee.clone(),
+        listed: state.listed.is_some(),
+    })
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<NaiveDate, InspectionError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| InspectionError::BadDate(s.to_string()))
+}
+
+impl Store {
+    /// Every hazard (optionally only one enterprise's), newest first, with its folded
+    /// state; `overdue` is judged against today's China date.
+    pub fn hazards(&self, enterprise: Option<&str>) -> Result<Vec<HazardSummary>, InspectionError> {
+        let filter = match enterprise {
+            Some(key) => Some(self.enterprise(key)?.enterprise.id.to_string()),
+            None => None,
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM hazard WHERE ?1 IS NULL OR enterprise_id = ?1 ORDER BY created_at DESC, id",
+        )?;
+        let ids = stmt
+            .query_map([filter], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let today = china_date(Utc::now());
+        let mut out = Vec::new();
+        for id in ids {
+            let id = parse_uuid("hazard", "id", &id)?;
+            let state = load_state(&self.conn, &id)?;
+            out.push(summary(&self.conn, &state, today)?);
+        }
+        Ok(out)
+    }
+
+    /// One hazard with its state and history.
+    pub fn hazard(&self, id: &str) -> Result<HazardDetail, InspectionError> {
+        let id = parse_hazard_id(id)?;
+        let events = load_events(&self.conn, &id)?;
+        if events.is_empty() {
+            return Err(InspectionError::HazardNotFound(id.to_string()));
+        }
+        let state = fold(&events)?;
+        let ordered = gridwalk_checklist::merge(&events)?;
+        Ok(HazardDetail {
+            summary: summary(&self.conn, &state, china_date(Utc::now()))?,
+            detail: state,
+            events: ordered
+                .into_iter()
+                .map(|event| StoredHazardEvent { event })
+                .collect(),
+        })
+    }
+
+    /// Validates and appends one lifecycle event (one transaction). An illegal
+    /// transition is refused with [`gridwalk_checklist::TransitionError`] and nothing is
+    /// stored. The event is stamped now, or just after the last event if the clock is
+    /// behind it.
+    pub fn hazard_transition(
+        &self,
+        id: &str,
+        actor: &str,
+        kind: HazardEventKind,
+    ) -> Result<HazardState, InspectionError> {
+        let id = parse_hazard_id(id)?;
+        let actor = actor.trim();
+        if actor.is_empty() {
+            return Err(InspectionError::EmptyInspector);
+        }
+        let tx = begin(&self.conn)?;
+        let state = load_state(&tx, &id)?;
+        let mut at = now_utc();
+        if at <= state.last_event_at {
+            at = state.last_event_at + Duration::milliseconds(1);
+        }
+        let event = HazardEvent::new(id, at, actor, kind);
+        let next = apply(&state, &event)?;
+        insert_event(&tx, &event)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(next)
+    }
+
+    /// Records a reinspection (复查). `photos` (after rectification) go through the
+    /// evidence pipeline; the hazard's original photos are the "before" photos. The
+    /// transition is checked before any photo is stored.
+    pub fn reinspect_hazard(
+        &self,
+        id: &str,
+        actor: &str,
+        passed: bool,
+        photos: &[PathBuf],
+        note: Option<&str>,
+    ) -> Result<HazardState, InspectionError> {
+        let hid = parse_hazard_id(id)?;
+        let state = load_state(&self.conn, &hid)?;
+        let probe = HazardEvent::new(
+            hid,
+            now_utc().max(state.last_event_at + Duration::milliseconds(1)),
+            actor,
+            HazardEventKind::Reinspected {
+                passed,
+                before_photo_sha256s: Vec::new(),
+                after_photo_sha256s: Vec::new(),
+                note: None,
+            },
+        );
+        apply(&state, &probe)?;
+        let mut after = Vec::new();
+        for p in photos {
+            let rec = self.add_photo(&PhotoInput {
+                path: p.clone(),
+                enterprise_id: Some(state.enterprise_id),
+                inspector: actor.to_string(),
+                device_time: Local::now().fixed_offset(),
+                stamp: None,
+            })?;
+            after.push(rec.payload.derived_sha256);
+        }
+        self.hazard_transition(
+            id,
+            actor,
+            HazardEventKind::Reinspected {
+                passed,
+                before_photo_sha256s: state.photo_sha256s.clone(),
+                after_photo_sha256s: after,
+                note: note.map(str::to_string),
+            },
+        )
+    }
+}
