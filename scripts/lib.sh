@@ -25,9 +25,23 @@ apt_install() {
         --no-install-recommends "${missing[@]}"
 }
 
-# System packages every build needs (C toolchain for bundled SQLite and libjpeg-turbo).
+# System packages every build needs: a C toolchain (bundled SQLite, libjpeg-turbo with
+# cmake and nasm) and WebKitGTK for the Tauri app (see docs/tauri-on-linux notes).
 install_build_deps() {
-    apt_install build-essential pkg-config cmake nasm
+    apt_install build-essential pkg-config file cmake nasm \
+        libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
+        libssl-dev libxdo-dev
+}
+
+# Builds the web UI into ui/dist (the Tauri crate embeds it at compile time).
+build_ui() {
+    if [ -f "$ROOT/ui/package.json" ]; then
+        say "building the UI (npm ci, vite build)"
+        (cd "$ROOT/ui" && npm ci --no-audit --no-fund && npm run build)
+    else
+        mkdir -p "$ROOT/ui/dist"
+        [ -f "$ROOT/ui/dist/index.html" ] || echo '<!doctype html><meta charset="utf-8"><title>网格巡查</title>' > "$ROOT/ui/dist/index.html"
+    fi
 }
 
 ensure_nextest() {

@@ -97,7 +97,7 @@ impl Decoder {
         let num = num.clamp(1, 8);
         let g = [8usize, 4, 2, 1]
             .into_iter()
-            .find(|g| num % g == 0)
+            .find(|g| num.is_multiple_of(*g))
             .unwrap_or(1);
         let sf = raw::tjscalingfactor {
             num: (num / g) as c_int,

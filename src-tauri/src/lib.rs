@@ -1,0 +1,50 @@
+//! GridWalk's Tauri 2 shell: state lives in the Rust device store; the web view calls the
+//! commands in [`commands`] and receives typed `{code, message}` errors ([`error`]).
+
+pub mod commands;
+pub mod error;
+pub mod state;
+
+use state::AppState;
+use std::path::PathBuf;
+use tauri::Manager;
+
+/// The command list, shared by the app and the tests so both register the same handlers.
+pub fn handlers<R: tauri::Runtime>(
+) -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![commands::register_search, commands::enterprise_show]
+}
+
+fn database_path(app: &tauri::App) -> PathBuf {
+    if let Some(p) = std::env::var_os("GRIDWALK_DB") {
+        return PathBuf::from(p);
+    }
+    app.path()
+        .app_data_dir()
+        .unwrap_or_else(|_| PathBuf::from("."))
+        .join("gridwalk.db")
+}
+
+/// Builds and runs the app.
+pub fn run() {
+    let mut builder = tauri::Builder::default();
+    #[cfg(mobile)]
+    {
+        builder = builder
+            .plugin(tauri_plugin_geolocation::init())
+            .plugin(tauri_plugin_barcode_scanner::init());
+    }
+    builder = builder.setup(|app| {
+        let state = AppState::open(database_path(app))
+            .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)?;
+        app.manage(state);
+        Ok(())
+    });
+    if let Err(e) = builder
+        .invoke_handler(handlers())
+        .run(tauri::generate_context!())
+    {
+        eprintln!("GridWalk could not start: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// Browser smoke run of the built UI against the fake backend: serves ui/dist with
+// `vite preview` on loopback, drives Debian's chromium through playwright-core at
+// 360×640 through the main flow, and saves a screenshot of every screen to
+// ui/screenshots/. Needs `npm run build` first (npm run e2e:browser does both).
+//
+// Env: CHROMIUM (default /usr/bin/chromium), GRIDWALK_TESTDATA (default ../../shared/testdata),
+//      E2E_PORT (default 4173).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ui = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const port = Number(process.env.E2E_PORT ?? 4173);
+const base = `http://127.0.0.1:${port}/`;
+const shots = join(ui, 'screenshots');
+const testdata = process.env.GRIDWALK_TESTDATA ?? resolve(ui, '../../shared/testdata');
+const photoPath = join(testdata, 'photos', 'gps__DSCN0010.jpg');
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+function fail(msg) {
+  console.error(`e2e:browser FAILED: ${msg}`);
+  process.exitCode = 1;
+  throw new Error(msg);
+}
+if (!existsSync(join(ui, 'dist', 'index.html'))) fail('ui/dist missing: run npm run build');
+if (!existsSync(executablePath)) fail(`${executablePath} missing: apt-get install -y chromium fonts-noto-cjk`);
+mkdirSync(shots, { recursive: true });
+
+async function waitForServer(url, ms = 20000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try { if ((await fetch(url)).ok) return; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  fail(`preview server did not answer at ${url}`);
+}
+
+const server = spawn(join(ui, 'node_modules', '.bin', 'vite'), ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: ui, stdio: ['ignore', 'pipe', 'inherit'] });
+let browser;
+const step = (s) => console.log(`e2e:browser · ${s}`);
+try {
+  await waitForServer(base);
+  browser = await chromium.launch({ executablePath, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const context = await browser.newContext({ viewport: { width: 360, height: 640 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const tid = (id) => page.getByTestId(id);
+  const shot = async (name) => { await page.waitForTimeout(150); await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false }); step(`screenshot ${name}`); };
+
+  // Enroll.
+  await page.goto(`${base}?fake=unenrolled#/enroll`);
+  await tid('screen-enroll').waitFor();
+  await shot('01-enroll');
+  await tid('enroll-server').fill('https://gridwalk.example.cn');
+  await tid('enroll-code').fill('7K3P-Q9XM');
+  await tid('enroll-submit').click();
+  await tid('screen-home').waitFor();
+  await tid('count-not-visited').waitFor();
+  await shot('02-home');
+
+  // Search by pinyin initials.
+  await tid('tab-enterprises').click();
+  await tid('search-box').fill('jtxc');
+  await page.waitForFunction(() => document.querySelector('[data-testid=search-hint]')?.textContent?.includes('拼音') && document.querySelectorAll('[data-testid=result-row]').length === 2);
+  await shot('03-search-jtxc');
+  const first = (await tid('result-row').first().textContent()) ?? '';
+  if (!first.includes('鑫诚铝业')) fail(`first hit was ${first}`);
+  await tid('result-row').first().click();
+
+  // Enterprise page.
+  await tid('enterprise-name').waitFor();
+  await shot('04-enterprise');
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await shot('05-enterprise-bottom');
+  await tid('start-inspection').click();
+  await tid('template-picker').waitFor();
+  await shot('06-template-picker');
+  await page.locator('[data-testid=template-option][data-template=expert-major-hazard]').click();
+
+  // Checklist runner, one item at a time.
+  await tid('screen-runner').waitFor();
+  await tid('item').waitFor();
+  await shot('07-runner-first-item');
+  let shotPhoto = false;
+  for (let guard = 0; guard < 60; guard++) {
+    const item = await tid('item').getAttribute('data-item');
+    if (await tid('answer-yes').count()) {
+      // Pass every item except MH-D-03 (干式除尘系统未采取…): answering 是 is a major finding.
+      const text = (await tid('item').textContent()) ?? '';
+      const failsIfYes = text.includes('答“是”即为隐患');
+      const pick = item === 'MH-D-03' ? 'answer-yes' : failsIfYes ? 'answer-no' : 'answer-yes';
+      await tid(pick).click();
+      await page.waitForFunction((p) => document.querySelector(`[data-testid=${p}]`)?.getAttribute('aria-pressed') === 'true', pick);
+      if (item === 'MH-D-03') {
+        await tid('photo-needed').waitFor();
+        await shot('08-runner-major-needs-photo');
+        await tid('take-photo-input').setInputFiles(photoPath);
+        await tid('photo-thumb').first().waitFor();
+        await tid('answer-note').fill('布袋除尘器无泄爆片');
+        await tid('answer-note').blur();
+        await page.waitForTimeout(200);
+        await tid('photo-thumb').first().scrollIntoViewIfNeeded();
+        await shot('09-runner-photo-watermarked');
+        shotPhoto = true;
+      }
+    } else if (await tid('answer-text').count()) {
+      await tid('answer-text').fill('除尘系统需整改，其余符合要求。');
+      await tid('answer-save').click();
+    } else if (await tid('take-photo-input').count() && (await tid('item-photos').locator('img').count()) === 0) {
+      await tid('take-photo-input').setInputFiles(photoPath);
+      await tid('photo-thumb').first().waitFor();
+    }
+    await page.waitForTimeout(60);
+    if (await tid('next-item').count()) await tid('next-item').click();
+    else break;
+  }
+  if (!shotPhoto) fail('never reached MH-D-03');
+  await tid('toggle-mode').click();
+  await tid('item-list').waitFor();
+  await shot('10-runner-list');
+  await tid('to-review').click();
+
+  // Review, signature, finalize.
+  await tid('screen-review').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=finding-row]').length > 0);
+  if (await tid('review-missing').count()) fail('review still lists missing items');
+  await shot('11-review');
+  await tid('signer-name').fill('王建国');
+  const pad = await tid('signature-pad').boundingBox();
+  await tid('signature-pad').scrollIntoViewIfNeeded();
+  const box = await tid('signature-pad').boundingBox() ?? pad;
+  await page.mouse.move(box.x + 20, box.y + box.height * 0.7);
+  await page.mouse.down();
+  for (let i = 1; i <= 20; i++) await page.mouse.move(box.x + 20 + i * 12, box.y + box.height * (0.7 - 0.4 * Math.sin(i / 3)));
+  await page.mouse.up();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=finalize]')?.hasAttribute('disabled'));
+  await shot('12-review-signed');
+  await tid('finalize').click();
+
+  // Done: a 重大 hazard.
+  await tid('screen-done').waitFor();
+  await page.locator('[data-testid=done-hazard-row][data-severity=major]').first().waitFor();
+  const doneText = (await tid('screen-done').textContent()) ?? '';
+  if (!doneText.includes('重大')) fail('no 重大 hazard on the done screen');
+  await shot('13-done-major-hazard');
+
+  // Hazards.
+  await tid('done-hazards').click();
+  await tid('screen-hazards').waitFor();
+  await page.locator('[data-testid=hazard-row][data-overdue=true]').first().waitFor();
+  await shot('14-hazards');
+  await page.locator('[data-testid=hazard-row][data-overdue=true]').first().click();
+  await tid('screen-hazard').waitFor();
+  await tid('photo-before-input').setInputFiles(photoPath);
+  await tid('photo-thumb').first().waitFor();
+  await tid('photo-after-input').setInputFiles(join(testdata, 'photos', 'gps__DSCN0021.jpg'));
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-thumb]').length === 2);
+  await shot('15-hazard-reinspection');
+  await tid('reinspect-pass').click();
+  await tid('reinspect-saved').waitFor();
+
+  // Sync.
+  await tid('tab-sync').click();
+  await tid('screen-sync').waitFor();
+  await page.locator('[data-testid=sync-row]').first().waitFor();
+  await shot('16-sync');
+  await tid('sync-now').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=sync-row]')].every((r) => r.getAttribute('data-state') === 'complete'));
+  await shot('17-sync-done');
+
+  // Home again, then English.
+  await tid('tab-home').click();
+  await tid('count-open-hazards').waitFor();
+  await shot('18-home-after');
+  await tid('tab-sync').click();
+  await tid('lang-en').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=sync-now]')?.textContent?.includes('Sync now'));
+  await shot('19-sync-english');
+  await tid('lang-zh').click();
+
+  const real = errors.filter((e) => !/geolocation|Permissions policy/i.test(e));
+  if (real.length) fail(`page errors: ${real.join(' | ')}`);
+  step('main flow passed');
+} finally {
+  await browser?.close();
+  server.kill('SIGTERM');
+}

@@ -1,0 +1,112 @@
+// Every error code the UI knows. docs/ipc.md lists the same codes; a unit test checks
+// that each has Chinese and English text, and that docs/ipc.md names each one.
+
+import type { IpcError } from './types';
+
+/** Codes raised by the device store and the app shell (Rust `code()` methods). */
+export const ERROR_CODES = [
+  // gridwalk-device StoreError
+  'store.sqlite',
+  'store.schema_too_new',
+  'store.migration_failed',
+  'store.open_failed',
+  'store.not_found',
+  'store.corrupt',
+  'store.bad_query',
+  'store.serialize',
+  // gridwalk-device EvidenceError
+  'evidence.bad_photo',
+  'evidence.bad_position',
+  'evidence.files',
+  'evidence.read_failed',
+  'evidence.too_large',
+  'evidence.payload',
+  // gridwalk-device InspectionError
+  'template.not_found',
+  'template.invalid',
+  'template.in_use',
+  'template.bad_workbook',
+  'inspect.not_found',
+  'inspect.unknown_role',
+  'inspect.empty_inspector',
+  'inspect.unknown_item',
+  'inspect.not_applicable',
+  'inspect.wrong_type',
+  'inspect.bad_answer',
+  'inspect.photo_item',
+  'inspect.already_finalized',
+  'inspect.not_finalized',
+  'inspect.already_superseded',
+  'inspect.incomplete',
+  'hazard.not_found',
+  'hazard.illegal_transition',
+  'hazard.bad_date',
+  // app shell (src-tauri)
+  'app.not_enrolled',
+  'app.bad_argument',
+  'enroll.bad_url',
+  'enroll.bad_qr',
+  'scan.cancelled',
+  'scan.unavailable',
+  'network.offline',
+  'network.unreachable',
+  'network.timeout',
+  'network.tls',
+  'sync.busy',
+  'sync.wifi_only',
+  // server problems (docs/sync-protocol.md), prefixed `server.`
+  'server.malformed_body',
+  'server.body_too_large',
+  'server.batch_too_large',
+  'server.unsupported_media_type',
+  'server.protocol_version_unsupported',
+  'server.unauthenticated',
+  'server.device_revoked',
+  'server.forbidden_jurisdiction',
+  'server.enrollment_code_invalid',
+  'server.enrollment_code_used',
+  'server.not_found',
+  'server.upload_offset_mismatch',
+  'server.checksum_mismatch',
+  'server.checksum_algorithm_unsupported',
+  'server.photo_hash_mismatch',
+  'server.photo_not_referenced',
+  'server.upload_length_invalid',
+  'server.tus_version_unsupported',
+  'server.unavailable',
+  'server.internal',
+  'server.payload_hash_mismatch',
+  'server.payload_invalid',
+  'server.seq_reused',
+  'server.unknown_enterprise',
+  'server.record_conflict',
+  // raised by the UI itself
+  'ipc.unknown',
+  'ipc.command_missing',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const KNOWN = new Set<string>(ERROR_CODES);
+
+export function isKnownCode(code: string): code is ErrorCode {
+  return KNOWN.has(code);
+}
+
+/** Turns whatever `invoke` rejected with into an `IpcError`. */
+export function toIpcError(e: unknown): IpcError {
+  if (e && typeof e === 'object' && 'code' in e && typeof (e as IpcError).code === 'string') {
+    const err = e as IpcError;
+    return { ...err, message: typeof err.message === 'string' ? err.message : '' };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  // Tauri's own refusal when the shell lacks a command.
+  if (/command .* not found|not allowed|unknown command/i.test(message)) {
+    return { code: 'ipc.command_missing', message };
+  }
+  return { code: 'ipc.unknown', message };
+}
+
+export function isIpcError(e: unknown): e is IpcError {
+  return !!e && typeof e === 'object' && typeof (e as IpcError).code === 'string' && typeof (e as IpcError).message === 'string';
+}

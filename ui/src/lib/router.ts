@@ -1,0 +1,62 @@
+// Hash routes: `#/home`, `#/enterprises`, `#/enterprise/<id>`, `#/inspection/<id>`,
+// `#/inspection/<id>/review`, `#/inspection/<id>/done`, `#/hazards`, `#/hazard/<id>`,
+// `#/sync`, `#/enroll`. Ids are URI-encoded.
+
+export type Route =
+  | { name: 'enroll' }
+  | { name: 'home' }
+  | { name: 'enterprises' }
+  | { name: 'enterprise'; id: string }
+  | { name: 'inspection'; id: string; item?: string }
+  | { name: 'review'; id: string }
+  | { name: 'done'; id: string }
+  | { name: 'hazards' }
+  | { name: 'hazard'; id: string }
+  | { name: 'sync' };
+
+export function parseHash(hash: string): Route {
+  const path = hash.replace(/^#\/?/, '').split('?')[0];
+  const parts = path.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+  const [a, b, c] = parts;
+  switch (a) {
+    case 'enroll': return { name: 'enroll' };
+    case 'enterprises': return { name: 'enterprises' };
+    case 'enterprise': return b ? { name: 'enterprise', id: b } : { name: 'enterprises' };
+    case 'inspection':
+      if (!b) return { name: 'home' };
+      if (c === 'review') return { name: 'review', id: b };
+      if (c === 'done') return { name: 'done', id: b };
+      return c ? { name: 'inspection', id: b, item: c } : { name: 'inspection', id: b };
+    case 'hazards': return { name: 'hazards' };
+    case 'hazard': return b ? { name: 'hazard', id: b } : { name: 'hazards' };
+    case 'sync': return { name: 'sync' };
+    default: return { name: 'home' };
+  }
+}
+
+export function href(r: Route): string {
+  const e = encodeURIComponent;
+  switch (r.name) {
+    case 'enterprise': return `#/enterprise/${e(r.id)}`;
+    case 'inspection': return r.item ? `#/inspection/${e(r.id)}/${e(r.item)}` : `#/inspection/${e(r.id)}`;
+    case 'review': return `#/inspection/${e(r.id)}/review`;
+    case 'done': return `#/inspection/${e(r.id)}/done`;
+    case 'hazard': return `#/hazard/${e(r.id)}`;
+    default: return `#/${r.name}`;
+  }
+}
+
+export function go(r: Route): void {
+  location.hash = href(r);
+}
+
+/** Which bottom tab a route belongs to. */
+export function tabOf(r: Route): 'home' | 'enterprises' | 'hazards' | 'sync' | null {
+  switch (r.name) {
+    case 'home': return 'home';
+    case 'enterprises': case 'enterprise': return 'enterprises';
+    case 'hazards': case 'hazard': return 'hazards';
+    case 'sync': return 'sync';
+    default: return null;
+  }
+}

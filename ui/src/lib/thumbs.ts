@@ -1,0 +1,2 @@
+// Thumbnails already fetched (data URLs by photo hash), shared by the screens.
+export const thumbCache = new Map<string, string>();
