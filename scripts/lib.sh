@@ -36,8 +36,10 @@ install_build_deps() {
 # Builds the web UI into ui/dist (the Tauri crate embeds it at compile time).
 build_ui() {
     if [ -f "$ROOT/ui/package.json" ]; then
-        say "building the UI (npm ci, vite build)"
-        (cd "$ROOT/ui" && npm ci --no-audit --no-fund && npm run build)
+        say "building the UI (npm install, vite build)"
+        # npm install, not npm ci: npm 11 leaves a platform-only optional dependency of
+        # vite out of the lock file, and npm ci then refuses the lock.
+        (cd "$ROOT/ui" && npm install --no-audit --no-fund && npm run build)
     else
         mkdir -p "$ROOT/ui/dist"
         [ -f "$ROOT/ui/dist/index.html" ] || echo '<!doctype html><meta charset="utf-8"><title>网格巡查</title>' > "$ROOT/ui/dist/index.html"

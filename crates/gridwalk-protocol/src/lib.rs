@@ -1,0 +1,64 @@
+//! The GridWalk sync protocol: every type that crosses the wire between a device and
+//! the central server, defined once so both ends agree. See `docs/sync-protocol.md`.
+//!
+//! Pure data and checks (hash formats, receipt signatures); no I/O.
+
+pub mod problem;
+pub mod pull;
+pub mod push;
+pub mod receipt;
+pub mod tus;
+
+pub use problem::{Problem, ProblemCode};
+pub use pull::{Change, ChangeKind, PullPage};
+pub use push::{
+    EnrollRequest, EnrollResponse, EnrolledUser, MissingPhoto, MissingPhotos, Outcome, PushRequest,
+    PushResponse, RecordEnvelope, RecordKind, RecordResult, RecordState, RecordStatus, Role,
+    ServerKey,
+};
+pub use receipt::{Receipt, ReceiptBody, ReceiptError, ReceiptRecord};
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Header carrying [`PROTOCOL_VERSION`] on every response (and optionally requests).
+pub const PROTOCOL_HEADER: &str = "GridWalk-Protocol";
+
+/// Largest JSON request body accepted, after decompression.
+pub const MAX_JSON_BODY: usize = 4 * 1024 * 1024;
+/// Most records in one push.
+pub const MAX_BATCH_RECORDS: usize = 500;
+/// Largest payload of one record.
+pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+/// Largest tus PATCH chunk.
+pub const MAX_CHUNK_BYTES: usize = 8 * 1024 * 1024;
+/// Largest photo (`Tus-Max-Size`).
+pub const MAX_PHOTO_BYTES: u64 = 64 * 1024 * 1024;
+
+/// True if `s` is a lower-case hex SHA-256 (64 characters).
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Lower-case hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lower_case_64_digit_hex_is_a_hash() {
+        let h = sha256_hex(b"abc");
+        assert!(is_sha256_hex(&h));
+        assert!(!is_sha256_hex(&h.to_uppercase()));
+        assert!(!is_sha256_hex(&h[..63]));
+    }
+}

@@ -1,0 +1,60 @@
+//! Pulling reference data: a cursor-paged delta of what the device may see.
+
+use serde::{Deserialize, Serialize};
+
+/// What a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Division,
+    Enterprise,
+    Template,
+    HazardEvent,
+}
+
+impl ChangeKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Division => "division",
+            ChangeKind::Enterprise => "enterprise",
+            ChangeKind::Template => "template",
+            ChangeKind::HazardEvent => "hazard_event",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        match s {
+            "division" => Some(ChangeKind::Division),
+            "enterprise" => Some(ChangeKind::Enterprise),
+            "template" => Some(ChangeKind::Template),
+            "hazard_event" => Some(ChangeKind::HazardEvent),
+            _ => None,
+        }
+    }
+}
+
+/// The latest version of one entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Change {
+    /// Opaque position of this change.
+    pub cursor: String,
+    pub kind: ChangeKind,
+    /// The entity's key (division code, enterprise id, `template_id@version`, record id).
+    pub key: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub body: serde_json::Value,
+}
+
+/// `GET /v1/sync/pull`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PullPage {
+    pub changes: Vec<Change>,
+    /// Pass this as `cursor` next time.
+    pub next_cursor: String,
+    pub has_more: bool,
+}

@@ -1,0 +1,395 @@
+//! The storage seam: one [`Backend`] trait with two implementations, embedded SQLite
+//! ([`SqliteBackend`]) and PostgreSQL ([`PgBackend`]). Business logic (`store.rs`)
+//! is written once over [`Tx`]; SQL uses `$1`-style placeholders and portable
+//! statements, and only the migrations differ by dialect.
+
+use crate::error::StoreError;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// A value bound to or read from SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<&str> for Val {
+    fn from(s: &str) -> Val {
+        Val::Text(s.to_string())
+    }
+}
+impl From<String> for Val {
+    fn from(s: String) -> Val {
+        Val::Text(s)
+    }
+}
+impl From<&String> for Val {
+    fn from(s: &String) -> Val {
+        Val::Text(s.clone())
+    }
+}
+impl From<i64> for Val {
+    fn from(i: i64) -> Val {
+        Val::Int(i)
+    }
+}
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(o: Option<T>) -> Val {
+        o.map_or(Val::Null, Into::into)
+    }
+}
+
+/// One result row.
+#[derive(Debug, Clone)]
+pub struct Row(pub Vec<Val>);
+
+impl Row {
+    /// Text at column `i` (`None` for NULL).
+    pub fn text(&self, i: usize) -> Result<Option<String>, DbError> {
+        match self.0.get(i) {
+            Some(Val::Text(s)) => Ok(Some(s.clone())),
+            Some(Val::Null) => Ok(None),
+            Some(Val::Int(n)) => Ok(Some(n.to_string())),
+            None => Err(DbError::Decode(format!("no column {i}"))),
+        }
+    }
+    /// Non-null text at column `i`.
+    pub fn str(&self, i: usize) -> Result<String, DbError> {
+        self.text(i)?
+            .ok_or_else(|| DbError::Decode(format!("column {i} is NULL")))
+    }
+    /// Integer at column `i`.
+    pub fn int(&self, i: usize) -> Result<i64, DbError> {
+        match self.0.get(i) {
+            Some(Val::Int(n)) => Ok(*n),
+            other => Err(DbError::Decode(format!(
+                "column {i} is {other:?}, not an integer"
+            ))),
+        }
+    }
+}
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("cannot decode a row: {0}")]
+    Decode(String),
+    #[error("database schema version {found} is newer than this server knows ({known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("database connection lock poisoned")]
+    Poisoned,
+}
+
+/// SQL dialect of a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Statements inside one transaction.
+pub trait Tx {
+    /// Runs a statement; returns rows affected.
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError>;
+    /// Runs a query; returns every row.
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError>;
+    /// The first row, if any.
+    fn query_opt(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>, DbError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+}
+
+/// A database the server can run on.
+pub trait Backend: Send + Sync {
+    /// Which dialect (only migrations differ).
+    fn dialect(&self) -> Dialect;
+    /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
+    fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError>;
+}
+
+/// The body of a transaction.
+pub type TxFn<'a> = &'a mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>;
+
+/// Migrations per dialect, in order: `(version, sql)`.
+fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
+    match dialect {
+        Dialect::Sqlite => &[(
+            1,
+            include_str!("../../../migrations/server/sqlite/0001_init.sql"),
+        )],
+        Dialect::Postgres => &[(
+            1,
+            include_str!("../../../migrations/server/postgres/0001_init.sql"),
+        )],
+    }
+}
+
+/// Highest migration version this build knows.
+pub fn known_version() -> i64 {
+    migrations(Dialect::Sqlite).last().map_or(0, |m| m.0)
+}
+
+fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+// ---------------------------------------------------------------- SQLite
+
+/// Embedded SQLite (WAL, `synchronous=FULL`, busy timeout so admin commands and the
+/// server share the file safely).
+pub struct SqliteBackend {
+    conn: Mutex<rusqlite::Connection>,
+}
+
+impl SqliteBackend {
+    /// Opens (creating) the database and applies migrations.
+    pub fn open(path: &Path) -> Result<SqliteBackend, DbError> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let backend = SqliteBackend {
+            conn: Mutex::new(conn),
+        };
+        backend.migrate()?;
+        Ok(backend)
+    }
+
+    fn migrate(&self) -> Result<(), DbError> {
+        let mut conn = self.conn.lock().map_err(|_| DbError::Poisoned)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current > known_version() {
+            return Err(DbError::TooNew {
+                found: current,
+                known: known_version(),
+            });
+        }
+        for (v, sql) in migrations(Dialect::Sqlite) {
+            if *v > current {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", v)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
+
+fn to_sqlite(v: &Val) -> rusqlite::types::Value {
+    match v {
+        Val::Null => rusqlite::types::Value::Null,
+        Val::Int(i) => rusqlite::types::Value::Integer(*i),
+        Val::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError> {
+        let p: Vec<_> = params.iter().map(to_sqlite).collect();
+        let mut stmt = self.0.prepare_cached(&sqlite_sql(sql))?;
+        Ok(stmt.execute(rusqlite::params_from_iter(p))? as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
+        let p: Vec<_> = params.iter().map(to_sqlite).collect();
+        let mut stmt = self.0.prepare_cached(&sqlite_sql(sql))?;
+        let n = stmt.column_count();
+        let rows = stmt.query_map(rusqlite::params_from_iter(p), |r| {
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                out.push(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => Val::Null,
+                    rusqlite::types::ValueRef::Integer(i) => Val::Int(i),
+                    rusqlite::types::ValueRef::Real(f) => Val::Text(f.to_string()),
+                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                        Val::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            Ok(Row(out))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError> {
+        let mut conn = self.conn.lock().map_err(|_| DbError::Poisoned)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(DbError::from)?;
+        let result = f(&mut SqliteTx(&tx));
+        match result {
+            Ok(()) => tx.commit().map_err(|e| StoreError::Db(e.into())),
+            Err(e) => {
+                // Dropping the transaction rolls it back.
+                drop(tx);
+                Err(e)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+/// PostgreSQL through the synchronous `postgres` client (called from blocking threads).
+pub struct PgBackend {
+    /// `None` only while being dropped.
+    client: Mutex<Option<postgres::Client>>,
+}
+
+impl Drop for PgBackend {
+    /// The client closes its connection by blocking on its own runtime, which panics on
+    /// an async thread; close it on a plain thread instead.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().ok().and_then(Option::take) {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
+}
+
+impl PgBackend {
+    /// Connects (`postgres://…`) and applies migrations.
+    pub fn connect(url: &str) -> Result<PgBackend, DbError> {
+        let client = postgres::Client::connect(url, postgres::NoTls)?;
+        let backend = PgBackend {
+            client: Mutex::new(Some(client)),
+        };
+        backend.migrate()?;
+        Ok(backend)
+    }
+
+    fn migrate(&self) -> Result<(), DbError> {
+        let mut guard = self.client.lock().map_err(|_| DbError::Poisoned)?;
+        let client = guard.as_mut().ok_or(DbError::Poisoned)?;
+        let mut tx = client.transaction()?;
+        // Serialises concurrent migrators (server and an admin command).
+        tx.execute("SELECT pg_advisory_xact_lock(7262001)", &[])?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+        let current: i64 = tx
+            .query_opt("SELECT max(version) FROM schema_version", &[])?
+            .and_then(|r| r.get::<_, Option<i64>>(0))
+            .unwrap_or(0);
+        if current > known_version() {
+            return Err(DbError::TooNew {
+                found: current,
+                known: known_version(),
+            });
+        }
+        for (v, sql) in migrations(Dialect::Postgres) {
+            if *v > current {
+                tx.batch_execute(sql)?;
+                tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[v])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+struct PgTx<'a, 'b>(&'a mut postgres::Transaction<'b>);
+
+#[derive(Debug)]
+struct PgVal<'a>(&'a Val);
+
+impl postgres::types::ToSql for PgVal<'_> {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use postgres::types::Type;
+        match self.0 {
+            Val::Null => Ok(postgres::types::IsNull::Yes),
+            Val::Int(i) => match *ty {
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => i.to_string().to_sql(ty, out),
+                _ => i.to_sql(ty, out),
+            },
+            Val::Text(s) => match *ty {
+                Type::INT8 => s.parse::<i64>()?.to_sql(ty, out),
+                _ => s.to_sql(ty, out),
+            },
+        }
+    }
+
+    fn accepts(_ty: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn from_pg(row: &postgres::Row) -> Result<Row, DbError> {
+    use postgres::types::Type;
+    let mut out = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let v = match *col.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Val::Int),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)?
+                .map(|n| Val::Int(n.into())),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)?
+                .map(|n| Val::Int(n.into())),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)?
+                .map(|b| Val::Int(b.into())),
+            _ => row.try_get::<_, Option<String>>(i)?.map(Val::Text),
+        };
+        out.push(v.unwrap_or(Val::Null));
+    }
+    Ok(Row(out))
+}
+
+impl Tx for PgTx<'_, '_> {
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError> {
+        let p: Vec<PgVal> = params.iter().map(PgVal).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = p
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        Ok(self.0.execute(sql, &refs)?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
+        let p: Vec<PgVal> = params.iter().map(PgVal).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = p
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        self.0.query(sql, &refs)?.iter().map(from_pg).collect()
+    }
+}
+
+impl Backend for PgBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError> {
+        let mut guard = self.client.lock().map_err(|_| DbError::Poisoned)?;
+        let client = guard.as_mut().ok_or(DbError::Poisoned)?;
+        let mut tx = client.transaction().map_err(DbError::from)?;
+        let result = f(&mut PgTx(&mut tx));
+        match result {
+            Ok(()) => tx.commit().map_err(|e| StoreError::Db(e.into())),
+            Err(e) => Err(e), // dropped = rolled back
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Routes, the problem-answering error type, authentication and the layers every
+//! response passes (protocol header, gzip, size limits, tracing).
+
+use crate::error::StoreError;
+use crate::store::{Caller, Store};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gridwalk_protocol::{
+    EnrollRequest, EnrollResponse, MissingPhotos, Problem, ProblemCode, PullPage, PushRequest,
+    PushResponse, RecordStatus, ServerKey, MAX_BATCH_RECORDS, MAX_JSON_BODY, PROTOCOL_VERSION,
+};
+use object_store::ObjectStore;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub blobs: Arc<dyn ObjectStore>,
+    pub uploads_dir: PathBuf,
+    /// One lock per upload being written, so two PATCHes never interleave.
+    pub upload_locks: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl AppState {
+    /// State over a store, a blob store and a directory for partial uploads.
+    pub fn new(store: Arc<Store>, blobs: Arc<dyn ObjectStore>, uploads_dir: PathBuf) -> AppState {
+        AppState {
+            store,
+            blobs,
+            uploads_dir,
+            upload_locks: Arc::default(),
+        }
+    }
+
+    /// Runs a store call on a blocking thread.
+    pub async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| ApiError::internal(format!("store task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+}
+
+/// An error answered as an RFC 7807 problem.
+#[derive(Debug)]
+pub struct ApiError {
+    pub problem: Problem,
+    /// Extra headers (tus answers need some).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    /// A client-visible problem.
+    pub fn new(code: ProblemCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            problem: Problem::new(code, detail),
+            headers: Vec::new(),
+        }
+    }
+
+    /// An internal failure: logged in full, answered generically.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::new(ProblemCode::Internal, "internal error; it has been logged")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Problem { code, detail } => ApiError::new(code, detail),
+            StoreError::Db(crate::db::DbError::Postgres(ref pe)) if pe.is_closed() => {
+                tracing::error!(error = %e, "database unreachable");
+                ApiError::new(ProblemCode::Unavailable, "database unreachable")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
+        let mut resp = (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response();
+        for (k, v) in self.headers {
+            resp.headers_mut().insert(k, v);
+        }
+        resp
+    }
+}
+
+/// JSON body whose failures are typed problems (`malformed_body`, `body_too_large`).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ProblemCode::BodyTooLarge,
+                    format!("JSON bodies are limited to {MAX_JSON_BODY} bytes after decompression"),
+                )
+            } else {
+                ApiError::new(ProblemCode::MalformedBody, e.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| ApiError::new(ProblemCode::MalformedBody, e.to_string()))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string())
+            .ok_or_else(|| ApiError::new(ProblemCode::Unauthenticated, "missing bearer token"))?;
+        state.run(move |s| s.authenticate(&token)).await
+    }
+}
+
+/// Refuses requests that name another protocol version.
+async fn check_protocol(req: Request, next: Next) -> Response {
+    if let Some(v) = req.headers().get(gridwalk_protocol::PROTOCOL_HEADER) {
+        if v.to_str().ok().map(str::trim) != Some(&PROTOCOL_VERSION.to_string()) {
+            return ApiError::new(
+                ProblemCode::ProtocolVersionUnsupported,
+                format!("this server speaks protocol {PROTOCOL_VERSION}"),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/server-key", get(server_key))
+        .route("/v1/enroll", post(enroll))
+        .route("/v1/sync/push", post(push))
+        .route("/v1/sync/pull", get(pull))
+        .route("/v1/sync/records/{id}", get(record_status))
+        .route("/v1/sync/missing-photos", get(missing_photos))
+        .route("/openapi.json", get(crate::openapi::document))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .merge(crate::tus::routes())
+        .fallback(|| async { ApiError::new(ProblemCode::NotFound, "no such endpoint") })
+        .with_state(state);
+    api.layer(axum::middleware::from_fn(check_protocol))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("gridwalk-protocol"),
+            HeaderValue::from_static("1"),
+        ))
+}
+
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    protocol: u32,
+}
+
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        protocol: PROTOCOL_VERSION,
+    })
+}
+
+#[utoipa::path(get, path = "/v1/server-key", responses((status = 200, body = ServerKey)))]
+pub(crate) async fn server_key(State(s): State<AppState>) -> Json<ServerKey> {
+    Json(s.store.server_key())
+}
+
+#[utoipa::path(post, path = "/v1/enroll", request_body = EnrollRequest,
+    responses((status = 200, body = EnrollResponse), (status = "4XX", body = Problem)))]
+pub(crate) async fn enroll(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    let resp = s.run(move |st| st.enroll(&req)).await?;
+    tracing::info!(device = %resp.device_id, user = %resp.user.name, "device enrolled");
+    Ok(Json(resp))
+}
+
+#[utoipa::path(post, path = "/v1/sync/push", request_body = PushRequest,
+    responses((status = 200, body = PushResponse), (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(crate) async fn push(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    if req.records.len() > MAX_BATCH_RECORDS {
+        return Err(ApiError::new(
+            ProblemCode::BatchTooLarge,
+            format!(
+                "{} records; at most {MAX_BATCH_RECORDS} per push",
+                req.records.len()
+            ),
+        ));
+    }
+    let device = caller.device_id;
+    let resp = s.run(move |st| st.push(&caller, &req.records)).await?;
+    tracing::info!(%device, records = resp.results.len(), next_seq = resp.next_seq, "push");
+    Ok(Json(resp))
+}
+
+/// Query of a pull.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct PullQuery {
+    /// Empty for the start.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// 1–1000, default 500.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/sync/pull", params(PullQuery),
+    responses((status = 200, body = PullPage), (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(crate) async fn pull(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PullQuery>,
+) -> Result<Json<PullPage>, ApiError> {
+    let cursor = match q.cursor.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(c) => c
+            .parse::<i64>()
+            .map_err(|_| ApiError::new(ProblemCode::MalformedBody, format!("bad cursor '{c}'")))?,
+    };
+    let limit = q.limit.unwrap_or(500);
+    Ok(Json(
+        s.run(move |st| st.pull(&caller, cursor, limit)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/sync/records/{id}",
+    responses((status = 200, body = RecordStatus), (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(crate) async fn record_status(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RecordStatus>, ApiError> {
+    let id = Uuid::parse_str(&id)
+        .map_err(|_| ApiError::new(ProblemCode::NotFound, format!("'{id}' is not a record id")))?;
+    Ok(Json(s.run(move |st| st.record_status(&caller, id)).await?))
+}
+
+#[utoipa::path(get, path = "/v1/sync/missing-photos",
+    responses((status = 200, body = MissingPhotos), (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(crate) async fn missing_photos(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<MissingPhotos>, ApiError> {
+    Ok(Json(s.run(move |st| st.missing_photos(&caller)).await?))
+}

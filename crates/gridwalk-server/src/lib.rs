@@ -1,0 +1,76 @@
+//! The GridWalk central server: devices push finalized records and upload photos (tus),
+//! and pull the register of their jurisdiction. See `docs/sync-protocol.md` (the
+//! contract) and `docs/server.md` (running it).
+//!
+//! The HTTP layer (`http`, `tus`) is thin over [`store::Store`], which is written once
+//! over the [`db::Backend`] seam with SQLite and PostgreSQL implementations.
+
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod register;
+pub mod store;
+pub mod tus;
+
+pub use error::StoreError;
+pub use http::{app, AppState};
+pub use store::Store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where the server keeps its files: `DIR/server.db` (SQLite), `DIR/blobs/` (photos,
+/// unless another object store is configured), `DIR/uploads/` (partial tus uploads),
+/// `DIR/register.db` (the staging register of imports).
+#[derive(Debug, Clone)]
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    /// Creates the directory tree if needed.
+    pub fn create(path: &Path) -> Result<DataDir, StoreError> {
+        for sub in ["", "blobs", "uploads"] {
+            let p = path.join(sub);
+            std::fs::create_dir_all(&p)
+                .map_err(StoreError::io(format!("cannot create {}", p.display())))?;
+        }
+        Ok(DataDir(path.to_path_buf()))
+    }
+    /// The SQLite database.
+    pub fn database(&self) -> PathBuf {
+        self.0.join("server.db")
+    }
+    /// The local blob store root.
+    pub fn blobs(&self) -> PathBuf {
+        self.0.join("blobs")
+    }
+    /// Partial uploads.
+    pub fn uploads(&self) -> PathBuf {
+        self.0.join("uploads")
+    }
+    /// The staging register for imports.
+    pub fn staging_register(&self) -> PathBuf {
+        self.0.join("register.db")
+    }
+}
+
+/// Opens the store: PostgreSQL when `database_url` is given, else SQLite in the data
+/// directory. Migrations run on open.
+pub fn open_store(data: &DataDir, database_url: Option<&str>) -> Result<Store, StoreError> {
+    let backend: Box<dyn db::Backend> = match database_url {
+        Some(url) => Box::new(db::PgBackend::connect(url)?),
+        None => Box::new(db::SqliteBackend::open(&data.database())?),
+    };
+    Store::new(backend)
+}
+
+/// Builds the state the HTTP layer runs on, with photos in the local blob directory.
+pub fn local_state(data: &DataDir, store: Store) -> Result<AppState, StoreError> {
+    let blobs = object_store::local::LocalFileSystem::new_with_prefix(data.blobs())
+        .map_err(|e| StoreError::Blob(e.to_string()))?;
+    Ok(AppState::new(
+        Arc::new(store),
+        Arc::new(blobs),
+        data.uploads(),
+    ))
+}

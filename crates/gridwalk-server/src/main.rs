@@ -1,0 +1,236 @@
+//! `gridwalk-server`: the central server and its admin commands, on one data directory
+//! (SQLite) or a PostgreSQL database.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use gridwalk_core::DivisionCode;
+use gridwalk_protocol::Role;
+use gridwalk_server::register::{self, RegisterFile};
+use gridwalk_server::{open_store, DataDir};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "gridwalk-server", version, about = "GridWalk central server")]
+struct Cli {
+    /// Data directory: SQLite database, photos, partial uploads, staging register.
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDWALK_DATA",
+        default_value = "gridwalk-data"
+    )]
+    data: PathBuf,
+    /// PostgreSQL instead of SQLite (`postgres://user@host:port/db`).
+    #[arg(long, global = true, env = "GRIDWALK_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP until SIGINT/SIGTERM.
+    Serve {
+        /// Address to listen on; port 0 picks a free port (the bound address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Jurisdiction tree.
+    Divisions {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Enterprise register.
+    Enterprises {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Users and devices.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Export stored data.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import a CSV or XLSX file (docs/register-import.md).
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user.
+    CreateUser {
+        #[arg(long)]
+        name: String,
+        /// grid_worker | expert | officer | admin
+        #[arg(long)]
+        role: String,
+        /// Division code of the jurisdiction.
+        #[arg(long)]
+        jurisdiction: String,
+    },
+    /// Issue a one-time enrollment code (printed as the last line).
+    EnrollmentCode {
+        #[arg(long)]
+        user: String,
+        /// Server address to put in the QR payload.
+        #[arg(long)]
+        server_url: Option<String>,
+    },
+    /// Revoke a device's token.
+    RevokeDevice { device_id: String },
+    /// List enrolled devices.
+    Devices,
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Every stored inspection with its photos and state.
+    Inspections {
+        /// JSON output (the only format for now).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let data = DataDir::create(&cli.data)
+        .with_context(|| format!("data directory {}", cli.data.display()))?;
+    let store = open_store(&data, cli.database_url.as_deref()).context("opening the database")?;
+    match cli.command {
+        Command::Serve { listen } => serve(data, store, listen),
+        Command::Divisions {
+            command: ImportCommand::Import { file },
+        } => import(&data, &store, RegisterFile::Divisions, &file),
+        Command::Enterprises {
+            command: ImportCommand::Import { file },
+        } => import(&data, &store, RegisterFile::Enterprises, &file),
+        Command::Admin { command } => admin(&store, command),
+        Command::Export {
+            command: ExportCommand::Inspections { json: _ },
+        } => {
+            let all = store.export_inspections()?;
+            println!("{}", serde_json::to_string_pretty(&all)?);
+            Ok(())
+        }
+    }
+}
+
+fn import(
+    data: &DataDir,
+    store: &gridwalk_server::Store,
+    kind: RegisterFile,
+    file: &std::path::Path,
+) -> Result<()> {
+    let report = register::import(store, &data.staging_register(), kind, file)
+        .with_context(|| format!("importing {}", file.display()))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !report.report.rejected.is_empty() {
+        eprintln!("{} rows rejected", report.report.rejected.len());
+        std::process::exit(3);
+    }
+    Ok(())
+}
+
+fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
+    match command {
+        AdminCommand::CreateUser {
+            name,
+            role,
+            jurisdiction,
+        } => {
+            let Some(role) = Role::parse(&role) else {
+                bail!("unknown role '{role}' (grid_worker, expert, officer, admin)");
+            };
+            let code = DivisionCode::parse(&jurisdiction)?;
+            let id = store.create_user(&name, role, &code)?;
+            println!("created user {name} ({}) for {code}: {id}", role.as_str());
+        }
+        AdminCommand::EnrollmentCode { user, server_url } => {
+            let code = store.issue_enrollment_code(&user)?;
+            let qr = match server_url {
+                Some(url) => format!("gridwalk-enroll:1:{code}:{url}"),
+                None => format!("gridwalk-enroll:1:{code}"),
+            };
+            println!(
+                "enrollment code for {user}, valid {} days; QR payload: {qr}",
+                gridwalk_server::store::ENROLLMENT_CODE_TTL_DAYS
+            );
+            println!("{code}");
+        }
+        AdminCommand::RevokeDevice { device_id } => {
+            let id = uuid::Uuid::parse_str(device_id.trim())
+                .with_context(|| format!("'{device_id}' is not a device id"))?;
+            if !store.revoke_device(id)? {
+                bail!("no device {id}");
+            }
+            println!("revoked device {id}");
+        }
+        AdminCommand::Devices => {
+            println!("{}", serde_json::to_string_pretty(&store.devices()?)?);
+        }
+    }
+    Ok(())
+}
+
+fn serve(data: DataDir, store: gridwalk_server::Store, listen: SocketAddr) -> Result<()> {
+    let templates = store.publish_templates()?;
+    tracing::info!(templates, "shipped templates published");
+    let state = gridwalk_server::local_state(&data, store)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}");
+        tracing::info!(%addr, data = %data.0.display(), "serving");
+        axum::serve(listener, gridwalk_server::app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server failed")?;
+        tracing::info!("shut down cleanly");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,1146 @@
+//! The server's data, written once over the [`Backend`] seam: users and devices,
+//! enrollment, pushed records, photo uploads, the register and the pull change log.
+
+use crate::db::{Backend, Dialect, Row, Tx, Val};
+use crate::error::StoreError;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::SigningKey;
+use gridwalk_core::{DivisionCode, DivisionLevel, Uscc};
+use gridwalk_protocol::{
+    is_sha256_hex, sha256_hex, Change, ChangeKind, EnrollRequest, EnrollResponse, EnrolledUser,
+    MissingPhoto, MissingPhotos, Outcome, ProblemCode, PullPage, PushResponse, Receipt,
+    ReceiptBody, ReceiptRecord, RecordEnvelope, RecordKind, RecordResult, RecordState,
+    RecordStatus, Role, ServerKey, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION,
+};
+use rand::RngCore;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// How long an enrollment code stays valid.
+pub const ENROLLMENT_CODE_TTL_DAYS: i64 = 7;
+
+/// The authenticated device and its user.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub device_id: Uuid,
+    pub user_name: String,
+    pub role: Role,
+    pub jurisdiction: DivisionCode,
+}
+
+/// One stored inspection, as `export inspections --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InspectionExport {
+    pub record_id: Uuid,
+    pub device_id: Uuid,
+    pub enterprise_uscc: Option<String>,
+    pub payload_sha256: String,
+    pub photo_hashes: Vec<String>,
+    pub state: RecordState,
+}
+
+/// An enterprise's register entry as offered to devices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedEnterprise {
+    pub id: Uuid,
+    pub uscc: String,
+    pub village: DivisionCode,
+    /// The entry with its sites and leases (the device's `EnterpriseDetail`).
+    pub body: serde_json::Value,
+}
+
+/// A tus upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: Uuid,
+    pub device_id: Uuid,
+    pub sha256: String,
+    pub length: u64,
+    pub offset: u64,
+    /// The `Upload-Metadata` header as received.
+    pub metadata: String,
+    pub completed: bool,
+}
+
+/// An enrolled device, for administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    pub id: Uuid,
+    pub user: String,
+    pub name: Option<String>,
+    pub revoked: bool,
+    pub next_seq: u64,
+}
+
+/// True if a caller with jurisdiction `j` may read and write data of division `target`:
+/// `target` lies inside `j`, or `j` is a grid and `target` is the grid's village.
+pub fn covers(j: &DivisionCode, target: &DivisionCode) -> bool {
+    target.is_within(j) || (j.level() == DivisionLevel::Grid && *target == j.implied_parent())
+}
+
+/// The significant prefix of a division code (what `is_within` compares).
+fn scope_prefix(j: &DivisionCode) -> String {
+    let s = j.as_str();
+    match j.level() {
+        DivisionLevel::District if &s[2..6] == "0000" => s[..2].to_string(),
+        DivisionLevel::District if &s[4..6] == "00" => s[..4].to_string(),
+        DivisionLevel::District => s[..6].to_string(),
+        DivisionLevel::Town => s[..9].to_string(),
+        DivisionLevel::Village => s[..12].to_string(),
+        DivisionLevel::Grid => s.to_string(),
+    }
+}
+
+/// The codes of `j`'s enclosing divisions up to its district.
+fn ancestors(j: &DivisionCode) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = j.clone();
+    while cur.level() != DivisionLevel::District {
+        cur = cur.implied_parent();
+        out.push(cur.as_str().to_string());
+    }
+    out
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn random_token(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Enrollment codes: 12 characters from an alphabet without look-alikes, grouped by 4.
+fn new_enrollment_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut b = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    let chars: Vec<char> = b
+        .iter()
+        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn uuid_of(row: &Row, i: usize) -> Result<Uuid, StoreError> {
+    let s = row.str(i)?;
+    Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("bad uuid '{s}'")))
+}
+
+fn problem(code: ProblemCode, detail: impl Into<String>) -> StoreError {
+    StoreError::problem(code, detail)
+}
+
+/// The server's data store.
+pub struct Store {
+    db: Box<dyn Backend>,
+    signing: SigningKey,
+}
+
+impl Store {
+    /// Wraps a migrated backend; creates the receipt-signing key on first use.
+    pub fn new(db: Box<dyn Backend>) -> Result<Store, StoreError> {
+        let mut seed = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut seed);
+        let fresh = base64::engine::general_purpose::STANDARD.encode(seed);
+        let mut stored = String::new();
+        db.transact(&mut |t| {
+            t.exec(
+                "INSERT INTO server_meta (key, value) VALUES ('signing_key', $1) ON CONFLICT (key) DO NOTHING",
+                &[fresh.clone().into()],
+            )?;
+            let row = t
+                .query_opt("SELECT value FROM server_meta WHERE key = 'signing_key'", &[])?
+                .ok_or_else(|| StoreError::Corrupt("signing key missing".into()))?;
+            stored = row.str(0)?;
+            Ok(())
+        })?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&stored)
+            .map_err(|_| StoreError::Corrupt("signing key is not base64".into()))?;
+        let seed: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("signing key is not 32 bytes".into()))?;
+        Ok(Store {
+            db,
+            signing: SigningKey::from_bytes(&seed),
+        })
+    }
+
+    /// Which database this store runs on.
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    /// Runs `f` in one transaction and returns its value.
+    fn tx<R>(
+        &self,
+        mut f: impl FnMut(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut out = None;
+        self.db.transact(&mut |t| {
+            out = Some(f(t)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| StoreError::Corrupt("transaction produced no value".into()))
+    }
+
+    /// The public half of the receipt-signing key.
+    pub fn server_key(&self) -> ServerKey {
+        let public = self.signing.verifying_key();
+        ServerKey {
+            algorithm: "ed25519".into(),
+            public_key: gridwalk_protocol::receipt::encode_public_key(&public),
+            key_id: gridwalk_protocol::receipt::key_id(&public),
+        }
+    }
+
+    // ------------------------------------------------------------ users, devices
+
+    /// Creates a user; the jurisdiction's level must fit the role.
+    pub fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        jurisdiction: &DivisionCode,
+    ) -> Result<Uuid, StoreError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::Invalid("a user needs a name".into()));
+        }
+        let level = jurisdiction.level();
+        let fits = match role {
+            Role::GridWorker => matches!(level, DivisionLevel::Village | DivisionLevel::Grid),
+            Role::Expert => level == DivisionLevel::Town,
+            Role::Officer => level == DivisionLevel::District,
+            Role::Admin => true,
+        };
+        if !fits {
+            return Err(StoreError::Invalid(format!(
+                "a {} needs a {} jurisdiction, and {jurisdiction} is a {}",
+                role.as_str(),
+                match role {
+                    Role::GridWorker => "village or grid",
+                    Role::Expert => "town",
+                    Role::Officer => "district",
+                    Role::Admin => "any",
+                },
+                level.as_str()
+            )));
+        }
+        let id = Uuid::now_v7();
+        self.tx(|t| {
+            if t
+                .query_opt("SELECT 1 FROM app_user WHERE name = $1", &[name.into()])?
+                .is_some()
+            {
+                return Err(StoreError::Invalid(format!("user '{name}' already exists")));
+            }
+            t.exec(
+                "INSERT INTO app_user (id, name, role, jurisdiction, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    id.to_string().into(),
+                    name.into(),
+                    role.as_str().into(),
+                    jurisdiction.as_str().into(),
+                    ts(now()).into(),
+                ],
+            )?;
+            Ok(id)
+        })
+    }
+
+    /// Issues a one-time enrollment code for a user; returns the code.
+    pub fn issue_enrollment_code(&self, user_name: &str) -> Result<String, StoreError> {
+        let code = new_enrollment_code();
+        let hash = sha256_hex(normalize_code(&code).as_bytes());
+        let created = now();
+        self.tx(|t| {
+            let user = t
+                .query_opt("SELECT id FROM app_user WHERE name = $1", &[user_name.into()])?
+                .ok_or_else(|| StoreError::Invalid(format!("no user named '{user_name}'")))?;
+            t.exec(
+                "INSERT INTO enrollment_code (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[
+                    hash.clone().into(),
+                    user.str(0)?.into(),
+                    ts(created).into(),
+                    ts(created + Duration::days(ENROLLMENT_CODE_TTL_DAYS)).into(),
+                ],
+            )?;
+            Ok(())
+        })?;
+        Ok(code)
+    }
+
+    /// Exchanges an enrollment code for a device token (see the protocol doc for the
+    /// retry rule).
+    pub fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse, StoreError> {
+        let key = req.device_key.trim();
+        if key.len() < 16 || key.len() > 256 {
+            return Err(problem(
+                ProblemCode::MalformedBody,
+                "device_key must be 16 to 256 characters",
+            ));
+        }
+        let code_hash = sha256_hex(normalize_code(&req.code).as_bytes());
+        let key_hash = sha256_hex(key.as_bytes());
+        let token = random_token(32);
+        let token_hash = sha256_hex(token.as_bytes());
+        let at = now();
+        let (device_id, user) = self.tx(|t| {
+            // Locks the code's row (PostgreSQL) so two enrollments cannot both win.
+            t.exec(
+                "UPDATE enrollment_code SET code_hash = code_hash WHERE code_hash = $1",
+                &[code_hash.clone().into()],
+            )?;
+            let row = t
+                .query_opt(
+                    "SELECT c.expires_at, c.device_key_hash, c.device_id, u.id, u.name, u.role, u.jurisdiction
+                     FROM enrollment_code c JOIN app_user u ON u.id = c.user_id WHERE c.code_hash = $1",
+                    &[code_hash.clone().into()],
+                )?
+                .ok_or_else(|| problem(ProblemCode::EnrollmentCodeInvalid, "unknown enrollment code"))?;
+            let expires = DateTime::parse_from_rfc3339(&row.str(0)?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let user = EnrolledUser {
+                name: row.str(4)?,
+                role: Role::parse(&row.str(5)?)
+                    .ok_or_else(|| StoreError::Corrupt("bad role".into()))?,
+                jurisdiction: row.str(6)?,
+            };
+            match row.text(1)? {
+                None => {
+                    if expires < at {
+                        return Err(problem(ProblemCode::EnrollmentCodeInvalid, "enrollment code expired"));
+                    }
+                    let device_id = Uuid::now_v7();
+                    t.exec(
+                        "INSERT INTO device (id, user_id, name, device_key_hash, token_hash, enrolled_at, next_seq)
+                         VALUES ($1, $2, $3, $4, $5, $6, 1)",
+                        &[
+                            device_id.to_string().into(),
+                            row.str(3)?.into(),
+                            req.device_name.clone().into(),
+                            key_hash.clone().into(),
+                            token_hash.clone().into(),
+                            ts(at).into(),
+                        ],
+                    )?;
+                    t.exec(
+                        "UPDATE enrollment_code SET device_key_hash = $1, device_id = $2 WHERE code_hash = $3",
+                        &[key_hash.clone().into(), device_id.to_string().into(), code_hash.clone().into()],
+                    )?;
+                    Ok((device_id, user))
+                }
+                Some(used_by) if used_by == key_hash => {
+                    // The first answer was lost: same device, fresh token.
+                    let device_id = uuid_of(&row, 2)?;
+                    let revoked = t
+                        .query_opt("SELECT revoked_at FROM device WHERE id = $1", &[device_id.to_string().into()])?
+                        .map(|r| r.text(0))
+                        .transpose()?
+                        .flatten();
+                    if revoked.is_some() {
+                        return Err(problem(ProblemCode::DeviceRevoked, "this device was revoked"));
+                    }
+                    t.exec(
+                        "UPDATE device SET token_hash = $1 WHERE id = $2",
+                        &[token_hash.clone().into(), device_id.to_string().into()],
+                    )?;
+                    Ok((device_id, user))
+                }
+                Some(_) => Err(problem(
+                    ProblemCode::EnrollmentCodeUsed,
+                    "this code was already used by another device",
+                )),
+            }
+        })?;
+        Ok(EnrollResponse {
+            device_id,
+            token,
+            user,
+            server_key: self.server_key(),
+        })
+    }
+
+    /// Finds the device and user of a bearer token.
+    pub fn authenticate(&self, token: &str) -> Result<Caller, StoreError> {
+        let hash = sha256_hex(token.as_bytes());
+        let row = self.tx(|t| {
+            t.query_opt(
+                "SELECT d.id, d.revoked_at, u.name, u.role, u.jurisdiction
+                 FROM device d JOIN app_user u ON u.id = d.user_id WHERE d.token_hash = $1",
+                &[hash.clone().into()],
+            )
+            .map_err(StoreError::from)
+        })?;
+        let row = row.ok_or_else(|| problem(ProblemCode::Unauthenticated, "unknown token"))?;
+        if row.text(1)?.is_some() {
+            return Err(problem(
+                ProblemCode::DeviceRevoked,
+                "this device was revoked",
+            ));
+        }
+        Ok(Caller {
+            device_id: uuid_of(&row, 0)?,
+            user_name: row.str(2)?,
+            role: Role::parse(&row.str(3)?)
+                .ok_or_else(|| StoreError::Corrupt("bad role".into()))?,
+            jurisdiction: DivisionCode::parse(&row.str(4)?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        })
+    }
+
+    /// Revokes a device; its token stops working at once. False if no such device.
+    pub fn revoke_device(&self, id: Uuid) -> Result<bool, StoreError> {
+        self.tx(|t| {
+            Ok(t.exec(
+                "UPDATE device SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                &[ts(now()).into(), id.to_string().into()],
+            )? == 1
+                || t.query_opt(
+                    "SELECT 1 FROM device WHERE id = $1",
+                    &[id.to_string().into()],
+                )?
+                .is_some())
+        })
+    }
+
+    /// Every enrolled device.
+    pub fn devices(&self) -> Result<Vec<DeviceInfo>, StoreError> {
+        let rows = self.tx(|t| {
+            t.query(
+                "SELECT d.id, u.name, d.name, d.revoked_at, d.next_seq FROM device d JOIN app_user u ON u.id = d.user_id ORDER BY d.enrolled_at, d.id",
+                &[],
+            )
+            .map_err(StoreError::from)
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeviceInfo {
+                    id: uuid_of(r, 0)?,
+                    user: r.str(1)?,
+                    name: r.text(2)?,
+                    revoked: r.text(3)?.is_some(),
+                    next_seq: r.int(4)? as u64,
+                })
+            })
+            .collect()
+    }
+
+    // ------------------------------------------------------------ push
+
+    /// Stores a batch of records: one result per record, in request order, and a
+    /// signed receipt of everything in the batch the server holds.
+    pub fn push(
+        &self,
+        caller: &Caller,
+        records: &[RecordEnvelope],
+    ) -> Result<PushResponse, StoreError> {
+        let device = caller.device_id.to_string();
+        let received = ts(now());
+        let pg = self.dialect() == Dialect::Postgres;
+        let (results, next_seq) = self.tx(|t| {
+            // Takes the device's row lock: pushes of one device are serialised.
+            t.exec(
+                "UPDATE device SET next_seq = next_seq WHERE id = $1",
+                &[device.clone().into()],
+            )?;
+            let mut next_seq = t
+                .query_opt(
+                    "SELECT next_seq FROM device WHERE id = $1",
+                    &[device.clone().into()],
+                )?
+                .ok_or_else(|| problem(ProblemCode::Unauthenticated, "device not found"))?
+                .int(0)? as u64;
+            let mut order: Vec<usize> = (0..records.len()).collect();
+            order.sort_by_key(|i| records[*i].seq);
+            let mut results: Vec<Option<RecordResult>> = vec![None; records.len()];
+            for i in order {
+                let r = &records[i];
+                let outcome = self.push_one(t, caller, r, &mut next_seq, &received, pg)?;
+                results[i] = Some(RecordResult {
+                    id: r.id,
+                    seq: r.seq,
+                    outcome,
+                });
+            }
+            t.exec(
+                "UPDATE device SET next_seq = $1 WHERE id = $2",
+                &[(next_seq as i64).into(), device.clone().into()],
+            )?;
+            Ok((results.into_iter().flatten().collect::<Vec<_>>(), next_seq))
+        })?;
+        let mut held = Vec::new();
+        for (res, env) in results.iter().zip(records) {
+            let status = match res.outcome {
+                Outcome::Accepted => "accepted",
+                Outcome::Duplicate => "duplicate",
+                _ => continue,
+            };
+            held.push(ReceiptRecord {
+                id: env.id,
+                seq: env.seq,
+                payload_sha256: env.payload_sha256.clone(),
+                status: status.into(),
+            });
+        }
+        let body = ReceiptBody {
+            protocol: PROTOCOL_VERSION,
+            device_id: caller.device_id,
+            server_time: now(),
+            next_seq,
+            records: held,
+        };
+        let receipt = Receipt::sign(&body, &self.signing)
+            .map_err(|e| StoreError::Corrupt(format!("cannot serialise receipt: {e}")))?;
+        Ok(PushResponse {
+            results,
+            next_seq,
+            receipt,
+        })
+    }
+
+    fn push_one(
+        &self,
+        t: &mut dyn Tx,
+        caller: &Caller,
+        r: &RecordEnvelope,
+        next_seq: &mut u64,
+        received: &str,
+        pg: bool,
+    ) -> Result<Outcome, StoreError> {
+        let id = r.id.to_string();
+        if let Some(row) = t.query_opt(
+            "SELECT payload_sha256, state, reject_code, reject_detail FROM record WHERE id = $1",
+            &[id.clone().into()],
+        )? {
+            let existing = row.str(0)?;
+            if row.str(1)? == "rejected" {
+                let code: ProblemCode =
+                    serde_json::from_value(serde_json::Value::String(row.str(2)?))
+                        .unwrap_or(ProblemCode::PayloadInvalid);
+                return Ok(Outcome::Rejected {
+                    code,
+                    detail: row.text(3)?.unwrap_or_default(),
+                });
+            }
+            return Ok(if existing == r.payload_sha256 {
+                Outcome::Duplicate
+            } else {
+                Outcome::Conflict {
+                    existing_sha256: existing,
+                }
+            });
+        }
+        if r.seq < *next_seq {
+            return Ok(Outcome::Rejected {
+                code: ProblemCode::SeqReused,
+                detail: format!(
+                    "sequence number {} is already used; the next expected is {next_seq}",
+                    r.seq
+                ),
+            });
+        }
+        if r.seq > *next_seq {
+            return Ok(Outcome::Gap {
+                expected_seq: *next_seq,
+            });
+        }
+        let checked = self.check_record(t, caller, r)?;
+        let seq = r.seq as i64;
+        match checked {
+            Ok((uscc, division)) => {
+                t.exec(
+                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, payload, enterprise_uscc, division_code, state, device_time, received_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'accepted', $9, $10)",
+                    &[
+                        id.clone().into(),
+                        caller.device_id.to_string().into(),
+                        seq.into(),
+                        r.kind.as_str().into(),
+                        r.payload_sha256.clone().into(),
+                        r.payload.clone().into(),
+                        uscc.into(),
+                        division.as_str().into(),
+                        r.device_time.map(ts).into(),
+                        received.into(),
+                    ],
+                )?;
+                let mut photos = r.photos.clone();
+                photos.sort();
+                photos.dedup();
+                for p in photos {
+                    t.exec(
+                        "INSERT INTO record_photo (record_id, sha256) VALUES ($1, $2)",
+                        &[id.clone().into(), p.into()],
+                    )?;
+                }
+                if r.kind == RecordKind::HazardEvent {
+                    let body: serde_json::Value = serde_json::from_str(&r.payload)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    upsert_change(
+                        t,
+                        pg,
+                        ChangeKind::HazardEvent,
+                        &id,
+                        Some(division.as_str()),
+                        &body,
+                    )?;
+                }
+                *next_seq += 1;
+                Ok(Outcome::Accepted)
+            }
+            Err((code, detail)) => {
+                t.exec(
+                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, state, reject_code, reject_detail, received_at)
+                     VALUES ($1, $2, $3, $4, $5, 'rejected', $6, $7, $8)",
+                    &[
+                        id.into(),
+                        caller.device_id.to_string().into(),
+                        seq.into(),
+                        r.kind.as_str().into(),
+                        r.payload_sha256.clone().into(),
+                        code.as_str().into(),
+                        detail.clone().into(),
+                        received.into(),
+                    ],
+                )?;
+                *next_seq += 1;
+                Ok(Outcome::Rejected { code, detail })
+            }
+        }
+    }
+
+    /// Per-record checks: hash, payload, photos, jurisdiction. Returns the normalised
+    /// USCC and the division the record belongs to.
+    #[allow(clippy::type_complexity)]
+    fn check_record(
+        &self,
+        t: &mut dyn Tx,
+        caller: &Caller,
+        r: &RecordEnvelope,
+    ) -> Result<Result<(Option<String>, DivisionCode), (ProblemCode, String)>, StoreError> {
+        let bad = |code, detail: String| Ok(Err((code, detail)));
+        if !is_sha256_hex(&r.payload_sha256) {
+            return bad(
+                ProblemCode::PayloadInvalid,
+                "payload_sha256 is not 64 lower-case hex digits".into(),
+            );
+        }
+        if r.payload.len() > MAX_PAYLOAD_BYTES {
+            return bad(
+                ProblemCode::PayloadInvalid,
+                format!("payload is over {MAX_PAYLOAD_BYTES} bytes"),
+            );
+        }
+        let actual = sha256_hex(r.payload.as_bytes());
+        if actual != r.payload_sha256 {
+            return bad(
+                ProblemCode::PayloadHashMismatch,
+                format!("the payload's SHA-256 is {actual}"),
+            );
+        }
+        if serde_json::from_str::<serde::de::IgnoredAny>(&r.payload).is_err() {
+            return bad(ProblemCode::PayloadInvalid, "payload is not JSON".into());
+        }
+        if let Some(p) = r.photos.iter().find(|p| !is_sha256_hex(p)) {
+            return bad(
+                ProblemCode::PayloadInvalid,
+                format!("photo hash '{p}' is not 64 lower-case hex digits"),
+            );
+        }
+        let mut uscc_out = None;
+        let division = if let Some(u) = &r.enterprise_uscc {
+            let uscc = match Uscc::parse(u) {
+                Ok(u) => u,
+                Err(e) => return bad(ProblemCode::PayloadInvalid, format!("USCC '{u}': {e}")),
+            };
+            uscc_out = Some(uscc.as_str().to_string());
+            let village = t
+                .query_opt(
+                    "SELECT village_code FROM enterprise WHERE uscc = $1",
+                    &[uscc.as_str().into()],
+                )?
+                .map(|row| row.str(0))
+                .transpose()?;
+            match (village, &r.division_code) {
+                (Some(v), _) => {
+                    DivisionCode::parse(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?
+                }
+                (None, Some(d)) => match DivisionCode::parse(d) {
+                    Ok(d) => d,
+                    Err(e) => return bad(ProblemCode::PayloadInvalid, e.to_string()),
+                },
+                (None, None) => {
+                    return bad(
+                        ProblemCode::UnknownEnterprise,
+                        format!("{uscc} is not in the register and no division_code was given"),
+                    )
+                }
+            }
+        } else if let Some(d) = &r.division_code {
+            match DivisionCode::parse(d) {
+                Ok(d) => d,
+                Err(e) => return bad(ProblemCode::PayloadInvalid, e.to_string()),
+            }
+        } else {
+            caller.jurisdiction.clone()
+        };
+        if !covers(&caller.jurisdiction, &division) {
+            return bad(
+                ProblemCode::ForbiddenJurisdiction,
+                format!(
+                    "{division} is outside {}'s jurisdiction {}",
+                    caller.user_name, caller.jurisdiction
+                ),
+            );
+        }
+        Ok(Ok((uscc_out, division)))
+    }
+
+    // ------------------------------------------------------------ record state
+
+    /// A record of the caller's device, with its state and missing photos.
+    pub fn record_status(&self, caller: &Caller, id: Uuid) -> Result<RecordStatus, StoreError> {
+        self.tx(|t| {
+            let row = t
+                .query_opt(
+                    "SELECT seq, kind, payload_sha256, state FROM record WHERE id = $1 AND device_id = $2",
+                    &[id.to_string().into(), caller.device_id.to_string().into()],
+                )?
+                .ok_or_else(|| problem(ProblemCode::NotFound, format!("no record {id} from this device")))?;
+            let photos = photo_hashes(t, &id.to_string())?;
+            let missing = missing_for(t, &id.to_string())?;
+            let state = if row.str(3)? == "rejected" {
+                RecordState::Rejected
+            } else if missing.is_empty() {
+                RecordState::Complete
+            } else {
+                RecordState::Accepted
+            };
+            Ok(RecordStatus {
+                id,
+                seq: row.int(0)? as u64,
+                kind: RecordKind::parse(&row.str(1)?)
+                    .ok_or_else(|| StoreError::Corrupt("bad record kind".into()))?,
+                payload_sha256: row.str(2)?,
+                state,
+                photos,
+                missing_photos: missing,
+            })
+        })
+    }
+
+    /// Photos referenced by the caller's accepted records that the server lacks.
+    pub fn missing_photos(&self, caller: &Caller) -> Result<MissingPhotos, StoreError> {
+        let rows = self.tx(|t| {
+            t.query(
+                "SELECT rp.sha256, rp.record_id FROM record_photo rp JOIN record r ON r.id = rp.record_id
+                 WHERE r.device_id = $1 AND r.state = 'accepted'
+                   AND NOT EXISTS (SELECT 1 FROM blob b WHERE b.sha256 = rp.sha256)
+                 ORDER BY rp.sha256, rp.record_id",
+                &[caller.device_id.to_string().into()],
+            )
+            .map_err(StoreError::from)
+        })?;
+        let mut by_hash: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        for r in &rows {
+            by_hash.entry(r.str(0)?).or_default().push(uuid_of(r, 1)?);
+        }
+        Ok(MissingPhotos {
+            photos: by_hash
+                .into_iter()
+                .map(|(sha256, records)| MissingPhoto { sha256, records })
+                .collect(),
+        })
+    }
+
+    /// Every accepted inspection with its photos and state (`export inspections`).
+    pub fn export_inspections(&self) -> Result<Vec<InspectionExport>, StoreError> {
+        self.tx(|t| {
+            let rows = t.query(
+                "SELECT id, device_id, enterprise_uscc, payload_sha256 FROM record
+                 WHERE kind = 'inspection' AND state = 'accepted' ORDER BY received_at, id",
+                &[],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let id = r.str(0)?;
+                let missing = missing_for(t, &id)?;
+                out.push(InspectionExport {
+                    record_id: uuid_of(r, 0)?,
+                    device_id: uuid_of(r, 1)?,
+                    enterprise_uscc: r.text(2)?,
+                    payload_sha256: r.str(3)?,
+                    photo_hashes: photo_hashes(t, &id)?,
+                    state: if missing.is_empty() {
+                        RecordState::Complete
+                    } else {
+                        RecordState::Accepted
+                    },
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    // ------------------------------------------------------------ uploads
+
+    /// True if an accepted record of this device references the photo.
+    pub fn photo_referenced(&self, caller: &Caller, sha256: &str) -> Result<bool, StoreError> {
+        self.tx(|t| {
+            Ok(t.query_opt(
+                "SELECT 1 FROM record_photo rp JOIN record r ON r.id = rp.record_id
+                 WHERE rp.sha256 = $1 AND r.device_id = $2 AND r.state = 'accepted'",
+                &[sha256.into(), caller.device_id.to_string().into()],
+            )?
+            .is_some())
+        })
+    }
+
+    /// Creates an upload; complete at once if the photo is already held.
+    pub fn create_upload(
+        &self,
+        caller: &Caller,
+        sha256: &str,
+        length: u64,
+        metadata: &str,
+    ) -> Result<Upload, StoreError> {
+        let id = Uuid::now_v7();
+        self.tx(|t| {
+            let held = t
+                .query_opt("SELECT size FROM blob WHERE sha256 = $1", &[sha256.into()])?
+                .is_some();
+            let offset = if held { length } else { 0 };
+            t.exec(
+                "INSERT INTO upload (id, device_id, sha256, length, upload_offset, metadata, created_at, completed_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    id.to_string().into(),
+                    caller.device_id.to_string().into(),
+                    sha256.into(),
+                    (length as i64).into(),
+                    (offset as i64).into(),
+                    metadata.into(),
+                    ts(now()).into(),
+                    held.then(|| ts(now())).into(),
+                ],
+            )?;
+            Ok(Upload {
+                id,
+                device_id: caller.device_id,
+                sha256: sha256.to_string(),
+                length,
+                offset,
+                metadata: metadata.to_string(),
+                completed: held,
+            })
+        })
+    }
+
+    /// An upload of the caller's device.
+    pub fn upload(&self, caller: &Caller, id: Uuid) -> Result<Upload, StoreError> {
+        let row = self.tx(|t| {
+            t.query_opt(
+                "SELECT sha256, length, upload_offset, metadata, completed_at FROM upload WHERE id = $1 AND device_id = $2",
+                &[id.to_string().into(), caller.device_id.to_string().into()],
+            )
+            .map_err(StoreError::from)
+        })?;
+        let row = row.ok_or_else(|| problem(ProblemCode::NotFound, format!("no upload {id}")))?;
+        Ok(Upload {
+            id,
+            device_id: caller.device_id,
+            sha256: row.str(0)?,
+            length: row.int(1)? as u64,
+            offset: row.int(2)? as u64,
+            metadata: row.str(3)?,
+            completed: row.text(4)?.is_some(),
+        })
+    }
+
+    /// Moves an upload's offset from `from` to `to`; false if it was not at `from`.
+    pub fn advance_upload(&self, id: Uuid, from: u64, to: u64) -> Result<bool, StoreError> {
+        self.tx(|t| {
+            Ok(t.exec(
+                "UPDATE upload SET upload_offset = $1 WHERE id = $2 AND upload_offset = $3 AND completed_at IS NULL",
+                &[(to as i64).into(), id.to_string().into(), (from as i64).into()],
+            )? == 1)
+        })
+    }
+
+    /// Records a verified photo and closes the upload.
+    pub fn complete_upload(&self, id: Uuid, sha256: &str, size: u64) -> Result<(), StoreError> {
+        self.tx(|t| {
+            t.exec(
+                "INSERT INTO blob (sha256, size, verified_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+                &[sha256.into(), (size as i64).into(), ts(now()).into()],
+            )?;
+            t.exec(
+                "UPDATE upload SET upload_offset = length, completed_at = $1 WHERE id = $2",
+                &[ts(now()).into(), id.to_string().into()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Removes an upload (termination, or a failed verification).
+    pub fn delete_upload(&self, id: Uuid) -> Result<(), StoreError> {
+        self.tx(|t| {
+            t.exec("DELETE FROM upload WHERE id = $1", &[id.to_string().into()])?;
+            Ok(())
+        })
+    }
+
+    /// True if the photo is held and verified.
+    pub fn blob_held(&self, sha256: &str) -> Result<bool, StoreError> {
+        self.tx(|t| {
+            Ok(
+                t.query_opt("SELECT 1 FROM blob WHERE sha256 = $1", &[sha256.into()])?
+                    .is_some(),
+            )
+        })
+    }
+
+    // ------------------------------------------------------------ register, pull
+
+    /// Publishes divisions and enterprise register entries in one transaction; each
+    /// changed one is offered to devices. Returns how many changed.
+    pub fn publish_register(
+        &self,
+        divisions: &[gridwalk_core::division::Division],
+        enterprises: &[PublishedEnterprise],
+    ) -> Result<usize, StoreError> {
+        let pg = self.dialect() == Dialect::Postgres;
+        self.tx(|t| {
+            let mut changed = 0;
+            for d in divisions {
+                let body =
+                    serde_json::to_value(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                t.exec(
+                    "INSERT INTO division (code, name, level, parent_code) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent_code = excluded.parent_code",
+                    &[
+                        d.code.as_str().into(),
+                        d.name.clone().into(),
+                        d.level.as_str().into(),
+                        d.parent_code.as_ref().map(|p| p.as_str().to_string()).into(),
+                    ],
+                )?;
+                changed += usize::from(upsert_change(
+                    t,
+                    pg,
+                    ChangeKind::Division,
+                    d.code.as_str(),
+                    Some(d.code.as_str()),
+                    &body,
+                )?);
+            }
+            for e in enterprises {
+                let text = serde_json::to_string(&e.body)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                t.exec(
+                    "INSERT INTO enterprise (id, uscc, village_code, body) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (id) DO UPDATE SET village_code = excluded.village_code, body = excluded.body",
+                    &[
+                        e.id.to_string().into(),
+                        e.uscc.clone().into(),
+                        e.village.as_str().into(),
+                        text.into(),
+                    ],
+                )?;
+                changed += usize::from(upsert_change(
+                    t,
+                    pg,
+                    ChangeKind::Enterprise,
+                    &e.id.to_string(),
+                    Some(e.village.as_str()),
+                    &e.body,
+                )?);
+            }
+            Ok(changed)
+        })
+    }
+
+    /// Offers the shipped checklist templates to every device (once per version).
+    pub fn publish_templates(&self) -> Result<usize, StoreError> {
+        let templates = gridwalk_checklist::builtin::try_builtin_templates()
+            .map_err(|e| StoreError::Corrupt(format!("shipped templates: {e}")))?;
+        let pg = self.dialect() == Dialect::Postgres;
+        let mut changed = 0;
+        for tpl in templates {
+            let body =
+                serde_json::to_value(&tpl).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let key = format!("{}@{}", tpl.id, tpl.version);
+            if self.tx(|t| upsert_change(t, pg, ChangeKind::Template, &key, None, &body))? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// One page of changes the caller may see, after `cursor`.
+    pub fn pull(&self, caller: &Caller, cursor: i64, limit: u32) -> Result<PullPage, StoreError> {
+        let j = &caller.jurisdiction;
+        let mut anc = ancestors(j);
+        anc.resize(4, String::new());
+        let limit = limit.clamp(1, 1000) as i64;
+        let rows = self.tx(|t| {
+            t.query(
+                "SELECT seq, kind, key, body FROM change_log
+                 WHERE seq > $1 AND (division_code IS NULL OR division_code LIKE $2
+                       OR division_code IN ($3, $4, $5, $6))
+                 ORDER BY seq LIMIT $7",
+                &[
+                    cursor.into(),
+                    format!("{}%", scope_prefix(j)).into(),
+                    anc[0].clone().into(),
+                    anc[1].clone().into(),
+                    anc[2].clone().into(),
+                    anc[3].clone().into(),
+                    (limit + 1).into(),
+                ],
+            )
+            .map_err(StoreError::from)
+        })?;
+        let has_more = rows.len() as i64 > limit;
+        let mut changes = Vec::new();
+        let mut next = cursor;
+        for r in rows.iter().take(limit as usize) {
+            next = r.int(0)?;
+            changes.push(Change {
+                cursor: next.to_string(),
+                kind: ChangeKind::parse(&r.str(1)?)
+                    .ok_or_else(|| StoreError::Corrupt("bad change kind".into()))?,
+                key: r.str(2)?,
+                body: serde_json::from_str(&r.str(3)?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            });
+        }
+        Ok(PullPage {
+            changes,
+            next_cursor: next.to_string(),
+            has_more,
+        })
+    }
+}
+
+fn photo_hashes(t: &mut dyn Tx, record_id: &str) -> Result<Vec<String>, StoreError> {
+    t.query(
+        "SELECT sha256 FROM record_photo WHERE record_id = $1 ORDER BY sha256",
+        &[record_id.into()],
+    )?
+    .iter()
+    .map(|r| r.str(0).map_err(StoreError::from))
+    .collect()
+}
+
+fn missing_for(t: &mut dyn Tx, record_id: &str) -> Result<Vec<String>, StoreError> {
+    t.query(
+        "SELECT rp.sha256 FROM record_photo rp WHERE rp.record_id = $1
+         AND NOT EXISTS (SELECT 1 FROM blob b WHERE b.sha256 = rp.sha256) ORDER BY rp.sha256",
+        &[record_id.into()],
+    )?
+    .iter()
+    .map(|r| r.str(0).map_err(StoreError::from))
+    .collect()
+}
+
+/// Puts the latest version of an entity at the end of the change log (unless its body
+/// is unchanged). Returns true if it changed.
+fn upsert_change(
+    t: &mut dyn Tx,
+    pg: bool,
+    kind: ChangeKind,
+    key: &str,
+    division: Option<&str>,
+    body: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let text = serde_json::to_string(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if pg {
+        // Writers take turns, so change seqs commit in order and no cursor skips one.
+        t.exec("LOCK TABLE change_log IN SHARE ROW EXCLUSIVE MODE", &[])?;
+    }
+    let old = t.query_opt(
+        "SELECT body, division_code FROM change_log WHERE kind = $1 AND key = $2",
+        &[kind.as_str().into(), key.into()],
+    )?;
+    if let Some(old) = old {
+        if old.str(0)? == text && old.text(1)?.as_deref() == division {
+            return Ok(false);
+        }
+        t.exec(
+            "DELETE FROM change_log WHERE kind = $1 AND key = $2",
+            &[kind.as_str().into(), key.into()],
+        )?;
+    }
+    t.exec(
+        "INSERT INTO change_log (kind, key, division_code, body) VALUES ($1, $2, $3, $4)",
+        &[
+            kind.as_str().into(),
+            key.into(),
+            division.map(str::to_string).into(),
+            Val::Text(text),
+        ],
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(s: &str) -> DivisionCode {
+        DivisionCode::parse(s).expect("valid")
+    }
+
+    #[test]
+    fn a_grid_worker_covers_the_grid_and_its_village_but_not_the_neighbours() {
+        let grid = code("320413100201001");
+        assert!(covers(&grid, &code("320413100201001")));
+        assert!(covers(&grid, &code("320413100201")));
+        assert!(!covers(&grid, &code("320413100201002")));
+        assert!(!covers(&grid, &code("320413100202")));
+        let town = code("320413100000");
+        assert!(covers(&town, &code("320413100201001")));
+        assert!(!covers(&town, &code("320413101201")));
+    }
+
+    #[test]
+    fn scope_prefixes_and_ancestors_follow_the_code_shape() {
+        assert_eq!(scope_prefix(&code("320413100000")), "320413100");
+        assert_eq!(scope_prefix(&code("320413000000")), "320413");
+        assert_eq!(
+            ancestors(&code("320413100201001")),
+            vec!["320413100201", "320413100000", "320413000000"]
+        );
+    }
+
+    #[test]
+    fn enrollment_codes_are_grouped_and_normalise_back() {
+        let c = new_enrollment_code();
+        assert_eq!(c.len(), 14);
+        assert_eq!(normalize_code(&c.to_lowercase()), c.replace('-', ""));
+    }
+}

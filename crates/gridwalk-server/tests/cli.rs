@@ -1,0 +1,168 @@
+//! The `gridwalk-server` binary: admin commands on the same data directory while
+//! `serve` runs, port 0, graceful shutdown.
+
+use gridwalk_core::Uscc;
+use gridwalk_protocol::{EnrollRequest, EnrollResponse, RecordEnvelope, RecordKind};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn cmd(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run gridwalk-server")
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn admin_commands_work_on_the_data_directory_while_the_server_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let divisions = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/divisions/jintan.csv");
+    ok(cmd(
+        &data,
+        &["divisions", "import", divisions.to_str().expect("path")],
+    ));
+    let uscc = Uscc::with_check_char("91320413MA1XY0001")
+        .expect("uscc")
+        .as_str()
+        .to_string();
+    let csv = dir.path().join("register.csv");
+    let village = std::fs::read_to_string(&divisions)
+        .expect("csv")
+        .lines()
+        .find(|l| l.contains(",village,"))
+        .and_then(|l| l.split(',').next().map(str::to_string))
+        .expect("a village");
+    std::fs::write(
+        &csv,
+        format!("name,uscc,village_code\n金坛测试木业,{uscc},{village}\n"),
+    )
+    .expect("write");
+    ok(cmd(
+        &data,
+        &["enterprises", "import", csv.to_str().expect("path")],
+    ));
+    ok(cmd(
+        &data,
+        &[
+            "admin",
+            "create-user",
+            "--name",
+            "wang",
+            "--role",
+            "grid_worker",
+            "--jurisdiction",
+            &village,
+        ],
+    ));
+    let bad = cmd(
+        &data,
+        &[
+            "admin",
+            "create-user",
+            "--name",
+            "li",
+            "--role",
+            "expert",
+            "--jurisdiction",
+            &village,
+        ],
+    );
+    assert!(!bad.status.success(), "an expert needs a town");
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("address line")
+        .to_string();
+
+    let code_out = ok(cmd(&data, &["admin", "enrollment-code", "--user", "wang"]));
+    let code = code_out
+        .lines()
+        .last()
+        .expect("code line")
+        .trim()
+        .to_string();
+    let http = reqwest::Client::new();
+    let dev: EnrollResponse = http
+        .post(format!("{base}/v1/enroll"))
+        .json(&EnrollRequest {
+            code,
+            device_key: "cli-test-device-key".into(),
+            device_name: None,
+        })
+        .send()
+        .await
+        .expect("enroll")
+        .json()
+        .await
+        .expect("json");
+    let mut rec = RecordEnvelope::new(
+        uuid::Uuid::now_v7(),
+        RecordKind::Inspection,
+        1,
+        "{\"a\":1}".into(),
+    );
+    rec.enterprise_uscc = Some(uscc.clone());
+    rec.photos = vec![gridwalk_protocol::sha256_hex(b"photo")];
+    let r = http
+        .post(format!("{base}/v1/sync/push"))
+        .bearer_auth(&dev.token)
+        .json(&serde_json::json!({"records": [rec]}))
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(r.status(), 200);
+
+    let export: serde_json::Value =
+        serde_json::from_str(&ok(cmd(&data, &["export", "inspections", "--json"]))).expect("json");
+    assert_eq!(export[0]["record_id"], rec.id.to_string());
+    assert_eq!(export[0]["enterprise_uscc"], uscc.as_str());
+    assert_eq!(export[0]["state"], "accepted");
+    assert_eq!(export[0]["photo_hashes"][0], rec.photos[0].as_str());
+
+    ok(cmd(
+        &data,
+        &["admin", "revoke-device", &dev.device_id.to_string()],
+    ));
+    let r = http
+        .get(format!("{base}/v1/sync/pull"))
+        .bearer_auth(&dev.token)
+        .send()
+        .await
+        .expect("pull");
+    assert_eq!(r.status(), 401);
+
+    let pid = server.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let status = server.wait().expect("wait");
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+}

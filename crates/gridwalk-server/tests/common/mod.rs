@@ -1,0 +1,330 @@
+//! Test harness: a real server on port 0 over SQLite or PostgreSQL, a small register,
+//! users and an HTTP client.
+
+#![allow(dead_code)]
+
+use gridwalk_core::Uscc;
+use gridwalk_protocol::{EnrollRequest, EnrollResponse, RecordEnvelope, RecordKind, Role};
+use gridwalk_server::register::{self, RegisterFile};
+use gridwalk_server::{open_store, DataDir};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use uuid::Uuid;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub const DISTRICT: &str = "320413000000";
+pub const TOWN: &str = "320413100000";
+pub const OTHER_TOWN: &str = "320413104000";
+pub const VILLAGE: &str = "320413100201";
+pub const NEIGHBOUR_VILLAGE: &str = "320413100202";
+pub const GRID: &str = "320413100201001";
+pub const FAR_VILLAGE: &str = "320413104201";
+
+/// A valid USCC built from a 17-character body.
+pub fn uscc(first17: &str) -> String {
+    Uscc::with_check_char(first17)
+        .expect("valid body")
+        .as_str()
+        .to_string()
+}
+
+/// Enterprise in VILLAGE.
+pub fn uscc_here() -> String {
+    uscc("91320413MA1XY0001")
+}
+/// Enterprise in NEIGHBOUR_VILLAGE.
+pub fn uscc_neighbour() -> String {
+    uscc("91320413MA1XY0002")
+}
+/// Enterprise in FAR_VILLAGE (another town).
+pub fn uscc_far() -> String {
+    uscc("91320413MA1XY0003")
+}
+
+fn divisions_csv() -> String {
+    format!(
+        "code,name,level,parent_code\n{DISTRICT},金坛区,district,320400000000\n{TOWN},金城镇,town,{DISTRICT}\n\
+         {OTHER_TOWN},儒林镇,town,{DISTRICT}\n{VILLAGE},东村,village,{TOWN}\n{NEIGHBOUR_VILLAGE},西村,village,{TOWN}\n\
+         {FAR_VILLAGE},南村,village,{OTHER_TOWN}\n{GRID},东村一网格,grid,{VILLAGE}\n"
+    )
+}
+
+fn enterprises_csv() -> String {
+    format!(
+        "name,uscc,village_code,dust_types\n金坛东村木业有限公司,{},{VILLAGE},木粉\n\
+         金坛西村铝制品厂,{},{NEIGHBOUR_VILLAGE},铝粉\n儒林南村饲料厂,{},{FAR_VILLAGE},\n",
+        uscc_here(),
+        uscc_neighbour(),
+        uscc_far()
+    )
+}
+
+static PG_PORT: OnceLock<Option<u16>> = OnceLock::new();
+
+/// Starts (once per test binary) a PostgreSQL with the helper script; `None` when the
+/// binaries are absent.
+fn pg_port() -> Option<u16> {
+    *PG_PORT.get_or_init(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pg/start-postgres.sh");
+        let work = PathBuf::from(format!(
+            "/tmp/gridwalk-pg-{}-{}",
+            std::process::id(),
+            Uuid::new_v4().simple()
+        ));
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(&work)
+            .arg(std::process::id().to_string())
+            .output()
+            .expect("run start-postgres.sh");
+        if out.status.code() == Some(77) {
+            eprintln!("SKIPPED: {}", String::from_utf8_lossy(&out.stderr));
+            return None;
+        }
+        assert!(
+            out.status.success(),
+            "start-postgres.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let port = text
+            .lines()
+            .find_map(|l| l.strip_prefix("PORT="))
+            .and_then(|p| p.trim().parse().ok())
+            .expect("PORT= line");
+        Some(port)
+    })
+}
+
+/// A fresh database URL, or `None` (test skipped) when PostgreSQL is absent.
+pub fn fresh_pg_database() -> Option<String> {
+    let port = pg_port()?;
+    let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let name = format!("t_{}", Uuid::new_v4().simple());
+    let mut client =
+        postgres::Client::connect(&admin, postgres::NoTls).expect("connect to test postgres");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    Some(format!("postgres://postgres@127.0.0.1:{port}/{name}"))
+}
+
+/// A running server with a register and some users.
+pub struct Harness {
+    pub db: Db,
+    pub dir: tempfile::TempDir,
+    pub data: DataDir,
+    pub database_url: Option<String>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: std::sync::Arc<gridwalk_server::Store>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Harness {
+    /// Starts a server; `None` if the database kind is unavailable here.
+    pub async fn start(db: Db) -> Option<Harness> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = DataDir::create(dir.path()).expect("data dir");
+        let database_url = match db {
+            Db::Sqlite => None,
+            Db::Postgres => Some(
+                tokio::task::spawn_blocking(fresh_pg_database)
+                    .await
+                    .expect("pg")?,
+            ),
+        };
+        let d2 = data.clone();
+        let url2 = database_url.clone();
+        let store = tokio::task::spawn_blocking(move || {
+            let store = open_store(&d2, url2.as_deref()).expect("open store");
+            let div = d2.0.join("divisions.csv");
+            std::fs::write(&div, divisions_csv()).expect("write csv");
+            let r = register::import(
+                &store,
+                &d2.staging_register(),
+                RegisterFile::Divisions,
+                &div,
+            )
+            .expect("divisions");
+            assert!(r.report.rejected.is_empty(), "{:?}", r.report.rejected);
+            let ent = d2.0.join("enterprises.csv");
+            std::fs::write(&ent, enterprises_csv()).expect("write csv");
+            let r = register::import(
+                &store,
+                &d2.staging_register(),
+                RegisterFile::Enterprises,
+                &ent,
+            )
+            .expect("enterprises");
+            assert!(r.report.rejected.is_empty(), "{:?}", r.report.rejected);
+            store.publish_templates().expect("templates");
+            for (name, role, j) in [
+                ("grid-east", Role::GridWorker, VILLAGE),
+                ("grid-one", Role::GridWorker, GRID),
+                ("expert-jincheng", Role::Expert, TOWN),
+                ("expert-rulin", Role::Expert, OTHER_TOWN),
+                ("officer", Role::Officer, DISTRICT),
+            ] {
+                store
+                    .create_user(
+                        name,
+                        role,
+                        &gridwalk_core::DivisionCode::parse(j).expect("code"),
+                    )
+                    .expect("user");
+            }
+            store
+        })
+        .await
+        .expect("setup");
+        let state = gridwalk_server::local_state(&data, store).expect("state");
+        let store = state.store.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, gridwalk_server::app(state))
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+        });
+        Some(Harness {
+            db,
+            dir,
+            data,
+            database_url,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::builder().build().expect("client"),
+            store,
+            shutdown: Some(tx),
+            server: Some(server),
+        })
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = s.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Issues a code for `user` (through the store, as the CLI does).
+    pub async fn code_for(&self, user: &str) -> String {
+        let store = self.store.clone();
+        let user = user.to_string();
+        tokio::task::spawn_blocking(move || store.issue_enrollment_code(&user))
+            .await
+            .expect("join")
+            .expect("code")
+    }
+
+    /// Enrolls a new device for `user`; returns the answer.
+    pub async fn enroll(&self, user: &str) -> EnrollResponse {
+        let code = self.code_for(user).await;
+        let resp = self
+            .http
+            .post(self.url("/v1/enroll"))
+            .json(&EnrollRequest {
+                code,
+                device_key: Uuid::new_v4().to_string(),
+                device_name: Some("test phone".into()),
+            })
+            .send()
+            .await
+            .expect("enroll");
+        assert_eq!(
+            resp.status(),
+            200,
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+        resp.json().await.expect("enroll json")
+    }
+
+    /// Pushes records with a token; returns status and JSON.
+    pub async fn push(&self, token: &str, records: &[RecordEnvelope]) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .post(self.url("/v1/sync/push"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "records": records }))
+            .send()
+            .await
+            .expect("push");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("push json"))
+    }
+
+    /// GET with a token.
+    pub async fn get(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+/// An inspection record of the enterprise `uscc` with sequence `seq`.
+pub fn inspection(seq: u64, uscc: &str, photos: &[&str]) -> RecordEnvelope {
+    let id = Uuid::now_v7();
+    let payload =
+        format!("{{\"enterprise_uscc\":\"{uscc}\",\"inspection_id\":\"{id}\",\"n\":{seq}}}");
+    let mut e = RecordEnvelope::new(id, RecordKind::Inspection, seq, payload);
+    e.enterprise_uscc = Some(uscc.to_string());
+    e.photos = photos.iter().map(|p| p.to_string()).collect();
+    e
+}
+
+/// Generates one test per database from a scenario `async fn(&Harness)`.
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let h = $crate::common::Harness::start($crate::common::Db::Sqlite).await.expect("sqlite");
+                    super::$name(&h).await;
+                    h.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(h) = $crate::common::Harness::start($crate::common::Db::Postgres).await else {
+                        eprintln!("SKIPPED: PostgreSQL binaries are not installed");
+                        return;
+                    };
+                    super::$name(&h).await;
+                    h.stop().await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,675 @@
+//! The sync protocol end to end over HTTP, against SQLite and PostgreSQL.
+
+mod common;
+
+use common::*;
+use gridwalk_protocol::tus::{chunk_checksum, encode_metadata};
+use gridwalk_protocol::{sha256_hex, EnrollRequest, PushResponse, RecordKind};
+use std::io::Write;
+
+both_databases!(
+    a_duplicate_push_is_acknowledged_without_a_second_copy,
+    the_same_id_with_another_hash_is_a_typed_conflict,
+    a_sequence_gap_is_reported_with_the_expected_number,
+    the_receipt_verifies_with_the_servers_key_and_lists_held_hashes,
+    a_wrong_payload_hash_is_rejected_and_does_not_block_later_records,
+    a_tus_upload_is_created_patched_resumed_and_verified,
+    a_chunk_with_a_wrong_checksum_is_refused_and_nothing_is_stored,
+    a_terminated_upload_is_gone,
+    a_photo_whose_bytes_differ_from_its_declared_hash_is_discarded,
+    a_record_is_complete_only_when_its_photos_are_verified,
+    a_retried_enrollment_succeeds_for_the_same_device_only,
+    a_revoked_device_is_refused,
+    records_outside_the_jurisdiction_are_refused,
+    pull_pages_only_the_register_of_the_jurisdiction,
+    malformed_and_oversized_bodies_are_typed_problems,
+);
+
+fn code_of(v: &serde_json::Value) -> &str {
+    v["code"].as_str().unwrap_or("")
+}
+
+async fn a_duplicate_push_is_acknowledged_without_a_second_copy(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let r = inspection(1, &uscc_here(), &[]);
+    let (s, first) = h.push(&dev.token, std::slice::from_ref(&r)).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["results"][0]["status"], "accepted");
+    let (_, again) = h.push(&dev.token, std::slice::from_ref(&r)).await;
+    assert_eq!(again["results"][0]["status"], "duplicate");
+    assert_eq!(again["next_seq"], 2);
+    let store = h.store.clone();
+    let all = tokio::task::spawn_blocking(move || store.export_inspections())
+        .await
+        .expect("join")
+        .expect("export");
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].payload_sha256, r.payload_sha256);
+}
+
+async fn the_same_id_with_another_hash_is_a_typed_conflict(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let r = inspection(1, &uscc_here(), &[]);
+    h.push(&dev.token, std::slice::from_ref(&r)).await;
+    let mut changed = r.clone();
+    changed.payload = changed.payload.replace("\"n\":1", "\"n\":9");
+    changed.payload_sha256 = sha256_hex(changed.payload.as_bytes());
+    let (s, v) = h.push(&dev.token, &[changed]).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["results"][0]["status"], "conflict");
+    assert_eq!(
+        v["results"][0]["existing_sha256"],
+        r.payload_sha256.as_str()
+    );
+}
+
+async fn a_sequence_gap_is_reported_with_the_expected_number(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let first = inspection(1, &uscc_here(), &[]);
+    let third = inspection(3, &uscc_here(), &[]);
+    let (_, v) = h.push(&dev.token, &[third.clone(), first]).await;
+    assert_eq!(v["results"][0]["status"], "gap");
+    assert_eq!(v["results"][0]["expected_seq"], 2);
+    assert_eq!(v["results"][1]["status"], "accepted");
+    let second = inspection(2, &uscc_here(), &[]);
+    let (_, v) = h.push(&dev.token, &[second, third]).await;
+    assert_eq!(v["results"][0]["status"], "accepted");
+    assert_eq!(v["results"][1]["status"], "accepted");
+    assert_eq!(v["next_seq"], 4);
+    // A new record reusing a taken number is refused without storing it.
+    let (_, v) = h
+        .push(&dev.token, &[inspection(2, &uscc_here(), &[])])
+        .await;
+    assert_eq!(v["results"][0]["status"], "rejected");
+    assert_eq!(v["results"][0]["code"], "seq_reused");
+}
+
+async fn the_receipt_verifies_with_the_servers_key_and_lists_held_hashes(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let a = inspection(1, &uscc_here(), &[]);
+    let b = inspection(5, &uscc_here(), &[]);
+    let (_, v) = h.push(&dev.token, &[a.clone(), b]).await;
+    let resp: PushResponse = serde_json::from_value(v).expect("push response");
+    let key =
+        gridwalk_protocol::receipt::decode_public_key(&dev.server_key.public_key).expect("key");
+    let body = resp.receipt.verify(&key).expect("receipt verifies");
+    assert_eq!(body.device_id, dev.device_id);
+    assert_eq!(body.records.len(), 1, "only held records are listed");
+    assert_eq!(body.records[0].payload_sha256, a.payload_sha256);
+    assert!((chrono::Utc::now() - body.server_time).num_seconds().abs() < 60);
+    let mut forged = resp.receipt.clone();
+    forged.body = forged.body.replace(&a.payload_sha256, &"0".repeat(64));
+    assert!(forged.verify(&key).is_err());
+    let (_, k) = h.get(&dev.token, "/v1/server-key").await;
+    assert_eq!(k["public_key"], dev.server_key.public_key.as_str());
+}
+
+async fn a_wrong_payload_hash_is_rejected_and_does_not_block_later_records(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let mut bad = inspection(1, &uscc_here(), &[]);
+    bad.payload_sha256 = sha256_hex(b"something else");
+    let good = inspection(2, &uscc_here(), &[]);
+    let (_, v) = h.push(&dev.token, &[bad.clone(), good]).await;
+    assert_eq!(v["results"][0]["status"], "rejected");
+    assert_eq!(v["results"][0]["code"], "payload_hash_mismatch");
+    assert_eq!(v["results"][1]["status"], "accepted");
+    let (_, v) = h.push(&dev.token, &[bad]).await;
+    assert_eq!(
+        v["results"][0]["code"], "payload_hash_mismatch",
+        "a retry gets the same answer"
+    );
+}
+
+/// Pushes a record referencing `photo` and returns the device token.
+async fn device_with_photo_record(h: &Harness, photo: &[u8]) -> (String, uuid::Uuid) {
+    let dev = h.enroll("grid-east").await;
+    let sha = sha256_hex(photo);
+    let r = inspection(1, &uscc_here(), &[&sha]);
+    let (_, v) = h.push(&dev.token, std::slice::from_ref(&r)).await;
+    assert_eq!(v["results"][0]["status"], "accepted", "{v}");
+    (dev.token, r.id)
+}
+
+async fn create_upload(h: &Harness, token: &str, photo: &[u8]) -> reqwest::Response {
+    h.http
+        .post(h.url("/v1/photos"))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", photo.len().to_string())
+        .header(
+            "Upload-Metadata",
+            encode_metadata(&[("sha256", &sha256_hex(photo)), ("filename", "p.jpg")]),
+        )
+        .send()
+        .await
+        .expect("create")
+}
+
+async fn patch(
+    h: &Harness,
+    token: &str,
+    loc: &str,
+    offset: usize,
+    chunk: &[u8],
+    checksum: Option<String>,
+) -> reqwest::Response {
+    let mut req = h
+        .http
+        .patch(h.url(loc))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", offset.to_string())
+        .body(chunk.to_vec());
+    if let Some(c) = checksum {
+        req = req.header("Upload-Checksum", c);
+    }
+    req.send().await.expect("patch")
+}
+
+async fn head_offset(h: &Harness, token: &str, loc: &str) -> (u16, Option<u64>) {
+    let r = h
+        .http
+        .head(h.url(loc))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .expect("head");
+    let off = r
+        .headers()
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (r.status().as_u16(), off)
+}
+
+fn photo_bytes(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+async fn a_tus_upload_is_created_patched_resumed_and_verified(h: &Harness) {
+    let photo = photo_bytes(300_000, 1);
+    let (token, _) = device_with_photo_record(h, &photo).await;
+    let opt = h
+        .http
+        .request(reqwest::Method::OPTIONS, h.url("/v1/photos"))
+        .send()
+        .await
+        .expect("options");
+    assert_eq!(
+        opt.headers()["tus-extension"],
+        "creation,checksum,termination"
+    );
+    assert_eq!(opt.headers()["tus-checksum-algorithm"], "sha256");
+    let created = create_upload(h, &token, &photo).await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["tus-resumable"], "1.0.0");
+    let loc = created.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let r = patch(
+        h,
+        &token,
+        &loc,
+        0,
+        &photo[..100_000],
+        Some(chunk_checksum(&photo[..100_000])),
+    )
+    .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["upload-offset"], "100000");
+    // A client that lost the answer re-sends from 0: told the real offset.
+    let r = patch(h, &token, &loc, 0, &photo[..100_000], None).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.headers()["upload-offset"], "100000");
+    assert_eq!(head_offset(h, &token, &loc).await, (200, Some(100_000)));
+    let r = patch(h, &token, &loc, 100_000, &photo[100_000..], None).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["upload-offset"], "300000");
+    let store = h.store.clone();
+    let sha = sha256_hex(&photo);
+    assert!(tokio::task::spawn_blocking(move || store.blob_held(&sha))
+        .await
+        .expect("join")
+        .expect("held"));
+    let stored =
+        std::fs::read(h.data.blobs().join("photos").join(sha256_hex(&photo))).expect("blob file");
+    assert_eq!(stored, photo);
+    // Uploading the same photo again is complete at creation.
+    let again = create_upload(h, &token, &photo).await;
+    assert_eq!(again.headers()["upload-offset"], "300000");
+    // Requests without Tus-Resumable are refused with 412.
+    let r = h
+        .http
+        .head(h.url(&loc))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(r.status(), 412);
+}
+
+async fn a_chunk_with_a_wrong_checksum_is_refused_and_nothing_is_stored(h: &Harness) {
+    let photo = photo_bytes(10_000, 2);
+    let (token, _) = device_with_photo_record(h, &photo).await;
+    let loc = create_upload(h, &token, &photo).await.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string();
+    let r = patch(
+        h,
+        &token,
+        &loc,
+        0,
+        &photo[..5000],
+        Some(chunk_checksum(&photo[..4999])),
+    )
+    .await;
+    assert_eq!(r.status(), 460);
+    let v: serde_json::Value = r.json().await.expect("problem");
+    assert_eq!(code_of(&v), "checksum_mismatch");
+    assert_eq!(head_offset(h, &token, &loc).await, (200, Some(0)));
+    let r = patch(h, &token, &loc, 0, &photo[..5000], Some("md5 AAAA".into())).await;
+    assert_eq!(r.status(), 400);
+    let r = h
+        .http
+        .patch(h.url(&loc))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/json")
+        .header("Upload-Offset", "0")
+        .body(photo.clone())
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status(), 415);
+}
+
+async fn a_terminated_upload_is_gone(h: &Harness) {
+    let photo = photo_bytes(20_000, 3);
+    let (token, _) = device_with_photo_record(h, &photo).await;
+    let loc = create_upload(h, &token, &photo).await.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string();
+    assert_eq!(
+        patch(h, &token, &loc, 0, &photo[..10_000], None)
+            .await
+            .status(),
+        204
+    );
+    let r = h
+        .http
+        .delete(h.url(&loc))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 204);
+    assert_eq!(head_offset(h, &token, &loc).await.0, 404);
+    let id = loc.rsplit('/').next().expect("id");
+    assert!(!h.data.uploads().join(id).exists());
+    // Another device cannot see someone else's upload.
+    let other = h.enroll("grid-east").await;
+    let loc2 = create_upload(h, &token, &photo).await.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string();
+    assert_eq!(head_offset(h, &other.token, &loc2).await.0, 404);
+}
+
+async fn a_photo_whose_bytes_differ_from_its_declared_hash_is_discarded(h: &Harness) {
+    let photo = photo_bytes(8_000, 4);
+    let (token, _) = device_with_photo_record(h, &photo).await;
+    let loc = create_upload(h, &token, &photo).await.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string();
+    let mut wrong = photo.clone();
+    wrong[100] ^= 1;
+    let r = patch(h, &token, &loc, 0, &wrong, None).await;
+    assert_eq!(r.status(), 422);
+    let v: serde_json::Value = r.json().await.expect("problem");
+    assert_eq!(code_of(&v), "photo_hash_mismatch");
+    assert_eq!(head_offset(h, &token, &loc).await.0, 404);
+    // A photo no record references cannot be uploaded.
+    let stray = photo_bytes(100, 9);
+    let r = create_upload(h, &token, &stray).await;
+    assert_eq!(r.status(), 409);
+}
+
+async fn a_record_is_complete_only_when_its_photos_are_verified(h: &Harness) {
+    let p1 = photo_bytes(5_000, 5);
+    let p2 = photo_bytes(6_000, 6);
+    let dev = h.enroll("grid-east").await;
+    let r = inspection(1, &uscc_here(), &[&sha256_hex(&p1), &sha256_hex(&p2)]);
+    h.push(&dev.token, std::slice::from_ref(&r)).await;
+    let path = format!("/v1/sync/records/{}", r.id);
+    let (_, v) = h.get(&dev.token, &path).await;
+    assert_eq!(v["state"], "accepted");
+    assert_eq!(v["missing_photos"].as_array().map(Vec::len), Some(2));
+    let (_, m) = h.get(&dev.token, "/v1/sync/missing-photos").await;
+    assert_eq!(m["photos"].as_array().map(Vec::len), Some(2));
+    for (i, p) in [&p1, &p2].into_iter().enumerate() {
+        let loc = create_upload(h, &dev.token, p).await.headers()["location"]
+            .to_str()
+            .expect("loc")
+            .to_string();
+        assert_eq!(
+            patch(h, &dev.token, &loc, 0, p, Some(chunk_checksum(p)))
+                .await
+                .status(),
+            204
+        );
+        let (_, v) = h.get(&dev.token, &path).await;
+        assert_eq!(v["state"], if i == 0 { "accepted" } else { "complete" });
+    }
+    let (_, m) = h.get(&dev.token, "/v1/sync/missing-photos").await;
+    assert_eq!(m["photos"], serde_json::json!([]));
+    let store = h.store.clone();
+    let all = tokio::task::spawn_blocking(move || store.export_inspections())
+        .await
+        .expect("join")
+        .expect("export");
+    assert_eq!(all[0].state, gridwalk_protocol::RecordState::Complete);
+    assert_eq!(all[0].photo_hashes.len(), 2);
+    // Another device cannot read this record's state.
+    let other = h.enroll("grid-east").await;
+    assert_eq!(h.get(&other.token, &path).await.0, 404);
+}
+
+async fn a_retried_enrollment_succeeds_for_the_same_device_only(h: &Harness) {
+    let code = h.code_for("grid-one").await;
+    let req = EnrollRequest {
+        code: code.clone(),
+        device_key: "device-key-0123456789".into(),
+        device_name: None,
+    };
+    let first: gridwalk_protocol::EnrollResponse = h
+        .http
+        .post(h.url("/v1/enroll"))
+        .json(&req)
+        .send()
+        .await
+        .expect("e")
+        .json()
+        .await
+        .expect("json");
+    // The first answer was "lost": the same device asks again (code typed in lower case).
+    let mut retry = req.clone();
+    retry.code = code.to_lowercase();
+    let second: gridwalk_protocol::EnrollResponse = h
+        .http
+        .post(h.url("/v1/enroll"))
+        .json(&retry)
+        .send()
+        .await
+        .expect("e")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(first.device_id, second.device_id);
+    assert_ne!(first.token, second.token);
+    assert_eq!(second.user.jurisdiction, GRID);
+    assert_eq!(h.get(&second.token, "/v1/sync/missing-photos").await.0, 200);
+    assert_eq!(
+        h.get(&first.token, "/v1/sync/missing-photos").await.0,
+        401,
+        "the unseen token is replaced"
+    );
+    let thief = EnrollRequest {
+        device_key: "another-device-key-xyz".into(),
+        ..req.clone()
+    };
+    let r = h
+        .http
+        .post(h.url("/v1/enroll"))
+        .json(&thief)
+        .send()
+        .await
+        .expect("e");
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        code_of(&r.json().await.expect("json")),
+        "enrollment_code_used"
+    );
+    let bogus = EnrollRequest {
+        code: "AAAA-BBBB-CCCC".into(),
+        ..req
+    };
+    let r = h
+        .http
+        .post(h.url("/v1/enroll"))
+        .json(&bogus)
+        .send()
+        .await
+        .expect("e");
+    assert_eq!(
+        code_of(&r.json().await.expect("json")),
+        "enrollment_code_invalid"
+    );
+}
+
+async fn a_revoked_device_is_refused(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    assert_eq!(
+        h.push(&dev.token, &[inspection(1, &uscc_here(), &[])])
+            .await
+            .0,
+        200
+    );
+    let store = h.store.clone();
+    let id = dev.device_id;
+    assert!(tokio::task::spawn_blocking(move || store.revoke_device(id))
+        .await
+        .expect("join")
+        .expect("revoke"));
+    let (s, v) = h
+        .push(&dev.token, &[inspection(2, &uscc_here(), &[])])
+        .await;
+    assert_eq!(s, 401);
+    assert_eq!(code_of(&v), "device_revoked");
+    let (s, v) = h.get("not-a-token", "/v1/sync/pull").await;
+    assert_eq!(s, 401);
+    assert_eq!(code_of(&v), "unauthenticated");
+}
+
+async fn records_outside_the_jurisdiction_are_refused(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let (_, v) = h
+        .push(
+            &dev.token,
+            &[
+                inspection(1, &uscc_neighbour(), &[]),
+                inspection(2, &uscc_here(), &[]),
+            ],
+        )
+        .await;
+    assert_eq!(v["results"][0]["status"], "rejected");
+    assert_eq!(v["results"][0]["code"], "forbidden_jurisdiction");
+    assert_eq!(v["results"][1]["status"], "accepted");
+    // A town expert may write the neighbour village but not another town.
+    let expert = h.enroll("expert-jincheng").await;
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[
+                inspection(1, &uscc_neighbour(), &[]),
+                inspection(2, &uscc_far(), &[]),
+            ],
+        )
+        .await;
+    assert_eq!(v["results"][0]["status"], "accepted");
+    assert_eq!(v["results"][1]["code"], "forbidden_jurisdiction");
+    // An unknown enterprise needs a division inside the jurisdiction.
+    let mut unknown = inspection(3, &uscc("91320413MA1XY0099"), &[]);
+    let (_, v) = h.push(&expert.token, std::slice::from_ref(&unknown)).await;
+    assert_eq!(v["results"][0]["code"], "unknown_enterprise");
+    unknown.id = uuid::Uuid::now_v7();
+    unknown.seq = 4;
+    unknown.division_code = Some(VILLAGE.into());
+    let (_, v) = h.push(&expert.token, &[unknown]).await;
+    assert_eq!(v["results"][0]["status"], "accepted");
+}
+
+async fn pull_pages_only_the_register_of_the_jurisdiction(h: &Harness) {
+    let dev = h.enroll("grid-one").await;
+    let mut cursor = String::new();
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (s, v) = h
+            .get(
+                &dev.token,
+                &format!("/v1/sync/pull?cursor={cursor}&limit=3"),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        pages += 1;
+        for c in v["changes"].as_array().expect("changes") {
+            seen.push((
+                c["kind"].as_str().unwrap_or("").to_string(),
+                c["key"].as_str().unwrap_or("").to_string(),
+                c["body"].clone(),
+            ));
+        }
+        cursor = v["next_cursor"].as_str().expect("cursor").to_string();
+        if !v["has_more"].as_bool().expect("has_more") {
+            break;
+        }
+    }
+    assert!(pages > 1, "paged");
+    let enterprises: Vec<_> = seen.iter().filter(|c| c.0 == "enterprise").collect();
+    assert_eq!(
+        enterprises.len(),
+        1,
+        "only the grid's village: {enterprises:?}"
+    );
+    assert_eq!(enterprises[0].2["uscc"], uscc_here().as_str());
+    let divisions: Vec<&str> = seen
+        .iter()
+        .filter(|c| c.0 == "division")
+        .map(|c| c.1.as_str())
+        .collect();
+    assert!(divisions.contains(&GRID) && divisions.contains(&VILLAGE) && divisions.contains(&TOWN));
+    assert!(!divisions.contains(&NEIGHBOUR_VILLAGE) && !divisions.contains(&FAR_VILLAGE));
+    assert!(seen.iter().any(|c| c.0 == "template"));
+    // Nothing new: an empty page at the same cursor.
+    let (_, v) = h
+        .get(&dev.token, &format!("/v1/sync/pull?cursor={cursor}"))
+        .await;
+    assert_eq!(v["changes"], serde_json::json!([]));
+    assert_eq!(v["next_cursor"], cursor.as_str());
+    // A hazard event pushed in the village reaches the grid worker's next pull.
+    let other = h.enroll("grid-east").await;
+    let mut ev = inspection(1, &uscc_here(), &[]);
+    ev.kind = RecordKind::HazardEvent;
+    h.push(&other.token, &[ev.clone()]).await;
+    let (_, v) = h
+        .get(&dev.token, &format!("/v1/sync/pull?cursor={cursor}"))
+        .await;
+    assert_eq!(v["changes"][0]["kind"], "hazard_event");
+    assert_eq!(v["changes"][0]["key"], ev.id.to_string());
+    let far = h.enroll("expert-rulin").await;
+    let (_, v) = h.get(&far.token, "/v1/sync/pull?limit=1000").await;
+    assert!(!v["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .any(|c| c["kind"] == "hazard_event"));
+}
+
+async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let post = |body: Vec<u8>| {
+        h.http
+            .post(h.url("/v1/sync/push"))
+            .bearer_auth(&dev.token)
+            .header("Content-Type", "application/json")
+            .body(body)
+    };
+    let r = post(b"{not json".to_vec()).send().await.expect("send");
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["gridwalk-protocol"], "1");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(code_of(&r.json().await.expect("json")), "malformed_body");
+    let big = format!(
+        "{{\"records\":[],\"pad\":\"{}\"}}",
+        "x".repeat(5 * 1024 * 1024)
+    );
+    let r = post(big.clone().into_bytes()).send().await.expect("send");
+    assert_eq!(r.status(), 413);
+    assert_eq!(code_of(&r.json().await.expect("json")), "body_too_large");
+    // A gzip bomb is measured after decompression.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(big.as_bytes()).expect("gzip");
+    let small = gz.finish().expect("gzip");
+    assert!(small.len() < 100_000);
+    let r = post(small)
+        .header("Content-Encoding", "gzip")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(code_of(&r.json().await.expect("json")), "body_too_large");
+    // A gzipped push works, and the answer comes back gzipped when asked.
+    let body =
+        serde_json::to_vec(&serde_json::json!({"records": [inspection(1, &uscc_here(), &[])]}))
+            .expect("json");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body).expect("gzip");
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .build()
+        .expect("client");
+    let r = raw
+        .post(h.url("/v1/sync/push"))
+        .bearer_auth(&dev.token)
+        .body(gz.finish().expect("gzip"))
+        .header("Content-Encoding", "gzip")
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let records: Vec<_> = (1..=501)
+        .map(|i| inspection(i, &uscc_here(), &[]))
+        .collect();
+    let (s, v) = h.push(&dev.token, &records).await;
+    assert_eq!((s, code_of(&v)), (413, "batch_too_large"));
+    let r = h
+        .http
+        .get(h.url("/v1/sync/pull"))
+        .bearer_auth(&dev.token)
+        .header("GridWalk-Protocol", "2")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        code_of(&r.json().await.expect("json")),
+        "protocol_version_unsupported"
+    );
+    let r = h.http.get(h.url("/nowhere")).send().await.expect("send");
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()["gridwalk-protocol"].to_str().unwrap_or("")
+        ),
+        (404, "1")
+    );
+    let doc: serde_json::Value = h
+        .http
+        .get(h.url("/openapi.json"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(doc["paths"]["/v1/sync/push"].is_object());
+}
