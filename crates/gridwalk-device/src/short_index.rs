@@ -78,15 +78,11 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(hay, needle).is_some()
 }
 
-/// True if one of the space-separated variants equals / starts with `needle`.
-fn variant_matches(variants: &[u8], needle: &[u8], exact: bool) -> bool {
-    variants.split(|&b| b == b' ').any(|v| {
-        if exact {
-            v == needle
-        } else {
-            v.starts_with(needle)
-        }
-    })
+/// True if one of the space-separated variants starts with `needle`.
+fn variant_matches(variants: &[u8], needle: &[u8]) -> bool {
+    variants
+        .split(|&b| b == b' ')
+        .any(|v| v.starts_with(needle))
 }
 
 impl ShortIndex {
@@ -111,7 +107,11 @@ impl ShortIndex {
             idx.rowids.push(r.get(0)?);
             idx.name.push(r.get_ref(1)?.as_str().unwrap_or(""));
             idx.address.push(r.get_ref(2)?.as_str().unwrap_or(""));
-            idx.full.push(r.get_ref(3)?.as_str().unwrap_or(""));
+            // Only the default reading of the full pinyin: its heteronym variants triple the
+            // bytes to scan, and for one or two letters the initials variants (kept) already
+            // catch the other readings.
+            let full = r.get_ref(3)?.as_str().unwrap_or("");
+            idx.full.push(full.split(' ').next().unwrap_or(""));
             idx.initials.push(r.get_ref(4)?.as_str().unwrap_or(""));
             idx.name_chars
                 .push(r.get::<_, i64>(5)?.clamp(0, i64::from(u32::MAX)) as u32);
@@ -119,10 +119,47 @@ impl ShortIndex {
         Ok(idx)
     }
 
+    fn rank(&self, row: usize, needle: &[u8], pinyin: bool) -> i64 {
+        let name = self.name.get(row);
+        if pinyin {
+            let ini = self.initials.get(row);
+            let mut best = 15;
+            for v in ini.split(|&b| b == b' ') {
+                if v == needle {
+                    return 10;
+                }
+                if v.starts_with(needle) {
+                    best = 11;
+                }
+            }
+            if best < 15 {
+                return best;
+            }
+            let full = self.full.get(row);
+            if variant_matches(full, needle) {
+                12
+            } else if contains(ini, needle) {
+                13
+            } else if contains(full, needle) {
+                14
+            } else {
+                15
+            }
+        } else if name == needle {
+            0
+        } else if name.starts_with(needle) {
+            1
+        } else if contains(name, needle) {
+            2
+        } else {
+            3
+        }
+    }
+
     /// Top `limit` matches as `(rowid, rank)`, ranked like the SQL path: for a substring,
     /// exact name 0, name prefix 1, name substring 2, address 3; for pinyin, exact
     /// initials 10, initials prefix 11, full prefix 12, initials substring 13, full
-    /// substring 14, name substring 15. Ties: shorter name, then name.
+    /// substring 14, name substring 15. Ties: shorter name, then insertion order.
     pub(crate) fn search(&self, q: &str, pinyin: bool, limit: usize) -> Vec<(i64, i64)> {
         let needle = q.as_bytes();
         let mut candidates = Vec::new();
@@ -137,44 +174,15 @@ impl ShortIndex {
         }
         let mut ranked: Vec<(i64, u32, usize)> = candidates
             .into_iter()
-            .map(|row| {
-                let name = self.name.get(row);
-                let rank = if pinyin {
-                    let ini = self.initials.get(row);
-                    let full = self.full.get(row);
-                    if variant_matches(ini, needle, true) {
-                        10
-                    } else if variant_matches(ini, needle, false) {
-                        11
-                    } else if variant_matches(full, needle, false) {
-                        12
-                    } else if contains(ini, needle) {
-                        13
-                    } else if contains(full, needle) {
-                        14
-                    } else {
-                        15
-                    }
-                } else if name == needle {
-                    0
-                } else if name.starts_with(needle) {
-                    1
-                } else if contains(name, needle) {
-                    2
-                } else {
-                    3
-                };
-                (rank, self.name_chars[row], row)
-            })
+            .map(|row| (self.rank(row, needle, pinyin), self.name_chars[row], row))
             .collect();
-        let cmp = |a: &(i64, u32, usize), b: &(i64, u32, usize)| {
-            (a.0, a.1, self.name.get(a.2)).cmp(&(b.0, b.1, self.name.get(b.2)))
-        };
+        // Ties go to the shorter name, then the earlier row: plain integer keys keep the
+        // selection cheap when a short query matches most of the register.
         if ranked.len() > limit {
-            ranked.select_nth_unstable_by(limit, cmp);
+            ranked.select_nth_unstable(limit);
             ranked.truncate(limit);
         }
-        ranked.sort_by(cmp);
+        ranked.sort_unstable();
         ranked
             .into_iter()
             .map(|(rank, _, row)| (self.rowids[row], rank))
