@@ -1,13 +1,30 @@
-//! Tauri commands: each one line over the device crate. Inputs from the web view are
-//! untrusted: sizes, ids and paths are checked in Rust (in the device crate).
+//! Tauri commands (docs/ipc.md): each one line over the device crate. Inputs from the
+//! web view are untrusted: sizes, ids and paths are checked in Rust (in the device
+//! crate, and for raw bodies and headers in [`crate::raw`]). Who is acting comes from
+//! the app state, never from the web view.
 
 use crate::error::IpcError;
+use crate::info::{app_info, AppInfo};
+use crate::raw;
 use crate::state::AppState;
+use gridwalk_device::app_settings::Settings;
+use gridwalk_device::app_views::{
+    EnterpriseFilters, EnterpriseHit, GridSummary, InspectionSummary, StartedInspection,
+};
+use gridwalk_device::inspection::checklist::DeadlinePolicy;
+use gridwalk_device::inspection::{
+    EnterpriseStatus, FinalizeOutcome, HazardDetail, HazardSummary, InspectionDetail, ItemView,
+    TemplateSummary,
+};
+use gridwalk_device::photo_upload::{PhotoResult, Thumbnail};
 use gridwalk_device::register::EnterpriseDetail;
 use gridwalk_device::search::SearchHit;
+use gridwalk_device::signature::{SignatureInput, SignatureResult};
+use tauri::ipc::Request;
 use tauri::State;
 
-/// Search-box query over the register (Chinese, pinyin, USCC prefix).
+/// Search-box query over the register (Chinese, pinyin, USCC prefix). Kept from the
+/// first shell; the UI uses `search_enterprises`.
 #[tauri::command]
 pub fn register_search(
     state: State<'_, AppState>,
@@ -19,11 +36,262 @@ pub fn register_search(
         .search_enterprises(&query, limit.unwrap_or(30))?)
 }
 
-/// One enterprise with its site, tenants and statuses.
+/// One enterprise with its site, tenants and statuses (same as `get_enterprise`).
 #[tauri::command]
 pub fn enterprise_show(
     state: State<'_, AppState>,
     key: String,
 ) -> Result<EnterpriseDetail, IpcError> {
     Ok(state.store()?.enterprise(&key)?)
+}
+
+// ---- App ----
+
+/// Device and user (`enrolled: false` until a user is set).
+#[tauri::command(rename_all = "snake_case")]
+pub fn app_state(state: State<'_, AppState>) -> Result<AppInfo, IpcError> {
+    app_info(&state)
+}
+
+/// The stored settings.
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_settings(state: State<'_, AppState>) -> Result<Settings, IpcError> {
+    Ok(state.store()?.settings()?)
+}
+
+/// Replaces the settings.
+#[tauri::command(rename_all = "snake_case")]
+pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> Result<Settings, IpcError> {
+    Ok(state.store()?.set_settings(&settings)?)
+}
+
+// ---- Grid and register ----
+
+/// Counts over the user's jurisdiction.
+#[tauri::command(rename_all = "snake_case")]
+pub fn grid_summary(state: State<'_, AppState>) -> Result<GridSummary, IpcError> {
+    Ok(state.store()?.grid_summary(&state.user()?.jurisdiction)?)
+}
+
+/// The enterprise list: search, or the jurisdiction by name for `query: ""`.
+#[tauri::command(rename_all = "snake_case")]
+pub fn search_enterprises(
+    state: State<'_, AppState>,
+    query: String,
+    filters: Option<EnterpriseFilters>,
+    limit: Option<usize>,
+) -> Result<Vec<EnterpriseHit>, IpcError> {
+    Ok(state.store()?.enterprise_list(
+        &query,
+        &filters.unwrap_or_default(),
+        limit.unwrap_or(50),
+        state.jurisdiction().as_deref(),
+    )?)
+}
+
+/// One enterprise (id or USCC).
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_enterprise(
+    state: State<'_, AppState>,
+    key: String,
+) -> Result<EnterpriseDetail, IpcError> {
+    Ok(state.store()?.enterprise(&key)?)
+}
+
+/// What finalized inspections confirm about an enterprise.
+#[tauri::command(rename_all = "snake_case")]
+pub fn enterprise_status(
+    state: State<'_, AppState>,
+    key: String,
+) -> Result<EnterpriseStatus, IpcError> {
+    Ok(state.store()?.enterprise_status(&key)?)
+}
+
+// ---- Inspections ----
+
+/// Every stored template version.
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_templates(state: State<'_, AppState>) -> Result<Vec<TemplateSummary>, IpcError> {
+    Ok(state.store()?.templates()?)
+}
+
+/// An enterprise's inspections, newest first.
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_inspections(
+    state: State<'_, AppState>,
+    enterprise_id: String,
+) -> Result<Vec<InspectionSummary>, IpcError> {
+    Ok(state.store()?.inspection_list(&enterprise_id)?)
+}
+
+/// Starts an inspection as the enrolled user.
+#[tauri::command(rename_all = "snake_case")]
+pub fn start_inspection(
+    state: State<'_, AppState>,
+    enterprise: String,
+    template_id: String,
+    template_version: Option<u32>,
+) -> Result<StartedInspection, IpcError> {
+    let user = state.user()?;
+    Ok(state.store()?.start_inspection_as(
+        &user.actor(),
+        &enterprise,
+        &template_id,
+        template_version,
+    )?)
+}
+
+/// One inspection.
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_inspection(
+    state: State<'_, AppState>,
+    inspection_id: String,
+) -> Result<InspectionDetail, IpcError> {
+    Ok(state.store()?.inspection(&inspection_id)?)
+}
+
+/// Applicable items in template order, with answers and photos.
+#[tauri::command(rename_all = "snake_case")]
+pub fn inspection_items(
+    state: State<'_, AppState>,
+    inspection_id: String,
+) -> Result<Vec<ItemView>, IpcError> {
+    Ok(state.store()?.inspection_items(&inspection_id)?)
+}
+
+/// Records one answer; returns the updated item.
+#[tauri::command(rename_all = "snake_case")]
+pub fn answer_item(
+    state: State<'_, AppState>,
+    inspection_id: String,
+    item_id: String,
+    value: String,
+    note: Option<String>,
+) -> Result<ItemView, IpcError> {
+    Ok(state
+        .store()?
+        .answer_item(&inspection_id, &item_id, &value, note.as_deref())?)
+}
+
+/// Raw body = image bytes; headers `gridwalk-inspection-id`, `gridwalk-item-id`,
+/// `gridwalk-device-time`, `gridwalk-stamp`.
+#[tauri::command(rename_all = "snake_case")]
+pub fn attach_photo(
+    state: State<'_, AppState>,
+    request: Request<'_>,
+) -> Result<PhotoResult, IpcError> {
+    let (bytes, capture) = (raw::body(&request)?, raw::capture(&request)?);
+    let inspection = raw::uuid(
+        raw::required(&request, "gridwalk-inspection-id")?,
+        "gridwalk-inspection-id",
+    )?;
+    let item = raw::required(&request, "gridwalk-item-id")?;
+    Ok(state
+        .store()?
+        .attach_photo_bytes(&inspection.to_string(), item, bytes, &capture)?)
+}
+
+/// Raw body = image bytes, not tied to an item; headers `gridwalk-enterprise-id`
+/// (optional), `gridwalk-device-time`, `gridwalk-stamp`.
+#[tauri::command(rename_all = "snake_case")]
+pub fn add_photo(
+    state: State<'_, AppState>,
+    request: Request<'_>,
+) -> Result<PhotoResult, IpcError> {
+    let (bytes, capture, user) = (raw::body(&request)?, raw::capture(&request)?, state.user()?);
+    let enterprise = match raw::header(&request, "gridwalk-enterprise-id")?.map(str::trim) {
+        None | Some("") => None,
+        Some(v) => Some(raw::uuid(v, "gridwalk-enterprise-id")?),
+    };
+    Ok(state
+        .store()?
+        .add_photo_bytes(bytes, enterprise, &user.name, &capture)?)
+}
+
+/// The watermarked thumbnail of a stored photo.
+#[tauri::command(rename_all = "snake_case")]
+pub fn photo_thumbnail(state: State<'_, AppState>, sha256: String) -> Result<Thumbnail, IpcError> {
+    Ok(state.store()?.photo_thumbnail(&sha256)?)
+}
+
+/// Raw body = PNG; headers `gridwalk-inspection-id`, `gridwalk-signer`
+/// (percent-encoded UTF-8), `gridwalk-device-time`, `gridwalk-stamp`.
+#[tauri::command(rename_all = "snake_case")]
+pub fn attach_signature(
+    state: State<'_, AppState>,
+    request: Request<'_>,
+) -> Result<SignatureResult, IpcError> {
+    let (png, capture) = (raw::body(&request)?, raw::capture(&request)?);
+    let inspection = raw::uuid(
+        raw::required(&request, "gridwalk-inspection-id")?,
+        "gridwalk-inspection-id",
+    )?;
+    let signer = raw::percent_decode(
+        raw::required(&request, "gridwalk-signer")?,
+        "gridwalk-signer",
+    )?;
+    let input = SignatureInput {
+        png,
+        signer: &signer,
+        device_time: capture.device_time,
+        stamp: capture.stamp,
+    };
+    Ok((&state
+        .store()?
+        .attach_signature(&inspection.to_string(), &input)?)
+        .into())
+}
+
+/// Finalizes with the default deadline policy.
+#[tauri::command(rename_all = "snake_case")]
+pub fn finalize_inspection(
+    state: State<'_, AppState>,
+    inspection_id: String,
+) -> Result<FinalizeOutcome, IpcError> {
+    Ok(state
+        .store()?
+        .finalize_inspection(&inspection_id, &DeadlinePolicy::default())?)
+}
+
+// ---- Hazards ----
+
+/// Hazards of an enterprise, or of the user's jurisdiction for `enterprise_id: null`.
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_hazards(
+    state: State<'_, AppState>,
+    enterprise_id: Option<String>,
+    open_only: Option<bool>,
+) -> Result<Vec<HazardSummary>, IpcError> {
+    Ok(state.store()?.hazards_in(
+        state.jurisdiction().as_deref(),
+        enterprise_id.as_deref(),
+        open_only.unwrap_or(false),
+    )?)
+}
+
+/// One hazard with its history.
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_hazard(state: State<'_, AppState>, hazard_id: String) -> Result<HazardDetail, IpcError> {
+    Ok(state.store()?.hazard(&hazard_id)?)
+}
+
+/// Records a reinspection by the enrolled user, citing photos stored with `add_photo`.
+#[tauri::command(rename_all = "snake_case")]
+pub fn reinspect_hazard(
+    state: State<'_, AppState>,
+    hazard_id: String,
+    passed: bool,
+    before_photo_sha256s: Vec<String>,
+    after_photo_sha256s: Vec<String>,
+    note: Option<String>,
+) -> Result<HazardDetail, IpcError> {
+    let user = state.user()?;
+    Ok(state.store()?.reinspect_hazard_with_photos(
+        &hazard_id,
+        &user.name,
+        passed,
+        &before_photo_sha256s,
+        &after_photo_sha256s,
+        note.as_deref(),
+    )?)
 }

@@ -3,6 +3,8 @@
 
 pub mod commands;
 pub mod error;
+pub mod info;
+pub mod raw;
 pub mod state;
 
 use state::AppState;
@@ -12,7 +14,32 @@ use tauri::Manager;
 /// The command list, shared by the app and the tests so both register the same handlers.
 pub fn handlers<R: tauri::Runtime>(
 ) -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![commands::register_search, commands::enterprise_show]
+    use commands::*;
+    tauri::generate_handler![
+        register_search,
+        enterprise_show,
+        app_state,
+        get_settings,
+        set_settings,
+        grid_summary,
+        search_enterprises,
+        get_enterprise,
+        enterprise_status,
+        list_templates,
+        list_inspections,
+        start_inspection,
+        get_inspection,
+        inspection_items,
+        answer_item,
+        attach_photo,
+        add_photo,
+        photo_thumbnail,
+        attach_signature,
+        finalize_inspection,
+        list_hazards,
+        get_hazard,
+        reinspect_hazard,
+    ]
 }
 
 fn database_path(app: &tauri::App) -> PathBuf {
@@ -37,6 +64,8 @@ pub fn run() {
     builder = builder.setup(|app| {
         let state = AppState::open(database_path(app))
             .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)?;
+        // Until enrollment exists: the acting user from GRIDWALK_USER/_ROLE/_JURISDICTION.
+        state.set_local_user(state::LocalUser::from_env());
         app.manage(state);
         Ok(())
     });

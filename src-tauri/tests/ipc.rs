@@ -1,9 +1,11 @@
-//! The IPC contract without a display: the same handler list as the app, a mock
-//! runtime, a real device database.
+//! The IPC contract (docs/ipc.md) without a display: the same handler list as the app,
+//! a mock runtime, a real device database, real photos from the shared test data.
 
-use gridwalk_app_lib::{handlers, state::AppState};
+use gridwalk_app_lib::handlers;
+use gridwalk_app_lib::state::{AppState, LocalUser};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use tauri::http::{HeaderMap, HeaderName, HeaderValue};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{
     get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
@@ -17,23 +19,47 @@ fn testdata() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata"))
 }
 
-fn app_with_register(db: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+fn photo(name: &str) -> Vec<u8> {
+    std::fs::read(testdata().join("photos").join(name)).expect("test photo")
+}
+
+fn uscc(serial: &str) -> String {
+    gridwalk_core::Uscc::with_check_char(&format!("91320413MA{serial}"))
+        .expect("uscc")
+        .to_string()
+}
+
+/// Two enterprises in 西城街道 (320413001…): a precision-machinery shop and an
+/// aluminium polisher; one in 儒林镇 with wood dust.
+fn register_csv() -> String {
+    format!(
+        "name,uscc,village_code,dust_types,workers_per_shift\n\
+         金坛新城精密机械有限公司,{},320413001001,,\n\
+         金坛新城铝业抛光有限公司,{},320413001001,铝粉,20\n\
+         儒林木业有限公司,{},320413104206,木粉,5\n",
+        uscc("0000001"),
+        uscc("0000002"),
+        uscc("0000003"),
+    )
+}
+
+struct App {
+    _app: tauri::App<MockRuntime>,
+    webview: WebviewWindow<MockRuntime>,
+}
+
+fn app(db: &Path, user: Option<LocalUser>) -> App {
     let state = AppState::open(db.to_path_buf()).expect("open store");
     {
         let store = state.store().expect("lock");
         store
             .import_divisions(&testdata().join("divisions/jintan.csv"))
             .expect("divisions");
-        let dir = db.parent().expect("dir");
-        let csv = dir.join("e.csv");
-        let code = gridwalk_core::Uscc::with_check_char("91320413MA0000001").expect("uscc");
-        std::fs::write(
-            &csv,
-            format!("name,uscc,village_code\n金坛新城精密机械有限公司,{code},320413001001\n"),
-        )
-        .expect("csv");
+        let csv = db.parent().expect("dir").join("e.csv");
+        std::fs::write(&csv, register_csv()).expect("csv");
         store.import_enterprises(&csv).expect("import");
     }
+    state.set_local_user(user);
     let app = mock_builder()
         .invoke_handler(handlers())
         .build(mock_context(noop_assets()))
@@ -42,10 +68,23 @@ fn app_with_register(db: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockR
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .expect("webview");
-    (app, webview)
+    App { _app: app, webview }
 }
 
-fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
+fn expert() -> Option<LocalUser> {
+    Some(LocalUser {
+        name: "李专家".into(),
+        role: "expert".into(),
+        jurisdiction: "320413001".into(),
+    })
+}
+
+fn request(
+    webview: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    body: InvokeBody,
+    headers: HeaderMap,
+) -> Result<Value, Value> {
     get_ipc_response(
         webview,
         InvokeRequest {
@@ -53,24 +92,82 @@ fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Resul
             callback: CallbackFn(0),
             error: CallbackFn(1),
             url: "tauri://localhost".parse().expect("url"),
-            body: InvokeBody::Json(body),
-            headers: Default::default(),
+            body,
+            headers,
             invoke_key: INVOKE_KEY.to_string(),
         },
     )
     .map(|b| b.deserialize::<Value>().expect("json body"))
 }
 
+fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
+    request(webview, cmd, InvokeBody::Json(body), HeaderMap::new())
+}
+
+fn ok(webview: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Value {
+    invoke(webview, cmd, body.clone()).unwrap_or_else(|e| panic!("{cmd} {body}: {e}"))
+}
+
+fn invoke_raw(
+    webview: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    bytes: Vec<u8>,
+    headers: &[(&'static str, &str)],
+) -> Result<Value, Value> {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            HeaderName::from_static(k),
+            HeaderValue::from_str(v).expect("ascii header"),
+        );
+    }
+    request(webview, cmd, InvokeBody::Raw(bytes), map)
+}
+
+const DEVICE_TIME: &str = "2026-03-02T10:15:00+08:00";
+
+fn attach(
+    webview: &WebviewWindow<MockRuntime>,
+    inspection: &str,
+    item: &str,
+    file: &str,
+) -> Result<Value, Value> {
+    invoke_raw(
+        webview,
+        "attach_photo",
+        photo(file),
+        &[
+            ("gridwalk-inspection-id", inspection),
+            ("gridwalk-item-id", item),
+            ("gridwalk-device-time", DEVICE_TIME),
+            ("gridwalk-stamp", "null"),
+        ],
+    )
+}
+
+/// A tiny valid PNG (1×1, from a real encoder's output).
+fn png() -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    v.extend_from_slice(&[
+        0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15,
+        0xc4, 0x89, 0, 0, 0, 0x0d, b'I', b'D', b'A', b'T', 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0,
+        0xf0, 0x1f, 0, 0x05, 0, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0, 0, 0, 0, b'I', b'E', b'N',
+        b'D', 0xae, 0x42, 0x60, 0x82,
+    ]);
+    v
+}
+
+// ---- the first shell's commands (kept) ----
+
 #[test]
 fn register_search_finds_an_enterprise_by_pinyin_initials() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (_app, webview) = app_with_register(&dir.path().join("d.db"));
-    let hits = invoke(
-        &webview,
+    let a = app(&dir.path().join("d.db"), None);
+    let hits = ok(
+        &a.webview,
         "register_search",
-        json!({ "query": "jtxc", "limit": 5 }),
-    )
-    .expect("ok");
+        json!({ "query": "jtxcjm", "limit": 5 }),
+    );
     assert_eq!(hits[0]["name"], "金坛新城精密机械有限公司");
     assert_eq!(hits[0]["village_code"], "320413001001");
 }
@@ -78,23 +175,535 @@ fn register_search_finds_an_enterprise_by_pinyin_initials() {
 #[test]
 fn an_unknown_enterprise_comes_back_as_a_typed_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (_app, webview) = app_with_register(&dir.path().join("d.db"));
+    let a = app(&dir.path().join("d.db"), None);
     let err = invoke(
-        &webview,
-        "enterprise_show",
+        &a.webview,
+        "get_enterprise",
         json!({ "key": "91110000600037341L" }),
     )
     .expect_err("error");
-    assert_eq!(err["code"], "store.not_found");
-    assert!(err["message"]
-        .as_str()
-        .is_some_and(|m| m.contains("91110000600037341L")));
+    assert_eq!(
+        err,
+        json!({"code": "store.not_found", "message": "enterprise not found: 91110000600037341L"})
+    );
+}
+
+// ---- app and settings ----
+
+#[test]
+fn app_state_is_not_enrolled_without_a_user_and_names_the_jurisdiction_with_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = app(&dir.path().join("d.db"), None);
+    let s = ok(&a.webview, "app_state", json!({}));
+    assert_eq!(s["enrolled"], false);
+    assert_eq!(s["user"], Value::Null);
+    assert_eq!(s["platform"], "desktop");
+    assert_eq!(s["device_id"].as_str().expect("id").len(), 36);
+    // The area `app`: commands that need a user are refused with a pinned error.
+    let err = invoke(&a.webview, "grid_summary", json!({})).expect_err("not enrolled");
+    assert_eq!(
+        err,
+        json!({"code": "app.not_enrolled",
+               "message": "no user on this device: enroll it (or set GRIDWALK_USER for development)"})
+    );
+    drop(a);
+    let a = app(&dir.path().join("d2.db"), expert());
+    let s = ok(&a.webview, "app_state", json!({}));
+    assert_eq!(s["enrolled"], true);
+    assert_eq!(
+        s["user"],
+        json!({"name": "李专家", "role": "expert", "jurisdiction": "320413001",
+               "jurisdiction_name": "西城街道"})
+    );
 }
 
 #[test]
-fn an_empty_query_is_refused_with_its_own_code() {
+fn settings_round_trip() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (_app, webview) = app_with_register(&dir.path().join("d.db"));
-    let err = invoke(&webview, "register_search", json!({ "query": "  " })).expect_err("error");
+    let a = app(&dir.path().join("d.db"), None);
+    assert_eq!(
+        ok(&a.webview, "get_settings", json!({})),
+        json!({"wifi_only_photos": true, "language": "zh"})
+    );
+    let s = json!({"wifi_only_photos": false, "language": "en"});
+    assert_eq!(ok(&a.webview, "set_settings", json!({ "settings": s })), s);
+    assert_eq!(ok(&a.webview, "get_settings", json!({})), s);
+}
+
+// ---- grid and register ----
+
+#[test]
+fn search_lists_the_jurisdiction_and_applies_filters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = app(&dir.path().join("d.db"), expert());
+    let all = ok(
+        &a.webview,
+        "search_enterprises",
+        json!({"query": "", "filters": {}, "limit": 50}),
+    );
+    let names: Vec<&str> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|h| h["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names.len(), 2, "only 西城街道: {names:?}");
+    assert!(all
+        .as_array()
+        .expect("a")
+        .iter()
+        .all(|h| h["matched"] == "all"));
+    let metal = ok(
+        &a.webview,
+        "search_enterprises",
+        json!({"query": "", "filters": {"dust_category": "metal", "leased": false}, "limit": 50}),
+    );
+    assert_eq!(metal.as_array().expect("a").len(), 1);
+    assert_eq!(metal[0]["name"], "金坛新城铝业抛光有限公司");
+    assert_eq!(metal[0]["dust_types"], json!(["铝粉"]));
+    for key in [
+        "leased",
+        "visited",
+        "open_hazards",
+        "overdue_hazards",
+        "village_name",
+    ] {
+        assert!(metal[0].get(key).is_some(), "hit lacks {key}");
+    }
+    let wood = ok(
+        &a.webview,
+        "search_enterprises",
+        json!({"query": "木业", "filters": {"dust_category": "wood_paper"}, "limit": 5}),
+    );
+    assert_eq!(
+        wood[0]["name"], "儒林木业有限公司",
+        "a query searches the register"
+    );
+    assert_eq!(wood[0]["matched"], "name");
+    let err = invoke(
+        &a.webview,
+        "search_enterprises",
+        json!({"query": "  ", "filters": {}, "limit": 5}),
+    )
+    .expect_err("blank");
     assert_eq!(err["code"], "store.bad_query");
+    let summary = ok(&a.webview, "grid_summary", json!({}));
+    assert_eq!(
+        summary,
+        json!({"jurisdiction_name": "西城街道", "enterprises": 2, "visited": 0, "not_visited": 2,
+               "open_hazards": 0, "overdue_hazards": 0})
+    );
+    let status = ok(
+        &a.webview,
+        "enterprise_status",
+        json!({"key": uscc("0000002")}),
+    );
+    assert_eq!(status["dust_confirmed"], Value::Null);
+}
+
+// ---- inspections, evidence and hazards: the done-when flow ----
+
+fn start(a: &App, enterprise: &str, template: &str) -> String {
+    ok(
+        &a.webview,
+        "start_inspection",
+        json!({"enterprise": enterprise, "template_id": template, "template_version": null}),
+    )["inspection_id"]
+        .as_str()
+        .expect("id")
+        .to_string()
+}
+
+fn answer(a: &App, id: &str, item: &str, value: &str) -> Value {
+    ok(
+        &a.webview,
+        "answer_item",
+        json!({"inspection_id": id, "item_id": item, "value": value, "note": null}),
+    )
+}
+
+/// The expert's dust verification: aluminium dust, one dry collector, no control measure.
+fn verify_dust(a: &App, enterprise: &str) {
+    let id = start(a, enterprise, "dust-verification");
+    for (item, v) in [
+        ("DV-01", "有色"),
+        ("DV-02", "抛光"),
+        ("DV-03", "否"),
+        ("DV-04", "no"),
+        ("DV-05", "铝粉"),
+        ("DV-06", "1"),
+        ("DV-07", "是"),
+        ("DV-08", "no"),
+        ("DV-09", "negative"),
+        ("DV-10", "none"),
+        ("DV-11", "no"),
+        ("DV-12", "no"),
+        ("DV-13", "no"),
+        ("DV-15", "zone22"),
+        ("DV-17", "1"),
+        ("DV-18", "steel_light"),
+        ("DV-20", "20人"),
+        ("DV-21", "确认为铝粉，干式除尘器一套，无控爆措施"),
+    ] {
+        answer(a, &id, item, v);
+    }
+    attach(&a.webview, &id, "DV-22", "gps__DSCN0010.jpg").expect("photo");
+    ok(
+        &a.webview,
+        "finalize_inspection",
+        json!({"inspection_id": id}),
+    );
+}
+
+#[test]
+fn done_when_search_inspect_photo_sign_finalize_lists_a_major_hazard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = app(&dir.path().join("d.db"), expert());
+    let w = &a.webview;
+
+    // Search by pinyin initials, open the enterprise.
+    let hits = ok(
+        w,
+        "search_enterprises",
+        json!({"query": "jtxc", "filters": {}, "limit": 10}),
+    );
+    let hit = hits
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|h| h["name"] == "金坛新城铝业抛光有限公司")
+        .expect("found by jtxc")
+        .clone();
+    assert_eq!(hit["matched"], "pinyin");
+    let enterprise_id = hit["id"].as_str().expect("id").to_string();
+    let detail = ok(w, "get_enterprise", json!({"key": enterprise_id}));
+    assert_eq!(detail["uscc"], uscc("0000002"));
+    assert_eq!(detail["name"], "金坛新城铝业抛光有限公司");
+
+    let templates = ok(w, "list_templates", json!({}));
+    assert!(templates
+        .as_array()
+        .expect("a")
+        .iter()
+        .any(|t| t["id"] == "expert-major-hazard"));
+
+    verify_dust(&a, &enterprise_id);
+    let status = ok(w, "enterprise_status", json!({"key": enterprise_id}));
+    assert_eq!(status["dust_confirmed"]["by"], "李专家");
+
+    // The expert's major-hazard inspection.
+    let id = start(&a, &enterprise_id, "expert-major-hazard");
+    let items = ok(w, "inspection_items", json!({"inspection_id": id}));
+    let items = items.as_array().expect("array").clone();
+    let mh03 = items
+        .iter()
+        .find(|i| i["id"] == "MH-D-03")
+        .expect("MH-D-03 applies: dry collector confirmed");
+    assert_eq!(mh03["major_hazard"], true);
+    assert_eq!(mh03["fail_when"], "yes");
+    assert_eq!(mh03["photos"], json!([]));
+    assert_eq!(mh03["legal_basis"], "10号令 第十一条(三)");
+    for i in items.iter().filter(|i| i["answer_type"] == "yes_no_na") {
+        let item = i["id"].as_str().expect("id");
+        let v = match item {
+            "MH-D-03" => "是",
+            x if x.starts_with("R6") => "yes",
+            _ => "no",
+        };
+        answer(&a, &id, item, v);
+    }
+    let view = ok(
+        w,
+        "answer_item",
+        json!({"inspection_id": id, "item_id": "MH-D-03", "value": "yes", "note": "布袋除尘器无泄爆片"}),
+    );
+    assert_eq!(view["id"], "MH-D-03");
+    assert_eq!(
+        view["answer"]["value"],
+        json!({"type": "yes_no_na", "value": "yes"})
+    );
+    assert_eq!(view["answer"]["note"], "布袋除尘器无泄爆片");
+
+    // The area `inspect`: finalize refused with what is missing, pinned.
+    let err =
+        invoke(w, "finalize_inspection", json!({"inspection_id": id})).expect_err("incomplete");
+    assert_eq!(err["code"], "inspect.incomplete");
+    assert_eq!(
+        err["missing"],
+        json!({"unanswered": ["MH-PHOTO"], "photo_missing": ["MH-D-03"], "invalid": []})
+    );
+    assert_eq!(
+        err["message"],
+        "cannot finalize, the inspection is incomplete:\n  unanswered: MH-PHOTO\n  failed item needs a photo: MH-D-03"
+    );
+    let err = invoke(
+        w,
+        "answer_item",
+        json!({"inspection_id": id, "item_id": "MH-PHOTO", "value": "x", "note": null}),
+    )
+    .expect_err("photo item");
+    assert_eq!(err["code"], "inspect.photo_item");
+
+    // Photos as raw bodies.
+    let p = attach(w, &id, "MH-D-03", "gps__DSCN0021.jpg").expect("photo");
+    assert_eq!(p["item_id"], "MH-D-03");
+    assert_eq!(p["sha256"].as_str().expect("sha").len(), 64);
+    assert!(p["stamp_flags"].is_array());
+    let thumb = p["thumbnail_jpeg_base64"].as_str().expect("b64");
+    assert!(thumb.starts_with("/9j/"), "a JPEG in base64");
+    assert_eq!(
+        ok(w, "photo_thumbnail", json!({"sha256": p["sha256"]}))["thumbnail_jpeg_base64"],
+        thumb
+    );
+    attach(w, &id, "MH-PHOTO", "gps__DSCN0029.jpg").expect("photo item");
+    let items = ok(w, "inspection_items", json!({"inspection_id": id}));
+    let mh03 = items
+        .as_array()
+        .expect("a")
+        .iter()
+        .find(|i| i["id"] == "MH-D-03")
+        .expect("item")
+        .clone();
+    assert_eq!(mh03["photos"], json!([p["sha256"]]));
+
+    // The signature, then finalize.
+    let sig = invoke_raw(
+        w,
+        "attach_signature",
+        png(),
+        &[
+            ("gridwalk-inspection-id", &id),
+            ("gridwalk-signer", "%E7%8E%8B%E7%BB%8F%E7%90%86"),
+            ("gridwalk-device-time", DEVICE_TIME),
+            ("gridwalk-stamp", "null"),
+        ],
+    )
+    .expect("signature");
+    assert_eq!(sig["sha256"].as_str().expect("sha").len(), 64);
+    let out = ok(w, "finalize_inspection", json!({"inspection_id": id}));
+    assert_eq!(out["payload_sha256"].as_str().expect("sha").len(), 64);
+    assert_eq!(out["hazards"].as_array().expect("a").len(), 1);
+    let late = invoke_raw(
+        w,
+        "attach_signature",
+        png(),
+        &[
+            ("gridwalk-inspection-id", &id),
+            ("gridwalk-signer", "x"),
+            ("gridwalk-device-time", DEVICE_TIME),
+        ],
+    )
+    .expect_err("finalized");
+    assert_eq!(late["code"], "inspect.already_finalized");
+
+    // The major hazard citing 10号令 第十一条(三).
+    let hazards = ok(
+        w,
+        "list_hazards",
+        json!({"enterprise_id": null, "open_only": true}),
+    );
+    let hazards = hazards.as_array().expect("array");
+    assert_eq!(hazards.len(), 1);
+    let h = &hazards[0];
+    assert_eq!(h["item_id"], "MH-D-03");
+    assert_eq!(h["severity"], "major");
+    assert_eq!(h["legal_basis"], "10号令 第十一条(三)");
+    assert_eq!(h["state"], "found");
+    assert_eq!(h["enterprise_name"], "金坛新城铝业抛光有限公司");
+    assert_eq!(
+        ok(
+            w,
+            "list_hazards",
+            json!({"enterprise_id": enterprise_id, "open_only": false})
+        )
+        .as_array()
+        .expect("a")
+        .len(),
+        1
+    );
+
+    let hazard_id = h["id"].as_str().expect("id").to_string();
+    let detail = ok(w, "get_hazard", json!({"hazard_id": hazard_id}));
+    assert_eq!(detail["severity"], "major");
+    assert_eq!(detail["events"][0]["kind"], "created");
+
+    // The area `hazard`: reinspecting a hazard nobody rectified is refused.
+    let before = ok(w, "get_inspection", json!({"inspection_id": id}));
+    assert_eq!(before["status"], "finalized");
+    assert_eq!(
+        before["findings"][0]["legal_basis_text"],
+        "10号令 第十一条(三)"
+    );
+    let after = invoke_raw(
+        w,
+        "add_photo",
+        photo("gps__DSCN0029.jpg"),
+        &[
+            ("gridwalk-enterprise-id", &enterprise_id),
+            ("gridwalk-device-time", DEVICE_TIME),
+            ("gridwalk-stamp", "null"),
+        ],
+    )
+    .expect("add_photo");
+    assert_eq!(after["item_id"], Value::Null);
+    let err = invoke(
+        w,
+        "reinspect_hazard",
+        json!({"hazard_id": hazard_id, "passed": true, "before_photo_sha256s": [p["sha256"]],
+               "after_photo_sha256s": [after["sha256"]], "note": null}),
+    )
+    .expect_err("not rectifying");
+    assert_eq!(err["code"], "hazard.illegal_transition");
+
+    // History and summary.
+    let list = ok(
+        w,
+        "list_inspections",
+        json!({"enterprise_id": enterprise_id}),
+    );
+    let list = list.as_array().expect("a");
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        list[0]["template_id"], "expert-major-hazard",
+        "newest first"
+    );
+    assert_eq!(list[0]["status"], "finalized");
+    assert_eq!(list[0]["major_findings"], 1);
+    assert_eq!(list[0]["sync_state"], Value::Null);
+    let summary = ok(w, "grid_summary", json!({}));
+    assert_eq!(summary["visited"], 1);
+    assert_eq!(summary["not_visited"], 1);
+    assert_eq!(summary["open_hazards"], 1);
+    let open = ok(
+        w,
+        "search_enterprises",
+        json!({"query": "", "filters": {"open_hazards": true}, "limit": 10}),
+    );
+    assert_eq!(open.as_array().expect("a").len(), 1);
+    assert_eq!(open[0]["visited"], true);
+    assert_eq!(open[0]["open_hazards"], 1);
+}
+
+// ---- errors per area, pinned ----
+
+#[test]
+fn errors_of_each_area_are_pinned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = app(&dir.path().join("d.db"), expert());
+    let w = &a.webview;
+    // template
+    let err = invoke(
+        w,
+        "start_inspection",
+        json!({"enterprise": uscc("0000001"), "template_id": "nope", "template_version": null}),
+    )
+    .expect_err("template");
+    assert_eq!(
+        err,
+        json!({"code": "template.not_found", "message": "template not found: nope"})
+    );
+    // inspect
+    let err = invoke(w, "get_inspection", json!({"inspection_id": "x"})).expect_err("inspect");
+    assert_eq!(
+        err,
+        json!({"code": "inspect.not_found", "message": "inspection not found: x"})
+    );
+    // hazard
+    let err = invoke(w, "get_hazard", json!({"hazard_id": "h"})).expect_err("hazard");
+    assert_eq!(
+        err,
+        json!({"code": "hazard.not_found", "message": "hazard not found: h"})
+    );
+    // evidence: too large, and not an image
+    let id = start(&a, &uscc("0000001"), "dust-verification");
+    let err = invoke_raw(
+        w,
+        "attach_photo",
+        vec![0u8; 30 * 1024 * 1024 + 1],
+        &[
+            ("gridwalk-inspection-id", &id),
+            ("gridwalk-item-id", "DV-22"),
+            ("gridwalk-device-time", DEVICE_TIME),
+        ],
+    )
+    .expect_err("too large");
+    assert_eq!(
+        err,
+        json!({"code": "evidence.too_large",
+               "message": "<upload> is 31457281 bytes, more than the 31457280 accepted"})
+    );
+    let err = invoke_raw(
+        w,
+        "attach_photo",
+        b"these bytes are not an image".to_vec(),
+        &[
+            ("gridwalk-inspection-id", &id),
+            ("gridwalk-item-id", "DV-22"),
+            ("gridwalk-device-time", DEVICE_TIME),
+        ],
+    )
+    .expect_err("bad photo");
+    assert_eq!(err["code"], "evidence.bad_photo");
+    let err = invoke_raw(
+        w,
+        "attach_photo",
+        photo("gps__DSCN0010.jpg"),
+        &[
+            ("gridwalk-inspection-id", &id),
+            ("gridwalk-item-id", "DV-22"),
+            ("gridwalk-device-time", DEVICE_TIME),
+            ("gridwalk-stamp", r#"{"lat": 91.0}"#),
+        ],
+    )
+    .expect_err("bad stamp");
+    assert_eq!(err["code"], "evidence.bad_position");
+    // app: malformed headers
+    let err = invoke_raw(
+        w,
+        "attach_photo",
+        photo("gps__DSCN0010.jpg"),
+        &[
+            ("gridwalk-inspection-id", "not-a-uuid"),
+            ("gridwalk-item-id", "DV-22"),
+            ("gridwalk-device-time", DEVICE_TIME),
+        ],
+    )
+    .expect_err("bad uuid");
+    assert_eq!(
+        err,
+        json!({"code": "app.bad_argument",
+               "message": "header gridwalk-inspection-id is not a UUID: not-a-uuid"})
+    );
+    let err = invoke_raw(
+        w,
+        "attach_signature",
+        png(),
+        &[
+            ("gridwalk-inspection-id", &id),
+            ("gridwalk-signer", "%20"),
+            ("gridwalk-device-time", DEVICE_TIME),
+        ],
+    )
+    .expect_err("empty signer");
+    assert_eq!(err["code"], "app.bad_argument");
+    let err = invoke_raw(
+        w,
+        "attach_signature",
+        b"GIF89a not a png at all, really".to_vec(),
+        &[
+            ("gridwalk-inspection-id", &id),
+            ("gridwalk-signer", "x"),
+            ("gridwalk-device-time", DEVICE_TIME),
+        ],
+    )
+    .expect_err("not png");
+    assert_eq!(err["code"], "evidence.bad_photo");
+    let err = invoke(w, "attach_photo", json!({})).expect_err("json body");
+    assert_eq!(err["code"], "app.bad_argument");
+    // store
+    let err = invoke(w, "photo_thumbnail", json!({"sha256": "00"})).expect_err("photo");
+    assert_eq!(
+        err,
+        json!({"code": "store.not_found", "message": "photo not found: 00"})
+    );
 }

@@ -4,14 +4,18 @@
 //! Later layers (inspections, evidence, the sync outbox) add their own modules and
 //! migrations; the shells (Tauri app, CLI) stay thin over these functions.
 
+pub mod app_settings;
+pub mod app_views;
 pub mod error;
 pub mod evidence;
 pub mod import;
 pub mod inspection;
 pub mod migrations;
+pub mod photo_upload;
 pub mod register;
 pub mod search;
 mod short_index;
+pub mod signature;
 pub mod store;
 pub mod tabular;
 

@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "inspections",
         sql: include_str!("../../../migrations/device/0004_inspections.sql"),
     },
+    Migration {
+        version: 5,
+        name: "signatures",
+        sql: include_str!("../../../migrations/device/0005_signatures.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

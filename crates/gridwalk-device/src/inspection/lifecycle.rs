@@ -3,9 +3,9 @@
 use super::templates::load_template;
 use super::{begin, enum_name, from_json, now_utc, parse_ts, parse_uuid, ts, InspectionError};
 use crate::error::StoreError;
-use crate::evidence::PhotoInput;
+use crate::evidence::{PhotoInput, PhotoRecord};
 use crate::store::Store;
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, FixedOffset, Local, Utc};
 use gridwalk_checklist::canonical::sha256_hex;
 use gridwalk_checklist::hazard::created_from_finding;
 use gridwalk_checklist::{
@@ -13,6 +13,7 @@ use gridwalk_checklist::{
     DeadlinePolicy, EnterpriseFacts, FinalizedInspection, Finding, Item, Role, Score, Template,
     TemplateKind,
 };
+use gridwalk_evidence::stamp::GpsStamp;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
@@ -73,6 +74,11 @@ pub struct ItemView {
     /// Legal basis as printed (`10号令 第十一条(三)`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legal_basis: Option<String>,
+    /// Yes/no items only: which answer is a failure (`yes`, `no`) or `never` (a fact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_when: Option<gridwalk_checklist::FailWhen>,
+    /// SHA-256 of every photo attached to this item (answered or not), oldest first.
+    pub photos: Vec<String>,
     /// The current answer, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<Answer>,
@@ -307,7 +313,12 @@ pub(crate) fn load_answers(
     Ok(answers)
 }
 
-fn item_view(section_id: &str, item: &Item, answer: Option<&Answer>) -> ItemView {
+fn item_view(
+    section_id: &str,
+    item: &Item,
+    answer: Option<&Answer>,
+    photos: Vec<String>,
+) -> ItemView {
     let (choices, multiple, unit) = match &item.answer_type {
         AnswerType::Choice { choices, multiple } => (choices.clone(), *multiple, None),
         AnswerType::Number { unit, .. } => (Vec::new(), false, Some(unit.clone())),
@@ -326,8 +337,34 @@ fn item_view(section_id: &str, item: &Item, answer: Option<&Answer>) -> ItemView
         photo_required_on_fail: item.photo_required_on_fail,
         major_hazard: item.major_hazard,
         legal_basis: item.legal_basis.as_ref().map(ToString::to_string),
+        fail_when: match item.answer_type {
+            AnswerType::YesNoNa => item.fail_when,
+            _ => None,
+        },
+        photos,
         answer: answer.cloned(),
     }
+}
+
+/// SHA-256 of every photo attached to one item of an inspection, oldest first.
+fn item_photos(
+    conn: &Connection,
+    id: &Uuid,
+    item_id: &str,
+) -> Result<Vec<String>, InspectionError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT sha256 FROM inspection_photo WHERE inspection_id = ?1 AND item_id = ?2 \
+         ORDER BY attached_at, photo_id",
+    )?;
+    let rows = stmt.query_map(params![id.to_string(), item_id], |r| r.get::<_, String>(0))?;
+    let mut out: Vec<String> = Vec::new();
+    for row in rows {
+        let sha = row?;
+        if !out.contains(&sha) {
+            out.push(sha);
+        }
+    }
+    Ok(out)
 }
 
 /// Checks that an item exists and applies; returns it.
@@ -435,7 +472,8 @@ impl Store {
         for s in &template.sections {
             for item in &s.items {
                 if applicable.contains(&item.id.as_str()) {
-                    out.push(item_view(&s.id, item, answers.get(&item.id)));
+                    let photos = item_photos(&self.conn, &id, &item.id)?;
+                    out.push(item_view(&s.id, item, answers.get(&item.id), photos));
                 }
             }
         }
@@ -511,6 +549,21 @@ impl Store {
         item_id: &str,
         path: &Path,
     ) -> Result<AttachedPhoto, InspectionError> {
+        self.attach_photo_stamped(id, item_id, path, Local::now().fixed_offset(), None)
+            .map(|(attached, _)| attached)
+    }
+
+    /// [`Store::attach_photo`] with the phone's capture time and position (`stamp`
+    /// `None`: the photo's own EXIF position is used, as [`Store::add_photo`] does);
+    /// also returns the stored photo record (thumbnail path, stamp flags).
+    pub fn attach_photo_stamped(
+        &self,
+        id: &str,
+        item_id: &str,
+        path: &Path,
+        device_time: DateTime<FixedOffset>,
+        stamp: Option<GpsStamp>,
+    ) -> Result<(AttachedPhoto, PhotoRecord), InspectionError> {
         let id = parse_inspection_id(id)?;
         // Check everything that can be checked before the photo is stored.
         let row = load_row(&self.conn, &id)?;
@@ -521,8 +574,8 @@ impl Store {
             path: path.to_path_buf(),
             enterprise_id: Some(row.enterprise_id),
             inspector: row.inspector.clone(),
-            device_time: Local::now().fixed_offset(),
-            stamp: None,
+            device_time,
+            stamp,
         })?;
         let sha = record.payload.derived_sha256.clone();
         let tx = begin(&self.conn)?;
@@ -539,12 +592,13 @@ impl Store {
             ],
         )?;
         tx.commit().map_err(StoreError::from)?;
-        Ok(AttachedPhoto {
+        let attached = AttachedPhoto {
             photo_id: record.payload.id,
             sha256: sha,
             item_id: item,
             off_site: record.off_site,
-        })
+        };
+        Ok((attached, record))
     }
 
     /// Finalizes an inspection in one transaction: refuses with what is missing;
