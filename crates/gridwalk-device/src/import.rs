@@ -7,7 +7,7 @@
 //! stored value alone (a register file does not undo what an inspection confirmed).
 
 use crate::error::StoreError;
-use crate::register::{write_division, write_enterprise, write_lease, write_site, Change};
+use crate::register::{write_division, write_enterprise_over, write_lease, write_site, Change};
 use crate::store::Store;
 use crate::tabular::{read_table, Table, TableError};
 use chrono::NaiveDate;
@@ -230,10 +230,11 @@ impl Store {
                 continue;
             }
             seen.insert(enterprise.uscc.as_str().to_string(), row);
-            if let Some(existing) = crate::register::get_enterprise(&tx, &enterprise.id)? {
-                enterprise = present.merge(existing, enterprise);
+            let existing = crate::register::get_enterprise(&tx, &enterprise.id)?;
+            if let Some(existing) = &existing {
+                enterprise = present.merge(existing.clone(), enterprise);
             }
-            let change = write_enterprise(&tx, &enterprise)?;
+            let change = write_enterprise_over(&tx, &enterprise, existing.as_ref())?;
             report.count(change);
             if let Some(landlord) = landlord {
                 tenants.push((row, enterprise.id, landlord, lease_cells));

@@ -188,7 +188,16 @@ pub(crate) fn get_enterprise(
 /// Inserts or updates an enterprise (keyed by id) and its search keys.
 pub(crate) fn write_enterprise(conn: &Connection, e: &Enterprise) -> Result<Change, StoreError> {
     let existing = get_enterprise(conn, &e.id)?;
-    if existing.as_ref() == Some(e) {
+    write_enterprise_over(conn, e, existing.as_ref())
+}
+
+/// Like [`write_enterprise`] when the caller has already read the stored row (`existing`).
+pub(crate) fn write_enterprise_over(
+    conn: &Connection,
+    e: &Enterprise,
+    existing: Option<&Enterprise>,
+) -> Result<Change, StoreError> {
+    if existing == Some(e) {
         return Ok(Change::Unchanged);
     }
     let dust_names: Vec<String> = e.dust_types.iter().map(DustType::name_zh).collect();
