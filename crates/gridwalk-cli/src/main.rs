@@ -2,12 +2,14 @@
 //! the command line; `--json` gives machine-readable output.
 //!
 //! Exit codes: 0 success; 1 error (message on stderr); 3 an import stored its good rows
-//! but rejected some (listed); for `uscc check`, 1 means invalid.
+//! but rejected some (listed); 4 a `sync --once` run ended with work left (offline,
+//! photos waiting for Wi-Fi); for `uscc check`, 1 means invalid.
 
 mod evidence_cmd;
 mod inspect_cmd;
 mod output;
 mod register_cmd;
+mod sync_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -67,6 +69,15 @@ pub enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(register_cmd::DemoCmd),
+    /// Enrolls this device with a server using a one-time code.
+    Enroll(sync_cmd::EnrollArgs),
+    /// Sends finalized records and photos to the server and pulls register changes.
+    Sync(sync_cmd::SyncArgs),
+    /// What is waiting to be sent, what the server holds, last success and error.
+    Status,
+    /// Device settings: server address, photos on Wi-Fi only.
+    #[command(subcommand)]
+    Config(sync_cmd::ConfigCmd),
 }
 
 fn main() -> ExitCode {
@@ -93,5 +104,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Templates(cmd) => inspect_cmd::templates(cli, cmd),
         Command::Inspect(cmd) => inspect_cmd::inspect(cli, cmd),
         Command::Hazards(cmd) => inspect_cmd::hazards(cli, cmd),
+        Command::Enroll(a) => sync_cmd::enroll(cli, a),
+        Command::Sync(a) => sync_cmd::sync(cli, a),
+        Command::Status => sync_cmd::status(cli),
+        Command::Config(cmd) => sync_cmd::config(cli, cmd),
     }
 }

@@ -11,7 +11,14 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn code_of(err: &anyhow::Error) -> &'static str {
+fn code_of(err: &anyhow::Error) -> String {
+    if let Some(e) = err.downcast_ref::<gridwalk_device::sync::SyncError>() {
+        return e.code();
+    }
+    static_code_of(err).to_string()
+}
+
+fn static_code_of(err: &anyhow::Error) -> &'static str {
     if let Some(e) = err.downcast_ref::<StoreError>() {
         return e.code();
     }

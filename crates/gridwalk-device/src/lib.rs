@@ -1,8 +1,8 @@
 //! Everything that runs on the phone (and in the headless `gridwalk` CLI): one SQLite
 //! database file holding the enterprise register, imports into it and search over it.
 //!
-//! Later layers (inspections, evidence, the sync outbox) add their own modules and
-//! migrations; the shells (Tauri app, CLI) stay thin over these functions.
+//! Inspections, evidence and the sync client (outbox, enrollment, pull) live here too;
+//! the shells (Tauri app, CLI) stay thin over these functions.
 
 pub mod app_settings;
 pub mod app_views;
@@ -17,6 +17,7 @@ pub mod search;
 mod short_index;
 pub mod signature;
 pub mod store;
+pub mod sync;
 pub mod tabular;
 
 pub use error::StoreError;

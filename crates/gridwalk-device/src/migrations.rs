@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "signatures",
         sql: include_str!("../../../migrations/device/0005_signatures.sql"),
     },
+    Migration {
+        version: 6,
+        name: "sync",
+        sql: include_str!("../../../migrations/device/0006_sync.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -54,7 +54,7 @@ fn content_of(t: &Template) -> Result<(String, String), InspectionError> {
 }
 
 /// Writes one (validated) template inside the caller's transaction.
-fn write_template(
+pub(crate) fn write_template(
     conn: &Connection,
     t: &Template,
     source: &str,

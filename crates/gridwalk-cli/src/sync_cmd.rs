@@ -1,0 +1,236 @@
+//! `gridwalk enroll`, `sync`, `status` and `config`: thin over `gridwalk_device::sync`.
+
+use crate::{output, Cli};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use gridwalk_device::app_settings::Settings;
+use gridwalk_device::sync::{Network, SyncOptions, SyncReport, Syncer};
+use gridwalk_device::Store;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit code when a sync run ended with work left (network down, photos waiting).
+pub const EXIT_WORK_REMAINS: u8 = 4;
+
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// Server address (`https://host[:port]`).
+    #[arg(long)]
+    pub server: String,
+    /// One-time enrollment code from an administrator or officer.
+    #[arg(long)]
+    pub code: String,
+    /// A name for this device on the server's device list.
+    #[arg(long)]
+    pub device_name: Option<String>,
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// One run (retrying transient failures up to --attempts), then exit: 0 when
+    /// nothing is left to send, 4 when work remains.
+    #[arg(long)]
+    pub once: bool,
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout_secs: u64,
+    /// tus chunk size in KiB (a cut re-sends at most one chunk).
+    #[arg(long, default_value_t = 256)]
+    pub chunk_kib: usize,
+    /// Passes per run before giving up on transient failures.
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
+    /// First backoff in milliseconds (doubled per failure, ±50 % jitter, capped at 60 s).
+    #[arg(long, default_value_t = 1000)]
+    pub backoff_ms: u64,
+    /// Records per push.
+    #[arg(long, default_value_t = 200)]
+    pub batch: usize,
+    /// The network the device is on: wifi, cellular, none, unknown (photos wait for
+    /// Wi-Fi on cellular when photos_wifi_only is set).
+    #[arg(long, default_value = "unknown", env = "GRIDWALK_NETWORK")]
+    pub network: String,
+    /// Without --once: seconds between runs.
+    #[arg(long, default_value_t = 60)]
+    pub interval_secs: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Prints a setting: server, photos_wifi_only.
+    Get { key: String },
+    /// Changes a setting: `server URL` (the same server at a new address),
+    /// `photos_wifi_only true|false`.
+    Set { key: String, value: String },
+}
+
+fn print_report(cli: &Cli, r: &SyncReport) -> Result<()> {
+    if cli.json {
+        return output::json(r);
+    }
+    println!(
+        "sync: {} accepted, {} already held, {} rejected; {} photos uploaded ({} bytes); \
+         register: {} divisions, {} enterprises, {} templates",
+        r.accepted,
+        r.duplicates,
+        r.rejected,
+        r.photos_uploaded,
+        r.photo_bytes_sent,
+        r.pulled.divisions,
+        r.pulled.enterprises,
+        r.pulled.templates
+    );
+    if r.photos_waiting_for_wifi > 0 {
+        println!("{} photos wait for Wi-Fi", r.photos_waiting_for_wifi);
+    }
+    if let Some(e) = &r.error {
+        println!("stopped: {} ({})", e.message, e.code);
+    }
+    println!(
+        "{}",
+        if r.done {
+            "everything is on the server"
+        } else {
+            "work remains"
+        }
+    );
+    Ok(())
+}
+
+pub fn enroll(cli: &Cli, a: &EnrollArgs) -> Result<ExitCode> {
+    let opts = SyncOptions {
+        timeout: Duration::from_secs(a.timeout_secs.max(1)),
+        ..SyncOptions::default()
+    };
+    let e = Syncer::new(&cli.db, opts).enroll(&a.server, &a.code, a.device_name.as_deref())?;
+    if cli.json {
+        output::json(&serde_json::json!({
+            "device_id": e.device_id,
+            "server": e.server_url,
+            "user": e.user,
+        }))?;
+    } else {
+        println!(
+            "enrolled as device {} on {} for {} ({}, {})",
+            e.device_id,
+            e.server_url,
+            e.user.name,
+            e.user.role.as_str(),
+            e.user.jurisdiction
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn sync(cli: &Cli, a: &SyncArgs) -> Result<ExitCode> {
+    let network = Network::parse(&a.network).with_context(|| {
+        format!(
+            "--network {:?}: use wifi, cellular, none or unknown",
+            a.network
+        )
+    })?;
+    let opts = SyncOptions {
+        timeout: Duration::from_secs(a.timeout_secs.max(1)),
+        chunk_bytes: a.chunk_kib.clamp(1, 8 * 1024) * 1024,
+        attempts: a.attempts.max(1),
+        backoff: Duration::from_millis(a.backoff_ms),
+        batch_records: a.batch,
+        network,
+        ..SyncOptions::default()
+    };
+    let syncer = Syncer::new(&cli.db, opts);
+    if a.once {
+        let r = syncer.run_once()?;
+        print_report(cli, &r)?;
+        return Ok(if r.done {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_WORK_REMAINS)
+        });
+    }
+    loop {
+        match syncer.run_once() {
+            Ok(r) => print_report(cli, &r)?,
+            Err(e) if e.code() == "sync.already_running" => eprintln!("{e}"),
+            Err(e) => return Err(e.into()),
+        }
+        std::thread::sleep(Duration::from_secs(a.interval_secs.max(1)));
+    }
+}
+
+pub fn status(cli: &Cli) -> Result<ExitCode> {
+    let store = Store::open(&cli.db)?;
+    let s = store.sync_status()?;
+    if cli.json {
+        output::json(&s)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match (&s.server, &s.user) {
+        (Some(server), Some(u)) => {
+            println!("enrolled on {server} as {} ({})", u.name, u.role.as_str())
+        }
+        _ => println!("not enrolled"),
+    }
+    let r = &s.records;
+    println!(
+        "records: {} queued, {} sending, {} failed, {} accepted, {} complete, {} rejected",
+        r.queued, r.sending, r.failed, r.accepted, r.complete, r.rejected
+    );
+    let p = &s.photos;
+    println!(
+        "photos: {} queued, {} sending, {} failed, {} complete ({} of {} bytes on the server)",
+        p.queued, p.sending, p.failed, p.complete, p.bytes_done, p.bytes_total
+    );
+    println!(
+        "last success: {}",
+        s.last_success_at.as_deref().unwrap_or("never")
+    );
+    if let Some(e) = &s.last_error {
+        println!("last error: {} ({}) at {}", e.message, e.code, e.at);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool> {
+    match v {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => bail!("{key}: expected true or false, got {v:?}"),
+    }
+}
+
+pub fn config(cli: &Cli, cmd: &ConfigCmd) -> Result<ExitCode> {
+    let store = Store::open(&cli.db)?;
+    let value = match cmd {
+        ConfigCmd::Get { key } => match key.as_str() {
+            "server" => serde_json::json!(store.enrollment()?.map(|e| e.server_url)),
+            "photos_wifi_only" => serde_json::json!(store.settings()?.wifi_only_photos),
+            other => bail!("unknown setting {other:?}: server, photos_wifi_only"),
+        },
+        ConfigCmd::Set { key, value } => match key.as_str() {
+            "server" => serde_json::json!(store.set_server_url(value)?.server_url),
+            "photos_wifi_only" => {
+                let on = parse_bool(key, value)?;
+                let s = store.set_settings(&Settings {
+                    wifi_only_photos: on,
+                    ..store.settings()?
+                })?;
+                serde_json::json!(s.wifi_only_photos)
+            }
+            other => bail!("unknown setting {other:?}: server, photos_wifi_only"),
+        },
+    };
+    if cli.json {
+        output::json(&value)?;
+    } else {
+        match &value {
+            serde_json::Value::String(s) => println!("{s}"),
+            serde_json::Value::Null => println!("(not set)"),
+            v => println!("{v}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,480 @@
+//! One sync pass and its retries: records first, then the register, then photos.
+//!
+//! [`Syncer`] owns nothing but the database path and options: each pass opens its own
+//! connection (SQLite in WAL lets the app keep its own) and runs on a current-thread
+//! tokio runtime of its own, so the CLI and the app call it from any thread. A file
+//! lock beside the database keeps two passes (two processes) from running at once; the
+//! kernel drops it if the process is killed.
+
+use super::client::ServerClient;
+use super::enrollment::normalize_server_url;
+use super::outbox::OutboxPhoto;
+use super::pull::PullApplied;
+use super::{Enrollment, SyncError};
+use crate::store::Store;
+use gridwalk_protocol::{EnrollRequest, Outcome, PushRequest, MAX_BATCH_RECORDS};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The network the device is on (photos may wait for Wi-Fi).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    Wifi,
+    Cellular,
+    None,
+    /// Not known (desktop, CLI): treated as unmetered.
+    #[default]
+    Unknown,
+}
+
+impl Network {
+    /// Parses `wifi|cellular|none|unknown`.
+    pub fn parse(s: &str) -> Option<Network> {
+        match s {
+            "wifi" => Some(Network::Wifi),
+            "cellular" => Some(Network::Cellular),
+            "none" => Some(Network::None),
+            "unknown" => Some(Network::Unknown),
+            _ => None,
+        }
+    }
+}
+
+/// Tuning of a sync run.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Timeout of each HTTP request.
+    pub timeout: Duration,
+    /// tus chunk size (one cut re-sends at most this much).
+    pub chunk_bytes: usize,
+    /// Passes tried before giving up on transient failures.
+    pub attempts: u32,
+    /// First backoff; doubled per failure, with ±50 % jitter.
+    pub backoff: Duration,
+    /// Backoff ceiling.
+    pub max_backoff: Duration,
+    /// Records per push.
+    pub batch_records: usize,
+    /// Changes per pull page.
+    pub pull_limit: u32,
+    /// The network now.
+    pub network: Network,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            timeout: Duration::from_secs(30),
+            chunk_bytes: 256 * 1024,
+            attempts: 5,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            batch_records: 200,
+            pull_limit: 500,
+            network: Network::Unknown,
+        }
+    }
+}
+
+/// What a sync run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    /// True when nothing is left to send: every record complete or rejected.
+    pub done: bool,
+    /// Passes run.
+    pub passes: u32,
+    /// Records the server stored now.
+    pub accepted: u64,
+    /// Records the server already held (a retry after a lost answer).
+    pub duplicates: u64,
+    /// Records refused for good.
+    pub rejected: u64,
+    /// Records queued again after the server reported a sequence gap.
+    pub requeued: u64,
+    /// Photo files uploaded to completion.
+    pub photos_uploaded: u64,
+    /// Photo bytes sent in PATCH bodies (re-sent bytes included).
+    pub photo_bytes_sent: u64,
+    /// Photos waiting for Wi-Fi.
+    pub photos_waiting_for_wifi: u64,
+    /// Register changes applied.
+    pub pulled: PullApplied,
+    /// The failure that ended the run, if work remains.
+    pub error: Option<super::outbox::CodedError>,
+}
+
+/// Runs enrollment and sync passes for one device database.
+#[derive(Debug, Clone)]
+pub struct Syncer {
+    db: PathBuf,
+    opts: SyncOptions,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, SyncError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SyncError::Offline(format!("cannot start the network runtime: {e}")))
+}
+
+/// Backoff before retry `n` (0-based): base × 2ⁿ, capped, times a jitter in [0.5, 1.5).
+pub fn backoff_delay(base: Duration, max: Duration, n: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << n.min(16)).min(max);
+    exp.mul_f64(0.5 + fastrand::f64())
+}
+
+impl Syncer {
+    /// A syncer for the database at `db`.
+    pub fn new(db: impl Into<PathBuf>, opts: SyncOptions) -> Syncer {
+        Syncer {
+            db: db.into(),
+            opts,
+        }
+    }
+
+    fn lock(&self) -> Result<std::fs::File, SyncError> {
+        let mut name = self.db.as_os_str().to_owned();
+        name.push(".sync-lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(name))
+            .map_err(|e| SyncError::LocalEvidence(format!("sync lock file: {e}")))?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) => Err(SyncError::AlreadyRunning),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(SyncError::LocalEvidence(format!("sync lock file: {e}")))
+            }
+        }
+    }
+
+    /// Enrolls the device with a one-time code. The device key is stored before the
+    /// request goes out, so a retry after a lost answer is recognised by the server;
+    /// transient failures are retried with backoff.
+    pub fn enroll(
+        &self,
+        server_url: &str,
+        code: &str,
+        device_name: Option<&str>,
+    ) -> Result<Enrollment, SyncError> {
+        let url = normalize_server_url(server_url)?;
+        let store = Store::open(&self.db)?;
+        let req = EnrollRequest {
+            code: code.trim().to_string(),
+            device_key: store.device_key()?,
+            device_name: device_name.map(str::to_string),
+        };
+        let client = ServerClient::new(&url, None, self.opts.timeout)?;
+        let rt = runtime()?;
+        let mut n = 0;
+        let resp = loop {
+            match rt.block_on(client.enroll(&req)) {
+                Ok(r) => break r,
+                Err(e) if e.is_transient() && n + 1 < self.opts.attempts => {
+                    std::thread::sleep(backoff_delay(self.opts.backoff, self.opts.max_backoff, n));
+                    n += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(store.save_enrollment(&url, &resp)?)
+    }
+
+    /// Runs passes until nothing is left to send, a person must act, or the attempts
+    /// are used up. Transient failures end as `Ok` with `done: false` and the error;
+    /// failures a person must fix (not enrolled, revoked, bad receipt) are `Err`.
+    pub fn run_once(&self) -> Result<SyncReport, SyncError> {
+        let _lock = self.lock()?;
+        let rt = runtime()?;
+        let store = Store::open(&self.db)?;
+        let mut report = SyncReport::default();
+        let mut n = 0;
+        loop {
+            report.passes += 1;
+            report.error = None;
+            let result = rt.block_on(self.pass(&store, &mut report));
+            match result {
+                Ok(()) if report.error.is_some() => return Ok(report),
+                Ok(()) if report.done || report.photos_waiting_for_wifi > 0 => {
+                    if report.done {
+                        store.record_sync_success()?;
+                    }
+                    return Ok(report);
+                }
+                Ok(()) => {}
+                Err(e) if e.is_transient() => {
+                    store.record_sync_error(&e)?;
+                    report.error = Some(super::outbox::CodedError {
+                        code: e.code(),
+                        message: e.to_string(),
+                    });
+                }
+                Err(e) => {
+                    store.record_sync_error(&e)?;
+                    return Err(e);
+                }
+            }
+            if n + 1 >= self.opts.attempts {
+                return Ok(report);
+            }
+            std::thread::sleep(backoff_delay(self.opts.backoff, self.opts.max_backoff, n));
+            n += 1;
+        }
+    }
+
+    async fn pass(&self, store: &Store, report: &mut SyncReport) -> Result<(), SyncError> {
+        let enr = store.enrollment()?.ok_or(SyncError::NotEnrolled)?;
+        let client = ServerClient::new(&enr.server_url, Some(&enr.token), self.opts.timeout)?;
+        self.push_all(store, &client, &enr, report).await?;
+        self.pull_all(store, &client, report).await?;
+        let photos_allowed =
+            !(self.opts.network == Network::Cellular && store.settings()?.wifi_only_photos);
+        let mut missing: HashSet<String> = client
+            .missing_photos()
+            .await?
+            .photos
+            .into_iter()
+            .map(|m| m.sha256)
+            .collect();
+        let referenced = store.photos_of_accepted_records()?;
+        let mut uploaded_any = false;
+        let mut photo_failure = None;
+        report.photos_waiting_for_wifi = 0;
+        for p in store.photos_not_complete()? {
+            if !missing.contains(&p.sha256) {
+                if referenced.contains(&p.sha256) {
+                    store.set_photo_complete(&p.sha256)?;
+                }
+                continue;
+            }
+            if !photos_allowed {
+                report.photos_waiting_for_wifi += 1;
+                continue;
+            }
+            match self.upload(store, &client, &p, report).await {
+                Ok(()) => {
+                    uploaded_any = true;
+                    report.photos_uploaded += 1;
+                }
+                Err(e) => {
+                    store.set_photo_failed(&p.sha256, &e)?;
+                    if e.is_transient() {
+                        return Err(e);
+                    }
+                    photo_failure = Some(e);
+                }
+            }
+        }
+        if uploaded_any {
+            missing = client
+                .missing_photos()
+                .await?
+                .photos
+                .into_iter()
+                .map(|m| m.sha256)
+                .collect();
+        }
+        store.complete_records(&missing)?;
+        let status = store.sync_status()?;
+        let r = &status.records;
+        report.done = r.queued + r.sending + r.failed + r.accepted == 0
+            && status.photos.failed == 0
+            && photo_failure.is_none();
+        // A photo refused for good (its file is gone or altered) does not stop the
+        // others; the run ends with the error so a person sees it.
+        report.error = photo_failure.map(|e| super::outbox::CodedError {
+            code: e.code(),
+            message: e.to_string(),
+        });
+        Ok(())
+    }
+
+    async fn push_all(
+        &self,
+        store: &Store,
+        client: &ServerClient,
+        enr: &Enrollment,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let key = gridwalk_protocol::receipt::decode_public_key(&enr.server_key.public_key)
+            .map_err(|e| SyncError::BadReceipt(format!("stored server key: {e}")))?;
+        let batch_size = self.opts.batch_records.clamp(1, MAX_BATCH_RECORDS);
+        let mut gap_rounds = 0;
+        loop {
+            let batch =
+                store.pending_envelopes(batch_size, 3 * 1024 * 1024, &enr.user.jurisdiction)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            store.mark_sending(&batch)?;
+            let req = PushRequest {
+                records: batch.clone(),
+            };
+            let resp = match client.push(&req).await {
+                Ok(r) => r,
+                Err(e) => {
+                    store.mark_failed(&batch, &e)?;
+                    return Err(e);
+                }
+            };
+            let body = resp
+                .receipt
+                .verify(&key)
+                .map_err(|e| SyncError::BadReceipt(e.to_string()))?;
+            if body.device_id != enr.device_id {
+                return Err(SyncError::BadReceipt(format!(
+                    "receipt for device {} instead of {}",
+                    body.device_id, enr.device_id
+                )));
+            }
+            let skew = chrono::Utc::now()
+                .signed_duration_since(body.server_time)
+                .num_seconds();
+            store.record_clock_skew(skew)?;
+            let gap = store.apply_push(&batch, &resp, &body)?;
+            let mut progressed = false;
+            for r in &resp.results {
+                match r.outcome {
+                    Outcome::Accepted => report.accepted += 1,
+                    Outcome::Duplicate => report.duplicates += 1,
+                    Outcome::Conflict { .. } | Outcome::Rejected { .. } => report.rejected += 1,
+                    Outcome::Gap { .. } => continue,
+                }
+                progressed = true;
+            }
+            if let Some(expected) = gap {
+                gap_rounds += 1;
+                if gap_rounds > 3 {
+                    return Err(SyncError::Server {
+                        status: 200,
+                        code: "sequence_gap".into(),
+                        detail: format!("the server keeps expecting seq {expected}"),
+                    });
+                }
+                report.requeued += store.requeue_from(expected)? as u64;
+            } else if !progressed {
+                return Err(SyncError::Interrupted(
+                    "the server answered the push without results for its records".into(),
+                ));
+            }
+        }
+    }
+
+    async fn pull_all(
+        &self,
+        store: &Store,
+        client: &ServerClient,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let mut cursor = store.pull_cursor()?;
+        loop {
+            let page = client.pull(&cursor, self.opts.pull_limit).await?;
+            let applied = store.apply_pull_page(&page)?;
+            report.pulled.add(&applied);
+            if !page.has_more || page.next_cursor == cursor {
+                return Ok(());
+            }
+            cursor = page.next_cursor;
+        }
+    }
+
+    async fn upload(
+        &self,
+        store: &Store,
+        client: &ServerClient,
+        p: &OutboxPhoto,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let bytes = store.outbox_photo_bytes(p)?;
+        let len = bytes.len() as u64;
+        let mut resumed = None;
+        if let Some(url) = &p.upload_url {
+            if let Some(o) = client.upload_offset(url).await? {
+                if o.length.is_none_or(|l| l == len) && o.offset <= len {
+                    resumed = Some((url.clone(), o.offset));
+                }
+            }
+        }
+        let (url, mut offset) = match resumed {
+            Some(r) => r,
+            None => {
+                let ext = if p.source == "signature" {
+                    "png"
+                } else {
+                    "jpg"
+                };
+                let (url, offset) = client
+                    .create_upload(&p.sha256, len, &format!("{}.{ext}", p.sha256))
+                    .await?;
+                store.set_photo_progress(&p.sha256, Some(&url), offset)?;
+                (url, offset)
+            }
+        };
+        let chunk = self.opts.chunk_bytes.max(1) as u64;
+        while offset < len {
+            let end = (offset + chunk).min(len);
+            let body = bytes[offset as usize..end as usize].to_vec();
+            match client.patch(&url, offset, body).await {
+                Ok(new) if new > offset && new <= len => {
+                    report.photo_bytes_sent += end - offset;
+                    offset = new;
+                    store.set_photo_progress(&p.sha256, Some(&url), offset)?;
+                }
+                Ok(new) => {
+                    return Err(SyncError::Interrupted(format!(
+                        "tus offset went from {offset} to {new}"
+                    )))
+                }
+                Err(SyncError::Server { code, .. }) if code == "upload_offset_mismatch" => {
+                    match client.upload_offset(&url).await? {
+                        Some(o) if o.offset <= len => offset = o.offset,
+                        _ => {
+                            store.set_photo_progress(&p.sha256, None, 0)?;
+                            return Err(SyncError::Interrupted("tus upload vanished".into()));
+                        }
+                    }
+                }
+                Err(e) => {
+                    if let SyncError::Server { code, .. } = &e {
+                        if code == "photo_hash_mismatch" || code == "not_found" {
+                            // Start a new upload next time.
+                            store.set_photo_progress(&p.sha256, None, 0)?;
+                            return Err(SyncError::Interrupted(e.to_string()));
+                        }
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        store.set_photo_complete(&p.sha256)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_secs(2);
+        for n in 0..8 {
+            let d = backoff_delay(base, max, n);
+            let exp = (base * (1 << n)).min(max);
+            assert!(d >= exp.mul_f64(0.5) && d < exp.mul_f64(1.5), "{n}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn networks_parse() {
+        assert_eq!(Network::parse("wifi"), Some(Network::Wifi));
+        assert_eq!(Network::parse("cellular"), Some(Network::Cellular));
+        assert_eq!(Network::parse("5g"), None);
+    }
+}

@@ -1,0 +1,245 @@
+//! Who this device is to the server: the enrollment (server address, device id, token,
+//! user, server key), the device key that makes a retried enrollment safe, and the
+//! `config` keys. Stored in `device_meta` under `sync.*`.
+
+use super::SyncError;
+use crate::error::StoreError;
+use crate::store::Store;
+use gridwalk_protocol::{EnrollResponse, EnrolledUser, ServerKey};
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+const ENROLLMENT: &str = "sync.enrollment";
+const DEVICE_KEY: &str = "sync.device_key";
+const PULL_CURSOR: &str = "sync.pull_cursor";
+const LAST_SUCCESS: &str = "sync.last_success_at";
+const LAST_ERROR: &str = "sync.last_error";
+const CLOCK_SKEW: &str = "sync.clock_skew_seconds";
+
+/// The device's enrollment with a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    /// Base URL of the server (`https://host[:port]`, no trailing slash).
+    pub server_url: String,
+    /// The device id the server gave.
+    pub device_id: Uuid,
+    /// Bearer token (kept only here; the server stores its hash).
+    pub token: String,
+    /// The user the device acts for.
+    pub user: EnrolledUser,
+    /// The key receipts are signed with.
+    pub server_key: ServerKey,
+    /// When the enrollment was stored.
+    pub enrolled_at: String,
+}
+
+/// The last failed sync, for the status screens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastError {
+    /// Stable code (`network.offline`, `server.device_revoked`, …).
+    pub code: String,
+    /// English detail for logs.
+    pub message: String,
+    /// When it happened.
+    pub at: String,
+}
+
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM device_meta WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO device_meta (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+fn delete_meta(conn: &Connection, key: &str) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM device_meta WHERE key = ?1", [key])?;
+    Ok(())
+}
+
+fn corrupt(column: &'static str, e: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table: "device_meta",
+        column,
+        detail: e.to_string(),
+    }
+}
+
+/// Normalises and checks a server address: `http(s)://host[:port][/path]`, no trailing
+/// slash, no query.
+pub fn normalize_server_url(raw: &str) -> Result<String, SyncError> {
+    let bad = |reason: &str| SyncError::BadServerUrl {
+        url: raw.to_string(),
+        reason: reason.to_string(),
+    };
+    let parsed = url::Url::parse(raw.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad("no query or fragment allowed"));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
+}
+
+impl Store {
+    /// The enrollment, if the device has one.
+    pub fn enrollment(&self) -> Result<Option<Enrollment>, StoreError> {
+        meta(&self.conn, ENROLLMENT)?
+            .map(|s| serde_json::from_str(&s).map_err(|e| corrupt("sync.enrollment", e)))
+            .transpose()
+    }
+
+    /// The random secret this device enrolls with, created (and committed) on first
+    /// use so a retry after a lost answer presents the same key.
+    pub fn device_key(&self) -> Result<String, StoreError> {
+        if let Some(k) = meta(&self.conn, DEVICE_KEY)? {
+            return Ok(k);
+        }
+        let key = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+        self.conn.execute(
+            "INSERT OR IGNORE INTO device_meta (key, value) VALUES (?1, ?2)",
+            [DEVICE_KEY, key.as_str()],
+        )?;
+        meta(&self.conn, DEVICE_KEY)?.ok_or(StoreError::NotFound {
+            what: "device key",
+            key: DEVICE_KEY.into(),
+        })
+    }
+
+    /// Stores a successful enrollment. When the server gave a different device id than
+    /// the previous enrollment, every record and photo is queued again for the new
+    /// identity and the register is pulled from the start.
+    pub fn save_enrollment(
+        &self,
+        server_url: &str,
+        resp: &EnrollResponse,
+    ) -> Result<Enrollment, StoreError> {
+        let previous = self.enrollment()?;
+        let e = Enrollment {
+            server_url: server_url.to_string(),
+            device_id: resp.device_id,
+            token: resp.token.clone(),
+            user: resp.user.clone(),
+            server_key: resp.server_key.clone(),
+            enrolled_at: super::now(),
+        };
+        let text = serde_json::to_string(&e).map_err(|err| corrupt("sync.enrollment", err))?;
+        let tx = crate::inspection::begin(&self.conn)?;
+        set_meta(&tx, ENROLLMENT, &text)?;
+        if previous.is_none_or(|p| p.device_id != e.device_id) {
+            let now = super::now();
+            tx.execute(
+                "UPDATE sync_record SET state = 'queued', error_code = NULL, error_message = NULL, \
+                 updated_at = ?1",
+                [&now],
+            )?;
+            tx.execute(
+                "UPDATE sync_photo SET state = 'queued', upload_url = NULL, upload_offset = 0, \
+                 error_code = NULL, error_message = NULL, updated_at = ?1",
+                [&now],
+            )?;
+            delete_meta(&tx, PULL_CURSOR)?;
+        }
+        tx.commit()?;
+        Ok(e)
+    }
+
+    /// Points the enrollment at a new server address (the same server moved).
+    pub fn set_server_url(&self, raw: &str) -> Result<Enrollment, SyncError> {
+        let url = normalize_server_url(raw)?;
+        let mut e = self.enrollment()?.ok_or(SyncError::NotEnrolled)?;
+        e.server_url = url;
+        let text = serde_json::to_string(&e).map_err(|err| corrupt("sync.enrollment", err))?;
+        set_meta(&self.conn, ENROLLMENT, &text)?;
+        Ok(e)
+    }
+
+    /// Where the last pull stopped (`""` at the start).
+    pub fn pull_cursor(&self) -> Result<String, StoreError> {
+        Ok(meta(&self.conn, PULL_CURSOR)?.unwrap_or_default())
+    }
+
+    /// When a sync pass last finished with nothing failing.
+    pub fn last_sync_success(&self) -> Result<Option<String>, StoreError> {
+        meta(&self.conn, LAST_SUCCESS)
+    }
+
+    /// The last sync failure, cleared by the next clean pass.
+    pub fn last_sync_error(&self) -> Result<Option<LastError>, StoreError> {
+        meta(&self.conn, LAST_ERROR)?
+            .map(|s| serde_json::from_str(&s).map_err(|e| corrupt("sync.last_error", e)))
+            .transpose()
+    }
+
+    /// Device clock minus server clock at the last push, in seconds (positive: ahead).
+    pub fn clock_skew_seconds(&self) -> Result<Option<i64>, StoreError> {
+        Ok(meta(&self.conn, CLOCK_SKEW)?.and_then(|s| s.parse().ok()))
+    }
+
+    pub(crate) fn record_sync_success(&self) -> Result<(), StoreError> {
+        set_meta(&self.conn, LAST_SUCCESS, &super::now())?;
+        delete_meta(&self.conn, LAST_ERROR)
+    }
+
+    pub(crate) fn record_sync_error(&self, err: &SyncError) -> Result<(), StoreError> {
+        let e = LastError {
+            code: err.code(),
+            message: err.to_string(),
+            at: super::now(),
+        };
+        let text = serde_json::to_string(&e).map_err(|err| corrupt("sync.last_error", err))?;
+        set_meta(&self.conn, LAST_ERROR, &text)
+    }
+
+    pub(crate) fn record_clock_skew(&self, seconds: i64) -> Result<(), StoreError> {
+        set_meta(&self.conn, CLOCK_SKEW, &seconds.to_string())
+    }
+
+    pub(crate) fn set_pull_cursor_in(conn: &Connection, cursor: &str) -> Result<(), StoreError> {
+        set_meta(conn, PULL_CURSOR, cursor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_are_normalised_or_refused() {
+        assert_eq!(
+            normalize_server_url(" http://127.0.0.1:8080/ ").expect("ok"),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            normalize_server_url("https://gw.example.cn/api/").expect("ok"),
+            "https://gw.example.cn/api"
+        );
+        for bad in ["ftp://x", "127.0.0.1:8080", "http://h/?q=1", ""] {
+            let err = normalize_server_url(bad).expect_err(bad);
+            assert_eq!(err.code(), "sync.bad_server_url", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_device_key_is_made_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path().join("d.db")).expect("open");
+        let k = store.device_key().expect("key");
+        assert!(k.len() >= 32);
+        assert_eq!(store.device_key().expect("again"), k);
+    }
+}

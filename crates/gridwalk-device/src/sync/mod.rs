@@ -1,0 +1,104 @@
+//! The sync client: a durable outbox in the device database and the passes that
+//! deliver it to the central server (`docs/sync-client.md`, protocol in
+//! `docs/sync-protocol.md`).
+//!
+//! - [`outbox`]: the per-record and per-photo states, kept in SQLite (migration 0006);
+//!   every evidence-chain link is queued by a trigger in the transaction that creates it.
+//! - [`enrollment`]: the server address, device token and user, and `config` keys.
+//! - [`pull`]: applying the server's register deltas, one transaction per page.
+//! - [`client`]: HTTP (reqwest over rustls): enroll, push, tus uploads, pull.
+//! - [`engine`]: one pass (records first, then the register, then photos), retried
+//!   with exponential backoff and jitter; [`Syncer`] is what the CLI and the app call.
+
+pub mod client;
+pub mod engine;
+pub mod enrollment;
+pub mod outbox;
+pub mod pull;
+
+pub use engine::{Network, SyncOptions, SyncReport, Syncer};
+pub use enrollment::Enrollment;
+pub use outbox::{OutboxCounts, RecordState, SyncRecordView, SyncStatus};
+
+use crate::error::StoreError;
+
+/// Why a sync (or enrollment) did not go through. [`SyncError::code`] is stable.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The device has no enrollment yet.
+    #[error("this device is not enrolled: run enroll with a server address and a code")]
+    NotEnrolled,
+    /// Another sync of this database is running (in this or another process).
+    #[error("a sync of this device is already running")]
+    AlreadyRunning,
+    /// The server address is not an http(s) URL.
+    #[error("invalid server address {url:?}: {reason}")]
+    BadServerUrl { url: String, reason: String },
+    /// Could not connect (no network, server down, DNS).
+    #[error("cannot reach the server: {0}")]
+    Offline(String),
+    /// The server did not answer in time.
+    #[error("the server did not answer in time: {0}")]
+    Timeout(String),
+    /// The connection broke mid-request or the answer was cut short or garbled.
+    #[error("the connection was interrupted: {0}")]
+    Interrupted(String),
+    /// The server answered with a problem (`docs/sync-protocol.md`).
+    #[error("server refused ({status} {code}): {detail}")]
+    Server {
+        status: u16,
+        /// The problem code (`unauthenticated`, …), or `http_<status>` if none.
+        code: String,
+        detail: String,
+    },
+    /// A receipt did not verify against the server key received at enrollment.
+    #[error("the server's receipt does not verify: {0}")]
+    BadReceipt(String),
+    /// A photo file the outbox must send is missing or altered on this device.
+    #[error("local evidence problem: {0}")]
+    LocalEvidence(String),
+    /// The device database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Stable machine-readable code for the CLI's JSON, the app's IPC and `last_error`.
+    pub fn code(&self) -> String {
+        match self {
+            SyncError::NotEnrolled => "sync.not_enrolled".into(),
+            SyncError::AlreadyRunning => "sync.already_running".into(),
+            SyncError::BadServerUrl { .. } => "sync.bad_server_url".into(),
+            SyncError::Offline(_) => "network.offline".into(),
+            SyncError::Timeout(_) => "network.timeout".into(),
+            SyncError::Interrupted(_) => "network.interrupted".into(),
+            SyncError::Server { code, .. } => format!("server.{code}"),
+            SyncError::BadReceipt(_) => "sync.bad_receipt".into(),
+            SyncError::LocalEvidence(_) => "evidence.local_file".into(),
+            SyncError::Store(e) => e.code().into(),
+        }
+    }
+
+    /// True when trying again later may succeed (network trouble, server overloaded or
+    /// restarting); false when a person must act (enroll again, revoked, bad address).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Offline(_) | SyncError::Timeout(_) | SyncError::Interrupted(_) => true,
+            SyncError::Server { status, code, .. } => {
+                *status >= 500 || *status == 408 || *status == 429 || code == "checksum_mismatch"
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for SyncError {
+    fn from(e: rusqlite::Error) -> Self {
+        SyncError::Store(StoreError::Sqlite(e))
+    }
+}
+
+/// Current UTC time as stored (RFC 3339).
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339()
+}

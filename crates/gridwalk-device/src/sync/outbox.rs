@@ -1,0 +1,781 @@
+//! The durable outbox: what each record and photo file is waiting for.
+//!
+//! Every evidence-chain link is one record to push (protocol `seq` = chain seq + 1):
+//!
+//! | chain kind | wire kind | payload | photos it references |
+//! |---|---|---|---|
+//! | `photo` | `evidence` | `photo.payload` | its derived photo |
+//! | `inspection` | `inspection` | `inspection.payload` | every photo attached to it |
+//! | `hazard_event` | `hazard_event` | `hazard_event.event` | — |
+//! | `signature` | `evidence` | `signature.payload` | its PNG |
+//!
+//! States of a record: `queued` → `sending` → `accepted` (server holds the data) →
+//! `complete` (server holds every photo it references), or `failed` (will be retried;
+//! the error says why) or `rejected` (permanent, the server's per-record code). A photo:
+//! `queued` → `sending` (tus upload under way, offset kept) → `complete`, or `failed`.
+
+use super::SyncError;
+use crate::error::StoreError;
+use crate::store::Store;
+use gridwalk_protocol::{Outcome, PushResponse, ReceiptBody, RecordEnvelope, RecordKind};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// State of one outbox record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordState {
+    Queued,
+    Sending,
+    Failed,
+    Accepted,
+    Complete,
+    Rejected,
+}
+
+impl RecordState {
+    fn parse(s: &str) -> Result<RecordState, StoreError> {
+        Ok(match s {
+            "queued" => RecordState::Queued,
+            "sending" => RecordState::Sending,
+            "failed" => RecordState::Failed,
+            "accepted" => RecordState::Accepted,
+            "complete" => RecordState::Complete,
+            "rejected" => RecordState::Rejected,
+            other => {
+                return Err(StoreError::Corrupt {
+                    table: "sync_record",
+                    column: "state",
+                    detail: format!("unknown state {other:?}"),
+                })
+            }
+        })
+    }
+}
+
+/// Records per state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxCounts {
+    pub queued: u64,
+    pub sending: u64,
+    pub failed: u64,
+    pub accepted: u64,
+    pub complete: u64,
+    pub rejected: u64,
+}
+
+/// Photo files per state, and their bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PhotoCounts {
+    pub queued: u64,
+    pub sending: u64,
+    pub failed: u64,
+    pub complete: u64,
+    /// Bytes of every photo file in the outbox.
+    pub bytes_total: u64,
+    /// Bytes the server holds (complete files plus the offsets of partial uploads).
+    pub bytes_done: u64,
+}
+
+/// A code and message, for errors shown per record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodedError {
+    pub code: String,
+    pub message: String,
+}
+
+/// What `gridwalk status` and the app's Sync screen show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncStatus {
+    pub enrolled: bool,
+    pub server: Option<String>,
+    /// The device id the server gave at enrollment.
+    pub device_id: Option<Uuid>,
+    pub user: Option<gridwalk_protocol::EnrolledUser>,
+    pub records: OutboxCounts,
+    pub photos: PhotoCounts,
+    /// Records not yet complete and not rejected, plus photos not yet on the server.
+    pub pending: u64,
+    pub photos_wifi_only: bool,
+    pub last_success_at: Option<String>,
+    pub last_error: Option<super::enrollment::LastError>,
+    /// Device clock minus server clock at the last push, in seconds.
+    pub clock_skew_seconds: Option<i64>,
+}
+
+/// One record as the Sync screen lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncRecordView {
+    /// The record id (UUID v7).
+    pub id: String,
+    /// Wire kind (`inspection`, `evidence`, `hazard_event`).
+    pub kind: &'static str,
+    /// The evidence-chain kind (`inspection`, `photo`, `signature`, `hazard_event`).
+    pub chain_kind: String,
+    /// `seq` on the wire.
+    pub seq: u64,
+    /// What it is about: the checklist title and the enterprise for an inspection,
+    /// else the enterprise name (empty if none).
+    pub label: String,
+    pub state: RecordState,
+    pub error: Option<CodedError>,
+    pub photos_total: u64,
+    pub photos_done: u64,
+    pub bytes_total: u64,
+    pub bytes_done: u64,
+    pub updated_at: String,
+}
+
+/// A photo file the outbox must deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OutboxPhoto {
+    pub sha256: String,
+    pub source: String,
+    pub bytes: u64,
+    pub upload_url: Option<String>,
+    pub upload_offset: u64,
+}
+
+/// The wire kind of a chain kind.
+fn wire_kind(chain_kind: &str) -> Option<RecordKind> {
+    match chain_kind {
+        "inspection" => Some(RecordKind::Inspection),
+        "hazard_event" => Some(RecordKind::HazardEvent),
+        "photo" | "signature" => Some(RecordKind::Evidence),
+        _ => None,
+    }
+}
+
+impl Store {
+    /// Builds the envelopes of the next records to push (queued, sending or failed), in
+    /// chain order, at most `limit` of them and about `max_bytes` of payload.
+    pub(crate) fn pending_envelopes(
+        &self,
+        limit: usize,
+        max_bytes: usize,
+        jurisdiction: &str,
+    ) -> Result<Vec<RecordEnvelope>, SyncError> {
+        let rows: Vec<(i64, String, String, String, String)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT c.seq, c.kind, c.record_id, c.payload_sha256, c.created_at \
+                 FROM sync_record s JOIN evidence_chain c ON c.seq = s.chain_seq \
+                 WHERE s.state IN ('queued', 'sending', 'failed') ORDER BY s.chain_seq LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        let mut bytes = 0usize;
+        for (seq, chain_kind, record_id, sha, created_at) in rows {
+            let env = self.envelope(
+                seq,
+                &chain_kind,
+                &record_id,
+                &sha,
+                &created_at,
+                jurisdiction,
+            )?;
+            bytes += env.payload.len();
+            if !out.is_empty() && bytes > max_bytes {
+                break;
+            }
+            out.push(env);
+        }
+        Ok(out)
+    }
+
+    fn envelope(
+        &self,
+        seq: i64,
+        chain_kind: &str,
+        record_id: &str,
+        payload_sha256: &str,
+        created_at: &str,
+        jurisdiction: &str,
+    ) -> Result<RecordEnvelope, SyncError> {
+        let corrupt = |detail: String| {
+            SyncError::Store(StoreError::Corrupt {
+                table: "evidence_chain",
+                column: "record_id",
+                detail,
+            })
+        };
+        let kind = wire_kind(chain_kind)
+            .ok_or_else(|| corrupt(format!("link {seq}: unknown kind {chain_kind:?}")))?;
+        let id = Uuid::parse_str(record_id)
+            .map_err(|e| corrupt(format!("link {seq}: record id {record_id:?}: {e}")))?;
+        let (payload, uscc, photos): (Vec<u8>, Option<String>, Vec<String>) = match chain_kind {
+            "photo" => self
+                .conn
+                .query_row(
+                    "SELECT p.payload, e.uscc, p.derived_sha256 FROM photo p \
+                     LEFT JOIN enterprise e ON e.id = p.enterprise_id WHERE p.id = ?1",
+                    [record_id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?.into_bytes(),
+                            r.get(1)?,
+                            vec![r.get(2)?],
+                        ))
+                    },
+                )
+                .optional()?,
+            "inspection" => {
+                let row = self
+                    .conn
+                    .query_row(
+                        "SELECT i.payload, e.uscc FROM inspection i \
+                         LEFT JOIN enterprise e ON e.id = i.enterprise_id \
+                         WHERE i.id = ?1 AND i.payload IS NOT NULL",
+                        [record_id],
+                        |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                match row {
+                    None => None,
+                    Some((payload, uscc)) => {
+                        let mut stmt = self.conn.prepare(
+                            "SELECT DISTINCT sha256 FROM inspection_photo WHERE inspection_id = ?1 \
+                             ORDER BY sha256",
+                        )?;
+                        let photos = stmt
+                            .query_map([record_id], |r| r.get(0))?
+                            .collect::<Result<Vec<String>, _>>()?;
+                        Some((payload, uscc, photos))
+                    }
+                }
+            }
+            "hazard_event" => self
+                .conn
+                .query_row(
+                    "SELECT ev.event, e.uscc FROM hazard_event ev JOIN hazard h ON h.id = ev.hazard_id \
+                     LEFT JOIN enterprise e ON e.id = h.enterprise_id WHERE ev.id = ?1",
+                    [record_id],
+                    |r| Ok((r.get::<_, String>(0)?.into_bytes(), r.get(1)?, Vec::new())),
+                )
+                .optional()?,
+            "signature" => self
+                .conn
+                .query_row(
+                    "SELECT s.payload, e.uscc, s.png_sha256 FROM signature s \
+                     JOIN inspection i ON i.id = s.inspection_id \
+                     LEFT JOIN enterprise e ON e.id = i.enterprise_id WHERE s.id = ?1",
+                    [record_id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?.into_bytes(),
+                            r.get(1)?,
+                            vec![r.get(2)?],
+                        ))
+                    },
+                )
+                .optional()?,
+            _ => None,
+        }
+        .ok_or_else(|| corrupt(format!("link {seq}: {chain_kind} {record_id} has no row")))?;
+        let payload = String::from_utf8(payload).map_err(|e| {
+            corrupt(format!(
+                "{chain_kind} {record_id}: payload is not UTF-8: {e}"
+            ))
+        })?;
+        let actual = gridwalk_protocol::sha256_hex(payload.as_bytes());
+        if actual != payload_sha256 {
+            return Err(SyncError::LocalEvidence(format!(
+                "{chain_kind} {record_id}: payload hash {actual} differs from its chain link {payload_sha256}"
+            )));
+        }
+        let device_time = chrono::DateTime::parse_from_rfc3339(created_at)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc));
+        let division_code = uscc
+            .is_none()
+            .then(|| jurisdiction.to_string())
+            .filter(|j| !j.is_empty());
+        Ok(RecordEnvelope {
+            id,
+            kind,
+            seq: seq as u64 + 1,
+            payload_sha256: actual,
+            payload,
+            enterprise_uscc: uscc,
+            division_code,
+            photos,
+            device_time,
+        })
+    }
+
+    /// Marks records as being sent (committed before the request goes out).
+    pub(crate) fn mark_sending(&self, sent: &[RecordEnvelope]) -> Result<(), StoreError> {
+        let tx = crate::inspection::begin(&self.conn)?;
+        let now = super::now();
+        {
+            let mut stmt = tx.prepare(
+                "UPDATE sync_record SET state = 'sending', attempts = attempts + 1, photos = ?2, \
+                 updated_at = ?3 WHERE chain_seq = ?1 AND state IN ('queued', 'sending', 'failed')",
+            )?;
+            for e in sent {
+                let photos = serde_json::to_string(&e.photos).unwrap_or_else(|_| "[]".into());
+                stmt.execute(params![(e.seq - 1) as i64, photos, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks records as failed (retryable) after a whole-request failure.
+    pub(crate) fn mark_failed(
+        &self,
+        sent: &[RecordEnvelope],
+        err: &SyncError,
+    ) -> Result<(), StoreError> {
+        let tx = crate::inspection::begin(&self.conn)?;
+        let now = super::now();
+        {
+            let mut stmt = tx.prepare(
+                "UPDATE sync_record SET state = 'failed', error_code = ?2, error_message = ?3, \
+                 updated_at = ?4 WHERE chain_seq = ?1 AND state = 'sending'",
+            )?;
+            for e in sent {
+                stmt.execute(params![
+                    (e.seq - 1) as i64,
+                    err.code(),
+                    err.to_string(),
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Applies a push answer whose receipt verified: each record's outcome, the receipt
+    /// kept as proof, in one transaction. Returns the `expected_seq` of a gap, if any.
+    pub(crate) fn apply_push(
+        &self,
+        sent: &[RecordEnvelope],
+        resp: &PushResponse,
+        receipt: &ReceiptBody,
+    ) -> Result<Option<u64>, SyncError> {
+        let held: HashMap<(Uuid, &str), ()> = receipt
+            .records
+            .iter()
+            .map(|r| ((r.id, r.payload_sha256.as_str()), ()))
+            .collect();
+        let by_id: HashMap<Uuid, &RecordEnvelope> = sent.iter().map(|e| (e.id, e)).collect();
+        let tx = crate::inspection::begin(&self.conn)?;
+        let now = super::now();
+        let mut gap = None;
+        for r in &resp.results {
+            let Some(env) = by_id.get(&r.id) else {
+                continue;
+            };
+            let chain_seq = (env.seq - 1) as i64;
+            let (state, code, message): (&str, Option<String>, Option<String>) = match &r.outcome {
+                Outcome::Accepted | Outcome::Duplicate => {
+                    if !held.contains_key(&(env.id, env.payload_sha256.as_str())) {
+                        return Err(SyncError::BadReceipt(format!(
+                            "record {} reported stored but missing from the signed receipt",
+                            env.id
+                        )));
+                    }
+                    let state = if env.photos.is_empty() {
+                        "complete"
+                    } else {
+                        "accepted"
+                    };
+                    (state, None, None)
+                }
+                Outcome::Conflict { existing_sha256 } => (
+                    "rejected",
+                    Some("server.record_conflict".into()),
+                    Some(format!(
+                        "the server holds this record with another hash ({existing_sha256})"
+                    )),
+                ),
+                Outcome::Gap { expected_seq } => {
+                    gap = Some(gap.map_or(*expected_seq, |g: u64| g.min(*expected_seq)));
+                    (
+                        "queued",
+                        Some("server.sequence_gap".into()),
+                        Some(format!("the server expects seq {expected_seq} first")),
+                    )
+                }
+                Outcome::Rejected { code, detail } => (
+                    "rejected",
+                    Some(format!("server.{}", code.as_str())),
+                    Some(detail.clone()),
+                ),
+            };
+            tx.execute(
+                "UPDATE sync_record SET state = ?2, error_code = ?3, error_message = ?4, updated_at = ?5 \
+                 WHERE chain_seq = ?1 AND state NOT IN ('complete', 'rejected')",
+                params![chain_seq, state, code, message, now],
+            )?;
+        }
+        let r = &resp.receipt;
+        tx.execute(
+            "INSERT INTO sync_receipt (received_at, key_id, body, signature) VALUES (?1, ?2, ?3, ?4)",
+            params![now, r.key_id, r.body, r.signature],
+        )?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(gap)
+    }
+
+    /// Queues again every record from protocol seq `from` on (the server lost them or
+    /// never saw them: a restored server, a gap).
+    pub(crate) fn requeue_from(&self, from_seq: u64) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE sync_record SET state = 'queued', updated_at = ?2 \
+             WHERE chain_seq >= ?1 AND state IN ('accepted', 'complete', 'sending', 'failed')",
+            params![from_seq.saturating_sub(1) as i64, super::now()],
+        )?)
+    }
+
+    /// Photo files not yet known to be on the server.
+    pub(crate) fn photos_not_complete(&self) -> Result<Vec<OutboxPhoto>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT sha256, source, bytes, upload_url, upload_offset FROM sync_photo \
+             WHERE state != 'complete' ORDER BY updated_at, sha256",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OutboxPhoto {
+                sha256: r.get(0)?,
+                source: r.get(1)?,
+                bytes: r.get::<_, i64>(2)?.max(0) as u64,
+                upload_url: r.get(3)?,
+                upload_offset: r.get::<_, i64>(4)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The bytes of a photo file (derived photo or signature PNG), checked against its
+    /// hash.
+    pub(crate) fn outbox_photo_bytes(&self, p: &OutboxPhoto) -> Result<Vec<u8>, SyncError> {
+        let bytes = match p.source.as_str() {
+            "signature" => self
+                .conn
+                .query_row(
+                    "SELECT png FROM signature WHERE png_sha256 = ?1 LIMIT 1",
+                    [&p.sha256],
+                    |r| r.get::<_, Vec<u8>>(0),
+                )
+                .optional()?
+                .ok_or_else(|| {
+                    SyncError::LocalEvidence(format!("signature {} has no row", p.sha256))
+                })?,
+            _ => {
+                let path = self.photo_dir().join(format!("{}.jpg", p.sha256));
+                std::fs::read(&path).map_err(|e| {
+                    SyncError::LocalEvidence(format!("cannot read {}: {e}", path.display()))
+                })?
+            }
+        };
+        let actual = gridwalk_protocol::sha256_hex(&bytes);
+        if actual != p.sha256 {
+            return Err(SyncError::LocalEvidence(format!(
+                "photo file {} was altered (hash {actual})",
+                p.sha256
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// Remembers a tus upload's address and the server's offset.
+    pub(crate) fn set_photo_progress(
+        &self,
+        sha256: &str,
+        upload_url: Option<&str>,
+        offset: u64,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sync_photo SET state = 'sending', upload_url = ?2, upload_offset = ?3, \
+             error_code = NULL, error_message = NULL, updated_at = ?4 WHERE sha256 = ?1",
+            params![sha256, upload_url, offset as i64, super::now()],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a photo file as held by the server.
+    pub(crate) fn set_photo_complete(&self, sha256: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sync_photo SET state = 'complete', upload_offset = bytes, error_code = NULL, \
+             error_message = NULL, updated_at = ?2 WHERE sha256 = ?1",
+            params![sha256, super::now()],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a photo upload as failed (retried next pass).
+    pub(crate) fn set_photo_failed(&self, sha256: &str, err: &SyncError) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sync_photo SET state = 'failed', error_code = ?2, error_message = ?3, \
+             updated_at = ?4 WHERE sha256 = ?1",
+            params![sha256, err.code(), err.to_string(), super::now()],
+        )?;
+        Ok(())
+    }
+
+    /// Photo hashes referenced by records the server has accepted.
+    pub(crate) fn photos_of_accepted_records(&self) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT photos FROM sync_record WHERE state IN ('accepted', 'complete') AND photos IS NOT NULL",
+        )?;
+        let mut out = HashSet::new();
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let list: Vec<String> = serde_json::from_str(&row?).unwrap_or_default();
+            out.extend(list);
+        }
+        Ok(out)
+    }
+
+    /// Turns `accepted` records whose photos the server no longer lacks into
+    /// `complete`. Returns how many changed.
+    pub(crate) fn complete_records(&self, missing: &HashSet<String>) -> Result<usize, StoreError> {
+        let rows: Vec<(i64, String)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT chain_seq, coalesce(photos, '[]') FROM sync_record WHERE state = 'accepted'",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let tx = crate::inspection::begin(&self.conn)?;
+        let now = super::now();
+        let mut changed = 0;
+        for (seq, photos) in rows {
+            let list: Vec<String> = serde_json::from_str(&photos).unwrap_or_default();
+            if list.iter().all(|p| !missing.contains(p)) {
+                changed += tx.execute(
+                    "UPDATE sync_record SET state = 'complete', updated_at = ?2 WHERE chain_seq = ?1",
+                    params![seq, now],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Counts per state, enrollment, last success and error.
+    pub fn sync_status(&self) -> Result<SyncStatus, StoreError> {
+        let mut records = OutboxCounts::default();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT state, count(*) FROM sync_record GROUP BY state")?;
+            for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                let (state, n) = row?;
+                let n = n as u64;
+                match RecordState::parse(&state)? {
+                    RecordState::Queued => records.queued = n,
+                    RecordState::Sending => records.sending = n,
+                    RecordState::Failed => records.failed = n,
+                    RecordState::Accepted => records.accepted = n,
+                    RecordState::Complete => records.complete = n,
+                    RecordState::Rejected => records.rejected = n,
+                }
+            }
+        }
+        let mut photos = PhotoCounts::default();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT state, count(*), sum(bytes), \
+                 sum(CASE WHEN state = 'complete' THEN bytes ELSE min(upload_offset, bytes) END) \
+                 FROM sync_photo GROUP BY state",
+            )?;
+            for row in stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })? {
+                let (state, n, total, done) = row?;
+                let n = n as u64;
+                photos.bytes_total += total.unwrap_or(0).max(0) as u64;
+                photos.bytes_done += done.unwrap_or(0).max(0) as u64;
+                match state.as_str() {
+                    "queued" => photos.queued = n,
+                    "sending" => photos.sending = n,
+                    "failed" => photos.failed = n,
+                    _ => photos.complete = n,
+                }
+            }
+        }
+        let enrollment = self.enrollment()?;
+        let pending = records.queued
+            + records.sending
+            + records.failed
+            + records.accepted
+            + photos.queued
+            + photos.sending
+            + photos.failed;
+        Ok(SyncStatus {
+            enrolled: enrollment.is_some(),
+            server: enrollment.as_ref().map(|e| e.server_url.clone()),
+            device_id: enrollment.as_ref().map(|e| e.device_id),
+            user: enrollment.map(|e| e.user),
+            records,
+            photos,
+            pending,
+            photos_wifi_only: self.settings()?.wifi_only_photos,
+            last_success_at: self.last_sync_success()?,
+            last_error: self.last_sync_error()?,
+            clock_skew_seconds: self.clock_skew_seconds()?,
+        })
+    }
+
+    /// Records for the Sync screen: every one not yet complete, then the `recent`
+    /// latest complete ones; newest first within each group.
+    pub fn sync_records(&self, recent: usize) -> Result<Vec<SyncRecordView>, StoreError> {
+        let photo_state: HashMap<String, (String, u64, u64)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT sha256, state, bytes, upload_offset FROM sync_photo")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    (
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?.max(0) as u64,
+                        r.get::<_, i64>(3)?.max(0) as u64,
+                    ),
+                ))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let sql = "SELECT * FROM (SELECT s.chain_seq, c.kind, c.record_id, s.state, s.error_code, \
+                   s.error_message, s.photos, s.updated_at FROM sync_record s \
+                   JOIN evidence_chain c ON c.seq = s.chain_seq WHERE s.state != 'complete' \
+                   ORDER BY s.chain_seq DESC) \
+                   UNION ALL SELECT * FROM (SELECT s.chain_seq, c.kind, c.record_id, s.state, \
+                   s.error_code, s.error_message, s.photos, s.updated_at FROM sync_record s \
+                   JOIN evidence_chain c ON c.seq = s.chain_seq WHERE s.state = 'complete' \
+                   ORDER BY s.chain_seq DESC LIMIT ?1)";
+        type Row = (
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+        );
+        let rows: Vec<Row> = {
+            let mut stmt = self.conn.prepare(sql)?;
+            let rows = stmt.query_map([recent as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for (seq, chain_kind, record_id, state, code, message, photos, updated_at) in rows {
+            let photos: Vec<String> = match photos {
+                Some(p) => serde_json::from_str(&p).unwrap_or_default(),
+                None => self.record_photo_hashes(&chain_kind, &record_id)?,
+            };
+            let (mut total, mut done) = (0u64, 0u64);
+            let mut photos_done = 0u64;
+            for p in &photos {
+                if let Some((st, bytes, offset)) = photo_state.get(p) {
+                    total += bytes;
+                    if st == "complete" {
+                        done += bytes;
+                        photos_done += 1;
+                    } else {
+                        done += (*offset).min(*bytes);
+                    }
+                }
+            }
+            out.push(SyncRecordView {
+                id: record_id.clone(),
+                kind: wire_kind(&chain_kind).map_or("evidence", RecordKind::as_str),
+                label: self.record_label(&chain_kind, &record_id)?,
+                chain_kind,
+                seq: seq as u64 + 1,
+                state: RecordState::parse(&state)?,
+                error: code.map(|code| CodedError {
+                    code,
+                    message: message.unwrap_or_default(),
+                }),
+                photos_total: photos.len() as u64,
+                photos_done,
+                bytes_total: total,
+                bytes_done: done,
+                updated_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The outbox state of one record (by record id), if it is in the outbox.
+    pub fn record_sync_state(&self, record_id: &str) -> Result<Option<RecordState>, StoreError> {
+        let s: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT s.state FROM sync_record s JOIN evidence_chain c ON c.seq = s.chain_seq \
+                 WHERE c.record_id = ?1 ORDER BY s.chain_seq DESC LIMIT 1",
+                [record_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        s.as_deref().map(RecordState::parse).transpose()
+    }
+
+    fn record_photo_hashes(&self, chain_kind: &str, id: &str) -> Result<Vec<String>, StoreError> {
+        let sql = match chain_kind {
+            "photo" => "SELECT derived_sha256 FROM photo WHERE id = ?1",
+            "signature" => "SELECT png_sha256 FROM signature WHERE id = ?1",
+            "inspection" => {
+                "SELECT DISTINCT sha256 FROM inspection_photo WHERE inspection_id = ?1 ORDER BY sha256"
+            }
+            _ => return Ok(Vec::new()),
+        };
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_label(&self, chain_kind: &str, id: &str) -> Result<String, StoreError> {
+        let sql = match chain_kind {
+            "inspection" => {
+                "SELECT coalesce(t.title_zh || ' · ', '') || coalesce(e.name, '') FROM inspection i \
+                 LEFT JOIN checklist_template t ON t.id = i.template_id AND t.version = i.template_version \
+                 LEFT JOIN enterprise e ON e.id = i.enterprise_id WHERE i.id = ?1"
+            }
+            "photo" => {
+                "SELECT coalesce(e.name, '') FROM photo p LEFT JOIN enterprise e ON e.id = p.enterprise_id \
+                 WHERE p.id = ?1"
+            }
+            "signature" => {
+                "SELECT coalesce(e.name, '') || ' · ' || s.signer FROM signature s \
+                 JOIN inspection i ON i.id = s.inspection_id \
+                 LEFT JOIN enterprise e ON e.id = i.enterprise_id WHERE s.id = ?1"
+            }
+            "hazard_event" => {
+                "SELECT coalesce(e.name, '') FROM hazard_event ev JOIN hazard h ON h.id = ev.hazard_id \
+                 LEFT JOIN enterprise e ON e.id = h.enterprise_id WHERE ev.id = ?1"
+            }
+            _ => return Ok(String::new()),
+        };
+        Ok(self
+            .conn
+            .query_row(sql, [id], |r| r.get::<_, String>(0))
+            .optional()?
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,147 @@
+//! Applying pulled reference data: one page of changes in one transaction, together
+//! with the cursor, so a cut between pages resumes at the next page and a cut inside a
+//! page leaves nothing half-applied.
+
+use super::SyncError;
+use crate::error::StoreError;
+use crate::register::{write_division, write_enterprise, write_lease, write_site};
+use crate::store::Store;
+use gridwalk_core::division::Division;
+use gridwalk_core::enterprise::{Enterprise, Lease, Site};
+use gridwalk_protocol::{ChangeKind, PullPage};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+/// What one page changed on the device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PullApplied {
+    pub divisions: u64,
+    pub enterprises: u64,
+    pub templates: u64,
+    /// Changes this version does not apply (hazard events of other devices, unknown
+    /// kinds); they are skipped, and the cursor moves past them.
+    pub skipped: u64,
+}
+
+impl PullApplied {
+    pub(crate) fn add(&mut self, o: &PullApplied) {
+        self.divisions += o.divisions;
+        self.enterprises += o.enterprises;
+        self.templates += o.templates;
+        self.skipped += o.skipped;
+    }
+}
+
+/// A register entry as the server publishes it (the device's `EnterpriseDetail`).
+#[derive(Debug, Deserialize)]
+struct PulledEnterprise {
+    #[serde(flatten)]
+    enterprise: Enterprise,
+    #[serde(default)]
+    sites_as_landlord: Vec<PulledSite>,
+    #[serde(default)]
+    leases_as_tenant: Vec<PulledLease>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PulledSite {
+    #[serde(flatten)]
+    site: Site,
+    #[serde(default)]
+    leases: Vec<PulledLease>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PulledLease {
+    #[serde(flatten)]
+    lease: Lease,
+}
+
+fn bad_change(key: &str, e: impl ToString) -> SyncError {
+    SyncError::Server {
+        status: 200,
+        code: "malformed_change".into(),
+        detail: format!("change {key}: {}", e.to_string()),
+    }
+}
+
+fn exists(conn: &Connection, sql: &str, id: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_row(sql, [id], |r| r.get::<_, bool>(0))?)
+}
+
+impl Store {
+    /// Applies one pulled page and stores its `next_cursor`, in one transaction.
+    pub fn apply_pull_page(&self, page: &PullPage) -> Result<PullApplied, SyncError> {
+        let tx = crate::inspection::begin(&self.conn)?;
+        let mut applied = PullApplied::default();
+        let mut sites = Vec::new();
+        let mut leases = Vec::new();
+        for c in &page.changes {
+            match c.kind {
+                ChangeKind::Division => {
+                    let d: Division = serde_json::from_value(c.body.clone())
+                        .map_err(|e| bad_change(&c.key, e))?;
+                    write_division(&tx, &d)?;
+                    applied.divisions += 1;
+                }
+                ChangeKind::Enterprise => {
+                    let e: PulledEnterprise = serde_json::from_value(c.body.clone())
+                        .map_err(|e| bad_change(&c.key, e))?;
+                    write_enterprise(&tx, &e.enterprise)?;
+                    applied.enterprises += 1;
+                    for s in e.sites_as_landlord {
+                        leases.extend(s.leases.into_iter().map(|l| l.lease));
+                        sites.push(s.site);
+                    }
+                    leases.extend(e.leases_as_tenant.into_iter().map(|l| l.lease));
+                }
+                ChangeKind::Template => {
+                    let t: gridwalk_checklist::Template = serde_json::from_value(c.body.clone())
+                        .map_err(|e| bad_change(&c.key, e))?;
+                    match crate::inspection::templates::write_template(&tx, &t, "import") {
+                        Ok(_) => applied.templates += 1,
+                        // A version this device already used keeps its frozen content.
+                        Err(crate::inspection::InspectionError::TemplateInUse { .. }) => {
+                            applied.skipped += 1
+                        }
+                        Err(crate::inspection::InspectionError::Store(e)) => return Err(e.into()),
+                        Err(e) => return Err(bad_change(&c.key, e)),
+                    }
+                }
+                ChangeKind::HazardEvent => applied.skipped += 1,
+            }
+        }
+        // Sites and leases after every enterprise of the page; a lease whose other
+        // party is not here yet arrives again with that party's own change.
+        for s in &sites {
+            if exists(
+                &tx,
+                "SELECT EXISTS (SELECT 1 FROM enterprise WHERE id = ?1)",
+                &s.landlord_id.to_string(),
+            )? {
+                write_site(&tx, s)?;
+            }
+        }
+        for l in &leases {
+            let site = exists(
+                &tx,
+                "SELECT EXISTS (SELECT 1 FROM site WHERE id = ?1)",
+                &l.site_id.to_string(),
+            )?;
+            let tenant = exists(
+                &tx,
+                "SELECT EXISTS (SELECT 1 FROM enterprise WHERE id = ?1)",
+                &l.tenant_id.to_string(),
+            )?;
+            if site && tenant {
+                write_lease(&tx, l)?;
+            }
+        }
+        Store::set_pull_cursor_in(&tx, &page.next_cursor)?;
+        tx.commit().map_err(StoreError::from)?;
+        if applied.enterprises > 0 {
+            crate::short_index::invalidate();
+        }
+        Ok(applied)
+    }
+}
