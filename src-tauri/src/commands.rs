@@ -65,6 +65,52 @@ pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> Result<Se
     Ok(state.store()?.set_settings(&settings)?)
 }
 
+/// Enrolls the device with a one-time code (network call; the store is not held).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn enroll(
+    state: State<'_, AppState>,
+    server_url: String,
+    code: String,
+) -> Result<AppInfo, IpcError> {
+    let syncer = crate::sync::syncer(&state);
+    tauri::async_runtime::spawn_blocking(move || {
+        syncer.enroll(&server_url, &code, Some(crate::info::platform()))
+    })
+    .await
+    .map_err(|e| IpcError::new("app.task_failed", e.to_string()))??;
+    state.refresh_enrollment()?;
+    state.kick_sync();
+    app_info(&state)
+}
+
+// ---- Sync ----
+
+/// The outbox and the last run, for the Sync screen.
+#[tauri::command(rename_all = "snake_case")]
+pub fn sync_status(state: State<'_, AppState>) -> Result<crate::sync::SyncView, IpcError> {
+    crate::sync::view(&state)
+}
+
+/// Runs a sync now and answers when it ends (at once with `running: true` if a run is
+/// already under way).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sync_now(state: State<'_, AppState>) -> Result<crate::sync::SyncView, IpcError> {
+    if !state.begin_sync() {
+        return crate::sync::view(&state);
+    }
+    let syncer = crate::sync::syncer(&state);
+    let result = tauri::async_runtime::spawn_blocking(move || syncer.run_once()).await;
+    state.end_sync();
+    match result {
+        Ok(Ok(_)) => {}
+        // Stored as the last error and shown in the view.
+        Ok(Err(e)) if e.code() != "sync.not_enrolled" => {}
+        Ok(Err(e)) => return Err(e.into()),
+        Err(e) => return Err(IpcError::new("app.task_failed", e.to_string())),
+    }
+    crate::sync::view(&state)
+}
+
 // ---- Grid and register ----
 
 /// Counts over the user's jurisdiction.
@@ -248,9 +294,12 @@ pub fn finalize_inspection(
     state: State<'_, AppState>,
     inspection_id: String,
 ) -> Result<FinalizeOutcome, IpcError> {
-    Ok(state
+    let outcome = state
         .store()?
-        .finalize_inspection(&inspection_id, &DeadlinePolicy::default())?)
+        .finalize_inspection(&inspection_id, &DeadlinePolicy::default())?;
+    // The record is queued in the outbox by the same transaction; try to send it now.
+    state.kick_sync();
+    Ok(outcome)
 }
 
 // ---- Hazards ----

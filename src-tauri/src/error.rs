@@ -37,6 +37,12 @@ impl IpcError {
     }
 }
 
+impl From<gridwalk_device::sync::SyncError> for IpcError {
+    fn from(e: gridwalk_device::sync::SyncError) -> Self {
+        IpcError::new(&e.code(), e.to_string())
+    }
+}
+
 impl From<StoreError> for IpcError {
     fn from(e: StoreError) -> Self {
         IpcError::new(e.code(), e.to_string())

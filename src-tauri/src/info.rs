@@ -34,7 +34,7 @@ pub fn platform() -> &'static str {
     }
 }
 
-/// The device's state: enrolled only once a (local, for now) user is set.
+/// The device's state: enrolled once it has a user (enrollment, or a development user).
 pub fn app_info(state: &AppState) -> Result<AppInfo, IpcError> {
     let store = state.store()?;
     let user = match state.local_user() {
@@ -46,10 +46,14 @@ pub fn app_info(state: &AppState) -> Result<AppInfo, IpcError> {
         }),
         None => None,
     };
+    let enrollment = store.enrollment()?;
     Ok(AppInfo {
         enrolled: user.is_some(),
-        device_id: store.device_id()?,
-        server_url: None,
+        device_id: match &enrollment {
+            Some(e) => e.device_id.to_string(),
+            None => store.device_id()?,
+        },
+        server_url: enrollment.map(|e| e.server_url),
         platform: platform(),
         user,
     })

@@ -6,6 +6,7 @@ pub mod error;
 pub mod info;
 pub mod raw;
 pub mod state;
+pub mod sync;
 
 use state::AppState;
 use std::path::PathBuf;
@@ -39,6 +40,9 @@ pub fn handlers<R: tauri::Runtime>(
         list_hazards,
         get_hazard,
         reinspect_hazard,
+        enroll,
+        sync_status,
+        sync_now,
     ]
 }
 
@@ -64,9 +68,10 @@ pub fn run() {
     builder = builder.setup(|app| {
         let state = AppState::open(database_path(app))
             .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)?;
-        // Until enrollment exists: the acting user from GRIDWALK_USER/_ROLE/_JURISDICTION.
+        // Before enrollment, a development user from GRIDWALK_USER/_ROLE/_JURISDICTION.
         state.set_local_user(state::LocalUser::from_env());
         app.manage(state);
+        sync::start_worker(app.handle().clone());
         Ok(())
     });
     if let Err(e) = builder

@@ -1,17 +1,20 @@
 //! The app's state: the device store behind a mutex (SQLite connections are not shared
-//! across threads), opened from the app data directory or `$GRIDWALK_DB`, and the
-//! acting user.
+//! across threads), opened from the app data directory or `$GRIDWALK_DB`, the acting
+//! user, and the background sync worker.
 //!
-//! Until enrollment lands (server work), the acting user is set locally: from the
-//! environment (`GRIDWALK_USER`, `GRIDWALK_ROLE`, `GRIDWALK_JURISDICTION`, read once at
-//! start-up, see `docs/app.md`) or by Rust code ([`AppState::set_local_user`], tests).
-//! The web view can never set it.
+//! The acting user is the one the device was enrolled for (stored in the database).
+//! Before enrollment, a development user may be set from the environment
+//! (`GRIDWALK_USER`, `GRIDWALK_ROLE`, `GRIDWALK_JURISDICTION`, read once at start-up,
+//! see `docs/app.md`) or by Rust code ([`AppState::set_local_user`], tests). The web
+//! view can never set it.
 
 use crate::error::IpcError;
 use gridwalk_device::app_views::Actor;
 use gridwalk_device::Store;
-use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// The person acting on this device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,10 +56,26 @@ impl LocalUser {
     }
 }
 
+fn enrolled_user(store: &Store) -> Result<Option<LocalUser>, IpcError> {
+    Ok(store.enrollment()?.map(|e| LocalUser {
+        name: e.user.name,
+        role: e.user.role.as_str().to_string(),
+        jurisdiction: e.user.jurisdiction,
+    }))
+}
+
 /// Shared state managed by Tauri.
 pub struct AppState {
     store: Mutex<Store>,
+    db_path: PathBuf,
+    /// The enrolled user (a copy of the stored enrollment, so no command needs the
+    /// store lock twice).
+    enrolled: Mutex<Option<LocalUser>>,
     user: Mutex<Option<LocalUser>>,
+    /// True while a sync run is under way.
+    sync_running: AtomicBool,
+    /// Wakes the background sync worker early (after a finalize, on "sync now").
+    sync_kick: (Mutex<bool>, Condvar),
 }
 
 impl AppState {
@@ -66,10 +85,70 @@ impl AppState {
             std::fs::create_dir_all(dir)
                 .map_err(|e| IpcError::new("app.data_dir", e.to_string()))?;
         }
+        let store = Store::open(&path)?;
+        let enrolled = enrolled_user(&store)?;
         Ok(AppState {
-            store: Mutex::new(Store::open(path)?),
+            store: Mutex::new(store),
+            db_path: path,
+            enrolled: Mutex::new(enrolled),
             user: Mutex::new(None),
+            sync_running: AtomicBool::new(false),
+            sync_kick: (Mutex::new(false), Condvar::new()),
         })
+    }
+
+    /// Reloads the enrolled user after an enrollment.
+    pub fn refresh_enrollment(&self) -> Result<(), IpcError> {
+        let user = enrolled_user(&*self.store()?)?;
+        match self.enrolled.lock() {
+            Ok(mut u) => *u = user,
+            Err(poisoned) => *poisoned.into_inner() = user,
+        }
+        Ok(())
+    }
+
+    /// The database file (the sync client opens its own connection to it).
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// Marks a sync run as started; false if one is already running.
+    pub fn begin_sync(&self) -> bool {
+        !self.sync_running.swap(true, Ordering::SeqCst)
+    }
+
+    /// Marks the sync run as ended.
+    pub fn end_sync(&self) {
+        self.sync_running.store(false, Ordering::SeqCst);
+    }
+
+    /// True while a sync run is under way.
+    pub fn sync_running(&self) -> bool {
+        self.sync_running.load(Ordering::SeqCst)
+    }
+
+    /// Asks the background worker to sync soon.
+    pub fn kick_sync(&self) {
+        let (lock, cv) = &self.sync_kick;
+        match lock.lock() {
+            Ok(mut k) => *k = true,
+            Err(p) => *p.into_inner() = true,
+        }
+        cv.notify_one();
+    }
+
+    /// Waits until kicked or `timeout` passes; returns whether it was kicked.
+    pub fn wait_for_kick(&self, timeout: Duration) -> bool {
+        let (lock, cv) = &self.sync_kick;
+        let guard = match lock.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let (mut guard, _) = match cv.wait_timeout_while(guard, timeout, |k| !*k) {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        };
+        std::mem::replace(&mut *guard, false)
     }
 
     /// The store, for one command.
@@ -87,8 +166,15 @@ impl AppState {
         }
     }
 
-    /// The acting user, if any.
+    /// The acting user, if any: the enrolled one, else a development user.
     pub fn local_user(&self) -> Option<LocalUser> {
+        let enrolled = match self.enrolled.lock() {
+            Ok(u) => u.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if enrolled.is_some() {
+            return enrolled;
+        }
         match self.user.lock() {
             Ok(u) => u.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),

@@ -569,7 +569,10 @@ fn done_when_search_inspect_photo_sign_finalize_lists_a_major_hazard() {
     );
     assert_eq!(list[0]["status"], "finalized");
     assert_eq!(list[0]["major_findings"], 1);
-    assert_eq!(list[0]["sync_state"], Value::Null);
+    assert_eq!(
+        list[0]["sync_state"], "queued",
+        "finalize queues the record"
+    );
     let summary = ok(w, "grid_summary", json!({}));
     assert_eq!(summary["visited"], 1);
     assert_eq!(summary["not_visited"], 1);
@@ -706,4 +709,201 @@ fn errors_of_each_area_are_pinned() {
         err,
         json!({"code": "store.not_found", "message": "photo not found: 00"})
     );
+}
+
+// ---- enrollment and sync against a real server on loopback ----
+
+/// A real `gridwalk-server` (SQLite, in this process) with Jintan's divisions, the same
+/// register as the device and an expert for 西城街道.
+struct Server {
+    data: gridwalk_server::DataDir,
+    base: String,
+    port: u16,
+    store: std::sync::Arc<gridwalk_server::Store>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Creates the data directory's register and user; returns the server and a code.
+    fn create(dir: &Path) -> (Server, String) {
+        use gridwalk_server::register::{import, RegisterFile};
+        let data = gridwalk_server::DataDir::create(dir).expect("data dir");
+        let store = gridwalk_server::open_store(&data, None).expect("server store");
+        import(
+            &store,
+            &data.staging_register(),
+            RegisterFile::Divisions,
+            &testdata().join("divisions/jintan.csv"),
+        )
+        .expect("divisions");
+        let csv = dir.join("register.csv");
+        std::fs::write(&csv, register_csv()).expect("csv");
+        import(
+            &store,
+            &data.staging_register(),
+            RegisterFile::Enterprises,
+            &csv,
+        )
+        .expect("register");
+        store.publish_templates().expect("templates");
+        store
+            .create_user(
+                "李专家",
+                gridwalk_protocol::Role::Expert,
+                &gridwalk_core::DivisionCode::parse("320413001000").expect("code"),
+            )
+            .expect("user");
+        let code = store.issue_enrollment_code("李专家").expect("code");
+        drop(store);
+        (Server::start(data, 0), code)
+    }
+
+    /// Serves `data` on 127.0.0.1:`port` (0: any free port).
+    fn start(data: gridwalk_server::DataDir, port: u16) -> Server {
+        let store = gridwalk_server::open_store(&data, None).expect("server store");
+        let state = gridwalk_server::local_state(&data, store).expect("state");
+        let store = state.store.clone();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                axum::serve(listener, gridwalk_server::app(state))
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await
+                    .expect("serve");
+            });
+        });
+        Server {
+            data,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            store,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops serving (the port closes); returns the data directory and port.
+    fn stop(mut self) -> (gridwalk_server::DataDir, u16) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().expect("server thread");
+        }
+        (self.data.clone(), self.port)
+    }
+}
+
+fn records_in(status: &Value) -> Vec<Value> {
+    status["records"].as_array().expect("records").clone()
+}
+
+#[test]
+fn enroll_then_sync_with_a_real_server_through_an_outage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = app(&dir.path().join("device.db"), None);
+    let err = invoke(&a.webview, "sync_now", json!({})).expect_err("not enrolled");
+    assert_eq!(err["code"], "sync.not_enrolled");
+
+    let (server, code) = Server::create(&dir.path().join("server"));
+    let err = invoke(
+        &a.webview,
+        "enroll",
+        json!({"server_url": "ftp://example.cn", "code": code}),
+    )
+    .expect_err("bad url");
+    assert_eq!(err["code"], "sync.bad_server_url");
+    let err = invoke(
+        &a.webview,
+        "enroll",
+        json!({"server_url": server.base, "code": "AAAA-BBBB-CCCC"}),
+    )
+    .expect_err("bad code");
+    assert_eq!(err["code"], "server.enrollment_code_invalid");
+
+    let s = ok(
+        &a.webview,
+        "enroll",
+        json!({"server_url": server.base, "code": code}),
+    );
+    assert_eq!(s["enrolled"], true);
+    assert_eq!(s["server_url"], server.base.as_str());
+    assert_eq!(s["user"]["name"], "李专家");
+    assert_eq!(s["user"]["role"], "expert");
+    assert_eq!(s["user"]["jurisdiction"], "320413001000");
+
+    // Offline work is queued by finalize; a sync sends it and its photo.
+    verify_dust(&a, &uscc("0000002"));
+    let s = ok(&a.webview, "sync_status", json!({}));
+    let recs = records_in(&s);
+    assert!(
+        recs.iter()
+            .any(|r| r["kind"] == "inspection" && r["state"] == "queued"),
+        "{s}"
+    );
+    let s = ok(&a.webview, "sync_now", json!({}));
+    assert_eq!(s["last_error"], Value::Null, "{s}");
+    assert_eq!(s["online"], true);
+    let recs = records_in(&s);
+    assert!(!recs.is_empty());
+    assert!(recs.iter().all(|r| r["state"] == "complete"), "{s}");
+    let insp = recs
+        .iter()
+        .find(|r| r["kind"] == "inspection")
+        .expect("inspection record");
+    assert_eq!(insp["photos_total"], 1);
+    assert_eq!(insp["photos_done"], 1);
+    assert!(insp["label"].as_str().expect("label").contains("铝业抛光"));
+
+    // The server goes away; another inspection is finalized and waits.
+    let (data, port) = server.stop();
+    verify_dust(&a, &uscc("0000002"));
+    let s = ok(&a.webview, "sync_now", json!({}));
+    assert_eq!(s["online"], false, "{s}");
+    assert_eq!(s["last_error"]["code"], "network.offline", "{s}");
+    assert!(
+        records_in(&s)
+            .iter()
+            .any(|r| r["kind"] == "inspection" && r["state"] == "failed"),
+        "{s}"
+    );
+    let inspections = ok(
+        &a.webview,
+        "list_inspections",
+        json!({"enterprise_id": uscc("0000002")}),
+    );
+    let states: Vec<&str> = inspections
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|i| i["sync_state"].as_str().expect("finalized"))
+        .collect();
+    assert_eq!(states, ["failed", "complete"], "newest first");
+
+    // Back on the same address: the next sync delivers it; nothing is sent twice.
+    let server = Server::start(data, port);
+    let s = ok(&a.webview, "sync_now", json!({}));
+    assert_eq!(s["last_error"], Value::Null, "{s}");
+    assert!(
+        records_in(&s).iter().all(|r| r["state"] == "complete"),
+        "{s}"
+    );
+    let exported = server.store.export_inspections().expect("export");
+    assert_eq!(exported.len(), 2, "{exported:?}");
+    assert!(exported
+        .iter()
+        .all(|e| e.state.as_str() == "complete" && e.photo_hashes.len() == 1));
+    server.stop();
 }

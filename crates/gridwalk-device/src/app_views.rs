@@ -95,8 +95,8 @@ pub struct InspectionSummary {
     pub major_findings: u32,
     /// General findings (finalized only).
     pub general_findings: u32,
-    /// State of the record in the sync outbox; `None` for drafts (and until the outbox
-    /// exists on the device).
+    /// State of the record in the sync outbox (`queued`, `sending`, `failed`,
+    /// `accepted`, `complete`, `rejected`); `None` for drafts.
     pub sync_state: Option<String>,
 }
 
@@ -385,7 +385,17 @@ impl Store {
                     })
                 },
             )
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|mut list| {
+                for i in &mut list {
+                    if i.finalized_at.is_some() {
+                        i.sync_state = self
+                            .record_sync_state(&i.id.to_string())?
+                            .map(|s| s.as_str().to_string());
+                    }
+                }
+                Ok(list)
+            })
     }
 
     /// Starts an inspection as the acting user (name and role from the enrollment).

@@ -144,6 +144,9 @@ fn a_deleted_record_shows_as_a_gap_and_an_altered_file_is_named() {
     let conn = store.connection();
     conn.execute("DELETE FROM photo WHERE chain_seq = 1", [])
         .expect("delete row");
+    // The outbox row references the link; a tamperer removes both.
+    conn.execute("DELETE FROM sync_record WHERE chain_seq = 1", [])
+        .expect("delete outbox row");
     conn.execute("DELETE FROM evidence_chain WHERE seq = 1", [])
         .expect("delete link");
     std::fs::write(&recs[2].derived_path, b"replaced").expect("tamper file");

@@ -36,6 +36,18 @@ pub enum RecordState {
 }
 
 impl RecordState {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordState::Queued => "queued",
+            RecordState::Sending => "sending",
+            RecordState::Failed => "failed",
+            RecordState::Accepted => "accepted",
+            RecordState::Complete => "complete",
+            RecordState::Rejected => "rejected",
+        }
+    }
+
     fn parse(s: &str) -> Result<RecordState, StoreError> {
         Ok(match s {
             "queued" => RecordState::Queued,
