@@ -24,13 +24,15 @@ INSERT INTO sync_record (chain_seq, updated_at) SELECT seq, created_at FROM evid
 
 -- Every file the server must hold, by SHA-256: the derived (processed) photo of each
 -- photo record, and each signature PNG. `upload_url` and `upload_offset` remember the tus
--- upload so a cut resumes where the server stopped.
+-- upload so a cut resumes where the server stopped. `rejected`: every record referencing
+-- the file was refused by the server, so it will never be asked for (a new record
+-- referencing it queues it again).
 CREATE TABLE sync_photo (
     sha256        TEXT PRIMARY KEY CHECK (length(sha256) = 64),
     source        TEXT NOT NULL CHECK (source IN ('photo', 'signature')),
     bytes         INTEGER NOT NULL,
     state         TEXT NOT NULL DEFAULT 'queued'
-                  CHECK (state IN ('queued', 'sending', 'failed', 'complete')),
+                  CHECK (state IN ('queued', 'sending', 'failed', 'complete', 'rejected')),
     upload_url    TEXT,
     upload_offset INTEGER NOT NULL DEFAULT 0,
     error_code    TEXT,
@@ -40,12 +42,16 @@ CREATE TABLE sync_photo (
 CREATE INDEX sync_photo_state ON sync_photo (state);
 
 CREATE TRIGGER photo_queue AFTER INSERT ON photo BEGIN
-    INSERT OR IGNORE INTO sync_photo (sha256, source, bytes, updated_at)
-    VALUES (new.derived_sha256, 'photo', new.derived_bytes, new.created_at);
+    INSERT INTO sync_photo (sha256, source, bytes, updated_at)
+    VALUES (new.derived_sha256, 'photo', new.derived_bytes, new.created_at)
+    ON CONFLICT (sha256) DO UPDATE SET state = 'queued', updated_at = excluded.updated_at
+    WHERE sync_photo.state = 'rejected';
 END;
 CREATE TRIGGER signature_queue AFTER INSERT ON signature BEGIN
-    INSERT OR IGNORE INTO sync_photo (sha256, source, bytes, updated_at)
-    VALUES (new.png_sha256, 'signature', length(new.png), new.created_at);
+    INSERT INTO sync_photo (sha256, source, bytes, updated_at)
+    VALUES (new.png_sha256, 'signature', length(new.png), new.created_at)
+    ON CONFLICT (sha256) DO UPDATE SET state = 'queued', updated_at = excluded.updated_at
+    WHERE sync_photo.state = 'rejected';
 END;
 INSERT OR IGNORE INTO sync_photo (sha256, source, bytes, updated_at)
     SELECT derived_sha256, 'photo', derived_bytes, created_at FROM photo;

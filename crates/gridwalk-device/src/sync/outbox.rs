@@ -85,6 +85,8 @@ pub struct PhotoCounts {
     pub sending: u64,
     pub failed: u64,
     pub complete: u64,
+    /// Files only refused records referenced: never asked for.
+    pub rejected: u64,
     /// Bytes of every photo file in the outbox.
     pub bytes_total: u64,
     /// Bytes the server holds (complete files plus the offsets of partial uploads).
@@ -148,6 +150,25 @@ pub(crate) struct OutboxPhoto {
     pub bytes: u64,
     pub upload_url: Option<String>,
     pub upload_offset: u64,
+}
+
+/// True if a record not refused by the server references the file `sha256`.
+fn photo_still_needed(conn: &rusqlite::Connection, sha256: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM photo p JOIN evidence_chain c ON c.record_id = p.id \
+             JOIN sync_record s ON s.chain_seq = c.seq \
+             WHERE p.derived_sha256 = ?1 AND s.state != 'rejected') \
+         OR EXISTS (SELECT 1 FROM signature g JOIN evidence_chain c ON c.record_id = g.id \
+             JOIN sync_record s ON s.chain_seq = c.seq \
+             WHERE g.png_sha256 = ?1 AND s.state != 'rejected') \
+         OR EXISTS (SELECT 1 FROM inspection_photo ip JOIN evidence_chain c ON c.record_id = ip.inspection_id \
+             JOIN sync_record s ON s.chain_seq = c.seq \
+             WHERE ip.sha256 = ?1 AND s.state != 'rejected') \
+         OR EXISTS (SELECT 1 FROM inspection_photo ip JOIN inspection i ON i.id = ip.inspection_id \
+             WHERE ip.sha256 = ?1 AND i.payload IS NULL)",
+        [sha256],
+        |r| r.get(0),
+    )?)
 }
 
 /// The wire kind of a chain kind.
@@ -381,6 +402,7 @@ impl Store {
         let tx = crate::inspection::begin(&self.conn)?;
         let now = super::now();
         let mut gap = None;
+        let mut refused: Vec<&RecordEnvelope> = Vec::new();
         for r in &resp.results {
             let Some(env) = by_id.get(&r.id) else {
                 continue;
@@ -427,6 +449,21 @@ impl Store {
                  WHERE chain_seq = ?1 AND state NOT IN ('complete', 'rejected')",
                 params![chain_seq, state, code, message, now],
             )?;
+            if state == "rejected" {
+                refused.push(env);
+            }
+        }
+        for env in refused {
+            for sha in &env.photos {
+                if !photo_still_needed(&tx, sha)? {
+                    tx.execute(
+                        "UPDATE sync_photo SET state = 'rejected', error_code = 'server.record_rejected', \
+                         error_message = 'every record referencing this file was refused', updated_at = ?2 \
+                         WHERE sha256 = ?1 AND state != 'complete'",
+                        params![sha, now],
+                    )?;
+                }
+            }
         }
         let r = &resp.receipt;
         tx.execute(
@@ -614,6 +651,7 @@ impl Store {
                     "queued" => photos.queued = n,
                     "sending" => photos.sending = n,
                     "failed" => photos.failed = n,
+                    "rejected" => photos.rejected = n,
                     _ => photos.complete = n,
                 }
             }

@@ -1,0 +1,300 @@
+//! A device: the `gridwalk` CLI on a database of its own, and what it holds.
+
+use crate::bins::bins;
+use crate::fixtures::{divisions_csv, write_enterprises_csv};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// One link of the device's evidence chain (one record to deliver).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub seq: i64,
+    /// `photo`, `inspection`, `hazard_event` or `signature`.
+    pub kind: String,
+    pub record_id: String,
+    pub payload_sha256: String,
+}
+
+impl Link {
+    /// The protocol's record kind for this chain kind.
+    pub fn wire_kind(&self) -> &'static str {
+        match self.kind.as_str() {
+            "inspection" => "inspection",
+            "hazard_event" => "hazard_event",
+            "photo" | "signature" => "evidence",
+            other => panic!("unknown chain kind {other}"),
+        }
+    }
+}
+
+/// A photo record of the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevicePhoto {
+    pub id: String,
+    pub derived_sha256: String,
+    pub derived_bytes: u64,
+}
+
+/// A device database in `dir`.
+pub struct Device {
+    pub dir: PathBuf,
+    pub db: PathBuf,
+}
+
+/// The items of the dust verification the major-hazard inspection builds on
+/// (aluminium dust, one dry collector without explosion control).
+const DUST_ANSWERS: [(&str, &str); 18] = [
+    ("DV-01", "有色"),
+    ("DV-02", "抛光"),
+    ("DV-03", "否"),
+    ("DV-04", "no"),
+    ("DV-05", "铝粉"),
+    ("DV-06", "1"),
+    ("DV-07", "是"),
+    ("DV-08", "no"),
+    ("DV-09", "negative"),
+    ("DV-10", "none"),
+    ("DV-11", "no"),
+    ("DV-12", "no"),
+    ("DV-13", "no"),
+    ("DV-15", "zone22"),
+    ("DV-17", "1"),
+    ("DV-18", "steel_light"),
+    ("DV-20", "20人"),
+    ("DV-21", "确认为铝粉，干式除尘器一套，无控爆措施"),
+];
+
+impl Device {
+    /// A new database with the same register as the server (`enterprises` polishers).
+    pub fn new(dir: &Path, enterprises: u32) -> Device {
+        let dir = dir.join("device");
+        std::fs::create_dir_all(&dir).expect("device dir");
+        let d = Device {
+            db: dir.join("device.db"),
+            dir,
+        };
+        d.ok(&["init"]);
+        d.ok(&["divisions", "import", path_str(&divisions_csv())]);
+        let csv = d.dir.join("enterprises.csv");
+        write_enterprises_csv(&csv, enterprises);
+        d.ok(&["enterprises", "import", path_str(&csv)]);
+        d
+    }
+
+    /// `gridwalk --db DB <args>`, not yet run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&bins().gridwalk);
+        c.arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env_remove("GRIDWALK_USER")
+            .env_remove("GRIDWALK_DB")
+            .env_remove("GRIDWALK_NETWORK");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run gridwalk")
+    }
+
+    /// Runs and panics unless it exits 0; stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "gridwalk {args:?}: {}\n{}{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// `gridwalk --json <args>` parsed.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        let out = self.ok(&a);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    }
+
+    /// `enroll --server URL --code CODE --device-name NAME --json`.
+    pub fn enroll(&self, server: &str, code: &str) -> Value {
+        self.json(&[
+            "enroll",
+            "--server",
+            server,
+            "--code",
+            code,
+            "--device-name",
+            "system-test",
+        ])
+    }
+
+    /// `sync --once --json <extra>`: the exit code and the printed summary (if any).
+    pub fn sync_once(&self, extra: &[&str]) -> (Option<i32>, Option<Value>, String) {
+        let mut a = vec!["--json", "sync", "--once"];
+        a.extend_from_slice(extra);
+        let o = self.run(&a);
+        let summary = serde_json::from_slice(&o.stdout).ok();
+        (
+            o.status.code(),
+            summary,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
+    /// `status --json`.
+    pub fn status(&self) -> Value {
+        self.json(&["status"])
+    }
+
+    fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open device db")
+    }
+
+    /// `PRAGMA integrity_check` of the database (`ok` when sound).
+    pub fn integrity_check(&self) -> String {
+        self.db()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("integrity_check")
+    }
+
+    /// The evidence chain, in order.
+    pub fn chain(&self) -> Vec<Link> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT seq, kind, record_id, payload_sha256 FROM evidence_chain ORDER BY seq")
+            .expect("prepare");
+        stmt.query_map([], |r| {
+            Ok(Link {
+                seq: r.get(0)?,
+                kind: r.get(1)?,
+                record_id: r.get(2)?,
+                payload_sha256: r.get(3)?,
+            })
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("chain")
+    }
+
+    /// Every photo record.
+    pub fn photos(&self) -> Vec<DevicePhoto> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT id, derived_sha256, derived_bytes FROM photo ORDER BY chain_seq")
+            .expect("prepare");
+        stmt.query_map([], |r| {
+            Ok(DevicePhoto {
+                id: r.get(0)?,
+                derived_sha256: r.get(1)?,
+                derived_bytes: r.get::<_, i64>(2)? as u64,
+            })
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("photos")
+    }
+
+    /// The derived photos attached to each inspection.
+    pub fn inspection_photos(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT inspection_id, sha256 FROM inspection_photo")
+            .expect("prepare");
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for row in stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .expect("query")
+        {
+            let (i, sha) = row.expect("row");
+            out.entry(i).or_default().insert(sha);
+        }
+        out
+    }
+
+    /// The derived photo file of `sha256`.
+    pub fn photo_file(&self, sha256: &str) -> PathBuf {
+        self.dir.join("photos").join(format!("{sha256}.jpg"))
+    }
+
+    /// A standalone photo of an enterprise (`photo add`): one `photo` record.
+    pub fn add_photo(&self, file: &Path, uscc: &str, inspector: &str) {
+        self.ok(&[
+            "photo",
+            "add",
+            path_str(file),
+            "--enterprise",
+            uscc,
+            "--inspector",
+            inspector,
+        ]);
+    }
+
+    /// A finalized dust verification of `uscc` with one photo; its id.
+    pub fn dust_verification(&self, uscc: &str, photo: &Path) -> String {
+        let id = self.start(uscc, "dust-verification", "王专家", None);
+        for (item, v) in DUST_ANSWERS {
+            self.ok(&["inspect", "answer", &id, item, v]);
+        }
+        self.ok(&["inspect", "photo", &id, "DV-22", path_str(photo)]);
+        self.ok(&["inspect", "finalize", &id]);
+        id
+    }
+
+    /// A finalized expert major-hazard inspection of `uscc` (after a dust verification)
+    /// finding MH-D-03, a major hazard, with two photos; its id.
+    pub fn major_hazard_inspection(&self, uscc: &str, photos: [&Path; 2]) -> String {
+        let id = self.start(uscc, "expert-major-hazard", "李专家", Some("expert"));
+        let items = self.json(&["inspect", "items", &id]);
+        for i in items.as_array().expect("items") {
+            if i["answer_type"] != "yes_no_na" {
+                continue;
+            }
+            let item = i["id"].as_str().expect("item id");
+            let v = match item {
+                "MH-D-03" => "是",
+                x if x.starts_with("R6") => "yes",
+                _ => "no",
+            };
+            self.ok(&["inspect", "answer", &id, item, v]);
+        }
+        self.ok(&["inspect", "photo", &id, "MH-D-03", path_str(photos[0])]);
+        self.ok(&["inspect", "photo", &id, "MH-PHOTO", path_str(photos[1])]);
+        self.ok(&["inspect", "finalize", &id]);
+        id
+    }
+
+    fn start(&self, uscc: &str, template: &str, inspector: &str, role: Option<&str>) -> String {
+        let mut args = vec![
+            "inspect",
+            "start",
+            "--enterprise",
+            uscc,
+            "--template",
+            template,
+            "--inspector",
+            inspector,
+        ];
+        if let Some(r) = role {
+            args.extend(["--role", r]);
+        }
+        self.ok(&args).trim().to_string()
+    }
+
+    /// The hazards (`hazards list --json`).
+    pub fn hazards(&self) -> Vec<Value> {
+        match self.json(&["hazards", "list"]) {
+            Value::Array(a) => a,
+            other => panic!("hazards list: {other}"),
+        }
+    }
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}

@@ -1,0 +1,241 @@
+//! `gridwalk-server` as a child process on a data directory of its own.
+
+use crate::bins::bins;
+use crate::fixtures::{divisions_csv, write_enterprises_csv, EXPERT, TOWN};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// A record as the server stored it (read from its database).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRecord {
+    pub id: String,
+    pub device_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub payload_sha256: String,
+    /// `accepted` or `rejected`.
+    pub state: String,
+    /// The per-record code of a rejected record.
+    pub reject_code: Option<String>,
+    pub photos: BTreeSet<String>,
+}
+
+/// A running (or killed) server. Killed on drop.
+pub struct Server {
+    pub data: PathBuf,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl Server {
+    /// A data directory in `dir` with the 金坛 divisions, `enterprises` polishers and the
+    /// expert [`EXPERT`] of [`TOWN`]; then serves it.
+    pub fn with_register(dir: &Path, enterprises: u32) -> Server {
+        let data = dir.join("server-data");
+        let csv = dir.join("enterprises.csv");
+        write_enterprises_csv(&csv, enterprises);
+        let div = divisions_csv();
+        admin_on(&data, &["divisions", "import", path_str(&div)]);
+        admin_on(&data, &["enterprises", "import", path_str(&csv)]);
+        admin_on(
+            &data,
+            &[
+                "admin",
+                "create-user",
+                "--name",
+                EXPERT,
+                "--role",
+                "expert",
+                "--jurisdiction",
+                TOWN,
+            ],
+        );
+        Server::start(data)
+    }
+
+    /// Serves `data` on a free loopback port.
+    pub fn start(data: PathBuf) -> Server {
+        let mut s = Server {
+            data,
+            addr: "127.0.0.1:1".parse().expect("addr"),
+            child: None,
+            starts: 0,
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        self.starts += 1;
+        let log = self
+            .data
+            .with_file_name(format!("server-{}.log", self.starts));
+        let mut child = Command::new(&bins().server)
+            .arg("--data")
+            .arg(&self.data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("server log"))
+            .spawn()
+            .expect("start gridwalk-server");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("read server stdout");
+        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("gridwalk-server did not start: {line:?}\n{log}");
+        };
+        self.addr = addr.parse().expect("listening address");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let _ = out.read_to_end(&mut Vec::new());
+        });
+        self.child = Some(child);
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Serves the same data directory again (on a new port).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// `gridwalk-server --data DIR <args>`; panics unless it succeeds.
+    pub fn admin(&self, args: &[&str]) -> String {
+        admin_on(&self.data, args)
+    }
+
+    /// A one-time enrollment code for [`EXPERT`].
+    pub fn enrollment_code(&self) -> String {
+        let out = self.admin(&["admin", "enrollment-code", "--user", EXPERT]);
+        out.lines().last().expect("code line").trim().to_string()
+    }
+
+    /// `export inspections --json`.
+    pub fn export(&self) -> Vec<Value> {
+        let out = self.admin(&["export", "inspections", "--json"]);
+        match serde_json::from_str(&out).expect("export json") {
+            Value::Array(a) => a,
+            other => panic!("export is not an array: {other}"),
+        }
+    }
+
+    fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.data.join("server.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open server.db")
+    }
+
+    /// Every record the server stored, by `seq` within device.
+    pub fn records(&self) -> Vec<ServerRecord> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare(
+                "SELECT id, device_id, seq, kind, payload_sha256, state, reject_code FROM record \
+                 ORDER BY device_id, seq",
+            )
+            .expect("prepare");
+        let mut photos = db
+            .prepare("SELECT sha256 FROM record_photo WHERE record_id = ?1")
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ServerRecord {
+                    id: r.get(0)?,
+                    device_id: r.get(1)?,
+                    seq: r.get(2)?,
+                    kind: r.get(3)?,
+                    payload_sha256: r.get(4)?,
+                    state: r.get(5)?,
+                    reject_code: r.get(6)?,
+                    photos: BTreeSet::new(),
+                })
+            })
+            .expect("query")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("rows");
+        rows.into_iter()
+            .map(|mut r| {
+                r.photos = photos
+                    .query_map([&r.id], |row| row.get(0))
+                    .expect("query")
+                    .collect::<Result<_, _>>()
+                    .expect("photos");
+                r
+            })
+            .collect()
+    }
+
+    /// Ids of the enrolled devices.
+    pub fn devices(&self) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT id FROM device ORDER BY id")
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("devices")
+    }
+
+    /// The verified photo the server holds under `sha256`, if any (blob row and file).
+    pub fn photo(&self, sha256: &str) -> Option<Vec<u8>> {
+        let held: Option<i64> = self
+            .db()
+            .query_row("SELECT size FROM blob WHERE sha256 = ?1", [sha256], |r| {
+                r.get(0)
+            })
+            .ok();
+        held?;
+        std::fs::read(self.data.join("blobs/photos").join(sha256)).ok()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn admin_on(data: &Path, args: &[&str]) -> String {
+    let out: Output = Command::new(&bins().server)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run gridwalk-server");
+    assert!(
+        out.status.success(),
+        "gridwalk-server {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
