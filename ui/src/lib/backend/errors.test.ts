@@ -25,8 +25,9 @@ describe('error codes', () => {
   it('maps codes to plain Chinese', () => {
     expect(errorText('store.not_found', 'zh')).toBe('未找到该企业');
     expect(errorText('inspect.incomplete', 'zh')).toBe('还有必答项未完成');
-    expect(errorText('network.offline', 'zh')).toBe('当前无网络，数据已保存在手机上，联网后自动上传');
+    expect(errorText('network.offline', 'zh')).toBe('连不上服务器（无网络或服务器未开），数据已保存在手机上，稍后自动上传');
     expect(errorText('no.such_code', 'zh')).toBe('操作失败（no.such_code）');
+    expect(errorText('server.http_502', 'zh')).toBe('服务器出错，稍后自动重试');
     expect(errorText('store.not_found', 'en')).toBe('Enterprise not found');
   });
   it('anything invoke rejects with becomes an IpcError', () => {

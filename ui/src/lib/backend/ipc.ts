@@ -155,7 +155,8 @@ export function setBackend(b: Backend | null): void {
 
 /** Plain words for an error code; unknown codes say so with the code. */
 export function errorText(code: string, lang?: Lang): string {
-  const key = `error.${code}`;
+  // `server.http_<status>`: the server answered an error without a problem body.
+  const key = /^server\.http_\d+$/.test(code) ? 'error.server.internal' : `error.${code}`;
   return hasKey(key) ? t(key, undefined, lang) : t('error.generic', { code }, lang);
 }
 
