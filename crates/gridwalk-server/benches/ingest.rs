@@ -1,0 +1,164 @@
+//! Ingest rate: finalized inspections pushed in batches over real HTTP on loopback.
+//!
+//! `cargo bench -p gridwalk-server --bench ingest` starts the server on SQLite and then
+//! on PostgreSQL (started as the tests do; skipped with a message when it cannot
+//! start), and for each batch size pushes 1,000 spot-check inspections (20 answers,
+//! 3 photo hashes, ~3 KB of canonical JSON each) from one device, one batch after the
+//! other, gzip on both ways. Bodies are built and gzipped before the clock starts, so
+//! the time is the server's work plus HTTP on loopback. Each case runs on a fresh
+//! device, `GRIDWALK_BENCH_REPS` times (default 3); the median is reported.
+//!
+//! Environment: `GRIDWALK_BENCH_RECORDS` (default 1000), `GRIDWALK_BENCH_BATCHES`
+//! (default `1,10,100,500`), `GRIDWALK_BENCH_REPS` (default 3).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+mod support;
+
+use common::{uscc_here, Db, Harness};
+use gridwalk_protocol::PushRequest;
+use std::time::{Duration, Instant};
+use support::{fake_photos, gzip, inspection_envelope, thousands};
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+fn batch_sizes() -> Vec<usize> {
+    std::env::var("GRIDWALK_BENCH_BATCHES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 10, 100, 500])
+}
+
+/// One measured run.
+struct Run {
+    elapsed: Duration,
+    requests: usize,
+    body_bytes: usize,
+    gzip_bytes: usize,
+}
+
+/// Pushes `records` inspections from a new device in batches of `batch`.
+async fn run_once(h: &Harness, records: usize, batch: usize) -> Run {
+    let dev = h.enroll("grid-east").await;
+    let uscc = uscc_here();
+    let envelopes: Vec<_> = (1..=records as u64)
+        .map(|seq| inspection_envelope(seq, &uscc, &fake_photos(seq)))
+        .collect();
+    let mut body_bytes = 0;
+    let bodies: Vec<Vec<u8>> = envelopes
+        .chunks(batch)
+        .map(|c| {
+            let json = serde_json::to_vec(&PushRequest {
+                records: c.to_vec(),
+            })
+            .expect("push JSON");
+            body_bytes += json.len();
+            gzip(&json)
+        })
+        .collect();
+    let gzip_bytes = bodies.iter().map(Vec::len).sum();
+    let url = h.url("/v1/sync/push");
+    let start = Instant::now();
+    for (i, body) in bodies.iter().enumerate() {
+        let resp = h
+            .http
+            .post(&url)
+            .bearer_auth(&dev.token)
+            .header("Content-Type", "application/json")
+            .header("Content-Encoding", "gzip")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("push");
+        let status = resp.status();
+        let v: serde_json::Value = resp.json().await.expect("push answer");
+        assert_eq!(status, 200, "batch {i}: {v}");
+        let results = v["results"].as_array().expect("results");
+        assert!(
+            results.iter().all(|r| r["status"] == "accepted"),
+            "batch {i}: {v}"
+        );
+    }
+    Run {
+        elapsed: start.elapsed(),
+        requests: bodies.len(),
+        body_bytes,
+        gzip_bytes,
+    }
+}
+
+/// Measures every batch size on one database; `false` if the database is unavailable.
+async fn bench_db(db: Db, records: usize, reps: usize) -> bool {
+    let name = match db {
+        Db::Sqlite => "SQLite",
+        Db::Postgres => "PostgreSQL",
+    };
+    for batch in batch_sizes() {
+        // A fresh server (and database) per batch size, so the cases do not share state.
+        let Some(h) = Harness::start(db).await else {
+            println!("{name}: skipped: the PostgreSQL binaries are not installed");
+            return false;
+        };
+        let mut runs = Vec::new();
+        for _ in 0..reps.max(1) {
+            runs.push(run_once(&h, records, batch).await);
+        }
+        runs.sort_by_key(|r| r.elapsed);
+        let median = &runs[runs.len() / 2];
+        let rate = |r: &Run| records as f64 / r.elapsed.as_secs_f64();
+        println!(
+            "{name:<10} {batch:>6} {:>9} {:>11.0} {:>11.0} {:>11.0} {:>10.2} {:>12} {:>11}",
+            median.requests,
+            rate(median),
+            rate(&runs[runs.len() - 1]),
+            rate(&runs[0]),
+            median.elapsed.as_secs_f64() * 1e3 / median.requests as f64,
+            thousands((median.body_bytes / records) as u64),
+            thousands((median.gzip_bytes / records) as u64),
+        );
+        h.stop().await;
+    }
+    true
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; this harness-less bench has no options of its own.
+    let records = env_num("GRIDWALK_BENCH_RECORDS", 1000);
+    let reps = env_num("GRIDWALK_BENCH_REPS", 3);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let sample = inspection_envelope(1, &uscc_here(), &fake_photos(1));
+    println!(
+        "ingest: {records} spot-check inspections per run, 20 answers and 3 photo hashes each \
+         (payload {} B canonical JSON), one device, sequential batches, gzip both ways; \
+         median of {reps} runs",
+        thousands(sample.payload.len() as u64)
+    );
+    println!(
+        "{:<10} {:>6} {:>9} {:>11} {:>11} {:>11} {:>10} {:>12} {:>11}",
+        "database",
+        "batch",
+        "requests",
+        "records/s",
+        "min rec/s",
+        "max rec/s",
+        "ms/request",
+        "JSON B/rec",
+        "gzip B/rec"
+    );
+    rt.block_on(bench_db(Db::Sqlite, records, reps));
+    // PostgreSQL in its own task: a start-up failure (a panic in the harness) is
+    // reported and skipped instead of ending the bench.
+    let pg = rt.block_on(rt.spawn(bench_db(Db::Postgres, records, reps)));
+    if let Err(e) = pg {
+        println!("PostgreSQL: skipped: it could not be started: {e}");
+    }
+}
