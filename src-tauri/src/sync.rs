@@ -110,7 +110,15 @@ pub fn start_worker(app: tauri::AppHandle) {
                 if !(pending || kicked) || !state.begin_sync() {
                     continue;
                 }
-                let result = syncer(&state).run_once();
+                // A panic in a run must not leave `running` set for good.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    syncer(&state).run_once()
+                }))
+                .unwrap_or_else(|_| {
+                    Err(gridwalk_device::sync::SyncError::Interrupted(
+                        "the sync run panicked".into(),
+                    ))
+                });
                 state.end_sync();
                 failures = match result {
                     Ok(r) if r.done || r.error.is_none() => 0,

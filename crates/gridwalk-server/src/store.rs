@@ -536,6 +536,12 @@ impl Store {
             &[id.clone().into()],
         )? {
             let existing = row.str(0)?;
+            // The id is held already (pushed before by this device, or by this device
+            // under an earlier enrollment): it still takes its place in this device's
+            // sequence, so what follows is not a gap.
+            if r.seq == *next_seq {
+                *next_seq += 1;
+            }
             if row.str(1)? == "rejected" {
                 let code: ProblemCode =
                     serde_json::from_value(serde_json::Value::String(row.str(2)?))

@@ -9,6 +9,7 @@ use std::io::Write;
 
 both_databases!(
     a_duplicate_push_is_acknowledged_without_a_second_copy,
+    a_device_enrolled_again_resends_its_records_and_continues_its_sequence,
     the_same_id_with_another_hash_is_a_typed_conflict,
     a_sequence_gap_is_reported_with_the_expected_number,
     the_receipt_verifies_with_the_servers_key_and_lists_held_hashes,
@@ -45,6 +46,36 @@ async fn a_duplicate_push_is_acknowledged_without_a_second_copy(h: &Harness) {
         .expect("export");
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].payload_sha256, r.payload_sha256);
+}
+
+/// A phone whose token was lost enrolls again (a new device id) and re-sends its whole
+/// outbox from seq 1: the records already held answer `duplicate` yet take their place
+/// in the new device's sequence, so its new records are accepted, not a gap.
+async fn a_device_enrolled_again_resends_its_records_and_continues_its_sequence(h: &Harness) {
+    let old = h.enroll("grid-east").await;
+    let first = inspection(1, &uscc_here(), &[]);
+    let second = inspection(2, &uscc_here(), &[]);
+    let (_, v) = h.push(&old.token, &[first.clone(), second.clone()]).await;
+    assert_eq!(v["next_seq"], 3, "{v}");
+    let new = h.enroll("grid-east").await;
+    assert_ne!(new.device_id, old.device_id);
+    let third = inspection(3, &uscc_here(), &[]);
+    let (s, v) = h.push(&new.token, &[first, second, third]).await;
+    assert_eq!(s, 200, "{v}");
+    let statuses: Vec<&str> = v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(statuses, ["duplicate", "duplicate", "accepted"], "{v}");
+    assert_eq!(v["next_seq"], 4);
+    let store = h.store.clone();
+    let all = tokio::task::spawn_blocking(move || store.export_inspections())
+        .await
+        .expect("join")
+        .expect("export");
+    assert_eq!(all.len(), 3, "no second copies");
 }
 
 async fn the_same_id_with_another_hash_is_a_typed_conflict(h: &Harness) {

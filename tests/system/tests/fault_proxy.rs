@@ -70,17 +70,14 @@ fn over_a_thousand_faulty_requests_lose_nothing_and_double_nothing() {
             match code {
                 Some(0) => break,
                 Some(4) => {
-                    // Work left: the status says why.
+                    // Work left (records or photos pending, or the register pull behind:
+                    // a failing pull no longer holds the photos back): the status says why.
                     let st = d.status();
                     let e = &st["last_error"];
                     assert!(
                         e["code"].as_str().is_some_and(|c| !c.is_empty())
                             && e["message"].as_str().is_some_and(|m| !m.is_empty()),
                         "exit 4 leaves a last_error: {st}"
-                    );
-                    assert!(
-                        st["pending"].as_u64() > Some(0),
-                        "exit 4 with work left: {st}"
                     );
                 }
                 other => panic!(

@@ -99,7 +99,10 @@ impl ServerClient {
     ) -> Result<ServerClient, SyncError> {
         let http = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(15)))
-            .timeout(timeout)
+            // `timeout` bounds silence (a stalled link), not transfer time: a weak link
+            // may need minutes for a batch or a chunk. The total is a last resort.
+            .read_timeout(timeout)
+            .timeout(timeout.saturating_mul(10).max(Duration::from_secs(300)))
             .user_agent(concat!("gridwalk-device/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SyncError::Offline(format!("HTTP client: {e}")))?;

@@ -163,6 +163,9 @@ impl Syncer {
         device_name: Option<&str>,
     ) -> Result<Enrollment, SyncError> {
         let url = normalize_server_url(server_url)?;
+        // Not while a pass runs: its answers must not overwrite the re-queueing a new
+        // device identity causes.
+        let _lock = self.lock()?;
         let store = Store::open(&self.db)?;
         let req = EnrollRequest {
             code: code.trim().to_string(),
@@ -231,7 +234,9 @@ impl Syncer {
         let enr = store.enrollment()?.ok_or(SyncError::NotEnrolled)?;
         let client = ServerClient::new(&enr.server_url, Some(&enr.token), self.opts.timeout)?;
         self.push_all(store, &client, &enr, report).await?;
-        self.pull_all(store, &client, report).await?;
+        // A register page that cannot apply must not hold the photos back: pull, go on
+        // with the photos, and report the pull's failure at the end.
+        let pulled = self.pull_all(store, &client, report).await;
         let photos_allowed =
             !(self.opts.network == Network::Cellular && store.settings()?.wifi_only_photos);
         let mut missing: HashSet<String> = client
@@ -241,14 +246,25 @@ impl Syncer {
             .into_iter()
             .map(|m| m.sha256)
             .collect();
+        // What the server lacks is the truth, whatever this device believed.
+        store.requeue_photos(&missing)?;
         let referenced = store.photos_of_accepted_records()?;
         let mut uploaded_any = false;
         let mut photo_failure = None;
         report.photos_waiting_for_wifi = 0;
         for p in store.photos_not_complete()? {
             if !missing.contains(&p.sha256) {
-                if referenced.contains(&p.sha256) {
-                    store.set_photo_complete(&p.sha256)?;
+                // Not listed as missing though an accepted record references it: the
+                // server may hold it (a kill after the last chunk), or the record is
+                // another enrollment's. Ask: a creation for a held photo comes back
+                // complete; a refused one leaves the file queued.
+                if referenced.contains(&p.sha256) && photos_allowed {
+                    match self.confirm_held(store, &client, &p).await {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) if e.is_transient() => return Err(e),
+                        Err(_) => continue,
+                    }
                 }
                 continue;
             }
@@ -280,6 +296,7 @@ impl Syncer {
                 .collect();
         }
         store.complete_records(&missing)?;
+        pulled?;
         let status = store.sync_status()?;
         let r = &status.records;
         report.done = r.queued + r.sending + r.failed + r.accepted == 0
@@ -287,11 +304,38 @@ impl Syncer {
             && photo_failure.is_none();
         // A photo refused for good (its file is gone or altered) does not stop the
         // others; the run ends with the error so a person sees it.
+        if let Some(e) = &photo_failure {
+            store.record_sync_error(e)?;
+        }
         report.error = photo_failure.map(|e| super::outbox::CodedError {
             code: e.code(),
             message: e.to_string(),
         });
         Ok(())
+    }
+
+    /// Asks the server whether it holds a photo (a tus creation it answers complete).
+    /// Marks it complete if so; if the server wants the bytes after all, uploads them.
+    async fn confirm_held(
+        &self,
+        store: &Store,
+        client: &ServerClient,
+        p: &OutboxPhoto,
+    ) -> Result<bool, SyncError> {
+        let ext = if p.source == "signature" {
+            "png"
+        } else {
+            "jpg"
+        };
+        let (url, offset) = client
+            .create_upload(&p.sha256, p.bytes, &format!("{}.{ext}", p.sha256))
+            .await?;
+        if offset >= p.bytes {
+            store.set_photo_complete(&p.sha256)?;
+            return Ok(true);
+        }
+        store.set_photo_progress(&p.sha256, Some(&url), offset)?;
+        Ok(false)
     }
 
     async fn push_all(
@@ -303,11 +347,11 @@ impl Syncer {
     ) -> Result<(), SyncError> {
         let key = gridwalk_protocol::receipt::decode_public_key(&enr.server_key.public_key)
             .map_err(|e| SyncError::BadReceipt(format!("stored server key: {e}")))?;
-        let batch_size = self.opts.batch_records.clamp(1, MAX_BATCH_RECORDS);
+        let mut batch_size = self.opts.batch_records.clamp(1, MAX_BATCH_RECORDS);
+        let mut max_bytes = 3 * 1024 * 1024;
         let mut gap_rounds = 0;
         loop {
-            let batch =
-                store.pending_envelopes(batch_size, 3 * 1024 * 1024, &enr.user.jurisdiction)?;
+            let batch = store.pending_envelopes(batch_size, max_bytes, &enr.user.jurisdiction)?;
             if batch.is_empty() {
                 return Ok(());
             }
@@ -317,6 +361,12 @@ impl Syncer {
             };
             let resp = match client.push(&req).await {
                 Ok(r) => r,
+                // Too big for the server: split the batch and go on.
+                Err(SyncError::Server { status: 413, .. }) if batch.len() > 1 => {
+                    batch_size = (batch.len() / 2).max(1);
+                    max_bytes = (max_bytes / 2).max(1);
+                    continue;
+                }
                 Err(e) => {
                     store.mark_failed(&batch, &e)?;
                     return Err(e);
@@ -400,6 +450,7 @@ impl Syncer {
                 }
             }
         }
+        let was_resumed = resumed.is_some();
         let (url, mut offset) = match resumed {
             Some(r) => r,
             None => {
@@ -416,10 +467,15 @@ impl Syncer {
             }
         };
         let chunk = self.opts.chunk_bytes.max(1) as u64;
-        while offset < len {
+        // Every byte is there but the server may not have verified them yet (it stopped
+        // between the last chunk and the check): an empty PATCH has it finish.
+        let mut finish = was_resumed && offset >= len;
+        let mut mismatches = 0;
+        while offset < len || finish {
             let end = (offset + chunk).min(len);
-            let body = bytes[offset as usize..end as usize].to_vec();
-            match client.patch(&url, offset, body).await {
+            let body = bytes[offset.min(len) as usize..end as usize].to_vec();
+            match client.patch(&url, offset.min(len), body).await {
+                Ok(new) if finish && new == len => finish = false,
                 Ok(new) if new > offset && new <= len => {
                     report.photo_bytes_sent += end - offset;
                     offset = new;
@@ -431,6 +487,13 @@ impl Syncer {
                     )))
                 }
                 Err(SyncError::Server { code, .. }) if code == "upload_offset_mismatch" => {
+                    mismatches += 1;
+                    if mismatches > 3 {
+                        store.set_photo_progress(&p.sha256, None, 0)?;
+                        return Err(SyncError::Interrupted(
+                            "the tus offset keeps moving; a new upload starts next time".into(),
+                        ));
+                    }
                     match client.upload_offset(&url).await? {
                         Some(o) if o.offset <= len => offset = o.offset,
                         _ => {

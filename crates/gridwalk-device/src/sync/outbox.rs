@@ -212,7 +212,8 @@ impl Store {
                 &created_at,
                 jurisdiction,
             )?;
-            bytes += env.payload.len();
+            // The JSON size of the envelope (escapes included), not just the payload.
+            bytes += serde_json::to_vec(&env).map_or(env.payload.len() * 2, |v| v.len());
             if !out.is_empty() && bytes > max_bytes {
                 break;
             }
@@ -324,10 +325,20 @@ impl Store {
         let device_time = chrono::DateTime::parse_from_rfc3339(created_at)
             .ok()
             .map(|t| t.with_timezone(&chrono::Utc));
-        let division_code = uscc
-            .is_none()
-            .then(|| jurisdiction.to_string())
-            .filter(|j| !j.is_empty());
+        // The enterprise's village goes along with its USCC, so an enterprise the server's
+        // register lacks is still placed (and checked) by division; without an
+        // enterprise, the enrolled user's jurisdiction.
+        let division_code = match &uscc {
+            Some(u) => self
+                .conn
+                .query_row(
+                    "SELECT village_code FROM enterprise WHERE uscc = ?1",
+                    [u],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?,
+            None => Some(jurisdiction.to_string()).filter(|j| !j.is_empty()),
+        };
         Ok(RecordEnvelope {
             id,
             kind,
@@ -479,7 +490,7 @@ impl Store {
     pub(crate) fn requeue_from(&self, from_seq: u64) -> Result<usize, StoreError> {
         Ok(self.conn.execute(
             "UPDATE sync_record SET state = 'queued', updated_at = ?2 \
-             WHERE chain_seq >= ?1 AND state IN ('accepted', 'complete', 'sending', 'failed')",
+             WHERE chain_seq >= ?1 AND state IN ('accepted', 'complete', 'sending', 'failed', 'rejected')",
             params![from_seq.saturating_sub(1) as i64, super::now()],
         )?)
     }
@@ -547,6 +558,20 @@ impl Store {
             params![sha256, upload_url, offset as i64, super::now()],
         )?;
         Ok(())
+    }
+
+    /// Queues again photo files the server says it lacks though this device holds them
+    /// as delivered (a server restored from backup, an upload it never finished).
+    pub(crate) fn requeue_photos(&self, missing: &HashSet<String>) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for sha in missing {
+            n += self.conn.execute(
+                "UPDATE sync_photo SET state = 'queued', upload_url = NULL, upload_offset = 0, \
+                 updated_at = ?2 WHERE sha256 = ?1 AND state = 'complete'",
+                params![sha, super::now()],
+            )?;
+        }
+        Ok(n)
     }
 
     /// Marks a photo file as held by the server.

@@ -18,8 +18,8 @@ pub struct PullApplied {
     pub divisions: u64,
     pub enterprises: u64,
     pub templates: u64,
-    /// Changes this version does not apply (hazard events of other devices, unknown
-    /// kinds); they are skipped, and the cursor moves past them.
+    /// Changes this version does not apply (hazard events of other devices, template
+    /// versions this device already used); the cursor moves past them.
     pub skipped: u64,
 }
 
@@ -87,6 +87,15 @@ impl Store {
                 ChangeKind::Enterprise => {
                     let e: PulledEnterprise = serde_json::from_value(c.body.clone())
                         .map_err(|e| bad_change(&c.key, e))?;
+                    // The change log holds each entity at its latest version, so an
+                    // enterprise may arrive before its (edited) village: hold the place;
+                    // the village's own change fills it in.
+                    let village = &e.enterprise.village_code;
+                    tx.execute(
+                        "INSERT OR IGNORE INTO division (code, name, level, parent_code) \
+                         VALUES (?1, ?1, ?2, NULL)",
+                        [village.as_str(), village.level().as_str()],
+                    )?;
                     write_enterprise(&tx, &e.enterprise)?;
                     applied.enterprises += 1;
                     for s in e.sites_as_landlord {
