@@ -308,6 +308,8 @@ export type RecordState = 'queued' | 'sending' | 'failed' | 'accepted' | 'comple
 export interface SyncRecord {
   id: string;
   kind: 'inspection' | 'finding' | 'hazard_event' | 'enterprise_fact' | 'evidence';
+  /** The device's own kind: `photo` and `signature` both travel as `evidence`. */
+  chain_kind?: 'inspection' | 'photo' | 'signature' | 'hazard_event';
   /** What the worker recognises, e.g. "粉尘涉爆企业网格排查 · 常州市…有限公司". */
   label: string;
   state: RecordState;

@@ -262,6 +262,7 @@ export const en: Messages = {
   'sync.kind.hazard_event': 'Hazard update',
   'sync.kind.enterprise_fact': 'Enterprise facts',
   'sync.kind.evidence': 'Photo evidence',
+  'sync.kind.signature': 'Signature',
 
   'time.just_now': 'just now',
   'time.minutes_ago': '{n} min ago',

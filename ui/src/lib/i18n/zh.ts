@@ -262,6 +262,7 @@ export const zh = {
   'sync.kind.hazard_event': '隐患处理',
   'sync.kind.enterprise_fact': '企业信息',
   'sync.kind.evidence': '照片证据',
+  'sync.kind.signature': '签字',
 
   'time.just_now': '刚刚',
   'time.minutes_ago': '{n} 分钟前',
