@@ -113,6 +113,17 @@ pub struct Syncer {
     opts: SyncOptions,
 }
 
+/// The photo hashes the server still lacks for this device's accepted records.
+async fn missing_set(client: &ServerClient) -> Result<HashSet<String>, SyncError> {
+    Ok(client
+        .missing_photos()
+        .await?
+        .photos
+        .into_iter()
+        .map(|m| m.sha256)
+        .collect())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, SyncError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -239,13 +250,7 @@ impl Syncer {
         let pulled = self.pull_all(store, &client, report).await;
         let photos_allowed =
             !(self.opts.network == Network::Cellular && store.settings()?.wifi_only_photos);
-        let mut missing: HashSet<String> = client
-            .missing_photos()
-            .await?
-            .photos
-            .into_iter()
-            .map(|m| m.sha256)
-            .collect();
+        let mut missing = missing_set(&client).await?;
         // What the server lacks is the truth, whatever this device believed.
         store.requeue_photos(&missing)?;
         let referenced = store.photos_of_accepted_records()?;
@@ -287,13 +292,7 @@ impl Syncer {
             }
         }
         if uploaded_any {
-            missing = client
-                .missing_photos()
-                .await?
-                .photos
-                .into_iter()
-                .map(|m| m.sha256)
-                .collect();
+            missing = missing_set(&client).await?;
         }
         store.complete_records(&missing)?;
         pulled?;
