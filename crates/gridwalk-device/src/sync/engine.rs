@@ -314,7 +314,8 @@ impl Syncer {
     }
 
     /// Asks the server whether it holds a photo (a tus creation it answers complete).
-    /// Marks it complete if so; if the server wants the bytes after all, uploads them.
+    /// Marks it complete if so; otherwise keeps the new upload's address, and the file
+    /// goes up when the server lists it as missing.
     async fn confirm_held(
         &self,
         store: &Store,
