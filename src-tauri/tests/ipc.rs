@@ -322,29 +322,19 @@ fn answer(a: &App, id: &str, item: &str, value: &str) -> Value {
     )
 }
 
+/// The shared dust-verification answers (`tests/fixtures/dust-verification-aluminium.txt`).
+fn dust_answers() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../tests/fixtures/dust-verification-aluminium.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .collect()
+}
+
 /// The expert's dust verification: aluminium dust, one dry collector, no control measure.
 fn verify_dust(a: &App, enterprise: &str) {
     let id = start(a, enterprise, "dust-verification");
-    for (item, v) in [
-        ("DV-01", "有色"),
-        ("DV-02", "抛光"),
-        ("DV-03", "否"),
-        ("DV-04", "no"),
-        ("DV-05", "铝粉"),
-        ("DV-06", "1"),
-        ("DV-07", "是"),
-        ("DV-08", "no"),
-        ("DV-09", "negative"),
-        ("DV-10", "none"),
-        ("DV-11", "no"),
-        ("DV-12", "no"),
-        ("DV-13", "no"),
-        ("DV-15", "zone22"),
-        ("DV-17", "1"),
-        ("DV-18", "steel_light"),
-        ("DV-20", "20人"),
-        ("DV-21", "确认为铝粉，干式除尘器一套，无控爆措施"),
-    ] {
+    for (item, v) in dust_answers() {
         answer(a, &id, item, v);
     }
     attach(&a.webview, &id, "DV-22", "gps__DSCN0010.jpg").expect("photo");

@@ -44,27 +44,15 @@ pub struct Device {
 }
 
 /// The items of the dust verification the major-hazard inspection builds on
-/// (aluminium dust, one dry collector without explosion control).
-const DUST_ANSWERS: [(&str, &str); 18] = [
-    ("DV-01", "有色"),
-    ("DV-02", "抛光"),
-    ("DV-03", "否"),
-    ("DV-04", "no"),
-    ("DV-05", "铝粉"),
-    ("DV-06", "1"),
-    ("DV-07", "是"),
-    ("DV-08", "no"),
-    ("DV-09", "negative"),
-    ("DV-10", "none"),
-    ("DV-11", "no"),
-    ("DV-12", "no"),
-    ("DV-13", "no"),
-    ("DV-15", "zone22"),
-    ("DV-17", "1"),
-    ("DV-18", "steel_light"),
-    ("DV-20", "20人"),
-    ("DV-21", "确认为铝粉，干式除尘器一套，无控爆措施"),
-];
+/// (aluminium dust, one dry collector without explosion control), shared with the CLI
+/// and IPC tests and scripts/run.
+fn dust_answers() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../fixtures/dust-verification-aluminium.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .collect()
+}
 
 impl Device {
     /// A new database with the same register as the server (`enterprises` polishers).
@@ -238,7 +226,7 @@ impl Device {
     /// A finalized dust verification of `uscc` with one photo; its id.
     pub fn dust_verification(&self, uscc: &str, photo: &Path) -> String {
         let id = self.start(uscc, "dust-verification", "王专家", None);
-        for (item, v) in DUST_ANSWERS {
+        for (item, v) in dust_answers() {
             self.ok(&["inspect", "answer", &id, item, v]);
         }
         self.ok(&["inspect", "photo", &id, "DV-22", path_str(photo)]);
