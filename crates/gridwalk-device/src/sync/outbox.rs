@@ -271,16 +271,11 @@ impl Store {
                     .optional()?;
                 match row {
                     None => None,
-                    Some((payload, uscc)) => {
-                        let mut stmt = self.conn.prepare(
-                            "SELECT DISTINCT sha256 FROM inspection_photo WHERE inspection_id = ?1 \
-                             ORDER BY sha256",
-                        )?;
-                        let photos = stmt
-                            .query_map([record_id], |r| r.get(0))?
-                            .collect::<Result<Vec<String>, _>>()?;
-                        Some((payload, uscc, photos))
-                    }
+                    Some((payload, uscc)) => Some((
+                        payload,
+                        uscc,
+                        self.record_photo_hashes("inspection", record_id)?,
+                    )),
                 }
             }
             "hazard_event" => self
