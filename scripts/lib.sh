@@ -5,6 +5,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 # One target dir for every build of the workspace.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# No incremental caches: these scripts build once per run, and the caches cost gigabytes
+# of disk on a CI machine (set CARGO_INCREMENTAL=1 to keep them).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Shared test data (read-only), beside the checkout.
 export GRIDWALK_TESTDATA="${GRIDWALK_TESTDATA:-$ROOT/../shared/testdata}"
 
