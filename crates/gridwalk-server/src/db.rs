@@ -4,6 +4,7 @@
 //! statements, and only the migrations differ by dialect.
 
 use crate::error::StoreError;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -78,12 +79,34 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("postgres: {0}")]
     Postgres(#[from] postgres::Error),
+    /// The database server cannot be reached (connecting failed).
+    #[error("postgres unreachable: {0}")]
+    Unreachable(postgres::Error),
     #[error("cannot decode a row: {0}")]
     Decode(String),
     #[error("database schema version {found} is newer than this server knows ({known})")]
     TooNew { found: i64, known: i64 },
     #[error("database connection lock poisoned")]
     Poisoned,
+}
+
+impl DbError {
+    /// The database connection is gone or could not be made (a transient failure: the
+    /// client should retry; the next transaction connects again).
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            DbError::Unreachable(_) => true,
+            DbError::Postgres(e) => {
+                e.is_closed()
+                    || e.code().is_some_and(|c| {
+                        let c = c.code();
+                        // 08: connection exception; 57P01–57P03: shutdown, crash, cannot connect now.
+                        c.starts_with("08") || c.starts_with("57P0")
+                    })
+            }
+            _ => false,
+        }
+    }
 }
 
 /// SQL dialect of a backend.
@@ -247,17 +270,45 @@ impl Backend for SqliteBackend {
 // ---------------------------------------------------------------- PostgreSQL
 
 /// PostgreSQL through the synchronous `postgres` client (called from blocking threads).
+///
+/// One connection, serialised by a mutex. Statements are prepared once per connection
+/// and cached (a statement sent as text would be parsed and planned on every call, an
+/// extra round trip each). A connection that PostgreSQL dropped (restart, failover, an
+/// administrator's `pg_terminate_backend`) is replaced before the next transaction: a
+/// server outlives its database's restarts instead of answering 503 until restarted.
 pub struct PgBackend {
+    url: String,
     /// `None` only while being dropped.
-    client: Mutex<Option<postgres::Client>>,
+    conn: Mutex<Option<PgConn>>,
+}
+
+/// A connection and the statements prepared on it.
+struct PgConn {
+    client: postgres::Client,
+    statements: HashMap<String, postgres::Statement>,
+}
+
+impl PgConn {
+    fn connect(url: &str) -> Result<PgConn, DbError> {
+        let client =
+            postgres::Client::connect(url, postgres::NoTls).map_err(DbError::Unreachable)?;
+        Ok(PgConn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+}
+
+/// Closes a client on a plain thread: the client closes its connection by blocking on
+/// its own runtime, which panics on an async thread.
+fn close_on_plain_thread(conn: PgConn) {
+    let _ = std::thread::spawn(move || drop(conn)).join();
 }
 
 impl Drop for PgBackend {
-    /// The client closes its connection by blocking on its own runtime, which panics on
-    /// an async thread; close it on a plain thread instead.
     fn drop(&mut self) {
-        if let Some(client) = self.client.get_mut().ok().and_then(Option::take) {
-            let _ = std::thread::spawn(move || drop(client)).join();
+        if let Some(conn) = self.conn.get_mut().ok().and_then(Option::take) {
+            close_on_plain_thread(conn);
         }
     }
 }
@@ -265,18 +316,18 @@ impl Drop for PgBackend {
 impl PgBackend {
     /// Connects (`postgres://…`) and applies migrations.
     pub fn connect(url: &str) -> Result<PgBackend, DbError> {
-        let client = postgres::Client::connect(url, postgres::NoTls)?;
         let backend = PgBackend {
-            client: Mutex::new(Some(client)),
+            url: url.to_string(),
+            conn: Mutex::new(Some(PgConn::connect(url)?)),
         };
         backend.migrate()?;
         Ok(backend)
     }
 
     fn migrate(&self) -> Result<(), DbError> {
-        let mut guard = self.client.lock().map_err(|_| DbError::Poisoned)?;
-        let client = guard.as_mut().ok_or(DbError::Poisoned)?;
-        let mut tx = client.transaction()?;
+        let mut guard = self.conn.lock().map_err(|_| DbError::Poisoned)?;
+        let conn = guard.as_mut().ok_or(DbError::Poisoned)?;
+        let mut tx = conn.client.transaction()?;
         // Serialises concurrent migrators (server and an admin command).
         tx.execute("SELECT pg_advisory_xact_lock(7262001)", &[])?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
@@ -301,7 +352,22 @@ impl PgBackend {
     }
 }
 
-struct PgTx<'a, 'b>(&'a mut postgres::Transaction<'b>);
+struct PgTx<'a, 'b> {
+    tx: postgres::Transaction<'b>,
+    statements: &'a mut HashMap<String, postgres::Statement>,
+}
+
+impl PgTx<'_, '_> {
+    /// The statement for `sql`, prepared on first use on this connection.
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.tx.prepare(sql)?;
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+}
 
 #[derive(Debug)]
 struct PgVal<'a>(&'a Val);
@@ -359,21 +425,23 @@ fn from_pg(row: &postgres::Row) -> Result<Row, DbError> {
 
 impl Tx for PgTx<'_, '_> {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError> {
+        let st = self.statement(sql)?;
         let p: Vec<PgVal> = params.iter().map(PgVal).collect();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = p
             .iter()
             .map(|v| v as &(dyn postgres::types::ToSql + Sync))
             .collect();
-        Ok(self.0.execute(sql, &refs)?)
+        Ok(self.tx.execute(&st, &refs)?)
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
+        let st = self.statement(sql)?;
         let p: Vec<PgVal> = params.iter().map(PgVal).collect();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = p
             .iter()
             .map(|v| v as &(dyn postgres::types::ToSql + Sync))
             .collect();
-        self.0.query(sql, &refs)?.iter().map(from_pg).collect()
+        self.tx.query(&st, &refs)?.iter().map(from_pg).collect()
     }
 }
 
@@ -383,13 +451,64 @@ impl Backend for PgBackend {
     }
 
     fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError> {
-        let mut guard = self.client.lock().map_err(|_| DbError::Poisoned)?;
-        let client = guard.as_mut().ok_or(DbError::Poisoned)?;
-        let mut tx = client.transaction().map_err(DbError::from)?;
-        let result = f(&mut PgTx(&mut tx));
-        match result {
-            Ok(()) => tx.commit().map_err(|e| StoreError::Db(e.into())),
-            Err(e) => Err(e), // dropped = rolled back
+        let mut guard = self.conn.lock().map_err(|_| DbError::Poisoned)?;
+        if guard.as_ref().is_none_or(|c| c.client.is_closed()) {
+            reconnect(&mut guard, &self.url)?;
+        }
+        let conn = guard.as_mut().ok_or(DbError::Poisoned)?;
+        match run_transaction(conn, f) {
+            Err(TxFailure::Begin(e)) => {
+                // A connection PostgreSQL dropped is only noticed when used. BEGIN failed,
+                // so nothing of `f` has run: connect again and run it once more.
+                tracing::warn!(error = %e, "database connection lost; reconnecting");
+                reconnect(&mut guard, &self.url)?;
+                let conn = guard.as_mut().ok_or(DbError::Poisoned)?;
+                run_transaction(conn, f).map_err(TxFailure::into_store_error)
+            }
+            other => other.map_err(TxFailure::into_store_error),
         }
     }
+}
+
+/// How a transaction on one connection failed.
+enum TxFailure {
+    /// BEGIN failed: the body never ran.
+    Begin(postgres::Error),
+    /// The body or COMMIT failed (rolled back).
+    Body(StoreError),
+}
+
+impl TxFailure {
+    fn into_store_error(self) -> StoreError {
+        match self {
+            TxFailure::Begin(e) => StoreError::Db(e.into()),
+            TxFailure::Body(e) => e,
+        }
+    }
+}
+
+/// Runs `f` in one transaction on `conn`.
+fn run_transaction(conn: &mut PgConn, f: TxFn<'_>) -> Result<(), TxFailure> {
+    let PgConn { client, statements } = conn;
+    let tx = client.transaction().map_err(TxFailure::Begin)?;
+    let mut pg = PgTx { tx, statements };
+    let outcome = match f(&mut pg) {
+        Ok(()) => pg.tx.commit().map_err(|e| StoreError::Db(e.into())),
+        Err(e) => Err(e), // dropped = rolled back
+    };
+    if let Err(StoreError::Db(DbError::Postgres(_))) = &outcome {
+        // A statement that failed on the database may be one whose cached plan no longer
+        // fits (a schema changed under it): prepare afresh next time.
+        conn.statements.clear();
+    }
+    outcome.map_err(TxFailure::Body)
+}
+
+/// Replaces the connection in `slot` with a new one to `url`.
+fn reconnect(slot: &mut Option<PgConn>, url: &str) -> Result<(), DbError> {
+    if let Some(old) = slot.take() {
+        close_on_plain_thread(old);
+    }
+    *slot = Some(PgConn::connect(url)?);
+    Ok(())
 }

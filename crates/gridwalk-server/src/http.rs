@@ -87,7 +87,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Problem { code, detail } => ApiError::new(code, detail),
-            StoreError::Db(crate::db::DbError::Postgres(ref pe)) if pe.is_closed() => {
+            StoreError::Db(ref db) if db.is_connection_lost() => {
                 tracing::error!(error = %e, "database unreachable");
                 ApiError::new(ProblemCode::Unavailable, "database unreachable")
             }

@@ -26,6 +26,59 @@ both_databases!(
     malformed_and_oversized_bodies_are_typed_problems,
 );
 
+/// PostgreSQL drops the server's connection (a restart, a failover, an administrator's
+/// `pg_terminate_backend`): the next request is served on a new connection, and nothing
+/// pushed before or after is lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_outlives_a_dropped_postgres_connection() {
+    let Some(h) = Harness::start(Db::Postgres).await else {
+        eprintln!("SKIPPED: PostgreSQL binaries are not installed");
+        return;
+    };
+    let dev = h.enroll("grid-east").await;
+    let first = inspection(1, &uscc_here(), &[]);
+    let (s, body) = h.push(&dev.token, std::slice::from_ref(&first)).await;
+    assert_eq!(s, 200, "{body}");
+
+    let url = h.database_url.clone().expect("postgres url");
+    let killed = tokio::task::spawn_blocking(move || {
+        let (admin, name) = url.rsplit_once('/').expect("database name");
+        let mut c = ::postgres::Client::connect(&format!("{admin}/postgres"), ::postgres::NoTls)
+            .expect("admin connection");
+        c.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&name],
+        )
+        .expect("terminate")
+        .len()
+    })
+    .await
+    .expect("join");
+    assert!(killed >= 1, "the server's connection was not found");
+
+    let second = inspection(2, &uscc_here(), &[]);
+    let (s, body) = h.push(&dev.token, std::slice::from_ref(&second)).await;
+    assert_eq!(s, 200, "first request after the drop: {body}");
+    assert_eq!(body["results"][0]["status"], "accepted", "{body}");
+    let (s, body) = h.push(&dev.token, &[first.clone(), second.clone()]).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["results"][0]["status"], "duplicate", "{body}");
+    assert_eq!(body["results"][1]["status"], "duplicate", "{body}");
+
+    let store = h.store.clone();
+    let held = tokio::task::spawn_blocking(move || store.export_inspections())
+        .await
+        .expect("join")
+        .expect("export");
+    let mut ids: Vec<_> = held.iter().map(|i| i.record_id).collect();
+    ids.sort();
+    let mut want = vec![first.id, second.id];
+    want.sort();
+    assert_eq!(ids, want, "each record held exactly once");
+    h.stop().await;
+}
+
 fn code_of(v: &serde_json::Value) -> &str {
     v["code"].as_str().unwrap_or("")
 }
