@@ -149,18 +149,21 @@ impl Syncer {
     fn lock(&self) -> Result<std::fs::File, SyncError> {
         let mut name = self.db.as_os_str().to_owned();
         name.push(".sync-lock");
+        let path = PathBuf::from(name);
+        let lock_error = |source| SyncError::LockFile {
+            path: path.display().to_string(),
+            source,
+        };
         let f = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(PathBuf::from(name))
-            .map_err(|e| SyncError::LocalEvidence(format!("sync lock file: {e}")))?;
+            .open(&path)
+            .map_err(lock_error)?;
         match f.try_lock() {
             Ok(()) => Ok(f),
             Err(std::fs::TryLockError::WouldBlock) => Err(SyncError::AlreadyRunning),
-            Err(std::fs::TryLockError::Error(e)) => {
-                Err(SyncError::LocalEvidence(format!("sync lock file: {e}")))
-            }
+            Err(std::fs::TryLockError::Error(e)) => Err(lock_error(e)),
         }
     }
 
@@ -532,6 +535,31 @@ mod tests {
             let exp = (base * (1 << n)).min(max);
             assert!(d >= exp.mul_f64(0.5) && d < exp.mul_f64(1.5), "{n}: {d:?}");
         }
+    }
+
+    #[test]
+    fn a_second_sync_of_the_same_database_is_refused_while_the_first_holds_the_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let syncer = Syncer::new(dir.path().join("device.db"), SyncOptions::default());
+        let held = syncer.lock().expect("first lock");
+        let second = syncer.lock().expect_err("second lock");
+        assert_eq!(second.code(), "sync.already_running");
+        drop(held);
+        syncer.lock().expect("lock again once released");
+    }
+
+    #[test]
+    fn an_unusable_lock_file_is_its_own_error_not_an_evidence_problem() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("device.db");
+        // A directory where the lock file belongs: opening it for writing fails.
+        std::fs::create_dir(dir.path().join("device.db.sync-lock")).expect("mkdir");
+        let e = Syncer::new(&db, SyncOptions::default())
+            .lock()
+            .expect_err("lock on a directory");
+        assert_eq!(e.code(), "sync.lock_file");
+        assert!(!e.is_transient());
+        assert!(e.to_string().contains("device.db.sync-lock"), "{e}");
     }
 
     #[test]

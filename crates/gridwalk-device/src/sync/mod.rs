@@ -54,6 +54,13 @@ pub enum SyncError {
     /// A receipt did not verify against the server key received at enrollment.
     #[error("the server's receipt does not verify: {0}")]
     BadReceipt(String),
+    /// The sync lock file beside the database cannot be created or locked (permissions,
+    /// a full or read-only disk).
+    #[error("sync lock file {path}: {source}")]
+    LockFile {
+        path: String,
+        source: std::io::Error,
+    },
     /// A photo file the outbox must send is missing or altered on this device.
     #[error("local evidence problem: {0}")]
     LocalEvidence(String),
@@ -74,6 +81,7 @@ impl SyncError {
             SyncError::Interrupted(_) => "network.interrupted".into(),
             SyncError::Server { code, .. } => format!("server.{code}"),
             SyncError::BadReceipt(_) => "sync.bad_receipt".into(),
+            SyncError::LockFile { .. } => "sync.lock_file".into(),
             SyncError::LocalEvidence(_) => "evidence.local_file".into(),
             SyncError::Store(e) => e.code().into(),
         }

@@ -56,6 +56,7 @@ export const ERROR_CODES = [
   'sync.already_running',
   'sync.bad_server_url',
   'sync.bad_receipt',
+  'sync.lock_file',
   'evidence.local_file',
   'server.sequence_gap',
   'server.malformed_change',

@@ -316,6 +316,7 @@ export const en: Messages = {
   'error.sync.already_running': 'Sync already running',
   'error.sync.bad_server_url': 'Server address is not valid',
   'error.sync.bad_receipt': 'The server receipt does not verify; call the administrator',
+  'error.sync.lock_file': 'Cannot write to the phone\'s storage (full or read-only); data is still on the phone; free space and retry',
   'error.evidence.local_file': 'A photo file on the phone is missing or altered; call the administrator',
   'error.server.sequence_gap': 'Server records out of sequence; call the administrator',
   'error.server.malformed_change': 'The server sent invalid data; call the administrator',

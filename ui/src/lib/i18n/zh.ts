@@ -316,6 +316,7 @@ export const zh = {
   'error.sync.already_running': '正在同步，请稍候',
   'error.sync.bad_server_url': '服务器地址格式不对',
   'error.sync.bad_receipt': '服务器回执校验失败，请联系管理员',
+  'error.sync.lock_file': '手机存储空间不足或无法写入，数据仍在手机上，请清理空间后重试',
   'error.evidence.local_file': '手机上的照片文件缺失或被改动，请联系管理员',
   'error.server.sequence_gap': '服务器记录不连续，请联系管理员',
   'error.server.malformed_change': '服务器下发的数据有误，请联系管理员',
