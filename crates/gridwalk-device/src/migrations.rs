@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sync",
         sql: include_str!("../../../migrations/device/0006_sync.sql"),
     },
+    Migration {
+        version: 7,
+        name: "pulled_hazards",
+        sql: include_str!("../../../migrations/device/0007_pulled_hazards.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -156,12 +156,11 @@ fn a_pulled_page_applies_whole_with_its_cursor_or_not_at_all() {
         vec![
             (ChangeKind::Enterprise, "t", enterprise),
             (ChangeKind::Enterprise, "l", landlord_body),
-            (ChangeKind::HazardEvent, "h", json!({})),
         ],
         "3",
     );
     let applied = store.apply_pull_page(&good).expect("apply");
-    assert_eq!((applied.enterprises, applied.skipped), (2, 1));
+    assert_eq!((applied.enterprises, applied.skipped), (2, 0));
     assert_eq!(store.pull_cursor().expect("cursor"), "3");
     let t = store.enterprise(&tenant_uscc).expect("tenant arrived");
     assert_eq!(
@@ -174,5 +173,177 @@ fn a_pulled_page_applies_whole_with_its_cursor_or_not_at_all() {
     assert_eq!(
         hits[0].name, "金坛新城木业有限公司",
         "search sees pulled rows"
+    );
+}
+
+/// A hazard event as another device recorded it.
+fn remote_event(hazard: Uuid, at: &str, actor: &str, kind: serde_json::Value) -> serde_json::Value {
+    let mut e = json!({"id": Uuid::now_v7(), "hazard_id": hazard, "at": at, "actor": actor});
+    for (k, v) in kind.as_object().expect("kind object") {
+        e[k] = v.clone();
+    }
+    e
+}
+
+fn created(hazard: Uuid, enterprise: Uuid, at: &str) -> serde_json::Value {
+    remote_event(
+        hazard,
+        at,
+        "王网格",
+        json!({"kind": "created", "severity": "major", "enterprise_id": enterprise,
+               "description_zh": "除尘器未设置泄爆装置", "item_id": "MH-D-03",
+               "inspection_id": Uuid::now_v7(), "deadline": "2026-12-31"}),
+    )
+}
+
+fn count(store: &Store, sql: &str) -> i64 {
+    store
+        .connection()
+        .query_row(sql, [], |r| r.get(0))
+        .expect("count")
+}
+
+#[test]
+fn hazard_events_of_other_devices_apply_once_in_order_and_are_never_pushed_from_here() {
+    let (dir, store) = jintan_store();
+    let here = one_enterprise(&store, dir.path());
+    let later_uscc = uscc("0000002");
+    let later =
+        gridwalk_core::ids::enterprise_id(&gridwalk_core::Uscc::parse(&later_uscc).expect("uscc"));
+    let (h1, h2) = (Uuid::now_v7(), Uuid::now_v7());
+    let c1 = created(h1, here, "2026-03-02T02:00:00Z");
+    let assigned = remote_event(
+        h1,
+        "2026-03-02T03:00:00Z",
+        "李专家",
+        json!({"kind": "assigned", "to": "张厂长"}),
+    );
+    let c2 = created(h2, later, "2026-03-02T04:00:00Z");
+    let chain_before = count(&store, "SELECT count(*) FROM evidence_chain");
+    let outbox_before = count(&store, "SELECT count(*) FROM sync_record");
+
+    // The assignment arrives before the hazard's creation, and a hazard of an
+    // enterprise this device does not hold yet: both wait.
+    let a = store
+        .apply_pull_page(&page(
+            vec![
+                (ChangeKind::HazardEvent, "a", assigned.clone()),
+                (ChangeKind::HazardEvent, "c2", c2.clone()),
+            ],
+            "1",
+        ))
+        .expect("page 1");
+    assert_eq!((a.hazard_events, a.hazard_events_waiting), (0, 2));
+    assert!(store.hazards(None).expect("hazards").is_empty());
+
+    // The creation arrives: it and the waiting assignment apply, in time order.
+    let a = store
+        .apply_pull_page(&page(
+            vec![(ChangeKind::HazardEvent, "c1", c1.clone())],
+            "2",
+        ))
+        .expect("page 2");
+    assert_eq!((a.hazard_events, a.hazard_events_waiting), (2, 1));
+    let list = store.hazards(None).expect("hazards");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, h1);
+    assert_eq!(list[0].state, gridwalk_checklist::HazardStatus::Assigned);
+    assert_eq!(list[0].assignee.as_deref(), Some("张厂长"));
+    assert!(
+        list[0].inspection_id.is_some(),
+        "the finding inspection is named"
+    );
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT count(*) FROM hazard WHERE id = '{h1}' AND inspection_id IS NULL")
+        ),
+        1,
+        "the other device's inspection is not on this one"
+    );
+
+    // The same events again (a re-pull, or this device's own events coming back).
+    let a = store
+        .apply_pull_page(&page(
+            vec![
+                (ChangeKind::HazardEvent, "c1", c1),
+                (ChangeKind::HazardEvent, "a", assigned),
+            ],
+            "3",
+        ))
+        .expect("page 3");
+    assert_eq!(a.hazard_events, 0);
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT count(*) FROM hazard_event WHERE hazard_id = '{h1}'")
+        ),
+        2
+    );
+
+    // An event that does not follow the history (closing a hazard nobody re-inspected)
+    // waits with its reason; nothing is stored.
+    let bad_close = remote_event(
+        h1,
+        "2026-03-02T05:00:00Z",
+        "李专家",
+        json!({"kind": "closed"}),
+    );
+    let a = store
+        .apply_pull_page(&page(vec![(ChangeKind::HazardEvent, "x", bad_close)], "4"))
+        .expect("page 4");
+    assert_eq!((a.hazard_events, a.hazard_events_waiting), (0, 2));
+    let reason: String = store
+        .connection()
+        .query_row(
+            "SELECT reason FROM hazard_event_pending WHERE hazard_id = ?1",
+            [h1.to_string()],
+            |r| r.get(0),
+        )
+        .expect("reason");
+    assert!(reason.contains("history"), "{reason}");
+
+    // The enterprise arrives (here by import; by pull in the field): its hazard applies
+    // at the next page.
+    let csv = write(
+        dir.path(),
+        "later.csv",
+        &format!("{HEADER}\n金坛木业有限公司,{later_uscc},{VILLAGE},,,,,木粉,8,\n"),
+    );
+    store.import_enterprises(&csv).expect("import");
+    let a = store.apply_pull_page(&page(vec![], "5")).expect("page 5");
+    assert_eq!((a.hazard_events, a.hazard_events_waiting), (1, 1));
+    assert_eq!(store.hazards(None).expect("hazards").len(), 2);
+
+    // Pulled events are the other device's evidence: not in this chain, not queued.
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM evidence_chain"),
+        chain_before
+    );
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM sync_record"),
+        outbox_before
+    );
+
+    // This device continues the pulled hazard; its own event is chained and queued.
+    let next = store
+        .hazard_transition(
+            &h1.to_string(),
+            "李专家",
+            gridwalk_checklist::HazardEventKind::RectificationStarted,
+        )
+        .expect("rectification started");
+    assert_eq!(next.status, gridwalk_checklist::HazardStatus::Rectifying);
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM evidence_chain"),
+        chain_before + 1
+    );
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM sync_record"),
+        outbox_before + 1
+    );
+    assert_eq!(
+        store.sync_status().expect("status").records.queued as i64,
+        outbox_before + 1
     );
 }

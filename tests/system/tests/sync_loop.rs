@@ -3,6 +3,7 @@
 //! photos can wait for Wi-Fi.
 
 use gridwalk_system_tests::check::{assert_evidence_verifies, assert_synced};
+use gridwalk_system_tests::device::Device;
 use gridwalk_system_tests::fixtures::{corpus_photo, uscc, EXPERT, TOWN};
 use gridwalk_system_tests::proxy::{Fault, Proxy};
 use gridwalk_system_tests::{
@@ -446,4 +447,107 @@ fn register_changes_on_the_server_reach_the_device_within_its_jurisdiction() {
     let (code, _, stderr) = d.sync_once(&[]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_synced(d, &w.server);
+}
+
+/// The campaign's follow-up across phones: a hazard found and assigned on one phone is
+/// pulled by a second phone of the town's expert team, which re-inspects and closes it;
+/// the first phone then sees it closed. Neither phone pushes the other's events back,
+/// and the server holds every event once.
+#[test]
+fn a_hazard_found_on_one_phone_is_followed_up_on_another_and_both_see_it_closed() {
+    let w = World::new(2);
+    let a = &w.device;
+    let url = w.server.url();
+    w.enroll(&url);
+    let (_, expert) = inspections_with_major_hazard(a, 1);
+    sync_until_done(a, &[], 10);
+    let hazard = a
+        .hazards()
+        .into_iter()
+        .find(|h| h["inspection_id"] == expert.as_str())
+        .expect("hazard on phone A");
+    let hid = hazard["id"].as_str().expect("id").to_string();
+
+    let b = Device::new(&w.tmp.path().join("phone-b"), 2);
+    b.enroll(&url, &w.server.enrollment_code());
+    sync_until_done(&b, &[], 10);
+    let seen = b
+        .hazards()
+        .into_iter()
+        .find(|h| h["id"] == hid.as_str())
+        .unwrap_or_else(|| panic!("phone B did not pull hazard {hid}: {:?}", b.hazards()));
+    assert_eq!(seen["state"], "assigned", "{seen}");
+    assert_eq!(seen["assignee"], "企业张三", "{seen}");
+    assert_eq!(seen["severity"], "major", "{seen}");
+    assert!(
+        seen["enterprise_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{seen}"
+    );
+    let b_pending = b.status()["pending"].as_u64();
+    assert_eq!(b_pending, Some(0), "pulled events are not queued on B");
+
+    b.ok(&["hazards", "start", &hid, "--actor", "李专家"]);
+    let after = corpus_photo("orientation__landscape_1.jpg");
+    b.ok(&[
+        "hazards",
+        "reinspect",
+        &hid,
+        "--passed",
+        "--photo",
+        after.to_str().expect("utf-8"),
+        "--actor",
+        "李专家",
+    ]);
+    b.ok(&["hazards", "close", &hid, "--actor", "李专家"]);
+    sync_until_done(&b, &[], 10);
+
+    let events_on_server = |device: &str| {
+        w.server
+            .records()
+            .into_iter()
+            .filter(|r| r.kind == "hazard_event" && r.device_id == device)
+            .count()
+    };
+    let b_id = b.status()["device_id"].as_str().expect("B id").to_string();
+    let a_id = a.status()["device_id"].as_str().expect("A id").to_string();
+    assert_eq!(
+        events_on_server(&b_id),
+        3,
+        "B's start, re-inspection, close"
+    );
+    let a_events = events_on_server(&a_id);
+
+    let a_records_before = a.status()["records"].clone();
+    sync_until_done(a, &[], 10);
+    let closed = a
+        .hazards()
+        .into_iter()
+        .find(|h| h["id"] == hid.as_str())
+        .expect("hazard still on A");
+    assert_eq!(closed["state"], "closed", "{closed}");
+    assert_eq!(
+        a.status()["records"],
+        a_records_before,
+        "A queued nothing for B's events"
+    );
+    assert_eq!(events_on_server(&a_id), a_events, "A pushed no event twice");
+    assert_eq!(events_on_server(&b_id), 3);
+    // Each phone's records on the server are exactly its own chain, once each.
+    let records = w.server.records();
+    for (phone, id) in [(a, &a_id), (&b, &b_id)] {
+        let mut held: Vec<String> = records
+            .iter()
+            .filter(|r| &r.device_id == id)
+            .map(|r| r.id.clone())
+            .collect();
+        held.sort();
+        let mut chain: Vec<String> = phone.chain().into_iter().map(|l| l.record_id).collect();
+        chain.sort();
+        assert_eq!(held, chain, "device {id}");
+        assert_eq!(phone.status()["pending"].as_u64(), Some(0), "device {id}");
+    }
+    assert_evidence_verifies(a);
+    assert_evidence_verifies(&b);
 }

@@ -69,6 +69,13 @@ pub struct HazardDetail {
 
 /// Appends one event (canonical JSON) and its chain link, in the caller's transaction.
 pub(crate) fn insert_event(conn: &Connection, e: &HazardEvent) -> Result<(), InspectionError> {
+    let sha = insert_event_row(conn, e)?;
+    crate::evidence::append_chain(conn, "hazard_event", &e.id.to_string(), &sha)?;
+    Ok(())
+}
+
+/// Stores one event as canonical JSON (no chain link); returns its SHA-256.
+fn insert_event_row(conn: &Connection, e: &HazardEvent) -> Result<String, InspectionError> {
     let bytes = to_canonical_json(e)?;
     let sha = sha256_hex(&bytes);
     let text = String::from_utf8(bytes).map_err(|err| StoreError::Corrupt {
@@ -90,8 +97,85 @@ pub(crate) fn insert_event(conn: &Connection, e: &HazardEvent) -> Result<(), Ins
             super::ts(&now_utc())
         ],
     )?;
-    crate::evidence::append_chain(conn, "hazard_event", &e.id.to_string(), &sha)?;
-    Ok(())
+    Ok(sha)
+}
+
+/// Applies one hazard event recorded on another device, in the caller's transaction,
+/// if what it builds on is here: `Ok(Err(reason))` when it must wait. The hazard row
+/// comes from its `created` event; the event is stored without a chain link (it is the
+/// other device's evidence, and must not be pushed again from here). An event whose
+/// history would not fold (an illegal transition) waits too, and nothing is stored.
+pub(crate) fn apply_pulled_event(
+    conn: &Connection,
+    e: &HazardEvent,
+) -> Result<Result<(), String>, InspectionError> {
+    let hazard = e.hazard_id.to_string();
+    let known: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM hazard WHERE id = ?1)",
+        [&hazard],
+        |r| r.get(0),
+    )?;
+    let mut events = load_events(conn, &e.hazard_id)?;
+    if events.iter().any(|x| x.id == e.id) {
+        return Ok(Ok(())); // already here
+    }
+    if !known {
+        let HazardEventKind::Created {
+            severity,
+            enterprise_id,
+            item_id,
+            inspection_id,
+            ..
+        } = &e.kind
+        else {
+            return Ok(Err("the hazard's creation is not on this device yet".into()));
+        };
+        let enterprise: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM enterprise WHERE id = ?1)",
+            [enterprise_id.to_string()],
+            |r| r.get(0),
+        )?;
+        if !enterprise {
+            return Ok(Err(format!(
+                "enterprise {enterprise_id} is not on this device yet"
+            )));
+        }
+        if let Err(err) = fold(std::iter::once(e)) {
+            return Ok(Err(format!("cannot start the hazard's history: {err}")));
+        }
+        // The finding inspection is on this device only if it was made here.
+        let inspection: Option<String> = match inspection_id {
+            Some(i) => conn
+                .query_row(
+                    "SELECT id FROM inspection WHERE id = ?1",
+                    [i.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?,
+            None => None,
+        };
+        conn.execute(
+            "INSERT INTO hazard (id, enterprise_id, inspection_id, item_id, severity, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                hazard,
+                enterprise_id.to_string(),
+                inspection,
+                item_id,
+                super::enum_name(severity),
+                super::ts(&e.at)
+            ],
+        )?;
+    } else {
+        events.push(e.clone());
+        if let Err(err) = fold(&events) {
+            return Ok(Err(format!(
+                "does not follow the hazard's history yet: {err}"
+            )));
+        }
+    }
+    insert_event_row(conn, e)?;
+    Ok(Ok(()))
 }
 
 fn load_events(conn: &Connection, hazard: &Uuid) -> Result<Vec<HazardEvent>, InspectionError> {

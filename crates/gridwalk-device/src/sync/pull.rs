@@ -4,8 +4,10 @@
 
 use super::SyncError;
 use crate::error::StoreError;
+use crate::inspection::hazards::apply_pulled_event;
 use crate::register::{write_division, write_enterprise, write_lease, write_site};
 use crate::store::Store;
+use gridwalk_checklist::HazardEvent;
 use gridwalk_core::division::Division;
 use gridwalk_core::enterprise::{Enterprise, Lease, Site};
 use gridwalk_protocol::{ChangeKind, PullPage};
@@ -18,8 +20,14 @@ pub struct PullApplied {
     pub divisions: u64,
     pub enterprises: u64,
     pub templates: u64,
-    /// Changes this version does not apply (hazard events of other devices, template
-    /// versions this device already used); the cursor moves past them.
+    /// Hazard events recorded on other devices, now on this one (including ones that
+    /// waited for an earlier page).
+    pub hazard_events: u64,
+    /// Hazard events held back until what they build on arrives (their enterprise, the
+    /// hazard's creation, earlier events); retried on every page.
+    pub hazard_events_waiting: u64,
+    /// Changes this version does not apply (template versions this device already
+    /// used); the cursor moves past them.
     pub skipped: u64,
 }
 
@@ -28,6 +36,8 @@ impl PullApplied {
         self.divisions += o.divisions;
         self.enterprises += o.enterprises;
         self.templates += o.templates;
+        self.hazard_events += o.hazard_events;
+        self.hazard_events_waiting = o.hazard_events_waiting;
         self.skipped += o.skipped;
     }
 }
@@ -67,6 +77,80 @@ fn bad_change(key: &str, e: impl ToString) -> SyncError {
 
 fn exists(conn: &Connection, sql: &str, id: &str) -> Result<bool, StoreError> {
     Ok(conn.query_row(sql, [id], |r| r.get::<_, bool>(0))?)
+}
+
+/// Holds a pulled hazard event in `hazard_event_pending`, unless it is already on this
+/// device (this device's own events come back in the pull too).
+fn stage_hazard_event(conn: &Connection, e: &HazardEvent) -> Result<(), SyncError> {
+    if exists(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM hazard_event WHERE id = ?1)",
+        &e.id.to_string(),
+    )? {
+        return Ok(());
+    }
+    let text = gridwalk_checklist::canonical::to_canonical_json(e)
+        .map_err(|err| bad_change(&e.id.to_string(), err))
+        .and_then(|b| String::from_utf8(b).map_err(|err| bad_change(&e.id.to_string(), err)))?;
+    conn.execute(
+        "INSERT OR IGNORE INTO hazard_event_pending (id, hazard_id, at, event, reason, pulled_at) \
+         VALUES (?1, ?2, ?3, ?4, 'not yet tried', ?5)",
+        rusqlite::params![
+            e.id.to_string(),
+            e.hazard_id.to_string(),
+            crate::inspection::ts(&e.at),
+            text,
+            crate::inspection::ts(&crate::inspection::now_utc())
+        ],
+    )?;
+    Ok(())
+}
+
+/// Applies every waiting hazard event whose prerequisites are here, oldest first, in
+/// passes until one applies nothing more; returns (applied, still waiting).
+fn apply_waiting_hazard_events(conn: &Connection) -> Result<(u64, u64), SyncError> {
+    let mut applied = 0;
+    loop {
+        let waiting: Vec<(String, String)> = conn
+            .prepare("SELECT id, event FROM hazard_event_pending ORDER BY at, id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut progress = 0;
+        for (id, text) in &waiting {
+            let e: HazardEvent = serde_json::from_str(text).map_err(|err| StoreError::Corrupt {
+                table: "hazard_event_pending",
+                column: "event",
+                detail: format!("{id}: {err}"),
+            })?;
+            match apply_pulled_event(conn, &e).map_err(inspection_error)? {
+                Ok(()) => {
+                    conn.execute("DELETE FROM hazard_event_pending WHERE id = ?1", [id])?;
+                    progress += 1;
+                }
+                Err(reason) => {
+                    conn.execute(
+                        "UPDATE hazard_event_pending SET reason = ?2 WHERE id = ?1",
+                        [id, &reason],
+                    )?;
+                }
+            }
+        }
+        applied += progress;
+        if progress == 0 || progress as usize == waiting.len() {
+            return Ok((applied, (waiting.len() - progress as usize) as u64));
+        }
+    }
+}
+
+fn inspection_error(e: crate::inspection::InspectionError) -> SyncError {
+    match e {
+        crate::inspection::InspectionError::Store(s) => SyncError::Store(s),
+        other => SyncError::Store(StoreError::Corrupt {
+            table: "hazard_event",
+            column: "event",
+            detail: other.to_string(),
+        }),
+    }
 }
 
 impl Store {
@@ -117,7 +201,11 @@ impl Store {
                         Err(e) => return Err(bad_change(&c.key, e)),
                     }
                 }
-                ChangeKind::HazardEvent => applied.skipped += 1,
+                ChangeKind::HazardEvent => {
+                    let e: HazardEvent = serde_json::from_value(c.body.clone())
+                        .map_err(|e| bad_change(&c.key, e))?;
+                    stage_hazard_event(&tx, &e)?;
+                }
             }
         }
         // Sites and leases after every enterprise of the page; a lease whose other
@@ -146,6 +234,10 @@ impl Store {
                 write_lease(&tx, l)?;
             }
         }
+        // Hazard events last: their enterprises may be on this very page.
+        let (done, waiting) = apply_waiting_hazard_events(&tx)?;
+        applied.hazard_events = done;
+        applied.hazard_events_waiting = waiting;
         Store::set_pull_cursor_in(&tx, &page.next_cursor)?;
         tx.commit().map_err(StoreError::from)?;
         if applied.enterprises > 0 {
