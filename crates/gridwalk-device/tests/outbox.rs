@@ -347,3 +347,24 @@ fn hazard_events_of_other_devices_apply_once_in_order_and_are_never_pushed_from_
         outbox_before + 1
     );
 }
+
+#[test]
+fn upgrading_to_pulled_hazards_pulls_again_from_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v6.db");
+    {
+        let old = Store::open_at_version(&path, 6).expect("v6");
+        old.connection()
+            .execute(
+                "INSERT INTO device_meta (key, value) VALUES ('sync.pull_cursor', '42')",
+                [],
+            )
+            .expect("cursor");
+    }
+    let store = Store::open(&path).expect("upgrade");
+    assert_eq!(
+        store.pull_cursor().expect("cursor"),
+        "",
+        "hazard events skipped before v7 are pulled again"
+    );
+}
