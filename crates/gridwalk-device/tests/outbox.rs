@@ -156,11 +156,13 @@ fn a_pulled_page_applies_whole_with_its_cursor_or_not_at_all() {
         vec![
             (ChangeKind::Enterprise, "t", enterprise),
             (ChangeKind::Enterprise, "l", landlord_body),
+            // Not a hazard event: passed over, the page still applies.
+            (ChangeKind::HazardEvent, "h", json!({})),
         ],
         "3",
     );
     let applied = store.apply_pull_page(&good).expect("apply");
-    assert_eq!((applied.enterprises, applied.skipped), (2, 0));
+    assert_eq!((applied.enterprises, applied.skipped), (2, 1));
     assert_eq!(store.pull_cursor().expect("cursor"), "3");
     let t = store.enterprise(&tenant_uscc).expect("tenant arrived");
     assert_eq!(

@@ -27,7 +27,7 @@ pub struct PullApplied {
     /// hazard's creation, earlier events); retried on every page.
     pub hazard_events_waiting: u64,
     /// Changes this version does not apply (template versions this device already
-    /// used); the cursor moves past them.
+    /// used, hazard events that do not parse); the cursor moves past them.
     pub skipped: u64,
 }
 
@@ -201,10 +201,14 @@ impl Store {
                         Err(e) => return Err(bad_change(&c.key, e)),
                     }
                 }
+                // Another device's record, which the server checks only as JSON: one
+                // that is not a hazard event is passed over, not allowed to stop every
+                // device of the jurisdiction from pulling.
                 ChangeKind::HazardEvent => {
-                    let e: HazardEvent = serde_json::from_value(c.body.clone())
-                        .map_err(|e| bad_change(&c.key, e))?;
-                    stage_hazard_event(&tx, &e)?;
+                    match serde_json::from_value::<HazardEvent>(c.body.clone()) {
+                        Ok(e) => stage_hazard_event(&tx, &e)?,
+                        Err(_) => applied.skipped += 1,
+                    }
                 }
             }
         }
