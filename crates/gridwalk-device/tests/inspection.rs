@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{jintan_store, testdata, uscc, write, VILLAGE};
+use common::{count, jintan_store, testdata, uscc, write, VILLAGE};
 use gridwalk_device::inspection::checklist::{
     DeadlinePolicy, HazardEventKind, HazardStatus, Severity, TransitionError,
 };
@@ -106,13 +106,6 @@ fn answer_major(store: &Store, mh: &str, failing: &[&str]) {
         };
         store.answer(mh, &item.id, v, None).expect(&item.id);
     }
-}
-
-fn count(store: &Store, sql: &str) -> i64 {
-    store
-        .connection()
-        .query_row(sql, [], |r| r.get(0))
-        .expect("count")
 }
 
 #[test]

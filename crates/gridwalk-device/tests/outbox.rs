@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{jintan_store, testdata, uscc, write, HEADER, VILLAGE};
+use common::{count, jintan_store, testdata, uscc, write, HEADER, VILLAGE};
 use gridwalk_device::evidence::PhotoInput;
 use gridwalk_device::migrations::latest_version;
 use gridwalk_device::Store;
@@ -196,13 +196,6 @@ fn created(hazard: Uuid, enterprise: Uuid, at: &str) -> serde_json::Value {
                "description_zh": "除尘器未设置泄爆装置", "item_id": "MH-D-03",
                "inspection_id": Uuid::now_v7(), "deadline": "2026-12-31"}),
     )
-}
-
-fn count(store: &Store, sql: &str) -> i64 {
-    store
-        .connection()
-        .query_row(sql, [], |r| r.get(0))
-        .expect("count")
 }
 
 #[test]

@@ -42,3 +42,11 @@ pub fn uscc(serial: &str) -> String {
         .expect("valid serial")
         .to_string()
 }
+
+/// The single integer a `SELECT count(*) …` returns.
+pub fn count(store: &Store, sql: &str) -> i64 {
+    store
+        .connection()
+        .query_row(sql, [], |r| r.get(0))
+        .expect("count")
+}
