@@ -713,6 +713,11 @@ impl Store {
         } else {
             caller.jurisdiction.clone()
         };
+        if r.kind == RecordKind::HazardEvent {
+            if let Some(detail) = hazard_event_problem(&r.payload, uscc_out.as_deref()) {
+                return bad(ProblemCode::PayloadInvalid, detail);
+            }
+        }
         if !covers(&caller.jurisdiction, &division) {
             return bad(
                 ProblemCode::ForbiddenJurisdiction,
@@ -1111,6 +1116,28 @@ fn upsert_change(
         ],
     )?;
     Ok(true)
+}
+
+/// Why a hazard event's payload cannot be published to other devices, if it cannot:
+/// it must parse as a [`gridwalk_checklist::HazardEvent`] (devices apply pulled events),
+/// and a `created` event must name the enterprise whose USCC the envelope carries (the
+/// USCC decides which jurisdiction's devices see it).
+fn hazard_event_problem(payload: &str, uscc: Option<&str>) -> Option<String> {
+    let event = match serde_json::from_str::<gridwalk_checklist::HazardEvent>(payload) {
+        Ok(e) => e,
+        Err(e) => return Some(format!("payload is not a hazard event: {e}")),
+    };
+    if let gridwalk_checklist::HazardEventKind::Created { enterprise_id, .. } = event.kind {
+        let expected = uscc
+            .and_then(|u| Uscc::parse(u).ok())
+            .map(|u| gridwalk_core::ids::enterprise_id(&u));
+        if expected != Some(enterprise_id) {
+            return Some(format!(
+                "a created hazard event must carry the USCC of its enterprise {enterprise_id}"
+            ));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

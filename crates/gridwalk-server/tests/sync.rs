@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use gridwalk_protocol::tus::{chunk_checksum, encode_metadata};
-use gridwalk_protocol::{sha256_hex, EnrollRequest, PushResponse, RecordKind};
+use gridwalk_protocol::{sha256_hex, EnrollRequest, PushResponse, RecordEnvelope, RecordKind};
 use std::io::Write;
 
 both_databases!(
@@ -14,6 +14,7 @@ both_databases!(
     a_sequence_gap_is_reported_with_the_expected_number,
     the_receipt_verifies_with_the_servers_key_and_lists_held_hashes,
     a_wrong_payload_hash_is_rejected_and_does_not_block_later_records,
+    a_hazard_event_must_parse_and_name_the_enterprise_it_is_sent_for,
     a_tus_upload_is_created_patched_resumed_and_verified,
     a_chunk_with_a_wrong_checksum_is_refused_and_nothing_is_stored,
     a_terminated_upload_is_gone,
@@ -202,6 +203,52 @@ async fn a_wrong_payload_hash_is_rejected_and_does_not_block_later_records(h: &H
         v["results"][0]["code"], "payload_hash_mismatch",
         "a retry gets the same answer"
     );
+}
+
+/// A `created` hazard event for the enterprise `enterprise_uscc`, sent with `uscc`.
+fn hazard_created(seq: u64, enterprise_uscc: &str, uscc: &str) -> RecordEnvelope {
+    let enterprise = gridwalk_core::ids::enterprise_id(
+        &gridwalk_core::Uscc::parse(enterprise_uscc).expect("uscc"),
+    );
+    let id = uuid::Uuid::now_v7();
+    let payload = serde_json::json!({
+        "id": id, "hazard_id": uuid::Uuid::now_v7(), "at": "2026-03-02T02:00:00Z",
+        "actor": "王网格", "kind": "created", "severity": "major",
+        "enterprise_id": enterprise, "description_zh": "除尘器未设置泄爆装置",
+        "deadline": "2026-12-31"
+    })
+    .to_string();
+    let mut e = RecordEnvelope::new(id, RecordKind::HazardEvent, seq, payload);
+    e.enterprise_uscc = Some(uscc.to_string());
+    e
+}
+
+/// Hazard events are published to the jurisdiction's other devices, which apply them:
+/// one that is not a hazard event, or that names another enterprise than the USCC it is
+/// sent with (and so would reach the wrong devices), is refused as `payload_invalid`.
+async fn a_hazard_event_must_parse_and_name_the_enterprise_it_is_sent_for(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let mut not_an_event = hazard_created(1, &uscc_here(), &uscc_here());
+    not_an_event.payload = r#"{"kind":"created"}"#.into();
+    not_an_event.payload_sha256 = sha256_hex(not_an_event.payload.as_bytes());
+    let elsewhere = hazard_created(2, &uscc_far(), &uscc_here());
+    let good = hazard_created(3, &uscc_here(), &uscc_here());
+    let (s, v) = h.push(&dev.token, &[not_an_event, elsewhere, good]).await;
+    assert_eq!(s, 200, "{v}");
+    for (i, want) in ["not a hazard event", "must carry the USCC"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(v["results"][i]["status"], "rejected", "{v}");
+        assert_eq!(v["results"][i]["code"], "payload_invalid", "{v}");
+        assert!(
+            v["results"][i]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(want)),
+            "{v}"
+        );
+    }
+    assert_eq!(v["results"][2]["status"], "accepted", "{v}");
 }
 
 /// Pushes a record referencing `photo` and returns the device token.
@@ -651,9 +698,9 @@ async fn pull_pages_only_the_register_of_the_jurisdiction(h: &Harness) {
     assert_eq!(v["next_cursor"], cursor.as_str());
     // A hazard event pushed in the village reaches the grid worker's next pull.
     let other = h.enroll("grid-east").await;
-    let mut ev = inspection(1, &uscc_here(), &[]);
-    ev.kind = RecordKind::HazardEvent;
-    h.push(&other.token, &[ev.clone()]).await;
+    let ev = hazard_created(1, &uscc_here(), &uscc_here());
+    let (_, pushed) = h.push(&other.token, std::slice::from_ref(&ev)).await;
+    assert_eq!(pushed["results"][0]["status"], "accepted", "{pushed}");
     let (_, v) = h
         .get(&dev.token, &format!("/v1/sync/pull?cursor={cursor}"))
         .await;
