@@ -142,14 +142,26 @@ pub type TxFn<'a> = &'a mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>;
 /// Migrations per dialect, in order: `(version, sql)`.
 fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
     match dialect {
-        Dialect::Sqlite => &[(
-            1,
-            include_str!("../../../migrations/server/sqlite/0001_init.sql"),
-        )],
-        Dialect::Postgres => &[(
-            1,
-            include_str!("../../../migrations/server/postgres/0001_init.sql"),
-        )],
+        Dialect::Sqlite => &[
+            (
+                1,
+                include_str!("../../../migrations/server/sqlite/0001_init.sql"),
+            ),
+            (
+                2,
+                include_str!("../../../migrations/server/sqlite/0002_record_holder.sql"),
+            ),
+        ],
+        Dialect::Postgres => &[
+            (
+                1,
+                include_str!("../../../migrations/server/postgres/0001_init.sql"),
+            ),
+            (
+                2,
+                include_str!("../../../migrations/server/postgres/0002_record_holder.sql"),
+            ),
+        ],
     }
 }
 

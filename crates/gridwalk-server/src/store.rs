@@ -532,10 +532,13 @@ impl Store {
     ) -> Result<Outcome, StoreError> {
         let id = r.id.to_string();
         if let Some(row) = t.query_opt(
-            "SELECT payload_sha256, state, reject_code, reject_detail FROM record WHERE id = $1",
-            &[id.clone().into()],
+            "SELECT r.payload_sha256, r.state, r.reject_code, r.reject_detail,
+                    d.id <> $2 AND d.user_id = (SELECT user_id FROM device WHERE id = $2)
+             FROM record r JOIN device d ON d.id = r.device_id WHERE r.id = $1",
+            &[id.clone().into(), caller.device_id.to_string().into()],
         )? {
             let existing = row.str(0)?;
+            let same_user_other_device = row.int(4)? != 0;
             // The id is held already (pushed before by this device, or by this device
             // under an earlier enrollment): it still takes its place in this device's
             // sequence, so what follows is not a gap.
@@ -552,6 +555,15 @@ impl Store {
                 });
             }
             return Ok(if existing == r.payload_sha256 {
+                if same_user_other_device {
+                    // The same person's device under a new enrollment: it holds this
+                    // record too, and may deliver the photos the old identity did not.
+                    t.exec(
+                        "INSERT INTO record_holder (record_id, device_id) VALUES ($1, $2)
+                         ON CONFLICT DO NOTHING",
+                        &[id.clone().into(), caller.device_id.to_string().into()],
+                    )?;
+                }
                 Outcome::Duplicate
             } else {
                 Outcome::Conflict {
@@ -737,10 +749,17 @@ impl Store {
         self.tx(|t| {
             let row = t
                 .query_opt(
-                    "SELECT seq, kind, payload_sha256, state FROM record WHERE id = $1 AND device_id = $2",
+                    "SELECT seq, kind, payload_sha256, state FROM record r WHERE id = $1
+                       AND (device_id = $2 OR EXISTS (SELECT 1 FROM record_holder h
+                            WHERE h.record_id = r.id AND h.device_id = $2))",
                     &[id.to_string().into(), caller.device_id.to_string().into()],
                 )?
-                .ok_or_else(|| problem(ProblemCode::NotFound, format!("no record {id} from this device")))?;
+                .ok_or_else(|| {
+                    problem(
+                        ProblemCode::NotFound,
+                        format!("no record {id} from this device"),
+                    )
+                })?;
             let photos = photo_hashes(t, &id.to_string())?;
             let missing = missing_for(t, &id.to_string())?;
             let state = if row.str(3)? == "rejected" {
@@ -763,12 +782,15 @@ impl Store {
         })
     }
 
-    /// Photos referenced by the caller's accepted records that the server lacks.
+    /// Photos referenced by the accepted records the caller pushed or holds (pushed again
+    /// after enrolling anew) that the server lacks.
     pub fn missing_photos(&self, caller: &Caller) -> Result<MissingPhotos, StoreError> {
         let rows = self.tx(|t| {
             t.query(
                 "SELECT rp.sha256, rp.record_id FROM record_photo rp JOIN record r ON r.id = rp.record_id
-                 WHERE r.device_id = $1 AND r.state = 'accepted'
+                 WHERE r.state = 'accepted'
+                   AND (r.device_id = $1 OR EXISTS (SELECT 1 FROM record_holder h
+                        WHERE h.record_id = r.id AND h.device_id = $1))
                    AND NOT EXISTS (SELECT 1 FROM blob b WHERE b.sha256 = rp.sha256)
                  ORDER BY rp.sha256, rp.record_id",
                 &[caller.device_id.to_string().into()],
@@ -818,12 +840,14 @@ impl Store {
 
     // ------------------------------------------------------------ uploads
 
-    /// True if an accepted record of this device references the photo.
+    /// True if an accepted record this device pushed or holds references the photo.
     pub fn photo_referenced(&self, caller: &Caller, sha256: &str) -> Result<bool, StoreError> {
         self.tx(|t| {
             Ok(t.query_opt(
                 "SELECT 1 FROM record_photo rp JOIN record r ON r.id = rp.record_id
-                 WHERE rp.sha256 = $1 AND r.device_id = $2 AND r.state = 'accepted'",
+                 WHERE rp.sha256 = $1 AND r.state = 'accepted'
+                   AND (r.device_id = $2 OR EXISTS (SELECT 1 FROM record_holder h
+                        WHERE h.record_id = r.id AND h.device_id = $2))",
                 &[sha256.into(), caller.device_id.to_string().into()],
             )?
             .is_some())

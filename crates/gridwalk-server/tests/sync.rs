@@ -10,6 +10,7 @@ use std::io::Write;
 both_databases!(
     a_duplicate_push_is_acknowledged_without_a_second_copy,
     a_device_enrolled_again_resends_its_records_and_continues_its_sequence,
+    a_device_enrolled_again_delivers_the_photos_its_old_identity_did_not,
     the_same_id_with_another_hash_is_a_typed_conflict,
     a_sequence_gap_is_reported_with_the_expected_number,
     the_receipt_verifies_with_the_servers_key_and_lists_held_hashes,
@@ -80,6 +81,77 @@ async fn the_server_outlives_a_dropped_postgres_connection() {
     h.stop().await;
 }
 
+/// A database made by the first server version (migration 0001 only, with a user)
+/// upgrades on open to the current schema and keeps its data; on both databases.
+#[test]
+fn a_version_1_server_database_upgrades_on_open_and_keeps_its_data() {
+    const USER: &str = "INSERT INTO app_user (id, name, role, jurisdiction, created_at)
+        VALUES ('u1', 'grid-east', 'grid_worker', '320413104001', '2026-03-01T00:00:00Z')";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
+    {
+        let c = rusqlite::Connection::open(data.database()).expect("sqlite");
+        c.execute_batch(include_str!(
+            "../../../migrations/server/sqlite/0001_init.sql"
+        ))
+        .expect("0001");
+        c.execute_batch(&format!("{USER}; PRAGMA user_version = 1;"))
+            .expect("v1 data");
+    }
+    gridwalk_server::open_store(&data, None).expect("upgrade sqlite");
+    let c = rusqlite::Connection::open(data.database()).expect("sqlite");
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, gridwalk_server::db::known_version());
+    let held: i64 = c
+        .query_row(
+            "SELECT count(*) FROM app_user WHERE name = 'grid-east'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("user");
+    assert_eq!(held, 1);
+    c.query_row("SELECT count(*) FROM record_holder", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .expect("0002 applied");
+
+    let Some(url) = fresh_pg_database() else {
+        eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
+        return;
+    };
+    {
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
+        c.batch_execute(include_str!(
+            "../../../migrations/server/postgres/0001_init.sql"
+        ))
+        .expect("0001");
+        c.batch_execute(&format!(
+            "{USER}; CREATE TABLE schema_version (version BIGINT NOT NULL);
+             INSERT INTO schema_version (version) VALUES (1);"
+        ))
+        .expect("v1 data");
+    }
+    gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres");
+    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
+    let version: i64 = c
+        .query_one("SELECT max(version) FROM schema_version", &[])
+        .expect("version")
+        .get(0);
+    assert_eq!(version, gridwalk_server::db::known_version());
+    let held: i64 = c
+        .query_one(
+            "SELECT count(*) FROM app_user WHERE name = 'grid-east'",
+            &[],
+        )
+        .expect("user")
+        .get(0);
+    assert_eq!(held, 1);
+    c.query_one("SELECT count(*) FROM record_holder", &[])
+        .expect("0002 applied");
+}
+
 fn code_of(v: &serde_json::Value) -> &str {
     v["code"].as_str().unwrap_or("")
 }
@@ -130,6 +202,63 @@ async fn a_device_enrolled_again_resends_its_records_and_continues_its_sequence(
         .expect("join")
         .expect("export");
     assert_eq!(all.len(), 3, "no second copies");
+}
+
+/// The old identity pushed a record but never uploaded its photo; the same person's
+/// device, enrolled anew, pushes the record again (a duplicate) and may then deliver the
+/// photo, so the record completes. A device of another user that pushes the same record
+/// gains nothing.
+async fn a_device_enrolled_again_delivers_the_photos_its_old_identity_did_not(h: &Harness) {
+    let photo = photo_bytes(7_000, 9);
+    let old = h.enroll("grid-east").await;
+    let r = inspection(1, &uscc_here(), &[&sha256_hex(&photo)]);
+    let (_, v) = h.push(&old.token, std::slice::from_ref(&r)).await;
+    assert_eq!(v["results"][0]["status"], "accepted", "{v}");
+
+    let stranger = h.enroll("grid-one").await;
+    let (_, v) = h.push(&stranger.token, std::slice::from_ref(&r)).await;
+    assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
+    let (_, m) = h.get(&stranger.token, "/v1/sync/missing-photos").await;
+    assert_eq!(
+        m["photos"],
+        serde_json::json!([]),
+        "another user holds nothing"
+    );
+    let refused = create_upload(h, &stranger.token, &photo).await;
+    assert_eq!(refused.status(), 409);
+    let body: serde_json::Value = refused.json().await.expect("problem");
+    assert_eq!(body["code"], "photo_not_referenced", "{body}");
+
+    let new = h.enroll("grid-east").await;
+    let (_, m) = h.get(&new.token, "/v1/sync/missing-photos").await;
+    assert_eq!(
+        m["photos"],
+        serde_json::json!([]),
+        "nothing held before the re-push"
+    );
+    let (_, v) = h.push(&new.token, std::slice::from_ref(&r)).await;
+    assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
+    let (_, m) = h.get(&new.token, "/v1/sync/missing-photos").await;
+    assert_eq!(m["photos"][0]["sha256"], sha256_hex(&photo).as_str(), "{m}");
+    let path = format!("/v1/sync/records/{}", r.id);
+    let (s, v) = h.get(&new.token, &path).await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("accepted")), "{v}");
+
+    let created = create_upload(h, &new.token, &photo).await;
+    assert_eq!(created.status(), 201);
+    let loc = created.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string();
+    let done = patch(h, &new.token, &loc, 0, &photo, Some(chunk_checksum(&photo))).await;
+    assert_eq!(done.status(), 204);
+    let (_, v) = h.get(&new.token, &path).await;
+    assert_eq!(v["state"], "complete", "{v}");
+    let (_, v) = h.get(&old.token, &path).await;
+    assert_eq!(
+        v["state"], "complete",
+        "the first pusher sees it complete too"
+    );
 }
 
 async fn the_same_id_with_another_hash_is_a_typed_conflict(h: &Harness) {

@@ -551,3 +551,43 @@ fn a_hazard_found_on_one_phone_is_followed_up_on_another_and_both_see_it_closed(
     assert_evidence_verifies(a);
     assert_evidence_verifies(&b);
 }
+
+/// A phone enrolled anew for the same person (the app reinstalled on its data, a
+/// revoked phone re-enrolled) after its first identity pushed records but, on cellular
+/// with photos set to wait for Wi-Fi, no photos: the new identity pushes its chain again
+/// (duplicates, nothing doubled), then delivers the photos, and everything completes.
+#[test]
+fn a_phone_enrolled_again_delivers_the_photos_its_first_identity_left_behind() {
+    let w = World::new(1);
+    let d = &w.device;
+    let url = w.server.url();
+    w.enroll(&url);
+    d.ok(&["config", "set", "photos_wifi_only", "true"]);
+    d.add_photo(&corpus_photo("gps__DSCN0010.jpg"), &uscc(1), "网格员小王");
+    d.add_photo(&corpus_photo("gps__DSCN0021.jpg"), &uscc(1), "网格员小王");
+    let (code, _, stderr) = d.sync_once(&["--network", "cellular"]);
+    assert_eq!(code, Some(4), "photos wait for Wi-Fi: {stderr}");
+    let first_id = d.status()["device_id"].as_str().expect("id").to_string();
+    assert_eq!(w.server.records().len(), 2);
+
+    let again = d.enroll(&url, &w.server.enrollment_code());
+    let second_id = d.status()["device_id"].as_str().expect("id").to_string();
+    assert_ne!(first_id, second_id, "a new identity: {again}");
+    let runs = sync_until_done(d, &["--network", "wifi"], 5);
+    assert!(runs <= 2, "{runs} runs");
+
+    let records = w.server.records();
+    assert_eq!(records.len(), 2, "no record stored twice");
+    assert!(records.iter().all(|r| r.device_id == first_id));
+    for p in d.photos() {
+        let held = w
+            .server
+            .photo(&p.derived_sha256)
+            .expect("photo on the server");
+        let local = std::fs::read(d.photo_file(&p.derived_sha256)).expect("local photo");
+        assert_eq!(held, local, "byte-identical");
+    }
+    let st = d.status();
+    assert_eq!(st["pending"].as_u64(), Some(0), "{st}");
+    assert_eq!(st["records"]["complete"].as_u64(), Some(2), "{st}");
+}
