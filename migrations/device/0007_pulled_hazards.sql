@@ -19,5 +19,7 @@ CREATE INDEX hazard_event_pending_order ON hazard_event_pending (at, id);
 -- Before this version the device skipped other devices' hazard events and moved its
 -- cursor past them. Pull again from the start, so none of them stays missing: register
 -- and template changes re-apply as upserts (a template version already used keeps its
--- frozen content), hazard events this device already has are recognised by id.
+-- frozen content; an enterprise keeps what inspections here confirmed on site, see
+-- inspection/status.rs keep_local_confirmations), hazard events this device already has
+-- are recognised by id.
 DELETE FROM device_meta WHERE key = 'sync.pull_cursor';

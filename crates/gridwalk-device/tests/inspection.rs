@@ -605,3 +605,67 @@ fn templates_import_from_excel_reports_errors_and_stores_nothing() {
     assert_eq!(err.code(), "template.bad_workbook");
     assert_eq!(count(&store, "SELECT count(*) FROM checklist_template"), 6);
 }
+
+/// A register row pulled again after a survey confirmed facts on site (a re-import on
+/// the server, a re-pull after enrolling again) updates what the register owns but
+/// keeps what the survey confirmed.
+#[test]
+fn a_pulled_register_row_keeps_what_inspections_here_confirmed() {
+    let (_d, store) = setup();
+    let mut body = serde_json::to_value(store.enterprise(&uscc(AL)).expect("e")).expect("json");
+    let before = store.enterprise(&uscc(AL)).expect("e").enterprise;
+    assert!(before.safety_officer.is_none());
+    finalize_survey(&store);
+    body["address"] = serde_json::json!("金坛区新城路1号");
+    let page = gridwalk_protocol::PullPage {
+        changes: vec![gridwalk_protocol::Change {
+            cursor: "1".into(),
+            kind: gridwalk_protocol::ChangeKind::Enterprise,
+            key: before.id.to_string(),
+            body,
+        }],
+        next_cursor: "1".into(),
+        has_more: false,
+    };
+    store.apply_pull_page(&page).expect("apply");
+    let after = store.enterprise(&uscc(AL)).expect("e").enterprise;
+    assert_eq!(
+        after.address.as_deref(),
+        Some("金坛区新城路1号"),
+        "the register's own field updates"
+    );
+    let officer = after.safety_officer.expect("the confirmed officer stays");
+    assert_eq!(officer.name, "张三");
+    assert!(officer.confirmed_on_site);
+    assert_eq!(
+        after.risk_report,
+        gridwalk_core::enterprise::RiskReportStatus::HelpedOnSite
+    );
+    assert_eq!(
+        after.warning_education,
+        gridwalk_core::enterprise::TrainingStatus::NotDone
+    );
+
+    // Without a confirmation, the register's value wins.
+    let mut wood = serde_json::to_value(store.enterprise(&uscc(WOOD)).expect("e")).expect("json");
+    wood["workers_per_shift"] = serde_json::json!(9);
+    let page = gridwalk_protocol::PullPage {
+        changes: vec![gridwalk_protocol::Change {
+            cursor: "2".into(),
+            kind: gridwalk_protocol::ChangeKind::Enterprise,
+            key: "w".into(),
+            body: wood,
+        }],
+        next_cursor: "2".into(),
+        has_more: false,
+    };
+    store.apply_pull_page(&page).expect("apply");
+    assert_eq!(
+        store
+            .enterprise(&uscc(WOOD))
+            .expect("e")
+            .enterprise
+            .workers_per_shift,
+        Some(9)
+    );
+}

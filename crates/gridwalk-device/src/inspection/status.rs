@@ -232,6 +232,57 @@ pub(crate) fn apply_finalized(
     Ok(())
 }
 
+/// Keeps what inspections on this device confirmed on site when a pulled register row
+/// is about to overwrite it: dust types, Al/Mg and workers per shift after a dust
+/// verification; the safety officer, risk-report and warning-education statuses after
+/// a survey or spot check. An on-site check is newer knowledge than the register, and
+/// the server does not fold confirmations back into the register it publishes; without
+/// this, any re-published row (a register re-import, a re-pull after enrolling again)
+/// would silently undo them and change which checklist items apply.
+pub(crate) fn keep_local_confirmations(
+    conn: &Connection,
+    pulled: &mut gridwalk_core::Enterprise,
+) -> Result<(), crate::error::StoreError> {
+    let confirmed = conn
+        .query_row(
+            "SELECT dust_confirmed_at IS NOT NULL, safety_officer_at IS NOT NULL, \
+                    risk_report_at IS NOT NULL, training_at IS NOT NULL \
+             FROM enterprise_status WHERE enterprise_id = ?1",
+            [pulled.id.to_string()],
+            |r| {
+                Ok((
+                    r.get::<_, bool>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((dust, officer, risk, training)) = confirmed else {
+        return Ok(());
+    };
+    let Some(local) = crate::register::get_enterprise(conn, &pulled.id)? else {
+        return Ok(());
+    };
+    if dust {
+        pulled.dust_involved = local.dust_involved;
+        pulled.dust_types = local.dust_types;
+        pulled.al_mg = local.al_mg;
+        pulled.workers_per_shift = local.workers_per_shift;
+    }
+    if officer {
+        pulled.safety_officer = local.safety_officer;
+    }
+    if risk {
+        pulled.risk_report = local.risk_report;
+    }
+    if training {
+        pulled.warning_education = local.warning_education;
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn officer(
     conn: &Connection,

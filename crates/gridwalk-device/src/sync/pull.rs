@@ -169,8 +169,9 @@ impl Store {
                     applied.divisions += 1;
                 }
                 ChangeKind::Enterprise => {
-                    let e: PulledEnterprise = serde_json::from_value(c.body.clone())
+                    let mut e: PulledEnterprise = serde_json::from_value(c.body.clone())
                         .map_err(|e| bad_change(&c.key, e))?;
+                    crate::inspection::status::keep_local_confirmations(&tx, &mut e.enterprise)?;
                     // The change log holds each entity at its latest version, so an
                     // enterprise may arrive before its (edited) village: hold the place;
                     // the village's own change fills it in.
