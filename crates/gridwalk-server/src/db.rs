@@ -263,7 +263,12 @@ impl Backend for SqliteBackend {
     }
 
     fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError> {
-        let mut conn = self.conn.lock().map_err(|_| DbError::Poisoned)?;
+        // A request that panicked mid-transaction dropped (rolled back) its transaction,
+        // so the connection is usable: go on instead of refusing every later request.
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| {
+            self.conn.clear_poison();
+            poisoned.into_inner()
+        });
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(DbError::from)?;
@@ -290,7 +295,8 @@ impl Backend for SqliteBackend {
 /// server outlives its database's restarts instead of answering 503 until restarted.
 pub struct PgBackend {
     url: String,
-    /// `None` only while being dropped.
+    /// `None` while being dropped, after a failed reconnect, or after a panic; the next
+    /// transaction connects again.
     conn: Mutex<Option<PgConn>>,
 }
 
@@ -301,9 +307,24 @@ struct PgConn {
 }
 
 impl PgConn {
+    /// Connects with bounds on every wait: a database that does not answer, or a
+    /// connection left half-open by a failover, fails within about a minute instead of
+    /// holding the one connection lock (and every request) for the kernel's TCP timeout.
+    /// Settings given in the URL win.
     fn connect(url: &str) -> Result<PgConn, DbError> {
-        let client =
-            postgres::Client::connect(url, postgres::NoTls).map_err(DbError::Unreachable)?;
+        let mut config: postgres::Config = url.parse()?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(std::time::Duration::from_secs(60));
+        }
+        config
+            .keepalives(true)
+            .keepalives_idle(std::time::Duration::from_secs(30));
+        let client = config
+            .connect(postgres::NoTls)
+            .map_err(DbError::Unreachable)?;
         Ok(PgConn {
             client,
             statements: HashMap::new(),
@@ -463,7 +484,20 @@ impl Backend for PgBackend {
     }
 
     fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError> {
-        let mut guard = self.conn.lock().map_err(|_| DbError::Poisoned)?;
+        let mut guard = match self.conn.lock() {
+            Ok(g) => g,
+            // A request panicked mid-transaction: its transaction was dropped (rolled
+            // back), but the connection's state is unknown. Start on a new one rather
+            // than refuse every later request.
+            Err(poisoned) => {
+                let mut g = poisoned.into_inner();
+                self.conn.clear_poison();
+                if let Some(old) = g.take() {
+                    close_on_plain_thread(old);
+                }
+                g
+            }
+        };
         if guard.as_ref().is_none_or(|c| c.client.is_closed()) {
             reconnect(&mut guard, &self.url)?;
         }

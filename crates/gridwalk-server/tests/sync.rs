@@ -152,6 +152,40 @@ fn a_version_1_server_database_upgrades_on_open_and_keeps_its_data() {
         .expect("0002 applied");
 }
 
+/// A request that panics inside a transaction (a bug) rolls its work back and leaves
+/// the database usable for the next request, on both backends, instead of a poisoned
+/// lock refusing every request until the server is restarted.
+#[test]
+fn a_panic_inside_a_transaction_rolls_back_and_the_next_one_runs() {
+    use gridwalk_server::db::{Backend, PgBackend, SqliteBackend};
+    const INSERT: &str = "INSERT INTO app_user (id, name, role, jurisdiction, created_at)
+        VALUES ($1, $1, 'grid_worker', '320413104001', '2026-03-01T00:00:00Z')";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut backends: Vec<Box<dyn Backend>> = vec![Box::new(
+        SqliteBackend::open(&dir.path().join("server.db")).expect("sqlite"),
+    )];
+    match fresh_pg_database() {
+        Some(url) => backends.push(Box::new(PgBackend::connect(&url).expect("postgres"))),
+        None => eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed"),
+    }
+    for b in &backends {
+        let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = b.transact(&mut |t| {
+                t.exec(INSERT, &["crashed".into()])?;
+                panic!("a bug mid-transaction");
+            });
+        }));
+        assert!(crashed.is_err());
+        b.transact(&mut |t| {
+            let n = t.query("SELECT count(*) FROM app_user WHERE id = 'crashed'", &[])?;
+            assert_eq!(n[0].int(0)?, 0, "{:?}: rolled back", b.dialect());
+            t.exec(INSERT, &["after".into()])?;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{:?} after the panic: {e}", b.dialect()));
+    }
+}
+
 fn code_of(v: &serde_json::Value) -> &str {
     v["code"].as_str().unwrap_or("")
 }
