@@ -789,8 +789,8 @@ impl Store {
             t.query(
                 "SELECT rp.sha256, rp.record_id FROM record_photo rp JOIN record r ON r.id = rp.record_id
                  WHERE r.state = 'accepted'
-                   AND (r.device_id = $1 OR EXISTS (SELECT 1 FROM record_holder h
-                        WHERE h.record_id = r.id AND h.device_id = $1))
+                   AND r.id IN (SELECT id FROM record WHERE device_id = $1
+                                UNION SELECT record_id FROM record_holder WHERE device_id = $1)
                    AND NOT EXISTS (SELECT 1 FROM blob b WHERE b.sha256 = rp.sha256)
                  ORDER BY rp.sha256, rp.record_id",
                 &[caller.device_id.to_string().into()],
