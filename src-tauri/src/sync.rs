@@ -24,6 +24,8 @@ pub struct SyncView {
     pub photos: PhotoCounts,
     pub pending: u64,
     pub clock_skew_seconds: Option<i64>,
+    /// Other devices' hazard events not applied here yet (`gridwalk status`).
+    pub hazard_events_waiting: u64,
 }
 
 /// How many completed records the Sync screen lists.
@@ -72,6 +74,7 @@ pub fn view(state: &AppState) -> Result<SyncView, IpcError> {
         photos: status.photos,
         pending: status.pending,
         clock_skew_seconds: status.clock_skew_seconds,
+        hazard_events_waiting: status.hazard_events_waiting,
     })
 }
 

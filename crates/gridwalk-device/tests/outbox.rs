@@ -230,6 +230,10 @@ fn hazard_events_of_other_devices_apply_once_in_order_and_are_never_pushed_from_
         .expect("page 1");
     assert_eq!((a.hazard_events, a.hazard_events_waiting), (0, 2));
     assert!(store.hazards(None).expect("hazards").is_empty());
+    assert_eq!(
+        store.sync_status().expect("status").hazard_events_waiting,
+        2
+    );
 
     // The creation arrives: it and the waiting assignment apply, in time order.
     let a = store
@@ -309,6 +313,11 @@ fn hazard_events_of_other_devices_apply_once_in_order_and_are_never_pushed_from_
     let a = store.apply_pull_page(&page(vec![], "5")).expect("page 5");
     assert_eq!((a.hazard_events, a.hazard_events_waiting), (1, 1));
     assert_eq!(store.hazards(None).expect("hazards").len(), 2);
+    assert_eq!(
+        store.sync_status().expect("status").hazard_events_waiting,
+        1,
+        "the illegal close still waits, and says so"
+    );
 
     // Pulled events are the other device's evidence: not in this chain, not queued.
     assert_eq!(

@@ -528,6 +528,11 @@ fn a_hazard_found_on_one_phone_is_followed_up_on_another_and_both_see_it_closed(
         .expect("hazard still on A");
     assert_eq!(closed["state"], "closed", "{closed}");
     assert_eq!(
+        a.status()["hazard_events_waiting"],
+        0,
+        "every event of B applied on A"
+    );
+    assert_eq!(
         a.status()["records"],
         a_records_before,
         "A queued nothing for B's events"

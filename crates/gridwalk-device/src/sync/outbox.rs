@@ -117,6 +117,10 @@ pub struct SyncStatus {
     pub last_error: Option<super::enrollment::LastError>,
     /// Device clock minus server clock at the last push, in seconds.
     pub clock_skew_seconds: Option<i64>,
+    /// Hazard events pulled from other devices that wait for what they build on (or
+    /// that do not follow the hazard's history here, e.g. two phones changing the same
+    /// hazard at once); see `hazard_event_pending.reason`.
+    pub hazard_events_waiting: u64,
 }
 
 /// One record as the Sync screen lists it.
@@ -696,6 +700,11 @@ impl Store {
             last_success_at: self.last_sync_success()?,
             last_error: self.last_sync_error()?,
             clock_skew_seconds: self.clock_skew_seconds()?,
+            hazard_events_waiting: self.conn.query_row(
+                "SELECT count(*) FROM hazard_event_pending",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64,
         })
     }
 

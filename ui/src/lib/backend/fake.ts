@@ -464,7 +464,8 @@ export class FakeBackend implements Backend {
 
   private status(running = false): SyncStatus {
     return { online: this.online, network: this.online ? 'wifi' : 'none', running, last_success_at: this.lastSuccess,
-      last_error: this.online ? null : { code: 'network.offline', message: 'no network' }, records: structuredClone(this.records) };
+      last_error: this.online ? null : { code: 'network.offline', message: 'no network' }, records: structuredClone(this.records),
+      hazard_events_waiting: 0 };
   }
 
   async syncStatus(): Promise<SyncStatus> {

@@ -330,6 +330,8 @@ export interface SyncStatus {
   last_success_at: string | null;
   last_error: IpcError | null;
   records: SyncRecord[];
+  /** Hazard updates pulled from other phones that wait for earlier records. */
+  hazard_events_waiting: number;
 }
 
 export interface Settings {

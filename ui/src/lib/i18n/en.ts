@@ -245,6 +245,7 @@ export const en: Messages = {
   'sync.running': 'Syncing…',
   'sync.last_success': 'Last success: {time}',
   'sync.never': 'Never synced',
+  'sync.hazards_waiting': '{n} hazard updates from other phones wait for earlier records and are not counted yet',
   'sync.wifi_only': 'Upload photos on Wi-Fi only',
   'sync.wifi_only_help': 'On mobile data only records are sent; photos wait for Wi-Fi',
   'sync.language': '语言 / Language',

@@ -245,6 +245,7 @@ export const zh = {
   'sync.running': '正在同步…',
   'sync.last_success': '上次成功：{time}',
   'sync.never': '尚未成功同步',
+  'sync.hazards_waiting': '其他人员的 {n} 条隐患处理记录在等待更早的记录，暂未计入',
   'sync.wifi_only': '仅在 Wi-Fi 下上传照片',
   'sync.wifi_only_help': '用移动数据时只上传检查记录，照片等连上 Wi-Fi 再传',
   'sync.language': '语言 / Language',
