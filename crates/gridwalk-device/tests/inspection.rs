@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{count, jintan_store, testdata, uscc, write, VILLAGE};
+use common::{count, jintan_store, page, testdata, uscc, write, VILLAGE};
 use gridwalk_device::inspection::checklist::{
     DeadlinePolicy, HazardEventKind, HazardStatus, Severity, TransitionError,
 };
@@ -617,17 +617,11 @@ fn a_pulled_register_row_keeps_what_inspections_here_confirmed() {
     assert!(before.safety_officer.is_none());
     finalize_survey(&store);
     body["address"] = serde_json::json!("金坛区新城路1号");
-    let page = gridwalk_protocol::PullPage {
-        changes: vec![gridwalk_protocol::Change {
-            cursor: "1".into(),
-            kind: gridwalk_protocol::ChangeKind::Enterprise,
-            key: before.id.to_string(),
-            body,
-        }],
-        next_cursor: "1".into(),
-        has_more: false,
-    };
-    store.apply_pull_page(&page).expect("apply");
+    let pulled = page(
+        vec![(gridwalk_protocol::ChangeKind::Enterprise, "a", body)],
+        "1",
+    );
+    store.apply_pull_page(&pulled).expect("apply");
     let after = store.enterprise(&uscc(AL)).expect("e").enterprise;
     assert_eq!(
         after.address.as_deref(),
@@ -649,17 +643,11 @@ fn a_pulled_register_row_keeps_what_inspections_here_confirmed() {
     // Without a confirmation, the register's value wins.
     let mut wood = serde_json::to_value(store.enterprise(&uscc(WOOD)).expect("e")).expect("json");
     wood["workers_per_shift"] = serde_json::json!(9);
-    let page = gridwalk_protocol::PullPage {
-        changes: vec![gridwalk_protocol::Change {
-            cursor: "2".into(),
-            kind: gridwalk_protocol::ChangeKind::Enterprise,
-            key: "w".into(),
-            body: wood,
-        }],
-        next_cursor: "2".into(),
-        has_more: false,
-    };
-    store.apply_pull_page(&page).expect("apply");
+    let pulled = page(
+        vec![(gridwalk_protocol::ChangeKind::Enterprise, "w", wood)],
+        "2",
+    );
+    store.apply_pull_page(&pulled).expect("apply");
     assert_eq!(
         store
             .enterprise(&uscc(WOOD))

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{count, jintan_store, testdata, uscc, write, HEADER, VILLAGE};
+use common::{count, jintan_store, page, testdata, uscc, write, HEADER, VILLAGE};
 use gridwalk_device::evidence::PhotoInput;
 use gridwalk_device::migrations::latest_version;
 use gridwalk_device::Store;
-use gridwalk_protocol::{Change, ChangeKind, PullPage};
+use gridwalk_protocol::ChangeKind;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -92,23 +92,6 @@ fn a_database_from_before_the_outbox_queues_its_existing_records_on_upgrade() {
     assert_eq!(store.schema_version().expect("v"), latest_version());
     let s = store.sync_status().expect("status");
     assert_eq!((s.records.queued, s.photos.queued), (1, 1));
-}
-
-fn page(changes: Vec<(ChangeKind, &str, serde_json::Value)>, next: &str) -> PullPage {
-    PullPage {
-        changes: changes
-            .into_iter()
-            .enumerate()
-            .map(|(i, (kind, key, body))| Change {
-                cursor: (i + 1).to_string(),
-                kind,
-                key: key.into(),
-                body,
-            })
-            .collect(),
-        next_cursor: next.into(),
-        has_more: false,
-    }
 }
 
 #[test]

@@ -50,3 +50,24 @@ pub fn count(store: &Store, sql: &str) -> i64 {
         .query_row(sql, [], |r| r.get(0))
         .expect("count")
 }
+
+/// A pulled page of `(kind, key, body)` changes ending at cursor `next`.
+pub fn page(
+    changes: Vec<(gridwalk_protocol::ChangeKind, &str, serde_json::Value)>,
+    next: &str,
+) -> gridwalk_protocol::PullPage {
+    gridwalk_protocol::PullPage {
+        changes: changes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kind, key, body))| gridwalk_protocol::Change {
+                cursor: (i + 1).to_string(),
+                kind,
+                key: key.into(),
+                body,
+            })
+            .collect(),
+        next_cursor: next.into(),
+        has_more: false,
+    }
+}
