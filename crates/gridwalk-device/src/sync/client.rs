@@ -29,9 +29,9 @@ pub struct UploadOffset {
 }
 
 fn classify(e: reqwest::Error) -> SyncError {
-    let text = format!("{e:#}");
+    // The innermost cause says most (connection refused, reset by peer, …).
     let mut source: Option<&dyn std::error::Error> = Some(&e);
-    let mut detail = text.clone();
+    let mut detail = String::new();
     while let Some(s) = source {
         detail = s.to_string();
         source = s.source();
@@ -182,7 +182,7 @@ impl ServerClient {
             tus::encode_metadata(&[(tus::SHA256_METADATA_KEY, sha256), ("filename", filename)]);
         let resp = self
             .request(Method::POST, "/v1/photos")
-            .header(TUS, "1.0.0")
+            .header(TUS, tus::TUS_VERSION)
             .header("Upload-Length", length.to_string())
             .header("Upload-Metadata", meta)
             .header(header::CONTENT_LENGTH, "0")
@@ -206,7 +206,7 @@ impl ServerClient {
     pub async fn upload_offset(&self, url: &str) -> Result<Option<UploadOffset>, SyncError> {
         let resp = self
             .request(Method::HEAD, url)
-            .header(TUS, "1.0.0")
+            .header(TUS, tus::TUS_VERSION)
             .send()
             .await
             .map_err(classify)?;
@@ -231,7 +231,7 @@ impl ServerClient {
         let checksum = tus::chunk_checksum(&chunk);
         let resp = self
             .request(Method::PATCH, url)
-            .header(TUS, "1.0.0")
+            .header(TUS, tus::TUS_VERSION)
             .header(header::CONTENT_TYPE, "application/offset+octet-stream")
             .header("Upload-Offset", offset.to_string())
             .header("Upload-Checksum", checksum)

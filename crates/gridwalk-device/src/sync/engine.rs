@@ -267,11 +267,10 @@ impl Syncer {
                 // another enrollment's. Ask: a creation for a held photo comes back
                 // complete; a refused one leaves the file queued.
                 if referenced.contains(&p.sha256) && photos_allowed {
-                    match self.confirm_held(store, &client, &p).await {
-                        Ok(true) => {}
-                        Ok(false) => continue,
-                        Err(e) if e.is_transient() => return Err(e),
-                        Err(_) => continue,
+                    if let Err(e) = self.confirm_held(store, &client, &p).await {
+                        if e.is_transient() {
+                            return Err(e);
+                        }
                     }
                 }
                 continue;
@@ -324,21 +323,16 @@ impl Syncer {
         store: &Store,
         client: &ServerClient,
         p: &OutboxPhoto,
-    ) -> Result<bool, SyncError> {
-        let ext = if p.source == "signature" {
-            "png"
-        } else {
-            "jpg"
-        };
+    ) -> Result<(), SyncError> {
         let (url, offset) = client
-            .create_upload(&p.sha256, p.bytes, &format!("{}.{ext}", p.sha256))
+            .create_upload(&p.sha256, p.bytes, &p.upload_name())
             .await?;
         if offset >= p.bytes {
             store.set_photo_complete(&p.sha256)?;
-            return Ok(true);
+        } else {
+            store.set_photo_progress(&p.sha256, Some(&url), offset)?;
         }
-        store.set_photo_progress(&p.sha256, Some(&url), offset)?;
-        Ok(false)
+        Ok(())
     }
 
     async fn push_all(
@@ -457,13 +451,8 @@ impl Syncer {
         let (url, mut offset) = match resumed {
             Some(r) => r,
             None => {
-                let ext = if p.source == "signature" {
-                    "png"
-                } else {
-                    "jpg"
-                };
                 let (url, offset) = client
-                    .create_upload(&p.sha256, len, &format!("{}.{ext}", p.sha256))
+                    .create_upload(&p.sha256, len, &p.upload_name())
                     .await?;
                 store.set_photo_progress(&p.sha256, Some(&url), offset)?;
                 (url, offset)

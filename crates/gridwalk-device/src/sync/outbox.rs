@@ -156,6 +156,19 @@ pub(crate) struct OutboxPhoto {
     pub upload_offset: u64,
 }
 
+impl OutboxPhoto {
+    /// The file name sent in the tus metadata (`<sha256>.jpg`, or `.png` for a
+    /// signature).
+    pub(crate) fn upload_name(&self) -> String {
+        let ext = if self.source == "signature" {
+            "png"
+        } else {
+            "jpg"
+        };
+        format!("{}.{ext}", self.sha256)
+    }
+}
+
 /// True if a record not refused by the server references the file `sha256`.
 fn photo_still_needed(conn: &rusqlite::Connection, sha256: &str) -> Result<bool, StoreError> {
     Ok(conn.query_row(
@@ -200,9 +213,7 @@ impl Store {
                  FROM sync_record s JOIN evidence_chain c ON c.seq = s.chain_seq \
                  WHERE s.state IN ('queued', 'sending', 'failed') ORDER BY s.chain_seq LIMIT ?1",
             )?;
-            let rows = stmt.query_map([limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?;
+            let rows = stmt.query_map([limit as i64], |r| r.try_into())?;
             rows.collect::<Result<_, _>>()?
         };
         let mut out = Vec::with_capacity(rows.len());
@@ -246,70 +257,35 @@ impl Store {
             .ok_or_else(|| corrupt(format!("link {seq}: unknown kind {chain_kind:?}")))?;
         let id = Uuid::parse_str(record_id)
             .map_err(|e| corrupt(format!("link {seq}: record id {record_id:?}: {e}")))?;
-        let (payload, uscc, photos): (Vec<u8>, Option<String>, Vec<String>) = match chain_kind {
-            "photo" => self
-                .conn
-                .query_row(
-                    "SELECT p.payload, e.uscc, p.derived_sha256 FROM photo p \
-                     LEFT JOIN enterprise e ON e.id = p.enterprise_id WHERE p.id = ?1",
-                    [record_id],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?.into_bytes(),
-                            r.get(1)?,
-                            vec![r.get(2)?],
-                        ))
-                    },
-                )
-                .optional()?,
-            "inspection" => {
-                let row = self
-                    .conn
-                    .query_row(
-                        "SELECT i.payload, e.uscc FROM inspection i \
-                         LEFT JOIN enterprise e ON e.id = i.enterprise_id \
-                         WHERE i.id = ?1 AND i.payload IS NOT NULL",
-                        [record_id],
-                        |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                match row {
-                    None => None,
-                    Some((payload, uscc)) => Some((
-                        payload,
-                        uscc,
-                        self.record_photo_hashes("inspection", record_id)?,
-                    )),
-                }
+        // The payload (TEXT, or BLOB for inspections) and the enterprise's USCC.
+        let sql = match chain_kind {
+            "photo" => {
+                "SELECT p.payload, e.uscc FROM photo p \
+                 LEFT JOIN enterprise e ON e.id = p.enterprise_id WHERE p.id = ?1"
             }
-            "hazard_event" => self
-                .conn
-                .query_row(
-                    "SELECT ev.event, e.uscc FROM hazard_event ev JOIN hazard h ON h.id = ev.hazard_id \
-                     LEFT JOIN enterprise e ON e.id = h.enterprise_id WHERE ev.id = ?1",
-                    [record_id],
-                    |r| Ok((r.get::<_, String>(0)?.into_bytes(), r.get(1)?, Vec::new())),
-                )
-                .optional()?,
-            "signature" => self
-                .conn
-                .query_row(
-                    "SELECT s.payload, e.uscc, s.png_sha256 FROM signature s \
-                     JOIN inspection i ON i.id = s.inspection_id \
-                     LEFT JOIN enterprise e ON e.id = i.enterprise_id WHERE s.id = ?1",
-                    [record_id],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?.into_bytes(),
-                            r.get(1)?,
-                            vec![r.get(2)?],
-                        ))
-                    },
-                )
-                .optional()?,
-            _ => None,
-        }
-        .ok_or_else(|| corrupt(format!("link {seq}: {chain_kind} {record_id} has no row")))?;
+            "inspection" => {
+                "SELECT i.payload, e.uscc FROM inspection i \
+                 LEFT JOIN enterprise e ON e.id = i.enterprise_id \
+                 WHERE i.id = ?1 AND i.payload IS NOT NULL"
+            }
+            "hazard_event" => {
+                "SELECT ev.event, e.uscc FROM hazard_event ev JOIN hazard h ON h.id = ev.hazard_id \
+                 LEFT JOIN enterprise e ON e.id = h.enterprise_id WHERE ev.id = ?1"
+            }
+            _ => {
+                "SELECT s.payload, e.uscc FROM signature s \
+                 JOIN inspection i ON i.id = s.inspection_id \
+                 LEFT JOIN enterprise e ON e.id = i.enterprise_id WHERE s.id = ?1"
+            }
+        };
+        let (payload, uscc): (Vec<u8>, Option<String>) = self
+            .conn
+            .query_row(sql, [record_id], |r| {
+                Ok((r.get_ref(0)?.as_bytes()?.to_vec(), r.get(1)?))
+            })
+            .optional()?
+            .ok_or_else(|| corrupt(format!("link {seq}: {chain_kind} {record_id} has no row")))?;
+        let photos = self.record_photo_hashes(chain_kind, record_id)?;
         let payload = String::from_utf8(payload).map_err(|e| {
             corrupt(format!(
                 "{chain_kind} {record_id}: payload is not UTF-8: {e}"
@@ -403,10 +379,10 @@ impl Store {
         resp: &PushResponse,
         receipt: &ReceiptBody,
     ) -> Result<Option<u64>, SyncError> {
-        let held: HashMap<(Uuid, &str), ()> = receipt
+        let held: HashSet<(Uuid, &str)> = receipt
             .records
             .iter()
-            .map(|r| ((r.id, r.payload_sha256.as_str()), ()))
+            .map(|r| (r.id, r.payload_sha256.as_str()))
             .collect();
         let by_id: HashMap<Uuid, &RecordEnvelope> = sent.iter().map(|e| (e.id, e)).collect();
         let tx = crate::inspection::begin(&self.conn)?;
@@ -420,7 +396,7 @@ impl Store {
             let chain_seq = (env.seq - 1) as i64;
             let (state, code, message): (&str, Option<String>, Option<String>) = match &r.outcome {
                 Outcome::Accepted | Outcome::Duplicate => {
-                    if !held.contains_key(&(env.id, env.payload_sha256.as_str())) {
+                    if !held.contains(&(env.id, env.payload_sha256.as_str())) {
                         return Err(SyncError::BadReceipt(format!(
                             "record {} reported stored but missing from the signed receipt",
                             env.id
@@ -613,7 +589,7 @@ impl Store {
             let mut stmt = self.conn.prepare(
                 "SELECT chain_seq, coalesce(photos, '[]') FROM sync_record WHERE state = 'accepted'",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = stmt.query_map([], |r| r.try_into())?;
             rows.collect::<Result<_, _>>()?
         };
         let tx = crate::inspection::begin(&self.conn)?;
@@ -747,18 +723,7 @@ impl Store {
         );
         let rows: Vec<Row> = {
             let mut stmt = self.conn.prepare(sql)?;
-            let rows = stmt.query_map([recent as i64], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })?;
+            let rows = stmt.query_map([recent as i64], |r| Row::try_from(r))?;
             rows.collect::<Result<_, _>>()?
         };
         let mut out = Vec::with_capacity(rows.len());
