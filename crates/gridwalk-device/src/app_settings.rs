@@ -1,8 +1,7 @@
 //! The app's user settings, kept on the device (`device_meta` key `settings`, JSON).
 
 use crate::error::StoreError;
-use crate::store::Store;
-use rusqlite::OptionalExtension;
+use crate::store::{meta, set_meta, Store};
 use serde::{Deserialize, Serialize};
 
 /// Language of the UI.
@@ -39,35 +38,25 @@ const KEY: &str = "settings";
 impl Store {
     /// The stored settings, or the defaults (photos on Wi-Fi only, Chinese).
     pub fn settings(&self) -> Result<Settings, StoreError> {
-        let raw: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM device_meta WHERE key = ?1", [KEY], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        match raw {
+        match meta(&self.conn, KEY)? {
             None => Ok(Settings::default()),
-            Some(s) => serde_json::from_str(&s).map_err(|e| StoreError::Corrupt {
-                table: "device_meta",
-                column: "settings",
-                detail: e.to_string(),
-            }),
+            Some(s) => serde_json::from_str(&s).map_err(corrupt),
         }
     }
 
     /// Replaces the settings; returns them as stored.
     pub fn set_settings(&self, settings: &Settings) -> Result<Settings, StoreError> {
-        let text = serde_json::to_string(settings).map_err(|e| StoreError::Corrupt {
-            table: "device_meta",
-            column: "settings",
-            detail: e.to_string(),
-        })?;
-        self.conn.execute(
-            "INSERT INTO device_meta (key, value) VALUES (?1, ?2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [KEY, text.as_str()],
-        )?;
+        let text = serde_json::to_string(settings).map_err(corrupt)?;
+        set_meta(&self.conn, KEY, &text)?;
         self.settings()
+    }
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt {
+        table: "device_meta",
+        column: "settings",
+        detail: e.to_string(),
     }
 }
 

@@ -20,7 +20,7 @@ use gridwalk_evidence::stamp::{
 };
 use gridwalk_evidence::watermark::WatermarkInfo;
 use gridwalk_evidence::{fsio, sha256_hex};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -179,13 +179,7 @@ fn load_links(conn: &Connection, last: Option<usize>) -> Result<Vec<ChainLink>, 
 
 /// This device's id, created on first open.
 pub(crate) fn device_id(conn: &Connection) -> Result<String, StoreError> {
-    conn.query_row(
-        "SELECT value FROM device_meta WHERE key = 'device_id'",
-        [],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or(StoreError::NotFound {
+    crate::store::meta(conn, "device_id")?.ok_or(StoreError::NotFound {
         what: "device id",
         key: "device_meta.device_id".into(),
     })

@@ -3,7 +3,7 @@
 
 use crate::error::StoreError;
 use crate::migrations;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -105,4 +105,31 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+// ---- device_meta: one key, one text value (settings, sync state)
+
+/// The `device_meta` value of `key`, if set.
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM device_meta WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// Sets (inserts or replaces) the `device_meta` value of `key`.
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO device_meta (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// Removes `key` from `device_meta`.
+pub(crate) fn delete_meta(conn: &Connection, key: &str) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM device_meta WHERE key = ?1", [key])?;
+    Ok(())
 }

@@ -4,9 +4,9 @@
 
 use super::SyncError;
 use crate::error::StoreError;
-use crate::store::Store;
+use crate::store::{delete_meta, meta, set_meta, Store};
 use gridwalk_protocol::{EnrollResponse, EnrolledUser, ServerKey};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -43,28 +43,6 @@ pub struct LastError {
     pub message: String,
     /// When it happened.
     pub at: String,
-}
-
-pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .query_row("SELECT value FROM device_meta WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()?)
-}
-
-pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO device_meta (key, value) VALUES (?1, ?2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )?;
-    Ok(())
-}
-
-fn delete_meta(conn: &Connection, key: &str) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM device_meta WHERE key = ?1", [key])?;
-    Ok(())
 }
 
 fn corrupt(column: &'static str, e: impl ToString) -> StoreError {
