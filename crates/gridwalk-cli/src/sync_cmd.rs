@@ -4,7 +4,7 @@ use crate::{output, Cli};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use gridwalk_device::app_settings::Settings;
-use gridwalk_device::sync::{Network, SyncOptions, SyncReport, Syncer};
+use gridwalk_device::sync::{Network, SyncError, SyncOptions, SyncReport, Syncer};
 use gridwalk_device::Store;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -154,7 +154,7 @@ pub fn sync(cli: &Cli, a: &SyncArgs) -> Result<ExitCode> {
     loop {
         match syncer.run_once() {
             Ok(r) => print_report(cli, &r)?,
-            Err(e) if e.code() == "sync.already_running" => eprintln!("{e}"),
+            Err(e @ SyncError::AlreadyRunning) => eprintln!("{e}"),
             Err(e) => return Err(e.into()),
         }
         std::thread::sleep(Duration::from_secs(a.interval_secs.max(1)));
@@ -190,6 +190,12 @@ pub fn status(cli: &Cli) -> Result<ExitCode> {
     );
     if let Some(e) = &s.last_error {
         println!("last error: {} ({}) at {}", e.message, e.code, e.at);
+    }
+    if s.hazard_events_waiting > 0 {
+        println!(
+            "{} hazard events from other devices wait for earlier records",
+            s.hazard_events_waiting
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
