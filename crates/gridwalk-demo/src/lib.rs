@@ -32,6 +32,13 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }
+    /// Uniform in `lo..hi` (`lo` when the range is empty).
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        if hi <= lo {
+            return lo;
+        }
+        lo + self.next_u64() % (hi - lo)
+    }
     /// Uniform in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
@@ -314,6 +321,24 @@ mod tests {
              320413100000,金城镇,town,320413000000\n320413100201,南瑶村委会,village,320413100000\n\
              320413100202,河滨居委会,village,320413100000\n",
         )
+    }
+
+    #[test]
+    fn the_generator_is_splitmix64_and_stays_in_its_ranges() {
+        let a: Vec<u64> = {
+            let mut r = Rng::new(42);
+            (0..8).map(|_| r.next_u64()).collect()
+        };
+        let mut r = Rng::new(42);
+        assert!(a.iter().all(|&x| x == r.next_u64()));
+        // SplitMix64's published first output for seed 0.
+        assert_eq!(Rng::new(0).next_u64(), 0xE220_A839_7B1D_CDAF);
+        let mut r = Rng::new(7);
+        for _ in 0..1000 {
+            assert!((0.0..1.0).contains(&r.unit()));
+            assert!((3..9).contains(&r.range(3, 9)));
+        }
+        assert_eq!(r.range(5, 5), 5);
     }
 
     #[test]

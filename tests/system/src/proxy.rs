@@ -542,7 +542,7 @@ fn draw(st: &mut State) -> Option<Fault> {
     let plan = st.plan.as_ref()?;
     let table = plan.table();
     let max_burst = plan.max_burst.max(1);
-    let u = st.rng.next_f64();
+    let u = st.rng.unit();
     let mut acc = 0.0;
     for (fault, p) in table {
         acc += p;
