@@ -22,7 +22,7 @@ use gridwalk_protocol::{PushRequest, RecordEnvelope};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use support::{fake_photos, gzip, inspection_envelope, testdata, thousands};
+use support::{fake_photos, gzip, inspection_envelope, thousands};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -136,13 +136,7 @@ fn derive_photos() -> Vec<Derived> {
     PHOTOS
         .iter()
         .map(|name| {
-            let path = testdata().join("photos").join(name);
-            let original = std::fs::read(&path).unwrap_or_else(|e| {
-                panic!(
-                    "cannot read {} ({e}); set GRIDWALK_TESTDATA to the shared testdata",
-                    path.display()
-                )
-            });
+            let (_, original) = common::test_photo(name);
             let p = process_photo(&original, &cfg, Some(&wm)).expect("process photo");
             Derived {
                 name,

@@ -24,25 +24,6 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared test data (`GRIDWALK_TESTDATA`, else `shared/testdata` beside the repo).
-fn testdata() -> PathBuf {
-    std::env::var_os("GRIDWALK_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("../../../shared/testdata"))
-}
-
-/// A real JPEG from the test data, with its bytes.
-fn photo(name: &str) -> (PathBuf, Vec<u8>) {
-    let path = testdata().join("photos").join(name);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read test photo {} ({e}); set GRIDWALK_TESTDATA to the shared testdata directory",
-            path.display()
-        )
-    });
-    (path, bytes)
-}
-
 /// The venv's Python, creating the venv the first time (under a file lock, so parallel
 /// test processes install it once).
 fn venv_python() -> PathBuf {
@@ -179,7 +160,7 @@ fn chunks(len: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tuspy_uploads_a_real_jpeg_in_sha256_checksummed_chunks() {
-    let (file, bytes) = photo("tests__45-gps_ifd.jpg");
+    let (file, bytes) = test_photo("tests__45-gps_ifd.jpg");
     let sha = sha256_hex(&bytes);
     let h = Harness::start(Db::Sqlite).await.expect("sqlite");
     let (token, ids) = device_with_records(&h, &sha, 1).await;
@@ -228,7 +209,7 @@ async fn tuspy_uploads_a_real_jpeg_in_sha256_checksummed_chunks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tuspys_aiohttp_uploader_completes_an_upload_too() {
-    let (file, bytes) = photo("orientation__landscape_1.jpg");
+    let (file, bytes) = test_photo("orientation__landscape_1.jpg");
     let sha = sha256_hex(&bytes);
     let h = Harness::start(Db::Sqlite).await.expect("sqlite");
     let (token, ids) = device_with_records(&h, &sha, 1).await;
@@ -258,7 +239,7 @@ async fn tuspys_aiohttp_uploader_completes_an_upload_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_tuspy_uploader_resumes_a_half_upload_from_the_server_offset() {
-    let (file, bytes) = photo("tests__30-type_error.jpg");
+    let (file, bytes) = test_photo("tests__30-type_error.jpg");
     let sha = sha256_hex(&bytes);
     let h = Harness::start(Db::Sqlite).await.expect("sqlite");
     let (token, ids) = device_with_records(&h, &sha, 1).await;
@@ -330,7 +311,7 @@ async fn a_new_tuspy_uploader_resumes_a_half_upload_from_the_server_offset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tuspys_default_sha1_checksum_is_refused_as_unsupported() {
-    let (file, bytes) = photo("gps__DSCN0010.jpg");
+    let (file, bytes) = test_photo("gps__DSCN0010.jpg");
     let sha = sha256_hex(&bytes);
     let h = Harness::start(Db::Sqlite).await.expect("sqlite");
     let (token, ids) = device_with_records(&h, &sha, 1).await;
@@ -365,7 +346,7 @@ async fn tuspys_default_sha1_checksum_is_refused_as_unsupported() {
 /// without sending the photo again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_photo_already_held_finishes_for_tuspy_after_one_retry() {
-    let (file, bytes) = photo("gps__DSCN0021.jpg");
+    let (file, bytes) = test_photo("gps__DSCN0021.jpg");
     let sha = sha256_hex(&bytes);
     let h = Harness::start(Db::Sqlite).await.expect("sqlite");
     let (token, ids) = device_with_records(&h, &sha, 2).await;

@@ -1,5 +1,5 @@
-//! What the benches share: a realistic finalized inspection, its envelope, gzip, the
-//! test data directory and a number formatter.
+//! What the benches share: a realistic finalized inspection, its envelope, gzip and a
+//! number formatter (the test data comes from `tests/common`).
 
 #![allow(dead_code)]
 
@@ -11,17 +11,7 @@ use gridwalk_checklist::{
 use gridwalk_core::DustFlag;
 use gridwalk_protocol::{RecordEnvelope, RecordKind};
 use std::io::Write;
-use std::path::PathBuf;
 use uuid::Uuid;
-
-/// The shared test data (`GRIDWALK_TESTDATA`, else `shared/testdata` beside the repo).
-pub fn testdata() -> PathBuf {
-    std::env::var_os("GRIDWALK_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        })
-}
 
 /// The facts of a woodworking shop with sanding, a dry collector shared by two
 /// buildings, positive-pressure conveying and 12 workers a shift: with them exactly 20

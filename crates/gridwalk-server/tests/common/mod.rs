@@ -65,6 +65,27 @@ fn enterprises_csv() -> String {
     )
 }
 
+/// The shared test data (`GRIDWALK_TESTDATA`, else `shared/testdata` beside the repo).
+pub fn testdata() -> PathBuf {
+    std::env::var_os("GRIDWALK_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        })
+}
+
+/// A real photo from the test data: its path and bytes.
+pub fn test_photo(name: &str) -> (PathBuf, Vec<u8>) {
+    let path = testdata().join("photos").join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read test photo {} ({e}); set GRIDWALK_TESTDATA to the shared testdata directory",
+            path.display()
+        )
+    });
+    (path, bytes)
+}
+
 static PG_PORT: OnceLock<Option<u16>> = OnceLock::new();
 
 /// Starts (once per test binary) a PostgreSQL with the helper script; `None` when the
