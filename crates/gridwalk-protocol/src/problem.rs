@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Every problem code the server answers with (whole-request and per-record).
+///
+/// A code this build does not know (sent by a newer server) deserializes as
+/// [`ProblemCode::Unrecognized`], so an answer that carries one still parses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +29,12 @@ pub enum ProblemCode {
     PhotoNotReferenced,
     UploadLengthInvalid,
     TusVersionUnsupported,
+    MethodNotAllowed,
+    RequestTimeout,
+    ForbiddenRole,
+    UnknownHazard,
+    RecordIdTaken,
+    TooManyUploads,
     Unavailable,
     Internal,
     // Per-record codes.
@@ -33,6 +42,10 @@ pub enum ProblemCode {
     PayloadInvalid,
     SeqReused,
     UnknownEnterprise,
+    /// Any code this build does not know (`unrecognized` on the wire). Servers never
+    /// send it; a client meeting a newer code gets this and acts on the HTTP status.
+    #[serde(other)]
+    Unrecognized,
 }
 
 impl ProblemCode {
@@ -56,12 +69,19 @@ impl ProblemCode {
         ProblemCode::PhotoNotReferenced,
         ProblemCode::UploadLengthInvalid,
         ProblemCode::TusVersionUnsupported,
+        ProblemCode::MethodNotAllowed,
+        ProblemCode::RequestTimeout,
+        ProblemCode::ForbiddenRole,
+        ProblemCode::UnknownHazard,
+        ProblemCode::RecordIdTaken,
+        ProblemCode::TooManyUploads,
         ProblemCode::Unavailable,
         ProblemCode::Internal,
         ProblemCode::PayloadHashMismatch,
         ProblemCode::PayloadInvalid,
         ProblemCode::SeqReused,
         ProblemCode::UnknownEnterprise,
+        ProblemCode::Unrecognized,
     ];
 
     /// The code as it appears on the wire (`record_conflict`, …).
@@ -85,16 +105,24 @@ impl ProblemCode {
             ProblemCode::PhotoNotReferenced => "photo_not_referenced",
             ProblemCode::UploadLengthInvalid => "upload_length_invalid",
             ProblemCode::TusVersionUnsupported => "tus_version_unsupported",
+            ProblemCode::MethodNotAllowed => "method_not_allowed",
+            ProblemCode::RequestTimeout => "request_timeout",
+            ProblemCode::ForbiddenRole => "forbidden_role",
+            ProblemCode::UnknownHazard => "unknown_hazard",
+            ProblemCode::RecordIdTaken => "record_id_taken",
+            ProblemCode::TooManyUploads => "too_many_uploads",
             ProblemCode::Unavailable => "unavailable",
             ProblemCode::Internal => "internal",
             ProblemCode::PayloadHashMismatch => "payload_hash_mismatch",
             ProblemCode::PayloadInvalid => "payload_invalid",
             ProblemCode::SeqReused => "seq_reused",
             ProblemCode::UnknownEnterprise => "unknown_enterprise",
+            ProblemCode::Unrecognized => "unrecognized",
         }
     }
 
-    /// The HTTP status a whole-request problem is answered with.
+    /// The HTTP status a whole-request problem is answered with (500 for
+    /// [`ProblemCode::Unrecognized`], which no server sends).
     pub fn http_status(self) -> u16 {
         match self {
             ProblemCode::MalformedBody
@@ -106,18 +134,23 @@ impl ProblemCode {
             | ProblemCode::PayloadInvalid
             | ProblemCode::UnknownEnterprise => 400,
             ProblemCode::Unauthenticated | ProblemCode::DeviceRevoked => 401,
-            ProblemCode::ForbiddenJurisdiction => 403,
+            ProblemCode::ForbiddenJurisdiction | ProblemCode::ForbiddenRole => 403,
             ProblemCode::NotFound => 404,
+            ProblemCode::MethodNotAllowed => 405,
+            ProblemCode::RequestTimeout => 408,
             ProblemCode::EnrollmentCodeUsed
             | ProblemCode::UploadOffsetMismatch
             | ProblemCode::PhotoNotReferenced
-            | ProblemCode::SeqReused => 409,
+            | ProblemCode::SeqReused
+            | ProblemCode::UnknownHazard
+            | ProblemCode::RecordIdTaken => 409,
             ProblemCode::TusVersionUnsupported => 412,
             ProblemCode::BodyTooLarge | ProblemCode::BatchTooLarge => 413,
             ProblemCode::UnsupportedMediaType => 415,
             ProblemCode::PhotoHashMismatch => 422,
+            ProblemCode::TooManyUploads => 429,
             ProblemCode::ChecksumMismatch => 460,
-            ProblemCode::Internal => 500,
+            ProblemCode::Internal | ProblemCode::Unrecognized => 500,
             ProblemCode::Unavailable => 503,
         }
     }
@@ -128,7 +161,7 @@ impl ProblemCode {
             ProblemCode::MalformedBody => "The request body is not what this endpoint expects",
             ProblemCode::BodyTooLarge => "The request body is too large",
             ProblemCode::BatchTooLarge => "Too many records in one push",
-            ProblemCode::UnsupportedMediaType => "Unsupported Content-Type",
+            ProblemCode::UnsupportedMediaType => "Unsupported Content-Type or Content-Encoding",
             ProblemCode::ProtocolVersionUnsupported => "Unsupported protocol version",
             ProblemCode::Unauthenticated => "Not authenticated",
             ProblemCode::DeviceRevoked => "This device has been revoked",
@@ -143,24 +176,58 @@ impl ProblemCode {
             ProblemCode::PhotoNotReferenced => "No record of this device references this photo",
             ProblemCode::UploadLengthInvalid => "Invalid or too large Upload-Length",
             ProblemCode::TusVersionUnsupported => "Unsupported tus version",
+            ProblemCode::MethodNotAllowed => "This endpoint does not take this method",
+            ProblemCode::RequestTimeout => "The request took too long",
+            ProblemCode::ForbiddenRole => "The caller's role may not record this hazard event",
+            ProblemCode::UnknownHazard => "No hazard with this id is held by the server",
+            ProblemCode::RecordIdTaken => "This record id belongs to another device",
+            ProblemCode::TooManyUploads => "Too many open uploads for this device",
             ProblemCode::Unavailable => "Service unavailable, retry later",
             ProblemCode::Internal => "Internal server error",
             ProblemCode::PayloadHashMismatch => "Payload does not have the declared SHA-256",
             ProblemCode::PayloadInvalid => "Invalid record payload",
             ProblemCode::SeqReused => "Sequence number already used by another record",
             ProblemCode::UnknownEnterprise => "Enterprise not in the register",
+            ProblemCode::Unrecognized => "A problem this version does not know",
         }
     }
 
-    /// True if retrying the same request later may succeed.
+    /// True if retrying the same request later may succeed. Exhaustive on purpose: a
+    /// new code must decide. For [`ProblemCode::Unrecognized`] the HTTP status decides.
     pub fn is_retryable(self) -> bool {
-        matches!(
-            self,
+        match self {
             ProblemCode::Unavailable
-                | ProblemCode::Internal
-                | ProblemCode::ChecksumMismatch
-                | ProblemCode::UploadOffsetMismatch
-        )
+            | ProblemCode::Internal
+            | ProblemCode::ChecksumMismatch
+            | ProblemCode::UploadOffsetMismatch
+            | ProblemCode::RequestTimeout
+            | ProblemCode::TooManyUploads => true,
+            ProblemCode::MalformedBody
+            | ProblemCode::BodyTooLarge
+            | ProblemCode::BatchTooLarge
+            | ProblemCode::UnsupportedMediaType
+            | ProblemCode::ProtocolVersionUnsupported
+            | ProblemCode::Unauthenticated
+            | ProblemCode::DeviceRevoked
+            | ProblemCode::ForbiddenJurisdiction
+            | ProblemCode::EnrollmentCodeInvalid
+            | ProblemCode::EnrollmentCodeUsed
+            | ProblemCode::NotFound
+            | ProblemCode::ChecksumAlgorithmUnsupported
+            | ProblemCode::PhotoHashMismatch
+            | ProblemCode::PhotoNotReferenced
+            | ProblemCode::UploadLengthInvalid
+            | ProblemCode::TusVersionUnsupported
+            | ProblemCode::MethodNotAllowed
+            | ProblemCode::ForbiddenRole
+            | ProblemCode::UnknownHazard
+            | ProblemCode::RecordIdTaken
+            | ProblemCode::PayloadHashMismatch
+            | ProblemCode::PayloadInvalid
+            | ProblemCode::SeqReused
+            | ProblemCode::UnknownEnterprise
+            | ProblemCode::Unrecognized => false,
+        }
     }
 }
 
@@ -223,5 +290,31 @@ mod tests {
                 "{c} undocumented"
             );
         }
+    }
+
+    #[test]
+    fn all_lists_every_code_once_with_its_status() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ProblemCode::ALL {
+            assert!(seen.insert(c.as_str()), "{c} twice in ALL");
+            let back: ProblemCode =
+                serde_json::from_value(serde_json::Value::String(c.as_str().into()))
+                    .expect("parses");
+            assert_eq!(back, *c);
+            assert!((400..600).contains(&c.http_status()), "{c}");
+        }
+        assert_eq!(ProblemCode::RequestTimeout.http_status(), 408);
+        assert_eq!(ProblemCode::MethodNotAllowed.http_status(), 405);
+        assert_eq!(ProblemCode::TooManyUploads.http_status(), 429);
+    }
+
+    #[test]
+    fn a_problem_with_a_code_from_a_newer_server_still_parses() {
+        let p: Problem = serde_json::from_value(serde_json::json!({
+            "type": "urn:gridwalk:problem:quota_exceeded", "code": "quota_exceeded",
+            "title": "Quota exceeded", "detail": "too much", "status": 429}))
+        .expect("parses");
+        assert_eq!(p.code, ProblemCode::Unrecognized);
+        assert_eq!(p.status, 429);
     }
 }

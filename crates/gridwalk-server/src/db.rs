@@ -151,6 +151,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 2,
                 include_str!("../../../migrations/server/sqlite/0002_record_holder.sql"),
             ),
+            (
+                3,
+                include_str!("../../../migrations/server/sqlite/0003_device_trust.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -160,6 +164,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 2,
                 include_str!("../../../migrations/server/postgres/0002_record_holder.sql"),
+            ),
+            (
+                3,
+                include_str!("../../../migrations/server/postgres/0003_device_trust.sql"),
             ),
         ],
     }

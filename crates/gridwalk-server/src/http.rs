@@ -3,9 +3,9 @@
 
 use crate::error::StoreError;
 use crate::store::{Caller, Store};
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,9 +16,8 @@ use gridwalk_protocol::{
 };
 use object_store::ObjectStore;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -31,8 +30,10 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub blobs: Arc<dyn ObjectStore>,
     pub uploads_dir: PathBuf,
-    /// One lock per upload being written, so two PATCHes never interleave.
-    pub upload_locks: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
+    /// One lock per upload being written or deleted, so requests never interleave.
+    pub upload_locks: crate::tus::UploadLocks,
+    /// Caps and expiry of unfinished uploads.
+    pub upload_limits: crate::tus::UploadLimits,
 }
 
 impl AppState {
@@ -42,8 +43,15 @@ impl AppState {
             store,
             blobs,
             uploads_dir,
-            upload_locks: Arc::default(),
+            upload_locks: crate::tus::UploadLocks::default(),
+            upload_limits: crate::tus::UploadLimits::default(),
         }
+    }
+
+    /// The same state with other upload limits.
+    pub fn with_upload_limits(mut self, limits: crate::tus::UploadLimits) -> AppState {
+        self.upload_limits = limits;
+        self
     }
 
     /// Runs a store call on a blocking thread.
@@ -137,6 +145,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Query string whose failures are `malformed_body` problems naming the parameter
+/// (`?limit=abc` → "bad query: limit: invalid digit found in string").
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|e| {
+                let text = e.body_text();
+                let why = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                ApiError::new(ProblemCode::MalformedBody, format!("bad query: {why}"))
+            })
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -169,7 +201,29 @@ async fn check_protocol(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The whole application.
+/// Every method and path [`app`] serves, as the OpenAPI document spells them. This list,
+/// the `.route(…)` calls in [`app`] and `crate::tus::routes()` must agree:
+/// `tests/openapi.rs` checks the list against `/openapi.json` and against the live
+/// router. Only methods registered explicitly are listed; axum also answers `HEAD` on
+/// every `GET` route.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/health"),
+    ("GET", "/v1/server-key"),
+    ("POST", "/v1/enroll"),
+    ("POST", "/v1/sync/push"),
+    ("GET", "/v1/sync/pull"),
+    ("GET", "/v1/sync/records/{id}"),
+    ("GET", "/v1/sync/missing-photos"),
+    ("GET", "/openapi.json"),
+    // crate::tus::routes()
+    ("OPTIONS", "/v1/photos"),
+    ("POST", "/v1/photos"),
+    ("PATCH", "/v1/photos/{id}"),
+    ("HEAD", "/v1/photos/{id}"),
+    ("DELETE", "/v1/photos/{id}"),
+];
+
+/// The whole application. Its routes are [`ROUTES`]: change both together.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/v1/health", get(health))
@@ -183,9 +237,15 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(crate::tus::routes())
         .fallback(|| async { ApiError::new(ProblemCode::NotFound, "no such endpoint") })
+        // After every route is added: it applies to the routes present. axum still sets
+        // `Allow`.
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
     api.layer(axum::middleware::from_fn(check_protocol))
         .layer(RequestDecompressionLayer::new())
+        // Outside the decompression layer (its 415 for an unknown `Content-Encoding` has
+        // an empty body), inside compression (so it sees plain bodies).
+        .layer(axum::middleware::from_fn(errors_as_problems))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::overriding(
@@ -194,26 +254,125 @@ pub fn app(state: AppState) -> Router {
         ))
 }
 
-#[derive(serde::Serialize)]
-struct Health {
-    status: &'static str,
-    protocol: u32,
+/// Answer for a method the path does not take (axum adds `Allow`).
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        ProblemCode::MethodNotAllowed,
+        format!("{} does not take {method}; see Allow", uri.path()),
+    )
 }
 
-async fn health() -> Json<Health> {
+/// The problem code for an error status answered without a problem document.
+fn code_for_status(status: StatusCode) -> ProblemCode {
+    match status.as_u16() {
+        401 => ProblemCode::Unauthenticated,
+        404 => ProblemCode::NotFound,
+        405 => ProblemCode::MethodNotAllowed,
+        408 => ProblemCode::RequestTimeout,
+        413 => ProblemCode::BodyTooLarge,
+        415 => ProblemCode::UnsupportedMediaType,
+        503 => ProblemCode::Unavailable,
+        s if s >= 500 => ProblemCode::Internal,
+        _ => ProblemCode::MalformedBody,
+    }
+}
+
+fn is_problem(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/problem+json"))
+}
+
+/// Turns every error answer that is not a problem document (an axum rejection, the
+/// decompression layer's bare 415, a timeout's 408, …) into one, keeping the status and
+/// the other headers (`Allow` on 405, `Accept-Encoding` on 415).
+async fn errors_as_problems(req: Request, next: Next) -> Response {
+    let encoding = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if status.as_u16() < 400 || is_problem(resp.headers()) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // Bodies of such answers are short texts; a longer one is not worth quoting.
+    let text = axum::body::to_bytes(body, 2048)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = code_for_status(status);
+    let detail = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE
+        && text.is_empty()
+        && parts.headers.contains_key(header::ACCEPT_ENCODING)
+    {
+        let accepted = parts
+            .headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("identity");
+        format!(
+            "Content-Encoding '{}' is not supported; use one of: {accepted}",
+            encoding.as_deref().unwrap_or("")
+        )
+    } else if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request refused")
+            .to_string()
+    } else {
+        text
+    };
+    let mut problem = Problem::new(code, detail);
+    problem.status = status.as_u16();
+    if code == ProblemCode::Internal {
+        tracing::error!(status = status.as_u16(), detail = %problem.detail, "error answered without a problem");
+    }
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_ENCODING);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Answer of `GET /v1/health`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: &'static str,
+    /// The sync protocol version this server speaks.
+    pub protocol: u32,
+}
+
+#[utoipa::path(get, path = "/v1/health", tag = "meta",
+    responses((status = 200, description = "The server is up", body = Health),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn health() -> Json<Health> {
     Json(Health {
         status: "ok",
         protocol: PROTOCOL_VERSION,
     })
 }
 
-#[utoipa::path(get, path = "/v1/server-key", responses((status = 200, body = ServerKey)))]
+#[utoipa::path(get, path = "/v1/server-key",
+    responses((status = 200, description = "The key receipts are signed with", body = ServerKey),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn server_key(State(s): State<AppState>) -> Json<ServerKey> {
     Json(s.store.server_key())
 }
 
 #[utoipa::path(post, path = "/v1/enroll", request_body = EnrollRequest,
-    responses((status = 200, body = EnrollResponse), (status = "4XX", body = Problem)))]
+    responses((status = 200, description = "Enrolled; the token is shown once", body = EnrollResponse),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn enroll(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<EnrollRequest>,
@@ -224,7 +383,9 @@ pub(crate) async fn enroll(
 }
 
 #[utoipa::path(post, path = "/v1/sync/push", request_body = PushRequest,
-    responses((status = 200, body = PushResponse), (status = "4XX", body = Problem)),
+    responses((status = 200, description = "One result per record and a signed receipt", body = PushResponse),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub(crate) async fn push(
     State(s): State<AppState>,
@@ -248,6 +409,7 @@ pub(crate) async fn push(
 
 /// Query of a pull.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
     /// Empty for the start.
     #[serde(default)]
@@ -258,12 +420,14 @@ pub struct PullQuery {
 }
 
 #[utoipa::path(get, path = "/v1/sync/pull", params(PullQuery),
-    responses((status = 200, body = PullPage), (status = "4XX", body = Problem)),
+    responses((status = 200, description = "A page of changes", body = PullPage),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub(crate) async fn pull(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<PullQuery>,
+    ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullPage>, ApiError> {
     let cursor = match q.cursor.as_deref().map(str::trim) {
         None | Some("") => 0,
@@ -278,7 +442,10 @@ pub(crate) async fn pull(
 }
 
 #[utoipa::path(get, path = "/v1/sync/records/{id}",
-    responses((status = 200, body = RecordStatus), (status = "4XX", body = Problem)),
+    params(("id" = Uuid, Path, description = "The record id")),
+    responses((status = 200, description = "What the server holds of the record", body = RecordStatus),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub(crate) async fn record_status(
     State(s): State<AppState>,
@@ -291,7 +458,9 @@ pub(crate) async fn record_status(
 }
 
 #[utoipa::path(get, path = "/v1/sync/missing-photos",
-    responses((status = 200, body = MissingPhotos), (status = "4XX", body = Problem)),
+    responses((status = 200, description = "Photos the server still needs", body = MissingPhotos),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub(crate) async fn missing_photos(
     State(s): State<AppState>,

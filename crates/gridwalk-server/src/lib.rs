@@ -5,11 +5,13 @@
 //! The HTTP layer (`http`, `tus`) is thin over [`store::Store`], which is written once
 //! over the [`db::Backend`] seam with SQLite and PostgreSQL implementations.
 
+pub mod authz;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod openapi;
 pub mod register;
+pub mod serve;
 pub mod store;
 pub mod tus;
 

@@ -6,9 +6,12 @@ use clap::{Parser, Subcommand};
 use gridwalk_core::DivisionCode;
 use gridwalk_protocol::Role;
 use gridwalk_server::register::{self, RegisterFile};
+use gridwalk_server::serve::{self, ConnLimits};
+use gridwalk_server::tus::UploadLimits;
 use gridwalk_server::{open_store, DataDir};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "gridwalk-server", version, about = "GridWalk central server")]
@@ -35,6 +38,10 @@ enum Command {
         /// Address to listen on; port 0 picks a free port (the bound address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
+        uploads: UploadArgs,
     },
     /// Jurisdiction tree.
     Divisions {
@@ -56,6 +63,94 @@ enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+}
+
+/// Connection limits of `serve` (docs/server.md, "Connection limits").
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Seconds a client may take to send a request head, from its first byte.
+    #[arg(
+        long,
+        env = "GRIDWALK_HEADER_TIMEOUT_SECS",
+        default_value_t = ConnLimits::default().header_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    header_timeout_secs: u64,
+    /// Longest silence, in seconds, while a request body is read (answered 408).
+    #[arg(
+        long,
+        env = "GRIDWALK_BODY_TIMEOUT_SECS",
+        default_value_t = ConnLimits::default().body_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    body_timeout_secs: u64,
+    /// Seconds before a connection with no request in flight and no traffic is closed.
+    #[arg(
+        long,
+        env = "GRIDWALK_IDLE_TIMEOUT_SECS",
+        default_value_t = ConnLimits::default().idle_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    idle_timeout_secs: u64,
+    /// Open connections at most; more wait until one closes.
+    #[arg(
+        long,
+        env = "GRIDWALK_MAX_CONNECTIONS",
+        default_value_t = ConnLimits::default().max_connections as u64,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    max_connections: u64,
+}
+
+/// Caps and expiry of unfinished photo uploads (docs/server.md, "Device trust").
+#[derive(clap::Args)]
+struct UploadArgs {
+    /// Unfinished uploads one device may hold.
+    #[arg(
+        long,
+        env = "GRIDWALK_MAX_OPEN_UPLOADS",
+        default_value_t = UploadLimits::default().max_open_per_device,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    max_open_uploads: u64,
+    /// MiB one device may have declared in its unfinished uploads.
+    #[arg(
+        long,
+        env = "GRIDWALK_MAX_OPEN_UPLOAD_MIB",
+        default_value_t = UploadLimits::default().max_open_bytes_per_device / (1024 * 1024),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    max_open_upload_mib: u64,
+    /// Hours without a chunk after which an unfinished upload is deleted.
+    #[arg(
+        long,
+        env = "GRIDWALK_UPLOAD_EXPIRY_HOURS",
+        default_value_t = UploadLimits::default().expire_after.as_secs() / 3600,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    upload_expiry_hours: u64,
+}
+
+impl UploadArgs {
+    fn limits(&self) -> UploadLimits {
+        UploadLimits {
+            max_open_per_device: self.max_open_uploads,
+            max_open_bytes_per_device: self.max_open_upload_mib.saturating_mul(1024 * 1024),
+            expire_after: Duration::from_secs(self.upload_expiry_hours.saturating_mul(3600)),
+            ..UploadLimits::default()
+        }
+    }
+}
+
+impl LimitArgs {
+    fn limits(&self) -> ConnLimits {
+        ConnLimits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            body_timeout: Duration::from_secs(self.body_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -114,7 +209,11 @@ fn main() -> Result<()> {
         .with_context(|| format!("data directory {}", cli.data.display()))?;
     let store = open_store(&data, cli.database_url.as_deref()).context("opening the database")?;
     match cli.command {
-        Command::Serve { listen } => serve(data, store, listen),
+        Command::Serve {
+            listen,
+            limits,
+            uploads,
+        } => serve(data, store, listen, limits.limits(), uploads.limits()),
         Command::Divisions {
             command: ImportCommand::Import { file },
         } => import(&data, &store, RegisterFile::Divisions, &file),
@@ -189,10 +288,16 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
     Ok(())
 }
 
-fn serve(data: DataDir, store: gridwalk_server::Store, listen: SocketAddr) -> Result<()> {
+fn serve(
+    data: DataDir,
+    store: gridwalk_server::Store,
+    listen: SocketAddr,
+    limits: ConnLimits,
+    uploads: UploadLimits,
+) -> Result<()> {
     let templates = store.publish_templates()?;
     tracing::info!(templates, "shipped templates published");
-    let state = gridwalk_server::local_state(&data, store)?;
+    let state = gridwalk_server::local_state(&data, store)?.with_upload_limits(uploads.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,11 +308,17 @@ fn serve(data: DataDir, store: gridwalk_server::Store, listen: SocketAddr) -> Re
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         println!("listening on http://{addr}");
-        tracing::info!(%addr, data = %data.0.display(), "serving");
-        axum::serve(listener, gridwalk_server::app(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("server failed")?;
+        tracing::info!(%addr, data = %data.0.display(), ?limits, ?uploads, "serving");
+        let sweeper = gridwalk_server::tus::spawn_sweeper(state.clone());
+        serve::serve(
+            listener,
+            gridwalk_server::app(state),
+            limits,
+            shutdown_signal(),
+        )
+        .await
+        .context("server failed")?;
+        sweeper.abort();
         tracing::info!("shut down cleanly");
         Ok(())
     })

@@ -180,9 +180,64 @@ impl Store {
         let seed: [u8; 32] = bytes
             .try_into()
             .map_err(|_| StoreError::Corrupt("signing key is not 32 bytes".into()))?;
-        Ok(Store {
+        let store = Store {
             db,
             signing: SigningKey::from_bytes(&seed),
+        };
+        store.index_hazards()?;
+        Ok(store)
+    }
+
+    /// Fills the `hazard` table (migration 0003) from hazard creations accepted before
+    /// it existed; once per database.
+    fn index_hazards(&self) -> Result<(), StoreError> {
+        self.tx(|t| {
+            if t
+                .query_opt("SELECT 1 FROM server_meta WHERE key = 'hazards_indexed'", &[])?
+                .is_some()
+            {
+                return Ok(());
+            }
+            let rows = t.query(
+                "SELECT id, payload, enterprise_uscc, division_code FROM record
+                 WHERE kind = 'hazard_event' AND state = 'accepted' ORDER BY received_at, id",
+                &[],
+            )?;
+            for r in &rows {
+                let Some(payload) = r.text(1)? else { continue };
+                let Ok(event) = serde_json::from_str::<gridwalk_checklist::HazardEvent>(&payload)
+                else {
+                    continue;
+                };
+                let gridwalk_checklist::HazardEventKind::Created {
+                    enterprise_id,
+                    severity,
+                    ..
+                } = event.kind
+                else {
+                    continue;
+                };
+                let (Some(uscc), Some(division)) = (r.text(2)?, r.text(3)?) else {
+                    continue;
+                };
+                t.exec(
+                    "INSERT INTO hazard (id, enterprise_id, enterprise_uscc, division_code, severity, created_record_id)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                    &[
+                        event.hazard_id.to_string().into(),
+                        enterprise_id.to_string().into(),
+                        uscc.into(),
+                        division.into(),
+                        severity_str(severity).into(),
+                        r.str(0)?.into(),
+                    ],
+                )?;
+            }
+            t.exec(
+                "INSERT INTO server_meta (key, value) VALUES ('hazards_indexed', '1')",
+                &[],
+            )?;
+            Ok(())
         })
     }
 
@@ -353,7 +408,11 @@ impl Store {
                     Ok((device_id, user))
                 }
                 Some(used_by) if used_by == key_hash => {
-                    // The first answer was lost: same device, fresh token.
+                    // The first answer was lost: same device, fresh token — while the
+                    // code is still valid, like the first exchange.
+                    if expires < at {
+                        return Err(problem(ProblemCode::EnrollmentCodeInvalid, "enrollment code expired"));
+                    }
                     let device_id = uuid_of(&row, 2)?;
                     let revoked = t
                         .query_opt("SELECT revoked_at FROM device WHERE id = $1", &[device_id.to_string().into()])?
@@ -533,12 +592,27 @@ impl Store {
         let id = r.id.to_string();
         if let Some(row) = t.query_opt(
             "SELECT r.payload_sha256, r.state, r.reject_code, r.reject_detail,
-                    d.id <> $2 AND d.user_id = (SELECT user_id FROM device WHERE id = $2)
+                    d.id <> $2 AND d.user_id = (SELECT user_id FROM device WHERE id = $2),
+                    d.id = $2 OR EXISTS (SELECT 1 FROM record_holder h
+                                         WHERE h.record_id = r.id AND h.device_id = $2)
              FROM record r JOIN device d ON d.id = r.device_id WHERE r.id = $1",
             &[id.clone().into(), caller.device_id.to_string().into()],
         )? {
             let existing = row.str(0)?;
             let same_user_other_device = row.int(4)? != 0;
+            let held_by_caller = row.int(5)? != 0;
+            if !held_by_caller && !same_user_other_device {
+                // Another person's record: say nothing about it (no hash, no state, no
+                // receipt entry). The id still takes its place in this device's sequence,
+                // like any refused record, so what follows is not a gap.
+                if r.seq == *next_seq {
+                    *next_seq += 1;
+                }
+                return Ok(Outcome::Rejected {
+                    code: ProblemCode::RecordIdTaken,
+                    detail: "this record id is not available to this device; a new record needs a new id".into(),
+                });
+            }
             // The id is held already (pushed before by this device, or by this device
             // under an earlier enrollment): it still takes its place in this device's
             // sequence, so what follows is not a gap.
@@ -588,7 +662,11 @@ impl Store {
         let checked = self.check_record(t, caller, r)?;
         let seq = r.seq as i64;
         match checked {
-            Ok((uscc, division)) => {
+            Ok(Checked {
+                uscc,
+                division,
+                new_hazard,
+            }) => {
                 t.exec(
                     "INSERT INTO record (id, device_id, seq, kind, payload_sha256, payload, enterprise_uscc, division_code, state, device_time, received_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'accepted', $9, $10)",
@@ -612,6 +690,20 @@ impl Store {
                     t.exec(
                         "INSERT INTO record_photo (record_id, sha256) VALUES ($1, $2)",
                         &[id.clone().into(), p.into()],
+                    )?;
+                }
+                if let Some(h) = new_hazard {
+                    t.exec(
+                        "INSERT INTO hazard (id, enterprise_id, enterprise_uscc, division_code, severity, created_record_id)
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                        &[
+                            h.id.to_string().into(),
+                            h.enterprise_id.to_string().into(),
+                            h.uscc.into(),
+                            division.as_str().into(),
+                            severity_str(h.severity).into(),
+                            id.clone().into(),
+                        ],
                     )?;
                 }
                 if r.kind == RecordKind::HazardEvent {
@@ -652,13 +744,12 @@ impl Store {
 
     /// Per-record checks: hash, payload, photos, jurisdiction. Returns the normalised
     /// USCC and the division the record belongs to.
-    #[allow(clippy::type_complexity)]
     fn check_record(
         &self,
         t: &mut dyn Tx,
         caller: &Caller,
         r: &RecordEnvelope,
-    ) -> Result<Result<(Option<String>, DivisionCode), (ProblemCode, String)>, StoreError> {
+    ) -> Result<Result<Checked, (ProblemCode, String)>, StoreError> {
         let bad = |code, detail: String| Ok(Err((code, detail)));
         if !is_sha256_hex(&r.payload_sha256) {
             return bad(
@@ -725,9 +816,16 @@ impl Store {
         } else {
             caller.jurisdiction.clone()
         };
+        let mut division = division;
+        let mut new_hazard = None;
         if r.kind == RecordKind::HazardEvent {
-            if let Some(detail) = hazard_event_problem(&r.payload, uscc_out.as_deref()) {
-                return bad(ProblemCode::PayloadInvalid, detail);
+            match check_hazard_event(t, caller, &r.payload, uscc_out.as_deref())? {
+                Err((code, detail)) => return bad(code, detail),
+                Ok(HazardPlace::New(h)) => new_hazard = Some(h),
+                Ok(HazardPlace::Known { uscc, division: d }) => {
+                    uscc_out = Some(uscc);
+                    division = d;
+                }
             }
         }
         if !covers(&caller.jurisdiction, &division) {
@@ -739,7 +837,11 @@ impl Store {
                 ),
             );
         }
-        Ok(Ok((uscc_out, division)))
+        Ok(Ok(Checked {
+            uscc: uscc_out,
+            division,
+            new_hazard,
+        }))
     }
 
     // ------------------------------------------------------------ record state
@@ -783,7 +885,8 @@ impl Store {
     }
 
     /// Photos referenced by the accepted records the caller pushed or holds (pushed again
-    /// after enrolling anew) that the server lacks.
+    /// after enrolling anew) that no device holding the record has delivered yet: bytes
+    /// another device uploaded do not count (`blob_source`).
     pub fn missing_photos(&self, caller: &Caller) -> Result<MissingPhotos, StoreError> {
         let rows = self.tx(|t| {
             t.query(
@@ -791,7 +894,9 @@ impl Store {
                  WHERE r.state = 'accepted'
                    AND r.id IN (SELECT id FROM record WHERE device_id = $1
                                 UNION SELECT record_id FROM record_holder WHERE device_id = $1)
-                   AND NOT EXISTS (SELECT 1 FROM blob b WHERE b.sha256 = rp.sha256)
+                   AND NOT EXISTS (SELECT 1 FROM blob_source bs WHERE bs.sha256 = rp.sha256
+                       AND (bs.device_id = r.device_id OR bs.device_id IN
+                           (SELECT h.device_id FROM record_holder h WHERE h.record_id = r.id)))
                  ORDER BY rp.sha256, rp.record_id",
                 &[caller.device_id.to_string().into()],
             )
@@ -854,32 +959,60 @@ impl Store {
         })
     }
 
-    /// Creates an upload; complete at once if the photo is already held.
+    /// Creates an upload; complete at once if this device already delivered the photo.
+    /// Refused as `too_many_uploads` when the device would have more than `max_open`
+    /// unfinished uploads or more than `max_open_bytes` declared in them.
     pub fn create_upload(
         &self,
         caller: &Caller,
         sha256: &str,
         length: u64,
         metadata: &str,
+        max_open: u64,
+        max_open_bytes: u64,
     ) -> Result<Upload, StoreError> {
         let id = Uuid::now_v7();
+        let device = caller.device_id.to_string();
         self.tx(|t| {
             let held = t
-                .query_opt("SELECT size FROM blob WHERE sha256 = $1", &[sha256.into()])?
+                .query_opt(
+                    "SELECT 1 FROM blob_source WHERE sha256 = $1 AND device_id = $2",
+                    &[sha256.into(), device.clone().into()],
+                )?
                 .is_some();
+            if !held {
+                let open = t
+                    .query_opt(
+                        "SELECT COUNT(*), CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM upload
+                         WHERE device_id = $1 AND completed_at IS NULL",
+                        &[device.clone().into()],
+                    )?
+                    .ok_or_else(|| StoreError::Corrupt("no count".into()))?;
+                let (count, bytes) = (open.int(0)? as u64, open.int(1)? as u64);
+                if count >= max_open || bytes.saturating_add(length) > max_open_bytes {
+                    return Err(problem(
+                        ProblemCode::TooManyUploads,
+                        format!(
+                            "this device has {count} unfinished uploads of {bytes} bytes; at most {max_open} \
+                             uploads and {max_open_bytes} bytes may be open at once: finish or delete one first"
+                        ),
+                    ));
+                }
+            }
             let offset = if held { length } else { 0 };
+            let at = ts(now());
             t.exec(
-                "INSERT INTO upload (id, device_id, sha256, length, upload_offset, metadata, created_at, completed_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO upload (id, device_id, sha256, length, upload_offset, metadata, created_at, completed_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)",
                 &[
                     id.to_string().into(),
-                    caller.device_id.to_string().into(),
+                    device.clone().into(),
                     sha256.into(),
                     (length as i64).into(),
                     (offset as i64).into(),
                     metadata.into(),
-                    ts(now()).into(),
-                    held.then(|| ts(now())).into(),
+                    at.clone().into(),
+                    held.then(|| at.clone()).into(),
                 ],
             )?;
             Ok(Upload {
@@ -919,25 +1052,59 @@ impl Store {
     pub fn advance_upload(&self, id: Uuid, from: u64, to: u64) -> Result<bool, StoreError> {
         self.tx(|t| {
             Ok(t.exec(
-                "UPDATE upload SET upload_offset = $1 WHERE id = $2 AND upload_offset = $3 AND completed_at IS NULL",
-                &[(to as i64).into(), id.to_string().into(), (from as i64).into()],
+                "UPDATE upload SET upload_offset = $1, updated_at = $4
+                 WHERE id = $2 AND upload_offset = $3 AND completed_at IS NULL",
+                &[
+                    (to as i64).into(),
+                    id.to_string().into(),
+                    (from as i64).into(),
+                    ts(now()).into(),
+                ],
             )? == 1)
         })
     }
 
-    /// Records a verified photo and closes the upload.
+    /// Records a verified photo, delivered by the upload's device, and closes the upload.
     pub fn complete_upload(&self, id: Uuid, sha256: &str, size: u64) -> Result<(), StoreError> {
+        let at = ts(now());
         self.tx(|t| {
             t.exec(
                 "INSERT INTO blob (sha256, size, verified_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
-                &[sha256.into(), (size as i64).into(), ts(now()).into()],
+                &[sha256.into(), (size as i64).into(), at.clone().into()],
             )?;
             t.exec(
-                "UPDATE upload SET upload_offset = length, completed_at = $1 WHERE id = $2",
-                &[ts(now()).into(), id.to_string().into()],
+                "INSERT INTO blob_source (sha256, device_id, verified_at)
+                 SELECT $1, device_id, $2 FROM upload WHERE id = $3
+                 ON CONFLICT (sha256, device_id) DO NOTHING",
+                &[sha256.into(), at.clone().into(), id.to_string().into()],
+            )?;
+            t.exec(
+                "UPDATE upload SET upload_offset = length, completed_at = $1, updated_at = $1 WHERE id = $2",
+                &[at.clone().into(), id.to_string().into()],
             )?;
             Ok(())
         })
+    }
+
+    /// Unfinished uploads with no activity since `before` (the expiry sweep's work).
+    pub fn stale_uploads(&self, before: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
+        let rows = self.tx(|t| {
+            t.query(
+                "SELECT id FROM upload WHERE completed_at IS NULL AND updated_at < $1 ORDER BY id",
+                &[ts(before).into()],
+            )
+            .map_err(StoreError::from)
+        })?;
+        rows.iter().map(|r| uuid_of(r, 0)).collect()
+    }
+
+    /// Every unfinished upload (whose partial file the sweep must keep).
+    pub fn open_uploads(&self) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+        let rows = self.tx(|t| {
+            t.query("SELECT id FROM upload WHERE completed_at IS NULL", &[])
+                .map_err(StoreError::from)
+        })?;
+        rows.iter().map(|r| uuid_of(r, 0)).collect()
     }
 
     /// Removes an upload (termination, or a failed verification).
@@ -948,7 +1115,7 @@ impl Store {
         })
     }
 
-    /// True if the photo is held and verified.
+    /// True if the photo is held and verified (from any device).
     pub fn blob_held(&self, sha256: &str) -> Result<bool, StoreError> {
         self.tx(|t| {
             Ok(
@@ -1093,8 +1260,11 @@ fn photo_hashes(t: &mut dyn Tx, record_id: &str) -> Result<Vec<String>, StoreErr
 
 fn missing_for(t: &mut dyn Tx, record_id: &str) -> Result<Vec<String>, StoreError> {
     t.query(
-        "SELECT rp.sha256 FROM record_photo rp WHERE rp.record_id = $1
-         AND NOT EXISTS (SELECT 1 FROM blob b WHERE b.sha256 = rp.sha256) ORDER BY rp.sha256",
+        "SELECT rp.sha256 FROM record_photo rp JOIN record r ON r.id = rp.record_id
+         WHERE rp.record_id = $1 AND NOT EXISTS (SELECT 1 FROM blob_source bs
+             WHERE bs.sha256 = rp.sha256 AND (bs.device_id = r.device_id OR bs.device_id IN
+                 (SELECT h.device_id FROM record_holder h WHERE h.record_id = r.id)))
+         ORDER BY rp.sha256",
         &[record_id.into()],
     )?
     .iter()
@@ -1142,26 +1312,163 @@ fn upsert_change(
     Ok(true)
 }
 
-/// Why a hazard event's payload cannot be published to other devices, if it cannot:
-/// it must parse as a [`gridwalk_checklist::HazardEvent`] (devices apply pulled events),
-/// and a `created` event must name the enterprise whose USCC the envelope carries (the
-/// USCC decides which jurisdiction's devices see it).
-fn hazard_event_problem(payload: &str, uscc: Option<&str>) -> Option<String> {
+/// What [`Store::check_record`] found acceptable.
+struct Checked {
+    /// The normalised USCC of the record's enterprise.
+    uscc: Option<String>,
+    /// The division the record belongs to (and is published under).
+    division: DivisionCode,
+    /// A hazard this record creates.
+    new_hazard: Option<NewHazard>,
+}
+
+/// A hazard created by an accepted `created` event.
+struct NewHazard {
+    id: Uuid,
+    enterprise_id: Uuid,
+    uscc: String,
+    severity: gridwalk_checklist::Severity,
+}
+
+/// Where a hazard event belongs.
+enum HazardPlace {
+    /// It creates a hazard of the envelope's enterprise.
+    New(NewHazard),
+    /// It follows a hazard the server holds: its enterprise and division.
+    Known {
+        uscc: String,
+        division: DivisionCode,
+    },
+}
+
+fn severity_str(s: gridwalk_checklist::Severity) -> &'static str {
+    match s {
+        gridwalk_checklist::Severity::General => "general",
+        gridwalk_checklist::Severity::Major => "major",
+    }
+}
+
+/// Checks a pushed hazard event (docs/server.md, "Device trust"): it must parse as a
+/// [`gridwalk_checklist::HazardEvent`] (devices apply pulled events) naming the
+/// authenticated user as its actor, and the caller's role must allow its kind
+/// ([`crate::authz::may_record`]). A `created` event must name the enterprise whose USCC
+/// the envelope carries and a hazard id not yet used; any later event must follow a
+/// hazard the server holds, and belongs to that hazard's division whatever the envelope
+/// claims (the caller's jurisdiction is checked against it afterwards).
+fn check_hazard_event(
+    t: &mut dyn Tx,
+    caller: &Caller,
+    payload: &str,
+    uscc: Option<&str>,
+) -> Result<Result<HazardPlace, (ProblemCode, String)>, StoreError> {
+    use gridwalk_checklist::HazardEventKind;
+    let bad = |code, detail: String| Ok(Err((code, detail)));
     let event = match serde_json::from_str::<gridwalk_checklist::HazardEvent>(payload) {
         Ok(e) => e,
-        Err(e) => return Some(format!("payload is not a hazard event: {e}")),
-    };
-    if let gridwalk_checklist::HazardEventKind::Created { enterprise_id, .. } = event.kind {
-        let expected = uscc
-            .and_then(|u| Uscc::parse(u).ok())
-            .map(|u| gridwalk_core::ids::enterprise_id(&u));
-        if expected != Some(enterprise_id) {
-            return Some(format!(
-                "a created hazard event must carry the USCC of its enterprise {enterprise_id}"
-            ));
+        Err(e) => {
+            return bad(
+                ProblemCode::PayloadInvalid,
+                format!("payload is not a hazard event: {e}"),
+            )
         }
+    };
+    if event.actor != caller.user_name {
+        return bad(
+            ProblemCode::PayloadInvalid,
+            format!(
+                "the event names '{}' as its actor, but it is pushed by '{}'",
+                event.actor, caller.user_name
+            ),
+        );
     }
-    None
+    let held = t.query_opt(
+        "SELECT enterprise_uscc, division_code, severity FROM hazard WHERE id = $1",
+        &[event.hazard_id.to_string().into()],
+    )?;
+    let (place, severity) = match (&event.kind, held) {
+        (HazardEventKind::Created { .. }, Some(_)) => {
+            return bad(
+                ProblemCode::PayloadInvalid,
+                format!("hazard {} already exists", event.hazard_id),
+            )
+        }
+        (
+            HazardEventKind::Created {
+                enterprise_id,
+                severity,
+                ..
+            },
+            None,
+        ) => {
+            let expected = uscc.and_then(|u| Uscc::parse(u).ok());
+            match expected {
+                Some(u) if gridwalk_core::ids::enterprise_id(&u) == *enterprise_id => (
+                    HazardPlace::New(NewHazard {
+                        id: event.hazard_id,
+                        enterprise_id: *enterprise_id,
+                        uscc: u.as_str().to_string(),
+                        severity: *severity,
+                    }),
+                    *severity,
+                ),
+                _ => {
+                    return bad(
+                        ProblemCode::PayloadInvalid,
+                        format!(
+                            "a created hazard event must carry the USCC of its enterprise {enterprise_id}"
+                        ),
+                    )
+                }
+            }
+        }
+        (_, None) => {
+            return bad(
+                ProblemCode::UnknownHazard,
+                format!(
+                    "no hazard {} is held; its creation must be pushed first",
+                    event.hazard_id
+                ),
+            )
+        }
+        (_, Some(row)) => {
+            let held_uscc = row.str(0)?;
+            if uscc.is_some_and(|u| {
+                Uscc::parse(u)
+                    .map(|u| u.as_str() != held_uscc)
+                    .unwrap_or(true)
+            }) {
+                return bad(
+                    ProblemCode::PayloadInvalid,
+                    format!("hazard {} belongs to another enterprise", event.hazard_id),
+                );
+            }
+            let severity = match row.str(2)?.as_str() {
+                "major" => gridwalk_checklist::Severity::Major,
+                _ => gridwalk_checklist::Severity::General,
+            };
+            let division = DivisionCode::parse(&row.str(1)?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            (
+                HazardPlace::Known {
+                    uscc: held_uscc,
+                    division,
+                },
+                severity,
+            )
+        }
+    };
+    if !crate::authz::may_record(caller.role, event.kind.name(), severity) {
+        return bad(
+            ProblemCode::ForbiddenRole,
+            format!(
+                "a {} may not record '{:?}' on a {} hazard",
+                caller.role.as_str(),
+                event.kind.name(),
+                severity_str(severity)
+            ),
+        );
+    }
+    Ok(Ok(place))
 }
 
 #[cfg(test)]

@@ -1,25 +1,30 @@
 //! Photo uploads over tus 1.0 (core, creation, checksum with sha256, termination).
 //!
-//! Partial data lives in `uploads/<id>` on local disk, written whole-chunk-or-nothing
-//! and fsynced before the offset moves in the database; a stale tail left by a crash is
-//! cut off on the next PATCH. When the offset reaches the length the whole file is
-//! hashed: equal to the declared SHA-256 it goes to the blob store as
-//! `photos/<sha256>`, otherwise the upload is discarded.
+//! Partial data lives in `uploads/<id>` on local disk. A chunk is written as it arrives
+//! and counts whole-chunk-or-nothing: checked and fsynced before the offset moves in
+//! the database; a stale tail left by a crash or a cut connection is cut off on the next
+//! PATCH. When the offset reaches the length the file is hashed in small pieces: equal
+//! to the declared SHA-256 it is copied (streamed) to the blob store as
+//! `photos/<sha256>`, otherwise the upload is discarded. No upload is held in memory
+//! whole. Unfinished uploads are capped per device and expired by a sweep
+//! ([`UploadLimits`], [`sweep_uploads`]).
 
 use crate::http::{ApiError, AppState};
 use crate::store::{Caller, Upload};
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post};
 use axum::Router;
 use base64::Engine;
+use futures::StreamExt;
 use gridwalk_protocol::tus::{parse_metadata, SHA256_METADATA_KEY, TUS_EXTENSIONS, TUS_VERSION};
-use gridwalk_protocol::{is_sha256_hex, sha256_hex, ProblemCode, MAX_CHUNK_BYTES, MAX_PHOTO_BYTES};
+use gridwalk_protocol::{is_sha256_hex, ProblemCode, MAX_CHUNK_BYTES, MAX_PHOTO_BYTES};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tower_http::set_header::SetResponseHeaderLayer;
 use uuid::Uuid;
 
@@ -159,8 +164,12 @@ async fn create(
             ),
         ));
     }
+    let (max_open, max_bytes) = (
+        s.upload_limits.max_open_per_device,
+        s.upload_limits.max_open_bytes_per_device,
+    );
     let upload = s
-        .run(move |st| st.create_upload(&caller, &sha, length, &metadata))
+        .run(move |st| st.create_upload(&caller, &sha, length, &metadata, max_open, max_bytes))
         .await?;
     tracing::info!(upload = %upload.id, sha256 = %upload.sha256, length, held = upload.completed, "upload created");
     let location = format!("/v1/photos/{}", upload.id);
@@ -255,15 +264,10 @@ async fn patch_chunk(
             )
         }
     };
-    let lock = {
-        let mut locks = s
-            .upload_locks
-            .lock()
-            .map_err(|_| ApiError::internal("upload lock table poisoned"))?;
-        locks.entry(id).or_default().clone()
-    };
-    let _guard = lock.lock().await;
-    let upload = load(&s, caller.clone(), id).await?;
+    // Authorise first: only an upload of this device gets a lock entry.
+    load(&s, caller.clone(), id).await?;
+    let _guard = s.upload_locks.lock(id).await;
+    let upload = load(&s, caller, id).await?;
     if upload.completed {
         return if claimed == upload.length {
             Ok(offset_response(upload.length))
@@ -279,34 +283,6 @@ async fn patch_chunk(
     if claimed != upload.offset {
         return Err(offset_mismatch(upload.offset, claimed));
     }
-    let body = Bytes::from_request(req, &s).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                ProblemCode::BodyTooLarge,
-                format!("chunks are limited to {MAX_CHUNK_BYTES} bytes"),
-            )
-        } else {
-            ApiError::new(ProblemCode::MalformedBody, e.body_text())
-        }
-    })?;
-    if upload.offset + body.len() as u64 > upload.length {
-        return Err(ApiError::new(
-            ProblemCode::UploadLengthInvalid,
-            format!(
-                "chunk would end at {} past Upload-Length {}",
-                upload.offset + body.len() as u64,
-                upload.length
-            ),
-        ));
-    }
-    if let Some(expected) = checksum {
-        if Sha256::digest(&body).as_slice() != expected.as_slice() {
-            return Err(ApiError::new(
-                ProblemCode::ChecksumMismatch,
-                "the chunk's SHA-256 differs; nothing was stored",
-            ));
-        }
-    }
     let path = staging_path(&s, id);
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
@@ -321,16 +297,60 @@ async fn patch_chunk(
     file.seek(std::io::SeekFrom::Start(upload.offset))
         .await
         .map_err(io_err("seek upload file"))?;
-    file.write_all(&body)
-        .await
-        .map_err(io_err("write upload file"))?;
+    // The chunk goes to disk as it arrives (no chunk held in memory) and counts only once
+    // whole, checked and synced: the offset moves after that, so a chunk cut short or
+    // refused leaves a tail the next PATCH cuts off.
+    let mut received: u64 = 0;
+    let mut hasher = checksum.as_ref().map(|_| Sha256::new());
+    let mut body = req.into_body().into_data_stream();
+    while let Some(frame) = body.next().await {
+        let data = frame.map_err(|e| {
+            ApiError::new(
+                ProblemCode::MalformedBody,
+                format!("the chunk ended early after {received} bytes: {e}"),
+            )
+        })?;
+        received += data.len() as u64;
+        if received > MAX_CHUNK_BYTES as u64 {
+            return Err(ApiError::new(
+                ProblemCode::BodyTooLarge,
+                format!("chunks are limited to {MAX_CHUNK_BYTES} bytes"),
+            ));
+        }
+        if upload.offset + received > upload.length {
+            return Err(ApiError::new(
+                ProblemCode::UploadLengthInvalid,
+                format!(
+                    "chunk would end past Upload-Length {} (at {} or later)",
+                    upload.length,
+                    upload.offset + received
+                ),
+            ));
+        }
+        if let Some(h) = hasher.as_mut() {
+            h.update(&data);
+        }
+        file.write_all(&data)
+            .await
+            .map_err(io_err("write upload file"))?;
+    }
+    if let (Some(expected), Some(h)) = (checksum, hasher) {
+        if h.finalize().as_slice() != expected.as_slice() {
+            let _ = file.set_len(upload.offset).await;
+            return Err(ApiError::new(
+                ProblemCode::ChecksumMismatch,
+                "the chunk's SHA-256 differs; nothing was stored",
+            ));
+        }
+    }
     file.sync_data().await.map_err(io_err("sync upload file"))?;
     drop(file);
-    let new_offset = upload.offset + body.len() as u64;
+    let new_offset = upload.offset + received;
     let from = upload.offset;
-    if !s
-        .run(move |st| st.advance_upload(id, from, new_offset))
-        .await?
+    if received > 0
+        && !s
+            .run(move |st| st.advance_upload(id, from, new_offset))
+            .await?
     {
         return Err(offset_mismatch(from, claimed));
     }
@@ -349,15 +369,86 @@ fn offset_mismatch(server: u64, claimed: u64) -> ApiError {
     e
 }
 
-/// Verifies a fully received upload and moves it into the blob store.
+/// Photos up to this size go to the blob store in one `put`; larger ones in parts.
+const WHOLE_PUT_MAX: u64 = 8 * 1024 * 1024;
+/// Part size of a multipart blob write (S3's minimum).
+const PART_BYTES: usize = 5 * 1024 * 1024;
+/// Read buffer for hashing and copying a staged upload.
+const READ_BUF: usize = 256 * 1024;
+
+/// The SHA-256 (hex) and size of a file, read in small pieces.
+async fn hash_file(path: &std::path::Path) -> Result<(String, u64), ApiError> {
+    let mut f = tokio::fs::File::open(path)
+        .await
+        .map_err(io_err("open upload file"))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; READ_BUF];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).await.map_err(io_err("read upload file"))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    let hex = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((hex, size))
+}
+
+/// Copies a staged file into the blob store without holding it in memory (one part
+/// in flight at a time).
+async fn store_blob(
+    s: &AppState,
+    path: &std::path::Path,
+    key: &object_store::path::Path,
+    size: u64,
+) -> Result<(), ApiError> {
+    let blob_err = |e: object_store::Error| ApiError::internal(format!("blob store: {e}"));
+    if size <= WHOLE_PUT_MAX {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(io_err("read upload file"))?;
+        s.blobs.put(key, bytes.into()).await.map_err(blob_err)?;
+        return Ok(());
+    }
+    let upload = s.blobs.put_multipart(key).await.map_err(blob_err)?;
+    let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+    let mut f = tokio::fs::File::open(path)
+        .await
+        .map_err(io_err("open upload file"))?;
+    let mut buf = vec![0u8; READ_BUF];
+    loop {
+        let n = match f.read(&mut buf).await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(io_err("read upload file")(e));
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        if let Err(e) = writer.wait_for_capacity(1).await {
+            return Err(blob_err(e));
+        }
+        writer.write(&buf[..n]);
+    }
+    writer.finish().await.map_err(blob_err)?;
+    Ok(())
+}
+
+/// Verifies a fully received upload and moves it into the blob store (unless the
+/// same bytes are held already), streaming: no upload is ever read whole into memory.
 async fn finish(s: &AppState, upload: &Upload) -> Result<(), ApiError> {
     let path = staging_path(s, upload.id);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(io_err("read upload file"))?;
-    let actual = sha256_hex(&bytes);
+    let (actual, size) = hash_file(&path).await?;
     let id = upload.id;
-    if actual != upload.sha256 || bytes.len() as u64 != upload.length {
+    if actual != upload.sha256 || size != upload.length {
         let _ = tokio::fs::remove_file(&path).await;
         s.run(move |st| st.delete_upload(id)).await?;
         tracing::warn!(upload = %id, declared = %upload.sha256, %actual, "upload discarded: hash mismatch");
@@ -369,12 +460,12 @@ async fn finish(s: &AppState, upload: &Upload) -> Result<(), ApiError> {
             ),
         ));
     }
-    let size = bytes.len() as u64;
-    let key = object_store::path::Path::from(format!("photos/{actual}"));
-    s.blobs
-        .put(&key, bytes.into())
-        .await
-        .map_err(|e| ApiError::internal(format!("blob store: {e}")))?;
+    let sha = actual.clone();
+    let held = s.run(move |st| st.blob_held(&sha)).await?;
+    if !held {
+        let key = object_store::path::Path::from(format!("photos/{actual}"));
+        store_blob(s, &path, &key, size).await?;
+    }
     let sha = actual.clone();
     s.run(move |st| st.complete_upload(id, &sha, size)).await?;
     let _ = tokio::fs::remove_file(&path).await;
@@ -389,12 +480,181 @@ async fn terminate(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_tus(&headers)?;
-    let upload = load(&s, caller, parse_id(&id)?).await?;
+    let id = parse_id(&id)?;
+    load(&s, caller.clone(), id).await?;
+    // Waits for a PATCH in progress: its file is not left behind as an orphan.
+    let _guard = s.upload_locks.lock(id).await;
+    let upload = load(&s, caller, id).await?;
     let id = upload.id;
     s.run(move |st| st.delete_upload(id)).await?;
     let _ = tokio::fs::remove_file(staging_path(&s, id)).await;
-    if let Ok(mut locks) = s.upload_locks.lock() {
-        locks.remove(&id);
-    }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Caps and expiry of unfinished uploads (`docs/server.md`, "Device trust").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// Unfinished uploads one device may hold.
+    pub max_open_per_device: u64,
+    /// Bytes one device may have declared in its unfinished uploads.
+    pub max_open_bytes_per_device: u64,
+    /// An unfinished upload with no chunk for this long is deleted by the sweep.
+    pub expire_after: std::time::Duration,
+    /// How often the sweep runs.
+    pub sweep_every: std::time::Duration,
+}
+
+impl Default for UploadLimits {
+    /// 16 uploads and 256 MiB (four photos of the largest size) per device; expiry
+    /// after 7 days without a chunk (a phone may stay out of signal for days); a sweep
+    /// every hour.
+    fn default() -> Self {
+        UploadLimits {
+            max_open_per_device: 16,
+            max_open_bytes_per_device: 4 * MAX_PHOTO_BYTES,
+            expire_after: std::time::Duration::from_secs(7 * 24 * 3600),
+            sweep_every: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
+/// One async lock per upload, held by a PATCH or DELETE of it. Entries exist only
+/// while a request holds or waits for one, so the table does not grow with requests.
+#[derive(Clone, Default)]
+pub struct UploadLocks(Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>);
+
+/// A held upload lock; dropping it removes the entry when nobody else waits.
+pub struct UploadGuard {
+    locks: UploadLocks,
+    id: Uuid,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl UploadLocks {
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>> {
+        // The table holds no invariant a panic could break: recover from poisoning.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for the lock of upload `id`.
+    pub async fn lock(&self, id: Uuid) -> UploadGuard {
+        let m = self.table().entry(id).or_default().clone();
+        let guard = m.lock_owned().await;
+        UploadGuard {
+            locks: self.clone(),
+            id,
+            guard: Some(guard),
+        }
+    }
+
+    /// The lock of upload `id` if nobody holds it now.
+    pub fn try_lock(&self, id: Uuid) -> Option<UploadGuard> {
+        let m = self.table().entry(id).or_default().clone();
+        let guard = m.try_lock_owned().ok();
+        let out = UploadGuard {
+            locks: self.clone(),
+            id,
+            guard,
+        };
+        // Dropped at once (removing the entry if unused) when the lock was busy.
+        out.guard.is_some().then_some(out)
+    }
+
+    /// Entries in the table (uploads being written, deleted or waited for).
+    pub fn len(&self) -> usize {
+        self.table().len()
+    }
+
+    /// True when no upload is locked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut table = self.locks.table();
+        if table
+            .get(&self.id)
+            .is_some_and(|m| Arc::strong_count(m) == 1)
+        {
+            table.remove(&self.id);
+        }
+    }
+}
+
+/// What one sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Unfinished uploads expired (row and partial file).
+    pub expired: usize,
+    /// Partial files no unfinished upload owns (left by a crash or an older version).
+    pub orphan_files: usize,
+}
+
+/// Deletes unfinished uploads idle for longer than `expire_after`, and partial files no
+/// unfinished upload owns. An upload being written now is left alone.
+pub async fn sweep_uploads(s: &AppState) -> Result<SweepReport, ApiError> {
+    let mut report = SweepReport::default();
+    let expire =
+        chrono::Duration::from_std(s.upload_limits.expire_after).unwrap_or(chrono::Duration::MAX);
+    let before = chrono::Utc::now()
+        .checked_sub_signed(expire)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    for id in s.run(move |st| st.stale_uploads(before)).await? {
+        let Some(_guard) = s.upload_locks.try_lock(id) else {
+            continue;
+        };
+        s.run(move |st| st.delete_upload(id)).await?;
+        let _ = tokio::fs::remove_file(staging_path(s, id)).await;
+        tracing::info!(upload = %id, "stale upload expired");
+        report.expired += 1;
+    }
+    // Files first, then the open uploads: a file listed already had its row by then.
+    let mut files = Vec::new();
+    let mut dir = tokio::fs::read_dir(&s.uploads_dir)
+        .await
+        .map_err(io_err("list uploads"))?;
+    while let Some(entry) = dir.next_entry().await.map_err(io_err("list uploads"))? {
+        if let Some(id) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| Uuid::parse_str(n).ok())
+        {
+            files.push(id);
+        }
+    }
+    let open = s.run(|st| st.open_uploads()).await?;
+    for id in files.into_iter().filter(|id| !open.contains(id)) {
+        let Some(_guard) = s.upload_locks.try_lock(id) else {
+            continue;
+        };
+        if tokio::fs::remove_file(staging_path(s, id)).await.is_ok() {
+            tracing::info!(upload = %id, "orphan upload file removed");
+            report.orphan_files += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Runs [`sweep_uploads`] every `sweep_every` until the runtime stops.
+pub fn spawn_sweeper(s: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(s.upload_limits.sweep_every);
+        loop {
+            tick.tick().await;
+            match sweep_uploads(&s).await {
+                Ok(r) if r != SweepReport::default() => {
+                    tracing::info!(
+                        expired = r.expired,
+                        orphan_files = r.orphan_files,
+                        "upload sweep"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(problem = ?e.problem, "upload sweep failed"),
+            }
+        }
+    })
 }

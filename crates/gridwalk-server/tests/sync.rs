@@ -26,6 +26,17 @@ both_databases!(
     records_outside_the_jurisdiction_are_refused,
     pull_pages_only_the_register_of_the_jurisdiction,
     malformed_and_oversized_bodies_are_typed_problems,
+    hazard_events_are_refused_outside_the_hazards_division_and_publish_under_it,
+    a_hazard_event_in_another_users_name_is_refused,
+    each_role_records_only_the_hazard_events_the_role_table_allows,
+    an_event_for_a_hazard_the_server_does_not_hold_is_refused,
+    another_devices_record_id_is_refused_without_revealing_the_record,
+    a_photo_counts_for_a_record_only_once_its_own_device_uploaded_the_bytes,
+    an_expired_enrollment_code_is_refused_on_the_retry_path_too,
+    open_uploads_are_capped_per_device_in_count_and_bytes,
+    upload_locks_exist_only_for_requests_on_the_callers_own_uploads,
+    a_delete_during_a_patch_waits_for_it_and_leaves_no_file,
+    stale_uploads_expire_and_orphan_files_are_swept,
 );
 
 /// PostgreSQL drops the server's connection (a restart, a failover, an administrator's
@@ -241,7 +252,7 @@ async fn a_device_enrolled_again_resends_its_records_and_continues_its_sequence(
 /// The old identity pushed a record but never uploaded its photo; the same person's
 /// device, enrolled anew, pushes the record again (a duplicate) and may then deliver the
 /// photo, so the record completes. A device of another user that pushes the same record
-/// gains nothing.
+/// is refused (`record_id_taken`) and gains nothing.
 async fn a_device_enrolled_again_delivers_the_photos_its_old_identity_did_not(h: &Harness) {
     let photo = photo_bytes(7_000, 9);
     let old = h.enroll("grid-east").await;
@@ -251,7 +262,7 @@ async fn a_device_enrolled_again_delivers_the_photos_its_old_identity_did_not(h:
 
     let stranger = h.enroll("grid-one").await;
     let (_, v) = h.push(&stranger.token, std::slice::from_ref(&r)).await;
-    assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
+    assert_eq!(outcome(&v, 0), refused("record_id_taken"), "{v}");
     let (_, m) = h.get(&stranger.token, "/v1/sync/missing-photos").await;
     assert_eq!(
         m["photos"],
@@ -370,20 +381,532 @@ async fn a_wrong_payload_hash_is_rejected_and_does_not_block_later_records(h: &H
 
 /// A `created` hazard event for the enterprise `enterprise_uscc`, sent with `uscc`.
 fn hazard_created(seq: u64, enterprise_uscc: &str, uscc: &str) -> RecordEnvelope {
+    hazard_created_by(seq, "grid-east", "major", enterprise_uscc, uscc).0
+}
+
+/// A `created` hazard event recorded by `actor`; returns it and the hazard id.
+fn hazard_created_by(
+    seq: u64,
+    actor: &str,
+    severity: &str,
+    enterprise_uscc: &str,
+    uscc: &str,
+) -> (RecordEnvelope, uuid::Uuid) {
     let enterprise = gridwalk_core::ids::enterprise_id(
         &gridwalk_core::Uscc::parse(enterprise_uscc).expect("uscc"),
     );
     let id = uuid::Uuid::now_v7();
+    let hazard = uuid::Uuid::now_v7();
     let payload = serde_json::json!({
-        "id": id, "hazard_id": uuid::Uuid::now_v7(), "at": "2026-03-02T02:00:00Z",
-        "actor": "王网格", "kind": "created", "severity": "major",
+        "id": id, "hazard_id": hazard, "at": "2026-03-02T02:00:00Z",
+        "actor": actor, "kind": "created", "severity": severity,
         "enterprise_id": enterprise, "description_zh": "除尘器未设置泄爆装置",
         "deadline": "2026-12-31"
     })
     .to_string();
     let mut e = RecordEnvelope::new(id, RecordKind::HazardEvent, seq, payload);
     e.enterprise_uscc = Some(uscc.to_string());
+    (e, hazard)
+}
+
+/// A later event of `hazard` (`kind` is the event's JSON without id, hazard, time and
+/// actor), sent with the given envelope USCC and division.
+fn hazard_followed(
+    seq: u64,
+    actor: &str,
+    hazard: uuid::Uuid,
+    kind: serde_json::Value,
+    uscc: Option<&str>,
+    division: Option<&str>,
+) -> RecordEnvelope {
+    let id = uuid::Uuid::now_v7();
+    let mut body = serde_json::json!({
+        "id": id, "hazard_id": hazard, "at": "2026-03-03T02:00:00Z", "actor": actor,
+    });
+    if let (Some(b), Some(k)) = (body.as_object_mut(), kind.as_object()) {
+        b.extend(k.clone());
+    }
+    let mut e = RecordEnvelope::new(id, RecordKind::HazardEvent, seq, body.to_string());
+    e.enterprise_uscc = uscc.map(str::to_string);
+    e.division_code = division.map(str::to_string);
     e
+}
+
+/// Status and code of result `i` of a push answer.
+fn outcome(v: &serde_json::Value, i: usize) -> (String, String) {
+    let r = &v["results"][i];
+    (
+        r["status"].as_str().unwrap_or_default().to_string(),
+        r["code"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The record ids a push answer's receipt lists as held.
+fn receipt_ids(v: &serde_json::Value) -> Vec<String> {
+    let body: serde_json::Value =
+        serde_json::from_str(v["receipt"]["body"].as_str().expect("receipt body")).expect("json");
+    body["records"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|r| r["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn accepted() -> (String, String) {
+    ("accepted".into(), String::new())
+}
+
+fn refused(code: &str) -> (String, String) {
+    ("rejected".into(), code.into())
+}
+
+/// Every hazard-event key a device with `token` pulls.
+async fn pulled_hazard_events(h: &Harness, token: &str) -> Vec<String> {
+    let (s, v) = h.get(token, "/v1/sync/pull?limit=1000").await;
+    assert_eq!(s, 200, "{v}");
+    v["changes"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter(|c| c["kind"] == "hazard_event")
+                .filter_map(|c| c["key"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A hazard belongs to the division of its enterprise from its creation: a grid worker
+/// of one village cannot follow up a hazard of the neighbouring village, whatever USCC
+/// or division the envelope claims, and an event the town's expert records is published
+/// under the hazard's village even if the envelope names another.
+async fn hazard_events_are_refused_outside_the_hazards_division_and_publish_under_it(h: &Harness) {
+    let expert = h.enroll("expert-jincheng").await;
+    let (created, hazard) = hazard_created_by(
+        1,
+        "expert-jincheng",
+        "general",
+        &uscc_neighbour(),
+        &uscc_neighbour(),
+    );
+    let (_, v) = h.push(&expert.token, &[created]).await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
+
+    let grid = h.enroll("grid-east").await;
+    let started = serde_json::json!({"kind": "rectification_started"});
+    let attempts = [
+        hazard_followed(1, "grid-east", hazard, started.clone(), None, Some(VILLAGE)),
+        hazard_followed(
+            2,
+            "grid-east",
+            hazard,
+            started.clone(),
+            Some(&uscc_here()),
+            Some(VILLAGE),
+        ),
+        hazard_followed(3, "grid-east", hazard, started.clone(), None, None),
+    ];
+    let (_, v) = h.push(&grid.token, &attempts).await;
+    assert_eq!(outcome(&v, 0), refused("forbidden_jurisdiction"), "{v}");
+    assert_eq!(outcome(&v, 1), refused("payload_invalid"), "{v}");
+    assert_eq!(outcome(&v, 2), refused("forbidden_jurisdiction"), "{v}");
+    assert!(receipt_ids(&v).is_empty(), "{v}");
+
+    // The expert's event claims the grid worker's village; it is published under the
+    // hazard's village, so the grid worker of the other village never pulls it.
+    let mine = hazard_followed(2, "expert-jincheng", hazard, started, None, Some(VILLAGE));
+    let (_, v) = h.push(&expert.token, std::slice::from_ref(&mine)).await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
+    let grid_sees = pulled_hazard_events(h, &grid.token).await;
+    assert!(!grid_sees.contains(&mine.id.to_string()), "{grid_sees:?}");
+    let expert_sees = pulled_hazard_events(h, &expert.token).await;
+    assert!(
+        expert_sees.contains(&mine.id.to_string()),
+        "{expert_sees:?}"
+    );
+    for refused in &attempts {
+        assert!(!expert_sees.contains(&refused.id.to_string()));
+    }
+    let store = h.store.clone();
+    let id = mine.id;
+    let status = tokio::task::spawn_blocking(move || {
+        store.record_status(
+            &gridwalk_server::store::Caller {
+                device_id: expert.device_id,
+                user_name: "expert-jincheng".into(),
+                role: gridwalk_protocol::Role::Expert,
+                jurisdiction: gridwalk_core::DivisionCode::parse(TOWN).expect("town"),
+            },
+            id,
+        )
+    })
+    .await
+    .expect("join")
+    .expect("status");
+    assert_eq!(status.state, gridwalk_protocol::RecordState::Complete);
+}
+
+/// The actor stored and published is the authenticated user: an event that names
+/// anyone else is refused, for a creation as for a later event.
+async fn a_hazard_event_in_another_users_name_is_refused(h: &Harness) {
+    let grid = h.enroll("grid-east").await;
+    let (forged, _) = hazard_created_by(1, "expert-jincheng", "major", &uscc_here(), &uscc_here());
+    let (own, hazard) = hazard_created_by(2, "grid-east", "major", &uscc_here(), &uscc_here());
+    let forged_follow = hazard_followed(
+        3,
+        "expert-jincheng",
+        hazard,
+        serde_json::json!({"kind": "rectification_started"}),
+        Some(&uscc_here()),
+        None,
+    );
+    let (_, v) = h.push(&grid.token, &[forged, own, forged_follow]).await;
+    assert_eq!(outcome(&v, 0), refused("payload_invalid"), "{v}");
+    assert!(
+        v["results"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("actor")),
+        "{v}"
+    );
+    assert_eq!(outcome(&v, 1), accepted(), "{v}");
+    assert_eq!(outcome(&v, 2), refused("payload_invalid"), "{v}");
+}
+
+/// The role table of docs/server.md: a grid worker reports, starts and re-checks a
+/// general hazard but closes nothing; only an officer lists for supervision (挂牌督办) or
+/// extends a deadline; an expert assigns, re-inspects and closes.
+async fn each_role_records_only_the_hazard_events_the_role_table_allows(h: &Harness) {
+    let grid = h.enroll("grid-east").await;
+    let (major, hz) = hazard_created_by(1, "grid-east", "major", &uscc_here(), &uscc_here());
+    let (general, gz) = hazard_created_by(2, "grid-east", "general", &uscc_here(), &uscc_here());
+    let ev = |seq, actor, hazard, kind: serde_json::Value| {
+        hazard_followed(seq, actor, hazard, kind, Some(&uscc_here()), None)
+    };
+    let reinspect = serde_json::json!({"kind": "reinspected", "passed": true});
+    let (_, v) = h
+        .push(
+            &grid.token,
+            &[
+                major,
+                general,
+                ev(3, "grid-east", hz, serde_json::json!({"kind": "closed"})),
+                ev(4, "grid-east", hz, reinspect.clone()),
+                ev(5, "grid-east", gz, reinspect.clone()),
+                ev(
+                    6,
+                    "grid-east",
+                    hz,
+                    serde_json::json!({"kind": "assigned", "to": "厂长"}),
+                ),
+                ev(
+                    7,
+                    "grid-east",
+                    hz,
+                    serde_json::json!({"kind": "rectification_started"}),
+                ),
+            ],
+        )
+        .await;
+    let got: Vec<_> = (0..7).map(|i| outcome(&v, i)).collect();
+    assert_eq!(
+        got,
+        vec![
+            accepted(),
+            accepted(),
+            refused("forbidden_role"),
+            refused("forbidden_role"),
+            accepted(),
+            refused("forbidden_role"),
+            accepted(),
+        ],
+        "{v}"
+    );
+
+    let listing = serde_json::json!({"kind": "listed_supervision", "notice_no": "金安督〔2026〕1号",
+        "supervising_body": "金坛区应急管理局", "deadline": "2026-09-30"});
+    let extend = serde_json::json!({"kind": "deadline_extended", "new_deadline": "2027-01-31",
+        "reason": "设备到货延迟"});
+    let expert = h.enroll("expert-jincheng").await;
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[
+                ev(1, "expert-jincheng", hz, listing.clone()),
+                ev(2, "expert-jincheng", hz, extend.clone()),
+                ev(
+                    3,
+                    "expert-jincheng",
+                    hz,
+                    serde_json::json!({"kind": "assigned", "to": "厂长"}),
+                ),
+                ev(
+                    4,
+                    "expert-jincheng",
+                    hz,
+                    serde_json::json!({"kind": "closed"}),
+                ),
+            ],
+        )
+        .await;
+    let got: Vec<_> = (0..4).map(|i| outcome(&v, i)).collect();
+    assert_eq!(
+        got,
+        vec![
+            refused("forbidden_role"),
+            refused("forbidden_role"),
+            accepted(),
+            accepted()
+        ],
+        "{v}"
+    );
+    let officer = h.enroll("officer").await;
+    let (_, v) = h
+        .push(
+            &officer.token,
+            &[ev(1, "officer", hz, listing), ev(2, "officer", hz, extend)],
+        )
+        .await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
+    assert_eq!(outcome(&v, 1), accepted(), "{v}");
+}
+
+/// A later event needs the hazard's creation on the server: one for a hazard id the
+/// server does not hold is refused (and a second creation of a held hazard too).
+async fn an_event_for_a_hazard_the_server_does_not_hold_is_refused(h: &Harness) {
+    let grid = h.enroll("grid-east").await;
+    let (created, hazard) =
+        hazard_created_by(1, "grid-east", "general", &uscc_here(), &uscc_here());
+    let mut again = created.clone();
+    again.id = uuid::Uuid::now_v7();
+    again.seq = 2;
+    again.payload = again
+        .payload
+        .replace(&created.id.to_string(), &again.id.to_string());
+    again.payload_sha256 = sha256_hex(again.payload.as_bytes());
+    let unknown = hazard_followed(
+        3,
+        "grid-east",
+        uuid::Uuid::now_v7(),
+        serde_json::json!({"kind": "rectification_started"}),
+        Some(&uscc_here()),
+        None,
+    );
+    let (_, v) = h.push(&grid.token, &[created, again, unknown]).await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
+    assert_eq!(outcome(&v, 1), refused("payload_invalid"), "{v}");
+    assert_eq!(outcome(&v, 2), refused("unknown_hazard"), "{v}");
+    let _ = hazard;
+}
+
+/// A record id another person's device pushed: refused as `record_id_taken` whatever
+/// hash is sent, with nothing of the record in the answer or the receipt; the caller's
+/// sequence goes on.
+async fn another_devices_record_id_is_refused_without_revealing_the_record(h: &Harness) {
+    let owner = h.enroll("grid-east").await;
+    let theirs = inspection(1, &uscc_here(), &[]);
+    let (_, v) = h.push(&owner.token, std::slice::from_ref(&theirs)).await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
+
+    let thief = h.enroll("grid-one").await;
+    let mut same_hash = theirs.clone();
+    same_hash.seq = 1;
+    let mut other_hash = inspection(2, &uscc_here(), &[]);
+    other_hash.id = theirs.id;
+    let next = inspection(3, &uscc_here(), &[]);
+    let (s, v) = h
+        .push(&thief.token, &[same_hash, other_hash, next.clone()])
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(outcome(&v, 0), refused("record_id_taken"), "{v}");
+    assert_eq!(outcome(&v, 1), refused("record_id_taken"), "{v}");
+    assert_eq!(outcome(&v, 2), accepted(), "the sequence goes on: {v}");
+    let text = v.to_string();
+    assert!(
+        !text.contains(&theirs.payload_sha256),
+        "hash revealed: {text}"
+    );
+    assert_eq!(receipt_ids(&v), vec![next.id.to_string()], "{v}");
+    let (s, _) = h
+        .get(&thief.token, &format!("/v1/sync/records/{}", theirs.id))
+        .await;
+    assert_eq!(s, 404);
+}
+
+/// Uploads `photo` in one PATCH with `token`; returns the PATCH status.
+async fn upload_whole(h: &Harness, token: &str, photo: &[u8]) -> (u16, Option<u64>) {
+    let r = create_upload(h, token, photo).await;
+    assert_eq!(r.status(), 201);
+    let created_at: Option<u64> = r
+        .headers()
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let loc = r.headers()["location"].to_str().expect("loc").to_string();
+    if created_at == Some(photo.len() as u64) {
+        return (201, created_at);
+    }
+    let r = patch(h, token, &loc, 0, photo, Some(chunk_checksum(photo))).await;
+    (r.status().as_u16(), created_at)
+}
+
+/// A record that names a photo another device uploaded is not complete until its own
+/// device uploads those bytes: the server asks for it, and a new upload starts at 0.
+async fn a_photo_counts_for_a_record_only_once_its_own_device_uploaded_the_bytes(h: &Harness) {
+    let photo = photo_bytes(40_000, 21);
+    let sha = sha256_hex(&photo);
+    let owner = h.enroll("grid-east").await;
+    let r1 = inspection(1, &uscc_here(), &[&sha]);
+    h.push(&owner.token, std::slice::from_ref(&r1)).await;
+    assert_eq!(upload_whole(h, &owner.token, &photo).await, (204, Some(0)));
+    let (_, v) = h
+        .get(&owner.token, &format!("/v1/sync/records/{}", r1.id))
+        .await;
+    assert_eq!(v["state"], "complete", "{v}");
+
+    let other = h.enroll("grid-one").await;
+    let r2 = inspection(1, &uscc_here(), &[&sha]);
+    h.push(&other.token, std::slice::from_ref(&r2)).await;
+    let path = format!("/v1/sync/records/{}", r2.id);
+    let (_, v) = h.get(&other.token, &path).await;
+    assert_eq!(
+        v["state"], "accepted",
+        "not complete on another's upload: {v}"
+    );
+    assert_eq!(v["missing_photos"], serde_json::json!([sha]), "{v}");
+    let (_, m) = h.get(&other.token, "/v1/sync/missing-photos").await;
+    assert_eq!(m["photos"][0]["sha256"], sha.as_str(), "{m}");
+    // The upload starts at 0: the bytes must come from this device.
+    assert_eq!(upload_whole(h, &other.token, &photo).await, (204, Some(0)));
+    let (_, v) = h.get(&other.token, &path).await;
+    assert_eq!(v["state"], "complete", "{v}");
+    // Once delivered, a second upload of the same photo by this device completes at once.
+    assert_eq!(
+        upload_whole(h, &other.token, &photo).await,
+        (201, Some(photo.len() as u64))
+    );
+}
+
+/// Runs one SQL statement on the harness's database (to age a row).
+async fn exec_sql(h: &Harness, sql: &str) {
+    let sql = sql.to_string();
+    let db = h.data.database();
+    let url = h.database_url.clone();
+    tokio::task::spawn_blocking(move || match url {
+        Some(url) => {
+            let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
+            c.batch_execute(&sql).expect("sql");
+        }
+        None => {
+            let c = rusqlite::Connection::open(db).expect("sqlite");
+            c.execute_batch(&sql).expect("sql");
+        }
+    })
+    .await
+    .expect("join");
+}
+
+/// The retry path of enrollment (a lost first answer) checks expiry like the first
+/// exchange: an expired code issues no new token even to the device that used it.
+async fn an_expired_enrollment_code_is_refused_on_the_retry_path_too(h: &Harness) {
+    let code = h.code_for("grid-one").await;
+    let req = EnrollRequest {
+        code: code.clone(),
+        device_key: "device-key-expiring-0001".into(),
+        device_name: None,
+    };
+    let r = h
+        .http
+        .post(h.url("/v1/enroll"))
+        .json(&req)
+        .send()
+        .await
+        .expect("e");
+    assert_eq!(r.status(), 200);
+    exec_sql(
+        h,
+        "UPDATE enrollment_code SET expires_at = '2020-01-01T00:00:00.000000Z'",
+    )
+    .await;
+    let r = h
+        .http
+        .post(h.url("/v1/enroll"))
+        .json(&req)
+        .send()
+        .await
+        .expect("e");
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        code_of(&r.json().await.expect("json")),
+        "enrollment_code_invalid"
+    );
+}
+
+/// A device may hold at most 16 unfinished uploads and 256 MiB declared in them
+/// (the defaults); one more is `too_many_uploads` (429) until one is finished or
+/// deleted. Completed uploads do not count.
+async fn open_uploads_are_capped_per_device_in_count_and_bytes(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let hashes: Vec<String> = (0..18u8).map(|i| sha256_hex(&[i; 32])).collect();
+    let refs: Vec<&str> = hashes.iter().map(String::as_str).collect();
+    let r = inspection(1, &uscc_here(), &refs);
+    h.push(&dev.token, std::slice::from_ref(&r)).await;
+    let create = |sha: String, len: u64| {
+        h.http
+            .post(h.url("/v1/photos"))
+            .bearer_auth(&dev.token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", len.to_string())
+            .header("Upload-Metadata", encode_metadata(&[("sha256", &sha)]))
+            .send()
+    };
+    let mut locations = Vec::new();
+    for sha in &hashes[..16] {
+        let r = create(sha.clone(), 1000).await.expect("create");
+        assert_eq!(r.status(), 201);
+        locations.push(r.headers()["location"].to_str().expect("loc").to_string());
+    }
+    let r = create(hashes[16].clone(), 1000).await.expect("create");
+    assert_eq!(r.status(), 429);
+    let v: serde_json::Value = r.json().await.expect("problem");
+    assert_eq!(code_of(&v), "too_many_uploads");
+    for loc in &locations {
+        let r = h
+            .http
+            .delete(h.url(loc))
+            .bearer_auth(&dev.token)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(r.status(), 204);
+    }
+    // Bytes: four photos of the largest size fill the allowance.
+    let max = gridwalk_protocol::MAX_PHOTO_BYTES;
+    for sha in &hashes[..4] {
+        assert_eq!(create(sha.clone(), max).await.expect("c").status(), 201);
+    }
+    let r = create(hashes[4].clone(), 1).await.expect("create");
+    assert_eq!(r.status(), 429);
+    // Another device is not held back by this one's uploads.
+    let other = h.enroll("grid-east").await;
+    let r2 = inspection(1, &uscc_here(), &[&hashes[17]]);
+    h.push(&other.token, std::slice::from_ref(&r2)).await;
+    let r = h
+        .http
+        .post(h.url("/v1/photos"))
+        .bearer_auth(&other.token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "1000")
+        .header(
+            "Upload-Metadata",
+            encode_metadata(&[("sha256", &hashes[17])]),
+        )
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), 201);
 }
 
 /// Hazard events are published to the jurisdiction's other devices, which apply them:
@@ -966,4 +1489,144 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
         .await
         .expect("json");
     assert!(doc["paths"]["/v1/sync/push"].is_object());
+}
+
+/// PATCHes of unknown or another device's uploads are refused before any lock is
+/// taken, and a finished upload leaves no entry: the lock table does not grow.
+async fn upload_locks_exist_only_for_requests_on_the_callers_own_uploads(h: &Harness) {
+    let photo = photo_bytes(30_000, 31);
+    let (token, _) = device_with_photo_record(h, &photo).await;
+    for _ in 0..50 {
+        let loc = format!("/v1/photos/{}", uuid::Uuid::new_v4());
+        assert_eq!(patch(h, &token, &loc, 0, b"xyz", None).await.status(), 404);
+    }
+    let loc = create_upload(h, &token, &photo).await.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string();
+    let stranger = h.enroll("grid-one").await;
+    assert_eq!(
+        patch(h, &stranger.token, &loc, 0, &photo, None)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(h.state.upload_locks.len(), 0);
+    assert_eq!(patch(h, &token, &loc, 0, &photo, None).await.status(), 204);
+    assert_eq!(h.state.upload_locks.len(), 0, "dropped at completion");
+}
+
+/// A DELETE that arrives while a PATCH is still receiving waits for it, then removes
+/// the upload and its file: no orphan file is left behind.
+async fn a_delete_during_a_patch_waits_for_it_and_leaves_no_file(h: &Harness) {
+    let photo = photo_bytes(20_000, 32);
+    let (token, _) = device_with_photo_record(h, &photo).await;
+    let loc = create_upload(h, &token, &photo).await.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string();
+    let id = loc.rsplit('/').next().expect("id").to_string();
+    let file = h.data.uploads().join(&id);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    let patching = tokio::spawn(
+        h.http
+            .patch(h.url(&loc))
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", "0")
+            .body(body)
+            .send(),
+    );
+    tx.send(Ok(photo[..5_000].to_vec())).await.expect("send");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) < 5_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the PATCH never wrote"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let deleting = tokio::spawn(
+        h.http
+            .delete(h.url(&loc))
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!deleting.is_finished(), "DELETE waits for the PATCH");
+    tx.send(Ok(photo[5_000..10_000].to_vec()))
+        .await
+        .expect("send");
+    drop(tx);
+    let patched = patching.await.expect("join").expect("patch");
+    assert_eq!(patched.status(), 204);
+    assert_eq!(patched.headers()["upload-offset"], "10000");
+    let deleted = deleting.await.expect("join").expect("delete");
+    assert_eq!(deleted.status(), 204);
+    assert!(!file.exists(), "no orphan file");
+    assert_eq!(head_offset(h, &token, &loc).await.0, 404);
+    assert_eq!(h.state.upload_locks.len(), 0);
+}
+
+/// The sweep deletes an unfinished upload idle for longer than the expiry (row and
+/// file) and partial files no upload owns, and keeps a recent one; the device then
+/// starts the photo again from 0.
+async fn stale_uploads_expire_and_orphan_files_are_swept(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let old_photo = photo_bytes(9_000, 33);
+    let new_photo = photo_bytes(9_000, 34);
+    let r = inspection(
+        1,
+        &uscc_here(),
+        &[&sha256_hex(&old_photo), &sha256_hex(&new_photo)],
+    );
+    h.push(&dev.token, std::slice::from_ref(&r)).await;
+    let mut locs = Vec::new();
+    for p in [&old_photo, &new_photo] {
+        let loc = create_upload(h, &dev.token, p).await.headers()["location"]
+            .to_str()
+            .expect("loc")
+            .to_string();
+        assert_eq!(
+            patch(h, &dev.token, &loc, 0, &p[..1_000], None)
+                .await
+                .status(),
+            204
+        );
+        locs.push(loc);
+    }
+    let old_id = locs[0].rsplit('/').next().expect("id").to_string();
+    exec_sql(
+        h,
+        &format!(
+            "UPDATE upload SET updated_at = '2020-01-01T00:00:00.000000Z' WHERE id = '{old_id}'"
+        ),
+    )
+    .await;
+    let orphan = h.data.uploads().join(uuid::Uuid::new_v4().to_string());
+    std::fs::write(&orphan, b"left by a crash").expect("orphan");
+    let report = gridwalk_server::tus::sweep_uploads(&h.state)
+        .await
+        .expect("sweep");
+    assert_eq!(report.expired, 1, "{report:?}");
+    assert_eq!(report.orphan_files, 1, "{report:?}");
+    assert!(!orphan.exists());
+    assert!(!h.data.uploads().join(&old_id).exists());
+    assert_eq!(head_offset(h, &dev.token, &locs[0]).await.0, 404);
+    assert_eq!(
+        head_offset(h, &dev.token, &locs[1]).await,
+        (200, Some(1_000))
+    );
+    let again = create_upload(h, &dev.token, &old_photo).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["upload-offset"], "0");
+    let second = gridwalk_server::tus::sweep_uploads(&h.state)
+        .await
+        .expect("sweep");
+    assert_eq!(second, gridwalk_server::tus::SweepReport::default());
 }

@@ -10,7 +10,7 @@ pub const TOWN: &str = "320413001000";
 /// 河滨居委会, a village of [`TOWN`]: where the register's enterprises are.
 pub const VILLAGE: &str = "320413001001";
 /// The expert every test enrolls as.
-pub const EXPERT: &str = "li-expert";
+pub const EXPERT: &str = "李专家";
 
 /// The shared test data (`$GRIDWALK_TESTDATA`, else `shared/testdata` beside the
 /// workspace).

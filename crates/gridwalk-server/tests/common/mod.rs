@@ -6,6 +6,7 @@
 use gridwalk_core::Uscc;
 use gridwalk_protocol::{EnrollRequest, EnrollResponse, RecordEnvelope, RecordKind, Role};
 use gridwalk_server::register::{self, RegisterFile};
+use gridwalk_server::serve::ConnLimits;
 use gridwalk_server::{open_store, DataDir};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -145,6 +146,8 @@ pub struct Harness {
     pub base: String,
     pub http: reqwest::Client,
     pub store: std::sync::Arc<gridwalk_server::Store>,
+    /// The state the server runs on (upload locks and limits, for the tus tests).
+    pub state: gridwalk_server::AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -152,6 +155,11 @@ pub struct Harness {
 impl Harness {
     /// Starts a server; `None` if the database kind is unavailable here.
     pub async fn start(db: Db) -> Option<Harness> {
+        Harness::start_with_limits(db, ConnLimits::default()).await
+    }
+
+    /// Starts a server with these connection limits; `None` as for [`Harness::start`].
+    pub async fn start_with_limits(db: Db, limits: ConnLimits) -> Option<Harness> {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = DataDir::create(dir.path()).expect("data dir");
         let database_url = match db {
@@ -208,18 +216,18 @@ impl Harness {
         .expect("setup");
         let state = gridwalk_server::local_state(&data, store).expect("state");
         let store = state.store.clone();
+        let served = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            axum::serve(listener, gridwalk_server::app(state))
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
+            gridwalk_server::serve::serve(listener, gridwalk_server::app(served), limits, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
         });
         Some(Harness {
             db,
@@ -229,6 +237,7 @@ impl Harness {
             base: format!("http://{addr}"),
             http: reqwest::Client::builder().build().expect("client"),
             store,
+            state,
             shutdown: Some(tx),
             server: Some(server),
         })

@@ -85,6 +85,13 @@ export const ERROR_CODES = [
   'server.payload_invalid',
   'server.seq_reused',
   'server.unknown_enterprise',
+  'server.method_not_allowed',
+  'server.request_timeout',
+  'server.forbidden_role',
+  'server.unknown_hazard',
+  'server.record_id_taken',
+  'server.too_many_uploads',
+  'server.unrecognized',
   'server.record_conflict',
   // raised by the UI itself
   'ipc.unknown',
