@@ -97,7 +97,13 @@ async fn main() {
         .arg("--data")
         .arg(data)
         // One device's eight open uploads exceed the default per-device allowance.
-        .args(["serve", "--listen", "127.0.0.1:0", "--max-open-upload-mib", "1024"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-open-upload-mib",
+            "1024",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
