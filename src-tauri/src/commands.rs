@@ -1,7 +1,9 @@
 //! Tauri commands (docs/ipc.md): each one line over the device crate. Inputs from the
 //! web view are untrusted: sizes, ids and paths are checked in Rust (in the device
 //! crate, and for raw bodies and headers in [`crate::raw`]). Who is acting comes from
-//! the app state, never from the web view.
+//! the app state, never from the web view, and so does the jurisdiction every list,
+//! search and get keeps to (`gridwalk_device::jurisdiction`): a record outside it is
+//! left out of lists and refused with `store.outside_jurisdiction`.
 
 use crate::error::IpcError;
 use crate::info::{app_info, AppInfo};
@@ -31,9 +33,11 @@ pub fn register_search(
     query: String,
     limit: Option<usize>,
 ) -> Result<Vec<SearchHit>, IpcError> {
-    Ok(state
-        .store()?
-        .search_enterprises(&query, limit.unwrap_or(30))?)
+    Ok(state.store()?.search_enterprises_in(
+        &query,
+        limit.unwrap_or(30),
+        state.jurisdiction().as_deref(),
+    )?)
 }
 
 /// One enterprise with its site, tenants and statuses (same as `get_enterprise`).
@@ -42,7 +46,9 @@ pub fn enterprise_show(
     state: State<'_, AppState>,
     key: String,
 ) -> Result<EnterpriseDetail, IpcError> {
-    Ok(state.store()?.enterprise(&key)?)
+    Ok(state
+        .store()?
+        .enterprise_in(state.jurisdiction().as_deref(), &key)?)
 }
 
 // ---- App ----
@@ -71,10 +77,16 @@ pub async fn enroll(
     state: State<'_, AppState>,
     server_url: String,
     code: String,
+    confirm_switch_server: Option<bool>,
 ) -> Result<AppInfo, IpcError> {
     let syncer = crate::sync::syncer(&state);
     tauri::async_runtime::spawn_blocking(move || {
-        syncer.enroll(&server_url, &code, Some(crate::info::platform()))
+        syncer.enroll_confirmed(
+            &server_url,
+            &code,
+            Some(crate::info::platform()),
+            confirm_switch_server.unwrap_or(false),
+        )
     })
     .await
     .map_err(|e| IpcError::new("app.task_failed", e.to_string()))??;
@@ -141,7 +153,9 @@ pub fn get_enterprise(
     state: State<'_, AppState>,
     key: String,
 ) -> Result<EnterpriseDetail, IpcError> {
-    Ok(state.store()?.enterprise(&key)?)
+    Ok(state
+        .store()?
+        .enterprise_in(state.jurisdiction().as_deref(), &key)?)
 }
 
 /// What finalized inspections confirm about an enterprise.
@@ -150,7 +164,9 @@ pub fn enterprise_status(
     state: State<'_, AppState>,
     key: String,
 ) -> Result<EnterpriseStatus, IpcError> {
-    Ok(state.store()?.enterprise_status(&key)?)
+    Ok(state
+        .store()?
+        .enterprise_status_in(state.jurisdiction().as_deref(), &key)?)
 }
 
 // ---- Inspections ----
@@ -167,7 +183,9 @@ pub fn list_inspections(
     state: State<'_, AppState>,
     enterprise_id: String,
 ) -> Result<Vec<InspectionSummary>, IpcError> {
-    Ok(state.store()?.inspection_list(&enterprise_id)?)
+    Ok(state
+        .store()?
+        .inspection_list(state.jurisdiction().as_deref(), &enterprise_id)?)
 }
 
 /// Starts an inspection as the enrolled user.
@@ -179,12 +197,9 @@ pub fn start_inspection(
     template_version: Option<u32>,
 ) -> Result<StartedInspection, IpcError> {
     let user = state.user()?;
-    Ok(state.store()?.start_inspection_as(
-        &user.actor(),
-        &enterprise,
-        &template_id,
-        template_version,
-    )?)
+    let store = state.store()?;
+    store.enterprise_in(user.jurisdiction(), &enterprise)?;
+    Ok(store.start_inspection_as(&user.actor(), &enterprise, &template_id, template_version)?)
 }
 
 /// One inspection.
@@ -193,7 +208,9 @@ pub fn get_inspection(
     state: State<'_, AppState>,
     inspection_id: String,
 ) -> Result<InspectionDetail, IpcError> {
-    Ok(state.store()?.inspection(&inspection_id)?)
+    Ok(state
+        .store()?
+        .inspection_in(state.jurisdiction().as_deref(), &inspection_id)?)
 }
 
 /// Applicable items in template order, with answers and photos.
@@ -202,7 +219,9 @@ pub fn inspection_items(
     state: State<'_, AppState>,
     inspection_id: String,
 ) -> Result<Vec<ItemView>, IpcError> {
-    Ok(state.store()?.inspection_items(&inspection_id)?)
+    Ok(state
+        .store()?
+        .inspection_items_in(state.jurisdiction().as_deref(), &inspection_id)?)
 }
 
 /// Records one answer; returns the updated item.
@@ -214,9 +233,9 @@ pub fn answer_item(
     value: String,
     note: Option<String>,
 ) -> Result<ItemView, IpcError> {
-    Ok(state
-        .store()?
-        .answer_item(&inspection_id, &item_id, &value, note.as_deref())?)
+    let store = state.store()?;
+    store.check_inspection_in(state.jurisdiction().as_deref(), &inspection_id)?;
+    Ok(store.answer_item(&inspection_id, &item_id, &value, note.as_deref())?)
 }
 
 /// Raw body = image bytes; headers `gridwalk-inspection-id`, `gridwalk-item-id`,
@@ -232,9 +251,9 @@ pub fn attach_photo(
         "gridwalk-inspection-id",
     )?;
     let item = raw::required(&request, "gridwalk-item-id")?;
-    Ok(state
-        .store()?
-        .attach_photo_bytes(&inspection.to_string(), item, bytes, &capture)?)
+    let (store, inspection) = (state.store()?, inspection.to_string());
+    store.check_inspection_in(state.jurisdiction().as_deref(), &inspection)?;
+    Ok(store.attach_photo_bytes(&inspection, item, bytes, &capture)?)
 }
 
 /// Raw body = image bytes, not tied to an item; headers `gridwalk-enterprise-id`
@@ -249,15 +268,19 @@ pub fn add_photo(
         None | Some("") => None,
         Some(v) => Some(raw::uuid(v, "gridwalk-enterprise-id")?),
     };
-    Ok(state
-        .store()?
-        .add_photo_bytes(bytes, enterprise, &user.name, &capture)?)
+    let store = state.store()?;
+    if let Some(id) = enterprise {
+        store.enterprise_in(user.jurisdiction(), &id.to_string())?;
+    }
+    Ok(store.add_photo_bytes(bytes, enterprise, &user.name, &capture)?)
 }
 
 /// The watermarked thumbnail of a stored photo.
 #[tauri::command(rename_all = "snake_case")]
 pub fn photo_thumbnail(state: State<'_, AppState>, sha256: String) -> Result<Thumbnail, IpcError> {
-    Ok(state.store()?.photo_thumbnail(&sha256)?)
+    Ok(state
+        .store()?
+        .photo_thumbnail_in(state.jurisdiction().as_deref(), &sha256)?)
 }
 
 /// Raw body = PNG; headers `gridwalk-inspection-id`, `gridwalk-signer`
@@ -282,10 +305,9 @@ pub fn attach_signature(
         device_time: capture.device_time,
         stamp: capture.stamp,
     };
-    Ok((&state
-        .store()?
-        .attach_signature(&inspection.to_string(), &input)?)
-        .into())
+    let (store, inspection) = (state.store()?, inspection.to_string());
+    store.check_inspection_in(state.jurisdiction().as_deref(), &inspection)?;
+    Ok((&store.attach_signature(&inspection, &input)?).into())
 }
 
 /// Finalizes with the default deadline policy.
@@ -294,9 +316,11 @@ pub fn finalize_inspection(
     state: State<'_, AppState>,
     inspection_id: String,
 ) -> Result<FinalizeOutcome, IpcError> {
-    let outcome = state
-        .store()?
-        .finalize_inspection(&inspection_id, &DeadlinePolicy::default())?;
+    let outcome = {
+        let store = state.store()?;
+        store.check_inspection_in(state.jurisdiction().as_deref(), &inspection_id)?;
+        store.finalize_inspection(&inspection_id, &DeadlinePolicy::default())?
+    };
     // The record is queued in the outbox by the same transaction; try to send it now.
     state.kick_sync();
     Ok(outcome)
@@ -321,7 +345,9 @@ pub fn list_hazards(
 /// One hazard with its history.
 #[tauri::command(rename_all = "snake_case")]
 pub fn get_hazard(state: State<'_, AppState>, hazard_id: String) -> Result<HazardDetail, IpcError> {
-    Ok(state.store()?.hazard(&hazard_id)?)
+    Ok(state
+        .store()?
+        .hazard_in(state.jurisdiction().as_deref(), &hazard_id)?)
 }
 
 /// Records a reinspection by the enrolled user, citing photos stored with `add_photo`.
@@ -335,7 +361,9 @@ pub fn reinspect_hazard(
     note: Option<String>,
 ) -> Result<HazardDetail, IpcError> {
     let user = state.user()?;
-    Ok(state.store()?.reinspect_hazard_with_photos(
+    let store = state.store()?;
+    store.check_hazard_in(user.jurisdiction(), &hazard_id)?;
+    Ok(store.reinspect_hazard_with_photos(
         &hazard_id,
         &user.name,
         passed,

@@ -275,11 +275,14 @@ fn search_lists_the_jurisdiction_and_applies_filters() {
         "search_enterprises",
         json!({"query": "木业", "filters": {"dust_category": "wood_paper"}, "limit": 5}),
     );
-    assert_eq!(
-        wood[0]["name"], "儒林木业有限公司",
-        "a query searches the register"
+    assert_eq!(wood, json!([]), "a query keeps to the jurisdiction");
+    let precise = ok(
+        &a.webview,
+        "search_enterprises",
+        json!({"query": "精密", "filters": {}, "limit": 5}),
     );
-    assert_eq!(wood[0]["matched"], "name");
+    assert_eq!(precise[0]["name"], "金坛新城精密机械有限公司");
+    assert_eq!(precise[0]["matched"], "name");
     let err = invoke(
         &a.webview,
         "search_enterprises",
@@ -338,11 +341,40 @@ fn verify_dust(a: &App, enterprise: &str) {
         answer(a, &id, item, v);
     }
     attach(&a.webview, &id, "DV-22", "gps__DSCN0010.jpg").expect("photo");
+    sign(&a.webview, &id, "%E7%8E%8B%E7%BB%8F%E7%90%86").expect("signature");
     ok(
         &a.webview,
         "finalize_inspection",
         json!({"inspection_id": id}),
     );
+}
+
+/// `attach_signature` with the test PNG; `signer` percent-encoded.
+fn sign(
+    webview: &WebviewWindow<MockRuntime>,
+    inspection: &str,
+    signer: &str,
+) -> Result<Value, Value> {
+    sign_png(webview, inspection, signer, png())
+}
+
+fn sign_png(
+    webview: &WebviewWindow<MockRuntime>,
+    inspection: &str,
+    signer: &str,
+    bytes: Vec<u8>,
+) -> Result<Value, Value> {
+    invoke_raw(
+        webview,
+        "attach_signature",
+        bytes,
+        &[
+            ("gridwalk-inspection-id", inspection),
+            ("gridwalk-signer", signer),
+            ("gridwalk-device-time", DEVICE_TIME),
+            ("gridwalk-stamp", "null"),
+        ],
+    )
 }
 
 #[test]
@@ -456,6 +488,9 @@ fn done_when_search_inspect_photo_sign_finalize_lists_a_major_hazard() {
         .clone();
     assert_eq!(mh03["photos"], json!([p["sha256"]]));
 
+    // Complete, but the expert checklist needs the enterprise's signature.
+    let err = invoke(w, "finalize_inspection", json!({"inspection_id": id})).expect_err("unsigned");
+    assert_eq!(err["code"], "inspect.signature_required");
     // The signature, then finalize.
     let sig = invoke_raw(
         w,
@@ -545,6 +580,46 @@ fn done_when_search_inspect_photo_sign_finalize_lists_a_major_hazard() {
     .expect_err("not rectifying");
     assert_eq!(err["code"], "hazard.illegal_transition");
 
+    // Rectified (recorded on the store: the app has no command for it yet); a passed
+    // re-inspection without an after-photo is refused, a failed one is not.
+    {
+        use gridwalk_device::inspection::checklist::HazardEventKind;
+        let state = a._app.state::<AppState>();
+        let store = state.store().expect("store");
+        for kind in [
+            HazardEventKind::Assigned {
+                to: "企业".into()
+            },
+            HazardEventKind::RectificationStarted,
+        ] {
+            store
+                .hazard_transition(&hazard_id, "李专家", kind)
+                .expect("step");
+        }
+    }
+    let err = invoke(
+        w,
+        "reinspect_hazard",
+        json!({"hazard_id": hazard_id, "passed": true, "before_photo_sha256s": [p["sha256"]],
+               "after_photo_sha256s": [], "note": null}),
+    )
+    .expect_err("no after-photo");
+    assert_eq!(err["code"], "hazard.after_photo_required");
+    let failed = ok(
+        w,
+        "reinspect_hazard",
+        json!({"hazard_id": hazard_id, "passed": false, "before_photo_sha256s": [],
+               "after_photo_sha256s": [], "note": "未整改"}),
+    );
+    assert_eq!(failed["state"], "rectifying");
+    let passed = ok(
+        w,
+        "reinspect_hazard",
+        json!({"hazard_id": hazard_id, "passed": true, "before_photo_sha256s": [p["sha256"]],
+               "after_photo_sha256s": [after["sha256"]], "note": null}),
+    );
+    assert_eq!(passed["state"], "reinspected");
+
     // History and summary.
     let list = ok(
         w,
@@ -575,6 +650,392 @@ fn done_when_search_inspect_photo_sign_finalize_lists_a_major_hazard() {
     assert_eq!(open.as_array().expect("a").len(), 1);
     assert_eq!(open[0]["visited"], true);
     assert_eq!(open[0]["open_hazards"], 1);
+}
+
+// ---- evidence that holds up: roles, texts, signatures ----
+
+fn grid_worker() -> Option<LocalUser> {
+    Some(LocalUser {
+        name: "赵网格".into(),
+        role: "grid_worker".into(),
+        jurisdiction: "320413001".into(),
+    })
+}
+
+#[test]
+fn a_grid_worker_cannot_start_the_experts_checklist_and_an_expert_not_the_survey() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = app(&dir.path().join("d.db"), grid_worker());
+    let w = &a.webview;
+    let start_as = |template: &str| {
+        invoke(
+            w,
+            "start_inspection",
+            json!({"enterprise": uscc("0000002"), "template_id": template, "template_version": null}),
+        )
+    };
+    for template in ["expert-major-hazard", "dust-verification"] {
+        let err = start_as(template).expect_err(template);
+        assert_eq!(err["code"], "inspect.role_not_allowed", "{template}");
+    }
+    let sv = start_as("grid-survey").expect("own template");
+    let sv = sv["inspection_id"].as_str().expect("id").to_string();
+    // A draft an expert started before the rule existed cannot be finalized.
+    {
+        let state = a._app.state::<AppState>();
+        let store = state.store().expect("store");
+        store
+            .connection()
+            .execute("UPDATE inspection SET role = 'expert' WHERE id = ?1", [&sv])
+            .expect("old row");
+    }
+    let err = invoke(w, "finalize_inspection", json!({"inspection_id": sv})).expect_err("role");
+    assert_eq!(err["code"], "inspect.role_not_allowed");
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let b = app(&dir2.path().join("d.db"), expert());
+    let err = invoke(
+        &b.webview,
+        "start_inspection",
+        json!({"enterprise": uscc("0000002"), "template_id": "grid-survey", "template_version": null}),
+    )
+    .expect_err("expert on the survey");
+    assert_eq!(err["code"], "inspect.role_not_allowed");
+}
+
+#[test]
+fn texts_and_signatures_are_bounded_over_the_ipc() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = app(&dir.path().join("d.db"), expert());
+    let w = &a.webview;
+    let id = start(&a, &uscc("0000002"), "dust-verification");
+    let long_note = "注".repeat(gridwalk_protocol::limits::MAX_NOTE_CHARS + 1);
+    let err = invoke(
+        w,
+        "answer_item",
+        json!({"inspection_id": id, "item_id": "DV-07", "value": "yes", "note": long_note}),
+    )
+    .expect_err("long note");
+    assert_eq!(err["code"], "inspect.text_too_long");
+    let long_answer = "铝".repeat(gridwalk_protocol::limits::MAX_ANSWER_CHARS + 1);
+    let err = invoke(
+        w,
+        "answer_item",
+        json!({"inspection_id": id, "item_id": "DV-21", "value": long_answer, "note": null}),
+    )
+    .expect_err("long answer");
+    assert_eq!(err["code"], "inspect.text_too_long");
+    // Signatures: a 30 MiB "PNG" of zeros, a header without pixels, a long name.
+    let mut zeros = b"\x89PNG\r\n\x1a\n".to_vec();
+    zeros.resize(30 * 1024 * 1024, 0);
+    let err = sign_png(w, &id, "x", zeros).expect_err("zeros");
+    assert_eq!(err["code"], "signature.too_large");
+    let err = sign_png(w, &id, "x", png()[..40].to_vec()).expect_err("no pixels");
+    assert_eq!(err["code"], "signature.bad_image");
+    let long_signer = "%E5%BC%A0".repeat(gridwalk_protocol::limits::MAX_NAME_CHARS + 1);
+    let err = sign(w, &id, &long_signer).expect_err("long signer");
+    assert_eq!(err["code"], "inspect.text_too_long");
+    for n in 0..4 {
+        sign(w, &id, &format!("signer{n}")).expect("signature");
+    }
+    let err = sign(w, &id, "fifth").expect_err("fifth");
+    assert_eq!(err["code"], "signature.too_many");
+}
+
+#[test]
+fn ipc_errors_carry_codes_and_messages_but_no_file_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("d.db");
+    let a = app(&db, expert());
+    let w = &a.webview;
+    // A photo whose thumbnail file went missing on the phone.
+    let p = invoke_raw(
+        w,
+        "add_photo",
+        photo("gps__DSCN0029.jpg"),
+        &[
+            ("gridwalk-device-time", DEVICE_TIME),
+            ("gridwalk-stamp", "null"),
+        ],
+    )
+    .expect("add_photo");
+    for entry in std::fs::read_dir(dir.path().join("photos")).expect("photo dir") {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().ends_with(".thumb.jpg") {
+            std::fs::remove_file(path).expect("remove");
+        }
+    }
+    let err = invoke(w, "photo_thumbnail", json!({"sha256": p["sha256"]})).expect_err("missing");
+    assert_eq!(err["code"], "evidence.read_failed");
+    let msg = err["message"].as_str().expect("message");
+    assert!(!msg.contains('/'), "no path in {msg}");
+    assert!(msg.contains("<path>"), "{msg}");
+    // The sync lock file cannot be created (a directory is in its place).
+    std::fs::create_dir(dir.path().join("d.db.sync-lock")).expect("mkdir");
+    let err = invoke(
+        w,
+        "enroll",
+        json!({"server_url": "http://127.0.0.1:9", "code": "AAAA-BBBB-CCCC"}),
+    )
+    .expect_err("lock file");
+    assert_eq!(err["code"], "sync.lock_file");
+    let msg = err["message"].as_str().expect("message");
+    assert!(!msg.contains('/'), "no path in {msg}");
+    assert!(!msg.contains(dir.path().to_str().expect("utf8")), "{msg}");
+}
+
+// ---- device queries keep to the enrolled jurisdiction ----
+
+/// An expert whose jurisdiction is `code`.
+fn expert_of(code: &str) -> Option<LocalUser> {
+    Some(LocalUser {
+        name: "李专家".into(),
+        role: "expert".into(),
+        jurisdiction: code.into(),
+    })
+}
+
+/// The expert's major-hazard inspection of an aluminium polisher (after the dust
+/// verification), finalized with one major hazard: `(inspection, hazard, photo sha)`.
+fn major_hazard(a: &App, enterprise: &str) -> (String, String, String) {
+    let w = &a.webview;
+    verify_dust(a, enterprise);
+    let id = start(a, enterprise, "expert-major-hazard");
+    let items = ok(w, "inspection_items", json!({"inspection_id": id}));
+    for i in items
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["answer_type"] == "yes_no_na")
+    {
+        let item = i["id"].as_str().expect("id");
+        let v = match item {
+            "MH-D-03" => "yes",
+            x if x.starts_with("R6") => "yes",
+            _ => "no",
+        };
+        answer(a, &id, item, v);
+    }
+    let p = attach(w, &id, "MH-D-03", "gps__DSCN0021.jpg").expect("photo");
+    attach(w, &id, "MH-PHOTO", "gps__DSCN0029.jpg").expect("photo item");
+    sign(w, &id, "%E7%8E%8B%E7%BB%8F%E7%90%86").expect("signature");
+    let out = ok(w, "finalize_inspection", json!({"inspection_id": id}));
+    let hazard = out["hazards"][0].as_str().expect("a hazard").to_string();
+    let sha = p["sha256"].as_str().expect("sha").to_string();
+    (id, hazard, sha)
+}
+
+fn names(hits: &Value) -> Vec<String> {
+    hits.as_array()
+        .expect("array")
+        .iter()
+        .map(|h| h["name"].as_str().expect("name").to_string())
+        .collect()
+}
+
+#[test]
+fn a_village_device_neither_finds_nor_opens_enterprises_inspections_or_hazards_of_another() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 西城街道's village 320413001001: the two 金坛新城 enterprises; 儒林木业 is in
+    // 儒林镇's 后庄村 (320413104206).
+    let a = app(&dir.path().join("d.db"), expert_of("320413001001"));
+    let w = &a.webview;
+    let outside = uscc("0000003");
+    let (inspection, hazard, sha) = major_hazard(&a, &uscc("0000002"));
+    let refused = |cmd: &str, body: Value| {
+        let err = invoke(w, cmd, body.clone()).expect_err(&format!("{cmd} {body}"));
+        assert_eq!(
+            err["code"], "store.outside_jurisdiction",
+            "{cmd} {body}: {err}"
+        );
+    };
+
+    // Inside, everything works.
+    assert_eq!(
+        ok(w, "get_enterprise", json!({"key": uscc("0000002")}))["name"],
+        "金坛新城铝业抛光有限公司"
+    );
+    assert_eq!(
+        ok(w, "get_inspection", json!({"inspection_id": inspection}))["status"],
+        "finalized"
+    );
+    assert_eq!(
+        ok(w, "get_hazard", json!({"hazard_id": hazard}))["severity"],
+        "major"
+    );
+    assert_eq!(
+        ok(
+            w,
+            "list_inspections",
+            json!({"enterprise_id": uscc("0000002")})
+        )
+        .as_array()
+        .expect("a")
+        .len(),
+        2
+    );
+    ok(w, "photo_thumbnail", json!({"sha256": sha}));
+
+    // 儒林木业 by name, a short name, pinyin initials (long and short), its USCC and a
+    // USCC prefix every enterprise shares: not found.
+    for query in [
+        "儒林木业有限公司",
+        "木业",
+        "rlmy",
+        "rl",
+        outside.as_str(),
+        &outside[..12],
+    ] {
+        let hits = ok(
+            w,
+            "search_enterprises",
+            json!({"query": query, "filters": {}, "limit": 50}),
+        );
+        assert!(
+            !names(&hits).contains(&"儒林木业有限公司".to_string()),
+            "{query}: {hits}"
+        );
+        let hits = ok(w, "register_search", json!({"query": query, "limit": 50}));
+        assert!(
+            !names(&hits).contains(&"儒林木业有限公司".to_string()),
+            "register_search {query}: {hits}"
+        );
+    }
+    let shared = ok(
+        w,
+        "search_enterprises",
+        json!({"query": "91320413MA", "filters": {}, "limit": 50}),
+    );
+    assert_eq!(names(&shared).len(), 2, "{shared}");
+    assert_eq!(
+        names(&ok(
+            w,
+            "search_enterprises",
+            json!({"query": "", "filters": {}, "limit": 50})
+        ))
+        .len(),
+        2
+    );
+    // Opening it, by USCC or id, is refused with the code; the message says why.
+    let err = invoke(w, "get_enterprise", json!({"key": outside})).expect_err("outside");
+    assert_eq!(
+        err,
+        json!({"code": "store.outside_jurisdiction",
+               "message": format!("enterprise {outside} is outside the jurisdiction 320413001001")})
+    );
+    let outside_id = {
+        let state = a._app.state::<AppState>();
+        let store = state.store().expect("store");
+        store
+            .enterprise(&outside)
+            .expect("in the register")
+            .enterprise
+            .id
+    };
+    refused("get_enterprise", json!({"key": outside_id}));
+    refused("enterprise_show", json!({"key": outside}));
+    refused("enterprise_status", json!({"key": outside}));
+    refused("list_inspections", json!({"enterprise_id": outside}));
+    refused(
+        "list_hazards",
+        json!({"enterprise_id": outside, "open_only": false}),
+    );
+    refused(
+        "start_inspection",
+        json!({"enterprise": outside, "template_id": "dust-verification", "template_version": null}),
+    );
+    let err = invoke_raw(
+        w,
+        "add_photo",
+        photo("gps__DSCN0029.jpg"),
+        &[
+            ("gridwalk-enterprise-id", &outside_id.to_string()),
+            ("gridwalk-device-time", DEVICE_TIME),
+            ("gridwalk-stamp", "null"),
+        ],
+    )
+    .expect_err("add_photo outside");
+    assert_eq!(err["code"], "store.outside_jurisdiction");
+
+    // The same device enrolled for 后庄村: 儒林木业 is found and opens; the aluminium
+    // polisher, its inspection, photo and hazard do not.
+    a._app
+        .state::<AppState>()
+        .set_local_user(expert_of("320413104206"));
+    let hits = ok(
+        w,
+        "search_enterprises",
+        json!({"query": "rlmy", "filters": {}, "limit": 50}),
+    );
+    assert_eq!(names(&hits), ["儒林木业有限公司"]);
+    assert_eq!(
+        ok(w, "get_enterprise", json!({"key": outside}))["name"],
+        "儒林木业有限公司"
+    );
+    assert_eq!(
+        ok(w, "list_inspections", json!({"enterprise_id": outside})),
+        json!([])
+    );
+    for query in ["金坛新城铝业抛光有限公司", "铝业", "jtxc", "jt"] {
+        let hits = ok(
+            w,
+            "search_enterprises",
+            json!({"query": query, "filters": {}, "limit": 50}),
+        );
+        assert_eq!(hits, json!([]), "{query}");
+    }
+    refused("get_enterprise", json!({"key": uscc("0000002")}));
+    refused("get_inspection", json!({"inspection_id": inspection}));
+    refused("inspection_items", json!({"inspection_id": inspection}));
+    refused(
+        "answer_item",
+        json!({"inspection_id": inspection, "item_id": "MH-D-03", "value": "no", "note": null}),
+    );
+    refused("finalize_inspection", json!({"inspection_id": inspection}));
+    let err = sign(w, &inspection, "x").expect_err("signature outside");
+    assert_eq!(err["code"], "store.outside_jurisdiction");
+    let err = attach(w, &inspection, "MH-D-03", "gps__DSCN0010.jpg").expect_err("photo outside");
+    assert_eq!(err["code"], "store.outside_jurisdiction");
+    refused("get_hazard", json!({"hazard_id": hazard}));
+    refused(
+        "reinspect_hazard",
+        json!({"hazard_id": hazard, "passed": false, "before_photo_sha256s": [],
+               "after_photo_sha256s": [], "note": null}),
+    );
+    refused("photo_thumbnail", json!({"sha256": sha}));
+    refused(
+        "list_hazards",
+        json!({"enterprise_id": uscc("0000002"), "open_only": false}),
+    );
+    assert_eq!(
+        ok(
+            w,
+            "list_hazards",
+            json!({"enterprise_id": null, "open_only": false})
+        ),
+        json!([])
+    );
+    // Unknown ids still answer not found.
+    let err = invoke(
+        w,
+        "get_inspection",
+        json!({"inspection_id": "00000000-0000-0000-0000-000000000000"}),
+    )
+    .expect_err("unknown");
+    assert_eq!(err["code"], "inspect.not_found");
+
+    // A grid covers its village (the server's rule): 后庄村's grid 001 sees 儒林木业.
+    a._app
+        .state::<AppState>()
+        .set_local_user(expert_of("320413104206001"));
+    assert_eq!(
+        names(&ok(
+            w,
+            "search_enterprises",
+            json!({"query": "木业", "filters": {}, "limit": 50})
+        )),
+        ["儒林木业有限公司"]
+    );
+    ok(w, "get_enterprise", json!({"key": outside}));
 }
 
 // ---- errors per area, pinned ----
@@ -815,6 +1276,14 @@ fn enroll_then_sync_with_a_real_server_through_an_outage() {
     )
     .expect_err("bad url");
     assert_eq!(err["code"], "sync.bad_server_url");
+    // Plain http only to this machine (the test server is on 127.0.0.1).
+    let err = invoke(
+        &a.webview,
+        "enroll",
+        json!({"server_url": "http://gw.example.cn:8737", "code": code}),
+    )
+    .expect_err("plain http");
+    assert_eq!(err["code"], "sync.insecure_server_url");
     let err = invoke(
         &a.webview,
         "enroll",

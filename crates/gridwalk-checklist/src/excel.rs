@@ -379,6 +379,7 @@ fn read_templates(range: &Range<Data>, errs: &mut Vec<ImportError>) -> Vec<(Temp
                     title_zh,
                     role,
                     kind,
+                    requires_signature: None,
                     sections: Vec::new(),
                 },
                 row.number(),

@@ -52,6 +52,11 @@ pub struct Template {
     pub title_zh: String,
     pub role: Role,
     pub kind: TemplateKind,
+    /// Whether finalizing needs at least one signature (签字) of the enterprise's
+    /// representative. Absent: the kind's default ([`TemplateKind::needs_signature`]);
+    /// see [`Template::signature_required`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_signature: Option<bool>,
     pub sections: Vec<Section>,
 }
 
@@ -315,7 +320,46 @@ fn check_effect(effect: &FactEffect, t: &AnswerType) -> Result<(), &'static str>
     }
 }
 
+impl Role {
+    /// Whether someone in this role may run a template meant for `template_role`:
+    /// their own templates; officers (乡镇/区) every template; supervisors every
+    /// template but the experts' (the rule the app's template picker applies too).
+    pub fn may_run(self, template_role: Role) -> bool {
+        self == template_role
+            || self == Role::Officer
+            || (self == Role::Supervisor && template_role != Role::Expert)
+    }
+}
+
+impl TemplateKind {
+    /// Whether a template of this kind needs the enterprise's signature when
+    /// `requires_signature` is not set: the visits whose result the enterprise must
+    /// acknowledge (findings, confirmed dust types, a lease check) do; the grid
+    /// worker's walk-through survey and the re-inspection checklist (a hazard's 复查 is
+    /// recorded with before/after photos instead) do not.
+    pub fn needs_signature(self) -> bool {
+        match self {
+            TemplateKind::DustVerification
+            | TemplateKind::MajorHazard
+            | TemplateKind::PreLease
+            | TemplateKind::SpotCheck => true,
+            TemplateKind::Survey | TemplateKind::Reinspection => false,
+        }
+    }
+}
+
 impl Template {
+    /// Whether finalizing an inspection on this template needs a signature.
+    pub fn signature_required(&self) -> bool {
+        self.requires_signature
+            .unwrap_or_else(|| self.kind.needs_signature())
+    }
+
+    /// Whether someone in `role` may start (and finalize) an inspection on it.
+    pub fn allows_role(&self, role: Role) -> bool {
+        role.may_run(self.role)
+    }
+
     /// Every item, in order.
     pub fn items(&self) -> impl Iterator<Item = &Item> {
         self.sections.iter().flat_map(|s| s.items.iter())

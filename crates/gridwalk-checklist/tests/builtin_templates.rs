@@ -171,3 +171,50 @@ fn shipped_templates_round_trip_through_json() {
         assert_eq!(back, t);
     }
 }
+
+#[test]
+fn templates_whose_result_the_enterprise_acknowledges_need_a_signature() {
+    let required: BTreeSet<(String, bool)> = builtin_templates()
+        .iter()
+        .map(|t| (t.id.clone(), t.signature_required()))
+        .collect();
+    let expected: BTreeSet<(String, bool)> = [
+        ("grid-survey", false),
+        ("dust-verification", true),
+        ("expert-major-hazard", true),
+        ("pre-lease-check", true),
+        ("supervision-spot-check", true),
+        ("hazard-reinspection", false),
+    ]
+    .iter()
+    .map(|(id, r)| (id.to_string(), *r))
+    .collect();
+    assert_eq!(required, expected);
+    // An explicit flag wins over the kind's default, and survives a JSON round trip.
+    let mut t = template("grid-survey");
+    t.requires_signature = Some(true);
+    let back: Template =
+        serde_json::from_str(&serde_json::to_string(&t).expect("json")).expect("parse");
+    assert!(back.signature_required());
+    // Absent stays absent: the shipped files' content does not change.
+    let json = serde_json::to_value(template("expert-major-hazard")).expect("json");
+    assert!(json.get("requires_signature").is_none());
+}
+
+#[test]
+fn a_role_runs_its_own_templates_officers_all_supervisors_all_but_the_experts() {
+    use gridwalk_checklist::Role::*;
+    let survey = template("grid-survey");
+    let major = template("expert-major-hazard");
+    let spot = template("supervision-spot-check");
+    assert!(survey.allows_role(GridWorker));
+    assert!(!survey.allows_role(Expert));
+    assert!(major.allows_role(Expert));
+    assert!(!major.allows_role(GridWorker));
+    assert!(!major.allows_role(Supervisor));
+    assert!(major.allows_role(Officer));
+    assert!(survey.allows_role(Officer));
+    assert!(spot.allows_role(Supervisor));
+    assert!(survey.allows_role(Supervisor));
+    assert!(!spot.allows_role(Expert));
+}

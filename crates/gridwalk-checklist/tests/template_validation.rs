@@ -28,6 +28,7 @@ fn template(items: Vec<Item>) -> Template {
         title_zh: "测试".into(),
         role: Role::Expert,
         kind: TemplateKind::MajorHazard,
+        requires_signature: None,
         sections: vec![Section {
             id: "s".into(),
             title_zh: "一".into(),

@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 use gridwalk_device::inspection::checklist::{DeadlinePolicy, HazardEventKind, HazardState};
 use gridwalk_device::inspection::hazards::parse_date;
 use gridwalk_device::inspection::{InspectionError, StartInspection};
+use gridwalk_device::signature::{SignatureError, SignatureInput};
 use gridwalk_device::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +68,17 @@ pub enum InspectCmd {
         inspection: String,
         item: String,
         file: PathBuf,
+    },
+    /// Stores a signature (a PNG the signer drew, ≤ 512 KiB, ≤ 2000×1000 px) on a draft
+    /// inspection as a chain-linked evidence record; prints the PNG's SHA-256. Templates
+    /// that need the enterprise's signature cannot be finalized without one.
+    Sign {
+        inspection: String,
+        /// The PNG file.
+        file: PathBuf,
+        /// Who signed (the enterprise's representative), as written.
+        #[arg(long)]
+        signer: String,
     },
     /// Finalizes: prints the payload SHA-256, or refuses listing what is missing.
     Finalize {
@@ -371,6 +383,40 @@ fn inspect_inner(cli: &Cli, cmd: &InspectCmd) -> Result<ExitCode> {
                         ""
                     }
                 );
+            }
+        }
+        InspectCmd::Sign {
+            inspection,
+            file,
+            signer,
+        } => {
+            use std::io::Read;
+            // Read one byte more than accepted: the library refuses anything larger.
+            let limit = gridwalk_protocol::limits::MAX_SIGNATURE_BYTES as u64 + 1;
+            let mut png = Vec::new();
+            std::fs::File::open(file)
+                .and_then(|f| f.take(limit).read_to_end(&mut png))
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let input = SignatureInput {
+                png: &png,
+                signer,
+                device_time: chrono::Local::now().fixed_offset(),
+                stamp: None,
+            };
+            let rec = match store.attach_signature(inspection, &input) {
+                Ok(r) => r,
+                Err(SignatureError::Inspection(e)) => return Err(e.into()),
+                Err(e) => return Err(e.into()),
+            };
+            if cli.json {
+                output::json(&serde_json::json!({
+                    "id": rec.payload.id,
+                    "sha256": rec.payload.png_sha256,
+                    "signer": rec.payload.signer,
+                    "chain_seq": rec.chain_seq,
+                }))?;
+            } else {
+                println!("{}", rec.payload.png_sha256);
             }
         }
         InspectCmd::Finalize {

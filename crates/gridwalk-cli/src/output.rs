@@ -25,6 +25,9 @@ fn static_code_of(err: &anyhow::Error) -> &'static str {
     if let Some(e) = err.downcast_ref::<gridwalk_device::evidence::EvidenceError>() {
         return e.code();
     }
+    if let Some(e) = err.downcast_ref::<gridwalk_device::signature::SignatureError>() {
+        return e.code();
+    }
     if let Some(e) = err.downcast_ref::<ImportError>() {
         return match e {
             ImportError::Table(_) => "import.bad_file",

@@ -14,7 +14,8 @@ pub const EXIT_WORK_REMAINS: u8 = 4;
 
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// Server address (`https://host[:port]`).
+    /// Server address (`https://host[:port]`; plain `http://` only to 127.0.0.1, ::1 or
+    /// localhost, or anywhere with `GRIDWALK_ALLOW_HTTP=1` for development).
     #[arg(long)]
     pub server: String,
     /// One-time enrollment code from an administrator or officer.
@@ -26,6 +27,10 @@ pub struct EnrollArgs {
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout_secs: u64,
+    /// Confirms moving to another server while records or photos still wait for the
+    /// current one (they are then sent to the new server).
+    #[arg(long)]
+    pub switch_server: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,7 +110,12 @@ pub fn enroll(cli: &Cli, a: &EnrollArgs) -> Result<ExitCode> {
         timeout: Duration::from_secs(a.timeout_secs.max(1)),
         ..SyncOptions::default()
     };
-    let e = Syncer::new(&cli.db, opts).enroll(&a.server, &a.code, a.device_name.as_deref())?;
+    let e = Syncer::new(&cli.db, opts).enroll_confirmed(
+        &a.server,
+        &a.code,
+        a.device_name.as_deref(),
+        a.switch_server,
+    )?;
     if cli.json {
         output::json(&serde_json::json!({
             "device_id": e.device_id,

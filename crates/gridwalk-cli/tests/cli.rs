@@ -182,3 +182,46 @@ fn a_demo_register_generates_and_imports_cleanly() {
     assert_eq!(r["inserted"], 300);
     assert!(r["leases_written"].as_u64().is_some_and(|n| n > 0));
 }
+
+#[test]
+fn enroll_refuses_plain_http_to_another_host_unless_the_development_switch_is_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("device.db");
+    let enroll = |server: &str, allow: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gridwalk"));
+        c.arg("--db").arg(&db).args([
+            "--json",
+            "enroll",
+            "--server",
+            server,
+            "--code",
+            "ABCD-EFGH-JKLM",
+            "--timeout-secs",
+            "2",
+        ]);
+        c.env_remove("GRIDWALK_ALLOW_HTTP");
+        if let Some(v) = allow {
+            c.env("GRIDWALK_ALLOW_HTTP", v);
+        }
+        let o = c.output().expect("run gridwalk");
+        assert_eq!(o.status.code(), Some(1), "{server}: no server answers");
+        let err: serde_json::Value = serde_json::from_slice(&o.stderr).expect("json error");
+        err["code"].as_str().expect("code").to_string()
+    };
+    // A reserved name (RFC 2606) and an address nothing listens on: refused before any
+    // request goes out, unless the switch is on (then the request fails to connect).
+    assert_eq!(
+        enroll("http://gridwalk.invalid:8737", None),
+        "sync.insecure_server_url"
+    );
+    assert_eq!(
+        enroll("http://gridwalk.invalid:8737", Some("0")),
+        "sync.insecure_server_url"
+    );
+    // With the switch the address passes and the request itself fails (after the
+    // enrollment's retries: a few seconds).
+    assert_eq!(
+        enroll("http://gridwalk.invalid:8737", Some("1")),
+        "network.offline"
+    );
+}

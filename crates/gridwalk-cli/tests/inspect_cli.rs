@@ -120,7 +120,44 @@ fn verify_dust(db: &Path) {
         db,
         &["inspect", "photo", id, "DV-22", &photo("gps__DSCN0010.jpg")],
     );
+    sign(db, id);
     ok(db, &["inspect", "finalize", id]);
+}
+
+/// A signature-like PNG (200×80, grey, a stroke) written beside the database.
+fn signature_file(db: &Path) -> PathBuf {
+    let (w, h) = (200u32, 80u32);
+    let mut px = vec![255u8; (w * h) as usize];
+    for x in 10..190u32 {
+        px[((40 + x % 7) * w + x) as usize] = 0;
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Grayscale);
+        let mut wr = enc.write_header().expect("png header");
+        wr.write_image_data(&px).expect("png data");
+    }
+    let path = db.with_file_name("signature.png");
+    std::fs::write(&path, out).expect("write png");
+    path
+}
+
+/// `inspect sign` as the enterprise's representative.
+fn sign(db: &Path, id: &str) {
+    let file = signature_file(db);
+    let sha = ok(
+        db,
+        &[
+            "inspect",
+            "sign",
+            id,
+            file.to_str().expect("utf8"),
+            "--signer",
+            "张经理",
+        ],
+    );
+    assert_eq!(sha.trim().len(), 64);
 }
 
 #[test]
@@ -217,6 +254,10 @@ fn the_done_when_case_produces_a_major_hazard_citing_article_11_3() {
             &photo("gps__DSCN0029.jpg"),
         ],
     );
+    // Complete, but the expert checklist needs the enterprise's signature.
+    let err = refused(&db, &["inspect", "finalize", &id]);
+    assert_eq!(err["code"], "inspect.signature_required");
+    sign(&db, &id);
     let sha = ok(&db, &["inspect", "finalize", &id]);
     let sha = sha.trim();
     assert_eq!(sha.len(), 64);
@@ -315,7 +356,22 @@ fn the_done_when_case_produces_a_major_hazard_citing_article_11_3() {
         ],
     );
     assert_eq!(s["status"], "rectifying");
-    ok(&db, &["hazards", "reinspect", &hid, "--passed"]);
+    // A passed re-inspection needs an after-photo.
+    assert_eq!(
+        refused(&db, &["hazards", "reinspect", &hid, "--passed"])["code"],
+        "hazard.after_photo_required"
+    );
+    ok(
+        &db,
+        &[
+            "hazards",
+            "reinspect",
+            &hid,
+            "--passed",
+            "--photo",
+            &photo("gps__DSCN0029.jpg"),
+        ],
+    );
     ok(&db, &["hazards", "close", &hid]);
     let shown = json(&db, &["hazards", "show", &hid]);
     assert_eq!(shown["state"], "closed");
@@ -448,5 +504,102 @@ fn templates_list_show_and_bad_input_codes() {
     assert_eq!(
         refused(&db, &["inspect", "revise", id])["code"],
         "inspect.not_finalized"
+    );
+}
+
+#[test]
+fn roles_texts_and_signatures_are_checked_by_the_cli_too() {
+    let (_dir, db) = setup();
+    let start = |template: &str, role: &str| {
+        vec![
+            "inspect".to_string(),
+            "start".into(),
+            "--enterprise".into(),
+            uscc("0000001"),
+            "--template".into(),
+            template.into(),
+            "--inspector".into(),
+            "王五".into(),
+            "--role".into(),
+            role.into(),
+        ]
+    };
+    let args = start("grid-survey", "expert");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(refused(&db, &args)["code"], "inspect.role_not_allowed");
+    let args = start("expert-major-hazard", "grid_worker");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(refused(&db, &args)["code"], "inspect.role_not_allowed");
+
+    let args = start("dust-verification", "expert");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let id = ok(&db, &args);
+    let id = id.trim();
+    let long_note = "注".repeat(gridwalk_protocol::limits::MAX_NOTE_CHARS + 1);
+    let err = refused(
+        &db,
+        &[
+            "inspect", "answer", id, "DV-07", "yes", "--note", &long_note,
+        ],
+    );
+    assert_eq!(err["code"], "inspect.text_too_long");
+    let long_name = "张".repeat(gridwalk_protocol::limits::MAX_NAME_CHARS + 1);
+    let file = signature_file(&db);
+    let file = file.to_str().expect("utf8");
+    assert_eq!(
+        refused(&db, &["inspect", "sign", id, file, "--signer", &long_name])["code"],
+        "inspect.text_too_long"
+    );
+    // A 30 MiB "PNG" of zeros is not a signature.
+    let zeros = db.with_file_name("zeros.png");
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.resize(30 * 1024 * 1024, 0);
+    std::fs::write(&zeros, bytes).expect("write");
+    assert_eq!(
+        refused(
+            &db,
+            &[
+                "inspect",
+                "sign",
+                id,
+                zeros.to_str().expect("utf8"),
+                "--signer",
+                "张"
+            ]
+        )["code"],
+        "signature.too_large"
+    );
+    let header_only = db.with_file_name("header.png");
+    std::fs::write(&header_only, &std::fs::read(file).expect("png")[..50]).expect("write");
+    assert_eq!(
+        refused(
+            &db,
+            &[
+                "inspect",
+                "sign",
+                id,
+                header_only.to_str().expect("utf8"),
+                "--signer",
+                "张"
+            ]
+        )["code"],
+        "signature.bad_image"
+    );
+    for n in 0..4 {
+        ok(
+            &db,
+            &[
+                "inspect",
+                "sign",
+                id,
+                file,
+                "--signer",
+                &format!("签字人{n}"),
+            ],
+        );
+    }
+    assert_eq!(
+        refused(&db, &["inspect", "sign", id, file, "--signer", "第五人"])["code"],
+        "signature.too_many"
     );
 }

@@ -133,6 +133,15 @@ impl DivisionCode {
         DivisionCode(parent)
     }
 
+    /// True if a user whose jurisdiction is `self` may see and act on data of division
+    /// `target`: `target` lies inside `self`, or `self` is a grid and `target` is the
+    /// grid's village (a grid worker works the village's register). The one rule the
+    /// device and the server both apply.
+    pub fn covers(&self, target: &DivisionCode) -> bool {
+        target.is_within(self)
+            || (self.level() == DivisionLevel::Grid && *target == self.implied_parent())
+    }
+
     /// True if `self` is `other` or lies inside it.
     pub fn is_within(&self, other: &DivisionCode) -> bool {
         let o = &other.0;

@@ -5,14 +5,18 @@
 //! and a reinspection citing photos stored beforehand.
 //!
 //! A jurisdiction is a division code (grid, village, town or district); it covers the
-//! enterprises whose village lies in its subtree of `division`. A short code such as
-//! `320413104` is also looked up padded with zeros to 12 digits (`320413104000`).
+//! enterprises whose village lies inside it by the server's prefix rule (a grid also
+//! covers its village), see [`crate::jurisdiction`]. A short code such as `320413104`
+//! is read padded with zeros to 12 digits (`320413104000`). Lists keep to it; getting
+//! an enterprise, inspection or hazard outside it is refused
+//! (`store.outside_jurisdiction`).
 
 use crate::error::StoreError;
 use crate::inspection::{
     checklist::HazardEventKind, checklist::HazardStatus, parse_ts, parse_uuid, HazardDetail,
     HazardSummary, InspectionError, InspectionStatus, ItemView, StartInspection,
 };
+use crate::jurisdiction::{scope_sql, Scope};
 use crate::search::{SearchHit, MAX_LIMIT};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -122,9 +126,6 @@ const LIST_SELECT: &str = "SELECT e.id, e.name, e.uscc, e.village_code, d.name, 
     EXISTS (SELECT 1 FROM inspection i WHERE i.enterprise_id = e.id AND i.payload IS NOT NULL) \
     FROM enterprise e LEFT JOIN division d ON d.code = e.village_code";
 
-const SUBTREE: &str = "WITH RECURSIVE sub(code) AS (SELECT ?1 UNION \
-    SELECT d.code FROM division d JOIN sub ON d.parent_code = sub.code)";
-
 struct Listed {
     hit: SearchHit,
     dust_types: Vec<String>,
@@ -189,27 +190,22 @@ impl Store {
 
     /// Enterprises of a jurisdiction (all of the register when `None`), by name.
     fn listed_in(&self, jurisdiction: Option<&str>) -> Result<Vec<Listed>, StoreError> {
-        let rows = match jurisdiction {
-            Some(code) => {
-                let root = self
-                    .jurisdiction(code)?
-                    .map_or_else(|| code.trim().to_string(), |(c, _)| c);
-                let sql = format!(
-                    "{SUBTREE} {LIST_SELECT} WHERE e.village_code IN (SELECT code FROM sub) \
-                     ORDER BY e.name, e.uscc"
-                );
-                let mut stmt = self.conn.prepare_cached(&sql)?;
-                let rows = stmt.query_map([root], listed)?;
-                rows.collect::<Result<Vec<_>, _>>()?
-            }
-            None => {
-                let sql = format!("{LIST_SELECT} ORDER BY e.name, e.uscc");
-                let mut stmt = self.conn.prepare_cached(&sql)?;
-                let rows = stmt.query_map([], listed)?;
-                rows.collect::<Result<Vec<_>, _>>()?
-            }
+        let scope = Scope::of(jurisdiction);
+        let Some((prefix, village)) = scope.sql_params() else {
+            return Ok(Vec::new());
         };
-        rows.into_iter().map(with_dust).collect()
+        let sql = format!(
+            "{LIST_SELECT} WHERE {} ORDER BY e.name, e.uscc",
+            scope_sql("?1", "?2")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(params![prefix, village], listed)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .filter(|(l, _)| scope.covers(&l.hit.village_code))
+            .map(with_dust)
+            .collect()
     }
 
     fn listed_one(&self, id: &str) -> Result<Option<Listed>, StoreError> {
@@ -280,7 +276,7 @@ impl Store {
             self.listed_in(jurisdiction)?
         } else {
             let mut out = Vec::new();
-            for hit in self.search_enterprises(query, MAX_LIMIT)? {
+            for hit in self.search_enterprises_in(query, MAX_LIMIT, jurisdiction)? {
                 if let Some(mut l) = self.listed_one(&hit.id)? {
                     l.hit = hit;
                     out.push(l);
@@ -323,12 +319,15 @@ impl Store {
         Ok(out)
     }
 
-    /// An enterprise's inspections (id or USCC), newest first.
+    /// An enterprise's inspections (id or USCC), newest first; refused
+    /// (`store.outside_jurisdiction`) for an enterprise outside `jurisdiction` (`None`:
+    /// the whole register).
     pub fn inspection_list(
         &self,
+        jurisdiction: Option<&str>,
         enterprise: &str,
     ) -> Result<Vec<InspectionSummary>, InspectionError> {
-        let id = self.enterprise(enterprise)?.enterprise.id;
+        let id = self.enterprise_in(jurisdiction, enterprise)?.enterprise.id;
         let mut stmt = self.conn.prepare_cached(
             "SELECT i.id, i.template_id, t.title_zh, i.inspector, i.started_at, i.finalized_at, \
                  (SELECT count(*) FROM finding f WHERE f.inspection_id = i.id AND f.severity = 'major'), \
@@ -432,14 +431,19 @@ impl Store {
             .ok_or_else(|| InspectionError::NotApplicable(item_id.to_string()))
     }
 
-    /// Hazards of one enterprise (id or USCC), or of a jurisdiction when `enterprise`
-    /// is `None` (every hazard when `jurisdiction` is `None` too); newest first.
+    /// Hazards of one enterprise (id or USCC; refused with
+    /// `store.outside_jurisdiction` when outside `jurisdiction`), or of a jurisdiction
+    /// when `enterprise` is `None` (every hazard when `jurisdiction` is `None` too);
+    /// newest first.
     pub fn hazards_in(
         &self,
         jurisdiction: Option<&str>,
         enterprise: Option<&str>,
         open_only: bool,
     ) -> Result<Vec<HazardSummary>, InspectionError> {
+        if let Some(e) = enterprise {
+            self.enterprise_in(jurisdiction, e)?;
+        }
         let mut hazards = self.hazards(enterprise)?;
         if let (None, Some(j)) = (enterprise, jurisdiction) {
             let ids: HashSet<String> = self

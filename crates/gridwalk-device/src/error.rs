@@ -37,6 +37,14 @@ pub enum StoreError {
     /// The search query was refused.
     #[error("invalid search: {0}")]
     Query(#[from] gridwalk_core::search::QueryError),
+    /// A record the caller named lies outside the acting user's jurisdiction
+    /// ([`crate::jurisdiction`]).
+    #[error("{what} {key} is outside the jurisdiction {jurisdiction}")]
+    OutsideJurisdiction {
+        what: &'static str,
+        key: String,
+        jurisdiction: String,
+    },
 }
 
 impl StoreError {
@@ -50,6 +58,7 @@ impl StoreError {
             StoreError::NotFound { .. } => "store.not_found",
             StoreError::Corrupt { .. } => "store.corrupt",
             StoreError::Query(_) => "store.bad_query",
+            StoreError::OutsideJurisdiction { .. } => "store.outside_jurisdiction",
         }
     }
 }

@@ -20,7 +20,7 @@ use gridwalk_evidence::stamp::{
 };
 use gridwalk_evidence::watermark::WatermarkInfo;
 use gridwalk_evidence::{fsio, sha256_hex};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -145,23 +145,55 @@ pub(crate) fn append_chain(
 ) -> Result<ChainLink, StoreError> {
     let device_id = device_id(conn)?;
     let last = load_links(conn, Some(1))?.pop();
-    let link = ChainLink::next(last.as_ref(), &device_id, kind, payload_sha256);
+    // The device time goes under the hash (version 2), to the millisecond, and the row
+    // keeps exactly that instant. A database held below schema 8 (only tests open one
+    // on purpose) has no column for it and gets a version 1 link.
+    let at = Utc::now();
+    let at = DateTime::<Utc>::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at);
+    if crate::migrations::current_version(conn)? < 8 {
+        let link = ChainLink::next(last.as_ref(), &device_id, kind, payload_sha256);
+        conn.execute(
+            "INSERT INTO evidence_chain (seq, device_id, kind, record_id, payload_sha256, prev_hash, hash, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![link.seq as i64, link.device_id, link.kind, record_id, link.payload_sha256, link.prev_hash, link.hash, now()],
+        )?;
+        return Ok(link);
+    }
+    let link = ChainLink::next_at(last.as_ref(), &device_id, kind, payload_sha256, at);
     conn.execute(
-        "INSERT INTO evidence_chain (seq, device_id, kind, record_id, payload_sha256, prev_hash, hash, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![link.seq as i64, link.device_id, link.kind, record_id, link.payload_sha256, link.prev_hash, link.hash, now()],
+        "INSERT INTO evidence_chain (seq, device_id, kind, record_id, payload_sha256, prev_hash, hash, created_at, at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            link.seq as i64,
+            link.device_id,
+            link.kind,
+            record_id,
+            link.payload_sha256,
+            link.prev_hash,
+            link.hash,
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            link.at_ms
+        ],
     )?;
     Ok(link)
 }
 
 /// Links in order; with `last = Some(n)`, only the last `n` (still in ascending order).
 fn load_links(conn: &Connection, last: Option<usize>) -> Result<Vec<ChainLink>, StoreError> {
+    // Below schema 8 (only in tests) every link is version 1.
+    let at_ms = if crate::migrations::current_version(conn)? < 8 {
+        "NULL"
+    } else {
+        "at_ms"
+    };
     let sql = match last {
         Some(n) => format!(
-            "SELECT * FROM (SELECT device_id, seq, kind, payload_sha256, prev_hash, hash FROM evidence_chain \
+            "SELECT * FROM (SELECT device_id, seq, kind, payload_sha256, prev_hash, hash, {at_ms} FROM evidence_chain \
              ORDER BY seq DESC LIMIT {n}) ORDER BY seq"
         ),
-        None => "SELECT device_id, seq, kind, payload_sha256, prev_hash, hash FROM evidence_chain ORDER BY seq".into(),
+        None => format!(
+            "SELECT device_id, seq, kind, payload_sha256, prev_hash, hash, {at_ms} FROM evidence_chain ORDER BY seq"
+        ),
     };
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([], |r| {
@@ -172,9 +204,48 @@ fn load_links(conn: &Connection, last: Option<usize>) -> Result<Vec<ChainLink>, 
             payload_sha256: r.get(3)?,
             prev_hash: r.get(4)?,
             hash: r.get(5)?,
+            at_ms: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// A record's frozen payload bytes and its enterprise's USCC.
+pub(crate) type PayloadAndUscc = (Vec<u8>, Option<String>);
+
+/// The frozen payload of the record behind a chain link (TEXT, or BLOB for
+/// inspections) and its enterprise's USCC; `None` when the record's row is missing.
+pub(crate) fn record_payload(
+    conn: &Connection,
+    chain_kind: &str,
+    record_id: &str,
+) -> Result<Option<PayloadAndUscc>, StoreError> {
+    let sql = match chain_kind {
+        "photo" => {
+            "SELECT p.payload, e.uscc FROM photo p \
+             LEFT JOIN enterprise e ON e.id = p.enterprise_id WHERE p.id = ?1"
+        }
+        "inspection" => {
+            "SELECT i.payload, e.uscc FROM inspection i \
+             LEFT JOIN enterprise e ON e.id = i.enterprise_id \
+             WHERE i.id = ?1 AND i.payload IS NOT NULL"
+        }
+        "hazard_event" => {
+            "SELECT ev.event, e.uscc FROM hazard_event ev JOIN hazard h ON h.id = ev.hazard_id \
+             LEFT JOIN enterprise e ON e.id = h.enterprise_id WHERE ev.id = ?1"
+        }
+        "signature" => {
+            "SELECT s.payload, e.uscc FROM signature s \
+             JOIN inspection i ON i.id = s.inspection_id \
+             LEFT JOIN enterprise e ON e.id = i.enterprise_id WHERE s.id = ?1"
+        }
+        _ => return Ok(None),
+    };
+    Ok(conn
+        .query_row(sql, [record_id], |r| {
+            Ok((r.get_ref(0)?.as_bytes()?.to_vec(), r.get(1)?))
+        })
+        .optional()?)
 }
 
 /// This device's id, created on first open.
@@ -393,10 +464,29 @@ impl Store {
             {
                 record_problems.push(format!("photo {id}: does not match its chain link"));
             }
+            // The files are those the frozen payload names; columns that name others
+            // (a swapped photo with its hash columns edited) are tampering.
+            let frozen = serde_json::from_str::<serde_json::Value>(payload).ok();
+            let named = |key: &str, column: &String| -> String {
+                frozen
+                    .as_ref()
+                    .and_then(|v| v.get(key)?.as_str().map(str::to_string))
+                    .unwrap_or_else(|| column.clone())
+            };
+            let (orig_p, derived_p, thumb_p) = (
+                named("original_sha256", orig),
+                named("derived_sha256", derived),
+                named("thumbnail_sha256", thumb),
+            );
+            if (&orig_p, &derived_p, &thumb_p) != (orig, derived, thumb) {
+                record_problems.push(format!(
+                    "photo {id}: its columns name other files than its frozen payload"
+                ));
+            }
             for (name, expected) in [
-                (format!("{orig}.orig.{ext}"), orig),
-                (format!("{derived}.jpg"), derived),
-                (format!("{thumb}.thumb.jpg"), thumb),
+                (format!("{orig_p}.orig.{ext}"), &orig_p),
+                (format!("{derived_p}.jpg"), &derived_p),
+                (format!("{thumb_p}.thumb.jpg"), &thumb_p),
             ] {
                 match std::fs::read(dir.join(&name)) {
                     Ok(bytes) if &sha256_hex(&bytes) == expected => {}
@@ -405,6 +495,32 @@ impl Store {
                         record_problems.push(format!("photo {id}: file {name} is missing ({e})"))
                     }
                 }
+            }
+        }
+        // Every other chained record against its link: the payload it holds now must
+        // hash to what was chained.
+        for link in links.iter().filter(|l| l.kind != "photo") {
+            let record_id: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT record_id FROM evidence_chain WHERE seq = ?1",
+                    [link.seq as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(record_id) = record_id else { continue };
+            match record_payload(&self.conn, &link.kind, &record_id)? {
+                None => record_problems.push(format!(
+                    "{} {record_id} (link {}): the record is missing",
+                    link.kind, link.seq
+                )),
+                Some((payload, _)) if sha256_hex(&payload) != link.payload_sha256 => {
+                    record_problems.push(format!(
+                        "{} {record_id} (link {}): payload was altered",
+                        link.kind, link.seq
+                    ))
+                }
+                Some(_) => {}
             }
         }
         Ok(EvidenceReport {

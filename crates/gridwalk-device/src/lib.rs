@@ -10,6 +10,7 @@ pub mod error;
 pub mod evidence;
 pub mod import;
 pub mod inspection;
+pub mod jurisdiction;
 pub mod migrations;
 pub mod photo_upload;
 pub mod register;

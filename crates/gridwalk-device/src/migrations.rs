@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "pulled_hazards",
         sql: include_str!("../../../migrations/device/0007_pulled_hazards.sql"),
     },
+    Migration {
+        version: 8,
+        name: "chain_time",
+        sql: include_str!("../../../migrations/device/0008_chain_time.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

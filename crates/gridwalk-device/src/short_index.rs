@@ -8,6 +8,7 @@
 //! writes through this process bump [`GENERATION`]; commits by other connections change
 //! `PRAGMA data_version`.
 
+use crate::jurisdiction::Scope;
 use rusqlite::Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -68,6 +69,8 @@ pub(crate) struct ShortIndex {
     address: Column,
     full: Column,
     initials: Column,
+    /// The enterprise's village code (what a jurisdiction covers).
+    village: Column,
 }
 
 fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -100,7 +103,10 @@ impl ShortIndex {
             ..Default::default()
         };
         let mut stmt = conn.prepare(
-            "SELECT rowid, name, address, pinyin_full, pinyin_initials, name_chars FROM enterprise_search ORDER BY rowid",
+            "SELECT s.rowid, s.name, s.address, s.pinyin_full, s.pinyin_initials, s.name_chars, \
+                 e.village_code \
+             FROM enterprise_search s LEFT JOIN enterprise e ON e.id = s.enterprise_id \
+             ORDER BY s.rowid",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -115,6 +121,7 @@ impl ShortIndex {
             idx.initials.push(r.get_ref(4)?.as_str().unwrap_or(""));
             idx.name_chars
                 .push(r.get::<_, i64>(5)?.clamp(0, i64::from(u32::MAX)) as u32);
+            idx.village.push(r.get_ref(6)?.as_str().unwrap_or(""));
         }
         Ok(idx)
     }
@@ -159,8 +166,15 @@ impl ShortIndex {
     /// Top `limit` matches as `(rowid, rank)`, ranked like the SQL path: for a substring,
     /// exact name 0, name prefix 1, name substring 2, address 3; for pinyin, exact
     /// initials 10, initials prefix 11, full prefix 12, initials substring 13, full
-    /// substring 14, name substring 15. Ties: shorter name, then insertion order.
-    pub(crate) fn search(&self, q: &str, pinyin: bool, limit: usize) -> Vec<(i64, i64)> {
+    /// substring 14, name substring 15. Ties: shorter name, then insertion order. Only
+    /// rows whose village `scope` covers are considered.
+    pub(crate) fn search(
+        &self,
+        q: &str,
+        pinyin: bool,
+        limit: usize,
+        scope: &Scope,
+    ) -> Vec<(i64, i64)> {
         let needle = q.as_bytes();
         let mut candidates = Vec::new();
         let mut seen = vec![false; self.rowids.len()];
@@ -171,6 +185,16 @@ impl ShortIndex {
         };
         for column in columns {
             column.rows_containing(needle, &mut seen, &mut candidates);
+        }
+        match scope.sql_params() {
+            None => candidates.clear(),
+            Some((None, _)) => {}
+            // The prefix rule (the caller checks the hits it returns with the rule itself).
+            Some((Some(prefix), grid_village)) => candidates.retain(|&row| {
+                let v = self.village.get(row);
+                v.starts_with(prefix.as_bytes())
+                    || grid_village.as_deref().is_some_and(|g| v == g.as_bytes())
+            }),
         }
         let mut ranked: Vec<(i64, u32, usize)> = candidates
             .into_iter()

@@ -2,16 +2,23 @@
 //! finalize as a chain-linked evidence record of kind `signature` that names the
 //! inspection and the signer (migration 0005). The PNG lives in the row, committed in
 //! one transaction with its chain link; the payload (canonical JSON) cites its SHA-256.
+//!
+//! The web view is untrusted: the PNG must decode, within
+//! `gridwalk_protocol::limits` (≤ 512 KiB, ≤ 2000×1000 px), the signer's name is
+//! bounded, and an inspection holds at most four signatures.
 
 use crate::error::StoreError;
 use crate::evidence::{append_chain, device_id, EvidenceError};
 use crate::inspection::lifecycle::load_row;
-use crate::inspection::{begin, InspectionError};
-use crate::photo_upload::MAX_UPLOAD_BYTES;
+use crate::inspection::{begin, check_text, InspectionError};
 use crate::store::Store;
 use chrono::{DateTime, FixedOffset, Utc};
 use gridwalk_checklist::canonical::{sha256_hex, to_canonical_json};
 use gridwalk_evidence::stamp::{assess, GpsPolicy, GpsStamp, StampFlag};
+use gridwalk_protocol::limits::{
+    MAX_NAME_CHARS, MAX_SIGNATURES_PER_INSPECTION, MAX_SIGNATURE_BYTES, MAX_SIGNATURE_HEIGHT,
+    MAX_SIGNATURE_WIDTH,
+};
 use rusqlite::params;
 use serde::Serialize;
 use uuid::Uuid;
@@ -38,6 +45,29 @@ pub enum SignatureError {
     /// The signer's name is empty.
     #[error("the signer's name is empty")]
     EmptySigner,
+    /// The PNG does not decode.
+    #[error("the signature PNG does not decode: {0}")]
+    BadPng(String),
+    /// The PNG is wider or taller than accepted.
+    #[error(
+        "the signature is {width}×{height} px, more than the {max_width}×{max_height} accepted"
+    )]
+    TooManyPixels {
+        /// Width of the PNG.
+        width: u32,
+        /// Height of the PNG.
+        height: u32,
+        /// Widest accepted.
+        max_width: u32,
+        /// Tallest accepted.
+        max_height: u32,
+    },
+    /// The inspection already holds the most signatures allowed.
+    #[error("the inspection already has {max} signatures, the most allowed")]
+    TooMany {
+        /// `MAX_SIGNATURES_PER_INSPECTION`.
+        max: usize,
+    },
 }
 
 impl From<StoreError> for SignatureError {
@@ -58,7 +88,11 @@ impl SignatureError {
         match self {
             SignatureError::Inspection(e) => e.code(),
             SignatureError::NotPng => "evidence.bad_photo",
-            SignatureError::TooLarge { .. } => "evidence.too_large",
+            SignatureError::BadPng(_) => "signature.bad_image",
+            SignatureError::TooLarge { .. } | SignatureError::TooManyPixels { .. } => {
+                "signature.too_large"
+            }
+            SignatureError::TooMany { .. } => "signature.too_many",
             SignatureError::EmptySigner => "app.bad_argument",
         }
     }
@@ -118,6 +152,44 @@ impl From<&SignatureRecord> for SignatureResult {
     }
 }
 
+/// Checks a signature PNG: at most [`MAX_SIGNATURE_BYTES`], a PNG signature, a
+/// header within [`MAX_SIGNATURE_WIDTH`]×[`MAX_SIGNATURE_HEIGHT`] (read before any
+/// pixel buffer is allocated), and pixel data that decodes completely.
+pub fn check_png(png: &[u8]) -> Result<(), SignatureError> {
+    if png.len() > MAX_SIGNATURE_BYTES {
+        return Err(SignatureError::TooLarge {
+            size: png.len() as u64,
+            max: MAX_SIGNATURE_BYTES as u64,
+        });
+    }
+    if !png.starts_with(PNG_MAGIC) || png.len() < PNG_MAGIC.len() + 25 {
+        return Err(SignatureError::NotPng);
+    }
+    let bad = |e: png::DecodingError| SignatureError::BadPng(e.to_string());
+    // 2000×1000 px of 16-bit RGBA is 16 MB: the decoder may allocate no more than that
+    // plus its working buffers.
+    let limits = png::Limits {
+        bytes: 24 * 1024 * 1024,
+    };
+    let mut decoder = png::Decoder::new_with_limits(std::io::Cursor::new(png), limits);
+    let (width, height) = decoder.read_header_info().map_err(bad)?.size();
+    if width > MAX_SIGNATURE_WIDTH || height > MAX_SIGNATURE_HEIGHT {
+        return Err(SignatureError::TooManyPixels {
+            width,
+            height,
+            max_width: MAX_SIGNATURE_WIDTH,
+            max_height: MAX_SIGNATURE_HEIGHT,
+        });
+    }
+    let mut reader = decoder.read_info().map_err(bad)?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| SignatureError::BadPng("image too large for this platform".into()))?;
+    let mut buf = vec![0u8; size];
+    reader.next_frame(&mut buf).map_err(bad)?;
+    Ok(())
+}
+
 impl Store {
     /// Stores a signature on a draft inspection (refused once it is finalized).
     pub fn attach_signature(
@@ -129,15 +201,8 @@ impl Store {
         if signer.is_empty() {
             return Err(SignatureError::EmptySigner);
         }
-        if input.png.len() > MAX_UPLOAD_BYTES {
-            return Err(SignatureError::TooLarge {
-                size: input.png.len() as u64,
-                max: MAX_UPLOAD_BYTES as u64,
-            });
-        }
-        if !input.png.starts_with(PNG_MAGIC) || input.png.len() < PNG_MAGIC.len() + 25 {
-            return Err(SignatureError::NotPng);
-        }
+        check_text("signer", signer, MAX_NAME_CHARS)?;
+        check_png(input.png)?;
         let id = Uuid::parse_str(inspection_id.trim())
             .map_err(|_| InspectionError::InspectionNotFound(inspection_id.to_string()))?;
         let stamp_flags = match &input.stamp {
@@ -149,6 +214,16 @@ impl Store {
         let row = load_row(&tx, &id)?;
         if row.payload.is_some() {
             return Err(InspectionError::AlreadyFinalized(id.to_string()).into());
+        }
+        let held: i64 = tx.query_row(
+            "SELECT count(*) FROM signature WHERE inspection_id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        if held as usize >= MAX_SIGNATURES_PER_INSPECTION {
+            return Err(SignatureError::TooMany {
+                max: MAX_SIGNATURES_PER_INSPECTION,
+            });
         }
         let payload = SignaturePayload {
             record_type: "signature",

@@ -7,7 +7,7 @@ use chrono::DateTime;
 use common::{jintan_store, testdata, uscc, write, VILLAGE};
 use gridwalk_core::DustCategory;
 use gridwalk_device::app_views::{Actor, EnterpriseFilters};
-use gridwalk_device::inspection::checklist::{DeadlinePolicy, FailWhen};
+use gridwalk_device::inspection::checklist::{DeadlinePolicy, FailWhen, HazardStatus};
 use gridwalk_device::photo_upload::Capture;
 use gridwalk_device::signature::{SignatureError, SignatureInput};
 use gridwalk_device::Store;
@@ -84,6 +84,7 @@ fn verify_dust(store: &Store) {
         .attach_photo_bytes(&dv, "DV-22", &photo("gps__DSCN0010.jpg"), &capture())
         .expect("photo");
     assert_eq!(p.item_id.as_deref(), Some("DV-22"));
+    common::sign(store, &dv);
     store
         .finalize_inspection(&dv, &DeadlinePolicy::default())
         .expect("finalize");
@@ -142,14 +143,9 @@ fn major_hazard(store: &Store) -> String {
     mh
 }
 
+/// A signature PNG that decodes (a bare header is refused since signatures are decoded).
 fn tiny_png() -> Vec<u8> {
-    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
-    v.extend_from_slice(&[0, 0, 0, 13]);
-    v.extend_from_slice(b"IHDR");
-    v.extend_from_slice(&[
-        0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
-    ]);
-    v
+    common::signature_png()
 }
 
 #[test]
@@ -210,7 +206,7 @@ fn the_jurisdiction_list_and_grid_summary_follow_inspections_and_hazards() {
         1
     );
 
-    let list = store.inspection_list(&uscc(AL)).expect("inspections");
+    let list = store.inspection_list(None, &uscc(AL)).expect("inspections");
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].id.to_string(), mh, "newest first");
     assert_eq!((list[0].major_findings, list[0].general_findings), (1, 0));
@@ -327,4 +323,120 @@ fn reinspection_cites_stored_photos_and_unknown_ones_are_refused() {
         store.photo_thumbnail("ab").expect_err("none").code(),
         "store.not_found"
     );
+}
+
+#[test]
+fn signature_pngs_must_decode_within_limits_and_an_inspection_holds_at_most_four() {
+    use gridwalk_protocol::limits::{MAX_NAME_CHARS, MAX_SIGNATURE_BYTES};
+    let (_dir, store) = setup();
+    let draft = store
+        .start_inspection_as(&EXPERT, &uscc(WOOD), "dust-verification", None)
+        .expect("start")
+        .inspection_id
+        .to_string();
+    let attach = |png: &[u8], signer: &str| {
+        store
+            .attach_signature(
+                &draft,
+                &SignatureInput {
+                    png,
+                    signer,
+                    device_time: capture().device_time,
+                    stamp: None,
+                },
+            )
+            .map_err(|e| e.code())
+    };
+    // 30 MiB of zeros behind a PNG signature, once stored as a signature.
+    let mut zeros = b"\x89PNG\r\n\x1a\n".to_vec();
+    zeros.resize(30 * 1024 * 1024, 0);
+    assert_eq!(
+        attach(&zeros, "张").expect_err("30 MiB"),
+        "signature.too_large"
+    );
+    let mut big = common::signature_png();
+    big.resize(MAX_SIGNATURE_BYTES + 1, 0);
+    assert_eq!(
+        attach(&big, "张").expect_err("over 512 KiB"),
+        "signature.too_large"
+    );
+    // A header that declares 2001 px wide is refused before decoding.
+    let wide = {
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, 2001, 1);
+        enc.set_color(png::ColorType::Grayscale);
+        let mut w = enc.write_header().expect("header");
+        w.write_image_data(&[255u8; 2001]).expect("data");
+        drop(w);
+        out
+    };
+    assert_eq!(
+        attach(&wide, "张").expect_err("wide"),
+        "signature.too_large"
+    );
+    // A header only, or damaged pixel data: does not decode.
+    let good = common::signature_png();
+    assert_eq!(
+        attach(&good[..60], "张").expect_err("header only"),
+        "signature.bad_image"
+    );
+    let mut damaged = good.clone();
+    let n = damaged.len();
+    for b in &mut damaged[n / 2..n / 2 + 40] {
+        *b ^= 0x5a;
+    }
+    assert_eq!(
+        attach(&damaged, "张").expect_err("damaged"),
+        "signature.bad_image"
+    );
+    // The signer's name is bounded.
+    assert_eq!(
+        attach(&good, &"张".repeat(MAX_NAME_CHARS + 1)).expect_err("long name"),
+        "inspect.text_too_long"
+    );
+    assert!(store.signatures(&draft).expect("none").is_empty());
+    // Four signatures, then no more.
+    for n in 0..4 {
+        attach(&good, &format!("签字人{n}")).expect("signature");
+    }
+    assert_eq!(
+        attach(&good, "第五人").expect_err("fifth"),
+        "signature.too_many"
+    );
+    assert_eq!(store.signatures(&draft).expect("four").len(), 4);
+}
+
+#[test]
+fn a_passed_reinspection_needs_an_after_photo_a_failed_one_does_not() {
+    let (_dir, store) = setup();
+    major_hazard(&store);
+    let h = store
+        .hazards(None)
+        .expect("hazards")
+        .remove(0)
+        .id
+        .to_string();
+    for kind in [
+        gridwalk_device::inspection::checklist::HazardEventKind::Assigned {
+            to: "企业".into()
+        },
+        gridwalk_device::inspection::checklist::HazardEventKind::RectificationStarted,
+    ] {
+        store.hazard_transition(&h, "王专家", kind).expect("step");
+    }
+    let err = store
+        .reinspect_hazard_with_photos(&h, "王专家", true, &[], &[], None)
+        .expect_err("no after-photo");
+    assert_eq!(err.code(), "hazard.after_photo_required");
+    let d = store
+        .reinspect_hazard_with_photos(&h, "王专家", false, &[], &[], Some("未整改"))
+        .expect("failed without photos");
+    assert_eq!(d.detail.status, HazardStatus::Rectifying);
+    let after = store
+        .add_photo_bytes(&photo("gps__DSCN0029.jpg"), None, "王专家", &capture())
+        .expect("add");
+    let d = store
+        .reinspect_hazard_with_photos(&h, "王专家", true, &[], &[after.sha256], None)
+        .expect("passed with a photo");
+    assert_eq!(d.detail.status, HazardStatus::Reinspected);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{count, jintan_store, page, testdata, uscc, write, VILLAGE};
+use common::{count, jintan_store, page, sign, testdata, uscc, write, VILLAGE};
 use gridwalk_device::inspection::checklist::{
     DeadlinePolicy, HazardEventKind, HazardStatus, Severity, TransitionError,
 };
@@ -76,6 +76,7 @@ fn verify_dust(store: &Store) -> String {
     store
         .attach_photo(&dv, "DV-22", &photo("gps__DSCN0010.jpg"))
         .expect("photo");
+    sign(store, &dv);
     store
         .finalize_inspection(&dv, &DeadlinePolicy::default())
         .expect("finalize dv");
@@ -257,6 +258,13 @@ fn the_done_when_case_gives_a_major_hazard_citing_article_11_3() {
     store
         .attach_photo(&mh, "MH-PHOTO", &photo("gps__DSCN0029.jpg"))
         .expect("site photo");
+    // Complete, but the expert checklist needs the enterprise's signature.
+    let err = store
+        .finalize_inspection(&mh, &DeadlinePolicy::default())
+        .expect_err("unsigned");
+    assert_eq!(err.code(), "inspect.signature_required");
+    assert_eq!(count(&store, "SELECT count(*) FROM hazard"), 0);
+    sign(&store, &mh);
     let out = store
         .finalize_inspection(&mh, &DeadlinePolicy::default())
         .expect("finalize");
@@ -534,8 +542,15 @@ fn hazard_transitions_through_the_store_refuse_illegal_ones_and_store_nothing() 
         .expect("failed reinspection");
     assert_eq!(s.status, HazardStatus::Rectifying);
     assert_eq!(s.reinspections[0].after_photo_sha256s.len(), 1);
-    let s = store
+    // A passed re-inspection needs an after-photo; nothing is stored without one.
+    let n = events(&store);
+    let err = store
         .reinspect_hazard(&id, "李", true, &[], None)
+        .expect_err("passed without a photo");
+    assert_eq!(err.code(), "hazard.after_photo_required");
+    assert_eq!(events(&store), n);
+    let s = store
+        .reinspect_hazard(&id, "李", true, &[photo("gps__DSCN0029.jpg")], None)
         .expect("passed");
     assert_eq!(s.status, HazardStatus::Reinspected);
     let s = store
@@ -587,6 +602,7 @@ fn a_pre_lease_check_records_its_result() {
             .attach_photo(&pl, &item.id, &photo("gps__DSCN0010.jpg"))
             .expect("photo");
     }
+    sign(&store, &pl);
     store
         .finalize_inspection(&pl, &DeadlinePolicy::default())
         .expect("finalize");
@@ -655,5 +671,168 @@ fn a_pulled_register_row_keeps_what_inspections_here_confirmed() {
             .enterprise
             .workers_per_shift,
         Some(9)
+    );
+}
+
+// ---- Evidence that holds up: roles, texts, payload size ----
+
+#[test]
+fn a_role_may_only_start_and_finalize_templates_meant_for_it() {
+    let (_d, store) = setup();
+    let as_role = |template: &str, role: &str| {
+        store.start_inspection(&StartInspection {
+            enterprise: uscc(WOOD),
+            template_id: template.into(),
+            template_version: None,
+            inspector: "王五".into(),
+            role: Some(role.into()),
+        })
+    };
+    for (template, role) in [
+        ("grid-survey", "expert"),
+        ("expert-major-hazard", "grid_worker"),
+        ("expert-major-hazard", "supervisor"),
+        ("dust-verification", "grid_worker"),
+    ] {
+        let err = as_role(template, role).expect_err(template);
+        assert_eq!(
+            err.code(),
+            "inspect.role_not_allowed",
+            "{template} as {role}"
+        );
+    }
+    assert!(as_role("grid-survey", "officer").is_ok());
+    assert!(as_role("grid-survey", "supervisor").is_ok());
+    // A draft started before the rule existed (an expert on a survey) cannot be finalized.
+    let sv = as_role("grid-survey", "grid_worker")
+        .expect("start")
+        .to_string();
+    store
+        .connection()
+        .execute("UPDATE inspection SET role = 'expert' WHERE id = ?1", [&sv])
+        .expect("old row");
+    let err = store
+        .finalize_inspection(&sv, &DeadlinePolicy::default())
+        .expect_err("role");
+    assert_eq!(err.code(), "inspect.role_not_allowed");
+}
+
+#[test]
+fn texts_are_bounded_as_they_are_entered() {
+    use gridwalk_protocol::limits::{MAX_ANSWER_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS};
+    let (_d, store) = setup();
+    let long_name = "王".repeat(MAX_NAME_CHARS + 1);
+    let err = store
+        .start_inspection(&StartInspection {
+            enterprise: uscc(AL),
+            template_id: "dust-verification".into(),
+            template_version: None,
+            inspector: long_name.clone(),
+            role: None,
+        })
+        .expect_err("long inspector");
+    assert_eq!(err.code(), "inspect.text_too_long");
+    let dv = start(&store, AL, "dust-verification");
+    let err = store
+        .answer(&dv, "DV-21", &"铝".repeat(MAX_ANSWER_CHARS + 1), None)
+        .expect_err("long answer");
+    assert!(
+        matches!(
+            err,
+            InspectionError::TextTooLong {
+                field: "answer",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = store
+        .answer(&dv, "DV-07", "yes", Some(&"注".repeat(MAX_NOTE_CHARS + 1)))
+        .expect_err("long note");
+    assert_eq!(err.code(), "inspect.text_too_long");
+    assert!(err.to_string().contains("2001"), "{err}");
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM inspection_answer"),
+        0,
+        "nothing stored"
+    );
+    // At the limit is fine.
+    store
+        .answer(
+            &dv,
+            "DV-21",
+            &"铝".repeat(MAX_ANSWER_CHARS),
+            Some(&"注".repeat(MAX_NOTE_CHARS)),
+        )
+        .expect("at the limit");
+}
+
+#[test]
+fn an_inspection_over_the_servers_record_limit_cannot_be_finalized() {
+    use gridwalk_device::inspection::checklist::{AnswerType, Section};
+    use gridwalk_protocol::limits::{MAX_ANSWER_CHARS, MAX_NOTE_CHARS};
+    let (_d, store) = setup();
+    // A survey with 120 optional text items: 120 × (2000 + 2000) Chinese characters is
+    // 1.4 MB of UTF-8, over gridwalk_protocol::MAX_PAYLOAD_BYTES (1 MiB).
+    let mut t = store.template("grid-survey", None).expect("survey");
+    let text_item = store
+        .template("dust-verification", None)
+        .expect("dv")
+        .items()
+        .find(|i| matches!(i.answer_type, AnswerType::Text))
+        .expect("a text item")
+        .clone();
+    t.id = "big-survey".into();
+    t.sections.push(Section {
+        id: "big".into(),
+        title_zh: "大量文字".into(),
+        items: (0..120)
+            .map(|n| {
+                let mut i = text_item.clone();
+                i.id = format!("BIG-{n:03}");
+                i.required = false;
+                i.sets_fact = None;
+                i
+            })
+            .collect(),
+    });
+    store.import_templates(&[t]).expect("import");
+    let id = start(&store, WOOD, "big-survey");
+    for item in store.inspection_items(&id).expect("items") {
+        let v = match item.answer_type {
+            "yes_no_na" => "na",
+            "number" => "1",
+            "choice" => item.choices[0].value.as_str(),
+            "text" => "",
+            _ => continue,
+        };
+        if !v.is_empty() {
+            store.answer(&id, &item.id, v, None).expect(&item.id);
+        }
+    }
+    store
+        .attach_photo(&id, "SV-13", &photo("gps__DSCN0010.jpg"))
+        .expect("photo");
+    let text = "文".repeat(MAX_ANSWER_CHARS);
+    let note = "注".repeat(MAX_NOTE_CHARS);
+    for n in 0..120 {
+        store
+            .answer(&id, &format!("BIG-{n:03}"), &text, Some(&note))
+            .expect("answer");
+    }
+    let err = store
+        .finalize_inspection(&id, &DeadlinePolicy::default())
+        .expect_err("too large");
+    assert_eq!(err.code(), "inspect.payload_too_large");
+    assert!(
+        matches!(err, InspectionError::PayloadTooLarge { size, max } if size > max && max == gridwalk_protocol::MAX_PAYLOAD_BYTES),
+        "{err}"
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM inspection WHERE payload IS NOT NULL"
+        ),
+        0
     );
 }

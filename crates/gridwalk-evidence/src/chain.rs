@@ -1,27 +1,24 @@
 //! Per-device hash chain over evidence records (photos, GPS stamps, finalized inspections).
 //!
-//! Canonical encoding hashed by [`link_hash`] (SHA-256, lowercase hex):
-//!
-//! ```text
-//! "gridwalk-chain-v1" 0x00
-//! u64_be(len(device_id))      device_id (UTF-8)
-//! u64_be(seq)
-//! u64_be(len(kind))           kind (UTF-8)
-//! u64_be(len(payload_sha256)) payload_sha256 (ASCII hex)
-//! u64_be(len(prev_hash))      prev_hash (ASCII hex)
-//! ```
-//!
-//! Every variable-length field is length-prefixed, so no two different tuples share an
-//! encoding. The first link of a device has `seq = 0` and `prev_hash` = 64 × `'0'`.
+//! The link-hash encodings live in [`gridwalk_protocol::chain`], shared with the server
+//! that anchors the chain: version 1 covers device, sequence, kind, payload hash and the
+//! previous hash; version 2 (every link made now) also the device time, in Unix
+//! milliseconds. The first link of a device has `seq = 0` and `prev_hash` = 64 × `'0'`.
 
+use chrono::{DateTime, Utc};
+pub use gridwalk_protocol::chain::GENESIS_PREV_HASH;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-/// `prev_hash` of the first (genesis) link: 64 ASCII zeros.
-pub const GENESIS_PREV_HASH: &str =
-    "0000000000000000000000000000000000000000000000000000000000000000";
-
-const DOMAIN: &[u8] = b"gridwalk-chain-v1\0";
+/// SHA-256 (lowercase hex) of a version 1 link (no device time).
+pub fn link_hash(
+    device_id: &str,
+    seq: u64,
+    kind: &str,
+    payload_sha256: &str,
+    prev_hash: &str,
+) -> String {
+    gridwalk_protocol::chain::link_hash(device_id, seq, kind, payload_sha256, None, prev_hash)
+}
 
 /// One link of a device's evidence chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,64 +31,86 @@ pub struct ChainLink {
     pub kind: String,
     /// SHA-256 (hex) of the record's payload.
     pub payload_sha256: String,
+    /// Device time under the hash (Unix milliseconds): `Some` for a version 2 link,
+    /// `None` for a version 1 link made before the time was chained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<i64>,
     /// `hash` of the previous link, or [`GENESIS_PREV_HASH`].
     pub prev_hash: String,
-    /// [`link_hash`] of the fields above.
+    /// Hash of the fields above.
     pub hash: String,
 }
 
-/// SHA-256 (lowercase hex) of the canonical encoding described in the module docs.
-pub fn link_hash(
-    device_id: &str,
-    seq: u64,
-    kind: &str,
-    payload_sha256: &str,
-    prev_hash: &str,
-) -> String {
-    let mut h = Sha256::new();
-    h.update(DOMAIN);
-    let field = |h: &mut Sha256, s: &str| {
-        h.update((s.len() as u64).to_be_bytes());
-        h.update(s.as_bytes());
-    };
-    field(&mut h, device_id);
-    h.update(seq.to_be_bytes());
-    field(&mut h, kind);
-    field(&mut h, payload_sha256);
-    field(&mut h, prev_hash);
-    crate::to_hex(&h.finalize())
-}
-
 impl ChainLink {
-    /// Builds the link that follows `prev` (or the genesis link when `prev` is `None`).
+    /// Builds the version 1 link that follows `prev` (or the genesis link when `prev` is
+    /// `None`); kept for chains made before version 2.
     pub fn next(
         prev: Option<&ChainLink>,
         device_id: &str,
         kind: &str,
         payload_sha256: &str,
     ) -> ChainLink {
+        Self::build(prev, device_id, kind, payload_sha256, None)
+    }
+
+    /// Builds the version 2 link that follows `prev`, with the device time `at` (kept to
+    /// the millisecond) under the hash.
+    pub fn next_at(
+        prev: Option<&ChainLink>,
+        device_id: &str,
+        kind: &str,
+        payload_sha256: &str,
+        at: DateTime<Utc>,
+    ) -> ChainLink {
+        Self::build(
+            prev,
+            device_id,
+            kind,
+            payload_sha256,
+            Some(at.timestamp_millis()),
+        )
+    }
+
+    fn build(
+        prev: Option<&ChainLink>,
+        device_id: &str,
+        kind: &str,
+        payload_sha256: &str,
+        at_ms: Option<i64>,
+    ) -> ChainLink {
         let (seq, prev_hash) = match prev {
             Some(p) => (p.seq.saturating_add(1), p.hash.clone()),
             None => (0, GENESIS_PREV_HASH.to_string()),
         };
-        let hash = link_hash(device_id, seq, kind, payload_sha256, &prev_hash);
-        ChainLink {
+        let mut link = ChainLink {
             device_id: device_id.to_string(),
             seq,
             kind: kind.to_string(),
             payload_sha256: payload_sha256.to_string(),
+            at_ms,
             prev_hash,
-            hash,
+            hash: String::new(),
+        };
+        link.hash = link.computed_hash();
+        link
+    }
+
+    /// The link-hash version: 1 without the device time, 2 with it.
+    pub fn version(&self) -> u8 {
+        match self.at_ms {
+            None => gridwalk_protocol::chain::LINK_V1,
+            Some(_) => gridwalk_protocol::chain::LINK_V2,
         }
     }
 
     /// Recomputes this link's hash from its fields.
     pub fn computed_hash(&self) -> String {
-        link_hash(
+        gridwalk_protocol::chain::link_hash(
             &self.device_id,
             self.seq,
             &self.kind,
             &self.payload_sha256,
+            self.at_ms,
             &self.prev_hash,
         )
     }

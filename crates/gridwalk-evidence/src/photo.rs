@@ -3,7 +3,10 @@
 //!
 //! * Only JPEG and PNG are accepted, by magic bytes; everything else is refused with
 //!   [`PhotoError::UnsupportedFormat`] or [`PhotoError::NotAnImage`].
-//! * Input size and *declared* pixel count are checked before any pixel is decoded.
+//! * Input size, *declared* pixel count and the *working memory* the whole pipeline will need
+//!   (from the header: bit depth, channels, progressive/multi-scan JPEG coefficient buffers,
+//!   resize/orientation/encode buffers; see [`working_bytes`]) are checked before any pixel is
+//!   decoded.
 //! * JPEGs are decoded by libjpeg-turbo with DCT-domain down-scaling (the smallest n/8 whose
 //!   output still covers the target long edge) so a 48 MP photo never exists at full size in
 //!   memory, then resized with `fast_image_resize`
@@ -31,7 +34,31 @@ pub struct PhotoConfig {
     /// Inputs larger than this are refused unread. Default 40 MiB.
     pub max_input_bytes: u64,
     /// Inputs declaring more pixels than this are refused before decoding. Default 120 MP.
+    /// A cheap first guard; the real bound is `max_decode_bytes`.
     pub max_pixels: u64,
+    /// Working-memory budget in bytes. An input whose processing would hold more pixel
+    /// buffers than this at the same time is refused from its header, before any pixel is
+    /// decoded ([`PhotoError::TooLargeDecoded`]). What is counted ([`working_bytes`]): the
+    /// decoded image in its native bit depth and channel count (a 16-bit RGBA PNG is 8 bytes a
+    /// pixel) plus its conversion to 8-bit RGB, libjpeg's coefficient buffers for progressive
+    /// or multi-scan JPEGs, and the resize, orientation, thumbnail, watermark and encode
+    /// buffers, at the worst point of the pipeline. The input bytes themselves
+    /// (≤ `max_input_bytes`, held by the caller) are not counted.
+    ///
+    /// Default [`DEFAULT_MAX_DECODE_BYTES`] = 160 MiB: the process peak is at most input
+    /// (≤ 40 MiB) + 160 MiB + a few MiB of runtime ≈ 213 MB, under the 300 MB phone target
+    /// with room for the rest of the app (measured: 167 MiB VmHWM for the worst accepted
+    /// images, see `docs/evidence.md`). Accepted at most, e.g.: 16-bit RGBA PNG 13.6 MP,
+    /// 8-bit RGB PNG 40 MP, progressive 4:2:0 JPEG 46 MP, baseline JPEG any size ≤ 120 MP.
+    #[serde(default = "default_max_decode_bytes")]
+    pub max_decode_bytes: u64,
+}
+
+/// Default of [`PhotoConfig::max_decode_bytes`]: 160 MiB.
+pub const DEFAULT_MAX_DECODE_BYTES: u64 = 160 * 1024 * 1024;
+
+fn default_max_decode_bytes() -> u64 {
+    DEFAULT_MAX_DECODE_BYTES
 }
 
 impl Default for PhotoConfig {
@@ -42,6 +69,7 @@ impl Default for PhotoConfig {
             thumb_long_edge: 320,
             max_input_bytes: 40 * 1024 * 1024,
             max_pixels: 120_000_000,
+            max_decode_bytes: DEFAULT_MAX_DECODE_BYTES,
         }
     }
 }
@@ -166,6 +194,22 @@ pub enum PhotoError {
         /// Configured maximum pixel count.
         max: u64,
     },
+    /// Processing the image would need more working memory than `max_decode_bytes`
+    /// (decompression-bomb guard that accounts for bit depth, channels and JPEG coding).
+    #[error(
+        "the image ({width}x{height}) would need {bytes} bytes of memory to process, \
+         more than the {max} allowed"
+    )]
+    TooLargeDecoded {
+        /// Declared width.
+        width: u64,
+        /// Declared height.
+        height: u64,
+        /// Working memory the pipeline would need, from [`working_bytes`].
+        bytes: u64,
+        /// Configured `max_decode_bytes`.
+        max: u64,
+    },
     /// Declared width or height is zero.
     #[error("the image declares an invalid size {width}x{height}")]
     InvalidDimensions {
@@ -226,7 +270,8 @@ pub fn sniff(bytes: &[u8]) -> Result<SourceFormat, PhotoError> {
 
 /// Processes an original photo into the derived evidence JPEG and thumbnail.
 ///
-/// Never panics on any input; memory is bounded by `max_input_bytes` and `max_pixels`.
+/// Never panics on any input; memory is bounded by `max_input_bytes` plus
+/// `max_decode_bytes` (checked from the header, see [`working_bytes`]).
 pub fn process_photo(
     original: &[u8],
     cfg: &PhotoConfig,
@@ -239,11 +284,19 @@ pub fn process_photo(
         });
     }
     let format = sniff(original)?;
-    let (ow, oh) = match format {
-        SourceFormat::Jpeg => jpeg_dimensions(original)?,
-        SourceFormat::Png => png_dimensions(original)?,
-    };
+    let hdr = read_header(format, original)?;
+    let (ow, oh) = (hdr.width, hdr.height);
     check_pixels(ow, oh, cfg.max_pixels)?;
+    let need = estimate_working_bytes(&hdr, original.len(), cfg);
+    let guard = Guard {
+        width: u64::from(ow),
+        height: u64::from(oh),
+        bytes: need,
+        max: cfg.max_decode_bytes,
+    };
+    if need > cfg.max_decode_bytes {
+        return Err(guard.error());
+    }
 
     let exif = read_exif(original);
     let orientation = exif.orientation;
@@ -254,8 +307,8 @@ pub fn process_photo(
     let (tw, th) = fit(ow, oh, target_long);
 
     let decoded = match format {
-        SourceFormat::Jpeg => decode_jpeg(original, ow, oh, target_long, cfg.max_pixels)?,
-        SourceFormat::Png => (decode_png(original, cfg.max_pixels)?, None),
+        SourceFormat::Jpeg => decode_jpeg(original, ow, oh, target_long, cfg.max_pixels, &guard)?,
+        SourceFormat::Png => (decode_png(original, cfg.max_pixels, &guard)?, None),
     };
     let (decoded, decode_warning) = decoded;
     let resized = resize_rgb(decoded, tw, th)?;
@@ -334,26 +387,299 @@ fn fit(w: u32, h: u32, long: u32) -> (u32, u32) {
     }
 }
 
-fn png_dimensions(b: &[u8]) -> Result<(u32, u32), PhotoError> {
-    // Signature (8) + IHDR length (4) + "IHDR" (4) + width (4) + height (4).
-    let ihdr = b.get(8..24).ok_or(PhotoError::Truncated)?;
+/// Where the budget check trips, for the typed error.
+struct Guard {
+    width: u64,
+    height: u64,
+    bytes: u64,
+    max: u64,
+}
+
+impl Guard {
+    fn error(&self) -> PhotoError {
+        PhotoError::TooLargeDecoded {
+            width: self.width,
+            height: self.height,
+            bytes: self.bytes,
+            max: self.max,
+        }
+    }
+}
+
+/// What the header says: enough to size every buffer of the pipeline.
+#[derive(Debug, Clone)]
+struct Header {
+    width: u32,
+    height: u32,
+    layout: Layout,
+}
+
+#[derive(Debug, Clone)]
+enum Layout {
+    /// PNG as the `image` crate decodes it: palette and < 8-bit samples expanded to 8 bits,
+    /// a `tRNS` chunk turned into an alpha channel, 16-bit samples kept at 16 bits.
+    Png { channels: u64, sample_bytes: u64 },
+    /// JPEG. `cmyk` ones go through the `image` crate at full size; `frame` is `None` when the
+    /// markers could not be walked (then the worst case is assumed).
+    Jpeg {
+        cmyk: bool,
+        lossless: bool,
+        frame: Option<JpegFrame>,
+    },
+}
+
+/// The parts of a JPEG frame that decide libjpeg's (and zune-jpeg's) buffers.
+#[derive(Debug, Clone)]
+struct JpegFrame {
+    /// Progressive, or a first scan that does not hold every component: the decoder keeps
+    /// the whole image's coefficients (2 bytes per coefficient) until the last scan.
+    multi_scan: bool,
+    /// (horizontal, vertical) sampling factor of each component.
+    sampling: Vec<(u64, u64)>,
+}
+
+fn read_header(format: SourceFormat, b: &[u8]) -> Result<Header, PhotoError> {
+    match format {
+        SourceFormat::Png => png_header(b),
+        SourceFormat::Jpeg => jpeg_header(b),
+    }
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn png_header(b: &[u8]) -> Result<Header, PhotoError> {
+    // Signature (8) + IHDR length (4) + "IHDR" (4) + width, height (4 + 4) + bit depth (1)
+    // + colour type (1).
+    let ihdr = b.get(8..26).ok_or(PhotoError::Truncated)?;
     if &ihdr[4..8] != b"IHDR" {
         return Err(PhotoError::Corrupt(
             "PNG does not start with an IHDR chunk".into(),
         ));
     }
-    let w = u32::from_be_bytes([ihdr[8], ihdr[9], ihdr[10], ihdr[11]]);
-    let h = u32::from_be_bytes([ihdr[12], ihdr[13], ihdr[14], ihdr[15]]);
-    Ok((w, h))
+    let w = be32(ihdr, 8).ok_or(PhotoError::Truncated)?;
+    let h = be32(ihdr, 12).ok_or(PhotoError::Truncated)?;
+    let (depth, colour) = (ihdr[16], ihdr[17]);
+    let sample_bytes = if depth == 16 { 2 } else { 1 };
+    let channels = match colour {
+        0 => 1 + u64::from(png_has_trns(b)), // grey (+ alpha from tRNS)
+        2 | 3 => 3 + u64::from(png_has_trns(b)), // RGB / palette (+ alpha from tRNS)
+        4 => 2,                              // grey + alpha
+        _ => 4,                              // RGBA (and invalid types: worst case)
+    };
+    Ok(Header {
+        width: w,
+        height: h,
+        layout: Layout::Png {
+            channels,
+            sample_bytes,
+        },
+    })
 }
 
-fn jpeg_dimensions(b: &[u8]) -> Result<(u32, u32), PhotoError> {
+/// Whether a `tRNS` chunk comes before the first `IDAT` (the decoder then adds an alpha
+/// channel). Chunks that cannot be walked count as "yes" (worst case).
+fn png_has_trns(b: &[u8]) -> bool {
+    let mut at = 8usize;
+    loop {
+        let (Some(len), Some(kind)) = (be32(b, at), b.get(at + 4..at + 8)) else {
+            return true;
+        };
+        match kind {
+            b"IDAT" => return false,
+            b"tRNS" => return true,
+            _ => {}
+        }
+        match (len as usize)
+            .checked_add(12)
+            .and_then(|n| at.checked_add(n))
+        {
+            Some(next) => at = next,
+            None => return true,
+        }
+    }
+}
+
+fn jpeg_header(b: &[u8]) -> Result<Header, PhotoError> {
     let mut d = crate::tj::Decoder::new()
         .ok_or_else(|| PhotoError::Corrupt("TurboJPEG init failed".into()))?;
     let hdr = d.header(b).map_err(classify_tj)?;
     let w = u32::try_from(hdr.width).map_err(|_| PhotoError::Corrupt("width overflow".into()))?;
     let h = u32::try_from(hdr.height).map_err(|_| PhotoError::Corrupt("height overflow".into()))?;
-    Ok((w, h))
+    Ok(Header {
+        width: w,
+        height: h,
+        layout: Layout::Jpeg {
+            cmyk: crate::tj::is_cmyk(hdr.colorspace),
+            lossless: hdr.lossless,
+            frame: jpeg_frame(b),
+        },
+    })
+}
+
+/// Walks the JPEG markers up to the first SOS the way libjpeg does (garbage before a marker
+/// and fill bytes are skipped) and reports the frame's components and whether the image is
+/// coded in more than one scan.
+fn jpeg_frame(b: &[u8]) -> Option<JpegFrame> {
+    let mut at = 2usize; // after SOI
+    let mut frame: Option<(bool, Vec<(u64, u64)>)> = None;
+    loop {
+        while *b.get(at)? != 0xFF {
+            at += 1;
+        }
+        while *b.get(at)? == 0xFF {
+            at += 1;
+        }
+        let marker = *b.get(at)?;
+        at += 1;
+        match marker {
+            0x01 | 0xD0..=0xD8 => continue, // standalone markers
+            0xD9 => return None,            // EOI before any scan
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]));
+        let seg = b.get(at + 2..at + len.max(2))?;
+        match marker {
+            // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let n = usize::from(*seg.get(5)?);
+                let mut sampling = Vec::with_capacity(n);
+                for i in 0..n {
+                    let hv = *seg.get(6 + i * 3 + 1)?;
+                    sampling.push((u64::from(hv >> 4).max(1), u64::from(hv & 0x0F).max(1)));
+                }
+                let progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                frame = Some((progressive, sampling));
+            }
+            0xDA => {
+                let (progressive, sampling) = frame?;
+                let in_scan = usize::from(*seg.first()?);
+                return Some(JpegFrame {
+                    multi_scan: progressive || in_scan < sampling.len(),
+                    sampling,
+                });
+            }
+            _ => {}
+        }
+        at += len;
+    }
+}
+
+/// Bytes of working memory [`process_photo`] needs for `original` under `cfg`: the largest
+/// total of buffers alive at the same time anywhere in the pipeline, computed from the header
+/// alone (nothing is decoded). The input bytes themselves are not included. An input is
+/// refused with [`PhotoError::TooLargeDecoded`] when this exceeds `cfg.max_decode_bytes`.
+pub fn working_bytes(original: &[u8], cfg: &PhotoConfig) -> Result<u64, PhotoError> {
+    let hdr = read_header(sniff(original)?, original)?;
+    check_pixels(hdr.width, hdr.height, u64::MAX)?;
+    Ok(estimate_working_bytes(&hdr, original.len(), cfg))
+}
+
+/// Allocator slack, font rasteriser, EXIF, libjpeg compressor and decoder state.
+const FIXED_OVERHEAD: u128 = 4 << 20;
+
+/// See [`working_bytes`]. Mirrors the pipeline phase by phase (u128: cannot overflow).
+fn estimate_working_bytes(hdr: &Header, input_len: usize, cfg: &PhotoConfig) -> u64 {
+    let (w32, h32) = (hdr.width.max(1), hdr.height.max(1));
+    let (w, h) = (u128::from(w32), u128::from(h32));
+    let px = w * h;
+    let target_long = cfg.long_edge.max(1).min(w32.max(h32));
+    let (tw, th) = fit(w32, h32, target_long);
+    let (tw, th) = (u128::from(tw), u128::from(th));
+    let target = 3 * tw * th;
+    // Resize of an RGB8 `sw`×`sh` source to the target: source + fast_image_resize's
+    // vertical-pass buffer (source width × target height) + destination.
+    let resize = |sw: u128, sh: u128| {
+        if (sw, sh) == (tw, th) {
+            3 * sw * sh
+        } else {
+            3 * sw * sh + 3 * sw * th + 3 + target
+        }
+    };
+    // After the resize: orientation copies the target-size image (2×), the thumbnail resize
+    // and the JPEG encoder's output buffer each add at most one more target-size buffer.
+    let after = 3 * target;
+
+    let (decode, resized) = match &hdr.layout {
+        Layout::Png {
+            channels,
+            sample_bytes,
+        } => {
+            let (c, sb) = (u128::from(*channels), u128::from(*sample_bytes));
+            let native = px * c * sb;
+            // The png crate's row buffers (current + previous row) and inflate window.
+            let rows = 4 * (w * c * sb + 1) + (64 << 10);
+            let alpha = c == 2 || c == 4;
+            let to_rgb8 = match (alpha, c, sb) {
+                // Already RGB8: no conversion.
+                (false, 3, 1) => native,
+                // → RGB8 next to the native buffer.
+                (false, _, _) => native + 3 * px,
+                // RGBA8: composited on white into RGB8 next to it.
+                (true, 4, 1) => 7 * px,
+                // → RGBA8 next to the native buffer, then composited into RGB8.
+                (true, _, _) => (native + 4 * px).max(7 * px),
+            };
+            ((native + rows).max(to_rgb8), resize(w, h))
+        }
+        Layout::Jpeg {
+            cmyk,
+            lossless,
+            frame,
+        } => {
+            // Whole-image coefficient buffer of a progressive / multi-scan JPEG: per component
+            // (MCUs across × H) × (MCUs down × V) blocks of 64 coefficients × 2 bytes; lossless
+            // JPEGs keep 1 sample (≤ 2 bytes) per block instead. Unknown frame: 4 full-size
+            // components, multi-scan.
+            let worst = [(1, 1); 4];
+            let (multi, sampling): (bool, &[(u64, u64)]) = match frame {
+                Some(f) => (f.multi_scan, &f.sampling),
+                None => (true, &worst),
+            };
+            let hmax = u128::from(sampling.iter().map(|s| s.0).max().unwrap_or(1));
+            let vmax = u128::from(sampling.iter().map(|s| s.1).max().unwrap_or(1));
+            let per_block = if *lossless { 2 } else { 128 };
+            let block = if *lossless { 1 } else { 8 };
+            let mcus_x = w.div_ceil(block * hmax);
+            let mcus_y = h.div_ceil(block * vmax);
+            let coef = if multi {
+                sampling
+                    .iter()
+                    .map(|&(hs, vs)| mcus_x * u128::from(hs) * mcus_y * u128::from(vs) * per_block)
+                    .sum::<u128>()
+            } else {
+                0
+            };
+            // Decoder row buffers (iMCU rows of every component, upsampling context, colour
+            // conversion): generous.
+            let rows = 96 * w * vmax * (sampling.len().max(3) as u128);
+            if *cmyk {
+                // `image` crate (zune-jpeg): copies the input, decodes RGB8 at full size.
+                let full = 3 * px;
+                (input_len as u128 + full + coef + rows, resize(w, h))
+            } else {
+                let num = jpeg_scale(w32.max(h32), target_long, *lossless);
+                let sw = crate::tj::scaled(w32 as usize, num) as u128;
+                let sh = crate::tj::scaled(h32 as usize, num) as u128;
+                (3 * sw * sh + coef + rows, resize(sw, sh))
+            }
+        }
+    };
+    let total = decode.max(resized).max(after) + FIXED_OVERHEAD;
+    u64::try_from(total).unwrap_or(u64::MAX)
+}
+
+/// Smallest DCT scale n/8 whose output still covers the target (memory ∝ n²); lossless
+/// JPEGs cannot be scaled.
+fn jpeg_scale(long: u32, target_long: u32, lossless: bool) -> usize {
+    if lossless {
+        return 8;
+    }
+    (1..=8)
+        .find(|&n| crate::tj::scaled(long as usize, n) >= target_long as usize)
+        .unwrap_or(8)
 }
 
 /// Maps a fatal libjpeg-turbo error (or the end-of-file warning) to a typed error.
@@ -382,28 +708,30 @@ fn decode_jpeg(
     oh: u32,
     target_long: u32,
     max_pixels: u64,
+    guard: &Guard,
 ) -> Result<(Rgb, Option<String>), PhotoError> {
     let mut d = crate::tj::Decoder::new()
         .ok_or_else(|| PhotoError::Corrupt("TurboJPEG init failed".into()))?;
     let hdr = d.header(b).map_err(classify_tj)?;
     if crate::tj::is_cmyk(hdr.colorspace) {
-        return decode_with_image_crate(b, image::ImageFormat::Jpeg, max_pixels).map(|r| (r, None));
+        return decode_with_image_crate(b, image::ImageFormat::Jpeg, max_pixels, guard)
+            .map(|r| (r, None));
     }
-    let long = ow.max(oh) as usize;
-    // Smallest DCT scale n/8 whose output still covers the target (memory ∝ n²).
-    let num = if hdr.lossless {
-        8
-    } else {
-        (1..=8)
-            .find(|&n| crate::tj::scaled(long, n) >= target_long as usize)
-            .unwrap_or(8)
-    };
+    let num = jpeg_scale(ow.max(oh), target_long, hdr.lossless);
     let (w, h) = (
         crate::tj::scaled(hdr.width, num),
         crate::tj::scaled(hdr.height, num),
     );
     let mut pixels = vec![0u8; w * h * 3];
-    let warning = d.decode_rgb(b, num, w, &mut pixels).map_err(classify_tj)?;
+    // Backstop for libjpeg's whole-image buffers: the budget, in MiB.
+    let max_mib = std::ffi::c_int::try_from(guard.max.div_ceil(1 << 20)).unwrap_or(i32::MAX);
+    let warning = d.decode_rgb(b, num, w, &mut pixels, max_mib).map_err(|e| {
+        if e.message.contains("Backing store") {
+            guard.error()
+        } else {
+            classify_tj(e)
+        }
+    })?;
     if let Some(msg) = &warning {
         if msg.contains("Premature end of JPEG file") {
             return Err(PhotoError::Truncated);
@@ -419,8 +747,8 @@ fn decode_jpeg(
     ))
 }
 
-fn decode_png(b: &[u8], max_pixels: u64) -> Result<Rgb, PhotoError> {
-    decode_with_image_crate(b, image::ImageFormat::Png, max_pixels)
+fn decode_png(b: &[u8], max_pixels: u64, guard: &Guard) -> Result<Rgb, PhotoError> {
+    decode_with_image_crate(b, image::ImageFormat::Png, max_pixels, guard)
 }
 
 /// Slow path (PNG, CMYK JPEG) through the `image` crate, with allocation limits.
@@ -428,21 +756,19 @@ fn decode_with_image_crate(
     b: &[u8],
     fmt: image::ImageFormat,
     max_pixels: u64,
+    guard: &Guard,
 ) -> Result<Rgb, PhotoError> {
     let mut reader = image::ImageReader::with_format(Cursor::new(b), fmt);
     let mut limits = image::Limits::default();
     let side = u32::try_from(max_pixels).unwrap_or(u32::MAX);
     limits.max_image_width = Some(side);
     limits.max_image_height = Some(side);
-    // 16-bit RGBA worst case plus headroom.
-    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    // Backstop: the decoded buffer alone never exceeds the working-memory budget (the header
+    // check in `process_photo` has already counted it and everything after it).
+    limits.max_alloc = Some(guard.max);
     reader.limits(limits);
     let img = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => PhotoError::TooManyPixels {
-            width: 0,
-            height: 0,
-            max: max_pixels,
-        },
+        image::ImageError::Limits(_) => guard.error(),
         image::ImageError::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             PhotoError::Truncated
         }

@@ -113,6 +113,16 @@ pub enum StampError {
     /// Altitude NaN or infinite.
     #[error("altitude {0} m is not finite")]
     InvalidAltitude(f64),
+    /// A text field (`provider`) longer than `gridwalk_protocol::limits::MAX_STAMP_TEXT_CHARS`.
+    #[error("stamp {field} is {chars} characters long, more than the {max} allowed")]
+    TextTooLong {
+        /// Which field.
+        field: &'static str,
+        /// Its length in characters.
+        chars: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// Validates a stamp and returns its flags (empty = clean). Errors only for impossible values.
@@ -133,6 +143,15 @@ pub fn assess(stamp: &GpsStamp, policy: &GpsPolicy) -> Result<Vec<StampFlag>, St
             return Err(StampError::InvalidAltitude(alt));
         }
     }
+    gridwalk_protocol::limits::check_chars(
+        &stamp.provider,
+        gridwalk_protocol::limits::MAX_STAMP_TEXT_CHARS,
+    )
+    .map_err(|(chars, max)| StampError::TextTooLong {
+        field: "provider",
+        chars,
+        max,
+    })?;
 
     let mut flags = Vec::new();
     match stamp.accuracy_m {

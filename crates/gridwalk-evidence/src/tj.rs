@@ -82,17 +82,20 @@ impl Decoder {
 
     /// Decodes to packed RGB8 scaled by `num/8` (num ∈ 1..=8); `out` must hold
     /// exactly `scaled_w * scaled_h * 3` bytes. `Ok(Some(warning))` = decoded with a warning.
+    /// `max_memory_mib` caps libjpeg's whole-image buffers (the DCT coefficients of a
+    /// progressive or multi-scan JPEG); exceeding it is a fatal "Backing store" error.
     pub fn decode_rgb(
         &mut self,
         jpeg: &[u8],
         num: usize,
         scaled_w: usize,
         out: &mut [u8],
+        max_memory_mib: c_int,
     ) -> Result<Option<String>, TjError> {
-        // Progressive-JPEG CPU guard (libjpeg-turbo's recommendation) and a cap on libjpeg's
-        // own intermediate buffers (a 120 MP progressive JPEG needs ~360 MB of coefficients).
+        // Progressive-JPEG CPU guard (libjpeg-turbo's recommendation) and a backstop cap on
+        // libjpeg's own whole-image buffers (the caller already sized them from the header).
         self.set(raw::TJPARAM_TJPARAM_SCANLIMIT, 500)?;
-        self.set(raw::TJPARAM_TJPARAM_MAXMEMORY, 768)?;
+        self.set(raw::TJPARAM_TJPARAM_MAXMEMORY, max_memory_mib.max(1))?;
         // TurboJPEG only accepts the reduced fractions (1/1, 1/2, 3/4, …), not n/8 literally.
         let num = num.clamp(1, 8);
         let g = [8usize, 4, 2, 1]

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use chrono::{FixedOffset, TimeZone, Utc};
 use gridwalk_evidence::fsio::{store_photo, sweep_temp, write_atomic, FsError, TEMP_PREFIX};
 use gridwalk_evidence::photo::{
-    process_photo, sniff, PhotoConfig, PhotoError, ProcessedPhoto, SourceFormat,
+    process_photo, sniff, working_bytes, PhotoConfig, PhotoError, ProcessedPhoto, SourceFormat,
+    DEFAULT_MAX_DECODE_BYTES,
 };
 use gridwalk_evidence::watermark::{burn_in, check_code, watermark_lines, WatermarkInfo};
 
@@ -491,6 +492,245 @@ fn heic_webp_gif_tiff_and_avif_are_refused_by_name() {
             Err(PhotoError::UnsupportedFormat { detected: name })
         );
     }
+}
+
+// ---------- working-memory budget ----------
+
+/// A PNG that is only a header: IHDR (`depth`-bit, colour type `colour`), optional extra
+/// chunks before the image data, and an empty zlib stream as IDAT. Decoding it fails
+/// (truncated), so a `TooLargeDecoded` answer proves the refusal came from the header.
+fn png_header_only(w: u32, h: u32, depth: u8, colour: u8, extra: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[depth, colour, 0, 0, 0]);
+    png.extend(png_chunk(b"IHDR", &ihdr));
+    for (kind, data) in extra {
+        png.extend(png_chunk(kind, data));
+    }
+    png.extend(png_chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
+    png.extend(png_chunk(b"IEND", &[]));
+    png
+}
+
+/// Largest square side whose estimate fits the default budget (binary search on the header).
+fn largest_accepted_side(make: impl Fn(u32) -> Vec<u8>) -> u32 {
+    let cfg = PhotoConfig::default();
+    let (mut lo, mut hi) = (1u32, 20_000u32);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if working_bytes(&make(mid), &cfg).unwrap() <= cfg.max_decode_bytes {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+#[test]
+fn a_100_megapixel_16_bit_rgba_png_is_refused_by_its_decoded_size_before_decoding() {
+    // 100 MP is under the 120 MP pixel guard, but 8 bytes a pixel plus the conversion to RGB8.
+    let png = png_header_only(10_000, 10_000, 16, 6, &[]);
+    assert!(png.len() < 100);
+    let start = Instant::now();
+    match process(&png) {
+        Err(PhotoError::TooLargeDecoded {
+            width: 10_000,
+            height: 10_000,
+            bytes,
+            max,
+        }) => {
+            assert_eq!(max, DEFAULT_MAX_DECODE_BYTES);
+            // 800 MB decoded + 400 MB RGBA8 alive at the same time.
+            assert!(bytes >= 1_200_000_000, "{bytes}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "refused without decoding"
+    );
+    let msg = process(&png).unwrap_err().to_string();
+    assert!(
+        msg.contains("10000x10000") && msg.contains("bytes of memory"),
+        "{msg}"
+    );
+}
+
+/// Both sides of the default budget for one PNG layout: the largest accepted square passes the
+/// header check (and then fails only because the header-only file has no pixel data), one
+/// pixel more on each side is refused.
+fn check_png_boundary(depth: u8, colour: u8, bytes_per_pixel_at_peak: u64) -> u32 {
+    let make = |s: u32| png_header_only(s, s, depth, colour, &[]);
+    let side = largest_accepted_side(make);
+    let budget = DEFAULT_MAX_DECODE_BYTES;
+    // The estimate is dominated by the decode + conversion buffers.
+    let px = |s: u32| u64::from(s) * u64::from(s);
+    assert!(px(side) * bytes_per_pixel_at_peak <= budget, "side {side}");
+    // Accepted by the header check: decoding then fails on the missing pixel data.
+    assert!(
+        matches!(
+            process(&make(side)),
+            Err(PhotoError::Truncated | PhotoError::Corrupt(_))
+        ),
+        "{side}: {:?}",
+        process(&make(side))
+    );
+    assert!(
+        matches!(
+            process(&make(side + 1)),
+            Err(PhotoError::TooLargeDecoded { .. })
+        ),
+        "{}",
+        side + 1
+    );
+    side
+}
+
+#[test]
+fn the_largest_accepted_16_bit_rgba_png_is_the_budget_over_12_bytes_a_pixel() {
+    // 8 bytes native + 4 bytes RGBA8 alive together while converting.
+    let side = check_png_boundary(16, 6, 12);
+    assert!((3600..3800).contains(&side), "{side}");
+    let px = u64::from(side + 1) * u64::from(side + 1);
+    assert!(px * 12 > DEFAULT_MAX_DECODE_BYTES - (8 << 20), "{side}");
+}
+
+#[test]
+fn an_8_bit_rgb_png_near_the_old_pixel_limit_is_refused_and_the_largest_accepted_one_fits() {
+    // 120 MP 8-bit RGB passed the old pixel limit (360 MB decoded); now it is refused.
+    let png = png_header_only(12_000, 10_000, 8, 2, &[]);
+    assert!(matches!(
+        process(&png),
+        Err(PhotoError::TooLargeDecoded {
+            width: 12_000,
+            height: 10_000,
+            ..
+        })
+    ));
+    // 3 bytes decoded + the resize's vertical pass (width × 2048 × 3) + 2048² × 3.
+    let side = check_png_boundary(8, 2, 3);
+    assert!((5500..7000).contains(&side), "{side}");
+}
+
+#[test]
+fn a_trns_chunk_counts_as_an_alpha_channel() {
+    let cfg = PhotoConfig::default();
+    let plain = working_bytes(&png_header_only(4000, 3000, 8, 2, &[]), &cfg).unwrap();
+    let trns = working_bytes(
+        &png_header_only(4000, 3000, 8, 2, &[(b"tRNS", &[0, 0, 0, 0, 0, 0])]),
+        &cfg,
+    )
+    .unwrap();
+    // RGBA8 (from tRNS) composited into RGB8: 7 bytes a pixel alive at once.
+    assert!(trns >= 7 * 12_000_000 && trns > plain, "{plain} {trns}");
+}
+
+/// A `w`×`h` JPEG (4:2:0, optionally progressive) whose SOF is then patched to `pw`×`ph`.
+fn jpeg_patched(progressive: bool, pw: u16, ph: u16) -> Vec<u8> {
+    let px = vec![128u8; 32 * 32 * 3];
+    let mut c = turbojpeg::Compressor::new().unwrap();
+    c.set_subsamp(turbojpeg::Subsamp::Sub2x2).unwrap();
+    c.set_progressive(progressive).unwrap();
+    let mut j = c
+        .compress_to_vec(turbojpeg::Image {
+            pixels: &px[..],
+            width: 32,
+            pitch: 96,
+            height: 32,
+            format: turbojpeg::PixelFormat::RGB,
+        })
+        .unwrap();
+    let sof = j
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0] || w == [0xFF, 0xC2])
+        .expect("SOF");
+    j[sof + 5..sof + 7].copy_from_slice(&ph.to_be_bytes());
+    j[sof + 7..sof + 9].copy_from_slice(&pw.to_be_bytes());
+    j
+}
+
+#[test]
+fn a_120_megapixel_baseline_jpeg_fits_because_it_is_decoded_scaled_down() {
+    let cfg = PhotoConfig::default();
+    let baseline = jpeg_patched(false, 12_000, 10_000);
+    let need = working_bytes(&baseline, &cfg).unwrap();
+    // 3000×2500 RGB decode (2/8 scale) + resize buffers: far below the budget.
+    assert!(need < 64 << 20, "{need}");
+    assert!(need <= cfg.max_decode_bytes);
+}
+
+#[test]
+fn a_progressive_jpeg_counts_its_whole_image_coefficient_buffer() {
+    let cfg = PhotoConfig::default();
+    let base = working_bytes(&jpeg_patched(false, 8000, 6000), &cfg).unwrap();
+    let prog = working_bytes(&jpeg_patched(true, 8000, 6000), &cfg).unwrap();
+    // 4:2:0: 1.5 samples a pixel × 2 bytes a coefficient = 144 MB for 48 MP, next to the
+    // 3000×2250 RGB decode buffer; the baseline JPEG needs no coefficient buffer.
+    assert!(base < 64 << 20, "{base}");
+    assert!(prog >= 144_000_000 + 20_250_000, "{prog}");
+    // A 100 MP progressive JPEG is refused from its header.
+    let big = jpeg_patched(true, 12_000, 8_400);
+    assert!(matches!(
+        process(&big),
+        Err(PhotoError::TooLargeDecoded {
+            width: 12_000,
+            height: 8_400,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_real_16_bit_rgba_png_is_processed_at_exactly_its_budget_and_refused_one_byte_below() {
+    let img = image::ImageBuffer::from_fn(640, 480, |x, y| {
+        image::Rgba([(x * 100) as u16, (y * 130) as u16, 40_000, 65_535])
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgba16(img)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let need = working_bytes(&png, &PhotoConfig::default()).unwrap();
+    let at = PhotoConfig {
+        max_decode_bytes: need,
+        ..PhotoConfig::default()
+    };
+    let p = process_photo(&png, &at, None).expect("fits exactly");
+    assert_eq!((p.width, p.height), (640, 480));
+    let below = PhotoConfig {
+        max_decode_bytes: need - 1,
+        ..PhotoConfig::default()
+    };
+    assert_eq!(
+        process_photo(&png, &below, None),
+        Err(PhotoError::TooLargeDecoded {
+            width: 640,
+            height: 480,
+            bytes: need,
+            max: need - 1
+        })
+    );
+    // Bit depth and channels count: the same size in 8-bit RGB needs less.
+    let rgb = png_header_only(640, 480, 8, 2, &[]);
+    let cfg = PhotoConfig::default();
+    let big = working_bytes(&png_header_only(4000, 3000, 16, 6, &[]), &cfg).unwrap();
+    let small = working_bytes(&png_header_only(4000, 3000, 8, 2, &[]), &cfg).unwrap();
+    assert!(big > 2 * small, "{big} {small}");
+    assert!(working_bytes(&rgb, &cfg).unwrap() <= need);
+}
+
+#[test]
+fn the_default_budget_is_160_mib_and_an_old_config_without_it_gets_the_default() {
+    assert_eq!(PhotoConfig::default().max_decode_bytes, 160 << 20);
+    let old = r#"{"long_edge":2048,"jpeg_quality":80,"thumb_long_edge":320,
+        "max_input_bytes":41943040,"max_pixels":120000000}"#;
+    let cfg: PhotoConfig = serde_json::from_str(old).unwrap();
+    assert_eq!(cfg, PhotoConfig::default());
 }
 
 // ---------- fuzz ----------

@@ -280,6 +280,24 @@ fn impossible_coordinates_or_accuracy_are_errors() {
         assess(&s, &p),
         Err(StampError::InvalidAltitude(_))
     ));
+    // Text fields are bounded (gridwalk_protocol::limits::MAX_STAMP_TEXT_CHARS).
+    let s = GpsStamp {
+        provider: "定".repeat(65),
+        ..good_stamp()
+    };
+    assert_eq!(
+        assess(&s, &p),
+        Err(StampError::TextTooLong {
+            field: "provider",
+            chars: 65,
+            max: 64
+        })
+    );
+    let s = GpsStamp {
+        provider: "定".repeat(64),
+        ..good_stamp()
+    };
+    assert!(assess(&s, &p).is_ok());
 }
 
 #[test]

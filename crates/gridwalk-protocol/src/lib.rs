@@ -3,18 +3,25 @@
 //!
 //! Pure data and checks (hash formats, receipt signatures); no I/O.
 
+pub mod chain;
+pub mod limits;
 pub mod problem;
 pub mod pull;
 pub mod push;
 pub mod receipt;
 pub mod tus;
 
+pub use limits::{
+    MAX_ANSWER_CHARS, MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS,
+    MAX_SIGNATURES_PER_INSPECTION, MAX_SIGNATURE_BYTES, MAX_SIGNATURE_HEIGHT, MAX_SIGNATURE_WIDTH,
+    MAX_STAMP_TEXT_CHARS,
+};
 pub use problem::{Problem, ProblemCode};
 pub use pull::{Change, ChangeKind, PullPage};
 pub use push::{
-    EnrollRequest, EnrollResponse, EnrolledUser, MissingPhoto, MissingPhotos, Outcome, PushRequest,
-    PushResponse, RecordEnvelope, RecordKind, RecordResult, RecordState, RecordStatus, Role,
-    ServerKey,
+    ClockFlag, EnrollRequest, EnrollResponse, EnrolledUser, MissingPhoto, MissingPhotos, Outcome,
+    PushRequest, PushResponse, RecordEnvelope, RecordKind, RecordResult, RecordState, RecordStatus,
+    Role, ServerKey,
 };
 pub use receipt::{Receipt, ReceiptBody, ReceiptError, ReceiptRecord};
 

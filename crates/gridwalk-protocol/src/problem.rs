@@ -34,6 +34,7 @@ pub enum ProblemCode {
     ForbiddenRole,
     UnknownHazard,
     RecordIdTaken,
+    ChainBroken,
     TooManyUploads,
     Unavailable,
     Internal,
@@ -74,6 +75,7 @@ impl ProblemCode {
         ProblemCode::ForbiddenRole,
         ProblemCode::UnknownHazard,
         ProblemCode::RecordIdTaken,
+        ProblemCode::ChainBroken,
         ProblemCode::TooManyUploads,
         ProblemCode::Unavailable,
         ProblemCode::Internal,
@@ -110,6 +112,7 @@ impl ProblemCode {
             ProblemCode::ForbiddenRole => "forbidden_role",
             ProblemCode::UnknownHazard => "unknown_hazard",
             ProblemCode::RecordIdTaken => "record_id_taken",
+            ProblemCode::ChainBroken => "chain_broken",
             ProblemCode::TooManyUploads => "too_many_uploads",
             ProblemCode::Unavailable => "unavailable",
             ProblemCode::Internal => "internal",
@@ -143,7 +146,8 @@ impl ProblemCode {
             | ProblemCode::PhotoNotReferenced
             | ProblemCode::SeqReused
             | ProblemCode::UnknownHazard
-            | ProblemCode::RecordIdTaken => 409,
+            | ProblemCode::RecordIdTaken
+            | ProblemCode::ChainBroken => 409,
             ProblemCode::TusVersionUnsupported => 412,
             ProblemCode::BodyTooLarge | ProblemCode::BatchTooLarge => 413,
             ProblemCode::UnsupportedMediaType => 415,
@@ -181,6 +185,9 @@ impl ProblemCode {
             ProblemCode::ForbiddenRole => "The caller's role may not record this hazard event",
             ProblemCode::UnknownHazard => "No hazard with this id is held by the server",
             ProblemCode::RecordIdTaken => "This record id belongs to another device",
+            ProblemCode::ChainBroken => {
+                "The record's chain link does not continue the device's chain"
+            }
             ProblemCode::TooManyUploads => "Too many open uploads for this device",
             ProblemCode::Unavailable => "Service unavailable, retry later",
             ProblemCode::Internal => "Internal server error",
@@ -222,6 +229,7 @@ impl ProblemCode {
             | ProblemCode::ForbiddenRole
             | ProblemCode::UnknownHazard
             | ProblemCode::RecordIdTaken
+            | ProblemCode::ChainBroken
             | ProblemCode::PayloadHashMismatch
             | ProblemCode::PayloadInvalid
             | ProblemCode::SeqReused

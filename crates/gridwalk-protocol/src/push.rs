@@ -149,9 +149,15 @@ pub struct RecordEnvelope {
     /// SHA-256 of every photo the record references.
     #[serde(default)]
     pub photos: Vec<String>,
-    /// The device clock when the record was finalized (for skew checks).
+    /// The device clock when the record was finalized (for skew checks); under the link
+    /// hash for a version 2 [`crate::chain::ChainProof`].
     #[serde(default)]
     pub device_time: Option<DateTime<Utc>>,
+    /// The record's link in the device's evidence chain, which the server checks for
+    /// continuity and signs in the receipt. Absent from apps older than the anchored
+    /// chain (accepted, marked unanchored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<crate::chain::ChainProof>,
 }
 
 impl RecordEnvelope {
@@ -167,6 +173,7 @@ impl RecordEnvelope {
             division_code: None,
             photos: Vec::new(),
             device_time: None,
+            link: None,
         }
     }
 }
@@ -250,6 +257,58 @@ pub struct RecordStatus {
     pub state: RecordState,
     pub photos: Vec<String>,
     pub missing_photos: Vec<String>,
+    /// Whether the device clock looked wrong for this record, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockFlag>,
+}
+
+/// A record whose device time does not fit what the server knows (docs/evidence.md):
+/// shown with the record's evidence so a reviewer weighs its times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClockFlag {
+    /// `ahead` (device time after the record reached the server), `gnss` (far from the
+    /// GNSS fix time in the payload) or `implausible` (before 2024).
+    pub kind: String,
+    /// Device time minus the reference time, in seconds.
+    pub skew_s: i64,
+}
+
+/// How far a device clock may run ahead of the server before a record is flagged.
+pub const CLOCK_AHEAD_TOLERANCE_S: i64 = 5 * 60;
+/// How far a device time may differ from the GNSS fix time of its own payload.
+pub const CLOCK_GNSS_TOLERANCE_S: i64 = 10 * 60;
+
+impl ClockFlag {
+    /// The flag of a record finalized at `device_time` that reached the server at
+    /// `received`; `gnss_time` is the fix time its payload carries, if any.
+    pub fn assess(
+        device_time: DateTime<Utc>,
+        received: DateTime<Utc>,
+        gnss_time: Option<DateTime<Utc>>,
+    ) -> Option<ClockFlag> {
+        let flag = |kind: &str, skew_s: i64| {
+            Some(ClockFlag {
+                kind: kind.into(),
+                skew_s,
+            })
+        };
+        let ahead = (device_time - received).num_seconds();
+        if ahead > CLOCK_AHEAD_TOLERANCE_S {
+            return flag("ahead", ahead);
+        }
+        if let Some(g) = gnss_time {
+            let off = (device_time - g).num_seconds();
+            if off.abs() > CLOCK_GNSS_TOLERANCE_S {
+                return flag("gnss", off);
+            }
+        }
+        let epoch = DateTime::<Utc>::from_timestamp(1_704_067_200, 0)?; // 2024-01-01
+        if device_time < epoch {
+            return flag("implausible", (device_time - received).num_seconds());
+        }
+        None
+    }
 }
 
 /// A photo the server still lacks, and the records waiting for it.

@@ -16,6 +16,10 @@ pub struct ReceiptRecord {
     pub payload_sha256: String,
     /// `accepted` (stored by this push) or `duplicate` (stored before).
     pub status: String,
+    /// The record's chain-link hash the server holds, when the record came with one:
+    /// the server's signature over it anchors the device's chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_sha256: Option<String>,
 }
 
 /// What the server signs.
@@ -115,6 +119,7 @@ mod tests {
                 seq: 1,
                 payload_sha256: crate::sha256_hex(b"x"),
                 status: "accepted".into(),
+                link_sha256: Some(crate::sha256_hex(b"link")),
             }],
         }
     }

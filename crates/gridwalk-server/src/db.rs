@@ -155,6 +155,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 3,
                 include_str!("../../../migrations/server/sqlite/0003_device_trust.sql"),
             ),
+            (
+                4,
+                include_str!("../../../migrations/server/sqlite/0004_chain_anchor.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -168,6 +172,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 3,
                 include_str!("../../../migrations/server/postgres/0003_device_trust.sql"),
+            ),
+            (
+                4,
+                include_str!("../../../migrations/server/postgres/0004_chain_anchor.sql"),
             ),
         ],
     }

@@ -49,6 +49,8 @@ use utoipa::{Modify, OpenApi};
         p::ReceiptBody,
         p::ReceiptRecord,
         p::RecordStatus,
+        p::ClockFlag,
+        p::chain::ChainProof,
         p::RecordState,
         p::MissingPhotos,
         p::MissingPhoto,

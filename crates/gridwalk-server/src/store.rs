@@ -8,9 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
 use gridwalk_core::{DivisionCode, DivisionLevel, Uscc};
 use gridwalk_protocol::{
-    is_sha256_hex, sha256_hex, Change, ChangeKind, EnrollRequest, EnrollResponse, EnrolledUser,
-    MissingPhoto, MissingPhotos, Outcome, ProblemCode, PullPage, PushResponse, Receipt,
-    ReceiptBody, ReceiptRecord, RecordEnvelope, RecordKind, RecordResult, RecordState,
+    is_sha256_hex, sha256_hex, Change, ChangeKind, ClockFlag, EnrollRequest, EnrollResponse,
+    EnrolledUser, MissingPhoto, MissingPhotos, Outcome, ProblemCode, PullPage, PushResponse,
+    Receipt, ReceiptBody, ReceiptRecord, RecordEnvelope, RecordKind, RecordResult, RecordState,
     RecordStatus, Role, ServerKey, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION,
 };
 use rand::RngCore;
@@ -39,6 +39,9 @@ pub struct InspectionExport {
     pub payload_sha256: String,
     pub photo_hashes: Vec<String>,
     pub state: RecordState,
+    /// Set when the device clock looked wrong for this record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockFlag>,
 }
 
 /// An enterprise's register entry as offered to devices.
@@ -77,7 +80,7 @@ pub struct DeviceInfo {
 /// True if a caller with jurisdiction `j` may read and write data of division `target`:
 /// `target` lies inside `j`, or `j` is a grid and `target` is the grid's village.
 pub fn covers(j: &DivisionCode, target: &DivisionCode) -> bool {
-    target.is_within(j) || (j.level() == DivisionLevel::Grid && *target == j.implied_parent())
+    j.covers(target)
 }
 
 /// The significant prefix of a division code (what `is_within` compares).
@@ -519,39 +522,52 @@ impl Store {
         let device = caller.device_id.to_string();
         let received = ts(now());
         let pg = self.dialect() == Dialect::Postgres;
-        let (results, next_seq) = self.tx(|t| {
+        let (results, links, next_seq) = self.tx(|t| {
             // Takes the device's row lock: pushes of one device are serialised.
             t.exec(
                 "UPDATE device SET next_seq = next_seq WHERE id = $1",
                 &[device.clone().into()],
             )?;
-            let mut next_seq = t
+            let row = t
                 .query_opt(
-                    "SELECT next_seq FROM device WHERE id = $1",
+                    "SELECT next_seq, chain_head FROM device WHERE id = $1",
                     &[device.clone().into()],
                 )?
-                .ok_or_else(|| problem(ProblemCode::Unauthenticated, "device not found"))?
-                .int(0)? as u64;
+                .ok_or_else(|| problem(ProblemCode::Unauthenticated, "device not found"))?;
+            let mut sequence = Sequence {
+                next: row.int(0)? as u64,
+                head: row.text(1)?,
+            };
             let mut order: Vec<usize> = (0..records.len()).collect();
             order.sort_by_key(|i| records[*i].seq);
             let mut results: Vec<Option<RecordResult>> = vec![None; records.len()];
+            let mut links: Vec<Option<String>> = vec![None; records.len()];
             for i in order {
                 let r = &records[i];
-                let outcome = self.push_one(t, caller, r, &mut next_seq, &received, pg)?;
+                let (outcome, link) = self.push_one(t, caller, r, &mut sequence, &received, pg)?;
                 results[i] = Some(RecordResult {
                     id: r.id,
                     seq: r.seq,
                     outcome,
                 });
+                links[i] = link;
             }
             t.exec(
-                "UPDATE device SET next_seq = $1 WHERE id = $2",
-                &[(next_seq as i64).into(), device.clone().into()],
+                "UPDATE device SET next_seq = $1, chain_head = $2 WHERE id = $3",
+                &[
+                    (sequence.next as i64).into(),
+                    sequence.head.clone().into(),
+                    device.clone().into(),
+                ],
             )?;
-            Ok((results.into_iter().flatten().collect::<Vec<_>>(), next_seq))
+            Ok((
+                results.into_iter().flatten().collect::<Vec<_>>(),
+                links,
+                sequence.next,
+            ))
         })?;
         let mut held = Vec::new();
-        for (res, env) in results.iter().zip(records) {
+        for ((res, env), link) in results.iter().zip(records).zip(links) {
             let status = match res.outcome {
                 Outcome::Accepted => "accepted",
                 Outcome::Duplicate => "duplicate",
@@ -562,6 +578,7 @@ impl Store {
                 seq: env.seq,
                 payload_sha256: env.payload_sha256.clone(),
                 status: status.into(),
+                link_sha256: link,
             });
         }
         let body = ReceiptBody {
@@ -585,91 +602,137 @@ impl Store {
         t: &mut dyn Tx,
         caller: &Caller,
         r: &RecordEnvelope,
-        next_seq: &mut u64,
+        sequence: &mut Sequence,
         received: &str,
         pg: bool,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<(Outcome, Option<String>), StoreError> {
         let id = r.id.to_string();
+        // A link that does not hash to what it claims is never taken as a chain head.
+        let verified_link = r.link.as_ref().and_then(|l| {
+            (l.computed_hash(r.seq, &r.payload_sha256, r.device_time)
+                .as_deref()
+                == Some(l.hash.as_str()))
+            .then(|| l.hash.clone())
+        });
         if let Some(row) = t.query_opt(
             "SELECT r.payload_sha256, r.state, r.reject_code, r.reject_detail,
                     d.id <> $2 AND d.user_id = (SELECT user_id FROM device WHERE id = $2),
                     d.id = $2 OR EXISTS (SELECT 1 FROM record_holder h
-                                         WHERE h.record_id = r.id AND h.device_id = $2)
+                                         WHERE h.record_id = r.id AND h.device_id = $2),
+                    r.link_sha256
              FROM record r JOIN device d ON d.id = r.device_id WHERE r.id = $1",
             &[id.clone().into(), caller.device_id.to_string().into()],
         )? {
             let existing = row.str(0)?;
             let same_user_other_device = row.int(4)? != 0;
             let held_by_caller = row.int(5)? != 0;
+            let stored_link = row.text(6)?;
             if !held_by_caller && !same_user_other_device {
                 // Another person's record: say nothing about it (no hash, no state, no
                 // receipt entry). The id still takes its place in this device's sequence,
                 // like any refused record, so what follows is not a gap.
-                if r.seq == *next_seq {
-                    *next_seq += 1;
-                }
-                return Ok(Outcome::Rejected {
-                    code: ProblemCode::RecordIdTaken,
-                    detail: "this record id is not available to this device; a new record needs a new id".into(),
-                });
+                sequence.take(r.seq, verified_link);
+                return Ok((
+                    Outcome::Rejected {
+                        code: ProblemCode::RecordIdTaken,
+                        detail: "this record id is not available to this device; a new record needs a new id".into(),
+                    },
+                    None,
+                ));
             }
             // The id is held already (pushed before by this device, or by this device
             // under an earlier enrollment): it still takes its place in this device's
-            // sequence, so what follows is not a gap.
-            if r.seq == *next_seq {
-                *next_seq += 1;
-            }
+            // sequence, so what follows is not a gap. The link the server holds stays
+            // the truth: a phone whose chain was re-hashed since cannot replace it.
+            let relinked = matches!((&r.link, &stored_link), (Some(l), Some(s)) if &l.hash != s);
+            sequence.take(r.seq, stored_link.clone().or(verified_link));
             if row.str(1)? == "rejected" {
                 let code: ProblemCode =
                     serde_json::from_value(serde_json::Value::String(row.str(2)?))
                         .unwrap_or(ProblemCode::PayloadInvalid);
-                return Ok(Outcome::Rejected {
-                    code,
-                    detail: row.text(3)?.unwrap_or_default(),
-                });
+                return Ok((
+                    Outcome::Rejected {
+                        code,
+                        detail: row.text(3)?.unwrap_or_default(),
+                    },
+                    None,
+                ));
             }
-            return Ok(if existing == r.payload_sha256 {
-                if same_user_other_device {
-                    // The same person's device under a new enrollment: it holds this
-                    // record too, and may deliver the photos the old identity did not.
-                    t.exec(
-                        "INSERT INTO record_holder (record_id, device_id) VALUES ($1, $2)
-                         ON CONFLICT DO NOTHING",
-                        &[id.clone().into(), caller.device_id.to_string().into()],
-                    )?;
-                }
-                Outcome::Duplicate
-            } else {
-                Outcome::Conflict {
-                    existing_sha256: existing,
-                }
-            });
+            if existing != r.payload_sha256 {
+                return Ok((
+                    Outcome::Conflict {
+                        existing_sha256: existing,
+                    },
+                    None,
+                ));
+            }
+            if relinked {
+                return Ok((
+                    Outcome::Rejected {
+                        code: ProblemCode::ChainBroken,
+                        detail: format!(
+                            "record {id} is held with another chain link; the phone's chain was rewritten after it was synced"
+                        ),
+                    },
+                    None,
+                ));
+            }
+            if same_user_other_device {
+                // The same person's device under a new enrollment: it holds this
+                // record too, and may deliver the photos the old identity did not.
+                t.exec(
+                    "INSERT INTO record_holder (record_id, device_id) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[id.clone().into(), caller.device_id.to_string().into()],
+                )?;
+            }
+            return Ok((Outcome::Duplicate, stored_link));
         }
-        if r.seq < *next_seq {
-            return Ok(Outcome::Rejected {
-                code: ProblemCode::SeqReused,
-                detail: format!(
-                    "sequence number {} is already used; the next expected is {next_seq}",
-                    r.seq
-                ),
-            });
+        if r.seq < sequence.next {
+            return Ok((
+                Outcome::Rejected {
+                    code: ProblemCode::SeqReused,
+                    detail: format!(
+                        "sequence number {} is already used; the next expected is {}",
+                        r.seq, sequence.next
+                    ),
+                },
+                None,
+            ));
         }
-        if r.seq > *next_seq {
-            return Ok(Outcome::Gap {
-                expected_seq: *next_seq,
-            });
+        if r.seq > sequence.next {
+            return Ok((
+                Outcome::Gap {
+                    expected_seq: sequence.next,
+                },
+                None,
+            ));
         }
-        let checked = self.check_record(t, caller, r)?;
+        let checked = match chain_problem(r, &verified_link, sequence) {
+            Some(problem) => Err(problem),
+            None => self.check_record(t, caller, r)?,
+        };
         let seq = r.seq as i64;
+        let link = r.link.as_ref();
+        let link_cols = [
+            link.map(|l| l.hash.clone()).into(),
+            link.map(|l| l.prev_hash.clone()).into(),
+            link.map(|l| i64::from(l.version)).into(),
+        ];
         match checked {
             Ok(Checked {
                 uscc,
                 division,
                 new_hazard,
             }) => {
+                let [l1, l2, l3] = link_cols;
+                let clock = r.device_time.and_then(|d| {
+                    let received = DateTime::parse_from_rfc3339(received).ok()?;
+                    ClockFlag::assess(d, received.with_timezone(&Utc), gnss_time(&r.payload))
+                });
                 t.exec(
-                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, payload, enterprise_uscc, division_code, state, device_time, received_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'accepted', $9, $10)",
+                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, payload, enterprise_uscc, division_code, state, device_time, received_at, link_sha256, prev_link_sha256, link_version, clock_flag, clock_skew_s)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'accepted', $9, $10, $11, $12, $13, $14, $15)",
                     &[
                         id.clone().into(),
                         caller.device_id.to_string().into(),
@@ -681,8 +744,16 @@ impl Store {
                         division.as_str().into(),
                         r.device_time.map(ts).into(),
                         received.into(),
+                        l1,
+                        l2,
+                        l3,
+                        clock.as_ref().map(|c| c.kind.clone()).into(),
+                        clock.as_ref().map(|c| c.skew_s).into(),
                     ],
                 )?;
+                if let Some(c) = &clock {
+                    tracing::info!(record = %id, kind = %c.kind, skew_s = c.skew_s, "device clock flagged");
+                }
                 let mut photos = r.photos.clone();
                 photos.sort();
                 photos.dedup();
@@ -718,13 +789,14 @@ impl Store {
                         &body,
                     )?;
                 }
-                *next_seq += 1;
-                Ok(Outcome::Accepted)
+                sequence.take(r.seq, verified_link.clone());
+                Ok((Outcome::Accepted, verified_link))
             }
             Err((code, detail)) => {
+                let [l1, l2, l3] = link_cols;
                 t.exec(
-                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, state, reject_code, reject_detail, received_at)
-                     VALUES ($1, $2, $3, $4, $5, 'rejected', $6, $7, $8)",
+                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, state, reject_code, reject_detail, received_at, link_sha256, prev_link_sha256, link_version)
+                     VALUES ($1, $2, $3, $4, $5, 'rejected', $6, $7, $8, $9, $10, $11)",
                     &[
                         id.into(),
                         caller.device_id.to_string().into(),
@@ -734,10 +806,19 @@ impl Store {
                         code.as_str().into(),
                         detail.clone().into(),
                         received.into(),
+                        l1,
+                        l2,
+                        l3,
                     ],
                 )?;
-                *next_seq += 1;
-                Ok(Outcome::Rejected { code, detail })
+                // A broken link does not become the head: what follows it is checked
+                // against the last link that held.
+                if code == ProblemCode::ChainBroken {
+                    sequence.next += 1;
+                } else {
+                    sequence.take(r.seq, verified_link);
+                }
+                Ok((Outcome::Rejected { code, detail }, None))
             }
         }
     }
@@ -851,7 +932,7 @@ impl Store {
         self.tx(|t| {
             let row = t
                 .query_opt(
-                    "SELECT seq, kind, payload_sha256, state FROM record r WHERE id = $1
+                    "SELECT seq, kind, payload_sha256, state, clock_flag, clock_skew_s FROM record r WHERE id = $1
                        AND (device_id = $2 OR EXISTS (SELECT 1 FROM record_holder h
                             WHERE h.record_id = r.id AND h.device_id = $2))",
                     &[id.to_string().into(), caller.device_id.to_string().into()],
@@ -880,6 +961,7 @@ impl Store {
                 state,
                 photos,
                 missing_photos: missing,
+                clock: clock_of(&row, 4)?,
             })
         })
     }
@@ -918,7 +1000,7 @@ impl Store {
     pub fn export_inspections(&self) -> Result<Vec<InspectionExport>, StoreError> {
         self.tx(|t| {
             let rows = t.query(
-                "SELECT id, device_id, enterprise_uscc, payload_sha256 FROM record
+                "SELECT id, device_id, enterprise_uscc, payload_sha256, clock_flag, clock_skew_s FROM record
                  WHERE kind = 'inspection' AND state = 'accepted' ORDER BY received_at, id",
                 &[],
             )?;
@@ -937,6 +1019,7 @@ impl Store {
                     } else {
                         RecordState::Accepted
                     },
+                    clock: clock_of(r, 4)?,
                 });
             }
             Ok(out)
@@ -1310,6 +1393,113 @@ fn upsert_change(
         ],
     )?;
     Ok(true)
+}
+
+/// The GNSS fix time a payload's GPS stamp carries, if any.
+fn gnss_time(payload: &str) -> Option<DateTime<Utc>> {
+    let v: serde_json::Value = serde_json::from_str(payload).ok()?;
+    let t = v.get("stamp")?.get("fix_time")?.as_str()?;
+    Some(DateTime::parse_from_rfc3339(t).ok()?.with_timezone(&Utc))
+}
+
+/// A record's clock flag from its stored columns.
+fn clock_of(row: &Row, kind: usize) -> Result<Option<ClockFlag>, StoreError> {
+    Ok(row.text(kind)?.map(|k| ClockFlag {
+        kind: k,
+        skew_s: row.int(kind + 1).unwrap_or(0),
+    }))
+}
+
+/// A device's place in its sequence while a push is stored: the next sequence number
+/// and the hash of the link at the position before it (`None` when that record came
+/// without a link, from an app older than the anchored chain).
+struct Sequence {
+    next: u64,
+    head: Option<String>,
+}
+
+impl Sequence {
+    /// The record at `seq` took its place (if it is the next one), with this link.
+    fn take(&mut self, seq: u64, link: Option<String>) {
+        if seq == self.next {
+            self.next += 1;
+            self.head = link;
+        }
+    }
+}
+
+/// Why a new record's chain link does not continue the device's chain, if it does not
+/// (docs/evidence.md): the link must hash to what it claims, its previous hash must be
+/// the genesis hash for the first record and the head the server holds for any other
+/// (unchecked only right after a record that came without a link) — else `chain_broken`;
+/// and the photos and enterprise the envelope claims must be those of the frozen payload
+/// — else `payload_invalid`.
+fn chain_problem(
+    r: &RecordEnvelope,
+    verified: &Option<String>,
+    sequence: &Sequence,
+) -> Option<(ProblemCode, String)> {
+    use gridwalk_protocol::chain::{photos_named, GENESIS_PREV_HASH};
+    let link = r.link.as_ref()?;
+    let broken = |detail: String| Some((ProblemCode::ChainBroken, detail));
+    let mismatch = |detail: String| Some((ProblemCode::PayloadInvalid, detail));
+    if verified.is_none() {
+        return broken(format!(
+            "the link of record {} (seq {}) does not hash to {}: its payload hash, \
+             sequence number or device time was changed after it was chained",
+            r.id, r.seq, link.hash
+        ));
+    }
+    let expected = if r.seq == 1 {
+        Some(GENESIS_PREV_HASH.to_string())
+    } else {
+        sequence.head.clone()
+    };
+    if let Some(expected) = expected {
+        if link.prev_hash != expected {
+            return broken(format!(
+                "the link of record {} (seq {}) follows {}, but the last link the server \
+                 holds of this device is {expected}",
+                r.id, r.seq, link.prev_hash
+            ));
+        }
+    }
+    let wire = match link.kind.as_str() {
+        "inspection" => Some(RecordKind::Inspection),
+        "hazard_event" => Some(RecordKind::HazardEvent),
+        "photo" | "signature" => Some(RecordKind::Evidence),
+        _ => None,
+    };
+    if wire != Some(r.kind) {
+        return mismatch(format!(
+            "a {} link cannot carry a {} record",
+            link.kind,
+            r.kind.as_str()
+        ));
+    }
+    let named = match photos_named(&link.kind, &r.payload) {
+        Ok(p) => p,
+        Err(e) => return mismatch(format!("the frozen payload: {e}")),
+    };
+    let mut claimed = r.photos.clone();
+    claimed.sort();
+    claimed.dedup();
+    if claimed != named {
+        return mismatch(format!(
+            "the envelope lists photos {claimed:?}, the frozen payload names {named:?}"
+        ));
+    }
+    let payload_uscc = serde_json::from_str::<serde_json::Value>(&r.payload)
+        .ok()
+        .and_then(|v| v.get("enterprise_uscc")?.as_str().map(str::to_string));
+    if let (Some(p), Some(e)) = (payload_uscc, &r.enterprise_uscc) {
+        if !p.eq_ignore_ascii_case(e.trim()) {
+            return mismatch(format!(
+                "the envelope names enterprise {e}, the frozen payload {p}"
+            ));
+        }
+    }
+    None
 }
 
 /// What [`Store::check_record`] found acceptable.

@@ -37,6 +37,11 @@ both_databases!(
     upload_locks_exist_only_for_requests_on_the_callers_own_uploads,
     a_delete_during_a_patch_waits_for_it_and_leaves_no_file,
     stale_uploads_expire_and_orphan_files_are_swept,
+    the_server_holds_each_devices_chain_and_refuses_a_break,
+    a_held_record_pushed_again_with_a_rewritten_link_is_refused,
+    the_envelope_must_claim_what_the_frozen_payload_names,
+    records_without_a_link_from_older_apps_are_still_accepted,
+    a_device_clock_that_is_off_is_flagged_on_the_record,
 );
 
 /// PostgreSQL drops the server's connection (a restart, a failover, an administrator's
@@ -1629,4 +1634,267 @@ async fn stale_uploads_expire_and_orphan_files_are_swept(h: &Harness) {
         .await
         .expect("sweep");
     assert_eq!(second, gridwalk_server::tus::SweepReport::default());
+}
+
+/// Links envelopes into a device chain as the phone does (version 2: the device time
+/// under the hash), for tests that play a phone or a forger.
+struct TestChain {
+    device: String,
+    head: String,
+}
+
+impl TestChain {
+    fn new() -> TestChain {
+        TestChain {
+            device: uuid::Uuid::now_v7().to_string(),
+            head: gridwalk_protocol::chain::GENESIS_PREV_HASH.into(),
+        }
+    }
+
+    /// Links `e` (chain kind `kind`) after the current head.
+    fn link(&mut self, mut e: RecordEnvelope, kind: &str) -> RecordEnvelope {
+        let now = chrono::Utc::now().timestamp_millis();
+        e.device_time = chrono::DateTime::from_timestamp_millis(now);
+        let mut proof = gridwalk_protocol::chain::ChainProof {
+            version: gridwalk_protocol::chain::LINK_V2,
+            device: self.device.clone(),
+            kind: kind.into(),
+            prev_hash: self.head.clone(),
+            hash: String::new(),
+        };
+        proof.hash = proof
+            .computed_hash(e.seq, &e.payload_sha256, e.device_time)
+            .expect("v2 hash");
+        self.head = proof.hash.clone();
+        e.link = Some(proof);
+        e
+    }
+}
+
+/// The link hashes a push answer's receipt signs, by record id.
+fn receipt_links(v: &serde_json::Value) -> std::collections::HashMap<String, String> {
+    let body: serde_json::Value =
+        serde_json::from_str(v["receipt"]["body"].as_str().expect("receipt body")).expect("json");
+    body["records"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|r| {
+                    Some((
+                        r["id"].as_str()?.to_string(),
+                        r["link_sha256"].as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The server checks every link against its fields and the last link it holds of the
+/// device, and signs the links it holds: a record whose link does not hash to what it
+/// claims (device time edited), or that follows another head (a chain re-hashed forward
+/// from an edited record, or two links swapped), is refused as `chain_broken`; what
+/// follows is checked against the last good link.
+async fn the_server_holds_each_devices_chain_and_refuses_a_break(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let mut chain = TestChain::new();
+    let good: Vec<_> = (1..=3)
+        .map(|seq| chain.link(inspection(seq, &uscc_here(), &[]), "inspection"))
+        .collect();
+    let (_, v) = h.push(&dev.token, &good).await;
+    for i in 0..3 {
+        assert_eq!(outcome(&v, i), accepted(), "{v}");
+    }
+    let signed = receipt_links(&v);
+    for e in &good {
+        let link = e.link.as_ref().expect("link");
+        assert_eq!(signed.get(&e.id.to_string()), Some(&link.hash), "{v}");
+    }
+    let head = chain.head.clone();
+
+    // A forger re-hashes the chain forward from an edited record 2: record 4 follows
+    // the forged head, not the one the server holds.
+    let mut forged = TestChain {
+        device: chain.device.clone(),
+        head: good[0].link.as_ref().expect("link").hash.clone(),
+    };
+    let mut edited = good[1].clone();
+    edited.payload = edited.payload.replace("\"n\":2", "\"n\":20");
+    edited.payload_sha256 = sha256_hex(edited.payload.as_bytes());
+    forged.link(edited, "inspection");
+    forged.link(good[2].clone(), "inspection");
+    let after_forgery = forged.link(inspection(4, &uscc_here(), &[]), "inspection");
+    // A record whose device time was edited after it was linked.
+    let mut retimed = chain.link(inspection(4, &uscc_here(), &[]), "inspection");
+    retimed.device_time = retimed.device_time.map(|t| t - chrono::Duration::days(400));
+    let (_, v) = h.push(&dev.token, &[after_forgery]).await;
+    assert_eq!(outcome(&v, 0), refused("chain_broken"), "{v}");
+    assert!(receipt_ids(&v).is_empty());
+    retimed.seq = 5;
+    chain.head = head.clone();
+    let retimed = {
+        let mut e = retimed;
+        let l = e.link.as_mut().expect("link");
+        l.prev_hash = head.clone();
+        // The link was made for the true time, then the time was moved back.
+        let true_time = e.device_time.map(|t| t + chrono::Duration::days(400));
+        l.hash = l
+            .computed_hash(5, &e.payload_sha256, true_time)
+            .expect("hash");
+        e
+    };
+    let (_, v) = h.push(&dev.token, &[retimed]).await;
+    assert_eq!(outcome(&v, 0), refused("chain_broken"), "{v}");
+
+    // The next record is checked against the last good link (record 3), not a broken one.
+    chain.head = head;
+    let next = chain.link(inspection(6, &uscc_here(), &[]), "inspection");
+    let (_, v) = h.push(&dev.token, &[next]).await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
+    // Two links swapped: the later one first does not follow the head.
+    let a = chain.link(inspection(7, &uscc_here(), &[]), "inspection");
+    let b = chain.link(inspection(8, &uscc_here(), &[]), "inspection");
+    let (mut a2, mut b2) = (b.clone(), a.clone());
+    a2.seq = 7;
+    b2.seq = 8;
+    let (_, v) = h.push(&dev.token, &[a2, b2]).await;
+    assert_eq!(outcome(&v, 0), refused("chain_broken"), "{v}");
+}
+
+/// A record the server holds, pushed again with another link (the phone's chain was
+/// rewritten after it was synced), is refused: the held link stays the truth.
+async fn a_held_record_pushed_again_with_a_rewritten_link_is_refused(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let mut chain = TestChain::new();
+    let first = chain.link(inspection(1, &uscc_here(), &[]), "inspection");
+    let (_, v) = h.push(&dev.token, std::slice::from_ref(&first)).await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
+    let (_, v) = h.push(&dev.token, std::slice::from_ref(&first)).await;
+    assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
+    let mut rewritten = first.clone();
+    let mut other = TestChain::new();
+    other.device = chain.device.clone();
+    rewritten = other.link(rewritten, "inspection");
+    rewritten.link.as_mut().expect("link").prev_hash = "1".repeat(64);
+    let l = rewritten.link.clone().expect("link");
+    rewritten.link.as_mut().expect("link").hash = l
+        .computed_hash(1, &rewritten.payload_sha256, rewritten.device_time)
+        .expect("hash");
+    let (_, v) = h.push(&dev.token, &[rewritten]).await;
+    assert_eq!(outcome(&v, 0), refused("chain_broken"), "{v}");
+}
+
+/// What the envelope claims beside the payload — its photo list, its enterprise, its
+/// kind — must be what the frozen, chained payload says.
+async fn the_envelope_must_claim_what_the_frozen_payload_names(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let mut chain = TestChain::new();
+    let named = sha256_hex(b"the photo the payload names");
+    let swapped = sha256_hex(b"another photo");
+    let payload = format!(
+        "{{\"type\":\"photo\",\"id\":\"{}\",\"derived_sha256\":\"{named}\"}}",
+        uuid::Uuid::now_v7()
+    );
+    let mut photo = RecordEnvelope::new(uuid::Uuid::now_v7(), RecordKind::Evidence, 1, payload);
+    photo.photos = vec![swapped.clone()];
+    photo.division_code = Some(VILLAGE.into());
+    let photo = chain.link(photo, "photo");
+    let mut other_enterprise = inspection(2, &uscc_here(), &[]);
+    other_enterprise.payload = other_enterprise
+        .payload
+        .replace(&uscc_here(), &uscc_neighbour());
+    other_enterprise.payload_sha256 = sha256_hex(other_enterprise.payload.as_bytes());
+    let other_enterprise = chain.link(other_enterprise, "inspection");
+    let wrong_kind = chain.link(inspection(3, &uscc_here(), &[]), "photo");
+    let mut right = RecordEnvelope::new(
+        uuid::Uuid::now_v7(),
+        RecordKind::Evidence,
+        4,
+        format!("{{\"derived_sha256\":\"{named}\"}}"),
+    );
+    right.photos = vec![named.clone()];
+    right.division_code = Some(VILLAGE.into());
+    let right = chain.link(right, "photo");
+    let (_, v) = h
+        .push(
+            &dev.token,
+            &[photo, other_enterprise, wrong_kind, right.clone()],
+        )
+        .await;
+    for i in 0..3 {
+        assert_eq!(outcome(&v, i), refused("payload_invalid"), "{v}");
+    }
+    assert_eq!(outcome(&v, 3), accepted(), "{v}");
+    let (_, m) = h.get(&dev.token, "/v1/sync/missing-photos").await;
+    assert_eq!(m["photos"][0]["sha256"], named.as_str(), "{m}");
+    assert_eq!(m["photos"].as_array().map(Vec::len), Some(1), "{m}");
+}
+
+/// An app older than the anchored chain sends no link: its records are accepted (the
+/// server keeps serving it), and the first linked record after them starts the anchor.
+async fn records_without_a_link_from_older_apps_are_still_accepted(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let old = [
+        inspection(1, &uscc_here(), &[]),
+        inspection(2, &uscc_here(), &[]),
+    ];
+    let (_, v) = h.push(&dev.token, &old).await;
+    assert_eq!(outcome(&v, 1), accepted(), "{v}");
+    assert!(receipt_links(&v).is_empty());
+    let mut chain = TestChain::new();
+    chain.head = "c".repeat(64);
+    let first_linked = chain.link(inspection(3, &uscc_here(), &[]), "inspection");
+    let second = chain.link(inspection(4, &uscc_here(), &[]), "inspection");
+    let (_, v) = h.push(&dev.token, &[first_linked, second]).await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
+    assert_eq!(outcome(&v, 1), accepted(), "{v}");
+    let stray = TestChain::new().link(inspection(5, &uscc_here(), &[]), "inspection");
+    let (_, v) = h.push(&dev.token, &[stray]).await;
+    assert_eq!(
+        outcome(&v, 0),
+        refused("chain_broken"),
+        "once anchored: {v}"
+    );
+}
+
+/// The server flags, per record, a device time after the record's arrival, far from the
+/// GNSS fix time its own payload carries, or before 2024; a plausible time is not
+/// flagged. The flag is shown with the record (`GET /v1/sync/records/{id}`).
+async fn a_device_clock_that_is_off_is_flagged_on_the_record(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let now = chrono::Utc::now();
+    let mut ahead = inspection(1, &uscc_here(), &[]);
+    ahead.device_time = Some(now + chrono::Duration::hours(2));
+    let mut fine = inspection(2, &uscc_here(), &[]);
+    fine.device_time = Some(now - chrono::Duration::hours(30));
+    let mut old = inspection(3, &uscc_here(), &[]);
+    old.device_time = chrono::DateTime::from_timestamp(1_560_000_000, 0);
+    let fix = (now - chrono::Duration::hours(3)).to_rfc3339();
+    let mut stamped = RecordEnvelope::new(
+        uuid::Uuid::now_v7(),
+        RecordKind::Evidence,
+        4,
+        format!("{{\"stamp\":{{\"fix_time\":\"{fix}\"}}}}"),
+    );
+    stamped.division_code = Some(VILLAGE.into());
+    stamped.device_time = Some(now - chrono::Duration::minutes(1));
+    let records = [ahead, fine, old, stamped];
+    let (_, v) = h.push(&dev.token, &records).await;
+    let mut flags = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(outcome(&v, i), accepted(), "{v}");
+        let (_, st) = h
+            .get(&dev.token, &format!("/v1/sync/records/{}", r.id))
+            .await;
+        flags.push(st["clock"]["kind"].as_str().map(str::to_string));
+    }
+    assert_eq!(
+        flags,
+        vec![
+            Some("ahead".to_string()),
+            None,
+            Some("implausible".to_string()),
+            Some("gnss".to_string())
+        ]
+    );
 }

@@ -75,6 +75,14 @@ pub fn assert_synced(device: &Device, server: &Server) -> Synced {
         assert_eq!(on_server.len() as u64, p.derived_bytes);
         held.insert(p.derived_sha256.clone(), on_server.len() as u64);
     }
+    // Signature PNGs are files the server must hold as well.
+    for (sha, png) in device.signature_pngs() {
+        let on_server = server
+            .photo(&sha)
+            .unwrap_or_else(|| panic!("the server lacks signature {sha}"));
+        assert!(on_server == png, "signature {sha} differs");
+        held.insert(sha, on_server.len() as u64);
+    }
 
     for link in &chain {
         let r = by_id[link.record_id.as_str()];

@@ -170,6 +170,18 @@ impl Device {
         .expect("chain")
     }
 
+    /// Every distinct signature PNG (`png_sha256`, bytes): files the server must hold too.
+    pub fn signature_pngs(&self) -> Vec<(String, Vec<u8>)> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT png_sha256, min(png) FROM signature GROUP BY png_sha256 ORDER BY png_sha256")
+            .expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("signatures")
+    }
+
     /// Every photo record.
     pub fn photos(&self) -> Vec<DevicePhoto> {
         let db = self.db();
@@ -230,6 +242,7 @@ impl Device {
             self.ok(&["inspect", "answer", &id, item, v]);
         }
         self.ok(&["inspect", "photo", &id, "DV-22", path_str(photo)]);
+        self.sign(&id);
         self.ok(&["inspect", "finalize", &id]);
         id
     }
@@ -253,8 +266,16 @@ impl Device {
         }
         self.ok(&["inspect", "photo", &id, "MH-D-03", path_str(photos[0])]);
         self.ok(&["inspect", "photo", &id, "MH-PHOTO", path_str(photos[1])]);
+        self.sign(&id);
         self.ok(&["inspect", "finalize", &id]);
         id
+    }
+
+    /// The enterprise's signature (`tests/fixtures/signature.png`): the dust
+    /// verification and the expert checklist cannot be finalized without one.
+    fn sign(&self, id: &str) {
+        let png = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/signature.png");
+        self.ok(&["inspect", "sign", id, png, "--signer", "张经理"]);
     }
 
     fn start(&self, uscc: &str, template: &str, inspector: &str, role: Option<&str>) -> String {

@@ -260,6 +260,11 @@ impl Proxy {
         self.shared.lock().forced.len()
     }
 
+    /// The forced faults not yet applied (method, path, fault), for messages.
+    pub fn forced_pending(&self) -> String {
+        format!("{:?}", self.shared.lock().forced)
+    }
+
     pub fn stats(&self) -> Stats {
         self.shared.lock().stats.clone()
     }

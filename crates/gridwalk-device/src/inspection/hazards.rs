@@ -2,7 +2,7 @@
 //! always folded from the events (`gridwalk_checklist::fold`). Every event is stored
 //! as its canonical JSON and linked into the device's evidence chain (`hazard_event`).
 
-use super::{begin, from_json, now_utc, parse_uuid, InspectionError};
+use super::{begin, check_text, from_json, now_utc, parse_uuid, InspectionError};
 use crate::error::StoreError;
 use crate::evidence::PhotoInput;
 use crate::store::Store;
@@ -10,6 +10,9 @@ use chrono::{Duration, Local, NaiveDate, Utc};
 use gridwalk_checklist::canonical::{sha256_hex, to_canonical_json};
 use gridwalk_checklist::hazard::china_date;
 use gridwalk_checklist::{apply, fold, HazardEvent, HazardEventKind, HazardState, HazardStatus};
+use gridwalk_protocol::limits::{
+    MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -272,6 +275,37 @@ fn summary(
     })
 }
 
+/// What the device refuses in an event before the state machine sees it: texts over
+/// `gridwalk_protocol::limits`, and a passed re-inspection without an after-photo (a
+/// failed one may have none).
+fn check_event(kind: &HazardEventKind) -> Result<(), InspectionError> {
+    match kind {
+        HazardEventKind::Assigned { to } => check_text("assignee", to, MAX_NAME_CHARS),
+        HazardEventKind::Reinspected {
+            passed,
+            after_photo_sha256s,
+            note,
+            ..
+        } => {
+            if *passed && after_photo_sha256s.is_empty() {
+                return Err(InspectionError::AfterPhotoRequired);
+            }
+            note.as_deref()
+                .map_or(Ok(()), |n| check_text("note", n, MAX_NOTE_CHARS))
+        }
+        HazardEventKind::Reopened { reason } | HazardEventKind::DeadlineExtended { reason, .. } => {
+            check_text("reason", reason, MAX_REASON_CHARS)
+        }
+        HazardEventKind::ListedSupervision(l) => {
+            check_text("notice_no", &l.notice_no, MAX_LABEL_CHARS)?;
+            check_text("supervising_body", &l.supervising_body, MAX_LABEL_CHARS)
+        }
+        HazardEventKind::Created { .. }
+        | HazardEventKind::RectificationStarted
+        | HazardEventKind::Closed => Ok(()),
+    }
+}
+
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<NaiveDate, InspectionError> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
@@ -336,6 +370,8 @@ impl Store {
         if actor.is_empty() {
             return Err(InspectionError::EmptyInspector);
         }
+        check_text("actor", actor, MAX_NAME_CHARS)?;
+        check_event(&kind)?;
         let tx = begin(&self.conn)?;
         let state = load_state(&tx, &id)?;
         let mut at = now_utc();
@@ -351,7 +387,8 @@ impl Store {
 
     /// Records a reinspection (复查). `photos` (after rectification) go through the
     /// evidence pipeline; the hazard's original photos are the "before" photos. The
-    /// transition is checked before any photo is stored.
+    /// transition is checked before any photo is stored. A passed re-inspection needs
+    /// at least one photo (`hazard.after_photo_required`); a failed one may have none.
     pub fn reinspect_hazard(
         &self,
         id: &str,
@@ -361,6 +398,14 @@ impl Store {
         note: Option<&str>,
     ) -> Result<HazardState, InspectionError> {
         let hid = parse_hazard_id(id)?;
+        check_text("actor", actor.trim(), MAX_NAME_CHARS)?;
+        // The photos are placeholders here: only whether there are any matters.
+        check_event(&HazardEventKind::Reinspected {
+            passed,
+            before_photo_sha256s: Vec::new(),
+            after_photo_sha256s: vec![String::new(); photos.len()],
+            note: note.map(str::to_string),
+        })?;
         let state = load_state(&self.conn, &hid)?;
         let probe = HazardEvent::new(
             hid,

@@ -1,7 +1,9 @@
 //! The inspection lifecycle: start, answer, attach photos, finalize, revise.
 
 use super::templates::load_template;
-use super::{begin, enum_name, from_json, now_utc, parse_ts, parse_uuid, ts, InspectionError};
+use super::{
+    begin, check_text, enum_name, from_json, now_utc, parse_ts, parse_uuid, ts, InspectionError,
+};
 use crate::error::StoreError;
 use crate::evidence::{PhotoInput, PhotoRecord};
 use crate::store::Store;
@@ -14,6 +16,8 @@ use gridwalk_checklist::{
     TemplateKind,
 };
 use gridwalk_evidence::stamp::GpsStamp;
+use gridwalk_protocol::limits::{MAX_ANSWER_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS};
+use gridwalk_protocol::MAX_PAYLOAD_BYTES;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
@@ -388,6 +392,18 @@ fn applicable_item<'t>(
     Ok(item)
 }
 
+/// Refuses a role that may not run the template ([`Template::allows_role`]).
+fn ensure_role(template: &Template, role: Role) -> Result<(), InspectionError> {
+    if template.allows_role(role) {
+        return Ok(());
+    }
+    Err(InspectionError::RoleNotAllowed {
+        role: enum_name(&role),
+        template: template.id.clone(),
+        template_role: enum_name(&template.role),
+    })
+}
+
 fn ensure_draft(row: &Row) -> Result<(), InspectionError> {
     if row.payload.is_some() {
         return Err(InspectionError::AlreadyFinalized(row.id.to_string()));
@@ -434,12 +450,14 @@ impl Store {
         if inspector.is_empty() {
             return Err(InspectionError::EmptyInspector);
         }
+        check_text("inspector", inspector, MAX_NAME_CHARS)?;
         let template = load_template(&self.conn, &req.template_id, req.template_version)?;
         let role = match &req.role {
             Some(r) => serde_json::from_value::<Role>(serde_json::Value::String(r.trim().into()))
                 .map_err(|_| InspectionError::UnknownRole(r.clone()))?,
             None => template.role,
         };
+        ensure_role(&template, role)?;
         let enterprise_id = self.enterprise(&req.enterprise)?.enterprise.id;
         let facts = self.enterprise_facts(&enterprise_id)?;
         let id = Uuid::now_v7();
@@ -506,6 +524,11 @@ impl Store {
         note: Option<&str>,
     ) -> Result<Answer, InspectionError> {
         let id = parse_inspection_id(id)?;
+        check_text("answer", raw, MAX_ANSWER_CHARS)?;
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if let Some(n) = note {
+            check_text("note", n, MAX_NOTE_CHARS)?;
+        }
         let tx = begin(&self.conn)?;
         let row = load_row(&tx, &id)?;
         ensure_draft(&row)?;
@@ -518,7 +541,6 @@ impl Store {
             item: item_id.to_string(),
             source,
         })?;
-        let note = note.map(str::trim).filter(|n| !n.is_empty());
         tx.execute(
             "INSERT INTO inspection_answer (inspection_id, item_id, value, note, answered_at, answered_by) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -615,9 +637,21 @@ impl Store {
         let row = load_row(&tx, &id)?;
         ensure_draft(&row)?;
         let template = load_template(&tx, &row.template_id, Some(row.template_version))?;
+        // Rows started before the role rule existed are checked here too.
+        ensure_role(&template, row.role)?;
         let answers = load_answers(&tx, &id, &template)?;
         let evaluation =
             evaluate(&template, &row.facts, &answers).map_err(InspectionError::Incomplete)?;
+        if template.signature_required() {
+            let signed: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM signature WHERE inspection_id = ?1)",
+                [id.to_string()],
+                |r| r.get(0),
+            )?;
+            if !signed {
+                return Err(InspectionError::SignatureRequired(id.to_string()));
+            }
+        }
         let enterprise =
             crate::register::get_enterprise(&tx, &row.enterprise_id)?.ok_or_else(|| {
                 StoreError::NotFound {
@@ -643,6 +677,12 @@ impl Store {
         };
         // Serialized once: these bytes are stored and hashed and never rebuilt.
         let bytes = payload.canonical_bytes()?;
+        if bytes.len() > MAX_PAYLOAD_BYTES {
+            return Err(InspectionError::PayloadTooLarge {
+                size: bytes.len(),
+                max: MAX_PAYLOAD_BYTES,
+            });
+        }
         let sha = sha256_hex(&bytes);
 
         let mut hazards = Vec::new();
@@ -741,6 +781,7 @@ impl Store {
         if inspector.is_empty() {
             return Err(InspectionError::EmptyInspector);
         }
+        check_text("inspector", &inspector, MAX_NAME_CHARS)?;
         let new_id = Uuid::now_v7();
         let tx = begin(&self.conn)?;
         let by: Option<String> = tx

@@ -129,6 +129,52 @@ pub enum InspectionError {
     /// A value could not be serialised.
     #[error("cannot serialise: {0}")]
     Serialize(#[from] serde_json::Error),
+    /// The role may not run this template (an expert a grid worker's survey, …).
+    #[error("a {role} may not run template `{template}` (meant for a {template_role})")]
+    RoleNotAllowed {
+        /// The acting role.
+        role: String,
+        /// Template id.
+        template: String,
+        /// The role the template is meant for.
+        template_role: String,
+    },
+    /// The template needs the enterprise's signature before finalizing.
+    #[error("inspection {0} needs a signature before it can be finalized")]
+    SignatureRequired(String),
+    /// A text is longer than `gridwalk_protocol::limits` allows.
+    #[error("{field} is {chars} characters long, more than the {max} allowed")]
+    TextTooLong {
+        /// What the text is (`note`, `answer`, `inspector`, `signer`, …).
+        field: &'static str,
+        /// Its length in characters.
+        chars: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The finalized payload would exceed what the server accepts for one record.
+    #[error(
+        "the finalized inspection would be {size} bytes, more than the {max} a record may have"
+    )]
+    PayloadTooLarge {
+        /// Size of the canonical payload.
+        size: usize,
+        /// `gridwalk_protocol::MAX_PAYLOAD_BYTES`.
+        max: usize,
+    },
+    /// A passed re-inspection must cite at least one photo taken after rectification.
+    #[error("a passed re-inspection needs at least one after-photo")]
+    AfterPhotoRequired,
+}
+
+/// Refuses a text longer than `max` characters ([`InspectionError::TextTooLong`]).
+pub(crate) fn check_text(
+    field: &'static str,
+    text: &str,
+    max: usize,
+) -> Result<(), InspectionError> {
+    gridwalk_protocol::limits::check_chars(text, max)
+        .map_err(|(chars, max)| InspectionError::TextTooLong { field, chars, max })
 }
 
 impl From<rusqlite::Error> for InspectionError {
@@ -166,6 +212,11 @@ impl InspectionError {
             E::BadDate(_) => "hazard.bad_date",
             E::Evidence(e) => e.code(),
             E::Serialize(_) => "store.serialize",
+            E::RoleNotAllowed { .. } => "inspect.role_not_allowed",
+            E::SignatureRequired(_) => "inspect.signature_required",
+            E::TextTooLong { .. } => "inspect.text_too_long",
+            E::PayloadTooLarge { .. } => "inspect.payload_too_large",
+            E::AfterPhotoRequired => "hazard.after_photo_required",
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct TemplateSummary {
     pub kind: String,
     /// Number of items.
     pub items: usize,
+    /// Finalizing needs a signature (`Template::signature_required`).
+    pub requires_signature: bool,
     /// `builtin` or `import`.
     pub source: String,
     /// Whether an inspection uses this version (it is then frozen).
@@ -230,6 +232,7 @@ impl Store {
                 role,
                 kind,
                 items: t.items().count(),
+                requires_signature: t.signature_required(),
                 source,
                 used,
             });

@@ -176,11 +176,36 @@ impl Syncer {
         code: &str,
         device_name: Option<&str>,
     ) -> Result<Enrollment, SyncError> {
+        self.enroll_confirmed(server_url, code, device_name, false)
+    }
+
+    /// [`Syncer::enroll`], saying whether the person confirmed moving to another server:
+    /// enrolling with a server other than the current one while records or photos still
+    /// wait for it re-sends all of them to the new one, so without `confirm_switch_server`
+    /// it is refused (`sync.switch_server_unconfirmed`) and nothing changes.
+    pub fn enroll_confirmed(
+        &self,
+        server_url: &str,
+        code: &str,
+        device_name: Option<&str>,
+        confirm_switch_server: bool,
+    ) -> Result<Enrollment, SyncError> {
         let url = normalize_server_url(server_url)?;
         // Not while a pass runs: its answers must not overwrite the re-queueing a new
         // device identity causes.
         let _lock = self.lock()?;
         let store = Store::open(&self.db)?;
+        if let Some(current) = store.enrollment()? {
+            if current.server_url != url && !confirm_switch_server {
+                let pending = store.sync_status()?.pending;
+                if pending > 0 {
+                    return Err(SyncError::SwitchServerUnconfirmed {
+                        current: current.server_url,
+                        pending,
+                    });
+                }
+            }
+        }
         let req = EnrollRequest {
             code: code.trim().to_string(),
             device_key: store.device_key()?,

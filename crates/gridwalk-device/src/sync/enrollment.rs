@@ -53,9 +53,36 @@ fn corrupt(column: &'static str, e: impl ToString) -> StoreError {
     }
 }
 
-/// Normalises and checks a server address: `http(s)://host[:port][/path]`, no trailing
-/// slash, no query.
+/// The development switch that allows plain `http://` to a host that is not loopback:
+/// `GRIDWALK_ALLOW_HTTP=1` in the environment (docs/sync-client.md).
+pub const ALLOW_HTTP_ENV: &str = "GRIDWALK_ALLOW_HTTP";
+
+/// Whether [`ALLOW_HTTP_ENV`] is set to `1`.
+pub fn plain_http_allowed() -> bool {
+    std::env::var(ALLOW_HTTP_ENV).is_ok_and(|v| v.trim() == "1")
+}
+
+/// True for `localhost`, 127.0.0.0/8 and `::1`.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        None => false,
+    }
+}
+
+/// Normalises and checks a server address: `https://host[:port][/path]` (or `http://`
+/// to a loopback host, or anywhere when [`plain_http_allowed`]), no trailing slash, no
+/// query.
 pub fn normalize_server_url(raw: &str) -> Result<String, SyncError> {
+    check_server_url(raw, plain_http_allowed())
+}
+
+/// [`normalize_server_url`] with the development switch given explicitly: plain `http://`
+/// to a host that is not loopback is refused (`sync.insecure_server_url`) unless
+/// `allow_http`. A device token and evidence must not cross a network in clear text.
+pub fn check_server_url(raw: &str, allow_http: bool) -> Result<String, SyncError> {
     let bad = |reason: &str| SyncError::BadServerUrl {
         url: raw.to_string(),
         reason: reason.to_string(),
@@ -69,6 +96,11 @@ pub fn normalize_server_url(raw: &str) -> Result<String, SyncError> {
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(bad("no query or fragment allowed"));
+    }
+    if parsed.scheme() == "http" && !allow_http && !is_loopback(&parsed) {
+        return Err(SyncError::InsecureServerUrl {
+            url: raw.trim().to_string(),
+        });
     }
     Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
@@ -206,9 +238,35 @@ mod tests {
             normalize_server_url("https://gw.example.cn/api/").expect("ok"),
             "https://gw.example.cn/api"
         );
-        for bad in ["ftp://x", "127.0.0.1:8080", "http://h/?q=1", ""] {
-            let err = normalize_server_url(bad).expect_err(bad);
+        for bad in ["ftp://x", "127.0.0.1:8080", "http://127.0.0.1/?q=1", ""] {
+            let err = check_server_url(bad, true).expect_err(bad);
             assert_eq!(err.code(), "sync.bad_server_url", "{bad}");
+        }
+    }
+
+    #[test]
+    fn plain_http_is_only_for_loopback_unless_the_development_switch_is_on() {
+        for ok in [
+            "http://127.0.0.1:8737",
+            "http://127.8.9.10",
+            "http://localhost:8080/api",
+            "http://LOCALHOST",
+            "http://[::1]:8737",
+            "https://gw.example.cn",
+            "https://10.0.0.5:8443",
+        ] {
+            assert!(check_server_url(ok, false).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://gw.example.cn",
+            "http://10.0.0.5:8737",
+            "http://128.0.0.1",
+            "http://[::2]",
+            "http://localhost.example.cn",
+        ] {
+            let err = check_server_url(bad, false).expect_err(bad);
+            assert_eq!(err.code(), "sync.insecure_server_url", "{bad}");
+            assert!(check_server_url(bad, true).is_ok(), "{bad} with the switch");
         }
     }
 

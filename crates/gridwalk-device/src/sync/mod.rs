@@ -34,6 +34,10 @@ pub enum SyncError {
     /// The server address is not an http(s) URL.
     #[error("invalid server address {url:?}: {reason}")]
     BadServerUrl { url: String, reason: String },
+    /// Plain `http://` to a host that is not loopback (set `GRIDWALK_ALLOW_HTTP=1` for
+    /// development only).
+    #[error("the server address {url:?} is not https; plain http is only allowed to this machine (127.0.0.1, ::1, localhost)")]
+    InsecureServerUrl { url: String },
     /// Could not connect (no network, server down, DNS).
     #[error("cannot reach the server: {0}")]
     Offline(String),
@@ -64,6 +68,14 @@ pub enum SyncError {
     /// A photo file the outbox must send is missing or altered on this device.
     #[error("local evidence problem: {0}")]
     LocalEvidence(String),
+    /// Enrolling with another server while work still waits for the current one, not
+    /// confirmed by the person.
+    #[error("{pending} records or photos still wait for {current}; enrolling with another server sends them there instead: confirm the switch")]
+    SwitchServerUnconfirmed { current: String, pending: u64 },
+    /// A record's chain link does not verify on this device (its payload, link or
+    /// order was altered after it was chained): it and what follows are held back.
+    #[error("evidence chain broken at link {seq}: {detail}")]
+    BrokenChain { seq: u64, detail: String },
     /// The device database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -76,6 +88,7 @@ impl SyncError {
             SyncError::NotEnrolled => "sync.not_enrolled".into(),
             SyncError::AlreadyRunning => "sync.already_running".into(),
             SyncError::BadServerUrl { .. } => "sync.bad_server_url".into(),
+            SyncError::InsecureServerUrl { .. } => "sync.insecure_server_url".into(),
             SyncError::Offline(_) => "network.offline".into(),
             SyncError::Timeout(_) => "network.timeout".into(),
             SyncError::Interrupted(_) => "network.interrupted".into(),
@@ -83,6 +96,8 @@ impl SyncError {
             SyncError::BadReceipt(_) => "sync.bad_receipt".into(),
             SyncError::LockFile { .. } => "sync.lock_file".into(),
             SyncError::LocalEvidence(_) => "evidence.local_file".into(),
+            SyncError::BrokenChain { .. } => "evidence.chain_broken".into(),
+            SyncError::SwitchServerUnconfirmed { .. } => "sync.switch_server_unconfirmed".into(),
             SyncError::Store(e) => e.code().into(),
         }
     }

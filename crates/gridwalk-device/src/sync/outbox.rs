@@ -207,45 +207,129 @@ impl Store {
         max_bytes: usize,
         jurisdiction: &str,
     ) -> Result<Vec<RecordEnvelope>, SyncError> {
-        let rows: Vec<(i64, String, String, String, String)> = {
+        type LinkRow = (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<i64>,
+        );
+        // One row more than is sent: a break between the last record sent and the next
+        // one makes the last one suspect too.
+        let rows: Vec<LinkRow> = {
             let mut stmt = self.conn.prepare(
-                "SELECT c.seq, c.kind, c.record_id, c.payload_sha256, c.created_at \
+                "SELECT c.seq, c.kind, c.record_id, c.payload_sha256, c.created_at, \
+                        c.device_id, c.prev_hash, c.hash, c.at_ms \
                  FROM sync_record s JOIN evidence_chain c ON c.seq = s.chain_seq \
                  WHERE s.state IN ('queued', 'sending', 'failed') ORDER BY s.chain_seq LIMIT ?1",
             )?;
-            let rows = stmt.query_map([limit as i64], |r| r.try_into())?;
+            let rows = stmt.query_map([limit as i64 + 1], |r| r.try_into())?;
             rows.collect::<Result<_, _>>()?
         };
-        let mut out = Vec::with_capacity(rows.len());
+        let mut out: Vec<RecordEnvelope> = Vec::with_capacity(rows.len());
         let mut bytes = 0usize;
-        for (seq, chain_kind, record_id, sha, created_at) in rows {
-            let env = self.envelope(
-                seq,
-                &chain_kind,
-                &record_id,
-                &sha,
-                &created_at,
-                jurisdiction,
-            )?;
+        let mut full = false;
+        // Nothing broken leaves the phone: each link is checked against its fields and
+        // the link before it before its record is sent. The records before a break go;
+        // the two records on either side of it, and what follows, stay, and the sync
+        // fails loudly (docs/evidence.md).
+        let mut previous: Option<(u64, String)> = None;
+        for (
+            index,
+            (seq, chain_kind, record_id, sha, created_at, device, prev_hash, hash, at_ms),
+        ) in rows.into_iter().enumerate()
+        {
+            let link = gridwalk_evidence::chain::ChainLink {
+                device_id: device,
+                seq: seq as u64,
+                kind: chain_kind.clone(),
+                payload_sha256: sha.clone(),
+                at_ms,
+                prev_hash,
+                hash,
+            };
+            let expected_prev: Option<String> = match (&previous, link.seq) {
+                (_, 0) => Some(gridwalk_evidence::chain::GENESIS_PREV_HASH.to_string()),
+                (Some((p, h)), s) if p + 1 == s => Some(h.clone()),
+                (_, s) => self
+                    .conn
+                    .query_row(
+                        "SELECT hash FROM evidence_chain WHERE seq = ?1",
+                        [s as i64 - 1],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+            };
+            previous = Some((link.seq, link.hash.clone()));
+            let broken = if link.computed_hash() != link.hash {
+                Some("its chain link does not match its fields (altered after it was chained)")
+            } else if expected_prev.as_deref() != Some(link.prev_hash.as_str()) {
+                // The record before it is as suspect as this one.
+                if out.last().is_some_and(|e| e.seq == link.seq) {
+                    out.pop();
+                }
+                Some("its chain link does not follow the link before it")
+            } else {
+                None
+            };
+            let env = match broken {
+                Some(why) => Err(SyncError::BrokenChain {
+                    seq: link.seq,
+                    detail: format!("{chain_kind} {record_id}: {why}"),
+                }),
+                None if index >= limit || full => continue,
+                None => self.envelope(&link, &record_id, &created_at, jurisdiction),
+            };
+            let env = match env {
+                Ok(env) => env,
+                Err(e @ (SyncError::BrokenChain { .. } | SyncError::LocalEvidence(_))) => {
+                    if out.is_empty() {
+                        if let SyncError::BrokenChain { seq, .. } = &e {
+                            self.mark_held_back(*seq as i64, &e)?;
+                        }
+                        return Err(e);
+                    }
+                    // Send what precedes it; the next round stops here with the error.
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             // The JSON size of the envelope (escapes included), not just the payload.
             bytes += serde_json::to_vec(&env).map_or(env.payload.len() * 2, |v| v.len());
             if !out.is_empty() && bytes > max_bytes {
-                break;
+                // Full; the links after it are still looked at for one more break.
+                full = true;
+                continue;
             }
             out.push(env);
         }
         Ok(out)
     }
 
+    /// Records why a link is held back, so `status` shows it.
+    fn mark_held_back(&self, chain_seq: i64, e: &SyncError) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sync_record SET state = 'failed', error_code = ?2, error_message = ?3, \
+             updated_at = ?4 WHERE chain_seq = ?1",
+            params![chain_seq, e.code(), e.to_string(), super::now()],
+        )?;
+        Ok(())
+    }
+
     fn envelope(
         &self,
-        seq: i64,
-        chain_kind: &str,
+        link: &gridwalk_evidence::chain::ChainLink,
         record_id: &str,
-        payload_sha256: &str,
         created_at: &str,
         jurisdiction: &str,
     ) -> Result<RecordEnvelope, SyncError> {
+        let seq = link.seq;
+        let chain_kind = link.kind.as_str();
+        let payload_sha256 = link.payload_sha256.as_str();
         let corrupt = |detail: String| {
             SyncError::Store(StoreError::Corrupt {
                 table: "evidence_chain",
@@ -257,35 +341,10 @@ impl Store {
             .ok_or_else(|| corrupt(format!("link {seq}: unknown kind {chain_kind:?}")))?;
         let id = Uuid::parse_str(record_id)
             .map_err(|e| corrupt(format!("link {seq}: record id {record_id:?}: {e}")))?;
-        // The payload (TEXT, or BLOB for inspections) and the enterprise's USCC.
-        let sql = match chain_kind {
-            "photo" => {
-                "SELECT p.payload, e.uscc FROM photo p \
-                 LEFT JOIN enterprise e ON e.id = p.enterprise_id WHERE p.id = ?1"
-            }
-            "inspection" => {
-                "SELECT i.payload, e.uscc FROM inspection i \
-                 LEFT JOIN enterprise e ON e.id = i.enterprise_id \
-                 WHERE i.id = ?1 AND i.payload IS NOT NULL"
-            }
-            "hazard_event" => {
-                "SELECT ev.event, e.uscc FROM hazard_event ev JOIN hazard h ON h.id = ev.hazard_id \
-                 LEFT JOIN enterprise e ON e.id = h.enterprise_id WHERE ev.id = ?1"
-            }
-            _ => {
-                "SELECT s.payload, e.uscc FROM signature s \
-                 JOIN inspection i ON i.id = s.inspection_id \
-                 LEFT JOIN enterprise e ON e.id = i.enterprise_id WHERE s.id = ?1"
-            }
-        };
-        let (payload, uscc): (Vec<u8>, Option<String>) = self
-            .conn
-            .query_row(sql, [record_id], |r| {
-                Ok((r.get_ref(0)?.as_bytes()?.to_vec(), r.get(1)?))
-            })
-            .optional()?
-            .ok_or_else(|| corrupt(format!("link {seq}: {chain_kind} {record_id} has no row")))?;
-        let photos = self.record_photo_hashes(chain_kind, record_id)?;
+        let (payload, uscc) = crate::evidence::record_payload(&self.conn, chain_kind, record_id)?
+            .ok_or_else(|| {
+            corrupt(format!("link {seq}: {chain_kind} {record_id} has no row"))
+        })?;
         let payload = String::from_utf8(payload).map_err(|e| {
             corrupt(format!(
                 "{chain_kind} {record_id}: payload is not UTF-8: {e}"
@@ -293,13 +352,28 @@ impl Store {
         })?;
         let actual = gridwalk_protocol::sha256_hex(payload.as_bytes());
         if actual != payload_sha256 {
-            return Err(SyncError::LocalEvidence(format!(
-                "{chain_kind} {record_id}: payload hash {actual} differs from its chain link {payload_sha256}"
-            )));
+            return Err(SyncError::BrokenChain {
+                seq,
+                detail: format!(
+                    "{chain_kind} {record_id}: payload hash {actual} differs from its chain link {payload_sha256}"
+                ),
+            });
         }
-        let device_time = chrono::DateTime::parse_from_rfc3339(created_at)
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc));
+        // The photos the server must hold come from the frozen payload, never from
+        // columns that could be edited beside it.
+        let photos = gridwalk_protocol::chain::photos_named(chain_kind, &payload).map_err(|e| {
+            SyncError::BrokenChain {
+                seq,
+                detail: format!("{chain_kind} {record_id}: {e}"),
+            }
+        })?;
+        // A version 2 link carries the device time under its hash, to the millisecond.
+        let device_time = match link.at_ms {
+            Some(ms) => chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms),
+            None => chrono::DateTime::parse_from_rfc3339(created_at)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc)),
+        };
         // The enterprise's village goes along with its USCC, so an enterprise the server's
         // register lacks is still placed (and checked) by division; without an
         // enterprise, the enrolled user's jurisdiction.
@@ -315,9 +389,16 @@ impl Store {
             None => Some(jurisdiction.to_string()).filter(|j| !j.is_empty()),
         };
         Ok(RecordEnvelope {
+            link: Some(gridwalk_protocol::chain::ChainProof {
+                version: link.version(),
+                device: link.device_id.clone(),
+                kind: chain_kind.to_string(),
+                prev_hash: link.prev_hash.clone(),
+                hash: link.hash.clone(),
+            }),
             id,
             kind,
-            seq: seq as u64 + 1,
+            seq: seq + 1,
             payload_sha256: actual,
             payload,
             enterprise_uscc: uscc,
@@ -384,6 +465,11 @@ impl Store {
             .iter()
             .map(|r| (r.id, r.payload_sha256.as_str()))
             .collect();
+        let links: HashMap<Uuid, Option<&str>> = receipt
+            .records
+            .iter()
+            .map(|r| (r.id, r.link_sha256.as_deref()))
+            .collect();
         let by_id: HashMap<Uuid, &RecordEnvelope> = sent.iter().map(|e| (e.id, e)).collect();
         let tx = crate::inspection::begin(&self.conn)?;
         let now = super::now();
@@ -401,6 +487,16 @@ impl Store {
                             "record {} reported stored but missing from the signed receipt",
                             env.id
                         )));
+                    }
+                    // The server signs the link it holds; it must be this one.
+                    let signed = links.get(&env.id).copied().flatten();
+                    if let (Some(signed), Some(link)) = (signed, &env.link) {
+                        if signed != link.hash {
+                            return Err(SyncError::BadReceipt(format!(
+                                "the receipt signs link {signed} for record {}, not {}",
+                                env.id, link.hash
+                            )));
+                        }
                     }
                     let state = if env.photos.is_empty() {
                         "complete"

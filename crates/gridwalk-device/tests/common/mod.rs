@@ -71,3 +71,41 @@ pub fn page(
         has_more: false,
     }
 }
+
+/// A real signature-like PNG: 300×120 grey, a dark stroke across it.
+pub fn signature_png() -> Vec<u8> {
+    let (w, h) = (300u32, 120u32);
+    let mut px = vec![255u8; (w * h) as usize];
+    for x in 20..280u32 {
+        let y = 60 + ((x as f64 / 20.0).sin() * 30.0) as u32;
+        for dy in 0..3 {
+            px[((y + dy) * w + x) as usize] = 20;
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().expect("png header");
+        writer.write_image_data(&px).expect("png data");
+    }
+    out
+}
+
+/// Signs a draft inspection as the enterprise's representative (张经理).
+pub fn sign(store: &Store, inspection: &str) {
+    let png = signature_png();
+    store
+        .attach_signature(
+            inspection,
+            &gridwalk_device::signature::SignatureInput {
+                png: &png,
+                signer: "张经理",
+                device_time: chrono::DateTime::parse_from_rfc3339("2026-03-02T10:15:00+08:00")
+                    .expect("time"),
+                stamp: None,
+            },
+        )
+        .expect("signature");
+}

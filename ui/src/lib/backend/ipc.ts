@@ -23,7 +23,7 @@ export interface PhotoUpload {
 export interface Backend {
   readonly kind: 'tauri' | 'fake';
   appState(): Promise<AppState>;
-  enroll(args: { server_url: string; code: string }): Promise<AppState>;
+  enroll(args: { server_url: string; code: string; confirm_switch_server?: boolean }): Promise<AppState>;
   /** Mobile only: opens the camera QR scanner; resolves with the decoded text. */
   scanQr(): Promise<string>;
   gridSummary(): Promise<GridSummary>;
@@ -84,7 +84,7 @@ function photoHeaders(p: PhotoUpload, extra: Record<string, string>): Record<str
 export class TauriBackend implements Backend {
   readonly kind = 'tauri' as const;
   appState = () => call<AppState>('app_state');
-  enroll = (a: { server_url: string; code: string }) => call<AppState>('enroll', a);
+  enroll = (a: { server_url: string; code: string; confirm_switch_server?: boolean }) => call<AppState>('enroll', a);
   scanQr = async () => {
     // The barcode-scanner plugin's own command (mobile only), still through this doorway.
     const r = await call<{ content: string }>('plugin:barcode-scanner|scan', { windowed: false, formats: ['QR_CODE'] });

@@ -132,6 +132,8 @@ export interface TemplateSummary {
   role: Role;
   kind: 'survey' | 'dust_verification' | 'major_hazard' | 'pre_lease' | 'spot_check' | 'reinspection';
   items: number;
+  /** Finalizing needs the enterprise's signature (the app always asks for one). */
+  requires_signature?: boolean;
   source: string;
   used: boolean;
 }
