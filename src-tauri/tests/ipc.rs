@@ -1351,6 +1351,20 @@ fn enroll_then_sync_with_a_real_server_through_an_outage() {
         .collect();
     assert_eq!(states, ["failed", "complete"], "newest first");
 
+    // Enrolling with another server while that inspection waits would send it there
+    // instead: refused without the person's confirmation, and nothing changes.
+    let (other, other_code) = Server::create(&dir.path().join("other-server"));
+    let err = invoke(
+        &a.webview,
+        "enroll",
+        json!({"server_url": other.base, "code": other_code}),
+    )
+    .expect_err("unconfirmed switch");
+    assert_eq!(err["code"], "sync.switch_server_unconfirmed", "{err}");
+    let st = ok(&a.webview, "app_state", json!({}));
+    assert_ne!(st["server_url"], other.base.as_str(), "{st}");
+    other.stop();
+
     // Back on the same address: the next sync delivers it; nothing is sent twice.
     let server = Server::start(data, port);
     let s = ok(&a.webview, "sync_now", json!({}));

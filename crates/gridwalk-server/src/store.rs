@@ -237,7 +237,8 @@ impl Store {
                 )?;
             }
             t.exec(
-                "INSERT INTO server_meta (key, value) VALUES ('hazards_indexed', '1')",
+                "INSERT INTO server_meta (key, value) VALUES ('hazards_indexed', '1')
+                 ON CONFLICT (key) DO NOTHING",
                 &[],
             )?;
             Ok(())
@@ -631,7 +632,12 @@ impl Store {
                 // Another person's record: say nothing about it (no hash, no state, no
                 // receipt entry). The id still takes its place in this device's sequence,
                 // like any refused record, so what follows is not a gap.
-                sequence.take(r.seq, verified_link);
+                match verified_link {
+                    Some(l) if chain_problem(r, &Some(l.clone()), sequence).is_none() => {
+                        sequence.take(r.seq, Some(l))
+                    }
+                    _ => sequence.skip(r.seq),
+                }
                 return Ok((
                     Outcome::Rejected {
                         code: ProblemCode::RecordIdTaken,
@@ -645,7 +651,14 @@ impl Store {
             // sequence, so what follows is not a gap. The link the server holds stays
             // the truth: a phone whose chain was re-hashed since cannot replace it.
             let relinked = matches!((&r.link, &stored_link), (Some(l), Some(s)) if &l.hash != s);
-            sequence.take(r.seq, stored_link.clone().or(verified_link));
+            let refused_as_broken =
+                row.text(2)?.as_deref() == Some(ProblemCode::ChainBroken.as_str());
+            if refused_as_broken {
+                // A link once refused as broken never becomes the head, under any identity.
+                sequence.skip(r.seq);
+            } else {
+                sequence.take(r.seq, stored_link.clone().or(verified_link));
+            }
             if row.str(1)? == "rejected" {
                 let code: ProblemCode =
                     serde_json::from_value(serde_json::Value::String(row.str(2)?))
@@ -713,7 +726,8 @@ impl Store {
             None => self.check_record(t, caller, r)?,
         };
         let seq = r.seq as i64;
-        let link = r.link.as_ref();
+        // Only a link that hashes to what it claims is kept with the record.
+        let link = r.link.as_ref().filter(|_| verified_link.is_some());
         let link_cols = [
             link.map(|l| l.hash.clone()).into(),
             link.map(|l| l.prev_hash.clone()).into(),
@@ -814,7 +828,7 @@ impl Store {
                 // A broken link does not become the head: what follows it is checked
                 // against the last link that held.
                 if code == ProblemCode::ChainBroken {
-                    sequence.next += 1;
+                    sequence.skip(r.seq);
                 } else {
                     sequence.take(r.seq, verified_link);
                 }
@@ -976,9 +990,10 @@ impl Store {
                  WHERE r.state = 'accepted'
                    AND r.id IN (SELECT id FROM record WHERE device_id = $1
                                 UNION SELECT record_id FROM record_holder WHERE device_id = $1)
-                   AND NOT EXISTS (SELECT 1 FROM blob_source bs WHERE bs.sha256 = rp.sha256
-                       AND (bs.device_id = r.device_id OR bs.device_id IN
-                           (SELECT h.device_id FROM record_holder h WHERE h.record_id = r.id)))
+                   AND NOT EXISTS (SELECT 1 FROM blob_source bs
+                       JOIN device src ON src.id = bs.device_id
+                       WHERE bs.sha256 = rp.sha256
+                         AND src.user_id = (SELECT user_id FROM device WHERE id = r.device_id))
                  ORDER BY rp.sha256, rp.record_id",
                 &[caller.device_id.to_string().into()],
             )
@@ -1042,7 +1057,8 @@ impl Store {
         })
     }
 
-    /// Creates an upload; complete at once if this device already delivered the photo.
+    /// Creates an upload; complete at once if this device (or the same person's device
+    /// under an earlier enrollment) already delivered the photo.
     /// Refused as `too_many_uploads` when the device would have more than `max_open`
     /// unfinished uploads or more than `max_open_bytes` declared in them.
     pub fn create_upload(
@@ -1057,12 +1073,23 @@ impl Store {
         let id = Uuid::now_v7();
         let device = caller.device_id.to_string();
         self.tx(|t| {
+            // Delivered by this device, or by the same person's device under an earlier
+            // enrollment (a re-enrolled phone does not upload its photos again).
             let held = t
                 .query_opt(
-                    "SELECT 1 FROM blob_source WHERE sha256 = $1 AND device_id = $2",
+                    "SELECT 1 FROM blob_source bs JOIN device src ON src.id = bs.device_id
+                     WHERE bs.sha256 = $1
+                       AND src.user_id = (SELECT user_id FROM device WHERE id = $2)",
                     &[sha256.into(), device.clone().into()],
                 )?
                 .is_some();
+            if held {
+                t.exec(
+                    "INSERT INTO blob_source (sha256, device_id, verified_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (sha256, device_id) DO NOTHING",
+                    &[sha256.into(), device.clone().into(), ts(now()).into()],
+                )?;
+            }
             if !held {
                 let open = t
                     .query_opt(
@@ -1179,6 +1206,17 @@ impl Store {
             .map_err(StoreError::from)
         })?;
         rows.iter().map(|r| uuid_of(r, 0)).collect()
+    }
+
+    /// Deletes upload `id` if it is still unfinished and idle since `before` (a PATCH
+    /// may have moved it since the sweep listed it); true if deleted.
+    pub fn delete_stale_upload(&self, id: Uuid, before: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.tx(|t| {
+            Ok(t.exec(
+                "DELETE FROM upload WHERE id = $1 AND completed_at IS NULL AND updated_at < $2",
+                &[id.to_string().into(), ts(before).into()],
+            )? == 1)
+        })
     }
 
     /// Every unfinished upload (whose partial file the sweep must keep).
@@ -1345,8 +1383,9 @@ fn missing_for(t: &mut dyn Tx, record_id: &str) -> Result<Vec<String>, StoreErro
     t.query(
         "SELECT rp.sha256 FROM record_photo rp JOIN record r ON r.id = rp.record_id
          WHERE rp.record_id = $1 AND NOT EXISTS (SELECT 1 FROM blob_source bs
-             WHERE bs.sha256 = rp.sha256 AND (bs.device_id = r.device_id OR bs.device_id IN
-                 (SELECT h.device_id FROM record_holder h WHERE h.record_id = r.id)))
+             JOIN device src ON src.id = bs.device_id
+             WHERE bs.sha256 = rp.sha256
+               AND src.user_id = (SELECT user_id FROM device WHERE id = r.device_id))
          ORDER BY rp.sha256",
         &[record_id.into()],
     )?
@@ -1426,6 +1465,14 @@ impl Sequence {
             self.head = link;
         }
     }
+
+    /// The record at `seq` took its place (if it is the next one) without a link that
+    /// may become the head: what follows is checked against the head before it.
+    fn skip(&mut self, seq: u64) {
+        if seq == self.next {
+            self.next += 1;
+        }
+    }
 }
 
 /// Why a new record's chain link does not continue the device's chain, if it does not
@@ -1440,9 +1487,19 @@ fn chain_problem(
     sequence: &Sequence,
 ) -> Option<(ProblemCode, String)> {
     use gridwalk_protocol::chain::{photos_named, GENESIS_PREV_HASH};
-    let link = r.link.as_ref()?;
     let broken = |detail: String| Some((ProblemCode::ChainBroken, detail));
     let mismatch = |detail: String| Some((ProblemCode::PayloadInvalid, detail));
+    let Some(link) = r.link.as_ref() else {
+        // Only an app older than the anchored chain sends no link; once a device's
+        // chain is anchored, leaving the link out would switch the check off.
+        return match sequence.head {
+            Some(_) => broken(format!(
+                "record {} (seq {}) comes without a chain link, but this device's chain is anchored",
+                r.id, r.seq
+            )),
+            None => None,
+        };
+    };
     if verified.is_none() {
         return broken(format!(
             "the link of record {} (seq {}) does not hash to {}: its payload hash, \

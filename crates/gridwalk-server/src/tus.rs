@@ -560,6 +560,12 @@ impl UploadLocks {
         out.guard.is_some().then_some(out)
     }
 
+    /// Drops entries nobody holds or waits for (left when a waiting request was
+    /// cancelled between its holder's release and its own turn).
+    pub fn prune(&self) {
+        self.table().retain(|_, m| Arc::strong_count(m) > 1);
+    }
+
     /// Entries in the table (uploads being written, deleted or waited for).
     pub fn len(&self) -> usize {
         self.table().len()
@@ -606,11 +612,15 @@ pub async fn sweep_uploads(s: &AppState) -> Result<SweepReport, ApiError> {
         let Some(_guard) = s.upload_locks.try_lock(id) else {
             continue;
         };
-        s.run(move |st| st.delete_upload(id)).await?;
+        // Still idle now that it is locked (a PATCH may have moved it meanwhile)?
+        if !s.run(move |st| st.delete_stale_upload(id, before)).await? {
+            continue;
+        }
         let _ = tokio::fs::remove_file(staging_path(s, id)).await;
         tracing::info!(upload = %id, "stale upload expired");
         report.expired += 1;
     }
+    s.upload_locks.prune();
     // Files first, then the open uploads: a file listed already had its row by then.
     let mut files = Vec::new();
     let mut dir = tokio::fs::read_dir(&s.uploads_dir)

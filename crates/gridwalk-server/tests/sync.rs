@@ -791,6 +791,17 @@ async fn a_photo_counts_for_a_record_only_once_its_own_device_uploaded_the_bytes
         upload_whole(h, &other.token, &photo).await,
         (201, Some(photo.len() as u64))
     );
+    // So does one by the owner's phone enrolled anew (it holds the record again): a
+    // re-enrolled phone does not send its photos a second time.
+    let again = h.enroll("grid-east").await;
+    let (_, v) = h.push(&again.token, std::slice::from_ref(&r1)).await;
+    assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
+    assert_eq!(
+        upload_whole(h, &again.token, &photo).await,
+        (201, Some(photo.len() as u64))
+    );
+    let (_, m) = h.get(&again.token, "/v1/sync/missing-photos").await;
+    assert_eq!(m["photos"], serde_json::json!([]), "{m}");
 }
 
 /// Runs one SQL statement on the harness's database (to age a row).
@@ -1751,14 +1762,29 @@ async fn the_server_holds_each_devices_chain_and_refuses_a_break(h: &Harness) {
     let next = chain.link(inspection(6, &uscc_here(), &[]), "inspection");
     let (_, v) = h.push(&dev.token, &[next]).await;
     assert_eq!(outcome(&v, 0), accepted(), "{v}");
-    // Two links swapped: the later one first does not follow the head.
+    // Two links swapped, each re-hashed for its new position: the later one, now
+    // first, does not follow the head the server holds.
+    let head = chain.head.clone();
     let a = chain.link(inspection(7, &uscc_here(), &[]), "inspection");
     let b = chain.link(inspection(8, &uscc_here(), &[]), "inspection");
-    let (mut a2, mut b2) = (b.clone(), a.clone());
-    a2.seq = 7;
-    b2.seq = 8;
+    let rehash = |mut e: RecordEnvelope, seq: u64| {
+        e.seq = seq;
+        let l = e.link.clone().expect("link");
+        e.link.as_mut().expect("link").hash = l
+            .computed_hash(seq, &e.payload_sha256, e.device_time)
+            .expect("hash");
+        e
+    };
+    let (a2, b2) = (rehash(b, 7), rehash(a, 8));
+    assert_ne!(a2.link.as_ref().expect("link").prev_hash, head);
     let (_, v) = h.push(&dev.token, &[a2, b2]).await;
     assert_eq!(outcome(&v, 0), refused("chain_broken"), "{v}");
+    assert!(
+        v["results"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("follows")),
+        "refused for not following the head: {v}"
+    );
 }
 
 /// A record the server holds, pushed again with another link (the phone's chain was
@@ -1855,6 +1881,19 @@ async fn records_without_a_link_from_older_apps_are_still_accepted(h: &Harness) 
         refused("chain_broken"),
         "once anchored: {v}"
     );
+    // Leaving the link out does not switch the check off either, and the head stays:
+    // the next linked record must still follow record 4.
+    let (_, v) = h
+        .push(&dev.token, &[inspection(6, &uscc_here(), &[])])
+        .await;
+    assert_eq!(
+        outcome(&v, 0),
+        refused("chain_broken"),
+        "linkless once anchored: {v}"
+    );
+    let follows = chain.link(inspection(7, &uscc_here(), &[]), "inspection");
+    let (_, v) = h.push(&dev.token, &[follows]).await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
 }
 
 /// The server flags, per record, a device time after the record's arrival, far from the

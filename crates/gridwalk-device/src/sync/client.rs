@@ -225,6 +225,17 @@ impl ServerClient {
         }
     }
 
+    /// tus `DELETE` of an upload this device gives up on, best effort: the server then
+    /// no longer counts it against the device's open uploads. Failures are ignored (the
+    /// server's sweep expires it anyway).
+    pub async fn terminate(&self, url: &str) {
+        let _ = self
+            .request(Method::DELETE, url)
+            .header(TUS, tus::TUS_VERSION)
+            .send()
+            .await;
+    }
+
     /// tus `PATCH` of one chunk at `offset`, with its sha256 checksum. Returns the new
     /// offset.
     pub async fn patch(&self, url: &str, offset: u64, chunk: Vec<u8>) -> Result<u64, SyncError> {

@@ -469,6 +469,9 @@ impl Syncer {
             if let Some(o) = client.upload_offset(url).await? {
                 if o.length.is_none_or(|l| l == len) && o.offset <= len {
                     resumed = Some((url.clone(), o.offset));
+                } else {
+                    // Not resumable: let the server forget it before a new one starts.
+                    client.terminate(url).await;
                 }
             }
         }
@@ -506,6 +509,7 @@ impl Syncer {
                 Err(SyncError::Server { code, .. }) if code == "upload_offset_mismatch" => {
                     mismatches += 1;
                     if mismatches > 3 {
+                        client.terminate(&url).await;
                         store.set_photo_progress(&p.sha256, None, 0)?;
                         return Err(SyncError::Interrupted(
                             "the tus offset keeps moving; a new upload starts next time".into(),
