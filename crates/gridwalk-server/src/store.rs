@@ -653,11 +653,12 @@ impl Store {
             let relinked = matches!((&r.link, &stored_link), (Some(l), Some(s)) if &l.hash != s);
             let refused_as_broken =
                 row.text(2)?.as_deref() == Some(ProblemCode::ChainBroken.as_str());
-            if refused_as_broken {
-                // A link once refused as broken never becomes the head, under any identity.
-                sequence.skip(r.seq);
-            } else {
-                sequence.take(r.seq, stored_link.clone().or(verified_link));
+            match stored_link.clone().or(verified_link) {
+                // A link once refused as broken never becomes the head, under any
+                // identity; nor does "no link" replace an anchored head.
+                _ if refused_as_broken => sequence.skip(r.seq),
+                None if sequence.head.is_some() => sequence.skip(r.seq),
+                link => sequence.take(r.seq, link),
             }
             if row.str(1)? == "rejected" {
                 let code: ProblemCode =
