@@ -142,20 +142,26 @@ impl DivisionCode {
             || (self.level() == DivisionLevel::Grid && *target == self.implied_parent())
     }
 
-    /// True if `self` is `other` or lies inside it.
-    pub fn is_within(&self, other: &DivisionCode) -> bool {
-        let o = &other.0;
-        let prefix = match other.level() {
+    /// The significant prefix of the code: a division lies inside this one exactly when
+    /// its code starts with it (what [`DivisionCode::is_within`] compares, and what a
+    /// SQL `LIKE 'prefix%'` or prefix range over codes selects).
+    pub fn significant_prefix(&self) -> &str {
+        let s = &self.0;
+        match self.level() {
             // City (DDDD00000000) and province (DD0000000000) codes have the shape of a
             // district; their significant prefix is shorter.
-            DivisionLevel::District if &o[2..6] == "0000" => &o[..2],
-            DivisionLevel::District if &o[4..6] == "00" => &o[..4],
-            DivisionLevel::District => &o[..6],
-            DivisionLevel::Town => &other.0[..9],
-            DivisionLevel::Village => &other.0[..12],
-            DivisionLevel::Grid => &other.0[..],
-        };
-        self.0.starts_with(prefix)
+            DivisionLevel::District if &s[2..6] == "0000" => &s[..2],
+            DivisionLevel::District if &s[4..6] == "00" => &s[..4],
+            DivisionLevel::District => &s[..6],
+            DivisionLevel::Town => &s[..9],
+            DivisionLevel::Village => &s[..12],
+            DivisionLevel::Grid => s,
+        }
+    }
+
+    /// True if `self` is `other` or lies inside it.
+    pub fn is_within(&self, other: &DivisionCode) -> bool {
+        self.0.starts_with(other.significant_prefix())
     }
 
     /// Checks that a declared level agrees with the code's shape.

@@ -36,26 +36,6 @@ pub enum Scope {
     Nothing,
 }
 
-/// The significant prefix of a jurisdiction's code: a division is inside it when its
-/// code starts with this ([`DivisionCode::is_within`]).
-fn prefix(j: &DivisionCode) -> &str {
-    let s = j.as_str();
-    match j.level() {
-        DivisionLevel::District if s.get(2..6) == Some("0000") => &s[..2],
-        DivisionLevel::District if s.get(4..6) == Some("00") => &s[..4],
-        DivisionLevel::District => &s[..6],
-        DivisionLevel::Town => &s[..9],
-        DivisionLevel::Village => &s[..12],
-        DivisionLevel::Grid => s,
-    }
-}
-
-/// True if jurisdiction `j` covers `target`: `target` lies inside it, or `j` is a grid
-/// and `target` its village (the server's rule).
-pub fn covers(j: &DivisionCode, target: &DivisionCode) -> bool {
-    j.covers(target)
-}
-
 impl Scope {
     /// The scope of a jurisdiction code (`None`: the whole register).
     pub fn of(jurisdiction: Option<&str>) -> Scope {
@@ -81,7 +61,7 @@ impl Scope {
         match self {
             Scope::Whole => true,
             Scope::Nothing => false,
-            Scope::Within(j) => DivisionCode::parse(code).is_ok_and(|t| covers(j, &t)),
+            Scope::Within(j) => DivisionCode::parse(code).is_ok_and(|t| j.covers(&t)),
         }
     }
 
@@ -92,7 +72,7 @@ impl Scope {
             Scope::Whole => Some((None, None)),
             Scope::Nothing => None,
             Scope::Within(j) => Some((
-                Some(prefix(j).to_string()),
+                Some(j.significant_prefix().to_string()),
                 (j.level() == DivisionLevel::Grid).then(|| j.implied_parent().as_str().to_string()),
             )),
         }
@@ -334,7 +314,7 @@ mod tests {
             };
             for t in targets {
                 let by_sql = t.starts_with(&p) || v.as_deref() == Some(t);
-                assert_eq!(by_sql, covers(&code(j), &code(t)), "{j} over {t}");
+                assert_eq!(by_sql, code(j).covers(&code(t)), "{j} over {t}");
                 assert_eq!(scope.covers(t), by_sql, "{j} over {t}");
             }
         }

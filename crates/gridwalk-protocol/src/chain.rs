@@ -113,6 +113,11 @@ impl ChainProof {
 pub fn photos_named(kind: &str, payload: &str) -> Result<Vec<String>, String> {
     let v: serde_json::Value =
         serde_json::from_str(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
+    photos_named_in(kind, &v)
+}
+
+/// [`photos_named`] of a payload already parsed.
+pub fn photos_named_in(kind: &str, v: &serde_json::Value) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let text = |v: &serde_json::Value, key: &str| -> Result<String, String> {
         v.get(key)
@@ -133,8 +138,8 @@ pub fn photos_named(kind: &str, payload: &str) -> Result<Vec<String>, String> {
         Ok(())
     };
     match kind {
-        "photo" => out.push(text(&v, "derived_sha256")?),
-        "signature" => out.push(text(&v, "png_sha256")?),
+        "photo" => out.push(text(v, "derived_sha256")?),
+        "signature" => out.push(text(v, "png_sha256")?),
         "inspection" => {
             if let Some(answers) = v.get("answers").and_then(|a| a.as_object()) {
                 for a in answers.values() {

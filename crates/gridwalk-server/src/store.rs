@@ -77,25 +77,6 @@ pub struct DeviceInfo {
     pub next_seq: u64,
 }
 
-/// True if a caller with jurisdiction `j` may read and write data of division `target`:
-/// `target` lies inside `j`, or `j` is a grid and `target` is the grid's village.
-pub fn covers(j: &DivisionCode, target: &DivisionCode) -> bool {
-    j.covers(target)
-}
-
-/// The significant prefix of a division code (what `is_within` compares).
-fn scope_prefix(j: &DivisionCode) -> String {
-    let s = j.as_str();
-    match j.level() {
-        DivisionLevel::District if &s[2..6] == "0000" => s[..2].to_string(),
-        DivisionLevel::District if &s[4..6] == "00" => s[..4].to_string(),
-        DivisionLevel::District => s[..6].to_string(),
-        DivisionLevel::Town => s[..9].to_string(),
-        DivisionLevel::Village => s[..12].to_string(),
-        DivisionLevel::Grid => s.to_string(),
-    }
-}
-
 /// The codes of `j`'s enclosing divisions up to its district.
 fn ancestors(j: &DivisionCode) -> Vec<String> {
     let mut out = Vec::new();
@@ -924,7 +905,7 @@ impl Store {
                 }
             }
         }
-        if !covers(&caller.jurisdiction, &division) {
+        if !caller.jurisdiction.covers(&division) {
             return bad(
                 ProblemCode::ForbiddenJurisdiction,
                 format!(
@@ -1338,7 +1319,7 @@ impl Store {
                  ORDER BY seq LIMIT $7",
                 &[
                     cursor.into(),
-                    format!("{}%", scope_prefix(j)).into(),
+                    format!("{}%", j.significant_prefix()).into(),
                     anc[0].clone().into(),
                     anc[1].clone().into(),
                     anc[2].clone().into(),
@@ -1487,7 +1468,7 @@ fn chain_problem(
     verified: &Option<String>,
     sequence: &Sequence,
 ) -> Option<(ProblemCode, String)> {
-    use gridwalk_protocol::chain::{photos_named, GENESIS_PREV_HASH};
+    use gridwalk_protocol::chain::{photos_named_in, GENESIS_PREV_HASH};
     let broken = |detail: String| Some((ProblemCode::ChainBroken, detail));
     let mismatch = |detail: String| Some((ProblemCode::PayloadInvalid, detail));
     let Some(link) = r.link.as_ref() else {
@@ -1535,7 +1516,12 @@ fn chain_problem(
             r.kind.as_str()
         ));
     }
-    let named = match photos_named(&link.kind, &r.payload) {
+    // Parsed once for both the photos and the enterprise it names.
+    let payload = match serde_json::from_str::<serde_json::Value>(&r.payload) {
+        Ok(v) => v,
+        Err(e) => return mismatch(format!("the frozen payload is not JSON: {e}")),
+    };
+    let named = match photos_named_in(&link.kind, &payload) {
         Ok(p) => p,
         Err(e) => return mismatch(format!("the frozen payload: {e}")),
     };
@@ -1547,9 +1533,10 @@ fn chain_problem(
             "the envelope lists photos {claimed:?}, the frozen payload names {named:?}"
         ));
     }
-    let payload_uscc = serde_json::from_str::<serde_json::Value>(&r.payload)
-        .ok()
-        .and_then(|v| v.get("enterprise_uscc")?.as_str().map(str::to_string));
+    let payload_uscc = payload
+        .get("enterprise_uscc")
+        .and_then(|u| u.as_str())
+        .map(str::to_string);
     if let (Some(p), Some(e)) = (payload_uscc, &r.enterprise_uscc) {
         if !p.eq_ignore_ascii_case(e.trim()) {
             return mismatch(format!(
@@ -1730,19 +1717,19 @@ mod tests {
     #[test]
     fn a_grid_worker_covers_the_grid_and_its_village_but_not_the_neighbours() {
         let grid = code("320413100201001");
-        assert!(covers(&grid, &code("320413100201001")));
-        assert!(covers(&grid, &code("320413100201")));
-        assert!(!covers(&grid, &code("320413100201002")));
-        assert!(!covers(&grid, &code("320413100202")));
+        assert!(grid.covers(&code("320413100201001")));
+        assert!(grid.covers(&code("320413100201")));
+        assert!(!grid.covers(&code("320413100201002")));
+        assert!(!grid.covers(&code("320413100202")));
         let town = code("320413100000");
-        assert!(covers(&town, &code("320413100201001")));
-        assert!(!covers(&town, &code("320413101201")));
+        assert!(town.covers(&code("320413100201001")));
+        assert!(!town.covers(&code("320413101201")));
     }
 
     #[test]
     fn scope_prefixes_and_ancestors_follow_the_code_shape() {
-        assert_eq!(scope_prefix(&code("320413100000")), "320413100");
-        assert_eq!(scope_prefix(&code("320413000000")), "320413");
+        assert_eq!(code("320413100000").significant_prefix(), "320413100");
+        assert_eq!(code("320413000000").significant_prefix(), "320413");
         assert_eq!(
             ancestors(&code("320413100201001")),
             vec!["320413100201", "320413100000", "320413000000"]
