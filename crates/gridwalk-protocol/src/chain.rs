@@ -60,9 +60,10 @@ pub fn link_hash(
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The chain link a pushed record carries: with the envelope's `seq` (chain position +
-/// 1), `payload_sha256` and `device_time` it recomputes to `hash`, and `prev_hash` must
-/// be the hash of the link the server holds at the position before.
+/// The chain link a pushed record carries: with its chain position (`seq`, or the
+/// envelope's `seq` − 1 when absent), `payload_sha256` and `device_time` it recomputes to
+/// `hash`, and `prev_hash` must be the hash of the link the server holds at the position
+/// before (or, for the first record of a fork, of any link it holds of this device).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainProof {
@@ -76,12 +77,22 @@ pub struct ChainProof {
     pub prev_hash: String,
     /// This link's hash.
     pub hash: String,
+    /// The link's position in the phone's chain, when it is not the envelope's `seq` − 1:
+    /// a phone restored from an older copy forks and renumbers its records on the wire
+    /// (protocol 2, docs/sync-protocol.md "Forks"), but its links keep their positions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 impl ChainProof {
+    /// The link's position in the phone's chain for a record sent at protocol `seq`.
+    pub fn chain_seq(&self, seq: u64) -> Option<u64> {
+        self.seq.or_else(|| seq.checked_sub(1))
+    }
+
     /// The hash this link's fields give, for the record at protocol `seq` (chain
-    /// position `seq - 1`); `None` when a version 2 link has no device time or the
-    /// version is unknown.
+    /// position [`ChainProof::chain_seq`]); `None` when a version 2 link has no device
+    /// time or the version is unknown.
     pub fn computed_hash(
         &self,
         seq: u64,
@@ -95,7 +106,7 @@ impl ChainProof {
         };
         Some(link_hash(
             &self.device,
-            seq.checked_sub(1)?,
+            self.chain_seq(seq)?,
             &self.kind,
             payload_sha256,
             at_ms,
@@ -183,8 +194,15 @@ mod tests {
             kind: "photo".into(),
             prev_hash: GENESIS_PREV_HASH.into(),
             hash: String::new(),
+            seq: None,
         };
         let v2 = proof(LINK_V2).computed_hash(1, "ab", Some(t));
+        // A forked record names its chain position; the envelope's seq no longer counts.
+        let forked = ChainProof {
+            seq: Some(0),
+            ..proof(LINK_V2)
+        };
+        assert_eq!(forked.computed_hash(42, "ab", Some(t)), v2);
         let later =
             proof(LINK_V2).computed_hash(1, "ab", Some(t + chrono::Duration::milliseconds(1)));
         assert!(v2.is_some());

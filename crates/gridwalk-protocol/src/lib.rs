@@ -9,6 +9,7 @@ pub mod problem;
 pub mod pull;
 pub mod push;
 pub mod receipt;
+pub mod reconcile;
 pub mod tus;
 
 pub use limits::{
@@ -24,9 +25,19 @@ pub use push::{
     Role, ServerKey,
 };
 pub use receipt::{Receipt, ReceiptBody, ReceiptError, ReceiptRecord};
+pub use reconcile::{
+    HeldEntry, HeldStatus, RangeAnswer, RangeVerdict, ReconcileRequest, ReconcileResponse,
+    SeqRange, ServerLimits,
+};
 
-/// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this crate speaks (and a device sends).
+///
+/// Version 2 adds reconciliation, forks, withheld payloads, published limits and pull
+/// cursors bound to the server's epoch; every version 1 request is still a version 2
+/// request, so a server serves both ([`SUPPORTED_PROTOCOLS`]).
+pub const PROTOCOL_VERSION: u32 = 2;
+/// Every version a server of this build serves: phones in the field update late.
+pub const SUPPORTED_PROTOCOLS: &[u32] = &[1, 2];
 /// Header carrying [`PROTOCOL_VERSION`] on every response (and optionally requests).
 pub const PROTOCOL_HEADER: &str = "GridWalk-Protocol";
 

@@ -43,6 +43,9 @@ pub enum ProblemCode {
     PayloadInvalid,
     SeqReused,
     UnknownEnterprise,
+    /// The phone withheld the record's payload: it is over the server's payload limit
+    /// (the link and hash still take the record's place in the device's sequence).
+    PayloadTooLarge,
     /// Any code this build does not know (`unrecognized` on the wire). Servers never
     /// send it; a client meeting a newer code gets this and acts on the HTTP status.
     #[serde(other)]
@@ -83,6 +86,7 @@ impl ProblemCode {
         ProblemCode::PayloadInvalid,
         ProblemCode::SeqReused,
         ProblemCode::UnknownEnterprise,
+        ProblemCode::PayloadTooLarge,
         ProblemCode::Unrecognized,
     ];
 
@@ -120,6 +124,7 @@ impl ProblemCode {
             ProblemCode::PayloadInvalid => "payload_invalid",
             ProblemCode::SeqReused => "seq_reused",
             ProblemCode::UnknownEnterprise => "unknown_enterprise",
+            ProblemCode::PayloadTooLarge => "payload_too_large",
             ProblemCode::Unrecognized => "unrecognized",
         }
     }
@@ -136,6 +141,7 @@ impl ProblemCode {
             | ProblemCode::PayloadHashMismatch
             | ProblemCode::PayloadInvalid
             | ProblemCode::UnknownEnterprise => 400,
+            ProblemCode::PayloadTooLarge => 413,
             ProblemCode::Unauthenticated | ProblemCode::DeviceRevoked => 401,
             ProblemCode::ForbiddenJurisdiction | ProblemCode::ForbiddenRole => 403,
             ProblemCode::NotFound => 404,
@@ -195,6 +201,7 @@ impl ProblemCode {
             ProblemCode::PayloadInvalid => "Invalid record payload",
             ProblemCode::SeqReused => "Sequence number already used by another record",
             ProblemCode::UnknownEnterprise => "Enterprise not in the register",
+            ProblemCode::PayloadTooLarge => "The record's payload is over the server's limit",
             ProblemCode::Unrecognized => "A problem this version does not know",
         }
     }
@@ -234,6 +241,7 @@ impl ProblemCode {
             | ProblemCode::PayloadInvalid
             | ProblemCode::SeqReused
             | ProblemCode::UnknownEnterprise
+            | ProblemCode::PayloadTooLarge
             | ProblemCode::Unrecognized => false,
         }
     }

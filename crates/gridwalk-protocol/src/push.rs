@@ -158,6 +158,16 @@ pub struct RecordEnvelope {
     /// chain (accepted, marked unanchored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<crate::chain::ChainProof>,
+    /// Protocol 2: the first record of a fork. Its link continues a link the server
+    /// holds of this device other than the last one (the phone's database went back in
+    /// time); the server keeps both branches and marks this one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fork: bool,
+    /// Protocol 2: the phone holds this record but withholds its payload, which is over
+    /// the server's published payload limit. `payload` is empty; the link and hash take
+    /// the record's place in the sequence and it is stored refused (`payload_too_large`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 impl RecordEnvelope {
@@ -174,6 +184,8 @@ impl RecordEnvelope {
             photos: Vec::new(),
             device_time: None,
             link: None,
+            fork: false,
+            withheld: false,
         }
     }
 }
@@ -260,6 +272,14 @@ pub struct RecordStatus {
     /// Whether the device clock looked wrong for this record, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<ClockFlag>,
+    /// The branch of the device's chain the record is on: 0, or the fork it belongs to
+    /// (a phone restored from an older copy; docs/sync-protocol.md "Forks").
+    #[serde(default)]
+    pub branch: u64,
+    /// On the first record of a fork: the position of the device's sequence whose link
+    /// it continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_point: Option<u64>,
 }
 
 /// A record whose device time does not fit what the server knows (docs/evidence.md):

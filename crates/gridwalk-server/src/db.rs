@@ -61,6 +61,13 @@ impl Row {
         self.text(i)?
             .ok_or_else(|| DbError::Decode(format!("column {i} is NULL")))
     }
+    /// Integer at column `i` (`None` for NULL).
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, DbError> {
+        match self.0.get(i) {
+            Some(Val::Null) => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
     /// Integer at column `i`.
     pub fn int(&self, i: usize) -> Result<i64, DbError> {
         match self.0.get(i) {
@@ -159,6 +166,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 4,
                 include_str!("../../../migrations/server/sqlite/0004_chain_anchor.sql"),
             ),
+            (
+                5,
+                include_str!("../../../migrations/server/sqlite/0005_reconcile.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -176,6 +187,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 4,
                 include_str!("../../../migrations/server/postgres/0004_chain_anchor.sql"),
+            ),
+            (
+                5,
+                include_str!("../../../migrations/server/postgres/0005_reconcile.sql"),
             ),
         ],
     }

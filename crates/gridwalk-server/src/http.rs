@@ -12,7 +12,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use gridwalk_protocol::{
     EnrollRequest, EnrollResponse, MissingPhotos, Problem, ProblemCode, PullPage, PushRequest,
-    PushResponse, RecordStatus, ServerKey, MAX_BATCH_RECORDS, MAX_JSON_BODY, PROTOCOL_VERSION,
+    PushResponse, ReconcileRequest, ReconcileResponse, RecordStatus, ServerKey, ServerLimits,
+    MAX_BATCH_RECORDS, MAX_JSON_BODY, PROTOCOL_VERSION,
 };
 use object_store::ObjectStore;
 use serde::de::DeserializeOwned;
@@ -190,10 +191,14 @@ impl FromRequestParts<AppState> for Caller {
 /// Refuses requests that name another protocol version.
 async fn check_protocol(req: Request, next: Next) -> Response {
     if let Some(v) = req.headers().get(gridwalk_protocol::PROTOCOL_HEADER) {
-        if v.to_str().ok().map(str::trim) != Some(&PROTOCOL_VERSION.to_string()) {
+        let named = v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok());
+        if !named.is_some_and(|n| gridwalk_protocol::SUPPORTED_PROTOCOLS.contains(&n)) {
             return ApiError::new(
                 ProblemCode::ProtocolVersionUnsupported,
-                format!("this server speaks protocol {PROTOCOL_VERSION}"),
+                format!(
+                    "this server speaks protocols {:?}; update the app",
+                    gridwalk_protocol::SUPPORTED_PROTOCOLS
+                ),
             )
             .into_response();
         }
@@ -214,6 +219,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sync/pull"),
     ("GET", "/v1/sync/records/{id}"),
     ("GET", "/v1/sync/missing-photos"),
+    ("POST", "/v1/sync/reconcile"),
+    ("GET", "/v1/sync/limits"),
     ("GET", "/openapi.json"),
     // crate::tus::routes()
     ("OPTIONS", "/v1/photos"),
@@ -233,6 +240,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sync/pull", get(pull))
         .route("/v1/sync/records/{id}", get(record_status))
         .route("/v1/sync/missing-photos", get(missing_photos))
+        .route("/v1/sync/reconcile", post(reconcile))
+        .route("/v1/sync/limits", get(limits))
         .route("/openapi.json", get(crate::openapi::document))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(crate::tus::routes())
@@ -250,7 +259,7 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("gridwalk-protocol"),
-            HeaderValue::from_static("1"),
+            HeaderValue::from(PROTOCOL_VERSION),
         ))
 }
 
@@ -429,16 +438,33 @@ pub(crate) async fn pull(
     caller: Caller,
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullPage>, ApiError> {
-    let cursor = match q.cursor.as_deref().map(str::trim) {
-        None | Some("") => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .map_err(|_| ApiError::new(ProblemCode::MalformedBody, format!("bad cursor '{c}'")))?,
-    };
+    let cursor = q.cursor.unwrap_or_default();
     let limit = q.limit.unwrap_or(500);
     Ok(Json(
-        s.run(move |st| st.pull(&caller, cursor, limit)).await?,
+        s.run(move |st| st.pull(&caller, &cursor, limit)).await?,
     ))
+}
+
+#[utoipa::path(post, path = "/v1/sync/reconcile", request_body = ReconcileRequest,
+    responses((status = 200, description = "What the server holds of this device's sequence, range by range (protocol 2)", body = ReconcileResponse),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn reconcile(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ReconcileRequest>,
+) -> Result<Json<ReconcileResponse>, ApiError> {
+    Ok(Json(s.run(move |st| st.reconcile(&caller, &req)).await?))
+}
+
+#[utoipa::path(get, path = "/v1/sync/limits",
+    responses((status = 200, description = "The limits this server enforces (protocol 2)", body = ServerLimits),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn limits(_caller: Caller) -> Json<ServerLimits> {
+    Json(ServerLimits::default())
 }
 
 #[utoipa::path(get, path = "/v1/sync/records/{id}",

@@ -184,6 +184,9 @@ enum AdminCommand {
     RevokeDevice { device_id: String },
     /// List enrolled devices.
     Devices,
+    /// Give the database a new epoch after restoring it from a backup: every device's
+    /// register pull restarts from the beginning (docs/server.md "Backup and restore").
+    NewEpoch,
 }
 
 #[derive(Subcommand)]
@@ -283,6 +286,10 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
         }
         AdminCommand::Devices => {
             println!("{}", serde_json::to_string_pretty(&store.devices()?)?);
+        }
+        AdminCommand::NewEpoch => {
+            let epoch = store.new_epoch()?;
+            println!("new epoch {epoch}: every device pulls the register again from the start");
         }
     }
     Ok(())

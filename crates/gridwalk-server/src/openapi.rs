@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "GridWalk sync protocol",
-        version = "1",
+        version = "2",
         description = "See docs/sync-protocol.md. Photos use tus 1.0 at /v1/photos (creation, checksum sha256, termination). Every error is an RFC 7807 problem (application/problem+json)."
     ),
     paths(
@@ -24,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         crate::http::pull,
         crate::http::record_status,
         crate::http::missing_photos,
+        crate::http::reconcile,
+        crate::http::limits,
         document,
         tus_options,
         tus_create,
@@ -57,6 +59,14 @@ use utoipa::{Modify, OpenApi};
         p::PullPage,
         p::Change,
         p::ChangeKind,
+        p::ReconcileRequest,
+        p::ReconcileResponse,
+        p::SeqRange,
+        p::RangeAnswer,
+        p::RangeVerdict,
+        p::HeldEntry,
+        p::HeldStatus,
+        p::ServerLimits,
         crate::http::Health,
     )),
     modifiers(&BearerScheme)

@@ -7,11 +7,18 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
 use gridwalk_core::{DivisionCode, DivisionLevel, Uscc};
+use gridwalk_protocol::reconcile::{
+    range_digest, FAN_OUT, LEAF_POSITIONS, MAX_MISSING_LISTED, MAX_RANGES,
+};
 use gridwalk_protocol::{
     is_sha256_hex, sha256_hex, Change, ChangeKind, ClockFlag, EnrollRequest, EnrollResponse,
     EnrolledUser, MissingPhoto, MissingPhotos, Outcome, ProblemCode, PullPage, PushResponse,
     Receipt, ReceiptBody, ReceiptRecord, RecordEnvelope, RecordKind, RecordResult, RecordState,
     RecordStatus, Role, ServerKey, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION,
+};
+use gridwalk_protocol::{
+    HeldEntry, HeldStatus, RangeAnswer, RangeVerdict, ReconcileRequest, ReconcileResponse,
+    SeqRange, ServerLimits,
 };
 use rand::RngCore;
 use serde::Serialize;
@@ -169,7 +176,35 @@ impl Store {
             signing: SigningKey::from_bytes(&seed),
         };
         store.index_hazards()?;
+        store.tx(|t| {
+            t.exec(
+                "INSERT INTO server_meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
+                &[random_token(8).into()],
+            )?;
+            Ok(())
+        })?;
         Ok(store)
+    }
+
+    /// The database's identity (docs/sync-protocol.md "Epochs"): made with the database,
+    /// replaced by [`Store::new_epoch`]. Pull cursors carry it.
+    pub fn epoch(&self) -> Result<String, StoreError> {
+        self.tx(|t| epoch_of(t))
+    }
+
+    /// Gives the database a new identity, so every device's pull cursor restarts from the
+    /// beginning: for a database restored from a backup (`gridwalk-server admin
+    /// new-epoch`). Returns the new epoch.
+    pub fn new_epoch(&self) -> Result<String, StoreError> {
+        let epoch = random_token(8);
+        self.tx(|t| {
+            t.exec(
+                "UPDATE server_meta SET value = $1 WHERE key = 'epoch'",
+                &[epoch.clone().into()],
+            )?;
+            Ok(())
+        })?;
+        Ok(epoch)
     }
 
     /// Fills the `hazard` table (migration 0003) from hazard creations accepted before
@@ -512,13 +547,15 @@ impl Store {
             )?;
             let row = t
                 .query_opt(
-                    "SELECT next_seq, chain_head FROM device WHERE id = $1",
+                    "SELECT next_seq, chain_head, branch FROM device WHERE id = $1",
                     &[device.clone().into()],
                 )?
                 .ok_or_else(|| problem(ProblemCode::Unauthenticated, "device not found"))?;
             let mut sequence = Sequence {
                 next: row.int(0)? as u64,
                 head: row.text(1)?,
+                branch: row.int(2)?,
+                taken: Vec::new(),
             };
             let mut order: Vec<usize> = (0..records.len()).collect();
             order.sort_by_key(|i| records[*i].seq);
@@ -535,13 +572,28 @@ impl Store {
                 links[i] = link;
             }
             t.exec(
-                "UPDATE device SET next_seq = $1, chain_head = $2 WHERE id = $3",
+                "UPDATE device SET next_seq = $1, chain_head = $2, branch = $3 WHERE id = $4",
                 &[
                     (sequence.next as i64).into(),
                     sequence.head.clone().into(),
+                    sequence.branch.into(),
                     device.clone().into(),
                 ],
             )?;
+            for e in std::mem::take(&mut sequence.taken) {
+                t.exec(
+                    "INSERT INTO device_seq (device_id, seq, record_id, payload_sha256, status, link_sha256)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (device_id, seq) DO NOTHING",
+                    &[
+                        device.clone().into(),
+                        (e.seq as i64).into(),
+                        e.record_id.into(),
+                        e.payload_sha256.into(),
+                        e.status.as_str().into(),
+                        e.link.into(),
+                    ],
+                )?;
+            }
             Ok((
                 results.into_iter().flatten().collect::<Vec<_>>(),
                 links,
@@ -614,10 +666,10 @@ impl Store {
                 // receipt entry). The id still takes its place in this device's sequence,
                 // like any refused record, so what follows is not a gap.
                 match verified_link {
-                    Some(l) if chain_problem(r, &Some(l.clone()), sequence).is_none() => {
-                        sequence.take(r.seq, Some(l))
+                    Some(l) if chain_problem(r, &Some(l.clone()), &sequence.head).is_none() => {
+                        sequence.take(r, HeldStatus::Rejected, Some(l))
                     }
-                    _ => sequence.skip(r.seq),
+                    _ => sequence.skip(r, HeldStatus::Rejected),
                 }
                 return Ok((
                     Outcome::Rejected {
@@ -634,12 +686,17 @@ impl Store {
             let relinked = matches!((&r.link, &stored_link), (Some(l), Some(s)) if &l.hash != s);
             let refused_as_broken =
                 row.text(2)?.as_deref() == Some(ProblemCode::ChainBroken.as_str());
+            let status = if row.str(1)? == "rejected" || existing != r.payload_sha256 || relinked {
+                HeldStatus::Rejected
+            } else {
+                HeldStatus::Held
+            };
             match stored_link.clone().or(verified_link) {
                 // A link once refused as broken never becomes the head, under any
                 // identity; nor does "no link" replace an anchored head.
-                _ if refused_as_broken => sequence.skip(r.seq),
-                None if sequence.head.is_some() => sequence.skip(r.seq),
-                link => sequence.take(r.seq, link),
+                _ if refused_as_broken => sequence.skip(r, status),
+                None if sequence.head.is_some() => sequence.skip(r, status),
+                link => sequence.take(r, status, link),
             }
             if row.str(1)? == "rejected" {
                 let code: ProblemCode =
@@ -703,10 +760,36 @@ impl Store {
                 None,
             ));
         }
-        let checked = match chain_problem(r, &verified_link, sequence) {
+        // The first record of a fork (a phone restored from an older copy) continues a
+        // link of this device's sequence other than the head: checked against that link.
+        let fork_point = match (&r.link, &verified_link) {
+            (Some(l), Some(_)) if r.fork && Some(&l.prev_hash) != sequence.head.as_ref() => {
+                fork_point_of(t, &caller.device_id, l, r.seq)?
+            }
+            _ => None,
+        };
+        let head = match (&fork_point, &r.link) {
+            (Some(_), Some(l)) => Some(l.prev_hash.clone()),
+            _ => sequence.head.clone(),
+        };
+        let checked = match chain_problem(r, &verified_link, &head) {
             Some(problem) => Err(problem),
+            None if r.withheld => Err((
+                ProblemCode::PayloadTooLarge,
+                "the phone holds this record but withheld its payload: it is over the \
+                 server's payload limit"
+                    .to_string(),
+            )),
             None => self.check_record(t, caller, r)?,
         };
+        let fork_point =
+            fork_point.filter(|_| !matches!(&checked, Err((ProblemCode::ChainBroken, _))));
+        if let Some(p) = fork_point {
+            sequence.branch += 1;
+            tracing::warn!(device = %caller.device_id, record = %id, seq = r.seq, fork_point = p,
+                branch = sequence.branch, "the device forked its chain (restored from an older copy)");
+        }
+        let branch_cols = [sequence.branch.into(), fork_point.map(|p| p as i64).into()];
         let seq = r.seq as i64;
         // Only a link that hashes to what it claims is kept with the record.
         let link = r.link.as_ref().filter(|_| verified_link.is_some());
@@ -722,13 +805,14 @@ impl Store {
                 new_hazard,
             }) => {
                 let [l1, l2, l3] = link_cols;
+                let [b1, b2] = branch_cols;
                 let clock = r.device_time.and_then(|d| {
                     let received = DateTime::parse_from_rfc3339(received).ok()?;
                     ClockFlag::assess(d, received.with_timezone(&Utc), gnss_time(&r.payload))
                 });
                 t.exec(
-                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, payload, enterprise_uscc, division_code, state, device_time, received_at, link_sha256, prev_link_sha256, link_version, clock_flag, clock_skew_s)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'accepted', $9, $10, $11, $12, $13, $14, $15)",
+                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, payload, enterprise_uscc, division_code, state, device_time, received_at, link_sha256, prev_link_sha256, link_version, clock_flag, clock_skew_s, branch, fork_point)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'accepted', $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                     &[
                         id.clone().into(),
                         caller.device_id.to_string().into(),
@@ -745,6 +829,8 @@ impl Store {
                         l3,
                         clock.as_ref().map(|c| c.kind.clone()).into(),
                         clock.as_ref().map(|c| c.skew_s).into(),
+                        b1,
+                        b2,
                     ],
                 )?;
                 if let Some(c) = &clock {
@@ -785,14 +871,15 @@ impl Store {
                         &body,
                     )?;
                 }
-                sequence.take(r.seq, verified_link.clone());
+                sequence.take(r, HeldStatus::Held, verified_link.clone());
                 Ok((Outcome::Accepted, verified_link))
             }
             Err((code, detail)) => {
                 let [l1, l2, l3] = link_cols;
+                let [b1, b2] = branch_cols;
                 t.exec(
-                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, state, reject_code, reject_detail, received_at, link_sha256, prev_link_sha256, link_version)
-                     VALUES ($1, $2, $3, $4, $5, 'rejected', $6, $7, $8, $9, $10, $11)",
+                    "INSERT INTO record (id, device_id, seq, kind, payload_sha256, state, reject_code, reject_detail, received_at, link_sha256, prev_link_sha256, link_version, branch, fork_point)
+                     VALUES ($1, $2, $3, $4, $5, 'rejected', $6, $7, $8, $9, $10, $11, $12, $13)",
                     &[
                         id.into(),
                         caller.device_id.to_string().into(),
@@ -805,14 +892,16 @@ impl Store {
                         l1,
                         l2,
                         l3,
+                        b1,
+                        b2,
                     ],
                 )?;
                 // A broken link does not become the head: what follows it is checked
                 // against the last link that held.
                 if code == ProblemCode::ChainBroken {
-                    sequence.skip(r.seq);
+                    sequence.skip(r, HeldStatus::Rejected);
                 } else {
-                    sequence.take(r.seq, verified_link);
+                    sequence.take(r, HeldStatus::Rejected, verified_link);
                 }
                 Ok((Outcome::Rejected { code, detail }, None))
             }
@@ -928,7 +1017,7 @@ impl Store {
         self.tx(|t| {
             let row = t
                 .query_opt(
-                    "SELECT seq, kind, payload_sha256, state, clock_flag, clock_skew_s FROM record r WHERE id = $1
+                    "SELECT seq, kind, payload_sha256, state, clock_flag, clock_skew_s, branch, fork_point FROM record r WHERE id = $1
                        AND (device_id = $2 OR EXISTS (SELECT 1 FROM record_holder h
                             WHERE h.record_id = r.id AND h.device_id = $2))",
                     &[id.to_string().into(), caller.device_id.to_string().into()],
@@ -958,6 +1047,8 @@ impl Store {
                 photos,
                 missing_photos: missing,
                 clock: clock_of(&row, 4)?,
+                branch: row.int(6)?.max(0) as u64,
+                fork_point: row.opt_int(7)?.map(|p| p.max(0) as u64),
             })
         })
     }
@@ -990,6 +1081,114 @@ impl Store {
                 .into_iter()
                 .map(|(sha256, records)| MissingPhoto { sha256, records })
                 .collect(),
+        })
+    }
+
+    /// Compares what the server holds of the caller's sequence with the device's digests
+    /// (docs/sync-protocol.md "Reconciliation"): each range is answered `same`, split
+    /// into [`FAN_OUT`] parts with the server's digests, or — at most [`LEAF_POSITIONS`]
+    /// positions — with the entries held. Also the epoch, the next position, the photos
+    /// still missing and the limits.
+    pub fn reconcile(
+        &self,
+        caller: &Caller,
+        req: &ReconcileRequest,
+    ) -> Result<ReconcileResponse, StoreError> {
+        if req.ranges.len() > MAX_RANGES {
+            return Err(problem(
+                ProblemCode::MalformedBody,
+                format!("{} ranges; at most {MAX_RANGES}", req.ranges.len()),
+            ));
+        }
+        for r in &req.ranges {
+            if r.from == 0 || r.from > r.to || r.to > i64::MAX as u64 || !is_sha256_hex(&r.digest) {
+                return Err(problem(
+                    ProblemCode::MalformedBody,
+                    format!(
+                        "range {}..={} with digest '{}': ranges start at 1, end at or after their start, and carry a SHA-256",
+                        r.from, r.to, r.digest
+                    ),
+                ));
+            }
+        }
+        let device = caller.device_id.to_string();
+        let (epoch, next_seq, ranges) = self.tx(|t| {
+            let epoch = epoch_of(t)?;
+            let next_seq = t
+                .query_opt(
+                    "SELECT next_seq FROM device WHERE id = $1",
+                    &[device.clone().into()],
+                )?
+                .ok_or_else(|| problem(ProblemCode::Unauthenticated, "device not found"))?
+                .int(0)? as u64;
+            let mut answers = Vec::with_capacity(req.ranges.len());
+            for r in &req.ranges {
+                let rows = t.query(
+                    "SELECT seq, record_id, payload_sha256, status FROM device_seq
+                     WHERE device_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+                    &[
+                        device.clone().into(),
+                        (r.from as i64).into(),
+                        (r.to as i64).into(),
+                    ],
+                )?;
+                let mut entries = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    entries.push(HeldEntry {
+                        seq: row.int(0)? as u64,
+                        id: uuid_of(row, 1)?,
+                        payload_sha256: row.str(2)?,
+                        status: match row.str(3)?.as_str() {
+                            "held" => HeldStatus::Held,
+                            _ => HeldStatus::Rejected,
+                        },
+                    });
+                }
+                let verdict = if range_digest(&entries) == r.digest {
+                    RangeVerdict::Same
+                } else if r.len() <= LEAF_POSITIONS {
+                    RangeVerdict::Entries { entries }
+                } else {
+                    let step = r.len().div_ceil(FAN_OUT);
+                    let mut parts = Vec::new();
+                    let mut from = r.from;
+                    while from <= r.to {
+                        let to = from.saturating_add(step - 1).min(r.to);
+                        let inside: Vec<&HeldEntry> = entries
+                            .iter()
+                            .filter(|e| e.seq >= from && e.seq <= to)
+                            .collect();
+                        parts.push(SeqRange {
+                            from,
+                            to,
+                            digest: range_digest(inside),
+                        });
+                        from = to + 1;
+                    }
+                    RangeVerdict::Split { parts }
+                };
+                answers.push(RangeAnswer {
+                    from: r.from,
+                    to: r.to,
+                    verdict,
+                });
+            }
+            Ok((epoch, next_seq, answers))
+        })?;
+        let missing = self.missing_photos(caller)?;
+        let missing_photos_more = missing.photos.len() > MAX_MISSING_LISTED;
+        Ok(ReconcileResponse {
+            epoch,
+            next_seq,
+            ranges,
+            missing_photos: missing
+                .photos
+                .into_iter()
+                .take(MAX_MISSING_LISTED)
+                .map(|m| m.sha256)
+                .collect(),
+            missing_photos_more,
+            limits: ServerLimits::default(),
         })
     }
 
@@ -1305,14 +1504,38 @@ impl Store {
         Ok(changed)
     }
 
-    /// One page of changes the caller may see, after `cursor`.
-    pub fn pull(&self, caller: &Caller, cursor: i64, limit: u32) -> Result<PullPage, StoreError> {
+    /// One page of changes the caller may see, after `cursor` (`{epoch}.{position}`, or a
+    /// bare position from protocol 1). A cursor of another epoch, or past the end of the
+    /// change log (a database restored from a backup), restarts from the beginning.
+    pub fn pull(&self, caller: &Caller, cursor: &str, limit: u32) -> Result<PullPage, StoreError> {
         let j = &caller.jurisdiction;
         let mut anc = ancestors(j);
         anc.resize(4, String::new());
         let limit = limit.clamp(1, 1000) as i64;
-        let rows = self.tx(|t| {
-            t.query(
+        let cursor = cursor.trim();
+        let (cursor_epoch, position) = match cursor.split_once('.') {
+            Some((e, p)) => (Some(e), p),
+            None => (None, cursor),
+        };
+        let position = match position {
+            "" => 0,
+            p => p.parse::<i64>().ok().filter(|p| *p >= 0).ok_or_else(|| {
+                problem(ProblemCode::MalformedBody, format!("bad cursor '{cursor}'"))
+            })?,
+        };
+        let (epoch, rows, cursor) = self.tx(|t| {
+            let epoch = epoch_of(t)?;
+            let end = match t.query_opt("SELECT max(seq) FROM change_log", &[])? {
+                Some(r) => r.opt_int(0)?.unwrap_or(0),
+                None => 0,
+            };
+            let stale = cursor_epoch.is_some_and(|e| e != epoch) || position > end;
+            if stale {
+                tracing::info!(device = %caller.device_id, cursor, end, %epoch,
+                    "pull cursor from another epoch or past the change log: restarting");
+            }
+            let cursor = if stale { 0 } else { position };
+            let rows = t.query(
                 "SELECT seq, kind, key, body FROM change_log
                  WHERE seq > $1 AND (division_code IS NULL OR division_code LIKE $2
                        OR division_code IN ($3, $4, $5, $6))
@@ -1326,8 +1549,8 @@ impl Store {
                     anc[3].clone().into(),
                     (limit + 1).into(),
                 ],
-            )
-            .map_err(StoreError::from)
+            )?;
+            Ok((epoch, rows, cursor))
         })?;
         let has_more = rows.len() as i64 > limit;
         let mut changes = Vec::new();
@@ -1335,7 +1558,7 @@ impl Store {
         for r in rows.iter().take(limit as usize) {
             next = r.int(0)?;
             changes.push(Change {
-                cursor: next.to_string(),
+                cursor: format!("{epoch}.{next}"),
                 kind: ChangeKind::parse(&r.str(1)?)
                     .ok_or_else(|| StoreError::Corrupt("bad change kind".into()))?,
                 key: r.str(2)?,
@@ -1345,10 +1568,17 @@ impl Store {
         }
         Ok(PullPage {
             changes,
-            next_cursor: next.to_string(),
+            next_cursor: format!("{epoch}.{next}"),
             has_more,
         })
     }
+}
+
+fn epoch_of(t: &mut dyn Tx) -> Result<String, StoreError> {
+    t.query_opt("SELECT value FROM server_meta WHERE key = 'epoch'", &[])?
+        .ok_or_else(|| StoreError::Corrupt("the database has no epoch".into()))?
+        .str(0)
+        .map_err(StoreError::from)
 }
 
 fn photo_hashes(t: &mut dyn Tx, record_id: &str) -> Result<Vec<String>, StoreError> {
@@ -1437,24 +1667,74 @@ fn clock_of(row: &Row, kind: usize) -> Result<Option<ClockFlag>, StoreError> {
 struct Sequence {
     next: u64,
     head: Option<String>,
+    /// The device's current branch (0 until its first fork).
+    branch: i64,
+    /// Positions taken in this push, written to `device_seq` with the device's row.
+    taken: Vec<SeqEntry>,
+}
+
+/// One position of a device's sequence and what took it.
+struct SeqEntry {
+    seq: u64,
+    record_id: String,
+    payload_sha256: String,
+    status: HeldStatus,
+    link: Option<String>,
 }
 
 impl Sequence {
-    /// The record at `seq` took its place (if it is the next one), with this link.
-    fn take(&mut self, seq: u64, link: Option<String>) {
-        if seq == self.next {
+    /// The record `r` took its place (if it is the next one), with this link. A record
+    /// at an earlier position (one taken before positions were kept) fills it if empty.
+    fn take(&mut self, r: &RecordEnvelope, status: HeldStatus, link: Option<String>) {
+        if r.seq == self.next {
             self.next += 1;
-            self.head = link;
+            self.head = link.clone();
         }
+        self.note(r, status, link);
     }
 
-    /// The record at `seq` took its place (if it is the next one) without a link that
-    /// may become the head: what follows is checked against the head before it.
-    fn skip(&mut self, seq: u64) {
-        if seq == self.next {
+    /// The record `r` took its place (if it is the next one) without a link that may
+    /// become the head: what follows is checked against the head before it.
+    fn skip(&mut self, r: &RecordEnvelope, status: HeldStatus) {
+        if r.seq == self.next {
             self.next += 1;
         }
+        self.note(r, status, None);
     }
+
+    fn note(&mut self, r: &RecordEnvelope, status: HeldStatus, link: Option<String>) {
+        if r.seq < self.next {
+            self.taken.push(SeqEntry {
+                seq: r.seq,
+                record_id: r.id.to_string(),
+                payload_sha256: r.payload_sha256.clone(),
+                status,
+                link,
+            });
+        }
+    }
+}
+
+/// The position of this device's sequence whose link a forking record continues: 0 for
+/// a fork from the start of the chain, else the position holding `link.prev_hash`.
+fn fork_point_of(
+    t: &mut dyn Tx,
+    device: &Uuid,
+    link: &gridwalk_protocol::chain::ChainProof,
+    seq: u64,
+) -> Result<Option<u64>, StoreError> {
+    if link.chain_seq(seq) == Some(0)
+        && link.prev_hash == gridwalk_protocol::chain::GENESIS_PREV_HASH
+    {
+        return Ok(Some(0));
+    }
+    Ok(t.query_opt(
+        "SELECT seq FROM device_seq WHERE device_id = $1 AND link_sha256 = $2 ORDER BY seq LIMIT 1",
+        &[device.to_string().into(), link.prev_hash.clone().into()],
+    )?
+    .map(|r| r.int(0))
+    .transpose()?
+    .map(|s| s as u64))
 }
 
 /// Why a new record's chain link does not continue the device's chain, if it does not
@@ -1466,7 +1746,7 @@ impl Sequence {
 fn chain_problem(
     r: &RecordEnvelope,
     verified: &Option<String>,
-    sequence: &Sequence,
+    head: &Option<String>,
 ) -> Option<(ProblemCode, String)> {
     use gridwalk_protocol::chain::{photos_named_in, GENESIS_PREV_HASH};
     let broken = |detail: String| Some((ProblemCode::ChainBroken, detail));
@@ -1474,7 +1754,7 @@ fn chain_problem(
     let Some(link) = r.link.as_ref() else {
         // Only an app older than the anchored chain sends no link; once a device's
         // chain is anchored, leaving the link out would switch the check off.
-        return match sequence.head {
+        return match head {
             Some(_) => broken(format!(
                 "record {} (seq {}) comes without a chain link, but this device's chain is anchored",
                 r.id, r.seq
@@ -1489,16 +1769,21 @@ fn chain_problem(
             r.id, r.seq, link.hash
         ));
     }
-    let expected = if r.seq == 1 {
+    let expected = if link.chain_seq(r.seq) == Some(0) {
         Some(GENESIS_PREV_HASH.to_string())
     } else {
-        sequence.head.clone()
+        head.clone()
     };
     if let Some(expected) = expected {
         if link.prev_hash != expected {
+            let fork = if r.fork {
+                " (it claims to fork, but the server holds no such link of this device)"
+            } else {
+                ""
+            };
             return broken(format!(
                 "the link of record {} (seq {}) follows {}, but the last link the server \
-                 holds of this device is {expected}",
+                 holds of this device is {expected}{fork}",
                 r.id, r.seq, link.prev_hash
             ));
         }
@@ -1515,6 +1800,10 @@ fn chain_problem(
             link.kind,
             r.kind.as_str()
         ));
+    }
+    if r.withheld {
+        // No payload to compare with: the link and hash are all the server gets.
+        return None;
     }
     // Parsed once for both the photos and the enterprise it names.
     let payload = match serde_json::from_str::<serde_json::Value>(&r.payload) {

@@ -276,7 +276,7 @@ async fn every_listed_route_is_served_by_the_router() {
 async fn an_unknown_route_is_a_not_found_problem() {
     let h = start().await;
     let r = h.http.get(h.url("/v1/nope")).send().await.expect("send");
-    assert_eq!(r.headers()["gridwalk-protocol"], "1");
+    assert_eq!(r.headers()["gridwalk-protocol"], "2");
     assert_problem(r, 404, "not_found").await;
     h.stop().await;
 }

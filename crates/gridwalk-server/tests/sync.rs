@@ -804,25 +804,6 @@ async fn a_photo_counts_for_a_record_only_once_its_own_device_uploaded_the_bytes
     assert_eq!(m["photos"], serde_json::json!([]), "{m}");
 }
 
-/// Runs one SQL statement on the harness's database (to age a row).
-async fn exec_sql(h: &Harness, sql: &str) {
-    let sql = sql.to_string();
-    let db = h.data.database();
-    let url = h.database_url.clone();
-    tokio::task::spawn_blocking(move || match url {
-        Some(url) => {
-            let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
-            c.batch_execute(&sql).expect("sql");
-        }
-        None => {
-            let c = rusqlite::Connection::open(db).expect("sqlite");
-            c.execute_batch(&sql).expect("sql");
-        }
-    })
-    .await
-    .expect("join");
-}
-
 /// The retry path of enrollment (a lost first answer) checks expiry like the first
 /// exchange: an expired code issues no new token even to the device that used it.
 async fn an_expired_enrollment_code_is_refused_on_the_retry_path_too(h: &Harness) {
@@ -1428,7 +1409,7 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
     };
     let r = post(b"{not json".to_vec()).send().await.expect("send");
     assert_eq!(r.status(), 400);
-    assert_eq!(r.headers()["gridwalk-protocol"], "1");
+    assert_eq!(r.headers()["gridwalk-protocol"], "2");
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     assert_eq!(code_of(&r.json().await.expect("json")), "malformed_body");
     let big = format!(
@@ -1479,7 +1460,7 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
         .http
         .get(h.url("/v1/sync/pull"))
         .bearer_auth(&dev.token)
-        .header("GridWalk-Protocol", "2")
+        .header("GridWalk-Protocol", "3")
         .send()
         .await
         .expect("send");
@@ -1487,13 +1468,25 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
         code_of(&r.json().await.expect("json")),
         "protocol_version_unsupported"
     );
+    // Phones in the field update late: protocol 1 is still served beside 2.
+    for version in ["1", "2"] {
+        let r = h
+            .http
+            .get(h.url("/v1/sync/pull"))
+            .bearer_auth(&dev.token)
+            .header("GridWalk-Protocol", version)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200, "protocol {version}");
+    }
     let r = h.http.get(h.url("/nowhere")).send().await.expect("send");
     assert_eq!(
         (
             r.status().as_u16(),
             r.headers()["gridwalk-protocol"].to_str().unwrap_or("")
         ),
-        (404, "1")
+        (404, "2")
     );
     let doc: serde_json::Value = h
         .http
@@ -1645,41 +1638,6 @@ async fn stale_uploads_expire_and_orphan_files_are_swept(h: &Harness) {
         .await
         .expect("sweep");
     assert_eq!(second, gridwalk_server::tus::SweepReport::default());
-}
-
-/// Links envelopes into a device chain as the phone does (version 2: the device time
-/// under the hash), for tests that play a phone or a forger.
-struct TestChain {
-    device: String,
-    head: String,
-}
-
-impl TestChain {
-    fn new() -> TestChain {
-        TestChain {
-            device: uuid::Uuid::now_v7().to_string(),
-            head: gridwalk_protocol::chain::GENESIS_PREV_HASH.into(),
-        }
-    }
-
-    /// Links `e` (chain kind `kind`) after the current head.
-    fn link(&mut self, mut e: RecordEnvelope, kind: &str) -> RecordEnvelope {
-        let now = chrono::Utc::now().timestamp_millis();
-        e.device_time = chrono::DateTime::from_timestamp_millis(now);
-        let mut proof = gridwalk_protocol::chain::ChainProof {
-            version: gridwalk_protocol::chain::LINK_V2,
-            device: self.device.clone(),
-            kind: kind.into(),
-            prev_hash: self.head.clone(),
-            hash: String::new(),
-        };
-        proof.hash = proof
-            .computed_hash(e.seq, &e.payload_sha256, e.device_time)
-            .expect("v2 hash");
-        self.head = proof.hash.clone();
-        e.link = Some(proof);
-        e
-    }
 }
 
 /// The link hashes a push answer's receipt signs, by record id.

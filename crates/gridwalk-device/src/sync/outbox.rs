@@ -395,6 +395,7 @@ impl Store {
                 kind: chain_kind.to_string(),
                 prev_hash: link.prev_hash.clone(),
                 hash: link.hash.clone(),
+                seq: None,
             }),
             id,
             kind,
@@ -405,6 +406,8 @@ impl Store {
             division_code,
             photos,
             device_time,
+            fork: false,
+            withheld: false,
         })
     }
 

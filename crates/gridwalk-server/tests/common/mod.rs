@@ -329,6 +329,72 @@ pub fn inspection(seq: u64, uscc: &str, photos: &[&str]) -> RecordEnvelope {
     e
 }
 
+/// Runs one SQL statement on the harness's database (to age a row).
+pub async fn exec_sql(h: &Harness, sql: &str) {
+    let sql = sql.to_string();
+    let db = h.data.database();
+    let url = h.database_url.clone();
+    tokio::task::spawn_blocking(move || match url {
+        Some(url) => {
+            let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
+            c.batch_execute(&sql).expect("sql");
+        }
+        None => {
+            let c = rusqlite::Connection::open(db).expect("sqlite");
+            c.execute_batch(&sql).expect("sql");
+        }
+    })
+    .await
+    .expect("join");
+}
+
+/// Links envelopes into a device chain as the phone does (version 2: the device time
+/// under the hash), for tests that play a phone or a forger.
+pub struct TestChain {
+    pub device: String,
+    pub head: String,
+}
+
+impl TestChain {
+    pub fn new() -> TestChain {
+        TestChain {
+            device: uuid::Uuid::now_v7().to_string(),
+            head: gridwalk_protocol::chain::GENESIS_PREV_HASH.into(),
+        }
+    }
+
+    /// Links `e` (chain kind `kind`) after the current head.
+    pub fn link(&mut self, e: RecordEnvelope, kind: &str) -> RecordEnvelope {
+        self.link_at(e, kind, None)
+    }
+
+    /// Links `e` after the current head at chain position `chain_seq` (a forked phone
+    /// sends its records at other sequence numbers than their chain positions).
+    pub fn link_at(
+        &mut self,
+        mut e: RecordEnvelope,
+        kind: &str,
+        chain_seq: Option<u64>,
+    ) -> RecordEnvelope {
+        let now = chrono::Utc::now().timestamp_millis();
+        e.device_time = chrono::DateTime::from_timestamp_millis(now);
+        let mut proof = gridwalk_protocol::chain::ChainProof {
+            version: gridwalk_protocol::chain::LINK_V2,
+            device: self.device.clone(),
+            kind: kind.into(),
+            prev_hash: self.head.clone(),
+            hash: String::new(),
+            seq: chain_seq,
+        };
+        proof.hash = proof
+            .computed_hash(e.seq, &e.payload_sha256, e.device_time)
+            .expect("v2 hash");
+        self.head = proof.hash.clone();
+        e.link = Some(proof);
+        e
+    }
+}
+
 /// Generates one test per database from a scenario `async fn(&Harness)`.
 #[macro_export]
 macro_rules! both_databases {
