@@ -1332,10 +1332,12 @@ fn enroll_then_sync_with_a_real_server_through_an_outage() {
     let s = ok(&a.webview, "sync_now", json!({}));
     assert_eq!(s["online"], false, "{s}");
     assert_eq!(s["last_error"]["code"], "network.offline", "{s}");
+    // The pass stopped at its first request (reconciliation), before anything was sent:
+    // the new records are still queued, the error is the pass's.
     assert!(
         records_in(&s)
             .iter()
-            .any(|r| r["kind"] == "inspection" && r["state"] == "failed"),
+            .any(|r| r["kind"] == "inspection" && r["state"] == "queued"),
         "{s}"
     );
     let inspections = ok(
@@ -1349,7 +1351,7 @@ fn enroll_then_sync_with_a_real_server_through_an_outage() {
         .iter()
         .map(|i| i["sync_state"].as_str().expect("finalized"))
         .collect();
-    assert_eq!(states, ["failed", "complete"], "newest first");
+    assert_eq!(states, ["queued", "complete"], "newest first");
 
     // Enrolling with another server while that inspection waits would send it there
     // instead: refused without the person's confirmation, and nothing changes.

@@ -11,6 +11,10 @@ use std::time::Duration;
 
 /// Exit code when a sync run ended with work left (network down, photos waiting).
 pub const EXIT_WORK_REMAINS: u8 = 4;
+/// Exit code when nothing is left to send but records or photos of this phone are refused
+/// or held back (`gridwalk status` lists each with its reason), or `--verify` found the
+/// server lacking something.
+pub const EXIT_NEEDS_ATTENTION: u8 = 3;
 
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
@@ -36,9 +40,15 @@ pub struct EnrollArgs {
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// One run (retrying transient failures up to --attempts), then exit: 0 when
-    /// nothing is left to send, 4 when work remains.
+    /// everything is on the server, 4 when work remains, 3 when records or photos are
+    /// refused or held back (see `gridwalk status`).
     #[arg(long)]
     pub once: bool,
+    /// Sends nothing: proves, by hash, that the server holds every record this phone
+    /// finalized and every photo they reference. Exit 0 if so, 3 if not (each missing
+    /// record listed).
+    #[arg(long)]
+    pub verify: bool,
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout_secs: u64,
@@ -91,18 +101,84 @@ fn print_report(cli: &Cli, r: &SyncReport) -> Result<()> {
     if r.photos_waiting_for_wifi > 0 {
         println!("{} photos wait for Wi-Fi", r.photos_waiting_for_wifi);
     }
+    if r.reconciled > 0 {
+        println!(
+            "{} records sent again: the server did not hold them as this phone believed",
+            r.reconciled
+        );
+    }
+    if r.forked > 0 {
+        println!(
+            "{} records renumbered in a fork: this phone's database went back in time; the server keeps both branches",
+            r.forked
+        );
+    }
     if let Some(e) = &r.error {
         println!("stopped: {} ({})", e.message, e.code);
     }
     println!(
         "{}",
-        if r.done {
-            "everything is on the server"
-        } else {
-            "work remains"
+        match (r.done, r.needs_attention) {
+            (true, 0) => "everything is on the server".to_string(),
+            (true, n) => format!(
+                "nothing left to send, but {n} records or photos are refused or held back: see gridwalk status"
+            ),
+            _ => "work remains".to_string(),
         }
     );
     Ok(())
+}
+
+/// The exit code of a finished run.
+fn exit_of(r: &SyncReport) -> ExitCode {
+    match (r.done, r.needs_attention) {
+        (true, 0) => ExitCode::SUCCESS,
+        (true, _) => ExitCode::from(EXIT_NEEDS_ATTENTION),
+        _ => ExitCode::from(EXIT_WORK_REMAINS),
+    }
+}
+
+fn verify(cli: &Cli, syncer: &Syncer) -> Result<ExitCode> {
+    let v = syncer.verify()?;
+    if cli.json {
+        output::json(&v)?;
+    } else {
+        println!(
+            "verify: the server holds {} of the {} records this phone finalized (next position {}); {} photos missing",
+            v.records_held,
+            v.records,
+            v.server_next_seq,
+            v.photos_missing.len()
+        );
+        for n in &v.not_held {
+            println!(
+                "  not held: seq {} record {} ({}{})",
+                n.seq,
+                n.id,
+                n.state,
+                n.code
+                    .as_deref()
+                    .map(|c| format!(", {c}"))
+                    .unwrap_or_default()
+            );
+        }
+        for p in &v.photos_missing {
+            println!("  photo missing: {p}");
+        }
+        println!(
+            "{}",
+            if v.verified {
+                "verified: everything this phone finalized is on the server"
+            } else {
+                "NOT verified"
+            }
+        );
+    }
+    Ok(if v.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NEEDS_ATTENTION)
+    })
 }
 
 pub fn enroll(cli: &Cli, a: &EnrollArgs) -> Result<ExitCode> {
@@ -152,14 +228,13 @@ pub fn sync(cli: &Cli, a: &SyncArgs) -> Result<ExitCode> {
         ..SyncOptions::default()
     };
     let syncer = Syncer::new(&cli.db, opts);
+    if a.verify {
+        return verify(cli, &syncer);
+    }
     if a.once {
         let r = syncer.run_once()?;
         print_report(cli, &r)?;
-        return Ok(if r.done {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(EXIT_WORK_REMAINS)
-        });
+        return Ok(exit_of(&r));
     }
     loop {
         match syncer.run_once() {
@@ -205,6 +280,19 @@ pub fn status(cli: &Cli) -> Result<ExitCode> {
         println!(
             "{} hazard events from other devices wait for earlier records",
             s.hazard_events_waiting
+        );
+    }
+    for a in &s.attention {
+        println!(
+            "{} {} {}{} is {}: {} ({})\n  what to do: {}",
+            a.item,
+            a.kind,
+            a.id,
+            a.seq.map(|s| format!(" (seq {s})")).unwrap_or_default(),
+            a.state,
+            a.message,
+            a.code,
+            a.action
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "chain_time",
         sql: include_str!("../../../migrations/device/0008_chain_time.sql"),
     },
+    Migration {
+        version: 9,
+        name: "reconcile",
+        sql: include_str!("../../../migrations/device/0009_reconcile.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

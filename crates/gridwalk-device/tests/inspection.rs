@@ -768,7 +768,7 @@ fn texts_are_bounded_as_they_are_entered() {
 }
 
 #[test]
-fn an_inspection_over_the_servers_record_limit_cannot_be_finalized() {
+fn an_inspection_over_the_servers_record_limit_is_refused_where_it_is_typed() {
     use gridwalk_device::inspection::checklist::{AnswerType, Section};
     use gridwalk_protocol::limits::{MAX_ANSWER_CHARS, MAX_NOTE_CHARS};
     let (_d, store) = setup();
@@ -815,17 +815,45 @@ fn an_inspection_over_the_servers_record_limit_cannot_be_finalized() {
         .expect("photo");
     let text = "文".repeat(MAX_ANSWER_CHARS);
     let note = "注".repeat(MAX_NOTE_CHARS);
+    // The answer that would take the record over the limit is refused as it is typed;
+    // everything answered before it stays saved.
+    let answered = |store: &Store| {
+        count(
+            store,
+            "SELECT count(*) FROM inspection_answer WHERE item_id LIKE 'BIG-%'",
+        )
+    };
+    let mut refused_at = None;
     for n in 0..120 {
-        store
-            .answer(&id, &format!("BIG-{n:03}"), &text, Some(&note))
-            .expect("answer");
+        match store.answer(&id, &format!("BIG-{n:03}"), &text, Some(&note)) {
+            Ok(_) => {}
+            Err(err) => {
+                assert_eq!(err.code(), "inspect.payload_too_large", "{err}");
+                assert!(
+                    matches!(err, InspectionError::PayloadTooLarge { size, max } if size > max && max == gridwalk_protocol::MAX_PAYLOAD_BYTES),
+                    "{err}"
+                );
+                refused_at = Some(n);
+                break;
+            }
+        }
     }
+    let refused_at = refused_at.expect("refused before 120 answers");
+    assert!(refused_at > 50, "refused at {refused_at}");
+    assert_eq!(answered(&store), refused_at as i64);
+    // What fits can be finalized, unless the server publishes a lower limit meanwhile:
+    // then finalize refuses, and nothing is finalized.
+    store
+        .set_server_limits(&gridwalk_protocol::ServerLimits {
+            max_payload_bytes: 300 * 1024,
+            ..Default::default()
+        })
+        .expect("limits");
     let err = store
         .finalize_inspection(&id, &DeadlinePolicy::default())
         .expect_err("too large");
-    assert_eq!(err.code(), "inspect.payload_too_large");
     assert!(
-        matches!(err, InspectionError::PayloadTooLarge { size, max } if size > max && max == gridwalk_protocol::MAX_PAYLOAD_BYTES),
+        matches!(err, InspectionError::PayloadTooLarge { size, max } if size > max && max == 300 * 1024),
         "{err}"
     );
     assert_eq!(

@@ -463,8 +463,8 @@ pub(crate) async fn reconcile(
         (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub(crate) async fn limits(_caller: Caller) -> Json<ServerLimits> {
-    Json(ServerLimits::default())
+pub(crate) async fn limits(State(s): State<AppState>, _caller: Caller) -> Json<ServerLimits> {
+    Json(s.store.limits())
 }
 
 #[utoipa::path(get, path = "/v1/sync/records/{id}",

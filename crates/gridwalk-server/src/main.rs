@@ -42,6 +42,15 @@ enum Command {
         limits: LimitArgs,
         #[command(flatten)]
         uploads: UploadArgs,
+        /// Largest record payload accepted, in KiB (published to the phones, which keep
+        /// to it where the user types; at most the protocol's 1024).
+        #[arg(
+            long,
+            env = "GRIDWALK_MAX_PAYLOAD_KIB",
+            default_value_t = (gridwalk_protocol::MAX_PAYLOAD_BYTES / 1024) as u64,
+            value_parser = clap::value_parser!(u64).range(1..=1024)
+        )]
+        max_payload_kib: u64,
     },
     /// Jurisdiction tree.
     Divisions {
@@ -216,7 +225,14 @@ fn main() -> Result<()> {
             listen,
             limits,
             uploads,
-        } => serve(data, store, listen, limits.limits(), uploads.limits()),
+            max_payload_kib,
+        } => serve(
+            data,
+            store.with_max_payload_bytes(max_payload_kib * 1024),
+            listen,
+            limits.limits(),
+            uploads.limits(),
+        ),
         Command::Divisions {
             command: ImportCommand::Import { file },
         } => import(&data, &store, RegisterFile::Divisions, &file),

@@ -145,6 +145,7 @@ fn problem(code: ProblemCode, detail: impl Into<String>) -> StoreError {
 pub struct Store {
     db: Box<dyn Backend>,
     signing: SigningKey,
+    limits: ServerLimits,
 }
 
 impl Store {
@@ -174,6 +175,7 @@ impl Store {
         let store = Store {
             db,
             signing: SigningKey::from_bytes(&seed),
+            limits: ServerLimits::default(),
         };
         store.index_hazards()?;
         store.tx(|t| {
@@ -184,6 +186,18 @@ impl Store {
             Ok(())
         })?;
         Ok(store)
+    }
+
+    /// This store with a lower payload limit (`serve --max-payload-kib`); never above the
+    /// protocol's [`MAX_PAYLOAD_BYTES`].
+    pub fn with_max_payload_bytes(mut self, bytes: u64) -> Store {
+        self.limits.max_payload_bytes = bytes.clamp(1, MAX_PAYLOAD_BYTES as u64);
+        self
+    }
+
+    /// The limits this server enforces and publishes.
+    pub fn limits(&self) -> ServerLimits {
+        self.limits
     }
 
     /// The database's identity (docs/sync-protocol.md "Epochs"): made with the database,
@@ -923,10 +937,13 @@ impl Store {
                 "payload_sha256 is not 64 lower-case hex digits".into(),
             );
         }
-        if r.payload.len() > MAX_PAYLOAD_BYTES {
+        if r.payload.len() as u64 > self.limits.max_payload_bytes {
             return bad(
-                ProblemCode::PayloadInvalid,
-                format!("payload is over {MAX_PAYLOAD_BYTES} bytes"),
+                ProblemCode::PayloadTooLarge,
+                format!(
+                    "payload is over {} bytes (the server's published max_payload_bytes)",
+                    self.limits.max_payload_bytes
+                ),
             );
         }
         let actual = sha256_hex(r.payload.as_bytes());
@@ -1188,7 +1205,7 @@ impl Store {
                 .map(|m| m.sha256)
                 .collect(),
             missing_photos_more,
-            limits: ServerLimits::default(),
+            limits: self.limits,
         })
     }
 

@@ -46,7 +46,7 @@ pub struct Device {
 /// The items of the dust verification the major-hazard inspection builds on
 /// (aluminium dust, one dry collector without explosion control), shared with the CLI
 /// and IPC tests and scripts/run.
-fn dust_answers() -> Vec<(&'static str, &'static str)> {
+pub fn dust_answers() -> Vec<(&'static str, &'static str)> {
     include_str!("../../fixtures/dust-verification-aluminium.txt")
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -273,12 +273,13 @@ impl Device {
 
     /// The enterprise's signature (`tests/fixtures/signature.png`): the dust
     /// verification and the expert checklist cannot be finalized without one.
-    fn sign(&self, id: &str) {
+    pub fn sign(&self, id: &str) {
         let png = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/signature.png");
         self.ok(&["inspect", "sign", id, png, "--signer", "张经理"]);
     }
 
-    fn start(&self, uscc: &str, template: &str, inspector: &str, role: Option<&str>) -> String {
+    /// `inspect start`: a new draft inspection's id.
+    pub fn start(&self, uscc: &str, template: &str, inspector: &str, role: Option<&str>) -> String {
         let mut args = vec![
             "inspect",
             "start",

@@ -15,9 +15,10 @@
 //!
 //! It counts requests, bytes each way and faults, logs every request (method, path, tus
 //! offset, body length), can be retargeted to another upstream, switched to
-//! pass-through, can force a fault on the next request of a kind, and can hold all
-//! traffic once a given number of tus `PATCH` body bytes has been forwarded (for killing
-//! the server at a chosen point of an upload).
+//! pass-through, can force a fault on the next request of a kind, can answer the next
+//! request of a kind with a problem of its own (a server that "forgot" a tus upload),
+//! and can hold all traffic once a given number of tus `PATCH` body bytes has been
+//! forwarded (for killing the server at a chosen point of an upload).
 
 use crate::http::{read_message, Body};
 use crate::rng::Rng;
@@ -158,6 +159,9 @@ struct State {
     log: Vec<Logged>,
     /// Faults forced on the next request matching (method, path prefix).
     forced: Vec<(String, String, Fault)>,
+    /// Problems (status, code) answered instead of the server to the next request
+    /// matching (method, path prefix).
+    forged: Vec<(String, String, u16, String)>,
     hold_at: Option<u64>,
     held: bool,
 }
@@ -200,6 +204,7 @@ impl Proxy {
                 stats: Stats::default(),
                 log: Vec::new(),
                 forced: Vec::new(),
+                forged: Vec::new(),
                 hold_at: None,
                 held: false,
             }),
@@ -253,6 +258,25 @@ impl Proxy {
     pub fn force(&self, method: &str, path: &str, fault: Fault) {
         let rule = (method.to_string(), path.to_string(), fault);
         self.shared.lock().forced.push(rule);
+    }
+
+    /// Answers the next request with this method whose path starts with `path` itself,
+    /// with the problem `code` and HTTP `status` (e.g. `404 not_found` for a tus upload
+    /// the server no longer knows), without forwarding it. Rules apply in the order
+    /// given; such a request is logged with the status, not counted as a fault.
+    pub fn answer(&self, method: &str, path: &str, status: u16, code: &str) {
+        let rule = (
+            method.to_string(),
+            path.to_string(),
+            status,
+            code.to_string(),
+        );
+        self.shared.lock().forged.push(rule);
+    }
+
+    /// Forged answers not yet given.
+    pub fn forged_left(&self) -> usize {
+        self.shared.lock().forged.len()
     }
 
     /// Forced faults not yet applied.
@@ -366,16 +390,21 @@ async fn serve(shared: &Shared, conn: &mut Conn) -> End {
         };
         let mut paused = shared.paused.subscribe();
         let _ = paused.wait_for(|p| !*p).await;
-        let (index, fault, upstream, hold_at) = {
+        let (index, fault, forged, upstream, hold_at) = {
             let mut st = shared.lock();
             st.stats.requests += 1;
-            let forced = st
-                .forced
+            let matches = |m: &str, p: &str| m == req.method() && req.path().starts_with(p);
+            let forged = st
+                .forged
                 .iter()
-                .position(|(m, p, _)| *m == req.method() && req.path().starts_with(p.as_str()));
-            let fault = match forced {
-                Some(i) => Some(st.forced.remove(i).2),
-                None => draw(&mut st),
+                .position(|(m, p, _, _)| matches(m, p))
+                .map(|i| st.forged.remove(i))
+                .map(|(_, _, status, code)| (status, code));
+            let forced = st.forced.iter().position(|(m, p, _)| matches(m, p));
+            let fault = match (&forged, forced) {
+                (Some(_), _) => None,
+                (None, Some(i)) => Some(st.forced.remove(i).2),
+                (None, None) => draw(&mut st),
             };
             if let Some(f) = fault {
                 *st.stats.faults.entry(f).or_default() += 1;
@@ -396,9 +425,22 @@ async fn serve(shared: &Shared, conn: &mut Conn) -> End {
                 Some(mark) if is_patch => Some(mark.saturating_sub(st.stats.patch_body_bytes)),
                 _ => None,
             };
-            (st.log.len() - 1, fault, st.upstream, hold_at)
+            (st.log.len() - 1, fault, forged, st.upstream, hold_at)
         };
         let set_status = |status: u16| shared.lock().log[index].status = Some(status);
+
+        if let Some((status, code)) = forged {
+            let answer = problem(status, &code, req.method() == "HEAD");
+            shared.lock().stats.bytes_down += answer.len() as u64;
+            set_status(status);
+            if conn.client.write_all(&answer).await.is_err() {
+                return End::Reset;
+            }
+            if req.wants_close() {
+                return End::Close;
+            }
+            continue;
+        }
 
         if fault == Some(Fault::Unavailable) {
             let answer = unavailable();
@@ -559,6 +601,30 @@ fn draw(st: &mut State) -> Option<Fault> {
         }
     }
     None
+}
+
+/// A problem answer of the proxy's own, shaped like the server's (for [`Proxy::answer`]);
+/// without the body when it answers a `HEAD`.
+fn problem(status: u16, code: &str, head: bool) -> Vec<u8> {
+    let reason = match status {
+        404 => "Not Found",
+        409 => "Conflict",
+        410 => "Gone",
+        _ => "Error",
+    };
+    let body = format!(
+        r#"{{"type":"urn:gridwalk:problem:{code}","code":"{code}","title":"{reason}","detail":"answered by the test proxy","status":{status}}}"#
+    );
+    let mut answer = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/problem+json\r\n\
+         gridwalk-protocol: 1\r\ntus-resumable: 1.0.0\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if !head {
+        answer.extend_from_slice(body.as_bytes());
+    }
+    answer
 }
 
 /// The proxy's own `503`, shaped like the server's problems.

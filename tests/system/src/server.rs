@@ -30,6 +30,8 @@ pub struct Server {
     pub addr: SocketAddr,
     child: Option<Child>,
     starts: u32,
+    /// Extra `serve` arguments (e.g. `--max-payload-kib 24`), used from the next start.
+    pub serve_args: Vec<String>,
 }
 
 impl Server {
@@ -65,6 +67,7 @@ impl Server {
             addr: "127.0.0.1:1".parse().expect("addr"),
             child: None,
             starts: 0,
+            serve_args: Vec::new(),
         };
         s.spawn();
         s
@@ -79,6 +82,7 @@ impl Server {
             .arg("--data")
             .arg(&self.data)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(&self.serve_args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("server log"))

@@ -311,10 +311,11 @@ fn a_revoked_device_stops_with_a_hard_error() {
 }
 
 /// An expert's photo of an enterprise in another town is refused for good
-/// (`forbidden_jurisdiction`): the run still ends with nothing left to send, and the
-/// photo file only that record referenced is not counted as pending (it is `rejected`).
+/// (`forbidden_jurisdiction`): the run ends with nothing left to send, and the photo file
+/// only that record referenced is not counted as pending (it is `rejected`); but sync
+/// does not say all is well: it exits 3 and `status` lists both with the reason.
 #[test]
-fn a_rejected_record_ends_the_run_done_and_leaves_nothing_pending() {
+fn a_rejected_record_ends_the_run_done_but_not_clean() {
     let w = World::new(1);
     let d = &w.device;
     let far = uscc(900);
@@ -334,10 +335,12 @@ fn a_rejected_record_ends_the_run_done_and_leaves_nothing_pending() {
     let (code, summary, stderr) = d.sync_once(&["--backoff-ms", "20"]);
     assert_eq!(
         code,
-        Some(0),
-        "rejected counts as done: {stderr}\n{summary:?}"
+        Some(3),
+        "rejected: done, but needs attention: {stderr}\n{summary:?}"
     );
     let summary = summary.expect("summary");
+    assert_eq!(summary["done"], true, "{summary}");
+    assert_eq!(summary["needs_attention"].as_u64(), Some(2), "{summary}");
     assert_eq!(summary["rejected"].as_u64(), Some(1), "{summary}");
     assert_eq!(summary["accepted"].as_u64(), Some(1), "{summary}");
     let records = w.server.records();
@@ -362,9 +365,29 @@ fn a_rejected_record_ends_the_run_done_and_leaves_nothing_pending() {
         "nothing left to send: {st}"
     );
     assert_eq!(st["photos"]["queued"].as_u64(), Some(0), "{st}");
+    let attention = st["attention"].as_array().expect("attention");
+    assert_eq!(
+        attention
+            .iter()
+            .map(|a| (a["item"].as_str(), a["code"].as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (Some("record"), Some("server.forbidden_jurisdiction")),
+            (Some("photo"), Some("server.record_rejected"))
+        ],
+        "{st}"
+    );
+    assert_eq!(attention[0]["id"], rejected.id.as_str());
+    assert!(
+        attention[0]["action"]
+            .as_str()
+            .is_some_and(|a| a.contains("jurisdiction")),
+        "{st}"
+    );
+    assert_eq!(st["last_error"]["code"], "sync.needs_attention", "{st}");
 
     let (code, _, stderr) = d.sync_once(&[]);
-    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(code, Some(3), "{stderr}");
     assert_eq!(w.server.records().len(), 2);
 }
 

@@ -17,7 +17,6 @@ use gridwalk_checklist::{
 };
 use gridwalk_evidence::stamp::GpsStamp;
 use gridwalk_protocol::limits::{MAX_ANSWER_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS};
-use gridwalk_protocol::MAX_PAYLOAD_BYTES;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
@@ -441,6 +440,18 @@ fn insert_inspection(
     Ok(())
 }
 
+/// Room the finalized record needs around its answers (ids, times, score, findings):
+/// this much, or a quarter of a small limit.
+const ANSWERS_ENVELOPE_BYTES: usize = 64 * 1024;
+
+impl Store {
+    /// The largest inspection payload the server takes: its published limit, once it
+    /// published one (docs/sync-protocol.md "Limits"), else this build's.
+    fn payload_limit(&self) -> Result<usize, StoreError> {
+        Ok(usize::try_from(self.server_limits()?.max_payload_bytes).unwrap_or(usize::MAX))
+    }
+}
+
 impl Store {
     /// Starts an inspection: pins the template version and the enterprise facts that
     /// decide which items apply. Returns the new inspection id (UUID v7).
@@ -555,6 +566,19 @@ impl Store {
                 row.inspector
             ],
         )?;
+        // The server's payload limit is kept where the answer is typed, not found out
+        // at finalize or, worse, at sync: the answers so far (with room for what the
+        // finalized record adds around them) must fit. Over it, nothing is saved.
+        let answered: i64 = tx.query_row(
+            "SELECT coalesce(sum(length(CAST(value AS BLOB)) + coalesce(length(CAST(note AS BLOB)), 0)              + length(item_id) + 96), 0) FROM inspection_answer WHERE inspection_id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        let max = self.payload_limit()?;
+        let size = answered.max(0) as usize + ANSWERS_ENVELOPE_BYTES.min(max / 4);
+        if size > max {
+            return Err(InspectionError::PayloadTooLarge { size, max });
+        }
         tx.commit().map_err(StoreError::from)?;
         Ok(Answer {
             value,
@@ -677,10 +701,11 @@ impl Store {
         };
         // Serialized once: these bytes are stored and hashed and never rebuilt.
         let bytes = payload.canonical_bytes()?;
-        if bytes.len() > MAX_PAYLOAD_BYTES {
+        let max = self.payload_limit()?;
+        if bytes.len() > max {
             return Err(InspectionError::PayloadTooLarge {
                 size: bytes.len(),
-                max: MAX_PAYLOAD_BYTES,
+                max,
             });
         }
         let sha = sha256_hex(&bytes);

@@ -152,14 +152,15 @@ pub enum InspectionError {
         /// The limit.
         max: usize,
     },
-    /// The finalized payload would exceed what the server accepts for one record.
+    /// The inspection (its answers so far, or the finalized payload) would exceed what
+    /// the server accepts for one record; nothing of the refused step is saved.
     #[error(
-        "the finalized inspection would be {size} bytes, more than the {max} a record may have"
+        "the inspection would be {size} bytes, more than the {max} the server takes for a record; shorten the answers or notes"
     )]
     PayloadTooLarge {
-        /// Size of the canonical payload.
+        /// Size of the answers so far (with room for the rest), or of the payload.
         size: usize,
-        /// `gridwalk_protocol::MAX_PAYLOAD_BYTES`.
+        /// The server's published `max_payload_bytes` (this build's until published).
         max: usize,
     },
     /// A passed re-inspection must cite at least one photo taken after rectification.

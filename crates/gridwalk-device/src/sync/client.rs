@@ -24,8 +24,41 @@ pub struct ServerClient {
 /// The server's view of one tus upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UploadOffset {
+    /// Bytes the server holds (`Upload-Offset`).
     pub offset: u64,
+    /// The declared length (`Upload-Length`), when the server sent it.
     pub length: Option<u64>,
+}
+
+/// Where upload paths start below the server's base URL (tus creation endpoint).
+const UPLOADS: &str = "/v1/photos";
+
+/// The address of a tus upload as the device keeps it: a path below the server's base
+/// URL (`/v1/photos/<id>`), resolved against the client's *current* base on every use,
+/// so a half-done upload survives `config set server` (the same server at a new
+/// address).
+///
+/// A relative `Location` is resolved as tus says, against the creation URL. An absolute
+/// URL — from the server, or stored by an older app version — keeps only its path,
+/// whatever its host: the server is the same server at a new address. A path behind a
+/// prefix (`/api/v1/photos/<id>`, from a server behind a reverse proxy) is cut to start
+/// at `/v1/photos/`, because the configured base URL already carries its prefix.
+pub fn upload_path(url: &str) -> String {
+    let url = url.trim();
+    let path = url::Url::parse(&format!("http://server.invalid{UPLOADS}"))
+        .and_then(|creation| creation.join(url))
+        .map(|u| u.path().to_string())
+        // Not even a relative reference: keep what comes before a query or fragment.
+        .unwrap_or_else(|_| url.split(['?', '#']).next().unwrap_or_default().to_string());
+    let path = match path.find(&format!("{UPLOADS}/")) {
+        Some(i) => &path[i..],
+        None => path.as_str(),
+    };
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    }
 }
 
 fn classify(e: reqwest::Error) -> SyncError {
@@ -113,12 +146,9 @@ impl ServerClient {
         })
     }
 
+    /// `path` (absolute, from the base) below the base URL.
     fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
-        } else {
-            format!("{}{}", self.base, path)
-        }
+        format!("{}{}", self.base, path)
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -130,6 +160,13 @@ impl ServerClient {
             rb = rb.bearer_auth(t);
         }
         rb
+    }
+
+    /// A tus request to the upload kept as `url` ([`upload_path`]), resolved against
+    /// this client's base URL.
+    fn upload_request(&self, method: Method, url: &str) -> RequestBuilder {
+        self.request(method, &upload_path(url))
+            .header(TUS, tus::TUS_VERSION)
     }
 
     fn json_body<T: serde::Serialize>(
@@ -156,6 +193,15 @@ impl ServerClient {
         json(rb.send().await.map_err(classify)?).await
     }
 
+    /// `POST /v1/sync/reconcile` (protocol 2).
+    pub async fn reconcile(
+        &self,
+        req: &gridwalk_protocol::ReconcileRequest,
+    ) -> Result<gridwalk_protocol::ReconcileResponse, SyncError> {
+        let rb = Self::json_body(self.request(Method::POST, "/v1/sync/reconcile"), req)?;
+        json(rb.send().await.map_err(classify)?).await
+    }
+
     /// `GET /v1/sync/missing-photos`.
     pub async fn missing_photos(&self) -> Result<MissingPhotos, SyncError> {
         let rb = self.request(Method::GET, "/v1/sync/missing-photos");
@@ -170,8 +216,9 @@ impl ServerClient {
         json(rb.send().await.map_err(classify)?).await
     }
 
-    /// tus creation: returns the upload's URL and the server's offset (equal to the
-    /// length when the server already holds the photo).
+    /// tus creation: returns the upload's address as the device keeps it (its path,
+    /// [`upload_path`]: never the absolute URL, so the upload survives a server move) and
+    /// the server's offset (equal to the length when the server already holds the photo).
     pub async fn create_upload(
         &self,
         sha256: &str,
@@ -199,14 +246,14 @@ impl ServerClient {
             .map(str::to_string)
             .ok_or_else(|| SyncError::Interrupted("tus creation answer without Location".into()))?;
         let offset = header_u64(&resp, "Upload-Offset").unwrap_or(0);
-        Ok((self.url(&location), offset))
+        Ok((upload_path(&location), offset))
     }
 
     /// tus `HEAD`: the server's offset, or `None` when the upload is gone (404/410).
+    /// `url` is resolved against this client's base ([`upload_path`]).
     pub async fn upload_offset(&self, url: &str) -> Result<Option<UploadOffset>, SyncError> {
         let resp = self
-            .request(Method::HEAD, url)
-            .header(TUS, tus::TUS_VERSION)
+            .upload_request(Method::HEAD, url)
             .send()
             .await
             .map_err(classify)?;
@@ -227,22 +274,20 @@ impl ServerClient {
 
     /// tus `DELETE` of an upload this device gives up on, best effort: the server then
     /// no longer counts it against the device's open uploads. Failures are ignored (the
-    /// server's sweep expires it anyway).
+    /// server's sweep expires it anyway). `url` is resolved against this client's base
+    /// ([`upload_path`]).
     pub async fn terminate(&self, url: &str) {
-        let _ = self
-            .request(Method::DELETE, url)
-            .header(TUS, tus::TUS_VERSION)
-            .send()
-            .await;
+        let _ = self.upload_request(Method::DELETE, url).send().await;
     }
 
-    /// tus `PATCH` of one chunk at `offset`, with its sha256 checksum. Returns the new
-    /// offset.
+    /// tus `PATCH` of one chunk at `offset`, with its sha256 checksum, to the upload
+    /// kept as `url` (resolved against this client's base, [`upload_path`]). Returns the
+    /// new offset. An upload the server no longer knows is a [`SyncError::Server`] with
+    /// status 404 (`not_found`) or 410.
     pub async fn patch(&self, url: &str, offset: u64, chunk: Vec<u8>) -> Result<u64, SyncError> {
         let checksum = tus::chunk_checksum(&chunk);
         let resp = self
-            .request(Method::PATCH, url)
-            .header(TUS, tus::TUS_VERSION)
+            .upload_request(Method::PATCH, url)
             .header(header::CONTENT_TYPE, "application/offset+octet-stream")
             .header("Upload-Offset", offset.to_string())
             .header("Upload-Checksum", checksum)
@@ -255,5 +300,55 @@ impl ServerClient {
         }
         header_u64(&resp, "Upload-Offset")
             .ok_or_else(|| SyncError::Interrupted("tus PATCH answer without Upload-Offset".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_addresses_are_kept_as_paths_below_the_base() {
+        let id = "/v1/photos/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+        for (given, kept) in [
+            // What the server sends.
+            (id, id),
+            (&format!(" {id} ")[..], id),
+            // Relative to the creation URL, as tus allows.
+            ("photos/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", id),
+            ("/v1/photos/abc?x=1#f", "/v1/photos/abc"),
+            // Absolute, as an older app version stored it: the path only, whatever the
+            // host (the same server at a new address).
+            (&format!("http://127.0.0.1:8737{id}")[..], id),
+            (&format!("https://other.example.cn:8443{id}")[..], id),
+            (&format!("//gw.example.cn{id}")[..], id),
+            // Behind a prefix: the base URL carries the prefix.
+            (&format!("https://gw.example.cn/api{id}")[..], id),
+            (&format!("/api{id}")[..], id),
+            // Not an upload of this protocol: the path as it is.
+            ("https://gw.example.cn/uploads/7", "/uploads/7"),
+        ] {
+            assert_eq!(upload_path(given), kept, "{given}");
+        }
+    }
+
+    #[test]
+    fn kept_upload_paths_resolve_against_the_current_base() {
+        let id = "/v1/photos/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+        let old = format!("http://127.0.0.1:8737{id}");
+        for (base, url) in [
+            (
+                "http://localhost:9000/",
+                format!("http://localhost:9000{id}"),
+            ),
+            (
+                "https://gw.example.cn/api",
+                format!("https://gw.example.cn/api{id}"),
+            ),
+        ] {
+            let c = ServerClient::new(base, None, Duration::from_secs(1)).expect("client");
+            assert_eq!(c.url(&upload_path(&old)), url, "{base}");
+            assert_eq!(c.url(&upload_path(id)), url, "{base}");
+        }
     }
 }

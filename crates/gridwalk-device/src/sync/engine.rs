@@ -94,6 +94,14 @@ pub struct SyncReport {
     pub rejected: u64,
     /// Records queued again after the server reported a sequence gap.
     pub requeued: u64,
+    /// Records sent again because the server did not hold them as this phone believed
+    /// (reconciliation: a restore of either database).
+    pub reconciled: u64,
+    /// Records renumbered in a fork (this phone's database went back in time).
+    pub forked: u64,
+    /// Records and photos refused or held back, listed with reasons by `status`: while
+    /// any remain the run is not clean, even with nothing left to send.
+    pub needs_attention: u64,
     /// Photo files uploaded to completion.
     pub photos_uploaded: u64,
     /// Photo bytes sent in PATCH bodies (re-sent bytes included).
@@ -111,6 +119,80 @@ pub struct SyncReport {
 pub struct Syncer {
     db: PathBuf,
     opts: SyncOptions,
+}
+
+/// Runs reconcile requests until every differing range is narrowed down to entries:
+/// the first answer (epoch, next position, missing photos, limits) and what differs.
+async fn compare_with_server(
+    client: &ServerClient,
+    reconciler: &super::reconcile::Reconciler,
+) -> Result<
+    (
+        gridwalk_protocol::ReconcileResponse,
+        super::reconcile::Differences,
+    ),
+    SyncError,
+> {
+    let mut ask = reconciler.first_request();
+    let mut found = super::reconcile::Differences::default();
+    let mut first = None;
+    // Each round narrows a differing range sixteenfold: 2⁶⁴ positions take 16.
+    for _ in 0..17 {
+        let resp = client
+            .reconcile(&gridwalk_protocol::ReconcileRequest {
+                ranges: std::mem::take(&mut ask),
+            })
+            .await?;
+        let mut next = reconciler.absorb(&resp.ranges, &mut found);
+        if first.is_none() {
+            first = Some(resp);
+        }
+        if next.is_empty() {
+            break;
+        }
+        next.truncate(gridwalk_protocol::reconcile::MAX_RANGES);
+        ask = next;
+    }
+    let first = first.ok_or_else(|| SyncError::Interrupted("no reconcile answer".into()))?;
+    Ok((first, found))
+}
+
+/// What `gridwalk sync --verify` found: whether the server holds, by hash, every record
+/// this phone finalized, and every photo they reference.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// True when the server holds everything.
+    pub verified: bool,
+    /// Records this phone finalized.
+    pub records: u64,
+    /// Those the server holds with the same hash at the same position.
+    pub records_held: u64,
+    /// Those it does not: refused, not yet sent, or lost by the server.
+    pub not_held: Vec<NotHeld>,
+    /// Photos the server still lacks for records it holds.
+    pub photos_missing: Vec<String>,
+    /// Photo files this phone holds for the server.
+    pub photos: u64,
+    /// The position the server expects next from this device.
+    pub server_next_seq: u64,
+}
+
+/// A record the server does not hold as finalized on this phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotHeld {
+    pub seq: u64,
+    pub id: uuid::Uuid,
+    /// The record's state in this phone's outbox, and why if it has a reason.
+    pub state: String,
+    pub code: Option<String>,
+}
+
+/// What reconciliation tells the rest of the pass.
+struct Reconciled {
+    /// The position the server expects next from this device.
+    next_seq: u64,
+    /// The photos the server still lacks, when the answer listed them all.
+    missing: Option<HashSet<String>>,
 }
 
 /// The photo hashes the server still lacks for this device's accepted records.
@@ -183,6 +265,12 @@ impl Syncer {
     /// enrolling with a server other than the current one while records or photos still
     /// wait for it re-sends all of them to the new one, so without `confirm_switch_server`
     /// it is refused (`sync.switch_server_unconfirmed`) and nothing changes.
+    ///
+    /// Enrolling for another user than the current enrollment's while any record or
+    /// photo of this phone is still pending is refused once the server has answered
+    /// (`sync.pending_work_of_another_user`) and nothing changes: deliver the work with
+    /// the current enrollment, then enter the same code again. For the same user the
+    /// pending work carries over.
     pub fn enroll_confirmed(
         &self,
         server_url: &str,
@@ -224,7 +312,68 @@ impl Syncer {
                 Err(e) => return Err(e),
             }
         };
+        // Records and photos are evidence of the person who made them: another person's
+        // identity must not deliver them, and the server, holding the records for the
+        // first person only, would never ask it for their photos. So enrolling for
+        // another user waits until this phone's work is delivered; the code stays valid
+        // for this device key, so the same code works then (docs/sync-client.md).
+        if let Some(current) = store.enrollment()? {
+            if current.user.name != resp.user.name {
+                let pending = store.sync_status()?.pending;
+                if pending > 0 {
+                    return Err(SyncError::PendingWorkOfAnotherUser {
+                        current_user: current.user.name,
+                        new_user: resp.user.name,
+                        pending,
+                    });
+                }
+            }
+        }
         Ok(store.save_enrollment(&url, &resp)?)
+    }
+
+    /// Proves, by hash, that the server holds every record this phone finalized and the
+    /// photos they reference (`gridwalk sync --verify`). Reads only: what is missing is
+    /// sent by the next sync.
+    pub fn verify(&self) -> Result<VerifyReport, SyncError> {
+        let _lock = self.lock()?;
+        let rt = runtime()?;
+        let store = Store::open(&self.db)?;
+        let enr = store.enrollment()?.ok_or(SyncError::NotEnrolled)?;
+        let client = ServerClient::new(&enr.server_url, Some(&enr.token), self.opts.timeout)?;
+        let expected = store.expected_entries()?;
+        let reconciler = super::reconcile::Reconciler::new(expected);
+        let (first, found) = rt.block_on(compare_with_server(&client, &reconciler))?;
+        let mut photos_missing = first.missing_photos.clone();
+        if first.missing_photos_more {
+            photos_missing = rt.block_on(missing_set(&client))?.into_iter().collect();
+            photos_missing.sort();
+        }
+        let states = store.outbox_states()?;
+        let not_held: Vec<NotHeld> = reconciler
+            .entries()
+            .iter()
+            .filter(|e| found.resend.contains(&e.seq))
+            .map(|e| {
+                let (state, code) = states.get(&e.seq).cloned().unwrap_or_default();
+                NotHeld {
+                    seq: e.seq,
+                    id: e.id,
+                    state,
+                    code,
+                }
+            })
+            .collect();
+        let records = reconciler.entries().len() as u64;
+        Ok(VerifyReport {
+            verified: not_held.is_empty() && photos_missing.is_empty(),
+            records,
+            records_held: records - not_held.len() as u64,
+            not_held,
+            photos_missing,
+            photos: store.outbox_photo_count()?,
+            server_next_seq: first.next_seq,
+        })
     }
 
     /// Runs passes until nothing is left to send, a person must act, or the attempts
@@ -244,7 +393,19 @@ impl Syncer {
                 Ok(()) if report.error.is_some() => return Ok(report),
                 Ok(()) if report.done || report.photos_waiting_for_wifi > 0 => {
                     if report.done {
-                        store.record_sync_success()?;
+                        // Nothing left to send; but what was refused or held back is not
+                        // on the server, and sync does not say all is well while it is.
+                        let attention = store.attention()?;
+                        report.needs_attention = attention.len() as u64;
+                        if attention.is_empty() {
+                            store.record_sync_success()?;
+                        } else {
+                            let photos = attention.iter().filter(|a| a.item == "photo").count();
+                            store.record_sync_error(&SyncError::NeedsAttention {
+                                records: (attention.len() - photos) as u64,
+                                photos: photos as u64,
+                            })?;
+                        }
                     }
                     return Ok(report);
                 }
@@ -272,13 +433,22 @@ impl Syncer {
     async fn pass(&self, store: &Store, report: &mut SyncReport) -> Result<(), SyncError> {
         let enr = store.enrollment()?.ok_or(SyncError::NotEnrolled)?;
         let client = ServerClient::new(&enr.server_url, Some(&enr.token), self.opts.timeout)?;
-        self.push_all(store, &client, &enr, report).await?;
+        // What the server holds of this phone, first: a restore of either database is
+        // repaired by sending again, before anything new goes.
+        let reconciled = self.reconcile_all(store, &client, report).await?;
+        self.push_all(store, &client, &enr, Some(reconciled.next_seq), report)
+            .await?;
         // A register page that cannot apply must not hold the photos back: pull, go on
         // with the photos, and report the pull's failure at the end.
         let pulled = self.pull_all(store, &client, report).await;
         let photos_allowed =
             !(self.opts.network == Network::Cellular && store.settings()?.wifi_only_photos);
-        let mut missing = missing_set(&client).await?;
+        // The reconcile answer listed the missing photos, unless there were too many or
+        // records were sent since.
+        let mut missing = match reconciled.missing {
+            Some(m) if report.accepted + report.duplicates == 0 => m,
+            _ => missing_set(&client).await?,
+        };
         // What the server lacks is the truth, whatever this device believed.
         store.requeue_photos(&missing)?;
         let referenced = store.photos_of_accepted_records()?;
@@ -360,11 +530,40 @@ impl Syncer {
         Ok(())
     }
 
+    /// Reconciles what the server holds of this phone's sequence with what the phone
+    /// believes (docs/sync-protocol.md "Reconciliation"), narrowing differing ranges
+    /// down; queues again what the server does not hold as believed, and restarts the
+    /// register pull when the server lost records it had acknowledged.
+    async fn reconcile_all(
+        &self,
+        store: &Store,
+        client: &ServerClient,
+        report: &mut SyncReport,
+    ) -> Result<Reconciled, SyncError> {
+        let reconciler = super::reconcile::Reconciler::new(store.delivered_entries()?);
+        let (first, found) = compare_with_server(client, &reconciler).await?;
+        store.set_server_limits(&first.limits)?;
+        if !found.resend.is_empty() {
+            let n = store.resend_positions(&found.resend)?;
+            report.reconciled += n as u64;
+        }
+        if found.server_lost {
+            // Its register may have gone back too: pull it again from the start.
+            store.reset_pull_cursor()?;
+        }
+        Ok(Reconciled {
+            next_seq: first.next_seq,
+            missing: (!first.missing_photos_more)
+                .then(|| first.missing_photos.into_iter().collect()),
+        })
+    }
+
     async fn push_all(
         &self,
         store: &Store,
         client: &ServerClient,
         enr: &Enrollment,
+        mut server_next: Option<u64>,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         let key = gridwalk_protocol::receipt::decode_public_key(&enr.server_key.public_key)
@@ -372,10 +571,20 @@ impl Syncer {
         let mut batch_size = self.opts.batch_records.clamp(1, MAX_BATCH_RECORDS);
         let mut max_bytes = 3 * 1024 * 1024;
         let mut gap_rounds = 0;
+        let mut forks = 0;
         loop {
-            let batch = store.pending_envelopes(batch_size, max_bytes, &enr.user.jurisdiction)?;
+            let mut batch =
+                store.pending_envelopes(batch_size, max_bytes, &enr.user.jurisdiction)?;
             if batch.is_empty() {
                 return Ok(());
+            }
+            // Positions the server holds go alone first: each is a record it holds
+            // (`duplicate`) or another record's (`seq_reused`: this phone forks), and what
+            // follows them must not be numbered before the fork is known.
+            if let Some(next) = server_next {
+                if batch[0].seq < next {
+                    batch.retain(|e| e.seq < next);
+                }
             }
             store.mark_sending(&batch)?;
             let req = PushRequest {
@@ -387,6 +596,13 @@ impl Syncer {
                 Err(SyncError::Server { status: 413, .. }) if batch.len() > 1 => {
                     batch_size = (batch.len() / 2).max(1);
                     max_bytes = (max_bytes / 2).max(1);
+                    continue;
+                }
+                // One record too big for the server: its payload is withheld and it is
+                // set aside there (its link still anchors the chain), never blocking the
+                // records after it.
+                Err(SyncError::Server { status: 413, .. }) if !batch[0].withheld => {
+                    store.set_withheld(batch[0].seq)?;
                     continue;
                 }
                 Err(e) => {
@@ -408,12 +624,35 @@ impl Syncer {
                 .signed_duration_since(body.server_time)
                 .num_seconds();
             store.record_clock_skew(skew)?;
-            let gap = store.apply_push(&batch, &resp, &body)?;
+            server_next = Some(resp.next_seq);
+            let applied = store.apply_push(&batch, &resp, &body)?;
+            let gap = applied.gap;
+            if applied.reused {
+                // This phone's database went back in time: fork in the open.
+                forks += 1;
+                if forks > 3 {
+                    return Err(SyncError::Server {
+                        status: 200,
+                        code: "sequence_reused".into(),
+                        detail: format!(
+                            "the server keeps holding other records at this phone's positions (next {})",
+                            resp.next_seq
+                        ),
+                    });
+                }
+                let n = store.fork_from(resp.next_seq)?;
+                report.forked += n as u64;
+                continue;
+            }
             let mut progressed = false;
             for r in &resp.results {
                 match r.outcome {
                     Outcome::Accepted => report.accepted += 1,
                     Outcome::Duplicate => report.duplicates += 1,
+                    Outcome::Rejected {
+                        code: gridwalk_protocol::ProblemCode::SeqReused,
+                        ..
+                    } => continue,
                     Outcome::Conflict { .. } | Outcome::Rejected { .. } => report.rejected += 1,
                     Outcome::Gap { .. } => continue,
                 }
@@ -462,81 +701,119 @@ impl Syncer {
         p: &OutboxPhoto,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
+        /// New creations after the server forgot the upload, per photo and pass.
+        const MAX_RESTARTS: u32 = 2;
         let bytes = store.outbox_photo_bytes(p)?;
         let len = bytes.len() as u64;
-        let mut resumed = None;
-        if let Some(url) = &p.upload_url {
-            if let Some(o) = client.upload_offset(url).await? {
-                if o.length.is_none_or(|l| l == len) && o.offset <= len {
-                    resumed = Some((url.clone(), o.offset));
-                } else {
-                    // Not resumable: let the server forget it before a new one starts.
-                    client.terminate(url).await;
-                }
-            }
-        }
-        let was_resumed = resumed.is_some();
-        let (url, mut offset) = match resumed {
-            Some(r) => r,
-            None => {
-                let (url, offset) = client
-                    .create_upload(&p.sha256, len, &p.upload_name())
-                    .await?;
-                store.set_photo_progress(&p.sha256, Some(&url), offset)?;
-                (url, offset)
-            }
-        };
-        let chunk = self.opts.chunk_bytes.max(1) as u64;
-        // Every byte is there but the server may not have verified them yet (it stopped
-        // between the last chunk and the check): an empty PATCH has it finish.
-        let mut finish = was_resumed && offset >= len;
-        let mut mismatches = 0;
-        while offset < len || finish {
-            let end = (offset + chunk).min(len);
-            let body = bytes[offset.min(len) as usize..end as usize].to_vec();
-            match client.patch(&url, offset.min(len), body).await {
-                Ok(new) if finish && new == len => finish = false,
-                Ok(new) if new > offset && new <= len => {
-                    report.photo_bytes_sent += end - offset;
-                    offset = new;
-                    store.set_photo_progress(&p.sha256, Some(&url), offset)?;
-                }
-                Ok(new) => {
-                    return Err(SyncError::Interrupted(format!(
-                        "tus offset went from {offset} to {new}"
-                    )))
-                }
-                Err(SyncError::Server { code, .. }) if code == "upload_offset_mismatch" => {
-                    mismatches += 1;
-                    if mismatches > 3 {
+        // The upload's path below the server address, resolved against the address
+        // configured now (an older version kept the absolute URL: reduced here, and kept
+        // reduced from the next chunk on), so `config set server` does not strand it.
+        let mut kept = p.upload_url.as_deref().map(super::client::upload_path);
+        let mut restarts = 0;
+        'upload: loop {
+            let mut resumed = None;
+            if let Some(url) = kept.take() {
+                // `None`: the server no longer knows it (404/410); a new one starts.
+                if let Some(o) = client.upload_offset(&url).await? {
+                    if o.length.is_none_or(|l| l == len) && o.offset <= len {
+                        resumed = Some((url, o.offset));
+                    } else {
+                        // Not resumable: let the server forget it before a new one starts.
                         client.terminate(&url).await;
-                        store.set_photo_progress(&p.sha256, None, 0)?;
-                        return Err(SyncError::Interrupted(
-                            "the tus offset keeps moving; a new upload starts next time".into(),
-                        ));
                     }
-                    match client.upload_offset(&url).await? {
-                        Some(o) if o.offset <= len => offset = o.offset,
-                        _ => {
-                            store.set_photo_progress(&p.sha256, None, 0)?;
-                            return Err(SyncError::Interrupted("tus upload vanished".into()));
-                        }
-                    }
-                }
-                Err(e) => {
-                    if let SyncError::Server { code, .. } = &e {
-                        if code == "photo_hash_mismatch" || code == "not_found" {
-                            // Start a new upload next time.
-                            store.set_photo_progress(&p.sha256, None, 0)?;
-                            return Err(SyncError::Interrupted(e.to_string()));
-                        }
-                    }
-                    return Err(e);
                 }
             }
+            let was_resumed = resumed.is_some();
+            let (url, mut offset) = match resumed {
+                Some(r) => r,
+                None => {
+                    let (url, offset) = client
+                        .create_upload(&p.sha256, len, &p.upload_name())
+                        .await?;
+                    store.set_photo_progress(&p.sha256, Some(&url), offset)?;
+                    (url, offset)
+                }
+            };
+            let chunk = self.opts.chunk_bytes.max(1) as u64;
+            // Every byte is there but the server may not have verified them yet (it
+            // stopped between the last chunk and the check): an empty PATCH has it finish.
+            let mut finish = was_resumed && offset >= len;
+            let mut mismatches = 0;
+            while offset < len || finish {
+                let end = (offset + chunk).min(len);
+                let body = bytes[offset.min(len) as usize..end as usize].to_vec();
+                let forgotten = match client.patch(&url, offset.min(len), body).await {
+                    Ok(new) if finish && new == len => {
+                        finish = false;
+                        continue;
+                    }
+                    Ok(new) if new > offset && new <= len => {
+                        report.photo_bytes_sent += end - offset;
+                        offset = new;
+                        store.set_photo_progress(&p.sha256, Some(&url), offset)?;
+                        continue;
+                    }
+                    Ok(new) => {
+                        return Err(SyncError::Interrupted(format!(
+                            "tus offset went from {offset} to {new}"
+                        )))
+                    }
+                    Err(SyncError::Server { code, .. }) if code == "upload_offset_mismatch" => {
+                        mismatches += 1;
+                        if mismatches > 3 {
+                            client.terminate(&url).await;
+                            store.set_photo_progress(&p.sha256, None, 0)?;
+                            return Err(SyncError::Interrupted(
+                                "the tus offset keeps moving; a new upload starts next time".into(),
+                            ));
+                        }
+                        match client.upload_offset(&url).await? {
+                            Some(o) if o.offset <= len => {
+                                offset = o.offset;
+                                continue;
+                            }
+                            Some(o) => {
+                                store.set_photo_progress(&p.sha256, None, 0)?;
+                                return Err(SyncError::Interrupted(format!(
+                                    "tus upload {url} is at offset {} past the photo's {len} \
+                                     bytes; a new upload starts next time",
+                                    o.offset
+                                )));
+                            }
+                            None => format!("HEAD of {url} after an offset mismatch: gone"),
+                        }
+                    }
+                    // The server no longer knows the upload (expired, or removed).
+                    Err(SyncError::Server { status, code, .. }) if matches!(status, 404 | 410) => {
+                        format!("PATCH of {url}: {status} {code}")
+                    }
+                    Err(e) => {
+                        if let SyncError::Server { code, .. } = &e {
+                            if code == "photo_hash_mismatch" {
+                                // Start a new upload next time.
+                                store.set_photo_progress(&p.sha256, None, 0)?;
+                                return Err(SyncError::Interrupted(e.to_string()));
+                            }
+                        }
+                        return Err(e);
+                    }
+                };
+                // Start again from zero with a new creation, in this pass; a server that
+                // keeps forgetting ends the pass (retried later) rather than looping.
+                store.set_photo_progress(&p.sha256, None, 0)?;
+                restarts += 1;
+                if restarts > MAX_RESTARTS {
+                    return Err(SyncError::Interrupted(format!(
+                        "the server forgot the upload of photo {} {restarts} times in one pass \
+                         ({forgotten}); a new upload starts next time",
+                        p.sha256
+                    )));
+                }
+                continue 'upload;
+            }
+            store.set_photo_complete(&p.sha256)?;
+            return Ok(());
         }
-        store.set_photo_complete(&p.sha256)?;
-        Ok(())
     }
 }
 

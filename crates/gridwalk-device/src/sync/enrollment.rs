@@ -131,8 +131,9 @@ impl Store {
     }
 
     /// Stores a successful enrollment. When the server gave a different device id than
-    /// the previous enrollment, every record and photo is queued again for the new
-    /// identity and the register is pulled from the start.
+    /// the previous enrollment, the register is pulled from the start; for the same
+    /// user every record and photo is queued again for the new identity, for another
+    /// user the earlier user's records leave the device's sequence (they were delivered).
     pub fn save_enrollment(
         &self,
         server_url: &str,
@@ -150,19 +151,54 @@ impl Store {
         let text = serde_json::to_string(&e).map_err(|err| corrupt("sync.enrollment", err))?;
         let tx = crate::inspection::begin(&self.conn)?;
         set_meta(&tx, ENROLLMENT, &text)?;
-        if previous.is_none_or(|p| p.device_id != e.device_id) {
-            let now = super::now();
-            tx.execute(
-                "UPDATE sync_record SET state = 'queued', error_code = NULL, error_message = NULL, \
-                 updated_at = ?1",
-                [&now],
-            )?;
-            tx.execute(
-                "UPDATE sync_photo SET state = 'queued', upload_url = NULL, upload_offset = 0, \
-                 error_code = NULL, error_message = NULL, updated_at = ?1",
-                [&now],
-            )?;
-            delete_meta(&tx, PULL_CURSOR)?;
+        match previous {
+            Some(p) if p.device_id == e.device_id => {}
+            // Another user's identity (only once nothing of the earlier user waits, see
+            // `Syncer::enroll_confirmed`): the earlier user's records were delivered by
+            // their identity and are no part of this one's sequence, which starts afresh.
+            Some(p) if p.user.name != e.user.name => {
+                tx.execute(
+                    "UPDATE sync_record SET wire_seq = -chain_seq - 1, fork = 0 WHERE wire_seq > 0",
+                    [],
+                )?;
+                delete_meta(&tx, PULL_CURSOR)?;
+            }
+            // The first enrollment, or the same person under a new identity (a lost
+            // token, a revocation): every record of this user and every photo is sent
+            // again, numbered afresh in chain order; the server answers what it holds
+            // `duplicate` and lets this identity deliver the photos.
+            _ => {
+                let now = super::now();
+                tx.execute(
+                    "UPDATE sync_record SET state = 'queued', error_code = NULL, error_message = NULL, \
+                     updated_at = ?1 WHERE wire_seq > 0",
+                    [&now],
+                )?;
+                let mine: Vec<i64> = {
+                    let mut stmt = tx.prepare(
+                        "SELECT chain_seq FROM sync_record WHERE wire_seq > 0 ORDER BY chain_seq",
+                    )?;
+                    let rows = stmt.query_map([], |r| r.get(0))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                tx.execute(
+                    "UPDATE sync_record SET wire_seq = -1000000000 - chain_seq, fork = 0 \
+                     WHERE wire_seq > 0",
+                    [],
+                )?;
+                for (i, chain_seq) in mine.iter().enumerate() {
+                    tx.execute(
+                        "UPDATE sync_record SET wire_seq = ?2 WHERE chain_seq = ?1",
+                        [*chain_seq, i as i64 + 1],
+                    )?;
+                }
+                tx.execute(
+                    "UPDATE sync_photo SET state = 'queued', upload_url = NULL, upload_offset = 0, \
+                     error_code = NULL, error_message = NULL, updated_at = ?1",
+                    [&now],
+                )?;
+                delete_meta(&tx, PULL_CURSOR)?;
+            }
         }
         tx.commit()?;
         Ok(e)

@@ -6,6 +6,7 @@
 //!   every evidence-chain link is queued by a trigger in the transaction that creates it.
 //! - [`enrollment`]: the server address, device token and user, and `config` keys.
 //! - [`pull`]: applying the server's register deltas, one transaction per page.
+//! - [`reconcile`]: comparing what the server holds of this phone's sequence (protocol 2).
 //! - [`client`]: HTTP (reqwest over rustls): enroll, push, tus uploads, pull.
 //! - [`engine`]: one pass (records first, then the register, then photos), retried
 //!   with exponential backoff and jitter; [`Syncer`] is what the CLI and the app call.
@@ -15,10 +16,11 @@ pub mod engine;
 pub mod enrollment;
 pub mod outbox;
 pub mod pull;
+pub mod reconcile;
 
-pub use engine::{Network, SyncOptions, SyncReport, Syncer};
+pub use engine::{Network, NotHeld, SyncOptions, SyncReport, Syncer, VerifyReport};
 pub use enrollment::Enrollment;
-pub use outbox::{OutboxCounts, RecordState, SyncRecordView, SyncStatus};
+pub use outbox::{AttentionItem, OutboxCounts, RecordState, SyncRecordView, SyncStatus};
 
 use crate::error::StoreError;
 
@@ -72,6 +74,22 @@ pub enum SyncError {
     /// confirmed by the person.
     #[error("{pending} records or photos still wait for {current}; enrolling with another server sends them there instead: confirm the switch")]
     SwitchServerUnconfirmed { current: String, pending: u64 },
+    /// Enrolling for another user while records or photos of the current user still
+    /// wait for the server: refused until they are delivered (docs/sync-client.md,
+    /// "Enrollment"). Nothing changed on the phone; the code stays valid for it.
+    #[error("{pending} records or photos of {current_user} have not all reached the server yet; this phone cannot be enrolled for {new_user} until they have: sync them first with the current enrollment, then enter the same code again (it stays valid for this phone)")]
+    PendingWorkOfAnotherUser {
+        /// The user of the current enrollment, whose work is pending.
+        current_user: String,
+        /// The user the code is for.
+        new_user: String,
+        /// Records and photos not yet complete on the server.
+        pending: u64,
+    },
+    /// Everything that could be sent was sent, but records or photos of this phone are
+    /// refused or stranded: a person must look (`gridwalk status`, the Sync screen).
+    #[error("{records} records and {photos} photos of this phone are refused or stranded on the server; see the reasons in gridwalk status")]
+    NeedsAttention { records: u64, photos: u64 },
     /// A record's chain link does not verify on this device (its payload, link or
     /// order was altered after it was chained): it and what follows are held back.
     #[error("evidence chain broken at link {seq}: {detail}")]
@@ -98,6 +116,10 @@ impl SyncError {
             SyncError::LocalEvidence(_) => "evidence.local_file".into(),
             SyncError::BrokenChain { .. } => "evidence.chain_broken".into(),
             SyncError::SwitchServerUnconfirmed { .. } => "sync.switch_server_unconfirmed".into(),
+            SyncError::PendingWorkOfAnotherUser { .. } => {
+                "sync.pending_work_of_another_user".into()
+            }
+            SyncError::NeedsAttention { .. } => "sync.needs_attention".into(),
             SyncError::Store(e) => e.code().into(),
         }
     }

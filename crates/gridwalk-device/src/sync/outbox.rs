@@ -121,6 +121,57 @@ pub struct SyncStatus {
     /// that do not follow the hazard's history here, e.g. two phones changing the same
     /// hazard at once); see `hazard_event_pending.reason`.
     pub hazard_events_waiting: u64,
+    /// Records and photos a person must look at: refused by the server, or held back
+    /// here; each with the reason and what to do. While any is listed, `gridwalk sync`
+    /// does not exit 0 and the app shows an error.
+    pub attention: Vec<AttentionItem>,
+}
+
+/// A record or photo file that will not reach the server without a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttentionItem {
+    /// `record` or `photo`.
+    pub item: &'static str,
+    /// The record id, or the photo file's SHA-256.
+    pub id: String,
+    /// The chain kind of a record (`inspection`, `photo`, …), or `photo`/`signature` for
+    /// a file.
+    pub kind: String,
+    /// The record's position in the device's sequence.
+    pub seq: Option<u64>,
+    /// Its outbox state (`rejected`, `failed`).
+    pub state: String,
+    /// The reason's code (`server.<problem>` for the server's, else this phone's).
+    pub code: String,
+    /// The reason in words (the server's detail, or this phone's).
+    pub message: String,
+    /// What to do about it.
+    pub action: &'static str,
+}
+
+/// What a person does about a record or photo refused or held back, by reason code.
+pub fn action_for(code: &str) -> &'static str {
+    match code {
+        "server.payload_too_large" => {
+            "the record is over the server's size limit and stays whole on this phone: shorten what was written and record it again, or have an administrator raise the limit and export it from this phone"
+        }
+        "server.chain_broken" | "evidence.chain_broken" => {
+            "the phone's evidence was altered after it was recorded: keep the phone as it is and call a reviewer"
+        }
+        "evidence.local_file" => {
+            "a photo file on this phone is missing or altered: keep the phone as it is and call a reviewer"
+        }
+        "server.forbidden_jurisdiction" | "server.forbidden_role" => {
+            "the enrolled user may not record this: check the user's jurisdiction and role with an administrator"
+        }
+        "server.record_conflict" | "server.record_id_taken" => {
+            "the server holds another record under this id: call an administrator"
+        }
+        "server.unknown_enterprise" => "the enterprise is not in the server's register: ask an officer to add it",
+        "server.unknown_hazard" => "the hazard this event is for never reached the server: sync the phone that created it",
+        "server.record_rejected" => "every record using this file was refused: see those records",
+        _ => "the server refused it for good: show it to an administrator with this reason",
+    }
 }
 
 /// One record as the Sync screen lists it.
@@ -167,6 +218,41 @@ impl OutboxPhoto {
         };
         format!("{}.{ext}", self.sha256)
     }
+}
+
+/// What a push answer asks of the device beyond each record's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PushApplied {
+    /// The server expects this position first (a gap).
+    pub gap: Option<u64>,
+    /// A record's position is held by another record: the device must fork.
+    pub reused: bool,
+}
+
+/// `device_meta` key of the limits the server published.
+const SERVER_LIMITS: &str = "sync.limits";
+
+/// An envelope as it goes on the wire: at its position in the device's sequence (after a
+/// fork, not its chain position + 1, which its link then names), marked as a fork's first
+/// record, and without its payload when the payload is over the server's limit.
+fn on_the_wire(
+    mut env: RecordEnvelope,
+    (wire_seq, fork, withheld): (i64, bool, bool),
+    limits: &gridwalk_protocol::ServerLimits,
+) -> RecordEnvelope {
+    let wire_seq = wire_seq.max(1) as u64;
+    if wire_seq != env.seq {
+        if let Some(link) = env.link.as_mut() {
+            link.seq = Some(env.seq - 1);
+        }
+        env.seq = wire_seq;
+    }
+    env.fork = fork;
+    if withheld || env.payload.len() as u64 > limits.max_payload_bytes {
+        env.payload = String::new();
+        env.withheld = true;
+    }
+    env
 }
 
 /// True if a record not refused by the server references the file `sha256`.
@@ -217,13 +303,17 @@ impl Store {
             String,
             String,
             Option<i64>,
+            i64,
+            bool,
+            bool,
         );
+        let limits = self.server_limits()?;
         // One row more than is sent: a break between the last record sent and the next
         // one makes the last one suspect too.
         let rows: Vec<LinkRow> = {
             let mut stmt = self.conn.prepare(
                 "SELECT c.seq, c.kind, c.record_id, c.payload_sha256, c.created_at, \
-                        c.device_id, c.prev_hash, c.hash, c.at_ms \
+                        c.device_id, c.prev_hash, c.hash, c.at_ms, s.wire_seq, s.fork, s.withheld \
                  FROM sync_record s JOIN evidence_chain c ON c.seq = s.chain_seq \
                  WHERE s.state IN ('queued', 'sending', 'failed') ORDER BY s.chain_seq LIMIT ?1",
             )?;
@@ -240,12 +330,25 @@ impl Store {
         let mut previous: Option<(u64, String)> = None;
         for (
             index,
-            (seq, chain_kind, record_id, sha, created_at, device, prev_hash, hash, at_ms),
+            (
+                seq,
+                chain_kind,
+                record_id,
+                sha,
+                created_at,
+                device,
+                prev_hash,
+                hash,
+                at_ms,
+                wire_seq,
+                fork,
+                withheld,
+            ),
         ) in rows.into_iter().enumerate()
         {
             let link = gridwalk_evidence::chain::ChainLink {
                 device_id: device,
-                seq: seq as u64,
+                seq: seq.max(0) as u64,
                 kind: chain_kind.clone(),
                 payload_sha256: sha.clone(),
                 at_ms,
@@ -282,7 +385,9 @@ impl Store {
                     detail: format!("{chain_kind} {record_id}: {why}"),
                 }),
                 None if index >= limit || full => continue,
-                None => self.envelope(&link, &record_id, &created_at, jurisdiction),
+                None => self
+                    .envelope(&link, &record_id, &created_at, jurisdiction)
+                    .map(|env| on_the_wire(env, (wire_seq, fork, withheld), &limits)),
             };
             let env = match env {
                 Ok(env) => env,
@@ -308,6 +413,42 @@ impl Store {
             out.push(env);
         }
         Ok(out)
+    }
+
+    /// The limits the server published (this build's own until it did).
+    pub fn server_limits(&self) -> Result<gridwalk_protocol::ServerLimits, StoreError> {
+        Ok(crate::store::meta(&self.conn, SERVER_LIMITS)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    }
+
+    /// Keeps the limits the server published (each sync's reconcile answer brings them).
+    pub fn set_server_limits(
+        &self,
+        limits: &gridwalk_protocol::ServerLimits,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(limits).map_err(|e| StoreError::Corrupt {
+            table: "device_meta",
+            column: "value",
+            detail: format!("sync.limits: {e}"),
+        })?;
+        crate::store::set_meta(&self.conn, SERVER_LIMITS, &text)
+    }
+
+    /// Pulls the register again from the start at the next pass.
+    pub(crate) fn reset_pull_cursor(&self) -> Result<(), StoreError> {
+        Store::set_pull_cursor_in(&self.conn, "")
+    }
+
+    /// Withholds the payload of the record at this position: the server refused it as
+    /// too large even alone, so only its link and hash are sent (it is set aside there
+    /// as `payload_too_large`, kept whole here).
+    pub(crate) fn set_withheld(&self, wire_seq: u64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sync_record SET withheld = 1, updated_at = ?2 WHERE wire_seq = ?1",
+            params![wire_seq as i64, super::now()],
+        )?;
+        Ok(())
     }
 
     /// Records why a link is held back, so `status` shows it.
@@ -418,11 +559,11 @@ impl Store {
         {
             let mut stmt = tx.prepare(
                 "UPDATE sync_record SET state = 'sending', attempts = attempts + 1, photos = ?2, \
-                 updated_at = ?3 WHERE chain_seq = ?1 AND state IN ('queued', 'sending', 'failed')",
+                 updated_at = ?3 WHERE wire_seq = ?1 AND state IN ('queued', 'sending', 'failed')",
             )?;
             for e in sent {
                 let photos = serde_json::to_string(&e.photos).unwrap_or_else(|_| "[]".into());
-                stmt.execute(params![(e.seq - 1) as i64, photos, now])?;
+                stmt.execute(params![e.seq as i64, photos, now])?;
             }
         }
         tx.commit()?;
@@ -440,15 +581,10 @@ impl Store {
         {
             let mut stmt = tx.prepare(
                 "UPDATE sync_record SET state = 'failed', error_code = ?2, error_message = ?3, \
-                 updated_at = ?4 WHERE chain_seq = ?1 AND state = 'sending'",
+                 updated_at = ?4 WHERE wire_seq = ?1 AND state = 'sending'",
             )?;
             for e in sent {
-                stmt.execute(params![
-                    (e.seq - 1) as i64,
-                    err.code(),
-                    err.to_string(),
-                    now
-                ])?;
+                stmt.execute(params![e.seq as i64, err.code(), err.to_string(), now])?;
             }
         }
         tx.commit()?;
@@ -456,13 +592,14 @@ impl Store {
     }
 
     /// Applies a push answer whose receipt verified: each record's outcome, the receipt
-    /// kept as proof, in one transaction. Returns the `expected_seq` of a gap, if any.
+    /// kept as proof, in one transaction. Says whether the server reported a gap (its
+    /// `expected_seq`) or a reused sequence number (the phone must fork).
     pub(crate) fn apply_push(
         &self,
         sent: &[RecordEnvelope],
         resp: &PushResponse,
         receipt: &ReceiptBody,
-    ) -> Result<Option<u64>, SyncError> {
+    ) -> Result<PushApplied, SyncError> {
         let held: HashSet<(Uuid, &str)> = receipt
             .records
             .iter()
@@ -477,12 +614,13 @@ impl Store {
         let tx = crate::inspection::begin(&self.conn)?;
         let now = super::now();
         let mut gap = None;
+        let mut reused = false;
         let mut refused: Vec<&RecordEnvelope> = Vec::new();
         for r in &resp.results {
             let Some(env) = by_id.get(&r.id) else {
                 continue;
             };
-            let chain_seq = (env.seq - 1) as i64;
+            let wire_seq = env.seq as i64;
             let (state, code, message): (&str, Option<String>, Option<String>) = match &r.outcome {
                 Outcome::Accepted | Outcome::Duplicate => {
                     if !held.contains(&(env.id, env.payload_sha256.as_str())) {
@@ -523,6 +661,19 @@ impl Store {
                         Some(format!("the server expects seq {expected_seq} first")),
                     )
                 }
+                // Nothing was stored: the server holds another record at this position
+                // (this phone's database went back in time). It forks; see `fork_from`.
+                Outcome::Rejected {
+                    code: gridwalk_protocol::ProblemCode::SeqReused,
+                    detail,
+                } => {
+                    reused = true;
+                    (
+                        "queued",
+                        Some("server.seq_reused".into()),
+                        Some(detail.clone()),
+                    )
+                }
                 Outcome::Rejected { code, detail } => (
                     "rejected",
                     Some(format!("server.{}", code.as_str())),
@@ -531,8 +682,8 @@ impl Store {
             };
             tx.execute(
                 "UPDATE sync_record SET state = ?2, error_code = ?3, error_message = ?4, updated_at = ?5 \
-                 WHERE chain_seq = ?1 AND state NOT IN ('complete', 'rejected')",
-                params![chain_seq, state, code, message, now],
+                 WHERE wire_seq = ?1 AND state NOT IN ('complete', 'rejected')",
+                params![wire_seq, state, code, message, now],
             )?;
             if state == "rejected" {
                 refused.push(env);
@@ -556,7 +707,47 @@ impl Store {
             params![now, r.key_id, r.body, r.signature],
         )?;
         tx.commit().map_err(StoreError::from)?;
-        Ok(gap)
+        Ok(PushApplied { gap, reused })
+    }
+
+    /// Forks the device's sequence (docs/sync-client.md): every record the server has not
+    /// taken is renumbered from `server_next` on (or after the last position this phone
+    /// holds as delivered, if that is later), in chain order; the first is marked as a
+    /// fork, so the server accepts its link continuing a link it holds other than its
+    /// head. Returns how many records were renumbered.
+    pub(crate) fn fork_from(&self, server_next: u64) -> Result<usize, StoreError> {
+        let tx = crate::inspection::begin(&self.conn)?;
+        let pending: Vec<i64> = {
+            let mut stmt = tx.prepare(
+                "SELECT chain_seq FROM sync_record WHERE state IN ('queued', 'sending', 'failed') \
+                 ORDER BY chain_seq",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let delivered_max: i64 = tx.query_row(
+            "SELECT coalesce(max(wire_seq), 0) FROM sync_record \
+             WHERE state NOT IN ('queued', 'sending', 'failed')",
+            [],
+            |r| r.get(0),
+        )?;
+        let start = (server_next as i64).max(delivered_max + 1);
+        // Out of the way first, so the unique positions never collide while renumbering.
+        tx.execute(
+            "UPDATE sync_record SET wire_seq = -wire_seq \
+             WHERE state IN ('queued', 'sending', 'failed')",
+            [],
+        )?;
+        let now = super::now();
+        for (i, chain_seq) in pending.iter().enumerate() {
+            tx.execute(
+                "UPDATE sync_record SET wire_seq = ?2, fork = ?3, state = 'queued', \
+                 error_code = NULL, error_message = NULL, updated_at = ?4 WHERE chain_seq = ?1",
+                params![chain_seq, start + i as i64, i == 0, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(pending.len())
     }
 
     /// Queues again every record from protocol seq `from` on (the server lost them or
@@ -564,8 +755,8 @@ impl Store {
     pub(crate) fn requeue_from(&self, from_seq: u64) -> Result<usize, StoreError> {
         Ok(self.conn.execute(
             "UPDATE sync_record SET state = 'queued', updated_at = ?2 \
-             WHERE chain_seq >= ?1 AND state IN ('accepted', 'complete', 'sending', 'failed', 'rejected')",
-            params![from_seq.saturating_sub(1) as i64, super::now()],
+             WHERE wire_seq >= ?1 AND state IN ('accepted', 'complete', 'sending', 'failed', 'rejected')",
+            params![from_seq as i64, super::now()],
         )?)
     }
 
@@ -780,7 +971,75 @@ impl Store {
                 [],
                 |r| r.get::<_, i64>(0),
             )? as u64,
+            attention: self.attention()?,
         })
+    }
+
+    /// Every record the server refused or this phone holds back, and every photo file
+    /// that failed or was refused, with the reason and what to do.
+    pub fn attention(&self) -> Result<Vec<AttentionItem>, StoreError> {
+        let mut out = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT c.record_id, c.kind, s.wire_seq, s.state, s.error_code, s.error_message \
+                 FROM sync_record s JOIN evidence_chain c ON c.seq = s.chain_seq \
+                 WHERE s.state = 'rejected' OR (s.state = 'failed' AND s.error_code LIKE 'evidence.%') \
+                 ORDER BY s.wire_seq",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, kind, seq, state, code, message) = row?;
+                let code = code.unwrap_or_else(|| "server.unrecognized".into());
+                out.push(AttentionItem {
+                    item: "record",
+                    id,
+                    kind,
+                    seq: Some(seq.max(0) as u64),
+                    state,
+                    action: action_for(&code),
+                    code,
+                    message: message.unwrap_or_default(),
+                });
+            }
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT sha256, source, state, error_code, error_message FROM sync_photo \
+             WHERE state = 'rejected' OR (state = 'failed' AND error_code LIKE 'evidence.%') \
+             ORDER BY sha256",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (sha, source, state, code, message) = row?;
+            let code = code.unwrap_or_else(|| "server.unrecognized".into());
+            out.push(AttentionItem {
+                item: "photo",
+                id: sha,
+                kind: source,
+                seq: None,
+                state,
+                action: action_for(&code),
+                code,
+                message: message.unwrap_or_default(),
+            });
+        }
+        Ok(out)
     }
 
     /// Records for the Sync screen: every one not yet complete, then the `recent`
@@ -802,11 +1061,11 @@ impl Store {
             })?;
             rows.collect::<Result<_, _>>()?
         };
-        let sql = "SELECT * FROM (SELECT s.chain_seq, c.kind, c.record_id, s.state, s.error_code, \
+        let sql = "SELECT * FROM (SELECT s.wire_seq, c.kind, c.record_id, s.state, s.error_code, \
                    s.error_message, s.photos, s.updated_at FROM sync_record s \
                    JOIN evidence_chain c ON c.seq = s.chain_seq WHERE s.state != 'complete' \
                    ORDER BY s.chain_seq DESC) \
-                   UNION ALL SELECT * FROM (SELECT s.chain_seq, c.kind, c.record_id, s.state, \
+                   UNION ALL SELECT * FROM (SELECT s.wire_seq, c.kind, c.record_id, s.state, \
                    s.error_code, s.error_message, s.photos, s.updated_at FROM sync_record s \
                    JOIN evidence_chain c ON c.seq = s.chain_seq WHERE s.state = 'complete' \
                    ORDER BY s.chain_seq DESC LIMIT ?1)";
@@ -849,7 +1108,7 @@ impl Store {
                 kind: wire_kind(&chain_kind).map_or("evidence", RecordKind::as_str),
                 label: self.record_label(&chain_kind, &record_id)?,
                 chain_kind,
-                seq: seq as u64 + 1,
+                seq: seq.max(0) as u64,
                 state: RecordState::parse(&state)?,
                 error: code.map(|code| CodedError {
                     code,

@@ -279,3 +279,41 @@ fn holding_at_a_patch_byte_mark_forwards_exactly_up_to_it() {
     });
     assert_eq!(proxy.stats().patch_body_bytes, 3500);
 }
+
+#[test]
+fn forged_answers_replace_the_servers_for_the_next_matching_request_only() {
+    let rt = runtime();
+    let up = rt.block_on(upstream(b'x'));
+    let proxy = Proxy::start(up);
+    proxy.answer("PATCH", "/v1/photos/", 404, "not_found");
+    proxy.answer("HEAD", "/v1/photos/", 410, "not_found");
+    assert_eq!(proxy.forged_left(), 2);
+    rt.block_on(async {
+        let mut conn = None;
+        let get = b"GET /v1/photos/a?n=3 HTTP/1.1\r\nhost: x\r\n\r\n";
+        let patch = with_body("PATCH /v1/photos/a", b"abc");
+        let head = b"HEAD /v1/photos/a HTTP/1.1\r\nhost: x\r\n\r\n";
+        for (i, (req, want)) in [
+            (&get[..], Seen::Ok(b"xxx".to_vec())),
+            (&patch[..], Seen::Status(404)),
+            (&patch[..], Seen::Ok(b"xxx".to_vec())),
+            (&head[..], Seen::Status(410)),
+            (&head[..], Seen::Ok(Vec::new())),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let seen = request(&mut conn, proxy.addr(), req, 10 * SECOND).await;
+            assert_eq!(seen, want, "request {i}");
+        }
+    });
+    assert_eq!(proxy.forged_left(), 0);
+    let statuses: Vec<_> = proxy.log().iter().map(|l| l.status).collect();
+    assert_eq!(
+        statuses,
+        [Some(200), Some(404), Some(200), Some(410), Some(200)]
+    );
+    let stats = proxy.stats();
+    assert_eq!(stats.total_faults(), 0, "a forged answer is not a fault");
+    assert_eq!(stats.passed, 3);
+}

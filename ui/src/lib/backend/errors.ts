@@ -70,6 +70,7 @@ export const ERROR_CODES = [
   'evidence.local_file',
   'evidence.chain_broken',
   'sync.switch_server_unconfirmed',
+  'sync.pending_work_of_another_user',
   'server.sequence_gap',
   'server.malformed_change',
   // server problems (docs/sync-protocol.md), prefixed `server.`
@@ -106,6 +107,10 @@ export const ERROR_CODES = [
   'server.too_many_uploads',
   'server.unrecognized',
   'server.record_conflict',
+  'server.payload_too_large',
+  'server.sequence_reused',
+  'sync.reconciled',
+  'sync.needs_attention',
   // raised by the UI itself
   'ipc.unknown',
   'ipc.command_missing',

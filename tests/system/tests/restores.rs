@@ -1,0 +1,278 @@
+//! Nothing lost, nothing stranded (issue 18): the phone's database restored from an older
+//! copy forks in the open; the server's database restored from a backup gets back what it
+//! lost at the next sync; an inspection over the server's payload limit is set aside and
+//! never blocks the records after it. Each ends with `sync --verify` proving by hash what
+//! the server holds.
+
+use gridwalk_system_tests::check::assert_synced;
+use gridwalk_system_tests::device::{dust_answers, Device};
+use gridwalk_system_tests::fixtures::{corpus_photo, uscc, write_enterprises_csv};
+use gridwalk_system_tests::{inspections_with_major_hazard, sync_until_done, World};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const FAST: [&str; 4] = ["--backoff-ms", "50", "--attempts", "3"];
+
+/// Copies a directory tree (a phone's app data, a server's data directory).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Replaces `dir` with the copy in `backup`.
+fn restore_dir(backup: &Path, dir: &Path) {
+    std::fs::remove_dir_all(dir).expect("remove");
+    copy_dir(backup, dir);
+}
+
+fn verify(d: &Device) -> serde_json::Value {
+    let o = d.run(&["--json", "sync", "--verify"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("verify output: {e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(
+        o.status.code(),
+        Some(if v["verified"] == true { 0 } else { 3 }),
+        "{v}"
+    );
+    v
+}
+
+fn record_ids(d: &Device) -> BTreeSet<String> {
+    d.chain().into_iter().map(|l| l.record_id).collect()
+}
+
+/// The server's branch and fork point of each record, by id.
+fn branches(server_db: &Path) -> Vec<(String, i64, Option<i64>)> {
+    let db = rusqlite::Connection::open_with_flags(
+        server_db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("server db");
+    let mut stmt = db
+        .prepare("SELECT id, branch, fork_point FROM record ORDER BY seq")
+        .expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// The phone's app data goes back to an older copy (a restore onto a new phone) after
+/// the server already holds later records. Its new records reuse positions the server
+/// holds: it forks, renumbers them after the server's last position and sends them; the
+/// server keeps both branches and marks the fork. Nothing is refused, nothing lost, and
+/// `sync --verify` proves the server holds everything on the restored phone.
+#[test]
+fn a_phone_restored_from_an_older_copy_forks_in_the_open_and_loses_nothing() {
+    let w = World::new(3);
+    w.enroll(&w.server.url());
+    let d = &w.device;
+    d.add_photo(&corpus_photo("gps__DSCN0010.jpg"), &uscc(1), "李专家");
+    sync_until_done(d, &FAST, 3);
+    let backup = w.tmp.path().join("phone-backup");
+    copy_dir(&d.dir, &backup);
+    let before_restore = record_ids(d);
+
+    // Later work reaches the server, then the phone is restored from the backup.
+    inspections_with_major_hazard(d, 2);
+    sync_until_done(d, &FAST, 3);
+    let lost_branch: BTreeSet<String> =
+        record_ids(d).difference(&before_restore).cloned().collect();
+    assert!(lost_branch.len() >= 5, "{lost_branch:?}");
+    restore_dir(&backup, &d.dir);
+    assert_eq!(record_ids(d), before_restore);
+
+    // New work on the restored phone: positions the server already holds.
+    d.add_photo(&corpus_photo("gps__DSCN0021.jpg"), &uscc(3), "李专家");
+    d.add_photo(&corpus_photo("gps__DSCN0029.jpg"), &uscc(3), "李专家");
+    let (code, report, stderr) = d.sync_once(&FAST);
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(report["forked"].as_u64(), Some(2), "{report}");
+    assert_eq!(report["rejected"].as_u64(), Some(0), "{report}");
+
+    // The server holds both branches: the lost one as it was, the restored phone's whole.
+    let server: BTreeSet<String> = w.server.records().into_iter().map(|r| r.id).collect();
+    let mine = record_ids(d);
+    assert!(
+        mine.is_subset(&server),
+        "{:?}",
+        mine.difference(&server).collect::<Vec<_>>()
+    );
+    assert!(lost_branch.is_subset(&server));
+    assert_eq!(
+        server.len(),
+        mine.len() + lost_branch.len(),
+        "nothing twice"
+    );
+    let forked: Vec<_> = branches(&w.server.data.join("server.db"))
+        .into_iter()
+        .filter(|(id, _, _)| mine.contains(id) && !before_restore.contains(id))
+        .collect();
+    assert_eq!(forked.len(), 2, "{forked:?}");
+    assert!(forked.iter().all(|(_, b, _)| *b == 1), "{forked:?}");
+    assert_eq!(
+        forked[0].2,
+        Some(before_restore.len() as i64),
+        "fork point: {forked:?}"
+    );
+    assert_eq!(forked[1].2, None, "{forked:?}");
+    for r in w.server.records() {
+        assert_eq!(r.state, "accepted", "{}: {:?}", r.id, r.reject_code);
+    }
+    let v = verify(d);
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["records"].as_u64(), Some(mine.len() as u64), "{v}");
+    let status = d.status();
+    assert_eq!(status["attention"], serde_json::json!([]), "{status}");
+    assert_eq!(status["pending"].as_u64(), Some(0), "{status}");
+}
+
+/// The server's database goes back to last night's backup (restored with `admin
+/// new-epoch`, as docs/server.md says), and moves to a new address. At the next sync
+/// the phone finds by reconciliation what the server lost and sends it again, photos
+/// included; its register pull starts over, so an enterprise imported after the restore
+/// reaches it. The server ends holding everything exactly once.
+#[test]
+fn a_server_restored_from_a_backup_gets_back_what_it_lost_at_the_next_sync() {
+    let mut w = World::new(2);
+    w.enroll(&w.server.url());
+    let d = &w.device;
+    d.add_photo(&corpus_photo("gps__DSCN0010.jpg"), &uscc(1), "李专家");
+    sync_until_done(d, &FAST, 3);
+    w.server.kill();
+    let backup = w.tmp.path().join("server-backup");
+    copy_dir(&w.server.data, &backup);
+    w.server.restart();
+    d.ok(&["config", "set", "server", &w.server.url()]);
+    inspections_with_major_hazard(d, 2);
+    sync_until_done(d, &FAST, 3);
+    assert_synced(d, &w.server);
+
+    w.server.kill();
+    restore_dir(&backup, &w.server.data);
+    w.server.admin(&["admin", "new-epoch"]);
+    let csv = w.tmp.path().join("more-enterprises.csv");
+    write_enterprises_csv(&csv, 3);
+    w.server
+        .admin(&["enterprises", "import", csv.to_str().expect("utf-8 path")]);
+    w.server.restart();
+    d.ok(&["config", "set", "server", &w.server.url()]);
+    let lost = record_ids(d).len() - w.server.records().len();
+    assert!(lost >= 5, "the restore lost records: {lost}");
+
+    let (code, report, stderr) = d.sync_once(&FAST);
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(report["reconciled"].as_u64(), Some(lost as u64), "{report}");
+    assert_synced(d, &w.server);
+    let v = verify(d);
+    assert_eq!(v["verified"], true, "{v}");
+    let db =
+        rusqlite::Connection::open_with_flags(&d.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("device db");
+    let third: i64 = db
+        .query_row(
+            "SELECT count(*) FROM enterprise WHERE uscc = ?1",
+            [uscc(3)],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(
+        third, 1,
+        "the enterprise imported after the restore reached the phone"
+    );
+}
+
+/// An inspection finalized offline before the phone knew the server's limit is over it:
+/// the phone withholds its payload, the server sets it aside (its link still anchors the
+/// chain) and every record after it is delivered. `sync` exits 3 and `status --json`
+/// lists it with the server's reason and what to do; `sync --verify` says what is not
+/// held. Once the phone knows the limit, an answer that would go over it is refused as
+/// it is typed.
+#[test]
+fn an_inspection_over_the_servers_limit_is_set_aside_and_never_blocks_the_rest() {
+    let mut w = World::new(2);
+    w.server.serve_args = vec!["--max-payload-kib".into(), "24".into()];
+    w.server.restart();
+    let d = &w.device;
+    let note = "注".repeat(2000);
+    let id = d.start(&uscc(1), "dust-verification", "王专家", None);
+    for (n, (item, v)) in dust_answers().into_iter().enumerate() {
+        if n < 5 {
+            d.ok(&["inspect", "answer", &id, item, v, "--note", &note]);
+        } else {
+            d.ok(&["inspect", "answer", &id, item, v]);
+        }
+    }
+    d.ok(&[
+        "inspect",
+        "photo",
+        &id,
+        "DV-22",
+        corpus_photo("gps__DSCN0010.jpg").to_str().expect("path"),
+    ]);
+    d.sign(&id);
+    d.ok(&["inspect", "finalize", &id]);
+    d.add_photo(&corpus_photo("gps__DSCN0021.jpg"), &uscc(2), "李专家");
+    w.enroll(&w.server.url());
+
+    let (code, report, stderr) = d.sync_once(&FAST);
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    assert_eq!(code, Some(3), "{report} {stderr}");
+    assert_eq!(report["done"], true, "{report}");
+    let status = d.status();
+    let attention = status["attention"].as_array().expect("attention");
+    assert_eq!(attention.len(), 1, "{status}");
+    assert_eq!(attention[0]["id"], id.as_str(), "{status}");
+    assert_eq!(attention[0]["code"], "server.payload_too_large", "{status}");
+    assert!(
+        attention[0]["action"]
+            .as_str()
+            .is_some_and(|a| a.contains("size limit")),
+        "{status}"
+    );
+    // Everything after it reached the server.
+    let records = w.server.records();
+    let set_aside: Vec<_> = records.iter().filter(|r| r.state == "rejected").collect();
+    assert_eq!(set_aside.len(), 1, "{records:?}");
+    assert_eq!(set_aside[0].id, id);
+    assert_eq!(
+        set_aside[0].reject_code.as_deref(),
+        Some("payload_too_large")
+    );
+    assert_eq!(records.len(), d.chain().len());
+    // A second run still does not say all is well.
+    let (code, _, _) = d.sync_once(&FAST);
+    assert_eq!(code, Some(3));
+    let v = verify(d);
+    assert_eq!(v["verified"], false, "{v}");
+    let not_held = v["not_held"].as_array().expect("not_held");
+    assert_eq!(not_held.len(), 1, "{v}");
+    assert_eq!(not_held[0]["id"], id.as_str(), "{v}");
+
+    // The phone now keeps to the server's 24 KiB where the answer is typed.
+    let next = d.start(&uscc(2), "dust-verification", "王专家", None);
+    let mut refused = None;
+    for (n, (item, v)) in dust_answers().into_iter().enumerate() {
+        let o = d.run(&["inspect", "answer", &next, item, v, "--note", &note]);
+        if !o.status.success() {
+            refused = Some((n, String::from_utf8_lossy(&o.stderr).into_owned()));
+            break;
+        }
+    }
+    let (n, err) = refused.expect("an answer over the limit is refused");
+    assert!(n >= 1, "the first answers fit: refused at {n}");
+    assert!(
+        err.contains("inspect.payload_too_large") || err.contains("24576"),
+        "{err}"
+    );
+}
