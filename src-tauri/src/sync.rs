@@ -26,6 +26,9 @@ pub struct SyncView {
     pub clock_skew_seconds: Option<i64>,
     /// Other devices' hazard events not applied here yet (`gridwalk status`).
     pub hazard_events_waiting: u64,
+    /// Records and photos refused by the server or held back here, with the reason and
+    /// what to do; while any is listed the last run ends with `sync.needs_attention`.
+    pub attention: Vec<gridwalk_device::sync::AttentionItem>,
 }
 
 /// How many completed records the Sync screen lists.
@@ -74,6 +77,7 @@ pub fn view(state: &AppState) -> Result<SyncView, IpcError> {
         photos: status.photos,
         pending: status.pending,
         clock_skew_seconds: status.clock_skew_seconds,
+        attention: status.attention,
         hazard_events_waiting: status.hazard_events_waiting,
     })
 }

@@ -276,3 +276,50 @@ fn an_inspection_over_the_servers_limit_is_set_aside_and_never_blocks_the_rest()
         "{err}"
     );
 }
+
+/// One phone's database copied onto a second phone (both enrolled as the same device):
+/// each keeps working and syncing. Every record of both reaches the server once; the
+/// second to sync forks each time the other moved on, and the forks mark it.
+#[test]
+fn one_database_on_two_phones_loses_neither_phones_records() {
+    let w = World::new(2);
+    w.enroll(&w.server.url());
+    let a = &w.device;
+    a.add_photo(&corpus_photo("gps__DSCN0010.jpg"), &uscc(1), "李专家");
+    sync_until_done(a, &FAST, 3);
+    let b_dir = w.tmp.path().join("second-phone");
+    copy_dir(&a.dir, &b_dir);
+    let b = Device {
+        db: b_dir.join("device.db"),
+        dir: b_dir,
+    };
+    for round in 0..3 {
+        let photo = [
+            "gps__DSCN0021.jpg",
+            "gps__DSCN0029.jpg",
+            "gps__DSCN0010.jpg",
+        ][round];
+        a.add_photo(&corpus_photo(photo), &uscc(1), "李专家");
+        b.add_photo(&corpus_photo(photo), &uscc(2), "李专家");
+        for phone in [a, &b] {
+            let (code, report, stderr) = phone.sync_once(&FAST);
+            assert_eq!(code, Some(0), "round {round}: {report:?} {stderr}");
+        }
+    }
+    let server: BTreeSet<String> = w.server.records().into_iter().map(|r| r.id).collect();
+    let (ra, rb) = (record_ids(a), record_ids(&b));
+    assert!(ra.is_subset(&server) && rb.is_subset(&server));
+    assert_eq!(server.len(), ra.union(&rb).count(), "each record once");
+    let forks = branches(&w.server.data.join("server.db"))
+        .into_iter()
+        .filter(|(_, _, fork_point)| fork_point.is_some())
+        .count();
+    assert!(
+        forks >= 3,
+        "the copies' records are marked as forks: {forks}"
+    );
+    for phone in [a, &b] {
+        let v = verify(phone);
+        assert_eq!(v["verified"], true, "{v}");
+    }
+}

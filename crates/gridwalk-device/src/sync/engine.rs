@@ -349,6 +349,10 @@ impl Syncer {
             photos_missing = rt.block_on(missing_set(&client))?.into_iter().collect();
             photos_missing.sort();
         }
+        // Only this phone's files: records of a branch a restore left behind (on the
+        // server, not on this phone) may name photos no phone holds any more.
+        let mine = store.outbox_photo_hashes()?;
+        photos_missing.retain(|p| mine.contains(p));
         let states = store.outbox_states()?;
         let not_held: Vec<NotHeld> = reconciler
             .entries()
@@ -371,7 +375,7 @@ impl Syncer {
             records_held: records - not_held.len() as u64,
             not_held,
             photos_missing,
-            photos: store.outbox_photo_count()?,
+            photos: mine.len() as u64,
             server_next_seq: first.next_seq,
         })
     }
@@ -568,8 +572,16 @@ impl Syncer {
     ) -> Result<(), SyncError> {
         let key = gridwalk_protocol::receipt::decode_public_key(&enr.server_key.public_key)
             .map_err(|e| SyncError::BadReceipt(format!("stored server key: {e}")))?;
-        let mut batch_size = self.opts.batch_records.clamp(1, MAX_BATCH_RECORDS);
-        let mut max_bytes = 3 * 1024 * 1024;
+        // Within what the server published: records per push, and three quarters of its
+        // body limit (the envelopes' JSON is measured before gzip).
+        let limits = store.server_limits()?;
+        let published = usize::try_from(limits.max_batch_records).unwrap_or(MAX_BATCH_RECORDS);
+        let mut batch_size = self
+            .opts
+            .batch_records
+            .clamp(1, MAX_BATCH_RECORDS.min(published).max(1));
+        let body = usize::try_from(limits.max_body_bytes / 4 * 3).unwrap_or(usize::MAX);
+        let mut max_bytes = (3 * 1024 * 1024usize).min(body).max(1);
         let mut gap_rounds = 0;
         let mut forks = 0;
         loop {

@@ -183,14 +183,11 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Photo files this phone holds for the server.
-    pub(crate) fn outbox_photo_count(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM sync_photo", [], |r| {
-                r.get::<_, i64>(0)
-            })?
-            .max(0) as u64)
+    /// The photo files this phone holds for the server, by SHA-256.
+    pub(crate) fn outbox_photo_hashes(&self) -> Result<BTreeSet<String>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT sha256 FROM sync_photo")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Queues again the records at these positions: the server does not hold them as this

@@ -334,6 +334,20 @@ export interface SyncStatus {
   records: SyncRecord[];
   /** Hazard updates pulled from other phones that wait for earlier records. */
   hazard_events_waiting: number;
+  /** Records and photos refused by the server or held back here (docs/ipc.md). */
+  attention?: AttentionItem[];
+}
+
+/** A record or photo file that will not reach the server without a person. */
+export interface AttentionItem {
+  item: 'record' | 'photo';
+  id: string;
+  kind: string;
+  seq: number | null;
+  state: string;
+  code: string;
+  message: string;
+  action: string;
 }
 
 export interface Settings {
