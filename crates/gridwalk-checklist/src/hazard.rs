@@ -476,6 +476,31 @@ pub fn fold<'a>(
     Ok(state)
 }
 
+/// Folds a hazard's events in the merged order (`(at, id)`, duplicates removed) without
+/// losing any: an event that is not legal where it falls in that order — two phones
+/// changed the hazard offline at once, say both closed it — is skipped and returned with
+/// the reason, and the history keeps it. Every device and the server holding the same
+/// events reach the same state. `Err` only without a `created` event (or for two
+/// different events under one id).
+pub fn fold_keeping<'a>(
+    events: impl IntoIterator<Item = &'a HazardEvent>,
+) -> Result<(HazardState, Vec<(Uuid, TransitionError)>), TransitionError> {
+    let sorted = merge(events)?;
+    let mut skipped = Vec::new();
+    let mut state: Option<HazardState> = None;
+    for e in &sorted {
+        let next = match &state {
+            None => create(e),
+            Some(s) => apply(s, e),
+        };
+        match next {
+            Ok(n) => state = Some(n),
+            Err(err) => skipped.push((e.id, err)),
+        }
+    }
+    state.map(|s| (s, skipped)).ok_or(TransitionError::NoEvents)
+}
+
 /// Starts a hazard from a finding-like description with the policy's default deadline.
 #[allow(clippy::too_many_arguments)]
 pub fn created_event(

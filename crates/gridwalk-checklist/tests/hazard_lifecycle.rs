@@ -413,3 +413,42 @@ fn events_serialize_with_snake_case_kinds_and_severities() {
         serde_json::from_value(serde_json::to_value(&listed).expect("ser")).expect("de");
     assert_eq!(back, listed);
 }
+
+/// Two phones closed the same hazard offline, and a third reopened it: folded in the
+/// merged order, the second close is not legal where it falls, so it is skipped and
+/// named, never lost; any order of arrival gives the same state and the same skips.
+#[test]
+fn concurrent_events_converge_and_the_illegal_one_is_kept_and_marked() {
+    use gridwalk_checklist::fold_keeping;
+    let events = vec![
+        created(Severity::General),
+        ev(
+            2,
+            10,
+            K::Assigned {
+                to: "企业张三".into(),
+            },
+        ),
+        ev(3, 20, K::RectificationStarted),
+        ev(4, 30, passed()),
+        ev(5, 40, K::Closed),
+        ev(6, 41, K::Closed),
+        ev(
+            7,
+            50,
+            K::Reopened {
+                reason: "复查发现反弹".into(),
+            },
+        ),
+    ];
+    let (state, skipped) = fold_keeping(&events).expect("fold");
+    assert_eq!(state.status, HazardStatus::Rectifying);
+    assert_eq!(state.event_count, 6);
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].0, events[5].id);
+    let mut reversed = events.clone();
+    reversed.reverse();
+    reversed.push(events[2].clone());
+    assert_eq!(fold_keeping(&reversed).expect("fold"), (state, skipped));
+    assert!(fold_keeping(&events[1..]).is_err(), "no created event");
+}

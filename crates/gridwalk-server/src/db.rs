@@ -170,6 +170,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 5,
                 include_str!("../../../migrations/server/sqlite/0005_reconcile.sql"),
             ),
+            (
+                6,
+                include_str!("../../../migrations/server/sqlite/0006_projections.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -191,6 +195,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 5,
                 include_str!("../../../migrations/server/postgres/0005_reconcile.sql"),
+            ),
+            (
+                6,
+                include_str!("../../../migrations/server/postgres/0006_projections.sql"),
             ),
         ],
     }

@@ -221,6 +221,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sync/missing-photos"),
     ("POST", "/v1/sync/reconcile"),
     ("GET", "/v1/sync/limits"),
+    ("GET", "/v1/hazards"),
     ("GET", "/openapi.json"),
     // crate::tus::routes()
     ("OPTIONS", "/v1/photos"),
@@ -242,6 +243,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sync/missing-photos", get(missing_photos))
         .route("/v1/sync/reconcile", post(reconcile))
         .route("/v1/sync/limits", get(limits))
+        .route("/v1/hazards", get(hazards))
         .route("/openapi.json", get(crate::openapi::document))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(crate::tus::routes())
@@ -456,6 +458,43 @@ pub(crate) async fn reconcile(
     ApiJson(req): ApiJson<ReconcileRequest>,
 ) -> Result<Json<ReconcileResponse>, ApiError> {
     Ok(Json(s.run(move |st| st.reconcile(&caller, &req)).await?))
+}
+
+/// Query of `GET /v1/hazards`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HazardsQuery {
+    /// A division inside the caller's jurisdiction (default: the whole jurisdiction).
+    #[serde(default)]
+    pub division: Option<String>,
+    /// Only hazards still open after their deadline (today, China time).
+    #[serde(default)]
+    pub overdue: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/v1/hazards", params(HazardsQuery),
+    responses((status = 200, description = "The hazards of the division, deadline first, each folded from its events", body = [crate::store::HazardListItem]),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md); a division outside the caller's jurisdiction is 404", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn hazards(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<HazardsQuery>,
+) -> Result<Json<Vec<crate::store::HazardListItem>>, ApiError> {
+    let division = match q.division.as_deref().map(str::trim) {
+        None | Some("") => caller.jurisdiction.clone(),
+        Some(d) => gridwalk_core::DivisionCode::parse(d)
+            .ok()
+            .filter(|d| caller.jurisdiction.covers(d))
+            // Another jurisdiction is answered as if it did not exist.
+            .ok_or_else(|| ApiError::new(ProblemCode::NotFound, format!("no division {d}")))?,
+    };
+    let today = gridwalk_checklist::hazard::china_date(chrono::Utc::now());
+    let overdue = q.overdue.unwrap_or(false).then_some(today);
+    Ok(Json(
+        s.run(move |st| st.hazard_list(&division, overdue)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/sync/limits",

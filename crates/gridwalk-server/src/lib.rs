@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod openapi;
+pub mod projections;
 pub mod register;
 pub mod serve;
 pub mod store;

@@ -72,6 +72,39 @@ enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// The tables folded from the stored records (docs/campaign.md).
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Hazards (隐患) of a division.
+    Hazards {
+        #[command(subcommand)]
+        command: HazardsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// Empty the projections and fold every stored record again; says whether anything
+    /// changed (a projection bug fixed) and prints the counts.
+    Rebuild,
+}
+
+#[derive(Subcommand)]
+enum HazardsCommand {
+    /// The hazards of a division and its children, deadline first.
+    List {
+        /// Division code (district, town, village or grid).
+        #[arg(long)]
+        division: String,
+        /// Only those still open after their deadline (today, China time).
+        #[arg(long)]
+        overdue: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Connection limits of `serve` (docs/server.md, "Connection limits").
@@ -245,6 +278,50 @@ fn main() -> Result<()> {
         } => {
             let all = store.export_inspections()?;
             println!("{}", serde_json::to_string_pretty(&all)?);
+            Ok(())
+        }
+        Command::Projections {
+            command: ProjectionsCommand::Rebuild,
+        } => {
+            let (report, changed) = store.rebuild_projections()?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "report": report,
+                    "changed": changed,
+                }))?
+            );
+            Ok(())
+        }
+        Command::Hazards {
+            command:
+                HazardsCommand::List {
+                    division,
+                    overdue,
+                    json,
+                },
+        } => {
+            let division = DivisionCode::parse(&division)?;
+            let today = gridwalk_checklist::hazard::china_date(chrono::Utc::now());
+            let list = store.hazard_list(&division, overdue.then_some(today))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for h in &list {
+                    println!(
+                        "{} {} {} {} deadline {}{}{} {}",
+                        h.id,
+                        h.severity,
+                        h.status,
+                        h.enterprise_name.as_deref().unwrap_or(&h.enterprise_uscc),
+                        h.deadline,
+                        if h.overdue { " OVERDUE" } else { "" },
+                        if h.listed { " 挂牌督办" } else { "" },
+                        h.assignee.as_deref().unwrap_or("")
+                    );
+                }
+                println!("{} hazards", list.len());
+            }
             Ok(())
         }
     }

@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         crate::http::missing_photos,
         crate::http::reconcile,
         crate::http::limits,
+        crate::http::hazards,
         document,
         tus_options,
         tus_create,
@@ -67,6 +68,7 @@ use utoipa::{Modify, OpenApi};
         p::HeldEntry,
         p::HeldStatus,
         p::ServerLimits,
+        crate::store::HazardListItem,
         crate::http::Health,
     )),
     modifiers(&BearerScheme)

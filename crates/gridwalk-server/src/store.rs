@@ -28,6 +28,32 @@ use uuid::Uuid;
 /// How long an enrollment code stays valid.
 pub const ENROLLMENT_CODE_TTL_DAYS: i64 = 7;
 
+/// One hazard as `hazards list` and `GET /v1/hazards` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct HazardListItem {
+    pub id: Uuid,
+    pub enterprise_uscc: String,
+    pub enterprise_name: Option<String>,
+    pub division_code: String,
+    /// `general` or `major` (重大).
+    pub severity: String,
+    /// `found`, `assigned`, `rectifying`, `reinspected` or `closed`.
+    pub status: String,
+    /// The current rectification deadline (a China date).
+    pub deadline: String,
+    /// Still open after the deadline day.
+    pub overdue: bool,
+    pub assignee: Option<String>,
+    /// Under listed supervision (挂牌督办).
+    pub listed: bool,
+    pub found_at: Option<String>,
+    pub closed_at: Option<String>,
+    /// Events folded into the state.
+    pub event_count: u64,
+    /// Events kept but not legal where they fall in the merged order.
+    pub skipped_events: u64,
+}
+
 /// The authenticated device and its user.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -885,6 +911,18 @@ impl Store {
                         &body,
                     )?;
                 }
+                crate::projections::project(
+                    t,
+                    &crate::projections::Accepted {
+                        id: &id,
+                        device_id: &caller.device_id.to_string(),
+                        kind: r.kind.as_str(),
+                        payload: &r.payload,
+                        division: division.as_str(),
+                        received_at: received,
+                        payload_sha256: &r.payload_sha256,
+                    },
+                )?;
                 sequence.take(r, HeldStatus::Held, verified_link.clone());
                 Ok((Outcome::Accepted, verified_link))
             }
@@ -1207,6 +1245,80 @@ impl Store {
             missing_photos_more,
             limits: self.limits,
         })
+    }
+
+    /// Empties the projections and folds every accepted record again (`projections
+    /// rebuild`); also says whether the rows differ from before.
+    pub fn rebuild_projections(
+        &self,
+    ) -> Result<(crate::projections::RebuildReport, bool), StoreError> {
+        self.tx(|t| {
+            let before = crate::projections::dump(t)?;
+            let report = crate::projections::rebuild(t)?;
+            let changed = crate::projections::dump(t)? != before;
+            Ok((report, changed))
+        })
+    }
+
+    /// Every projected row as text, in key order (equal dumps, equal projections).
+    pub fn projection_dump(&self) -> Result<Vec<String>, StoreError> {
+        self.tx(crate::projections::dump)
+    }
+
+    /// The hazards of a division (a prefix of its code covers its children), optionally
+    /// only those past their deadline on `today` (China date) and not yet rectified.
+    pub fn hazard_list(
+        &self,
+        division: &DivisionCode,
+        overdue_on: Option<chrono::NaiveDate>,
+    ) -> Result<Vec<HazardListItem>, StoreError> {
+        let rows = self.tx(|t| {
+            t.query(
+                "SELECT h.id, h.enterprise_uscc, e.body, h.division_code, h.severity, h.status,
+                        h.deadline, h.assignee, h.listed, h.found_at, h.closed_at, h.event_count,
+                        h.skipped_events
+                 FROM hazard h LEFT JOIN enterprise e ON e.uscc = h.enterprise_uscc
+                 WHERE h.status IS NOT NULL AND h.division_code LIKE $1
+                 ORDER BY h.deadline, h.id",
+                &[format!("{}%", division.significant_prefix()).into()],
+            )
+            .map_err(StoreError::from)
+        })?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let status = r.str(5)?;
+            let deadline = r.str(6)?;
+            let open = matches!(status.as_str(), "found" | "assigned" | "rectifying");
+            let overdue_today =
+                |today: chrono::NaiveDate| open && deadline.as_str() < today.to_string().as_str();
+            let overdue = overdue_today(
+                overdue_on.unwrap_or_else(|| gridwalk_checklist::hazard::china_date(Utc::now())),
+            );
+            if overdue_on.is_some() && !overdue {
+                continue;
+            }
+            let name = r
+                .text(2)?
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+                .and_then(|b| b.get("name").and_then(|n| n.as_str()).map(str::to_string));
+            out.push(HazardListItem {
+                id: uuid_of(r, 0)?,
+                enterprise_uscc: r.str(1)?,
+                enterprise_name: name,
+                division_code: r.str(3)?,
+                severity: r.str(4)?,
+                status,
+                deadline,
+                overdue,
+                assignee: r.text(7)?,
+                listed: r.opt_int(8)?.unwrap_or(0) != 0,
+                found_at: r.text(9)?,
+                closed_at: r.text(10)?,
+                event_count: r.opt_int(11)?.unwrap_or(0).max(0) as u64,
+                skipped_events: r.opt_int(12)?.unwrap_or(0).max(0) as u64,
+            });
+        }
+        Ok(out)
     }
 
     /// Every accepted inspection with its photos and state (`export inspections`).

@@ -1,0 +1,309 @@
+//! Projections (docs/campaign.md "Projections"): accepted records folded into tables an
+//! officer can query — `inspection`, `finding`, `hazard_event` and each hazard's state on
+//! `hazard` — in the transaction that accepts the record. They hold nothing the records
+//! do not: [`rebuild`] empties them and folds every stored record again, giving the same
+//! rows, so a projection bug is fixed without losing data.
+
+use crate::db::{Row, Tx, Val};
+use crate::error::StoreError;
+use gridwalk_checklist::{fold_keeping, FinalizedInspection, HazardEvent};
+use serde::Serialize;
+
+/// An accepted record as the projections read it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Accepted<'a> {
+    pub id: &'a str,
+    pub device_id: &'a str,
+    pub kind: &'a str,
+    pub payload: &'a str,
+    pub division: &'a str,
+    pub received_at: &'a str,
+    pub payload_sha256: &'a str,
+}
+
+/// Folds one accepted record into the projections. A payload the projections cannot
+/// read (an older or newer shape) is logged and left out: the record itself is stored.
+pub(crate) fn project(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
+    match r.kind {
+        "inspection" => project_inspection(t, r),
+        "hazard_event" => project_hazard_event(t, r),
+        _ => Ok(()),
+    }
+}
+
+fn text(v: impl Serialize) -> Option<String> {
+    match serde_json::to_value(v).ok()? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn project_inspection(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
+    let p: FinalizedInspection = match serde_json::from_str(r.payload) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(record = r.id, error = %e, "inspection payload not projected");
+            return Ok(());
+        }
+    };
+    let photos =
+        gridwalk_protocol::chain::photos_named("inspection", r.payload).unwrap_or_default();
+    // Where the photos were taken: the photo records hold each one's on-site check.
+    let (mut nearest, mut off_site): (Option<i64>, Option<bool>) = (None, None);
+    for sha in &photos {
+        let rows = t.query(
+            "SELECT r.payload FROM record_photo rp JOIN record r ON r.id = rp.record_id
+             WHERE rp.sha256 = $1 AND r.kind = 'evidence' AND r.state = 'accepted'",
+            &[sha.clone().into()],
+        )?;
+        for row in &rows {
+            let Some(payload) = row.text(0)? else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&payload) else {
+                continue;
+            };
+            let Some(check) = v.get("onsite").filter(|c| !c.is_null()) else {
+                continue;
+            };
+            if let Some(d) = check.get("distance_m").and_then(|d| d.as_f64()) {
+                if d.is_finite() {
+                    let d = d.round() as i64;
+                    nearest = Some(nearest.map_or(d, |n| n.min(d)));
+                }
+            }
+            if let Some(off) = check.get("off_site").and_then(|o| o.as_bool()) {
+                off_site = Some(off_site.unwrap_or(false) || off);
+            }
+        }
+    }
+    t.exec(
+        "INSERT INTO inspection (record_id, inspection_id, enterprise_id, enterprise_uscc, division_code,
+             template_id, template_version, inspector, role, device_id, started_at, finalized_at,
+             received_at, payload_sha256, passed, failed, pass_rate_bp, findings, photo_count,
+             onsite_distance_m, off_site, supersedes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+             $19, $20, $21, $22)
+         ON CONFLICT (record_id) DO NOTHING",
+        &[
+            r.id.into(),
+            p.inspection_id.to_string().into(),
+            p.enterprise_id.to_string().into(),
+            p.enterprise_uscc.clone().into(),
+            r.division.into(),
+            p.template_id.clone().into(),
+            i64::from(p.template_version).into(),
+            p.inspector.clone().into(),
+            text(p.role).into(),
+            r.device_id.into(),
+            p.started_at.to_rfc3339().into(),
+            p.finalized_at.to_rfc3339().into(),
+            r.received_at.into(),
+            r.payload_sha256.into(),
+            i64::from(p.score.passed).into(),
+            i64::from(p.score.failed).into(),
+            p.score.pass_rate_bp.map(i64::from).into(),
+            (p.findings.len() as i64).into(),
+            (photos.len() as i64).into(),
+            nearest.into(),
+            off_site.map(i64::from).into(),
+            p.supersedes.map(|s| s.to_string()).into(),
+        ],
+    )?;
+    for f in &p.findings {
+        t.exec(
+            "INSERT INTO finding (record_id, item_id, section_id, severity, text_zh, legal_basis, note, photo_count)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (record_id, item_id) DO NOTHING",
+            &[
+                r.id.into(),
+                f.item_id.clone().into(),
+                f.section_id.clone().into(),
+                text(f.severity).into(),
+                f.text_zh.clone().into(),
+                f.legal_basis
+                    .as_ref()
+                    .and_then(|l| serde_json::to_string(l).ok())
+                    .into(),
+                f.note.clone().into(),
+                (f.photo_sha256s.len() as i64).into(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn project_hazard_event(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
+    let e: HazardEvent = match serde_json::from_str(r.payload) {
+        Ok(e) => e,
+        Err(err) => {
+            tracing::warn!(record = r.id, error = %err, "hazard event not projected");
+            return Ok(());
+        }
+    };
+    t.exec(
+        "INSERT INTO hazard_event (record_id, hazard_id, kind, at, actor, applied)
+         VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (record_id) DO NOTHING",
+        &[
+            r.id.into(),
+            e.hazard_id.to_string().into(),
+            text(e.kind.name()).into(),
+            e.at.to_rfc3339().into(),
+            e.actor.clone().into(),
+        ],
+    )?;
+    refold(t, &e.hazard_id.to_string())
+}
+
+/// Folds a hazard's events again (in the merged order, keeping and marking the ones not
+/// legal where they fall) and stores its state.
+fn refold(t: &mut dyn Tx, hazard_id: &str) -> Result<(), StoreError> {
+    let rows = t.query(
+        "SELECT r.id, r.payload FROM hazard_event he JOIN record r ON r.id = he.record_id
+         WHERE he.hazard_id = $1",
+        &[hazard_id.into()],
+    )?;
+    let mut events = Vec::with_capacity(rows.len());
+    let mut record_of = std::collections::HashMap::new();
+    for row in &rows {
+        let (Some(payload), id) = (row.text(1)?, row.str(0)?) else {
+            continue;
+        };
+        if let Ok(e) = serde_json::from_str::<HazardEvent>(&payload) {
+            record_of.insert(e.id, id);
+            events.push(e);
+        }
+    }
+    let Ok((state, skipped)) = fold_keeping(&events) else {
+        // Not created yet here (its creation may arrive later from another device).
+        return Ok(());
+    };
+    t.exec(
+        "UPDATE hazard_event SET applied = 1, skip_reason = NULL WHERE hazard_id = $1",
+        &[hazard_id.into()],
+    )?;
+    for (event, why) in &skipped {
+        if let Some(record) = record_of.get(event) {
+            t.exec(
+                "UPDATE hazard_event SET applied = 0, skip_reason = $2 WHERE record_id = $1",
+                &[record.clone().into(), why.to_string().into()],
+            )?;
+        }
+    }
+    t.exec(
+        "UPDATE hazard SET status = $2, deadline = $3, assignee = $4, listed = $5, found_at = $6,
+             closed_at = $7, event_count = $8, skipped_events = $9, state = $10
+         WHERE id = $1",
+        &[
+            hazard_id.into(),
+            text(state.status).into(),
+            state.deadline.to_string().into(),
+            state.assignee.clone().into(),
+            i64::from(state.listed.is_some()).into(),
+            state.found_at.to_rfc3339().into(),
+            state.closed_at.map(|c| c.to_rfc3339()).into(),
+            i64::from(state.event_count).into(),
+            (skipped.len() as i64).into(),
+            serde_json::to_string(&state).ok().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// What a rebuild folded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RebuildReport {
+    pub records: u64,
+    pub inspections: u64,
+    pub findings: u64,
+    pub hazard_events: u64,
+    pub hazards: u64,
+}
+
+/// Empties the projections and folds every accepted record again, in the order the
+/// server received them.
+pub(crate) fn rebuild(t: &mut dyn Tx) -> Result<RebuildReport, StoreError> {
+    for sql in [
+        "DELETE FROM finding",
+        "DELETE FROM inspection",
+        "DELETE FROM hazard_event",
+        "UPDATE hazard SET status = NULL, deadline = NULL, assignee = NULL, listed = NULL,
+             found_at = NULL, closed_at = NULL, event_count = NULL, skipped_events = NULL,
+             state = NULL",
+    ] {
+        t.exec(sql, &[])?;
+    }
+    let rows = t.query(
+        "SELECT id, device_id, kind, payload, division_code, received_at, payload_sha256
+         FROM record WHERE state = 'accepted' AND kind IN ('inspection', 'hazard_event')
+         ORDER BY received_at, device_id, seq",
+        &[],
+    )?;
+    let mut report = RebuildReport::default();
+    for row in &rows {
+        let (id, device, kind) = (row.str(0)?, row.str(1)?, row.str(2)?);
+        let payload = row.text(3)?.unwrap_or_default();
+        let division = row.text(4)?.unwrap_or_default();
+        let (received_at, sha) = (row.str(5)?, row.str(6)?);
+        project(
+            t,
+            &Accepted {
+                id: &id,
+                device_id: &device,
+                kind: &kind,
+                payload: &payload,
+                division: &division,
+                received_at: &received_at,
+                payload_sha256: &sha,
+            },
+        )?;
+        report.records += 1;
+    }
+    let count = |t: &mut dyn Tx, sql: &str| -> Result<u64, StoreError> {
+        Ok(t.query_opt(sql, &[])?.map_or(Ok(0), |r| r.int(0))?.max(0) as u64)
+    };
+    report.inspections = count(t, "SELECT count(*) FROM inspection")?;
+    report.findings = count(t, "SELECT count(*) FROM finding")?;
+    report.hazard_events = count(t, "SELECT count(*) FROM hazard_event")?;
+    report.hazards = count(t, "SELECT count(*) FROM hazard WHERE status IS NOT NULL")?;
+    Ok(report)
+}
+
+/// Every projected row as text, table by table in key order: two dumps are equal when
+/// the projections are (used by `projections rebuild` to say whether anything changed).
+pub(crate) fn dump(t: &mut dyn Tx) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for (table, sql) in [
+        ("inspection", "SELECT * FROM inspection ORDER BY record_id"),
+        (
+            "finding",
+            "SELECT * FROM finding ORDER BY record_id, item_id",
+        ),
+        (
+            "hazard_event",
+            "SELECT * FROM hazard_event ORDER BY record_id",
+        ),
+        (
+            "hazard",
+            "SELECT id, status, deadline, assignee, listed, found_at, closed_at, event_count,
+                    skipped_events, state FROM hazard ORDER BY id",
+        ),
+    ] {
+        for row in t.query(sql, &[])? {
+            out.push(format!("{table}: {}", row_text(&row)));
+        }
+    }
+    Ok(out)
+}
+
+fn row_text(row: &Row) -> String {
+    row.0
+        .iter()
+        .map(|v| match v {
+            Val::Null => "∅".to_string(),
+            Val::Int(n) => n.to_string(),
+            Val::Text(s) => s.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}

@@ -1,0 +1,276 @@
+//! Projections over HTTP, against SQLite and PostgreSQL: accepted inspections and hazard
+//! events folded into queryable tables; hazards that converge when two phones change one
+//! offline; `projections rebuild` giving identical tables; `GET /v1/hazards` scoped to
+//! the caller's jurisdiction.
+
+mod common;
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use common::*;
+use gridwalk_protocol::{RecordEnvelope, RecordKind};
+
+both_databases!(
+    inspections_and_hazards_are_projected_and_rebuild_to_the_same_rows,
+    two_phones_changing_one_hazard_converge_and_the_illegal_event_is_kept,
+    hazards_are_listed_only_inside_the_callers_jurisdiction,
+);
+
+/// A hazard event of `hazard` at `at` by `actor` (`kind` the event's own fields).
+fn event(
+    seq: u64,
+    hazard: uuid::Uuid,
+    at: &str,
+    actor: &str,
+    kind: serde_json::Value,
+) -> RecordEnvelope {
+    let id = uuid::Uuid::now_v7();
+    let mut body = serde_json::json!({"id": id, "hazard_id": hazard, "at": at, "actor": actor});
+    if let (Some(b), Some(k)) = (body.as_object_mut(), kind.as_object()) {
+        b.extend(k.clone());
+    }
+    let mut e = RecordEnvelope::new(id, RecordKind::HazardEvent, seq, body.to_string());
+    e.enterprise_uscc = Some(uscc_here());
+    e
+}
+
+fn created(seq: u64, hazard: uuid::Uuid, actor: &str, deadline: &str) -> RecordEnvelope {
+    let enterprise =
+        gridwalk_core::ids::enterprise_id(&gridwalk_core::Uscc::parse(&uscc_here()).expect("uscc"));
+    event(
+        seq,
+        hazard,
+        "2026-03-02T02:00:00Z",
+        actor,
+        serde_json::json!({"kind": "created", "severity": "major", "enterprise_id": enterprise,
+            "description_zh": "除尘器未设置泄爆装置", "deadline": deadline}),
+    )
+}
+
+fn accepted(v: &serde_json::Value) {
+    for r in v["results"].as_array().expect("results") {
+        assert_eq!(r["status"], "accepted", "{v}");
+    }
+}
+
+async fn hazards(h: &Harness, token: &str, query: &str) -> (u16, serde_json::Value) {
+    h.get(token, &format!("/v1/hazards{query}")).await
+}
+
+async fn dump(h: &Harness) -> Vec<String> {
+    let store = h.store.clone();
+    tokio::task::spawn_blocking(move || store.projection_dump())
+        .await
+        .expect("join")
+        .expect("dump")
+}
+
+async fn rebuild(h: &Harness) -> (gridwalk_server::projections::RebuildReport, bool) {
+    let store = h.store.clone();
+    tokio::task::spawn_blocking(move || store.rebuild_projections())
+        .await
+        .expect("join")
+        .expect("rebuild")
+}
+
+/// An inspection becomes a row with its template, inspector, score, findings and photo
+/// count; hazard events become the hazard's history and state. Rebuilding the
+/// projections from the stored records gives the same rows.
+async fn inspections_and_hazards_are_projected_and_rebuild_to_the_same_rows(h: &Harness) {
+    let expert = h.enroll("expert-jincheng").await;
+    let inspections: Vec<_> = (1..=3)
+        .map(|seq| support::inspection_envelope(seq, &uscc_here(), &support::fake_photos(seq)))
+        .collect();
+    let (_, v) = h.push(&expert.token, &inspections).await;
+    accepted(&v);
+    let hazard = uuid::Uuid::now_v7();
+    let events = vec![
+        created(4, hazard, "expert-jincheng", "2026-04-30"),
+        event(
+            5,
+            hazard,
+            "2026-03-03T02:00:00Z",
+            "expert-jincheng",
+            serde_json::json!({"kind": "assigned", "to": "企业张三"}),
+        ),
+    ];
+    let (_, v) = h.push(&expert.token, &events).await;
+    accepted(&v);
+
+    let rows = dump(h).await;
+    let inspection_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r.starts_with("inspection: "))
+        .collect();
+    assert_eq!(inspection_rows.len(), 3, "{rows:#?}");
+    let first = inspection_rows
+        .iter()
+        .find(|r| r.contains(&inspections[0].id.to_string()))
+        .expect("the first inspection");
+    assert!(first.contains("supervision-spot-check"), "{first}");
+    assert!(rows.iter().any(|r| r.starts_with("finding: ")), "{rows:#?}");
+    let hazard_row = rows
+        .iter()
+        .find(|r| r.starts_with("hazard: ") && r.contains(&hazard.to_string()))
+        .expect("hazard row");
+    assert!(
+        hazard_row.contains("| assigned | 2026-04-30 | 企业张三 |"),
+        "{hazard_row}"
+    );
+
+    let (report, changed) = rebuild(h).await;
+    assert!(!changed, "rebuild changed the projections");
+    assert_eq!(
+        (report.inspections, report.hazard_events, report.hazards),
+        (3, 2, 1)
+    );
+    assert_eq!(dump(h).await, rows);
+    // A projection lost (a bug, a manual delete) comes back.
+    exec_sql(
+        h,
+        "DELETE FROM finding; UPDATE hazard SET status = 'closed';",
+    )
+    .await;
+    let (_, changed) = rebuild(h).await;
+    assert!(changed);
+    assert_eq!(dump(h).await, rows);
+}
+
+/// Two phones change one hazard offline: both close it after a passed re-inspection,
+/// and one reopens it later. Folded in the merged order the second close is not legal;
+/// it is kept, marked, and the state is the same whatever order the pushes arrive in.
+async fn two_phones_changing_one_hazard_converge_and_the_illegal_event_is_kept(h: &Harness) {
+    let a = h.enroll("expert-jincheng").await;
+    let b = h.enroll("officer").await;
+    let hazard = uuid::Uuid::now_v7();
+    let (_, v) = h
+        .push(
+            &a.token,
+            &[
+                created(1, hazard, "expert-jincheng", "2026-04-30"),
+                event(
+                    2,
+                    hazard,
+                    "2026-03-03T00:00:00Z",
+                    "expert-jincheng",
+                    serde_json::json!({"kind": "assigned", "to": "企业张三"}),
+                ),
+                event(
+                    3,
+                    hazard,
+                    "2026-03-04T00:00:00Z",
+                    "expert-jincheng",
+                    serde_json::json!({"kind": "rectification_started"}),
+                ),
+                event(
+                    4,
+                    hazard,
+                    "2026-03-05T00:00:00Z",
+                    "expert-jincheng",
+                    serde_json::json!({"kind": "reinspected", "passed": true,
+                        "after_photo_sha256s": ["a".repeat(64)]}),
+                ),
+            ],
+        )
+        .await;
+    accepted(&v);
+    // The officer's phone closes it later than the expert's; the expert's push comes last.
+    let (_, v) = h
+        .push(
+            &b.token,
+            &[event(
+                1,
+                hazard,
+                "2026-03-06T09:00:00Z",
+                "officer",
+                serde_json::json!({"kind": "closed"}),
+            )],
+        )
+        .await;
+    accepted(&v);
+    let (_, v) = h
+        .push(
+            &a.token,
+            &[
+                event(
+                    5,
+                    hazard,
+                    "2026-03-06T08:00:00Z",
+                    "expert-jincheng",
+                    serde_json::json!({"kind": "closed"}),
+                ),
+                event(
+                    6,
+                    hazard,
+                    "2026-03-07T00:00:00Z",
+                    "expert-jincheng",
+                    serde_json::json!({"kind": "reopened", "reason": "复查发现反弹"}),
+                ),
+            ],
+        )
+        .await;
+    accepted(&v);
+    let (s, list) = hazards(h, &b.token, "").await;
+    assert_eq!(s, 200, "{list}");
+    let item = list
+        .as_array()
+        .and_then(|l| l.iter().find(|i| i["id"] == hazard.to_string()))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(item["status"], "rectifying", "{item}");
+    assert_eq!(
+        item["skipped_events"], 1,
+        "the officer's later close: {item}"
+    );
+    assert_eq!(item["event_count"], 6, "{item}");
+    let rows = dump(h).await;
+    let skipped: Vec<_> = rows
+        .iter()
+        .filter(|r| r.starts_with("hazard_event: ") && r.contains("| 0 |"))
+        .collect();
+    assert_eq!(skipped.len(), 1, "{rows:#?}");
+    assert!(skipped[0].contains("| officer |"), "{skipped:?}");
+    let (_, changed) = rebuild(h).await;
+    assert!(!changed);
+}
+
+/// `GET /v1/hazards`: the caller's jurisdiction by default; a division inside it
+/// narrows; another town's division is 404, as if it did not exist; `overdue=true` keeps
+/// the open hazards past their deadline.
+async fn hazards_are_listed_only_inside_the_callers_jurisdiction(h: &Harness) {
+    let expert = h.enroll("expert-jincheng").await;
+    let other = h.enroll("expert-rulin").await;
+    let (late, fresh) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[
+                created(1, late, "expert-jincheng", "2025-01-31"),
+                created(2, fresh, "expert-jincheng", "2099-12-31"),
+            ],
+        )
+        .await;
+    accepted(&v);
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|i| i["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (s, all) = hazards(h, &expert.token, "").await;
+    assert_eq!((s, ids(&all).len()), (200, 2), "{all}");
+    let (_, overdue) = hazards(h, &expert.token, "?overdue=true").await;
+    assert_eq!(ids(&overdue), [late.to_string()], "{overdue}");
+    assert_eq!(overdue[0]["overdue"], true);
+    let (s, village) = hazards(h, &expert.token, &format!("?division={VILLAGE}")).await;
+    assert_eq!((s, ids(&village).len()), (200, 2), "{village}");
+    // The other town's expert sees none of them, and not even that the division exists.
+    let (s, theirs) = hazards(h, &other.token, "").await;
+    assert_eq!((s, ids(&theirs).len()), (200, 0), "{theirs}");
+    let (s, v) = hazards(h, &other.token, &format!("?division={TOWN}")).await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")), "{v}");
+    let (s, v) = hazards(h, &other.token, "?division=nonsense").await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")), "{v}");
+}
