@@ -5,6 +5,7 @@
 //! Everything here is pure: no files, no database, no network. The device store, the
 //! CLI, the app and the server all depend on these types, so they are defined once.
 
+pub mod campaign;
 pub mod division;
 pub mod dust;
 pub mod enterprise;
@@ -13,6 +14,7 @@ pub mod pinyin_keys;
 pub mod search;
 pub mod uscc;
 
+pub use campaign::{Applicability, Campaign, CampaignError, Completion, DeadlineLevel, Duty};
 pub use division::{DivisionCode, DivisionError, DivisionLevel};
 pub use dust::{DustCategory, DustFlag, DustType};
 pub use enterprise::{Enterprise, Lease, Site};

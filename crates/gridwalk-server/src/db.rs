@@ -174,6 +174,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 6,
                 include_str!("../../../migrations/server/sqlite/0006_projections.sql"),
             ),
+            (
+                7,
+                include_str!("../../../migrations/server/sqlite/0007_campaigns.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -199,6 +203,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 6,
                 include_str!("../../../migrations/server/postgres/0006_projections.sql"),
+            ),
+            (
+                7,
+                include_str!("../../../migrations/server/postgres/0007_campaigns.sql"),
             ),
         ],
     }

@@ -222,6 +222,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/sync/reconcile"),
     ("GET", "/v1/sync/limits"),
     ("GET", "/v1/hazards"),
+    ("GET", "/v1/campaigns"),
+    ("GET", "/v1/coverage"),
+    ("GET", "/v1/coverage/enterprises"),
     ("GET", "/openapi.json"),
     // crate::tus::routes()
     ("OPTIONS", "/v1/photos"),
@@ -244,6 +247,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sync/reconcile", post(reconcile))
         .route("/v1/sync/limits", get(limits))
         .route("/v1/hazards", get(hazards))
+        .route("/v1/campaigns", get(campaigns))
+        .route("/v1/coverage", get(coverage))
+        .route("/v1/coverage/enterprises", get(coverage_enterprises))
         .route("/openapi.json", get(crate::openapi::document))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(crate::tus::routes())
@@ -460,6 +466,157 @@ pub(crate) async fn reconcile(
     Ok(Json(s.run(move |st| st.reconcile(&caller, &req)).await?))
 }
 
+/// A division inside the caller's jurisdiction (the whole jurisdiction when absent);
+/// anything else is answered as if it did not exist.
+fn division_in_scope(
+    caller: &Caller,
+    division: Option<&str>,
+) -> Result<gridwalk_core::DivisionCode, ApiError> {
+    match division.map(str::trim) {
+        None | Some("") => Ok(caller.jurisdiction.clone()),
+        Some(d) => gridwalk_core::DivisionCode::parse(d)
+            .ok()
+            .filter(|d| caller.jurisdiction.covers(d))
+            .ok_or_else(|| ApiError::new(ProblemCode::NotFound, format!("no division {d}"))),
+    }
+}
+
+fn china_today() -> chrono::NaiveDate {
+    gridwalk_checklist::hazard::china_date(chrono::Utc::now())
+}
+
+/// The named campaign, or the one coverage is counted for by default; 404 when there is
+/// none or it does not cover the division.
+fn campaign_for(
+    st: &crate::store::Store,
+    id: Option<&str>,
+    division: &gridwalk_core::DivisionCode,
+) -> Result<gridwalk_core::Campaign, crate::error::StoreError> {
+    let not_found = |what: String| crate::error::StoreError::problem(ProblemCode::NotFound, what);
+    match id.map(str::trim).filter(|i| !i.is_empty()) {
+        Some(id) => st
+            .campaign(id)?
+            .filter(|c| c.covers(division))
+            .ok_or_else(|| not_found(format!("no campaign {id} for {}", division.as_str()))),
+        None => st
+            .default_campaign(division, china_today())?
+            .ok_or_else(|| not_found(format!("no campaign covers {}", division.as_str()))),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/campaigns",
+    responses((status = 200, description = "The campaigns covering the caller's jurisdiction, newest first", body = [crate::coverage::CampaignSummary]),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn campaigns(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<crate::coverage::CampaignSummary>>, ApiError> {
+    let all = s.run(|st| st.campaigns()).await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|c| c.covers(&caller.jurisdiction) || caller.jurisdiction.covers(&c.area_code))
+            .map(|c| crate::coverage::CampaignSummary {
+                duties: c.duties.len(),
+                id: c.id,
+                name_zh: c.name_zh,
+                year: c.year,
+                area_code: c.area_code.as_str().to_string(),
+                starts_on: c.starts_on.to_string(),
+                ends_on: c.ends_on.to_string(),
+            })
+            .collect(),
+    ))
+}
+
+/// Query of `GET /v1/coverage`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageQuery {
+    /// A division inside the caller's jurisdiction (default: the whole jurisdiction).
+    #[serde(default)]
+    pub division: Option<String>,
+    /// A campaign id (default: the one active today covering the division).
+    #[serde(default)]
+    pub campaign: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/coverage", params(CoverageQuery),
+    responses((status = 200, description = "Per duty: applicable enterprises done, not done, overdue, in total and per child division", body = crate::coverage::Coverage),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md); a division outside the caller's jurisdiction, or no campaign, is 404", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn coverage(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<CoverageQuery>,
+) -> Result<Json<crate::coverage::Coverage>, ApiError> {
+    let division = division_in_scope(&caller, q.division.as_deref())?;
+    Ok(Json(
+        s.run(move |st| {
+            let c = campaign_for(st, q.campaign.as_deref(), &division)?;
+            st.coverage(&c, &division, china_today())
+        })
+        .await?,
+    ))
+}
+
+/// Query of `GET /v1/coverage/enterprises`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageListQuery {
+    /// A division inside the caller's jurisdiction (default: the whole jurisdiction).
+    #[serde(default)]
+    pub division: Option<String>,
+    /// A campaign id (default: the one active today covering the division).
+    #[serde(default)]
+    pub campaign: Option<String>,
+    /// The duty.
+    pub duty: String,
+    /// `applicable`, `done`, `not_done` or `overdue`.
+    pub status: String,
+    /// At most this many (1–10000, default 1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/coverage/enterprises", params(CoverageListQuery),
+    responses((status = 200, description = "The enterprises behind one number of the coverage", body = [crate::coverage::CoverageEnterprise]),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn coverage_enterprises(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<CoverageListQuery>,
+) -> Result<Json<Vec<crate::coverage::CoverageEnterprise>>, ApiError> {
+    let division = division_in_scope(&caller, q.division.as_deref())?;
+    let status = crate::coverage::CoverageStatus::parse(q.status.trim()).ok_or_else(|| {
+        ApiError::new(
+            ProblemCode::MalformedBody,
+            format!(
+                "status '{}': use applicable, done, not_done or overdue",
+                q.status
+            ),
+        )
+    })?;
+    Ok(Json(
+        s.run(move |st| {
+            let c = campaign_for(st, q.campaign.as_deref(), &division)?;
+            st.coverage_enterprises(
+                &c,
+                &q.duty,
+                &division,
+                status,
+                china_today(),
+                q.limit.unwrap_or(1000),
+            )
+        })
+        .await?,
+    ))
+}
+
 /// Query of `GET /v1/hazards`.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -482,16 +639,8 @@ pub(crate) async fn hazards(
     caller: Caller,
     ApiQuery(q): ApiQuery<HazardsQuery>,
 ) -> Result<Json<Vec<crate::store::HazardListItem>>, ApiError> {
-    let division = match q.division.as_deref().map(str::trim) {
-        None | Some("") => caller.jurisdiction.clone(),
-        Some(d) => gridwalk_core::DivisionCode::parse(d)
-            .ok()
-            .filter(|d| caller.jurisdiction.covers(d))
-            // Another jurisdiction is answered as if it did not exist.
-            .ok_or_else(|| ApiError::new(ProblemCode::NotFound, format!("no division {d}")))?,
-    };
-    let today = gridwalk_checklist::hazard::china_date(chrono::Utc::now());
-    let overdue = q.overdue.unwrap_or(false).then_some(today);
+    let division = division_in_scope(&caller, q.division.as_deref())?;
+    let overdue = q.overdue.unwrap_or(false).then_some(china_today());
     Ok(Json(
         s.run(move |st| st.hazard_list(&division, overdue)).await?,
     ))

@@ -6,6 +6,7 @@
 //! over the [`db::Backend`] seam with SQLite and PostgreSQL implementations.
 
 pub mod authz;
+pub mod coverage;
 pub mod db;
 pub mod error;
 pub mod http;

@@ -82,6 +82,55 @@ enum Command {
         #[command(subcommand)]
         command: HazardsCommand,
     },
+    /// Campaigns as data (docs/campaign.md).
+    Campaigns {
+        #[command(subcommand)]
+        command: CampaignsCommand,
+    },
+    /// Per duty of a campaign: enterprises done, not done and overdue in a division and
+    /// each of its children; with --duty and --status, the enterprises behind a number.
+    Coverage {
+        /// Division code (district, town, village or grid).
+        #[arg(long)]
+        division: String,
+        /// Campaign id (default: the one active today covering the division).
+        #[arg(long)]
+        campaign: Option<String>,
+        /// List the enterprises of this duty…
+        #[arg(long, requires = "status")]
+        duty: Option<String>,
+        /// …that are applicable, done, not_done or overdue.
+        #[arg(long, requires = "duty")]
+        status: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CampaignsCommand {
+    /// Import (or replace) a campaign file (JSON; the shipped 2024 Changzhou campaign is
+    /// crates/gridwalk-server/campaigns/changzhou-2024-dust-100day.json).
+    Import { file: PathBuf },
+    /// The stored campaigns.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Next year's campaign: a copy of a stored one with every date moved by whole years.
+    Copy {
+        /// The campaign to copy.
+        #[arg(long)]
+        from: String,
+        /// The year of the copy.
+        #[arg(long)]
+        year: i32,
+        /// The copy's id (default: the original's with its year replaced).
+        #[arg(long)]
+        id: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -280,6 +329,20 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&all)?);
             Ok(())
         }
+        Command::Campaigns { command } => campaigns(&store, command),
+        Command::Coverage {
+            division,
+            campaign,
+            duty,
+            status,
+            json,
+        } => coverage(
+            &store,
+            &division,
+            campaign.as_deref(),
+            duty.zip(status),
+            json,
+        ),
         Command::Projections {
             command: ProjectionsCommand::Rebuild,
         } => {
@@ -325,6 +388,121 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Result<()> {
+    match command {
+        CampaignsCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let c = gridwalk_core::Campaign::from_json(&text)?;
+            store.import_campaign(&c)?;
+            println!(
+                "campaign {} ({}): {} duties, {} to {}",
+                c.id,
+                c.name_zh,
+                c.duties.len(),
+                c.starts_on,
+                c.ends_on
+            );
+        }
+        CampaignsCommand::List { json } => {
+            let all = store.campaigns()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                for c in &all {
+                    println!(
+                        "{} {} {} {}..{} ({} duties)",
+                        c.id,
+                        c.name_zh,
+                        c.area_code.as_str(),
+                        c.starts_on,
+                        c.ends_on,
+                        c.duties.len()
+                    );
+                }
+            }
+        }
+        CampaignsCommand::Copy { from, year, id } => {
+            let Some(original) = store.campaign(&from)? else {
+                bail!("no campaign {from}");
+            };
+            let id =
+                id.unwrap_or_else(|| from.replace(&original.year.to_string(), &year.to_string()));
+            if id == from {
+                bail!("the copy needs its own id: pass --id");
+            }
+            let copy = original.shifted_to_year(year, &id)?;
+            store.import_campaign(&copy)?;
+            println!(
+                "campaign {} ({}): {} to {}",
+                copy.id, copy.name_zh, copy.starts_on, copy.ends_on
+            );
+        }
+    }
+    Ok(())
+}
+
+fn coverage(
+    store: &gridwalk_server::Store,
+    division: &str,
+    campaign: Option<&str>,
+    list: Option<(String, String)>,
+    json: bool,
+) -> Result<()> {
+    let division = DivisionCode::parse(division)?;
+    let today = gridwalk_checklist::hazard::china_date(chrono::Utc::now());
+    let c = match campaign {
+        Some(id) => store
+            .campaign(id)?
+            .with_context(|| format!("no campaign {id}"))?,
+        None => store
+            .default_campaign(&division, today)?
+            .with_context(|| format!("no campaign covers {}", division.as_str()))?,
+    };
+    if let Some((duty, status)) = list {
+        let Some(status) = gridwalk_server::coverage::CoverageStatus::parse(&status) else {
+            bail!("--status {status}: use applicable, done, not_done or overdue");
+        };
+        let rows = store.coverage_enterprises(&c, &duty, &division, status, today, 10_000)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        } else {
+            for r in &rows {
+                println!(
+                    "{} {} {}",
+                    r.uscc,
+                    r.name.as_deref().unwrap_or(""),
+                    r.village_code
+                );
+            }
+            println!("{} enterprises", rows.len());
+        }
+        return Ok(());
+    }
+    let cov = store.coverage(&c, &division, today)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&cov)?);
+    } else {
+        println!(
+            "{} in {} on {}",
+            cov.campaign_name_zh, cov.division, cov.today
+        );
+        for d in &cov.duties {
+            println!(
+                "{}. {} (deadline {}): {} applicable, {} done, {} not done, {} overdue",
+                d.no,
+                d.title_zh,
+                d.deadline.as_deref().unwrap_or("none"),
+                d.counts.applicable,
+                d.counts.done,
+                d.counts.not_done,
+                d.counts.overdue
+            );
+        }
+    }
+    Ok(())
 }
 
 fn import(

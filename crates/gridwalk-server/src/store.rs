@@ -204,6 +204,7 @@ impl Store {
             limits: ServerLimits::default(),
         };
         store.index_hazards()?;
+        store.tx(crate::coverage::index_enterprises)?;
         store.tx(|t| {
             t.exec(
                 "INSERT INTO server_meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
@@ -307,7 +308,7 @@ impl Store {
     }
 
     /// Runs `f` in one transaction and returns its value.
-    fn tx<R>(
+    pub(crate) fn tx<R>(
         &self,
         mut f: impl FnMut(&mut dyn Tx) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
@@ -1593,14 +1594,23 @@ impl Store {
             for e in enterprises {
                 let text = serde_json::to_string(&e.body)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let [name, dust, al_mg, workers, tenant] = crate::coverage::register_facts(&e.body);
                 t.exec(
-                    "INSERT INTO enterprise (id, uscc, village_code, body) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (id) DO UPDATE SET village_code = excluded.village_code, body = excluded.body",
+                    "INSERT INTO enterprise (id, uscc, village_code, body, name, dust_involved, al_mg, workers_per_shift, tenant)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     ON CONFLICT (id) DO UPDATE SET village_code = excluded.village_code, body = excluded.body,
+                         name = excluded.name, dust_involved = excluded.dust_involved, al_mg = excluded.al_mg,
+                         workers_per_shift = excluded.workers_per_shift, tenant = excluded.tenant",
                     &[
                         e.id.to_string().into(),
                         e.uscc.clone().into(),
                         e.village.as_str().into(),
                         text.into(),
+                        name,
+                        dust,
+                        al_mg,
+                        workers,
+                        tenant,
                     ],
                 )?;
                 changed += usize::from(upsert_change(

@@ -1,0 +1,224 @@
+//! Campaigns and coverage over HTTP, against SQLite and PostgreSQL: the shipped 2024
+//! Changzhou campaign imported as data and copied to another year; per duty, the
+//! applicable enterprises done, not done and overdue in a division and its children;
+//! the list behind each number; every answer inside the caller's jurisdiction.
+
+mod common;
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use chrono::NaiveDate;
+use common::*;
+use gridwalk_core::{Campaign, DivisionCode};
+use gridwalk_server::coverage::CoverageStatus;
+
+both_databases!(
+    coverage_counts_done_not_done_and_overdue_per_duty_and_child,
+    coverage_answers_only_inside_the_callers_jurisdiction,
+);
+
+fn shipped() -> Campaign {
+    Campaign::from_json(include_str!("../campaigns/changzhou-2024-dust-100day.json"))
+        .expect("shipped campaign")
+}
+
+/// The shipped campaign and its 2025 copy, stored; the copy is returned (the bench's
+/// inspections are finalized in May 2025).
+async fn campaigns(h: &Harness) -> Campaign {
+    let store = h.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let c = shipped();
+        store.import_campaign(&c).expect("import");
+        let next = c
+            .shifted_to_year(2025, "changzhou-2025-dust-100day")
+            .expect("copy");
+        store.import_campaign(&next).expect("import copy");
+        next
+    })
+    .await
+    .expect("join")
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("date")
+}
+
+async fn spot_check_here(h: &Harness) {
+    let expert = h.enroll("expert-jincheng").await;
+    let e = support::inspection_envelope(1, &uscc_here(), &support::fake_photos(1));
+    let (_, v) = h.push(&expert.token, &[e]).await;
+    assert_eq!(v["results"][0]["status"], "accepted", "{v}");
+}
+
+/// One spot check of the wood shop: joint enforcement (dust enterprises, done by a spot
+/// check or an expert inspection) is 1 of 2 done in the district, in 金城 (both dust
+/// enterprises are there) and nothing in 儒林; before the deadline the other is not done,
+/// after it overdue. Training applies to the Al/Mg shop only; the census to all three.
+async fn coverage_counts_done_not_done_and_overdue_per_duty_and_child(h: &Harness) {
+    let c = campaigns(h).await;
+    spot_check_here(h).await;
+    let store = h.store.clone();
+    let c2 = c.clone();
+    let (before, after, done_list, open_list) = tokio::task::spawn_blocking(move || {
+        let district = DivisionCode::parse(DISTRICT).expect("district");
+        let before = store
+            .coverage(&c2, &district, day(2025, 3, 1))
+            .expect("coverage");
+        let after = store
+            .coverage(&c2, &district, day(2025, 6, 1))
+            .expect("coverage");
+        let done = store
+            .coverage_enterprises(
+                &c2,
+                "joint-enforcement",
+                &district,
+                CoverageStatus::Done,
+                day(2025, 3, 1),
+                100,
+            )
+            .expect("list");
+        let open = store
+            .coverage_enterprises(
+                &c2,
+                "joint-enforcement",
+                &district,
+                CoverageStatus::Overdue,
+                day(2025, 6, 1),
+                100,
+            )
+            .expect("list");
+        (before, after, done, open)
+    })
+    .await
+    .expect("join");
+    let duty = |cov: &gridwalk_server::coverage::Coverage, id: &str| {
+        cov.duties
+            .iter()
+            .find(|d| d.duty_id == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no duty {id}"))
+    };
+    let joint = duty(&before, "joint-enforcement");
+    assert_eq!(joint.deadline.as_deref(), Some("2025-04-30"));
+    let counts =
+        |c: &gridwalk_server::coverage::Counts| (c.applicable, c.done, c.not_done, c.overdue);
+    assert_eq!(counts(&joint.counts), (2, 1, 1, 0), "{joint:?}");
+    assert_eq!(
+        counts(&duty(&after, "joint-enforcement").counts),
+        (2, 1, 0, 1)
+    );
+    let jincheng = joint
+        .children
+        .iter()
+        .find(|c| c.code == TOWN)
+        .unwrap_or_else(|| panic!("{joint:?}"));
+    assert_eq!(counts(&jincheng.counts), (2, 1, 1, 0));
+    assert!(jincheng.name.is_some(), "{jincheng:?}");
+    assert!(
+        joint.children.iter().all(|c| c.code != OTHER_TOWN),
+        "no dust enterprise in 儒林"
+    );
+    assert_eq!(
+        counts(&duty(&before, "training").counts),
+        (1, 0, 0, 1),
+        "deadline 2025-02-09 passed"
+    );
+    assert_eq!(duty(&before, "census").counts.applicable, 3);
+    assert_eq!(
+        duty(&before, "expert-check").counts.done,
+        0,
+        "a spot check is no expert inspection"
+    );
+    assert_eq!(done_list.len(), 1);
+    assert_eq!(done_list[0].uscc, uscc_here());
+    assert!(done_list[0].done);
+    assert_eq!(
+        open_list.iter().map(|e| e.uscc.clone()).collect::<Vec<_>>(),
+        [uscc_neighbour()]
+    );
+
+    // The same through the API, for the district officer; the campaign named.
+    let officer = h.enroll("officer").await;
+    let (s, v) = h
+        .get(
+            &officer.token,
+            "/v1/coverage?campaign=changzhou-2025-dust-100day",
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let joint = v["duties"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["duty_id"] == "joint-enforcement"))
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(
+        (joint["applicable"].as_u64(), joint["done"].as_u64()),
+        (Some(2), Some(1)),
+        "{joint}"
+    );
+    let (s, v) = h
+        .get(
+            &officer.token,
+            "/v1/coverage/enterprises?campaign=changzhou-2025-dust-100day&duty=joint-enforcement&status=done",
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v[0]["uscc"], uscc_here(), "{v}");
+    let (s, v) = h.get(&officer.token, "/v1/campaigns").await;
+    assert_eq!((s, v.as_array().map(Vec::len)), (200, Some(2)), "{v}");
+    let (s, v) = h
+        .get(
+            &officer.token,
+            "/v1/coverage/enterprises?duty=joint-enforcement&status=sideways",
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("malformed_body")),
+        "{v}"
+    );
+    let (s, v) = h
+        .get(&officer.token, "/v1/coverage?campaign=nonesuch")
+        .await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")), "{v}");
+}
+
+/// Another town's expert gets 404 for this town and counts only its own.
+async fn coverage_answers_only_inside_the_callers_jurisdiction(h: &Harness) {
+    campaigns(h).await;
+    spot_check_here(h).await;
+    let other = h.enroll("expert-rulin").await;
+    let q = "campaign=changzhou-2025-dust-100day";
+    let (s, v) = h
+        .get(&other.token, &format!("/v1/coverage?{q}&division={TOWN}"))
+        .await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")), "{v}");
+    let (s, v) = h
+        .get(
+            &other.token,
+            &format!(
+                "/v1/coverage/enterprises?{q}&division={VILLAGE}&duty=census&status=applicable"
+            ),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")), "{v}");
+    let (s, v) = h.get(&other.token, &format!("/v1/coverage?{q}")).await;
+    assert_eq!(s, 200, "{v}");
+    let census = v["duties"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["duty_id"] == "census"))
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(census["applicable"], 1, "only 儒林's feed mill: {census}");
+    let (s, v) = h
+        .get(
+            &other.token,
+            &format!("/v1/coverage/enterprises?{q}&duty=census&status=applicable"),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v.as_array()
+            .map(|l| l.iter().map(|e| e["uscc"].clone()).collect::<Vec<_>>()),
+        Some(vec![serde_json::json!(uscc_far())]),
+        "{v}"
+    );
+}
