@@ -597,6 +597,7 @@ impl Store {
                 head: row.text(1)?,
                 branch: row.int(2)?,
                 taken: Vec::new(),
+                reused: std::collections::HashSet::new(),
             };
             let mut order: Vec<usize> = (0..records.len()).collect();
             order.sort_by_key(|i| records[*i].seq);
@@ -781,14 +782,30 @@ impl Store {
             }
             return Ok((Outcome::Duplicate, stored_link));
         }
-        if r.seq < sequence.next {
+        let follows_reused = r
+            .link
+            .as_ref()
+            .is_some_and(|l| sequence.reused.contains(&l.prev_hash));
+        if r.seq < sequence.next || follows_reused {
+            // Nothing stored: the phone renumbers (forks) and sends it again.
+            if let Some(l) = &verified_link {
+                sequence.reused.insert(l.clone());
+            }
+            let detail = if follows_reused {
+                format!(
+                    "record {} follows a record of this push whose position is taken; fork from the next expected {}",
+                    r.id, sequence.next
+                )
+            } else {
+                format!(
+                    "sequence number {} is already used; the next expected is {}",
+                    r.seq, sequence.next
+                )
+            };
             return Ok((
                 Outcome::Rejected {
                     code: ProblemCode::SeqReused,
-                    detail: format!(
-                        "sequence number {} is already used; the next expected is {}",
-                        r.seq, sequence.next
-                    ),
+                    detail,
                 },
                 None,
             ));
@@ -1156,6 +1173,16 @@ impl Store {
                 format!("{} ranges; at most {MAX_RANGES}", req.ranges.len()),
             ));
         }
+        // In order and apart: a request reads each position of the device at most once.
+        if let Some(w) = req.ranges.windows(2).find(|w| w[1].from <= w[0].to) {
+            return Err(problem(
+                ProblemCode::MalformedBody,
+                format!(
+                    "range {}..={} does not come after {}..={}: ranges are ascending and do not overlap",
+                    w[1].from, w[1].to, w[0].from, w[0].to
+                ),
+            ));
+        }
         for r in &req.ranges {
             if r.from == 0 || r.from > r.to || r.to > i64::MAX as u64 || !is_sha256_hex(&r.digest) {
                 return Err(problem(
@@ -1205,20 +1232,21 @@ impl Store {
                 } else if r.len() <= LEAF_POSITIONS {
                     RangeVerdict::Entries { entries }
                 } else {
+                    // One pass over the (ordered) entries.
                     let step = r.len().div_ceil(FAN_OUT);
                     let mut parts = Vec::new();
+                    let mut rest = entries.as_slice();
                     let mut from = r.from;
                     while from <= r.to {
                         let to = from.saturating_add(step - 1).min(r.to);
-                        let inside: Vec<&HeldEntry> = entries
-                            .iter()
-                            .filter(|e| e.seq >= from && e.seq <= to)
-                            .collect();
+                        let n = rest.partition_point(|e| e.seq <= to);
+                        let (inside, after) = rest.split_at(n);
                         parts.push(SeqRange {
                             from,
                             to,
                             digest: range_digest(inside),
                         });
+                        rest = after;
                         from = to + 1;
                     }
                     RangeVerdict::Split { parts }
@@ -1810,6 +1838,9 @@ struct Sequence {
     branch: i64,
     /// Positions taken in this push, written to `device_seq` with the device's row.
     taken: Vec<SeqEntry>,
+    /// Links of this push's records refused `seq_reused` (nothing stored): a record
+    /// following one of them is the same phone's next record, and must fork too.
+    reused: std::collections::HashSet<String>,
 }
 
 /// One position of a device's sequence and what took it.
@@ -1867,13 +1898,19 @@ fn fork_point_of(
     {
         return Ok(Some(0));
     }
-    Ok(t.query_opt(
+    if let Some(row) = t.query_opt(
         "SELECT seq FROM device_seq WHERE device_id = $1 AND link_sha256 = $2 ORDER BY seq LIMIT 1",
         &[device.to_string().into(), link.prev_hash.clone().into()],
+    )? {
+        return Ok(Some(row.int(0)?.max(0) as u64));
+    }
+    // The link this identity's sequence started from: a phone handed to another user
+    // continues the earlier user's chain, whose links are not this identity's.
+    Ok(t.query_opt(
+        "SELECT 1 FROM record WHERE device_id = $1 AND seq = 1 AND prev_link_sha256 = $2",
+        &[device.to_string().into(), link.prev_hash.clone().into()],
     )?
-    .map(|r| r.int(0))
-    .transpose()?
-    .map(|s| s as u64))
+    .map(|_| 0))
 }
 
 /// Why a new record's chain link does not continue the device's chain, if it does not
@@ -1908,7 +1945,9 @@ fn chain_problem(
             r.id, r.seq, link.hash
         ));
     }
-    let expected = if link.chain_seq(r.seq) == Some(0) {
+    // The genesis hash starts a device's sequence, or a fork marked as one from the
+    // start of a chain; anywhere else it would restart the chain unmarked.
+    let expected = if link.chain_seq(r.seq) == Some(0) && (r.seq == 1 || r.fork) {
         Some(GENESIS_PREV_HASH.to_string())
     } else {
         head.clone()

@@ -17,6 +17,8 @@ both_databases!(
     a_phone_restored_from_an_older_copy_forks_in_the_open,
     a_withheld_payload_takes_its_place_and_the_chain_goes_on,
     pull_cursors_carry_the_epoch_and_restart_when_stale,
+    a_record_following_a_reused_one_in_the_same_push_forks_with_it,
+    the_genesis_link_restarts_a_chain_only_at_the_start_or_as_a_marked_fork,
 );
 
 fn held(e: &RecordEnvelope, status: HeldStatus) -> HeldEntry {
@@ -151,6 +153,16 @@ async fn reconcile_answers_same_when_nothing_changed_and_narrows_down_a_differen
             "{v}"
         );
     }
+    // Ranges in order and apart: a request reads each position at most once.
+    let overlapping = serde_json::json!({"ranges": [
+        {"from": 1, "to": 3, "digest": "0".repeat(64)},
+        {"from": 2, "to": 9, "digest": "0".repeat(64)}]});
+    let (status, v) = reconcile_raw(h, &dev.token, &overlapping).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (400, Some("malformed_body")),
+        "{v}"
+    );
     let (status, _) = reconcile_raw(h, "not-a-token", &serde_json::json!({"ranges": []})).await;
     assert_eq!(status, 401);
 }
@@ -399,5 +411,86 @@ async fn pull_cursors_carry_the_epoch_and_restart_when_stale(h: &Harness) {
             .as_str()
             .is_some_and(|c| c.starts_with(&new)),
         "{v}"
+    );
+}
+
+/// Two copies of one phone database push at once. B's record takes position 3; A, with
+/// a stale idea of the next position, pushes its X3 and X4 at 3 and 4. X3's position is
+/// taken; X4 follows X3: both are answered `seq_reused`, nothing stored, so A's fork
+/// delivers both (X4 is not burned as a broken chain).
+async fn a_record_following_a_reused_one_in_the_same_push_forks_with_it(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let mut chain = TestChain::new();
+    let shared: Vec<_> = (1..=2)
+        .map(|seq| chain.link(inspection(seq, &uscc_here(), &[]), "inspection"))
+        .collect();
+    let (_, v) = h.push(&dev.token, &shared).await;
+    assert_eq!(status_of(&v, 1), "accepted", "{v}");
+    let head2 = chain.head.clone();
+    let copy = |head: &str| TestChain {
+        device: chain.device.clone(),
+        head: head.to_string(),
+    };
+    let (mut a, mut b) = (copy(&head2), copy(&head2));
+    let y3 = b.link(inspection(3, &uscc_here(), &[]), "inspection");
+    let x3 = a.link(inspection(3, &uscc_here(), &[]), "inspection");
+    let x4 = a.link(inspection(4, &uscc_here(), &[]), "inspection");
+    let (_, v) = h.push(&dev.token, &[y3]).await;
+    assert_eq!(status_of(&v, 0), "accepted", "{v}");
+    let (_, v) = h.push(&dev.token, &[x3.clone(), x4.clone()]).await;
+    assert_eq!(
+        (status_of(&v, 0), status_of(&v, 1)),
+        ("rejected:seq_reused".into(), "rejected:seq_reused".into()),
+        "{v}"
+    );
+    assert_eq!(v["next_seq"], 4, "nothing taken: {v}");
+    let mut fa = copy(&head2);
+    let mut f3 = x3.clone();
+    f3.seq = 4;
+    f3.fork = true;
+    let f3 = fa.link_at(f3, "inspection", Some(2));
+    let mut f4 = x4.clone();
+    f4.seq = 5;
+    let f4 = fa.link_at(f4, "inspection", Some(3));
+    let (_, v) = h.push(&dev.token, &[f3, f4]).await;
+    assert_eq!(
+        (status_of(&v, 0), status_of(&v, 1)),
+        ("accepted".into(), "accepted".into()),
+        "{v}"
+    );
+}
+
+/// A record at a later position whose link claims chain position 0 (after the genesis
+/// hash) would restart the device's chain without a mark: refused as a broken chain
+/// unless it is marked as a fork, and then the fork is on the record.
+async fn the_genesis_link_restarts_a_chain_only_at_the_start_or_as_a_marked_fork(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let mut chain = TestChain::new();
+    let first: Vec<_> = (1..=3)
+        .map(|seq| chain.link(inspection(seq, &uscc_here(), &[]), "inspection"))
+        .collect();
+    let (_, v) = h.push(&dev.token, &first).await;
+    assert_eq!(status_of(&v, 2), "accepted", "{v}");
+    let restart = |seq: u64, fork: bool| {
+        let mut c = TestChain {
+            device: chain.device.clone(),
+            head: gridwalk_protocol::chain::GENESIS_PREV_HASH.into(),
+        };
+        let mut e = inspection(seq, &uscc_here(), &[]);
+        e.fork = fork;
+        c.link_at(e, "inspection", Some(0))
+    };
+    let (_, v) = h.push(&dev.token, &[restart(4, false)]).await;
+    assert_eq!(status_of(&v, 0), "rejected:chain_broken", "{v}");
+    let marked = restart(5, true);
+    let (_, v) = h.push(&dev.token, std::slice::from_ref(&marked)).await;
+    assert_eq!(status_of(&v, 0), "accepted", "{v}");
+    let (_, st) = h
+        .get(&dev.token, &format!("/v1/sync/records/{}", marked.id))
+        .await;
+    assert_eq!(
+        (st["branch"].as_u64(), st["fork_point"].as_u64()),
+        (Some(1), Some(0)),
+        "{st}"
     );
 }

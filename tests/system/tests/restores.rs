@@ -323,3 +323,115 @@ fn one_database_on_two_phones_loses_neither_phones_records() {
         assert_eq!(v["verified"], true, "{v}");
     }
 }
+
+/// Both databases go back: the phone is restored (and forks past the positions its lost
+/// copy took), then the server is restored from a backup older than those positions. The
+/// server expects positions this phone never held: what is pending continues from there
+/// (a fork), and everything on the phone reaches the server.
+#[test]
+fn a_fork_followed_by_a_server_restore_still_delivers_everything() {
+    let mut w = World::new(3);
+    w.enroll(&w.server.url());
+    w.device
+        .add_photo(&corpus_photo("gps__DSCN0010.jpg"), &uscc(1), "李专家");
+    sync_until_done(&w.device, &FAST, 3);
+    w.server.kill();
+    let server_backup = w.tmp.path().join("server-backup");
+    copy_dir(&w.server.data, &server_backup);
+    w.server.restart();
+    w.device.ok(&["config", "set", "server", &w.server.url()]);
+    let phone_backup = w.tmp.path().join("phone-backup");
+    copy_dir(&w.device.dir, &phone_backup);
+    w.device
+        .add_photo(&corpus_photo("gps__DSCN0021.jpg"), &uscc(2), "李专家");
+    w.device
+        .add_photo(&corpus_photo("gps__DSCN0029.jpg"), &uscc(2), "李专家");
+    sync_until_done(&w.device, &FAST, 3);
+    restore_dir(&phone_backup, &w.device.dir);
+    w.device
+        .add_photo(&corpus_photo("gps__DSCN0029.jpg"), &uscc(3), "李专家");
+    let (code, report, stderr) = w.device.sync_once(&FAST);
+    assert_eq!(code, Some(0), "{report:?} {stderr}");
+
+    w.server.kill();
+    restore_dir(&server_backup, &w.server.data);
+    w.server.admin(&["admin", "new-epoch"]);
+    w.server.restart();
+    w.device.ok(&["config", "set", "server", &w.server.url()]);
+    let (code, report, stderr) = w.device.sync_once(&FAST);
+    assert_eq!(code, Some(0), "{report:?} {stderr}");
+    let v = verify(&w.device);
+    assert_eq!(v["verified"], true, "{v}");
+    for r in w.server.records() {
+        assert_eq!(r.state, "accepted", "{}: {:?}", r.id, r.reject_code);
+    }
+}
+
+/// The phone is handed to another user (nothing pending), backed up before that user's
+/// first record syncs, and restored after it did. The new user's next records fork from
+/// the link this identity started from (the earlier user's last): accepted, not refused
+/// as a broken chain; and the earlier user's refused record does not keep the new user's
+/// syncs from ending clean.
+#[test]
+fn a_restore_after_a_handover_forks_from_the_link_the_new_identity_started_from() {
+    let w = World::new(2);
+    let d = &w.device;
+    let url = w.server.url();
+    let far = uscc(900);
+    let csv = w.tmp.path().join("rulin.csv");
+    std::fs::write(
+        &csv,
+        format!("name,uscc,village_code,dust_types,workers_per_shift\n儒林木业厂,{far},320413104001,木粉,5\n"),
+    )
+    .expect("csv");
+    let csv = csv.to_str().expect("utf-8");
+    w.server.admin(&["enterprises", "import", csv]);
+    d.ok(&["enterprises", "import", csv]);
+    w.enroll(&url);
+    d.add_photo(&corpus_photo("gps__DSCN0010.jpg"), &uscc(1), "李专家");
+    // Refused for good (another town): the earlier user's, not the next user's, problem.
+    d.add_photo(&corpus_photo("gps__DSCN0029.jpg"), &far, "李专家");
+    let (code, _, _) = d.sync_once(&FAST);
+    assert_eq!(code, Some(3));
+    let other = "网格员小王";
+    w.server.admin(&[
+        "admin",
+        "create-user",
+        "--name",
+        other,
+        "--role",
+        "grid_worker",
+        "--jurisdiction",
+        gridwalk_system_tests::fixtures::VILLAGE,
+    ]);
+    let out = w
+        .server
+        .admin(&["admin", "enrollment-code", "--user", other]);
+    let code = out.lines().last().expect("code line").trim().to_string();
+    d.json(&["enroll", "--server", &url, "--code", &code]);
+    let backup = w.tmp.path().join("phone-backup");
+    copy_dir(&d.dir, &backup);
+    d.add_photo(&corpus_photo("gps__DSCN0021.jpg"), &uscc(1), other);
+    sync_until_done(d, &FAST, 3);
+    restore_dir(&backup, &d.dir);
+    d.add_photo(&corpus_photo("gps__DSCN0029.jpg"), &uscc(2), other);
+    d.add_photo(&corpus_photo("gps__DSCN0021.jpg"), &uscc(2), other);
+    let (code, report, stderr) = d.sync_once(&FAST);
+    assert_eq!(code, Some(0), "{report:?} {stderr}\n{}", d.status());
+    let report = report.expect("report");
+    assert_eq!(report["forked"].as_u64(), Some(2), "{report}");
+    let refused: Vec<_> = w
+        .server
+        .records()
+        .into_iter()
+        .filter(|r| r.state != "accepted")
+        .map(|r| (r.id, r.reject_code))
+        .collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "only the first user's far record: {refused:?}"
+    );
+    let v = verify(d);
+    assert_eq!(v["verified"], true, "{v}");
+}

@@ -133,25 +133,27 @@ async fn compare_with_server(
     ),
     SyncError,
 > {
-    let mut ask = reconciler.first_request();
+    // Ranges still to ask about, at most MAX_RANGES a request; none is dropped.
+    let mut queue: std::collections::VecDeque<gridwalk_protocol::SeqRange> =
+        reconciler.first_request().into();
     let mut found = super::reconcile::Differences::default();
     let mut first = None;
-    // Each round narrows a differing range sixteenfold: 2⁶⁴ positions take 16.
-    for _ in 0..17 {
+    // Each round narrows a differing range sixteenfold (2⁶⁴ positions take 16 rounds);
+    // the cap only stops a server that keeps answering nonsense.
+    for _ in 0..4096 {
+        let n = queue.len().min(gridwalk_protocol::reconcile::MAX_RANGES);
         let resp = client
             .reconcile(&gridwalk_protocol::ReconcileRequest {
-                ranges: std::mem::take(&mut ask),
+                ranges: queue.drain(..n).collect(),
             })
             .await?;
-        let mut next = reconciler.absorb(&resp.ranges, &mut found);
+        queue.extend(reconciler.absorb(&resp.ranges, &mut found));
         if first.is_none() {
             first = Some(resp);
         }
-        if next.is_empty() {
+        if queue.is_empty() {
             break;
         }
-        next.truncate(gridwalk_protocol::reconcile::MAX_RANGES);
-        ask = next;
     }
     let first = first.ok_or_else(|| SyncError::Interrupted("no reconcile answer".into()))?;
     Ok((first, found))
@@ -679,7 +681,15 @@ impl Syncer {
                         detail: format!("the server keeps expecting seq {expected}"),
                     });
                 }
-                report.requeued += store.requeue_from(expected)? as u64;
+                if store.holds_position(expected)? {
+                    report.requeued += store.requeue_from(expected)? as u64;
+                } else {
+                    // The server expects a position this phone never held (it belonged to
+                    // a branch a restore of this phone left behind, and the server went
+                    // back to before it): what is pending continues from there.
+                    report.requeued += store.requeue_from(expected)? as u64;
+                    report.forked += store.fork_from(expected)? as u64;
+                }
             } else if !progressed {
                 return Err(SyncError::Interrupted(
                     "the server answered the push without results for its records".into(),

@@ -153,7 +153,7 @@ pub struct AttentionItem {
 pub fn action_for(code: &str) -> &'static str {
     match code {
         "server.payload_too_large" => {
-            "the record is over the server's size limit and stays whole on this phone: shorten what was written and record it again, or have an administrator raise the limit and export it from this phone"
+            "the record is over the server's size limit; it stays whole on this phone and the server holds its hash: record what matters again in a shorter inspection, and keep the phone for a reviewer"
         }
         "server.chain_broken" | "evidence.chain_broken" => {
             "the phone's evidence was altered after it was recorded: keep the phone as it is and call a reviewer"
@@ -372,7 +372,13 @@ impl Store {
                 Some("its chain link does not match its fields (altered after it was chained)")
             } else if expected_prev.as_deref() != Some(link.prev_hash.as_str()) {
                 // The record before it is as suspect as this one.
-                if out.last().is_some_and(|e| e.seq == link.seq) {
+                // (Compared by chain position: after a fork the wire positions differ.)
+                if out.last().is_some_and(|e| {
+                    e.link
+                        .as_ref()
+                        .and_then(|l| l.chain_seq(e.seq))
+                        .is_some_and(|s| s + 1 == link.seq)
+                }) {
                     out.pop();
                 }
                 Some("its chain link does not follow the link before it")
@@ -433,6 +439,15 @@ impl Store {
             detail: format!("sync.limits: {e}"),
         })?;
         crate::store::set_meta(&self.conn, SERVER_LIMITS, &text)
+    }
+
+    /// True if one of this phone's records is at `wire_seq` of the device's sequence.
+    pub(crate) fn holds_position(&self, wire_seq: u64) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sync_record WHERE wire_seq = ?1)",
+            [wire_seq as i64],
+            |r| r.get(0),
+        )?)
     }
 
     /// Pulls the register again from the start at the next pass.
@@ -720,7 +735,7 @@ impl Store {
         let pending: Vec<i64> = {
             let mut stmt = tx.prepare(
                 "SELECT chain_seq FROM sync_record WHERE state IN ('queued', 'sending', 'failed') \
-                 ORDER BY chain_seq",
+                 AND wire_seq > 0 ORDER BY chain_seq",
             )?;
             let rows = stmt.query_map([], |r| r.get(0))?;
             rows.collect::<Result<_, _>>()?
@@ -732,10 +747,11 @@ impl Store {
             |r| r.get(0),
         )?;
         let start = (server_next as i64).max(delivered_max + 1);
-        // Out of the way first, so the unique positions never collide while renumbering.
+        // Out of the way first (below the range an earlier user's records keep), so the
+        // unique positions never collide while renumbering.
         tx.execute(
-            "UPDATE sync_record SET wire_seq = -wire_seq \
-             WHERE state IN ('queued', 'sending', 'failed')",
+            "UPDATE sync_record SET wire_seq = -1000000000 - chain_seq \
+             WHERE state IN ('queued', 'sending', 'failed') AND wire_seq > 0",
             [],
         )?;
         let now = super::now();
@@ -983,7 +999,8 @@ impl Store {
             let mut stmt = self.conn.prepare(
                 "SELECT c.record_id, c.kind, s.wire_seq, s.state, s.error_code, s.error_message \
                  FROM sync_record s JOIN evidence_chain c ON c.seq = s.chain_seq \
-                 WHERE s.state = 'rejected' OR (s.state = 'failed' AND s.error_code LIKE 'evidence.%') \
+                 WHERE s.wire_seq > 0 AND (s.state = 'rejected' \
+                       OR (s.state = 'failed' AND s.error_code LIKE 'evidence.%')) \
                  ORDER BY s.wire_seq",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -1012,9 +1029,11 @@ impl Store {
             }
         }
         let mut stmt = self.conn.prepare(
-            "SELECT sha256, source, state, error_code, error_message FROM sync_photo \
-             WHERE state = 'rejected' OR (state = 'failed' AND error_code LIKE 'evidence.%') \
-             ORDER BY sha256",
+            "SELECT p.sha256, p.source, p.state, p.error_code, p.error_message FROM sync_photo p \
+             WHERE (p.state = 'rejected' OR (p.state = 'failed' AND p.error_code LIKE 'evidence.%')) \
+             AND EXISTS (SELECT 1 FROM sync_record s WHERE s.wire_seq > 0 \
+                         AND s.photos LIKE '%' || p.sha256 || '%') \
+             ORDER BY p.sha256",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((

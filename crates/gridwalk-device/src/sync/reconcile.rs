@@ -8,7 +8,7 @@
 
 use crate::error::StoreError;
 use crate::store::Store;
-use gridwalk_protocol::reconcile::{range_digest, MAX_RANGES};
+use gridwalk_protocol::reconcile::range_digest;
 use gridwalk_protocol::{HeldEntry, HeldStatus, RangeAnswer, RangeVerdict, SeqRange};
 use rusqlite::params;
 use std::collections::BTreeSet;
@@ -58,21 +58,14 @@ impl Reconciler {
         }
     }
 
-    /// The first request: the runs of consecutive positions this phone holds, at most
-    /// [`MAX_RANGES`] (the last one then covers the rest, holes included).
+    /// The ranges to ask about first: the runs of consecutive positions this phone
+    /// holds, in order (sent [`MAX_RANGES`] a request).
     pub fn first_request(&self) -> Vec<SeqRange> {
         let mut runs: Vec<(u64, u64)> = Vec::new();
         for e in &self.mine {
             match runs.last_mut() {
                 Some((_, to)) if *to + 1 == e.seq => *to = e.seq,
                 _ => runs.push((e.seq, e.seq)),
-            }
-        }
-        if runs.len() > MAX_RANGES {
-            let end = runs.last().map_or(0, |r| r.1);
-            runs.truncate(MAX_RANGES);
-            if let Some(last) = runs.last_mut() {
-                last.1 = end;
             }
         }
         runs.into_iter().map(|(f, t)| self.range(f, t)).collect()
@@ -212,6 +205,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gridwalk_protocol::reconcile::MAX_RANGES;
 
     fn e(seq: u64) -> HeldEntry {
         HeldEntry {
@@ -229,10 +223,13 @@ mod tests {
         let spans: Vec<(u64, u64)> = req.iter().map(|r| (r.from, r.to)).collect();
         assert_eq!(spans, [(1, 3), (5, 5), (11, 12)]);
         assert_eq!(req[0].digest, range_digest(&[e(1), e(2), e(3)]));
+        // Alternating positions (two phones on one database): every run is asked
+        // about, none merged over holes the phone does not hold.
         let many = Reconciler::new((0..200).map(|i| e(i * 2 + 1)).collect());
         let req = many.first_request();
-        assert_eq!(req.len(), MAX_RANGES);
-        assert_eq!(req.last().map(|r| r.to), Some(399));
+        assert_eq!(req.len(), 200);
+        assert!(req.len() > MAX_RANGES);
+        assert!(req.iter().all(|r| r.from == r.to));
     }
 
     #[test]
