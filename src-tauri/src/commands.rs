@@ -131,6 +131,20 @@ pub fn grid_summary(state: State<'_, AppState>) -> Result<GridSummary, IpcError>
     Ok(state.store()?.grid_summary(&state.user()?.jurisdiction)?)
 }
 
+/// The campaign the Home screen shows (pulled from the server): the one active today
+/// covering the user's jurisdiction, else the latest; `null` when the phone holds none.
+#[tauri::command(rename_all = "snake_case")]
+pub fn campaign(
+    state: State<'_, AppState>,
+) -> Result<Option<gridwalk_device::campaign::CampaignView>, IpcError> {
+    let jurisdiction = state.jurisdiction().unwrap_or_default();
+    let Ok(code) = gridwalk_core::DivisionCode::parse(&jurisdiction) else {
+        return Ok(None);
+    };
+    let today = gridwalk_checklist::hazard::china_date(chrono::Utc::now());
+    Ok(state.store()?.campaign_view(&code, today)?)
+}
+
 /// The enterprise list: search, or the jurisdiction by name for `query: ""`.
 #[tauri::command(rename_all = "snake_case")]
 pub fn search_enterprises(

@@ -23,6 +23,7 @@ pub fn handlers<R: tauri::Runtime>(
         get_settings,
         set_settings,
         grid_summary,
+        campaign,
         search_enterprises,
         get_enterprise,
         enterprise_status,

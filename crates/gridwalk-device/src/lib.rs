@@ -6,6 +6,7 @@
 
 pub mod app_settings;
 pub mod app_views;
+pub mod campaign;
 pub mod error;
 pub mod evidence;
 pub mod import;

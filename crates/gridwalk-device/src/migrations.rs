@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reconcile",
         sql: include_str!("../../../migrations/device/0009_reconcile.sql"),
     },
+    Migration {
+        version: 10,
+        name: "campaigns",
+        sql: include_str!("../../../migrations/device/0010_campaigns.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -355,3 +355,78 @@ fn upgrading_to_pulled_hazards_pulls_again_from_the_start() {
         "hazard events skipped before v7 are pulled again"
     );
 }
+
+/// A campaign pulled from the server is what the Home screen shows: for a village's
+/// user, each duty with the village-level deadline; the active one covering the
+/// jurisdiction wins over an older one; a campaign this build cannot read is passed over
+/// without stopping the pull; none covering the jurisdiction means none to show.
+#[test]
+fn pulled_campaigns_give_the_home_screen_its_duties_and_deadlines() {
+    let (_d, store) = jintan_store();
+    let shipped: serde_json::Value = serde_json::from_str(include_str!(
+        "../../gridwalk-server/campaigns/changzhou-2024-dust-100day.json"
+    ))
+    .expect("campaign json");
+    let mut next = shipped.clone();
+    next["id"] = json!("changzhou-2025-dust-100day");
+    next["year"] = json!(2025);
+    next["starts_on"] = json!("2025-01-25");
+    next["ends_on"] = json!("2025-12-31");
+    for d in next["duties"].as_array_mut().expect("duties") {
+        for (_, date) in d["deadlines"].as_object_mut().expect("deadlines") {
+            *date = json!(date.as_str().expect("date").replace("2024", "2025"));
+        }
+    }
+    let applied = store
+        .apply_pull_page(&page(
+            vec![
+                (ChangeKind::Campaign, "a", shipped),
+                (ChangeKind::Campaign, "b", next),
+                (
+                    ChangeKind::Campaign,
+                    "c",
+                    json!({"id": "from-the-future", "shape": "new"}),
+                ),
+            ],
+            "3",
+        ))
+        .expect("page");
+    assert_eq!((applied.campaigns, applied.skipped), (2, 1));
+    let village = gridwalk_core::DivisionCode::parse("320413001001").expect("village");
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
+    let view = store
+        .campaign_view(&village, day(2025, 3, 1))
+        .expect("view")
+        .expect("a campaign");
+    assert_eq!(view.id, "changzhou-2025-dust-100day");
+    assert!(view.active);
+    let training = view
+        .duties
+        .iter()
+        .find(|d| d.id == "training")
+        .expect("training");
+    assert_eq!(
+        training.deadline.as_deref(),
+        Some("2025-02-09"),
+        "the village's deadline"
+    );
+    let old = store
+        .campaign_view(&village, day(2024, 3, 1))
+        .expect("view")
+        .expect("a campaign");
+    assert_eq!(old.id, "changzhou-2024-dust-100day");
+    // After both ended, the latest is shown, marked not active.
+    let after = store
+        .campaign_view(&village, day(2026, 6, 1))
+        .expect("view")
+        .expect("one");
+    assert_eq!(
+        (after.id.as_str(), after.active),
+        ("changzhou-2025-dust-100day", false)
+    );
+    let elsewhere = gridwalk_core::DivisionCode::parse("320115001001").expect("Nanjing");
+    assert!(store
+        .campaign_view(&elsewhere, day(2025, 3, 1))
+        .expect("view")
+        .is_none());
+}

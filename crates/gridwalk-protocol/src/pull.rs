@@ -11,6 +11,8 @@ pub enum ChangeKind {
     Enterprise,
     Template,
     HazardEvent,
+    /// A campaign (`gridwalk_core::Campaign` JSON; protocol 2, sent to every device).
+    Campaign,
 }
 
 impl ChangeKind {
@@ -21,6 +23,7 @@ impl ChangeKind {
             ChangeKind::Enterprise => "enterprise",
             ChangeKind::Template => "template",
             ChangeKind::HazardEvent => "hazard_event",
+            ChangeKind::Campaign => "campaign",
         }
     }
 
@@ -31,6 +34,7 @@ impl ChangeKind {
             "enterprise" => Some(ChangeKind::Enterprise),
             "template" => Some(ChangeKind::Template),
             "hazard_event" => Some(ChangeKind::HazardEvent),
+            "campaign" => Some(ChangeKind::Campaign),
             _ => None,
         }
     }

@@ -180,6 +180,8 @@ impl Store {
             .map_err(|e| problem(ProblemCode::MalformedBody, e.to_string()))?;
         let body = serde_json::to_string(c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = chrono::Utc::now().to_rfc3339();
+        let pg = self.dialect() == crate::db::Dialect::Postgres;
+        let published = serde_json::to_value(c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.tx(|t| {
             t.exec(
                 "INSERT INTO campaign (id, year, area_code, starts_on, ends_on, body, updated_at)
@@ -196,6 +198,16 @@ impl Store {
                     body.clone().into(),
                     now.clone().into(),
                 ],
+            )?;
+            // Every device gets the campaigns (few, small); each shows those covering
+            // its jurisdiction.
+            crate::store::upsert_change(
+                t,
+                pg,
+                gridwalk_protocol::ChangeKind::Campaign,
+                &c.id,
+                None,
+                &published,
             )?;
             Ok(())
         })

@@ -444,12 +444,20 @@ pub struct PullQuery {
 pub(crate) async fn pull(
     State(s): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullPage>, ApiError> {
     let cursor = q.cursor.unwrap_or_default();
     let limit = q.limit.unwrap_or(500);
+    // What the app speaks (an app that names none is taken for protocol 1).
+    let protocol = headers
+        .get(gridwalk_protocol::PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(1);
     Ok(Json(
-        s.run(move |st| st.pull(&caller, &cursor, limit)).await?,
+        s.run(move |st| st.pull_for(&caller, &cursor, limit, protocol))
+            .await?,
     ))
 }
 

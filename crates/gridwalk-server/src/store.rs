@@ -1675,6 +1675,18 @@ impl Store {
     /// bare position from protocol 1). A cursor of another epoch, or past the end of the
     /// change log (a database restored from a backup), restarts from the beginning.
     pub fn pull(&self, caller: &Caller, cursor: &str, limit: u32) -> Result<PullPage, StoreError> {
+        self.pull_for(caller, cursor, limit, PROTOCOL_VERSION)
+    }
+
+    /// [`Store::pull`] for a client speaking `protocol`: a protocol 1 app does not know
+    /// campaign changes, so it is not sent them.
+    pub fn pull_for(
+        &self,
+        caller: &Caller,
+        cursor: &str,
+        limit: u32,
+        protocol: u32,
+    ) -> Result<PullPage, StoreError> {
         let j = &caller.jurisdiction;
         let mut anc = ancestors(j);
         anc.resize(4, String::new());
@@ -1706,6 +1718,7 @@ impl Store {
                 "SELECT seq, kind, key, body FROM change_log
                  WHERE seq > $1 AND (division_code IS NULL OR division_code LIKE $2
                        OR division_code IN ($3, $4, $5, $6))
+                   AND (kind <> 'campaign' OR $8 >= 2)
                  ORDER BY seq LIMIT $7",
                 &[
                     cursor.into(),
@@ -1715,6 +1728,7 @@ impl Store {
                     anc[2].clone().into(),
                     anc[3].clone().into(),
                     (limit + 1).into(),
+                    i64::from(protocol).into(),
                 ],
             )?;
             Ok((epoch, rows, cursor))
@@ -1775,7 +1789,7 @@ fn missing_for(t: &mut dyn Tx, record_id: &str) -> Result<Vec<String>, StoreErro
 
 /// Puts the latest version of an entity at the end of the change log (unless its body
 /// is unchanged). Returns true if it changed.
-fn upsert_change(
+pub(crate) fn upsert_change(
     t: &mut dyn Tx,
     pg: bool,
     kind: ChangeKind,

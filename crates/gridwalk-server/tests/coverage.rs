@@ -15,6 +15,7 @@ use gridwalk_server::coverage::CoverageStatus;
 both_databases!(
     coverage_counts_done_not_done_and_overdue_per_duty_and_child,
     coverage_answers_only_inside_the_callers_jurisdiction,
+    campaigns_reach_the_phones_by_pull_from_protocol_2_on,
 );
 
 fn shipped() -> Campaign {
@@ -220,5 +221,50 @@ async fn coverage_answers_only_inside_the_callers_jurisdiction(h: &Harness) {
             .map(|l| l.iter().map(|e| e["uscc"].clone()).collect::<Vec<_>>()),
         Some(vec![serde_json::json!(uscc_far())]),
         "{v}"
+    );
+}
+
+/// An imported campaign is a pull change for every device that speaks protocol 2; an
+/// app of protocol 1, which does not know the kind, is not sent it.
+async fn campaigns_reach_the_phones_by_pull_from_protocol_2_on(h: &Harness) {
+    campaigns(h).await;
+    let dev = h.enroll("grid-east").await;
+    let kinds = |version: &'static str| {
+        let (http, url, token) = (
+            h.http.clone(),
+            h.url("/v1/sync/pull?limit=1000"),
+            dev.token.clone(),
+        );
+        async move {
+            let v: serde_json::Value = http
+                .get(url)
+                .bearer_auth(token)
+                .header("GridWalk-Protocol", version)
+                .send()
+                .await
+                .expect("pull")
+                .json()
+                .await
+                .expect("json");
+            v["changes"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .filter(|c| c["kind"] == "campaign")
+                        .map(|c| c["key"].as_str().unwrap_or_default().to_string())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    let mut v2 = kinds("2").await;
+    v2.sort();
+    assert_eq!(
+        v2,
+        ["changzhou-2024-dust-100day", "changzhou-2025-dust-100day"]
+    );
+    assert!(
+        kinds("1").await.is_empty(),
+        "protocol 1 apps are not sent campaigns"
     );
 }

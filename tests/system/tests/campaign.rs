@@ -34,9 +34,10 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
     inspections_with_major_hazard(&w.device, 1);
     sync_until_done(&w.device, &["--backoff-ms", "50"], 3);
 
-    let cov = json(&w.server.admin(&[
-        "coverage", "--division", TOWN, "--campaign", &id, "--json",
-    ]));
+    let cov = json(
+        &w.server
+            .admin(&["coverage", "--division", TOWN, "--campaign", &id, "--json"]),
+    );
     let duty = |id: &str| {
         cov["duties"]
             .as_array()
@@ -48,7 +49,11 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
     // enterprise 2 nothing. Both are Al/Mg polishers with 20 workers a shift.
     for id in ["census", "expert-check", "training", "safety-officer"] {
         let d = duty(id);
-        assert_eq!((d["applicable"].as_u64(), d["done"].as_u64()), (Some(2), Some(1)), "{id}: {d}");
+        assert_eq!(
+            (d["applicable"].as_u64(), d["done"].as_u64()),
+            (Some(2), Some(1)),
+            "{id}: {d}"
+        );
     }
     assert_eq!(duty("supervision")["done"], 0, "no spot check yet");
     let village = duty("census")["children"]
@@ -58,12 +63,24 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
         .unwrap_or_else(|| panic!("{cov}"));
     assert_eq!(village["applicable"], 2, "{village}");
     let open = json(&w.server.admin(&[
-        "coverage", "--division", TOWN, "--campaign", &id, "--duty", "expert-check", "--status",
-        "applicable", "--json",
+        "coverage",
+        "--division",
+        TOWN,
+        "--campaign",
+        &id,
+        "--duty",
+        "expert-check",
+        "--status",
+        "applicable",
+        "--json",
     ]));
     let listed: Vec<_> = open
         .as_array()
-        .map(|l| l.iter().map(|e| (e["uscc"].clone(), e["done"].clone())).collect())
+        .map(|l| {
+            l.iter()
+                .map(|e| (e["uscc"].clone(), e["done"].clone()))
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(
         listed,
@@ -74,12 +91,19 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
         "{open}"
     );
 
-    let hazards = json(&w.server.admin(&["hazards", "list", "--division", TOWN, "--json"]));
+    let hazards = json(
+        &w.server
+            .admin(&["hazards", "list", "--division", TOWN, "--json"]),
+    );
     let list = hazards.as_array().expect("list");
     assert_eq!(list.len(), 1, "{hazards}");
     let h = &list[0];
     assert_eq!(
-        (h["severity"].as_str(), h["status"].as_str(), h["assignee"].as_str()),
+        (
+            h["severity"].as_str(),
+            h["status"].as_str(),
+            h["assignee"].as_str()
+        ),
         (Some("major"), Some("assigned"), Some("企业张三")),
         "{h}"
     );

@@ -1,29 +1,26 @@
-// The campaign deadlines of 常安办〔2024〕6号 (shared/mission/campaign-notice-zh.txt)
-// and days left, counted in China's calendar (UTC+8) whatever the phone's zone.
+// Campaign deadlines and days left, counted in China's calendar (UTC+8) whatever the
+// phone's zone. The campaign itself comes from the server (docs/campaign.md), never
+// from constants here.
 
 import type { MessageKey } from './i18n';
+import type { CampaignView } from './backend/types';
 
 export interface CampaignDeadline {
-  /** Duty number in the notice (一 … 八). */
-  duty: number;
-  key: MessageKey;
-  /** YYYY-MM-DD, the notice's 完成时限 for towns and villages. */
+  /** The duty's id in the campaign. */
+  id: string;
+  /** Duty number in the notice. */
+  no: number;
+  title: string;
+  /** YYYY-MM-DD, the deadline at the user's level. */
   date: string;
 }
 
-export const CAMPAIGN_YEAR = 2024;
-
-export const CAMPAIGN_DEADLINES: CampaignDeadline[] = [
-  { duty: 1, key: 'deadline.d1', date: '2024-02-09' },
-  { duty: 4, key: 'deadline.d4', date: '2024-02-09' },
-  { duty: 5, key: 'deadline.d5', date: '2024-02-09' },
-  { duty: 8, key: 'deadline.d8', date: '2024-02-09' },
-  { duty: 3, key: 'deadline.d3', date: '2024-03-31' },
-  { duty: 6, key: 'deadline.d6', date: '2024-04-30' },
-  { duty: 7, key: 'deadline.d7', date: '2024-04-30' },
-  { duty: 2, key: 'deadline.d2a', date: '2024-05-31' },
-  { duty: 2, key: 'deadline.d2b', date: '2024-12-31' },
-];
+/** The duties of a campaign that set a deadline at the user's level. */
+export function campaignDeadlines(c: CampaignView): CampaignDeadline[] {
+  return c.duties
+    .filter((d) => d.deadline !== null)
+    .map((d) => ({ id: d.id, no: d.no, title: d.title_zh, date: d.deadline as string }));
+}
 
 /** Today's date in China (UTC+8) as YYYY-MM-DD. */
 export function chinaToday(now: Date = new Date()): string {
@@ -47,7 +44,7 @@ export interface DeadlineView extends CampaignDeadline {
 }
 
 /** Upcoming deadlines first (nearest first), then past ones (most recent first). */
-export function deadlineViews(today: string, list: CampaignDeadline[] = CAMPAIGN_DEADLINES): DeadlineView[] {
+export function deadlineViews(today: string, list: CampaignDeadline[]): DeadlineView[] {
   const views = list.map((d) => {
     const daysLeft = daysBetween(today, d.date);
     const state: DeadlineView['state'] = daysLeft > 0 ? 'upcoming' : daysLeft === 0 ? 'today' : 'past';

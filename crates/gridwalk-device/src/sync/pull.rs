@@ -26,6 +26,8 @@ pub struct PullApplied {
     /// Hazard events held back until what they build on arrives (their enterprise, the
     /// hazard's creation, earlier events); retried on every page.
     pub hazard_events_waiting: u64,
+    /// Campaigns stored (docs/campaign.md).
+    pub campaigns: u64,
     /// Changes this version does not apply (template versions this device already
     /// used, hazard events that do not parse); the cursor moves past them.
     pub skipped: u64,
@@ -38,6 +40,7 @@ impl PullApplied {
         self.templates += o.templates;
         self.hazard_events += o.hazard_events;
         self.hazard_events_waiting = o.hazard_events_waiting;
+        self.campaigns += o.campaigns;
         self.skipped += o.skipped;
     }
 }
@@ -209,6 +212,30 @@ impl Store {
                     match serde_json::from_value::<HazardEvent>(c.body.clone()) {
                         Ok(e) => stage_hazard_event(&tx, &e)?,
                         Err(_) => applied.skipped += 1,
+                    }
+                }
+                // A campaign this build cannot read is passed over, not allowed to stop
+                // the pull.
+                ChangeKind::Campaign => {
+                    match serde_json::from_value::<gridwalk_core::Campaign>(c.body.clone()) {
+                        Ok(campaign) if campaign.check().is_ok() => {
+                            tx.execute(
+                                "INSERT INTO campaign (id, area_code, starts_on, ends_on, body, pulled_at) \
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET \
+                                 area_code = excluded.area_code, starts_on = excluded.starts_on, \
+                                 ends_on = excluded.ends_on, body = excluded.body, pulled_at = excluded.pulled_at",
+                                rusqlite::params![
+                                    campaign.id,
+                                    campaign.area_code.as_str(),
+                                    campaign.starts_on.to_string(),
+                                    campaign.ends_on.to_string(),
+                                    c.body.to_string(),
+                                    super::now()
+                                ],
+                            )?;
+                            applied.campaigns += 1;
+                        }
+                        _ => applied.skipped += 1,
                     }
                 }
             }

@@ -4,12 +4,13 @@
 
 import type { Backend, PhotoUpload } from './ipc';
 import type {
-  AppState, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus, FinalizeOutcome,
+  AppState, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus, FinalizeOutcome,
   GridSummary, HazardDetail, HazardEvent, HazardSummary, InspectionDetail, InspectionSummary, IpcError,
   ItemView, PhotoResult, ReinspectArgs, Settings, StoredFinding, SyncRecord, SyncStatus, TemplateSummary,
 } from './types';
 import { fakeEnterprises, type FakeEnterprise } from './fake-data';
 import { FAKE_TEMPLATES } from './fake-templates';
+import { FAKE_CAMPAIGN } from './fake-campaign';
 import { classifyQuery } from '../search';
 import { isAnswered, missing as missingOf, photosOf, review } from '../checklist';
 import { chinaToday, daysBetween } from '../deadlines';
@@ -201,6 +202,13 @@ export class FakeBackend implements Backend {
   async scanQr(): Promise<string> {
     await this.tick('scan_qr');
     fail('scan.unavailable', 'no camera scanner in the browser preview');
+  }
+
+  async campaign(): Promise<CampaignView | null> {
+    await this.tick('campaign');
+    if (!this.state.enrolled) return null;
+    const today = chinaToday();
+    return structuredClone({ ...FAKE_CAMPAIGN, active: FAKE_CAMPAIGN.starts_on <= today && today <= FAKE_CAMPAIGN.ends_on });
   }
 
   async gridSummary(): Promise<GridSummary> {

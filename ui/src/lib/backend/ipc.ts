@@ -6,7 +6,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { toIpcError } from './errors';
 import { hasKey, t, type Lang } from '../i18n';
 import type {
-  AppState, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus,
+  AppState, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus,
   FinalizeOutcome, GpsStamp, GridSummary, HazardDetail, HazardSummary, InspectionDetail,
   InspectionSummary, IpcError, ItemView, PhotoResult, ReinspectArgs, Settings, SyncStatus,
   TemplateSummary,
@@ -27,6 +27,8 @@ export interface Backend {
   /** Mobile only: opens the camera QR scanner; resolves with the decoded text. */
   scanQr(): Promise<string>;
   gridSummary(): Promise<GridSummary>;
+  /** The campaign pulled from the server for the user's jurisdiction; null when none. */
+  campaign(): Promise<CampaignView | null>;
   searchEnterprises(args: { query: string; filters: EnterpriseFilters; limit: number }): Promise<EnterpriseHit[]>;
   getEnterprise(args: { key: string }): Promise<EnterpriseDetail>;
   enterpriseStatus(args: { key: string }): Promise<EnterpriseStatus>;
@@ -91,6 +93,7 @@ export class TauriBackend implements Backend {
     return r.content;
   };
   gridSummary = () => call<GridSummary>('grid_summary');
+  campaign = () => call<CampaignView | null>('campaign');
   searchEnterprises = (a: { query: string; filters: EnterpriseFilters; limit: number }) => call<EnterpriseHit[]>('search_enterprises', a);
   getEnterprise = (a: { key: string }) => call<EnterpriseDetail>('get_enterprise', a);
   enterpriseStatus = (a: { key: string }) => call<EnterpriseStatus>('enterprise_status', a);

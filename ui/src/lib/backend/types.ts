@@ -355,6 +355,27 @@ export interface Settings {
   language: 'zh' | 'en';
 }
 
+/** A duty of the campaign, with the deadline at the user's level. */
+export interface DutyView {
+  id: string;
+  no: number;
+  title_zh: string;
+  summary_zh: string;
+  deadline: string | null;
+}
+
+/** The campaign the Home screen shows, pulled from the server (docs/campaign.md). */
+export interface CampaignView {
+  id: string;
+  name_zh: string;
+  document_no: string | null;
+  issued_by: string;
+  starts_on: string;
+  ends_on: string;
+  active: boolean;
+  duties: DutyView[];
+}
+
 export interface GridSummary {
   jurisdiction_name: string | null;
   enterprises: number;
