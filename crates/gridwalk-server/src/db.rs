@@ -237,6 +237,9 @@ impl SqliteBackend {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The push path alone runs a few dozen distinct statements: with rusqlite's
+        // default cache of 16 they were prepared again on every record.
+        conn.set_prepared_statement_cache_capacity(256);
         let backend = SqliteBackend {
             conn: Mutex::new(conn),
         };
