@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use gridwalk_core::{Applicability, Campaign, DivisionCode, Duty};
 use gridwalk_protocol::ProblemCode;
 use serde::Serialize;
+use StoreError as E;
 
 /// A stored campaign, as `campaigns list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -105,10 +106,6 @@ pub struct CoverageEnterprise {
     pub done: bool,
 }
 
-fn problem(code: ProblemCode, detail: impl Into<String>) -> StoreError {
-    StoreError::problem(code, detail)
-}
-
 /// `village_code` bounds of a division: every code starting with its significant prefix.
 fn code_range(division: &DivisionCode) -> (String, String) {
     let prefix = division.significant_prefix().to_string();
@@ -177,7 +174,7 @@ impl Store {
     /// Stores (or replaces) a campaign.
     pub fn import_campaign(&self, c: &Campaign) -> Result<(), StoreError> {
         c.check()
-            .map_err(|e| problem(ProblemCode::MalformedBody, e.to_string()))?;
+            .map_err(|e| E::problem(ProblemCode::MalformedBody, e.to_string()))?;
         let body = serde_json::to_string(c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = chrono::Utc::now().to_rfc3339();
         let pg = self.dialect() == crate::db::Dialect::Postgres;
@@ -270,6 +267,9 @@ impl Store {
         let start = campaign.starts_on.to_string();
         let duties = self.tx(|t| {
             let mut out = Vec::new();
+            // Child names, looked up once for all duties.
+            let mut names: std::collections::HashMap<String, Option<String>> =
+                std::collections::HashMap::new();
             for duty in &campaign.duties {
                 // The child length is ours, not input: a literal (PostgreSQL's substr takes
                 // int4, which a bound i64 is not).
@@ -305,13 +305,20 @@ impl Store {
                     let child_deadline = DivisionCode::parse(&padded)
                         .ok()
                         .and_then(|c| duty.deadline_for(&c));
-                    let name = t
-                        .query_opt(
-                            "SELECT name FROM division WHERE code = $1",
-                            &[padded.clone().into()],
-                        )?
-                        .map(|r| r.str(0))
-                        .transpose()?;
+                    let name = match names.get(&padded) {
+                        Some(n) => n.clone(),
+                        None => {
+                            let n = t
+                                .query_opt(
+                                    "SELECT name FROM division WHERE code = $1",
+                                    &[padded.clone().into()],
+                                )?
+                                .map(|r| r.str(0))
+                                .transpose()?;
+                            names.insert(padded.clone(), n.clone());
+                            n
+                        }
+                    };
                     children.push(ChildCoverage {
                         code: padded,
                         name,
@@ -354,7 +361,7 @@ impl Store {
             .duties
             .iter()
             .find(|d| d.id == duty_id)
-            .ok_or_else(|| problem(ProblemCode::NotFound, format!("no duty {duty_id}")))?;
+            .ok_or_else(|| E::problem(ProblemCode::NotFound, format!("no duty {duty_id}")))?;
         let late = duty.deadline_for(division).is_some_and(|d| today > d);
         let want_done = match status {
             CoverageStatus::Applicable => None,
@@ -424,8 +431,17 @@ pub(crate) fn register_facts(body: &serde_json::Value) -> [Val; 5] {
     ]
 }
 
-/// Fills the register facts of enterprises imported before they were kept.
+/// Fills the register facts of enterprises imported before they were kept; once per
+/// database (imports keep them since), not a scan of the register at every start.
 pub(crate) fn index_enterprises(t: &mut dyn Tx) -> Result<(), StoreError> {
+    if t.query_opt(
+        "SELECT 1 FROM server_meta WHERE key = 'enterprises_indexed'",
+        &[],
+    )?
+    .is_some()
+    {
+        return Ok(());
+    }
     let rows = t.query(
         "SELECT id, body FROM enterprise WHERE dust_involved IS NULL",
         &[],
@@ -439,5 +455,10 @@ pub(crate) fn index_enterprises(t: &mut dyn Tx) -> Result<(), StoreError> {
             &[r.str(0)?.into(), name, dust, al_mg, workers, tenant],
         )?;
     }
+    t.exec(
+        "INSERT INTO server_meta (key, value) VALUES ('enterprises_indexed', '1')
+         ON CONFLICT (key) DO NOTHING",
+        &[],
+    )?;
     Ok(())
 }

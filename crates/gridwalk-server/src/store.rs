@@ -1313,16 +1313,16 @@ impl Store {
             )
             .map_err(StoreError::from)
         })?;
+        let today = overdue_on
+            .unwrap_or_else(|| gridwalk_checklist::hazard::china_date(Utc::now()))
+            .to_string();
         let mut out = Vec::new();
         for r in &rows {
             let status = r.str(5)?;
             let deadline = r.str(6)?;
             let open = matches!(status.as_str(), "found" | "assigned" | "rectifying");
-            let overdue_today =
-                |today: chrono::NaiveDate| open && deadline.as_str() < today.to_string().as_str();
-            let overdue = overdue_today(
-                overdue_on.unwrap_or_else(|| gridwalk_checklist::hazard::china_date(Utc::now())),
-            );
+            // ISO dates order as text.
+            let overdue = open && deadline < today;
             if overdue_on.is_some() && !overdue {
                 continue;
             }

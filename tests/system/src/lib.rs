@@ -122,6 +122,26 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// Copies a directory tree (a phone's app data, a server's data directory): a backup.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Replaces `dir` with the copy in `backup`: a restore.
+pub fn restore_dir(backup: &std::path::Path, dir: &std::path::Path) {
+    std::fs::remove_dir_all(dir).expect("remove");
+    copy_dir(backup, dir);
+}
+
 /// Requests in a proxy log with this method whose path starts with `path`.
 pub fn requests<'a>(log: &'a [proxy::Logged], method: &str, path: &str) -> Vec<&'a proxy::Logged> {
     log.iter()

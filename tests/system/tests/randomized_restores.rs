@@ -12,9 +12,8 @@
 use gridwalk_system_tests::fixtures::{uscc, write_noise_png, EXPERT};
 use gridwalk_system_tests::proxy::{FaultPlan, Proxy};
 use gridwalk_system_tests::rng::{self, Rng};
-use gridwalk_system_tests::{KillOnDrop, World};
+use gridwalk_system_tests::{copy_dir, restore_dir, KillOnDrop, World};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -30,24 +29,6 @@ const SYNC_ARGS: [&str; 8] = [
     "--attempts",
     "3",
 ];
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-fn replace_dir(with: &Path, dir: &Path) {
-    std::fs::remove_dir_all(dir).expect("remove");
-    copy_dir(with, dir);
-}
 
 struct Walk {
     w: World,
@@ -192,7 +173,7 @@ fn restores_moves_reenrolments_kills_and_faults_lose_nothing_and_double_nothing(
             }
             13 => match walk.phone_copy.clone() {
                 Some(copy) => {
-                    replace_dir(&copy, &walk.w.device.dir);
+                    restore_dir(&copy, &walk.w.device.dir);
                     // The copy may name an address the server has since left; the person
                     // sets the current one, as after any move.
                     let url = walk.url();
@@ -212,7 +193,7 @@ fn restores_moves_reenrolments_kills_and_faults_lose_nothing_and_double_nothing(
             15 => match walk.server_copy.clone() {
                 Some(copy) => {
                     walk.w.server.kill();
-                    replace_dir(&copy, &walk.w.server.data);
+                    restore_dir(&copy, &walk.w.server.data);
                     walk.w.server.admin(&["admin", "new-epoch"]);
                     walk.server_restart();
                     "server restored"

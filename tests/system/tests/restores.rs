@@ -7,31 +7,13 @@
 use gridwalk_system_tests::check::assert_synced;
 use gridwalk_system_tests::device::{dust_answers, Device};
 use gridwalk_system_tests::fixtures::{corpus_photo, uscc, write_enterprises_csv};
-use gridwalk_system_tests::{inspections_with_major_hazard, sync_until_done, World};
+use gridwalk_system_tests::{
+    copy_dir, inspections_with_major_hazard, restore_dir, sync_until_done, World,
+};
 use std::collections::BTreeSet;
 use std::path::Path;
 
 const FAST: [&str; 4] = ["--backoff-ms", "50", "--attempts", "3"];
-
-/// Copies a directory tree (a phone's app data, a server's data directory).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-/// Replaces `dir` with the copy in `backup`.
-fn restore_dir(backup: &Path, dir: &Path) {
-    std::fs::remove_dir_all(dir).expect("remove");
-    copy_dir(backup, dir);
-}
 
 fn verify(d: &Device) -> serde_json::Value {
     let o = d.run(&["--json", "sync", "--verify"]);
