@@ -13,6 +13,10 @@
 //! * `ListedSupervision` (挂牌督办) is for major hazards only, once, before closing; its
 //!   deadline becomes the hazard's deadline.
 //! * `DeadlineExtended` moves the deadline later, before closing.
+//! * `PlanSet` records the 五定 rectification plan (measures, responsible person, funds,
+//!   deadline, interim safety measures) while the hazard is open; a later plan replaces
+//!   an earlier one. Its deadline may bring the hazard's deadline forward, never push it
+//!   back (that is `DeadlineExtended`, an officer's decision).
 //! * A hazard is overdue when it is still found/assigned/rectifying after its deadline.
 //!
 //! Devices append events offline. [`fold`] deduplicates by event id and sorts by
@@ -119,6 +123,22 @@ pub struct ListedSupervision {
     pub deadline: NaiveDate,
 }
 
+/// 五定: the rectification plan of a hazard (整改措施, 责任人, 整改资金, 整改时限, 应急预案).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RectificationPlan {
+    /// 整改措施.
+    pub measures: String,
+    /// 责任人: the person at the enterprise answerable for the rectification.
+    pub responsible: String,
+    /// 整改资金, in yuan (whole yuan; `None` when not yet budgeted).
+    #[serde(default)]
+    pub funds_yuan: Option<u64>,
+    /// 整改时限: the day the rectification must be done by.
+    pub deadline: NaiveDate,
+    /// 应急预案: interim safety measures until the hazard is closed.
+    pub interim_measures: String,
+}
+
 /// What happened to a hazard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -159,6 +179,8 @@ pub enum HazardEventKind {
         new_deadline: NaiveDate,
         reason: String,
     },
+    /// 五定 set or revised (protocol 3).
+    PlanSet(RectificationPlan),
 }
 
 /// The name of an event kind, for errors and tables.
@@ -173,6 +195,7 @@ pub enum EventKindName {
     Reopened,
     ListedSupervision,
     DeadlineExtended,
+    PlanSet,
 }
 
 impl HazardEventKind {
@@ -187,6 +210,7 @@ impl HazardEventKind {
             HazardEventKind::Reopened { .. } => EventKindName::Reopened,
             HazardEventKind::ListedSupervision(_) => EventKindName::ListedSupervision,
             HazardEventKind::DeadlineExtended { .. } => EventKindName::DeadlineExtended,
+            HazardEventKind::PlanSet(_) => EventKindName::PlanSet,
         }
     }
 }
@@ -255,6 +279,9 @@ pub struct HazardState {
     pub deadline: NaiveDate,
     pub assignee: Option<String>,
     pub listed: Option<ListedSupervision>,
+    /// The current 五定 plan, if one was set.
+    #[serde(default)]
+    pub plan: Option<RectificationPlan>,
     pub reinspections: Vec<ReinspectionRecord>,
     pub closed_at: Option<DateTime<Utc>>,
     /// Number of events applied.
@@ -313,6 +340,11 @@ pub enum TransitionError {
         current: NaiveDate,
         requested: NaiveDate,
     },
+    #[error("the plan's deadline {requested} is after the hazard's deadline {current}; an officer extends deadlines")]
+    PlanDeadlineLater {
+        current: NaiveDate,
+        requested: NaiveDate,
+    },
     #[error("event {0} sorts before the last applied event; give it a later time")]
     OutOfOrder(Uuid),
     #[error("two different events share the id {0}")]
@@ -346,6 +378,7 @@ fn create(e: &HazardEvent) -> Result<HazardState, TransitionError> {
             deadline: *deadline,
             assignee: None,
             listed: None,
+            plan: None,
             reinspections: Vec::new(),
             closed_at: None,
             event_count: 1,
@@ -432,6 +465,16 @@ pub fn apply(state: &HazardState, event: &HazardEvent) -> Result<HazardState, Tr
                 });
             }
             next.deadline = *new_deadline;
+        }
+        (HazardEventKind::PlanSet(plan), S::Found | S::Assigned | S::Rectifying) => {
+            if plan.deadline > state.deadline {
+                return Err(TransitionError::PlanDeadlineLater {
+                    current: state.deadline,
+                    requested: plan.deadline,
+                });
+            }
+            next.deadline = plan.deadline;
+            next.plan = Some(plan.clone());
         }
         _ => return Err(illegal()),
     }

@@ -30,7 +30,7 @@ pub use excel::{import_xlsx, import_xlsx_path, ImportError, ImportErrors};
 pub use facts::{BoolFact, EnterpriseFacts, FactName, NumFact, ProcessFacts};
 pub use hazard::{
     apply, fold, fold_keeping, merge, DeadlinePolicy, EventKindName, HazardEvent, HazardEventKind,
-    HazardState, HazardStatus, Severity, TransitionError,
+    HazardState, HazardStatus, ListedSupervision, RectificationPlan, Severity, TransitionError,
 };
 pub use template::{
     AnswerType, Choice, FactEffect, FailWhen, Item, LegalBasis, Role, Section, Template,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use gridwalk_checklist::hazard::{
-    created_event, EventKindName, HazardEventKind as K, ListedSupervision,
+    created_event, EventKindName, HazardEventKind as K, ListedSupervision, RectificationPlan,
 };
 use gridwalk_checklist::{
     apply, fold, merge, DeadlinePolicy, HazardEvent, HazardState, HazardStatus, Severity,
@@ -120,7 +120,18 @@ fn one_of_each_kind() -> Vec<K> {
             new_deadline: NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid"),
             reason: "设备采购周期".into(),
         },
+        K::PlanSet(plan(NaiveDate::from_ymd_opt(2024, 3, 20).expect("valid"))),
     ]
+}
+
+fn plan(deadline: NaiveDate) -> RectificationPlan {
+    RectificationPlan {
+        measures: "加装泄爆片并更换防爆电机".into(),
+        responsible: "王建国（设备科长）".into(),
+        funds_yuan: Some(48_000),
+        deadline,
+        interim_measures: "停用3号除尘器，人工清扫积尘".into(),
+    }
 }
 
 fn allowed(from: HazardStatus, kind: EventKindName) -> bool {
@@ -134,6 +145,7 @@ fn allowed(from: HazardStatus, kind: EventKindName) -> bool {
         E::Closed => from == S::Reinspected,
         E::Reopened => matches!(from, S::Reinspected | S::Closed),
         E::ListedSupervision | E::DeadlineExtended => from != S::Closed,
+        E::PlanSet => matches!(from, S::Found | S::Assigned | S::Rectifying),
     }
 }
 
@@ -292,6 +304,29 @@ fn a_deadline_can_only_be_extended_later() {
         Err(TransitionError::DeadlineNotLater {
             current: s.deadline,
             requested: earlier
+        })
+    );
+}
+
+#[test]
+fn a_plan_sets_the_five_fixes_and_may_bring_the_deadline_forward_but_not_back() {
+    let s = fold(&[created(Severity::General)]).expect("created");
+    let sooner = NaiveDate::from_ymd_opt(2024, 3, 20).expect("valid");
+    let next = apply(&s, &ev(2, 1, K::PlanSet(plan(sooner)))).expect("plan");
+    assert_eq!(next.deadline, sooner);
+    assert_eq!(next.plan.as_ref().map(|p| p.funds_yuan), Some(Some(48_000)));
+    assert_eq!(next.status, HazardStatus::Found);
+    // A revised plan replaces the first.
+    let mut revised = plan(sooner);
+    revised.measures = "整体更换除尘系统".into();
+    let next = apply(&next, &ev(3, 2, K::PlanSet(revised.clone()))).expect("revised");
+    assert_eq!(next.plan, Some(revised));
+    let later = s.deadline.succ_opt().expect("valid");
+    assert_eq!(
+        apply(&s, &ev(4, 3, K::PlanSet(plan(later)))),
+        Err(TransitionError::PlanDeadlineLater {
+            current: s.deadline,
+            requested: later
         })
     );
 }

@@ -13,9 +13,11 @@ pub mod ids;
 pub mod pinyin_keys;
 pub mod search;
 pub mod uscc;
+pub mod work;
 
 pub use campaign::{Applicability, Campaign, CampaignError, Completion, DeadlineLevel, Duty};
 pub use division::{DivisionCode, DivisionError, DivisionLevel};
 pub use dust::{DustCategory, DustFlag, DustType};
 pub use enterprise::{Enterprise, Lease, Site};
 pub use uscc::{Uscc, UsccError};
+pub use work::{Assignment, AssignmentStatus, Review, ReviewState};

@@ -35,9 +35,13 @@ pub use reconcile::{
 /// Version 2 adds reconciliation, forks, withheld payloads, published limits and pull
 /// cursors bound to the server's epoch; every version 1 request is still a version 2
 /// request, so a server serves both ([`SUPPORTED_PROTOCOLS`]).
-pub const PROTOCOL_VERSION: u32 = 2;
+///
+/// Version 3 adds assignments and reviews to the pull and the 五定 hazard event
+/// (`plan_set`); a server sends none of them to older devices (their parsers would not
+/// know them), which otherwise work as before.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Every version a server of this build serves: phones in the field update late.
-pub const SUPPORTED_PROTOCOLS: &[u32] = &[1, 2];
+pub const SUPPORTED_PROTOCOLS: &[u32] = &[1, 2, 3];
 /// Header carrying [`PROTOCOL_VERSION`] on every response (and optionally requests).
 pub const PROTOCOL_HEADER: &str = "GridWalk-Protocol";
 

@@ -13,9 +13,26 @@ pub enum ChangeKind {
     HazardEvent,
     /// A campaign (`gridwalk_core::Campaign` JSON; protocol 2, sent to every device).
     Campaign,
+    /// An assignment at its latest state (`gridwalk_core::Assignment`; protocol 3).
+    Assignment,
+    /// The latest review of an inspection (`gridwalk_core::Review`; protocol 3).
+    Review,
 }
 
 impl ChangeKind {
+    /// The oldest protocol whose devices understand this kind: a server sends a change
+    /// only to devices speaking at least this version.
+    pub fn min_protocol(self) -> u32 {
+        match self {
+            ChangeKind::Division
+            | ChangeKind::Enterprise
+            | ChangeKind::Template
+            | ChangeKind::HazardEvent => 1,
+            ChangeKind::Campaign => 2,
+            ChangeKind::Assignment | ChangeKind::Review => 3,
+        }
+    }
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -24,6 +41,8 @@ impl ChangeKind {
             ChangeKind::Template => "template",
             ChangeKind::HazardEvent => "hazard_event",
             ChangeKind::Campaign => "campaign",
+            ChangeKind::Assignment => "assignment",
+            ChangeKind::Review => "review",
         }
     }
 
@@ -35,6 +54,8 @@ impl ChangeKind {
             "template" => Some(ChangeKind::Template),
             "hazard_event" => Some(ChangeKind::HazardEvent),
             "campaign" => Some(ChangeKind::Campaign),
+            "assignment" => Some(ChangeKind::Assignment),
+            "review" => Some(ChangeKind::Review),
             _ => None,
         }
     }

@@ -18,6 +18,7 @@ use gridwalk_protocol::Role;
 /// | reopened | no | yes | yes | no |
 /// | listed_supervision (挂牌督办) | no | no | yes | no |
 /// | deadline_extended | no | no | yes | no |
+/// | plan_set (五定) | yes | yes | yes | no |
 ///
 /// Administrators manage users and devices; the campaign's decisions are made by the
 /// people accountable for them, so an admin records no hazard events.
@@ -28,7 +29,7 @@ pub fn may_record(role: Role, event: EventKindName, severity: Severity) -> bool 
         Role::Officer => true,
         Role::Expert => !matches!(event, E::ListedSupervision | E::DeadlineExtended),
         Role::GridWorker => match event {
-            E::Created | E::RectificationStarted => true,
+            E::Created | E::RectificationStarted | E::PlanSet => true,
             E::Reinspected => severity == Severity::General,
             E::Assigned | E::Closed | E::Reopened | E::ListedSupervision | E::DeadlineExtended => {
                 false

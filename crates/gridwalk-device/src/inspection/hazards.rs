@@ -300,6 +300,11 @@ fn check_event(kind: &HazardEventKind) -> Result<(), InspectionError> {
             check_text("notice_no", &l.notice_no, MAX_LABEL_CHARS)?;
             check_text("supervising_body", &l.supervising_body, MAX_LABEL_CHARS)
         }
+        HazardEventKind::PlanSet(p) => {
+            check_text("measures", &p.measures, MAX_NOTE_CHARS)?;
+            check_text("responsible", &p.responsible, MAX_NAME_CHARS)?;
+            check_text("interim_measures", &p.interim_measures, MAX_NOTE_CHARS)
+        }
         HazardEventKind::Created { .. }
         | HazardEventKind::RectificationStarted
         | HazardEventKind::Closed => Ok(()),

@@ -238,6 +238,8 @@ impl Store {
                         _ => applied.skipped += 1,
                     }
                 }
+                // Not stored on the device yet.
+                ChangeKind::Assignment | ChangeKind::Review => applied.skipped += 1,
             }
         }
         // Sites and leases after every enterprise of the page; a lease whose other
