@@ -11,6 +11,7 @@ pub mod dust;
 pub mod enterprise;
 pub mod ids;
 pub mod pinyin_keys;
+pub mod sampling;
 pub mod search;
 pub mod uscc;
 pub mod work;

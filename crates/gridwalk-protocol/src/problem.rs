@@ -46,6 +46,11 @@ pub enum ProblemCode {
     /// The phone withheld the record's payload: it is over the server's payload limit
     /// (the link and hash still take the record's place in the device's sequence).
     PayloadTooLarge,
+    /// An officer's hazard action is not legal in the hazard's current state.
+    HazardTransition,
+    /// A well-formed request that names something wrong (an unknown user or template, a
+    /// due date in the past, a role that cannot take the work).
+    InvalidRequest,
     /// Any code this build does not know (`unrecognized` on the wire). Servers never
     /// send it; a client meeting a newer code gets this and acts on the HTTP status.
     #[serde(other)]
@@ -87,6 +92,8 @@ impl ProblemCode {
         ProblemCode::SeqReused,
         ProblemCode::UnknownEnterprise,
         ProblemCode::PayloadTooLarge,
+        ProblemCode::HazardTransition,
+        ProblemCode::InvalidRequest,
         ProblemCode::Unrecognized,
     ];
 
@@ -125,6 +132,8 @@ impl ProblemCode {
             ProblemCode::SeqReused => "seq_reused",
             ProblemCode::UnknownEnterprise => "unknown_enterprise",
             ProblemCode::PayloadTooLarge => "payload_too_large",
+            ProblemCode::HazardTransition => "hazard_transition",
+            ProblemCode::InvalidRequest => "invalid_request",
             ProblemCode::Unrecognized => "unrecognized",
         }
     }
@@ -153,11 +162,12 @@ impl ProblemCode {
             | ProblemCode::SeqReused
             | ProblemCode::UnknownHazard
             | ProblemCode::RecordIdTaken
-            | ProblemCode::ChainBroken => 409,
+            | ProblemCode::ChainBroken
+            | ProblemCode::HazardTransition => 409,
             ProblemCode::TusVersionUnsupported => 412,
             ProblemCode::BodyTooLarge | ProblemCode::BatchTooLarge => 413,
             ProblemCode::UnsupportedMediaType => 415,
-            ProblemCode::PhotoHashMismatch => 422,
+            ProblemCode::PhotoHashMismatch | ProblemCode::InvalidRequest => 422,
             ProblemCode::TooManyUploads => 429,
             ProblemCode::ChecksumMismatch => 460,
             ProblemCode::Internal | ProblemCode::Unrecognized => 500,
@@ -202,6 +212,10 @@ impl ProblemCode {
             ProblemCode::SeqReused => "Sequence number already used by another record",
             ProblemCode::UnknownEnterprise => "Enterprise not in the register",
             ProblemCode::PayloadTooLarge => "The record's payload is over the server's limit",
+            ProblemCode::HazardTransition => {
+                "The hazard action is not allowed in the hazard's current state"
+            }
+            ProblemCode::InvalidRequest => "The request names something that cannot be used",
             ProblemCode::Unrecognized => "A problem this version does not know",
         }
     }
@@ -242,6 +256,8 @@ impl ProblemCode {
             | ProblemCode::SeqReused
             | ProblemCode::UnknownEnterprise
             | ProblemCode::PayloadTooLarge
+            | ProblemCode::HazardTransition
+            | ProblemCode::InvalidRequest
             | ProblemCode::Unrecognized => false,
         }
     }

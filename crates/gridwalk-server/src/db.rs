@@ -178,6 +178,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 7,
                 include_str!("../../../migrations/server/sqlite/0007_campaigns.sql"),
             ),
+            (
+                8,
+                include_str!("../../../migrations/server/sqlite/0008_campaign_work.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -207,6 +211,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 7,
                 include_str!("../../../migrations/server/postgres/0007_campaigns.sql"),
+            ),
+            (
+                8,
+                include_str!("../../../migrations/server/postgres/0008_campaign_work.sql"),
             ),
         ],
     }

@@ -188,6 +188,28 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A caller that is a phone (a device token): the sync endpoints refuse console
+/// sessions, which have no device sequence.
+pub struct DeviceCaller(pub Caller);
+
+impl FromRequestParts<AppState> for DeviceCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.session {
+            return Err(ApiError::new(
+                ProblemCode::ForbiddenRole,
+                "a console session does not sync; enroll a device for that",
+            ));
+        }
+        Ok(DeviceCaller(caller))
+    }
+}
+
 /// Refuses requests that name another protocol version.
 async fn check_protocol(req: Request, next: Next) -> Response {
     if let Some(v) = req.headers().get(gridwalk_protocol::PROTOCOL_HEADER) {
@@ -225,6 +247,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/campaigns"),
     ("GET", "/v1/coverage"),
     ("GET", "/v1/coverage/enterprises"),
+    ("POST", "/v1/login"),
+    ("POST", "/v1/logout"),
+    ("GET", "/v1/hazards/{id}"),
+    ("POST", "/v1/hazards/{id}/events"),
+    ("GET", "/v1/inspections"),
+    ("POST", "/v1/inspections/{id}/review"),
+    ("GET", "/v1/assignments"),
+    ("POST", "/v1/assignments"),
+    ("POST", "/v1/assignments/{id}/reassign"),
+    ("POST", "/v1/assignments/{id}/cancel"),
+    ("GET", "/v1/samples"),
+    ("POST", "/v1/samples"),
+    ("GET", "/v1/samples/{id}"),
     ("GET", "/openapi.json"),
     // crate::tus::routes()
     ("OPTIONS", "/v1/photos"),
@@ -250,6 +285,35 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/campaigns", get(campaigns))
         .route("/v1/coverage", get(coverage))
         .route("/v1/coverage/enterprises", get(coverage_enterprises))
+        .route("/v1/login", post(crate::http_officer::login))
+        .route("/v1/logout", post(crate::http_officer::logout))
+        .route("/v1/hazards/{id}", get(crate::http_officer::hazard))
+        .route(
+            "/v1/hazards/{id}/events",
+            post(crate::http_officer::hazard_event),
+        )
+        .route("/v1/inspections", get(crate::http_officer::inspections))
+        .route(
+            "/v1/inspections/{id}/review",
+            post(crate::http_officer::review),
+        )
+        .route(
+            "/v1/assignments",
+            get(crate::http_officer::assignments).post(crate::http_officer::assign),
+        )
+        .route(
+            "/v1/assignments/{id}/reassign",
+            post(crate::http_officer::reassign),
+        )
+        .route(
+            "/v1/assignments/{id}/cancel",
+            post(crate::http_officer::cancel),
+        )
+        .route(
+            "/v1/samples",
+            get(crate::http_officer::samples).post(crate::http_officer::draw_sample),
+        )
+        .route("/v1/samples/{id}", get(crate::http_officer::sample))
         .route("/openapi.json", get(crate::openapi::document))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(crate::tus::routes())
@@ -406,7 +470,7 @@ pub(crate) async fn enroll(
     security(("bearer" = [])))]
 pub(crate) async fn push(
     State(s): State<AppState>,
-    caller: Caller,
+    DeviceCaller(caller): DeviceCaller,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
     if req.records.len() > MAX_BATCH_RECORDS {
@@ -443,7 +507,7 @@ pub struct PullQuery {
     security(("bearer" = [])))]
 pub(crate) async fn pull(
     State(s): State<AppState>,
-    caller: Caller,
+    DeviceCaller(caller): DeviceCaller,
     headers: axum::http::HeaderMap,
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullPage>, ApiError> {
@@ -468,7 +532,7 @@ pub(crate) async fn pull(
     security(("bearer" = [])))]
 pub(crate) async fn reconcile(
     State(s): State<AppState>,
-    caller: Caller,
+    DeviceCaller(caller): DeviceCaller,
     ApiJson(req): ApiJson<ReconcileRequest>,
 ) -> Result<Json<ReconcileResponse>, ApiError> {
     Ok(Json(s.run(move |st| st.reconcile(&caller, &req)).await?))
@@ -476,7 +540,7 @@ pub(crate) async fn reconcile(
 
 /// A division inside the caller's jurisdiction (the whole jurisdiction when absent);
 /// anything else is answered as if it did not exist.
-fn division_in_scope(
+pub(crate) fn division_in_scope(
     caller: &Caller,
     division: Option<&str>,
 ) -> Result<gridwalk_core::DivisionCode, ApiError> {
@@ -671,7 +735,7 @@ pub(crate) async fn limits(State(s): State<AppState>, _caller: Caller) -> Json<S
     security(("bearer" = [])))]
 pub(crate) async fn record_status(
     State(s): State<AppState>,
-    caller: Caller,
+    DeviceCaller(caller): DeviceCaller,
     Path(id): Path<String>,
 ) -> Result<Json<RecordStatus>, ApiError> {
     let id = Uuid::parse_str(&id)
@@ -686,7 +750,7 @@ pub(crate) async fn record_status(
     security(("bearer" = [])))]
 pub(crate) async fn missing_photos(
     State(s): State<AppState>,
-    caller: Caller,
+    DeviceCaller(caller): DeviceCaller,
 ) -> Result<Json<MissingPhotos>, ApiError> {
     Ok(Json(s.run(move |st| st.missing_photos(&caller)).await?))
 }

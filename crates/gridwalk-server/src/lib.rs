@@ -10,12 +10,15 @@ pub mod coverage;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod http_officer;
 pub mod openapi;
+pub mod password;
 pub mod projections;
 pub mod register;
 pub mod serve;
 pub mod store;
 pub mod tus;
+pub mod work;
 
 pub use error::StoreError;
 pub use http::{app, AppState};

@@ -13,6 +13,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod officer_cmd;
+
 #[derive(Parser)]
 #[command(name = "gridwalk-server", version, about = "GridWalk central server")]
 struct Cli {
@@ -106,6 +108,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// 任务: assign enterprises (one or more, a division, or a sample) to a grid worker
+    /// or expert with a template and a due date.
+    Assign(officer_cmd::AssignArgs),
+    /// Assignments: list, reassign, cancel.
+    Assignments {
+        #[command(subcommand)]
+        command: officer_cmd::AssignmentsCommand,
+    },
+    /// 督导抽查: the reproducible supervision sample of a town for a seed.
+    Sample(officer_cmd::SampleArgs),
+    /// Review a finalized inspection: approved, has_issues or rejected (with a comment).
+    Review {
+        #[arg(long)]
+        inspection: String,
+        #[arg(long)]
+        state: String,
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// Finalized inspections and their reviews.
+    Inspections {
+        #[command(subcommand)]
+        command: officer_cmd::InspectionsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -153,6 +181,25 @@ enum HazardsCommand {
         /// JSON output.
         #[arg(long)]
         json: bool,
+    },
+    /// One hazard: its state (with 五定) and every event, applied or kept and marked.
+    Show {
+        id: String,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An officer's (or expert's) action on a hazard; it reaches the phones.
+    Act {
+        /// The hazard.
+        #[arg(long)]
+        hazard: String,
+        /// The user acting (an officer or expert; the role table applies).
+        #[arg(long = "as")]
+        as_user: String,
+        #[command(subcommand)]
+        action: officer_cmd::HazardAction,
     },
 }
 
@@ -262,6 +309,18 @@ enum AdminCommand {
         /// Division code of the jurisdiction.
         #[arg(long)]
         jurisdiction: String,
+        /// Read the password from the first line of standard input (required for
+        /// officers and admins, who sign in to the console; stored with argon2id).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for an officer or admin (first line of standard input); their
+    /// open sessions end.
+    SetPassword {
+        #[arg(long)]
+        name: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
     },
     /// Issue a one-time enrollment code (printed as the last line).
     EnrollmentCode {
@@ -387,6 +446,27 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Hazards {
+            command: HazardsCommand::Show { id, as_user, json },
+        } => officer_cmd::hazard_show(&store, &id, as_user.as_deref(), json),
+        Command::Hazards {
+            command:
+                HazardsCommand::Act {
+                    hazard,
+                    as_user,
+                    action,
+                },
+        } => officer_cmd::hazard_act(&store, &hazard, &as_user, action),
+        Command::Assign(a) => officer_cmd::assign(&store, a),
+        Command::Assignments { command } => officer_cmd::assignments(&store, command),
+        Command::Sample(a) => officer_cmd::sample(&store, a),
+        Command::Review {
+            inspection,
+            state,
+            comment,
+            as_user,
+        } => officer_cmd::review(&store, &inspection, &state, comment, as_user.as_deref()),
+        Command::Inspections { command } => officer_cmd::inspections(&store, command),
     }
 }
 
@@ -527,13 +607,43 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
             name,
             role,
             jurisdiction,
+            password_stdin,
         } => {
             let Some(role) = Role::parse(&role) else {
                 bail!("unknown role '{role}' (grid_worker, expert, officer, admin)");
             };
+            let signs_in = matches!(role, Role::Officer | Role::Admin);
+            if signs_in && !password_stdin {
+                bail!(
+                    "an {} signs in to the console: give a password with --password-stdin",
+                    role.as_str()
+                );
+            }
+            if !signs_in && password_stdin {
+                bail!(
+                    "a {} uses an enrolled device, not a password",
+                    role.as_str()
+                );
+            }
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            if let Some(p) = &password {
+                // Refuse a bad password before the user exists.
+                gridwalk_server::password::hash(p)?;
+            }
             let code = DivisionCode::parse(&jurisdiction)?;
             let id = store.create_user(&name, role, &code)?;
+            if let Some(p) = &password {
+                store.set_password(&name, p)?;
+            }
             println!("created user {name} ({}) for {code}: {id}", role.as_str());
+        }
+        AdminCommand::SetPassword { name, .. } => {
+            store.set_password(&name, &read_password()?)?;
+            println!("password set for {name}; their open sessions ended");
         }
         AdminCommand::EnrollmentCode { user, server_url } => {
             let code = store.issue_enrollment_code(&user)?;
@@ -564,6 +674,15 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 fn serve(

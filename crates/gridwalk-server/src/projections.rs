@@ -6,7 +6,11 @@
 
 use crate::db::{Row, Tx, Val};
 use crate::error::StoreError;
+use crate::store::upsert_change;
+use crate::work::{AssignmentChange, AssignmentEvent};
 use gridwalk_checklist::{fold_keeping, FinalizedInspection, HazardEvent};
+use gridwalk_core::{Assignment, AssignmentStatus, Review};
+use gridwalk_protocol::ChangeKind;
 use serde::Serialize;
 
 /// An accepted record as the projections read it.
@@ -19,6 +23,8 @@ pub(crate) struct Accepted<'a> {
     pub division: &'a str,
     pub received_at: &'a str,
     pub payload_sha256: &'a str,
+    /// PostgreSQL (the change log is locked before a change is published).
+    pub pg: bool,
 }
 
 /// Folds one accepted record into the projections. A payload the projections cannot
@@ -27,6 +33,8 @@ pub(crate) fn project(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
     match r.kind {
         "inspection" => project_inspection(t, r),
         "hazard_event" => project_hazard_event(t, r),
+        "review" => project_review(t, r),
+        "assignment" => project_assignment(t, r),
         _ => Ok(()),
     }
 }
@@ -130,6 +138,191 @@ fn project_inspection(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
             ],
         )?;
     }
+    fulfil_assignments(t, r, &p)
+}
+
+/// An inspection by the assignee, with the assigned template, finalized after the
+/// assignment was made, fulfils it.
+fn fulfil_assignments(
+    t: &mut dyn Tx,
+    r: &Accepted,
+    p: &FinalizedInspection,
+) -> Result<(), StoreError> {
+    let rows = t.query(
+        "SELECT body FROM assignment WHERE enterprise_uscc = $1 AND assignee = $2
+           AND template_id = $3 AND status = 'open'",
+        &[
+            p.enterprise_uscc.clone().into(),
+            p.inspector.clone().into(),
+            p.template_id.clone().into(),
+        ],
+    )?;
+    for row in &rows {
+        let Ok(mut a) = serde_json::from_str::<Assignment>(&row.str(0)?) else {
+            continue;
+        };
+        if p.finalized_at < a.created_at {
+            continue;
+        }
+        a.status = AssignmentStatus::Fulfilled;
+        a.fulfilled_by = Some(p.inspection_id);
+        a.updated_at = chrono::DateTime::parse_from_rfc3339(r.received_at)
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .unwrap_or(p.finalized_at);
+        store_assignment(t, r.pg, &a)?;
+    }
+    Ok(())
+}
+
+fn store_assignment(t: &mut dyn Tx, pg: bool, a: &Assignment) -> Result<(), StoreError> {
+    let body = serde_json::to_value(a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    t.exec(
+        "INSERT INTO assignment (id, enterprise_uscc, division_code, assignee, template_id, due, status,
+             created_at, sample_id, fulfilled_by, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (id) DO UPDATE SET assignee = excluded.assignee, due = excluded.due,
+             status = excluded.status, fulfilled_by = excluded.fulfilled_by, body = excluded.body",
+        &[
+            a.id.to_string().into(),
+            a.enterprise_uscc.clone().into(),
+            a.division_code.clone().into(),
+            a.assignee.clone().into(),
+            a.template_id.clone().into(),
+            a.due.to_string().into(),
+            a.status.as_str().into(),
+            a.created_at.to_rfc3339().into(),
+            a.sample_id.map(|s| s.to_string()).into(),
+            a.fulfilled_by.map(|s| s.to_string()).into(),
+            body.to_string().into(),
+        ],
+    )?;
+    upsert_change(
+        t,
+        pg,
+        ChangeKind::Assignment,
+        &a.id.to_string(),
+        Some(&a.division_code),
+        &body,
+    )?;
+    Ok(())
+}
+
+fn project_assignment(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
+    let e: AssignmentEvent = match serde_json::from_str(r.payload) {
+        Ok(e) => e,
+        Err(err) => {
+            tracing::warn!(record = r.id, error = %err, "assignment event not projected");
+            return Ok(());
+        }
+    };
+    let held = t
+        .query_opt(
+            "SELECT body FROM assignment WHERE id = $1",
+            &[e.assignment_id.to_string().into()],
+        )?
+        .map(|row| row.str(0))
+        .transpose()?
+        .and_then(|b| serde_json::from_str::<Assignment>(&b).ok());
+    let next = match (e.change, held) {
+        (
+            AssignmentChange::Created {
+                enterprise_id,
+                enterprise_uscc,
+                division_code,
+                assignee,
+                template_id,
+                due,
+                note,
+                sample_id,
+            },
+            None,
+        ) => Assignment {
+            id: e.assignment_id,
+            enterprise_id,
+            enterprise_uscc,
+            division_code,
+            assignee,
+            template_id,
+            due,
+            note,
+            status: AssignmentStatus::Open,
+            assigned_by: e.actor,
+            created_at: e.at,
+            updated_at: e.at,
+            fulfilled_by: None,
+            sample_id,
+        },
+        (
+            AssignmentChange::Reassigned {
+                assignee,
+                due,
+                note,
+            },
+            Some(mut a),
+        ) if a.status == AssignmentStatus::Open => {
+            a.assignee = assignee;
+            a.due = due.unwrap_or(a.due);
+            a.note = note.or(a.note);
+            a.assigned_by = e.actor;
+            a.updated_at = e.at;
+            a
+        }
+        (AssignmentChange::Cancelled { .. }, Some(mut a)) if a.status == AssignmentStatus::Open => {
+            a.status = AssignmentStatus::Cancelled;
+            a.assigned_by = e.actor;
+            a.updated_at = e.at;
+            a
+        }
+        _ => {
+            tracing::warn!(
+                record = r.id,
+                "assignment event does not apply; kept, not projected"
+            );
+            return Ok(());
+        }
+    };
+    store_assignment(t, r.pg, &next)
+}
+
+fn project_review(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
+    let review: Review = match serde_json::from_str(r.payload) {
+        Ok(v) => v,
+        Err(err) => {
+            tracing::warn!(record = r.id, error = %err, "review not projected");
+            return Ok(());
+        }
+    };
+    let key = review.inspection_id.to_string();
+    if let Some(held) = t.query_opt(
+        "SELECT at, record_id FROM review WHERE inspection_id = $1",
+        &[key.clone().into()],
+    )? {
+        let at = chrono::DateTime::parse_from_rfc3339(&held.str(0)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if (at.with_timezone(&chrono::Utc), held.str(1)?)
+            >= (review.at, review.record_id.to_string())
+        {
+            return Ok(()); // a later review stands
+        }
+    }
+    t.exec(
+        "DELETE FROM review WHERE inspection_id = $1",
+        &[key.clone().into()],
+    )?;
+    t.exec(
+        "INSERT INTO review (inspection_id, record_id, state, comment, reviewer, at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            key.clone().into(),
+            review.record_id.to_string().into(),
+            review.state.as_str().into(),
+            review.comment.clone().into(),
+            review.reviewer.clone().into(),
+            review.at.to_rfc3339().into(),
+        ],
+    )?;
+    let body = serde_json::to_value(&review).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    upsert_change(t, r.pg, ChangeKind::Review, &key, Some(r.division), &body)?;
     Ok(())
 }
 
@@ -218,14 +411,18 @@ pub struct RebuildReport {
     pub findings: u64,
     pub hazard_events: u64,
     pub hazards: u64,
+    pub reviews: u64,
+    pub assignments: u64,
 }
 
 /// Empties the projections and folds every accepted record again, in the order the
 /// server received them.
-pub(crate) fn rebuild(t: &mut dyn Tx) -> Result<RebuildReport, StoreError> {
+pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreError> {
     for sql in [
         "DELETE FROM finding",
         "DELETE FROM inspection",
+        "DELETE FROM review",
+        "DELETE FROM assignment",
         "DELETE FROM hazard_event",
         "UPDATE hazard SET status = NULL, deadline = NULL, assignee = NULL, listed = NULL,
              found_at = NULL, closed_at = NULL, event_count = NULL, skipped_events = NULL,
@@ -235,7 +432,8 @@ pub(crate) fn rebuild(t: &mut dyn Tx) -> Result<RebuildReport, StoreError> {
     }
     let rows = t.query(
         "SELECT id, device_id, kind, payload, division_code, received_at, payload_sha256
-         FROM record WHERE state = 'accepted' AND kind IN ('inspection', 'hazard_event')
+         FROM record WHERE state = 'accepted'
+           AND kind IN ('inspection', 'hazard_event', 'review', 'assignment')
          ORDER BY received_at, device_id, seq",
         &[],
     )?;
@@ -255,6 +453,7 @@ pub(crate) fn rebuild(t: &mut dyn Tx) -> Result<RebuildReport, StoreError> {
                 division: &division,
                 received_at: &received_at,
                 payload_sha256: &sha,
+                pg,
             },
         )?;
         report.records += 1;
@@ -266,6 +465,8 @@ pub(crate) fn rebuild(t: &mut dyn Tx) -> Result<RebuildReport, StoreError> {
     report.findings = count(t, "SELECT count(*) FROM finding")?;
     report.hazard_events = count(t, "SELECT count(*) FROM hazard_event")?;
     report.hazards = count(t, "SELECT count(*) FROM hazard WHERE status IS NOT NULL")?;
+    report.reviews = count(t, "SELECT count(*) FROM review")?;
+    report.assignments = count(t, "SELECT count(*) FROM assignment")?;
     Ok(report)
 }
 
@@ -283,6 +484,8 @@ pub(crate) fn dump(t: &mut dyn Tx) -> Result<Vec<String>, StoreError> {
             "hazard_event",
             "SELECT * FROM hazard_event ORDER BY record_id",
         ),
+        ("review", "SELECT * FROM review ORDER BY inspection_id"),
+        ("assignment", "SELECT * FROM assignment ORDER BY id"),
         (
             "hazard",
             "SELECT id, status, deadline, assignee, listed, found_at, closed_at, event_count,

@@ -52,15 +52,32 @@ pub struct HazardListItem {
     pub event_count: u64,
     /// Events kept but not legal where they fall in the merged order.
     pub skipped_events: u64,
+    /// 五定: the rectification plan, if one was set.
+    #[schema(value_type = Option<Object>)]
+    pub plan: Option<gridwalk_checklist::RectificationPlan>,
+}
+
+/// `POST /v1/login`: a console session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token for the console's requests.
+    pub token: String,
+    pub expires_at: String,
+    pub user_name: String,
+    pub role: String,
+    pub jurisdiction: String,
 }
 
 /// The authenticated device and its user.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The phone's device id (nil for a console session).
     pub device_id: Uuid,
     pub user_name: String,
     pub role: Role,
     pub jurisdiction: DivisionCode,
+    /// Signed in with a password (the console), not a device token: may not sync.
+    pub session: bool,
 }
 
 /// One stored inspection, as `export inspections --json` prints it.
@@ -121,15 +138,15 @@ fn ancestors(j: &DivisionCode) -> Vec<String> {
     out
 }
 
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-fn random_token(bytes: usize) -> String {
+pub(crate) fn random_token(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut b);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
@@ -158,12 +175,12 @@ fn normalize_code(code: &str) -> String {
         .collect()
 }
 
-fn uuid_of(row: &Row, i: usize) -> Result<Uuid, StoreError> {
+pub(crate) fn uuid_of(row: &Row, i: usize) -> Result<Uuid, StoreError> {
     let s = row.str(i)?;
     Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("bad uuid '{s}'")))
 }
 
-fn problem(code: ProblemCode, detail: impl Into<String>) -> StoreError {
+pub(crate) fn problem(code: ProblemCode, detail: impl Into<String>) -> StoreError {
     StoreError::problem(code, detail)
 }
 
@@ -347,7 +364,7 @@ impl Store {
         let fits = match role {
             Role::GridWorker => matches!(level, DivisionLevel::Village | DivisionLevel::Grid),
             Role::Expert => level == DivisionLevel::Town,
-            Role::Officer => level == DivisionLevel::District,
+            Role::Officer => matches!(level, DivisionLevel::District | DivisionLevel::Town),
             Role::Admin => true,
         };
         if !fits {
@@ -357,7 +374,7 @@ impl Store {
                 match role {
                     Role::GridWorker => "village or grid",
                     Role::Expert => "town",
-                    Role::Officer => "district",
+                    Role::Officer => "town or district",
                     Role::Admin => "any",
                 },
                 level.as_str()
@@ -514,7 +531,9 @@ impl Store {
             )
             .map_err(StoreError::from)
         })?;
-        let row = row.ok_or_else(|| problem(ProblemCode::Unauthenticated, "unknown token"))?;
+        let Some(row) = row else {
+            return self.authenticate_session(&hash);
+        };
         if row.text(1)?.is_some() {
             return Err(problem(
                 ProblemCode::DeviceRevoked,
@@ -528,6 +547,128 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt("bad role".into()))?,
             jurisdiction: DivisionCode::parse(&row.str(4)?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            session: false,
+        })
+    }
+
+    fn authenticate_session(&self, hash: &str) -> Result<Caller, StoreError> {
+        let row = self
+            .tx(|t| {
+                t.query_opt(
+                    "SELECT s.expires_at, u.name, u.role, u.jurisdiction
+                     FROM user_session s JOIN app_user u ON u.id = s.user_id WHERE s.token_hash = $1",
+                    &[hash.into()],
+                )
+                .map_err(StoreError::from)
+            })?
+            .ok_or_else(|| problem(ProblemCode::Unauthenticated, "unknown token"))?;
+        let expires = DateTime::parse_from_rfc3339(&row.str(0)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if expires < now() {
+            return Err(problem(
+                ProblemCode::Unauthenticated,
+                "the session has expired; sign in again",
+            ));
+        }
+        Ok(Caller {
+            device_id: Uuid::nil(),
+            user_name: row.str(1)?,
+            role: Role::parse(&row.str(2)?)
+                .ok_or_else(|| StoreError::Corrupt("bad role".into()))?,
+            jurisdiction: DivisionCode::parse(&row.str(3)?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            session: true,
+        })
+    }
+
+    /// Sets (or replaces) a user's password, stored as an argon2id PHC string. Only
+    /// officers and admins sign in with a password; phones use device tokens.
+    pub fn set_password(&self, user_name: &str, password: &str) -> Result<(), StoreError> {
+        let hash = crate::password::hash(password)?;
+        self.tx(|t| {
+            let row = t
+                .query_opt("SELECT role FROM app_user WHERE name = $1", &[user_name.into()])?
+                .ok_or_else(|| StoreError::Invalid(format!("no user named '{user_name}'")))?;
+            if !matches!(Role::parse(&row.str(0)?), Some(Role::Officer | Role::Admin)) {
+                return Err(StoreError::Invalid(format!(
+                    "'{user_name}' is a {}: only officers and admins sign in with a password",
+                    row.str(0)?
+                )));
+            }
+            t.exec(
+                "UPDATE app_user SET password_hash = $2 WHERE name = $1",
+                &[user_name.into(), hash.clone().into()],
+            )?;
+            // Sessions opened with the old password end.
+            t.exec(
+                "DELETE FROM user_session WHERE user_id = (SELECT id FROM app_user WHERE name = $1)",
+                &[user_name.into()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Signs an officer or admin in: a session token valid for
+    /// [`crate::password::SESSION_HOURS`]. Unknown user and wrong password give the same
+    /// answer (and take the same time).
+    pub fn login(&self, user_name: &str, password: &str) -> Result<LoginResponse, StoreError> {
+        let row = self.tx(|t| {
+            t.query_opt(
+                "SELECT id, role, jurisdiction, password_hash FROM app_user WHERE name = $1",
+                &[user_name.into()],
+            )
+            .map_err(StoreError::from)
+        })?;
+        let stored = match &row {
+            Some(r) => r.text(3)?,
+            None => None,
+        };
+        if !crate::password::verify(password, stored.as_deref()) {
+            tracing::info!(user = user_name, "sign-in refused");
+            return Err(problem(
+                ProblemCode::Unauthenticated,
+                "wrong user name or password",
+            ));
+        }
+        let row = row
+            .ok_or_else(|| problem(ProblemCode::Unauthenticated, "wrong user name or password"))?;
+        let token = random_token(32);
+        let expires = now() + Duration::hours(crate::password::SESSION_HOURS);
+        let user_id = row.str(0)?;
+        self.tx(|t| {
+            t.exec(
+                "DELETE FROM user_session WHERE expires_at < $1",
+                &[ts(now()).into()],
+            )?;
+            t.exec(
+                "INSERT INTO user_session (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[
+                    sha256_hex(token.as_bytes()).into(),
+                    user_id.clone().into(),
+                    ts(now()).into(),
+                    ts(expires).into(),
+                ],
+            )?;
+            Ok(())
+        })?;
+        Ok(LoginResponse {
+            token,
+            expires_at: ts(expires),
+            user_name: user_name.to_string(),
+            role: row.str(1)?,
+            jurisdiction: row.str(2)?,
+        })
+    }
+
+    /// Ends a console session.
+    pub fn logout(&self, token: &str) -> Result<(), StoreError> {
+        let hash = sha256_hex(token.as_bytes());
+        self.tx(|t| {
+            t.exec(
+                "DELETE FROM user_session WHERE token_hash = $1",
+                &[hash.clone().into()],
+            )?;
+            Ok(())
         })
     }
 
@@ -939,6 +1080,7 @@ impl Store {
                         division: division.as_str(),
                         received_at: received,
                         payload_sha256: &r.payload_sha256,
+                        pg,
                     },
                 )?;
                 sequence.take(r, HeldStatus::Held, verified_link.clone());
@@ -1281,9 +1423,10 @@ impl Store {
     pub fn rebuild_projections(
         &self,
     ) -> Result<(crate::projections::RebuildReport, bool), StoreError> {
+        let pg = self.dialect() == Dialect::Postgres;
         self.tx(|t| {
             let before = crate::projections::dump(t)?;
-            let report = crate::projections::rebuild(t)?;
+            let report = crate::projections::rebuild(t, pg)?;
             let changed = crate::projections::dump(t)? != before;
             Ok((report, changed))
         })
@@ -1305,7 +1448,7 @@ impl Store {
             t.query(
                 "SELECT h.id, h.enterprise_uscc, e.body, h.division_code, h.severity, h.status,
                         h.deadline, h.assignee, h.listed, h.found_at, h.closed_at, h.event_count,
-                        h.skipped_events
+                        h.skipped_events, h.state
                  FROM hazard h LEFT JOIN enterprise e ON e.uscc = h.enterprise_uscc
                  WHERE h.status IS NOT NULL AND h.division_code LIKE $1
                  ORDER BY h.deadline, h.id",
@@ -1345,6 +1488,10 @@ impl Store {
                 closed_at: r.text(10)?,
                 event_count: r.opt_int(11)?.unwrap_or(0).max(0) as u64,
                 skipped_events: r.opt_int(12)?.unwrap_or(0).max(0) as u64,
+                plan: r
+                    .text(13)?
+                    .and_then(|s| serde_json::from_str::<gridwalk_checklist::HazardState>(&s).ok())
+                    .and_then(|s| s.plan),
             });
         }
         Ok(out)
@@ -1718,7 +1865,7 @@ impl Store {
                 "SELECT seq, kind, key, body FROM change_log
                  WHERE seq > $1 AND (division_code IS NULL OR division_code LIKE $2
                        OR division_code IN ($3, $4, $5, $6))
-                   AND (kind <> 'campaign' OR $8 >= 2)
+                   AND min_protocol <= $8
                  ORDER BY seq LIMIT $7",
                 &[
                     cursor.into(),
@@ -1816,15 +1963,26 @@ pub(crate) fn upsert_change(
         )?;
     }
     t.exec(
-        "INSERT INTO change_log (kind, key, division_code, body) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO change_log (kind, key, division_code, body, min_protocol) VALUES ($1, $2, $3, $4, $5)",
         &[
             kind.as_str().into(),
             key.into(),
             division.map(str::to_string).into(),
             Val::Text(text),
+            i64::from(min_protocol_of(kind, body)).into(),
         ],
     )?;
     Ok(true)
+}
+
+/// The oldest protocol whose devices can read this change: its kind's, or 3 for a
+/// hazard event of a kind protocol 3 added (`plan_set`).
+fn min_protocol_of(kind: ChangeKind, body: &serde_json::Value) -> u32 {
+    let event_kind = body.get("kind").and_then(|k| k.as_str());
+    match (kind, event_kind) {
+        (ChangeKind::HazardEvent, Some("plan_set")) => 3,
+        _ => kind.min_protocol(),
+    }
 }
 
 /// The GNSS fix time a payload's GPS stamp carries, if any.
@@ -2057,7 +2215,7 @@ enum HazardPlace {
     },
 }
 
-fn severity_str(s: gridwalk_checklist::Severity) -> &'static str {
+pub(crate) fn severity_str(s: gridwalk_checklist::Severity) -> &'static str {
     match s {
         gridwalk_checklist::Severity::General => "general",
         gridwalk_checklist::Severity::Major => "major",

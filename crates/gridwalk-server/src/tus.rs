@@ -111,7 +111,7 @@ async fn options() -> Response {
 async fn create(
     State(s): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
+    crate::http::DeviceCaller(caller): crate::http::DeviceCaller,
 ) -> Result<Response, ApiError> {
     require_tus(&headers)?;
     if headers.contains_key("upload-defer-length") {
@@ -193,7 +193,7 @@ async fn load(s: &AppState, caller: Caller, id: Uuid) -> Result<Upload, ApiError
 async fn head(
     State(s): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
+    crate::http::DeviceCaller(caller): crate::http::DeviceCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_tus(&headers)?;
@@ -221,7 +221,7 @@ fn offset_response(offset: u64) -> Response {
 
 async fn patch_chunk(
     State(s): State<AppState>,
-    caller: Caller,
+    crate::http::DeviceCaller(caller): crate::http::DeviceCaller,
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
@@ -476,7 +476,7 @@ async fn finish(s: &AppState, upload: &Upload) -> Result<(), ApiError> {
 async fn terminate(
     State(s): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
+    crate::http::DeviceCaller(caller): crate::http::DeviceCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_tus(&headers)?;

@@ -19,6 +19,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/v1/health"),
     ("GET", "/v1/server-key"),
     ("POST", "/v1/enroll"),
+    ("POST", "/v1/login"),
     ("GET", "/openapi.json"),
     ("OPTIONS", "/v1/photos"),
 ];
@@ -276,7 +277,10 @@ async fn every_listed_route_is_served_by_the_router() {
 async fn an_unknown_route_is_a_not_found_problem() {
     let h = start().await;
     let r = h.http.get(h.url("/v1/nope")).send().await.expect("send");
-    assert_eq!(r.headers()["gridwalk-protocol"], "2");
+    assert_eq!(
+        r.headers()["gridwalk-protocol"],
+        gridwalk_protocol::PROTOCOL_VERSION.to_string().as_str()
+    );
     assert_problem(r, 404, "not_found").await;
     h.stop().await;
 }

@@ -543,6 +543,7 @@ async fn hazard_events_are_refused_outside_the_hazards_division_and_publish_unde
                 user_name: "expert-jincheng".into(),
                 role: gridwalk_protocol::Role::Expert,
                 jurisdiction: gridwalk_core::DivisionCode::parse(TOWN).expect("town"),
+                session: false,
             },
             id,
         )
@@ -1409,7 +1410,10 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
     };
     let r = post(b"{not json".to_vec()).send().await.expect("send");
     assert_eq!(r.status(), 400);
-    assert_eq!(r.headers()["gridwalk-protocol"], "2");
+    assert_eq!(
+        r.headers()["gridwalk-protocol"],
+        gridwalk_protocol::PROTOCOL_VERSION.to_string().as_str()
+    );
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     assert_eq!(code_of(&r.json().await.expect("json")), "malformed_body");
     let big = format!(
@@ -1460,7 +1464,7 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
         .http
         .get(h.url("/v1/sync/pull"))
         .bearer_auth(&dev.token)
-        .header("GridWalk-Protocol", "3")
+        .header("GridWalk-Protocol", "4")
         .send()
         .await
         .expect("send");
@@ -1468,8 +1472,8 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
         code_of(&r.json().await.expect("json")),
         "protocol_version_unsupported"
     );
-    // Phones in the field update late: protocol 1 is still served beside 2.
-    for version in ["1", "2"] {
+    // Phones in the field update late: protocols 1 and 2 are still served beside 3.
+    for version in ["1", "2", "3"] {
         let r = h
             .http
             .get(h.url("/v1/sync/pull"))
@@ -1486,7 +1490,7 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
             r.status().as_u16(),
             r.headers()["gridwalk-protocol"].to_str().unwrap_or("")
         ),
-        (404, "2")
+        (404, "3")
     );
     let doc: serde_json::Value = h
         .http

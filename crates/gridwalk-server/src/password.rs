@@ -1,0 +1,89 @@
+//! Officer and admin passwords: argon2id (the `argon2` crate's defaults, RFC 9106's
+//! second recommended option: 19 MiB, 2 passes, 1 lane), stored as PHC strings so the
+//! parameters travel with each hash and can be raised later.
+
+use crate::error::StoreError;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+
+/// Shortest password accepted.
+pub const MIN_CHARS: usize = 10;
+/// Longest password accepted (hashing cost is linear in length).
+pub const MAX_CHARS: usize = 256;
+/// How long a console session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// Hashes a new password after checking its length.
+pub fn hash(password: &str) -> Result<String, StoreError> {
+    let n = password.chars().count();
+    if n < MIN_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "a password needs at least {MIN_CHARS} characters"
+        )));
+    }
+    if n > MAX_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "a password has at most {MAX_CHARS} characters"
+        )));
+    }
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A fixed hash checked when the user is unknown or has no password, so a refusal
+/// takes as long either way.
+const DUMMY: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$Z3JpZHdhbGtkdW1teQ$3oBQ8VSQ2XZFBs8QJ5jqg2aL7ZT5CjcWUkBd0ABsTzU";
+
+/// True if `password` matches `stored` (a PHC string); false without one.
+pub fn verify(password: &str, stored: Option<&str>) -> bool {
+    if password.chars().count() > MAX_CHARS {
+        return false;
+    }
+    let (phc, real) = match stored {
+        Some(s) => (s, true),
+        None => (DUMMY, false),
+    };
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    ok && real
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_verifies_and_another_does_not() {
+        let h = hash("长江路12号-secret").expect("hash");
+        assert!(h.starts_with("$argon2id$v=19$"), "{h}");
+        assert!(verify("长江路12号-secret", Some(&h)));
+        assert!(!verify("长江路12号-secreT", Some(&h)));
+        assert!(!verify("长江路12号-secret", None));
+        assert!(!verify("x", Some("not a phc string")));
+        // Two hashes of one password differ (salted).
+        assert_ne!(h, hash("长江路12号-secret").expect("hash"));
+    }
+
+    #[test]
+    fn short_and_huge_passwords_are_refused() {
+        assert!(hash("short").is_err());
+        assert!(hash(&"x".repeat(MAX_CHARS + 1)).is_err());
+        assert!(!verify(&"x".repeat(10_000), Some(DUMMY)));
+    }
+
+    #[test]
+    fn the_dummy_hash_parses() {
+        assert!(PasswordHash::new(DUMMY).is_ok());
+    }
+}

@@ -1,0 +1,666 @@
+//! The officer's side of the campaign over HTTP, against SQLite and PostgreSQL: sign-in
+//! with a password, hazard actions that reach the phones, reviews, assignments fulfilled
+//! by inspections, reproducible supervision samples, and every officer endpoint scoped to
+//! the caller's jurisdiction.
+
+mod common;
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use common::*;
+use gridwalk_protocol::{RecordEnvelope, RecordKind};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+both_databases!(
+    officer_hazard_actions_are_events_that_reach_the_phones,
+    reviews_reach_the_inspectors_phone_and_the_latest_stands,
+    assignments_are_pulled_and_fulfilled_by_the_assignees_inspection,
+    samples_are_reproducible_and_become_assignments,
+    officers_sign_in_with_a_password_and_sessions_do_not_sync,
+    every_officer_endpoint_is_scoped_to_the_callers_jurisdiction,
+);
+
+const PASSWORD: &str = "金坛区-粉尘-2026";
+
+async fn blocking<R: Send + 'static>(
+    h: &Harness,
+    f: impl FnOnce(&gridwalk_server::Store) -> R + Send + 'static,
+) -> R {
+    let store = h.store.clone();
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .expect("join")
+}
+
+/// Creates an officer (with a password) and signs in; returns the session token.
+async fn officer_session(h: &Harness, name: &str, jurisdiction: &str) -> String {
+    let (n, j) = (name.to_string(), jurisdiction.to_string());
+    blocking(h, move |s| {
+        if s.actor(&n).is_err() {
+            s.create_user(
+                &n,
+                gridwalk_protocol::Role::Officer,
+                &gridwalk_core::DivisionCode::parse(&j).expect("code"),
+            )
+            .expect("user");
+        }
+        s.set_password(&n, PASSWORD).expect("password");
+    })
+    .await;
+    let (status, v) = post(
+        h,
+        None,
+        "/v1/login",
+        json!({"user_name": name, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().expect("token").to_string()
+}
+
+async fn post(h: &Harness, token: Option<&str>, path: &str, body: Value) -> (u16, Value) {
+    let mut req = h.http.post(h.url(path)).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("post");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Every change a device speaking `protocol` pulls.
+async fn pull_all(h: &Harness, token: &str, protocol: u32) -> Vec<Value> {
+    let mut cursor = String::new();
+    let mut out = Vec::new();
+    loop {
+        let resp = h
+            .http
+            .get(h.url("/v1/sync/pull"))
+            .query(&[("cursor", cursor.as_str()), ("limit", "1000")])
+            .header(gridwalk_protocol::PROTOCOL_HEADER, protocol.to_string())
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("pull");
+        assert_eq!(resp.status(), 200);
+        let page: Value = resp.json().await.expect("page");
+        out.extend(page["changes"].as_array().cloned().unwrap_or_default());
+        cursor = page["next_cursor"].as_str().unwrap_or_default().to_string();
+        if page["has_more"] != true {
+            return out;
+        }
+    }
+}
+
+fn of_kind<'a>(changes: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    changes.iter().filter(|c| c["kind"] == kind).collect()
+}
+
+fn accepted(v: &Value) {
+    for r in v["results"].as_array().expect("results") {
+        assert_eq!(r["status"], "accepted", "{v}");
+    }
+}
+
+fn created_hazard(seq: u64, hazard: Uuid, actor: &str, severity: &str) -> RecordEnvelope {
+    let enterprise =
+        gridwalk_core::ids::enterprise_id(&gridwalk_core::Uscc::parse(&uscc_here()).expect("uscc"));
+    let id = Uuid::now_v7();
+    let body = json!({"id": id, "hazard_id": hazard, "at": "2026-03-02T02:00:00Z", "actor": actor,
+        "kind": "created", "severity": severity, "enterprise_id": enterprise,
+        "description_zh": "除尘器未设置泄爆装置", "deadline": "2099-06-30"});
+    let mut e = RecordEnvelope::new(id, RecordKind::HazardEvent, seq, body.to_string());
+    e.enterprise_uscc = Some(uscc_here());
+    e
+}
+
+/// An inspection by `inspector` with the spot-check template, finalized now.
+fn inspection_now(seq: u64, inspector: &str) -> (RecordEnvelope, Uuid) {
+    let id = Uuid::now_v7();
+    let mut p = support::inspection_payload(id, &uscc_here(), &support::fake_photos(seq), seq);
+    p.inspector = inspector.to_string();
+    p.finalized_at = chrono::Utc::now();
+    p.started_at = p.finalized_at - chrono::Duration::minutes(30);
+    let text = String::from_utf8(gridwalk_checklist::to_canonical_json(&p).expect("canonical"))
+        .expect("utf-8");
+    let mut e = RecordEnvelope::new(id, RecordKind::Inspection, seq, text);
+    e.enterprise_uscc = Some(uscc_here());
+    (e, id)
+}
+
+fn in_days(n: i64) -> String {
+    (gridwalk_checklist::hazard::china_date(chrono::Utc::now()) + chrono::Duration::days(n))
+        .to_string()
+}
+
+/// An officer's plan (五定), listing (挂牌督办) and extension are hazard events: checked
+/// against the role table and the folded state, listed with the hazard, and pulled by
+/// the phones of the division (the 五定 only by protocol-3 phones, which know it).
+async fn officer_hazard_actions_are_events_that_reach_the_phones(h: &Harness) {
+    let expert = h.enroll("expert-jincheng").await;
+    let grid = h.enroll("grid-east").await;
+    let hazard = Uuid::now_v7();
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[created_hazard(1, hazard, "expert-jincheng", "major")],
+        )
+        .await;
+    accepted(&v);
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let path = format!("/v1/hazards/{hazard}/events");
+
+    let plan = json!({"kind": "plan_set", "measures": "加装泄爆片", "responsible": "王建国",
+        "funds_yuan": 48000, "deadline": "2099-05-31", "interim_measures": "停用3号除尘器"});
+    let (status, state) = post(h, Some(&officer), &path, plan.clone()).await;
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["deadline"], "2099-05-31");
+    assert_eq!(state["plan"]["responsible"], "王建国");
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        &path,
+        json!({"kind": "listed_supervision", "notice_no": "金安督〔2026〕3号",
+            "supervising_body": "金坛区安委办", "deadline": "2099-04-30"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    // A plan may not push the deadline back; closing needs a passed re-inspection.
+    let mut later = plan.clone();
+    later["deadline"] = json!("2099-12-31");
+    let (status, v) = post(h, Some(&officer), &path, later).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("hazard_transition")),
+        "{v}"
+    );
+    let (status, v) = post(h, Some(&officer), &path, json!({"kind": "closed"})).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("hazard_transition")),
+        "{v}"
+    );
+    // A grid worker may not extend a deadline; nobody creates a hazard from the console.
+    let (status, v) = post(
+        h,
+        Some(&grid.token),
+        &path,
+        json!({"kind": "deadline_extended", "new_deadline": "2100-01-01", "reason": "r"}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (403, Some("forbidden_role")),
+        "{v}"
+    );
+    let (status, v) = post(h, Some(&officer), &path, json!({"kind": "created"})).await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        &path,
+        json!({"kind": "deadline_extended", "new_deadline": "2099-08-31", "reason": "设备采购周期"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+
+    let (status, list) = h
+        .get(&officer, &format!("/v1/hazards?division={TOWN}"))
+        .await;
+    assert_eq!(status, 200);
+    let item = &list[0];
+    assert_eq!(item["id"], hazard.to_string());
+    assert_eq!(item["listed"], true);
+    assert_eq!(item["deadline"], "2099-08-31");
+    assert_eq!(item["plan"]["measures"], "加装泄爆片");
+    assert_eq!(item["event_count"], 4);
+    let (status, detail) = h.get(&officer, &format!("/v1/hazards/{hazard}")).await;
+    assert_eq!(status, 200, "{detail}");
+    let actors: Vec<&str> = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["actor"].as_str())
+        .collect();
+    assert_eq!(actors, ["expert-jincheng", "officer", "officer", "officer"]);
+
+    // The phones of the division pull them; a protocol-2 phone gets all but the 五定.
+    let kinds = |changes: &[Value]| -> Vec<String> {
+        of_kind(changes, "hazard_event")
+            .iter()
+            .filter_map(|c| c["body"]["kind"].as_str().map(str::to_string))
+            .collect()
+    };
+    let new = kinds(&pull_all(h, &grid.token, 3).await);
+    assert_eq!(
+        new,
+        [
+            "created",
+            "plan_set",
+            "listed_supervision",
+            "deadline_extended"
+        ]
+    );
+    let old = kinds(&pull_all(h, &grid.token, 2).await);
+    assert_eq!(old, ["created", "listed_supervision", "deadline_extended"]);
+
+    let before = blocking(h, |s| s.projection_dump().expect("dump")).await;
+    let (_, changed) = blocking(h, |s| s.rebuild_projections().expect("rebuild")).await;
+    assert!(!changed);
+    assert_eq!(
+        blocking(h, |s| s.projection_dump().expect("dump")).await,
+        before
+    );
+}
+
+/// An officer reviews an inspection; the review reaches the inspector's phone
+/// (protocol 3) and the inspection list; a later review replaces it.
+async fn reviews_reach_the_inspectors_phone_and_the_latest_stands(h: &Harness) {
+    let grid = h.enroll("grid-east").await;
+    let (record, inspection) = inspection_now(1, "grid-east");
+    let (_, v) = h.push(&grid.token, &[record]).await;
+    accepted(&v);
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let path = format!("/v1/inspections/{inspection}/review");
+    let (status, v) = post(h, Some(&officer), &path, json!({"state": "has_issues"})).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("invalid_request")),
+        "{v}"
+    );
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        &path,
+        json!({"state": "has_issues", "comment": "泄爆口照片不清晰，请补拍"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, list) = h
+        .get(
+            &officer,
+            &format!("/v1/inspections?division={TOWN}&review=has_issues"),
+        )
+        .await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["review_comment"], "泄爆口照片不清晰，请补拍");
+    let (_, none) = h.get(&officer, "/v1/inspections?review=unreviewed").await;
+    assert_eq!(none.as_array().map(Vec::len), Some(0));
+    let changes = pull_all(h, &grid.token, 3).await;
+    let reviews = of_kind(&changes, "review");
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0]["body"]["state"], "has_issues");
+    assert_eq!(reviews[0]["key"], inspection.to_string());
+    assert!(of_kind(&pull_all(h, &grid.token, 2).await, "review").is_empty());
+    // A grid worker does not review.
+    let (status, _) = post(h, Some(&grid.token), &path, json!({"state": "approved"})).await;
+    assert_eq!(status, 403);
+    let (status, _) = post(h, Some(&officer), &path, json!({"state": "approved"})).await;
+    assert_eq!(status, 200);
+    let changes = pull_all(h, &grid.token, 3).await;
+    let reviews = of_kind(&changes, "review");
+    assert_eq!(reviews.len(), 1, "one review per inspection, the latest");
+    assert_eq!(reviews[0]["body"]["state"], "approved");
+    let (status, _) = post(
+        h,
+        Some(&officer),
+        &format!("/v1/inspections/{}/review", Uuid::now_v7()),
+        json!({"state": "approved"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, changed) = blocking(h, |s| s.rebuild_projections().expect("rebuild")).await;
+    assert!(!changed);
+}
+
+/// An officer assigns an enterprise to a grid worker; the phone pulls it; the grid
+/// worker's inspection with that template fulfils it. Reassign and cancel are events.
+async fn assignments_are_pulled_and_fulfilled_by_the_assignees_inspection(h: &Harness) {
+    let grid = h.enroll("grid-east").await;
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let request = |assignee: &str, template: &str, due: &str| {
+        json!({"assignee": assignee, "template_id": template, "due": due, "note": "百日攻坚复查",
+            "targets": {"enterprises": [uscc_here()]}})
+    };
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        "/v1/assignments",
+        request("grid-east", "supervision-spot-check", &in_days(7)),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let id = v["created"][0]["id"].as_str().expect("id").to_string();
+    assert_eq!(v["created"][0]["status"], "open", "{v}");
+    // The same work is not assigned twice; bad requests say what is wrong.
+    let (_, again) = post(
+        h,
+        Some(&officer),
+        "/v1/assignments",
+        request("grid-east", "supervision-spot-check", &in_days(7)),
+    )
+    .await;
+    assert_eq!(again["created"].as_array().map(Vec::len), Some(0));
+    assert_eq!(again["already_open"][0], uscc_here());
+    for (bad, why) in [
+        (
+            request("expert-rulin", "supervision-spot-check", &in_days(7)),
+            "outside",
+        ),
+        (
+            request("grid-east", "no-such-template", &in_days(7)),
+            "template",
+        ),
+        (
+            request("grid-east", "supervision-spot-check", &in_days(-2)),
+            "passed",
+        ),
+        (
+            request("officer", "supervision-spot-check", &in_days(7)),
+            "grid workers",
+        ),
+    ] {
+        let (status, v) = post(h, Some(&officer), "/v1/assignments", bad).await;
+        assert_eq!(status, 422, "{v}");
+        assert!(v["detail"].as_str().unwrap_or("").contains(why), "{v}");
+    }
+    let pulled = pull_all(h, &grid.token, 3).await;
+    let a = of_kind(&pulled, "assignment");
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["body"]["assignee"], "grid-east");
+    assert_eq!(a[0]["body"]["due"], in_days(7));
+    assert!(of_kind(&pull_all(h, &grid.token, 2).await, "assignment").is_empty());
+
+    let (record, inspection) = inspection_now(1, "grid-east");
+    let (_, v) = h.push(&grid.token, &[record]).await;
+    accepted(&v);
+    let (_, done) = h
+        .get(
+            &officer,
+            &format!("/v1/assignments?division={TOWN}&status=fulfilled"),
+        )
+        .await;
+    assert_eq!(done[0]["id"], id, "{done}");
+    assert_eq!(done[0]["fulfilled_by"], inspection.to_string());
+    let pulled = pull_all(h, &grid.token, 3).await;
+    assert_eq!(
+        of_kind(&pulled, "assignment")[0]["body"]["status"],
+        "fulfilled"
+    );
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        &format!("/v1/assignments/{id}/cancel"),
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{v}");
+
+    // A second assignment, reassigned to the expert, then cancelled.
+    let (_, v) = post(
+        h,
+        Some(&officer),
+        "/v1/assignments",
+        request("grid-east", "dust-verification", &in_days(3)),
+    )
+    .await;
+    let second = v["created"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!second.is_empty(), "{v}");
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        &format!("/v1/assignments/{second}/reassign"),
+        json!({"assignee": "expert-jincheng", "due": in_days(5)}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["assignee"].as_str(), v["due"].as_str()),
+        (Some("expert-jincheng"), Some(in_days(5).as_str()))
+    );
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        &format!("/v1/assignments/{second}/cancel"),
+        json!({"reason": "企业已停产"}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (200, Some("cancelled")),
+        "{v}"
+    );
+    let (_, open) = h.get(&officer, "/v1/assignments?status=open").await;
+    assert_eq!(open.as_array().map(Vec::len), Some(0), "{open}");
+
+    let before = blocking(h, |s| s.projection_dump().expect("dump")).await;
+    let (report, changed) = blocking(h, |s| s.rebuild_projections().expect("rebuild")).await;
+    assert!(!changed);
+    assert_eq!(report.assignments, 2);
+    assert_eq!(
+        blocking(h, |s| s.projection_dump().expect("dump")).await,
+        before
+    );
+}
+
+/// The same town, seed and register give the same sample, stored once with its seed and
+/// register version; a sample becomes assignments for a supervision group.
+async fn samples_are_reproducible_and_become_assignments(h: &Harness) {
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let (status, first) = post(
+        h,
+        Some(&officer),
+        "/v1/samples",
+        json!({"division": TOWN, "seed": 20261207u64}),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let (_, again) = post(
+        h,
+        Some(&officer),
+        "/v1/samples",
+        json!({"division": TOWN, "seed": 20261207u64}),
+    )
+    .await;
+    assert_eq!(again, first);
+    let drawn = first["enterprises"].as_array().expect("enterprises");
+    assert!(!drawn.is_empty());
+    // The draw is the published one, redone here from the register.
+    let candidates: Vec<gridwalk_core::sampling::Candidate> = drawn
+        .iter()
+        .map(|d| serde_json::from_value(d.clone()).expect("candidate"))
+        .collect();
+    for (d, c) in drawn.iter().zip(&candidates) {
+        assert_eq!(d["rank"], gridwalk_core::sampling::rank(20261207, &c.uscc));
+    }
+    // The test register's town is small: every group says what it lacks.
+    assert!(!first["shortfalls_zh"]
+        .as_array()
+        .expect("shortfalls")
+        .is_empty());
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        "/v1/samples",
+        json!({"division": VILLAGE, "seed": 1}),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+    let id = first["id"].as_str().expect("id");
+    let (status, got) = h.get(&officer, &format!("/v1/samples/{id}")).await;
+    assert_eq!((status, &got), (200, &first));
+    let (_, list) = h
+        .get(&officer, &format!("/v1/samples?division={TOWN}"))
+        .await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        "/v1/assignments",
+        json!({"assignee": "expert-jincheng", "template_id": "supervision-spot-check",
+            "due": in_days(14), "targets": {"sample": id}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let made = v["created"].as_array().expect("created");
+    assert_eq!(made.len(), drawn.len());
+    assert!(made.iter().all(|a| a["sample_id"] == id));
+}
+
+/// Officers sign in with a password (argon2id); a wrong one and an unknown user get the
+/// same 401; a console session reads but never syncs; logout ends it.
+async fn officers_sign_in_with_a_password_and_sessions_do_not_sync(h: &Harness) {
+    let token = officer_session(h, "officer", DISTRICT).await;
+    for (user, password) in [("officer", "wrong-password-1"), ("nobody", PASSWORD)] {
+        let (status, v) = post(
+            h,
+            None,
+            "/v1/login",
+            json!({"user_name": user, "password": password}),
+        )
+        .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (401, Some("unauthenticated")),
+            "{v}"
+        );
+        assert_eq!(v["detail"], "wrong user name or password");
+    }
+    let (status, _) = h.get(&token, "/v1/campaigns").await;
+    assert_eq!(status, 200);
+    let (status, v) = h.push(&token, &[]).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (403, Some("forbidden_role")),
+        "{v}"
+    );
+    let (status, _) = h.get(&token, "/v1/sync/pull").await;
+    assert_eq!(status, 403);
+    // Grid workers use devices, not passwords.
+    let refused = blocking(h, |s| s.set_password("grid-east", PASSWORD)).await;
+    assert!(refused.is_err());
+    let (status, _) = post(h, Some(&token), "/v1/logout", json!({})).await;
+    assert_eq!(status, 204);
+    let (status, _) = h.get(&token, "/v1/campaigns").await;
+    assert_eq!(status, 401);
+}
+
+/// Every officer endpoint, tried by the officer of another town on this town's hazard,
+/// inspection, assignment and sample: nothing but 404s and empty lists.
+async fn every_officer_endpoint_is_scoped_to_the_callers_jurisdiction(h: &Harness) {
+    let expert = h.enroll("expert-jincheng").await;
+    let hazard = Uuid::now_v7();
+    let (record, inspection) = inspection_now(2, "expert-jincheng");
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[created_hazard(1, hazard, "expert-jincheng", "major"), {
+                let mut r = record;
+                r.seq = 2;
+                r
+            }],
+        )
+        .await;
+    accepted(&v);
+    let here = officer_session(h, "officer-jincheng", TOWN).await;
+    let (_, v) = post(
+        h,
+        Some(&here),
+        "/v1/assignments",
+        json!({"assignee": "expert-jincheng", "template_id": "supervision-spot-check",
+            "due": in_days(9), "targets": {"enterprises": [uscc_here()]}}),
+    )
+    .await;
+    let assignment = v["created"][0]["id"]
+        .as_str()
+        .expect("assignment")
+        .to_string();
+    let (_, v) = post(
+        h,
+        Some(&here),
+        "/v1/samples",
+        json!({"division": TOWN, "seed": 3}),
+    )
+    .await;
+    let sample = v["id"].as_str().expect("sample").to_string();
+
+    let other = officer_session(h, "officer-rulin", OTHER_TOWN).await;
+    for path in [
+        format!("/v1/hazards/{hazard}"),
+        format!("/v1/hazards?division={TOWN}"),
+        format!("/v1/inspections?division={TOWN}"),
+        format!("/v1/assignments?division={TOWN}"),
+        format!("/v1/samples?division={TOWN}"),
+        format!("/v1/samples/{sample}"),
+        format!("/v1/coverage?division={TOWN}"),
+        format!("/v1/coverage/enterprises?division={TOWN}&duty=1&status=applicable"),
+    ] {
+        let (status, v) = h.get(&other, &path).await;
+        assert_eq!(status, 404, "{path}: {v}");
+        assert!(!v.to_string().contains(&uscc_here()), "{path} leaks: {v}");
+    }
+    for path in [
+        "/v1/hazards",
+        "/v1/inspections",
+        "/v1/assignments",
+        "/v1/samples",
+    ] {
+        let (status, v) = h.get(&other, path).await;
+        assert_eq!(
+            (status, v.as_array().map(Vec::len)),
+            (200, Some(0)),
+            "{path}: {v}"
+        );
+    }
+    for (path, body) in [
+        (
+            format!("/v1/hazards/{hazard}/events"),
+            json!({"kind": "deadline_extended", "new_deadline": "2100-01-01", "reason": "r"}),
+        ),
+        (
+            format!("/v1/inspections/{inspection}/review"),
+            json!({"state": "approved"}),
+        ),
+        (
+            "/v1/assignments".to_string(),
+            json!({"assignee": "expert-rulin", "template_id": "supervision-spot-check",
+                "due": in_days(9), "targets": {"enterprises": [uscc_here()]}}),
+        ),
+        (
+            "/v1/assignments".to_string(),
+            json!({"assignee": "expert-rulin", "template_id": "supervision-spot-check",
+                "due": in_days(9), "targets": {"sample": sample}}),
+        ),
+        (
+            "/v1/assignments".to_string(),
+            json!({"assignee": "expert-rulin", "template_id": "supervision-spot-check",
+                "due": in_days(9), "targets": {"filter": {"division": TOWN}}}),
+        ),
+        (
+            format!("/v1/assignments/{assignment}/reassign"),
+            json!({"assignee": "expert-rulin"}),
+        ),
+        (
+            format!("/v1/assignments/{assignment}/cancel"),
+            json!({"reason": "r"}),
+        ),
+        (
+            "/v1/samples".to_string(),
+            json!({"division": TOWN, "seed": 3}),
+        ),
+    ] {
+        let (status, v) = post(h, Some(&other), &path, body).await;
+        assert_eq!(status, 404, "{path}: {v}");
+        // The answer is the one for an enterprise that does not exist: where it lies
+        // is not told.
+        assert!(!v.to_string().contains(VILLAGE), "{path} leaks: {v}");
+    }
+    // Nothing changed: the town's own officer still sees the assignment open.
+    let (_, open) = h.get(&here, "/v1/assignments?status=open").await;
+    assert_eq!(open[0]["id"], assignment);
+    assert_eq!(open[0]["assignee"], "expert-jincheng");
+}
