@@ -13,7 +13,8 @@ use gridwalk_device::app_settings::Settings;
 use gridwalk_device::app_views::{
     EnterpriseFilters, EnterpriseHit, GridSummary, InspectionSummary, StartedInspection,
 };
-use gridwalk_device::inspection::checklist::DeadlinePolicy;
+use gridwalk_device::inspection::checklist::{DeadlinePolicy, RectificationPlan};
+use gridwalk_device::inspection::hazards::parse_date;
 use gridwalk_device::inspection::{
     EnterpriseStatus, FinalizeOutcome, HazardDetail, HazardSummary, InspectionDetail, ItemView,
     TemplateSummary,
@@ -22,6 +23,7 @@ use gridwalk_device::photo_upload::{PhotoResult, Thumbnail};
 use gridwalk_device::register::EnterpriseDetail;
 use gridwalk_device::search::SearchHit;
 use gridwalk_device::signature::{SignatureInput, SignatureResult};
+use gridwalk_device::work::{AssignmentView, InspectionReview};
 use tauri::ipc::Request;
 use tauri::State;
 
@@ -385,4 +387,62 @@ pub fn reinspect_hazard(
         &after_photo_sha256s,
         note.as_deref(),
     )?)
+}
+
+/// Sets or revises the hazard's 五定 plan as the enrolled user (`Store::set_hazard_plan`):
+/// `deadline` YYYY-MM-DD (`hazard.bad_date`), not later than the hazard's current one
+/// (`hazard.plan_deadline_later`); measures, responsible and interim measures not blank
+/// (`hazard.plan_incomplete`); `funds_yuan` null when not yet budgeted.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::too_many_arguments)]
+pub fn set_hazard_plan(
+    state: State<'_, AppState>,
+    hazard_id: String,
+    measures: String,
+    responsible: String,
+    funds_yuan: Option<u64>,
+    deadline: String,
+    interim_measures: String,
+) -> Result<HazardDetail, IpcError> {
+    let user = state.user()?;
+    let store = state.store()?;
+    store.check_hazard_in(user.jurisdiction(), &hazard_id)?;
+    let plan = RectificationPlan {
+        measures,
+        responsible,
+        funds_yuan,
+        deadline: parse_date(&deadline)?,
+        interim_measures,
+    };
+    store.set_hazard_plan(&hazard_id, &user.name, &plan)?;
+    Ok(store.hazard(&hazard_id)?)
+}
+
+// ---- Work from officers ----
+
+/// The acting user's assignments (任务): open ones by due date (`all: true`: every
+/// state), each with `overdue` (China date) and the enterprise's name when on the phone.
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_assignments(
+    state: State<'_, AppState>,
+    all: Option<bool>,
+) -> Result<Vec<AssignmentView>, IpcError> {
+    let user = state.user()?;
+    let today = gridwalk_checklist::hazard::china_date(chrono::Utc::now());
+    Ok(state
+        .store()?
+        .assignments_for(&user.name, all.unwrap_or(false), today)?)
+}
+
+/// The latest review of an inspection on this phone (`null` until reviewed); refused
+/// outside the jurisdiction, `inspect.not_found` for an inspection not on the phone.
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_review(
+    state: State<'_, AppState>,
+    inspection_id: String,
+) -> Result<Option<InspectionReview>, IpcError> {
+    Ok(state
+        .store()?
+        .inspection_in(state.jurisdiction().as_deref(), &inspection_id)?
+        .review)
 }

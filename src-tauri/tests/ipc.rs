@@ -652,6 +652,156 @@ fn done_when_search_inspect_photo_sign_finalize_lists_a_major_hazard() {
     assert_eq!(open[0]["open_hazards"], 1);
 }
 
+// ---- officers' work and 五定 (protocol 3) ----
+
+/// Applies `(kind, body)` changes to the app's store as one pulled page.
+fn pull(a: &App, changes: Vec<(gridwalk_protocol::ChangeKind, Value)>, next: &str) {
+    let state = a._app.state::<AppState>();
+    let store = state.store().expect("store");
+    let page = gridwalk_protocol::PullPage {
+        changes: changes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kind, body))| gridwalk_protocol::Change {
+                cursor: (i + 1).to_string(),
+                kind,
+                key: format!("k{i}"),
+                body,
+            })
+            .collect(),
+        next_cursor: next.into(),
+        has_more: false,
+    };
+    store.apply_pull_page(&page).expect("page");
+}
+
+#[test]
+fn the_five_fixes_assignments_and_reviews_over_the_ipc() {
+    use gridwalk_protocol::ChangeKind;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = app(&dir.path().join("d.db"), expert());
+    let w = &a.webview;
+    let (inspection, hazard, _) = major_hazard(&a, &uscc("0000002"));
+    let deadline = ok(w, "get_hazard", json!({"hazard_id": hazard}))["deadline"]
+        .as_str()
+        .expect("deadline")
+        .to_string();
+    let sooner = chrono::NaiveDate::parse_from_str(&deadline, "%Y-%m-%d")
+        .expect("date")
+        .pred_opt()
+        .expect("day before")
+        .to_string();
+    let later = chrono::NaiveDate::parse_from_str(&deadline, "%Y-%m-%d")
+        .expect("date")
+        .succ_opt()
+        .expect("day after")
+        .to_string();
+    let plan = |deadline: &str, responsible: &str| {
+        json!({"hazard_id": hazard, "measures": "加装泄爆片", "responsible": responsible,
+               "funds_yuan": 48000, "deadline": deadline, "interim_measures": "停用3号除尘器"})
+    };
+    let d = ok(w, "set_hazard_plan", plan(&sooner, "王建国"));
+    assert_eq!(d["deadline"], sooner);
+    assert_eq!(
+        d["detail"]["plan"],
+        json!({"measures": "加装泄爆片", "responsible": "王建国", "funds_yuan": 48000,
+               "deadline": sooner, "interim_measures": "停用3号除尘器"})
+    );
+    let last = d["events"].as_array().expect("events").last().cloned();
+    let last = last.expect("an event");
+    assert_eq!(
+        (&last["kind"], &last["actor"], &last["skipped_reason"]),
+        (&json!("plan_set"), &json!("李专家"), &Value::Null),
+        "recorded as the enrolled user"
+    );
+    let err = invoke(w, "set_hazard_plan", plan(&later, "王建国")).expect_err("later");
+    assert_eq!(
+        err,
+        json!({"code": "hazard.plan_deadline_later",
+               "message": format!("hazard transition refused: the plan's deadline {later} is after the hazard's deadline {sooner}; an officer extends deadlines")})
+    );
+    let err = invoke(w, "set_hazard_plan", plan("明天", "王建国")).expect_err("date");
+    assert_eq!(err["code"], "hazard.bad_date");
+    let err = invoke(w, "set_hazard_plan", plan(&sooner, " ")).expect_err("blank");
+    assert_eq!(
+        err,
+        json!({"code": "hazard.plan_incomplete",
+               "message": "the rectification plan's responsible is empty"})
+    );
+
+    // Assignments of the acting user, and the review of its inspection, pulled.
+    let today = gridwalk_checklist::hazard::china_date(chrono::Utc::now());
+    let enterprise = gridwalk_core::ids::enterprise_id(
+        &gridwalk_core::Uscc::parse(&uscc("0000002")).expect("uscc"),
+    );
+    let assignment = |assignee: &str, due: chrono::NaiveDate, status: &str| {
+        json!({"id": uuid::Uuid::now_v7(), "enterprise_id": enterprise,
+               "enterprise_uscc": uscc("0000002"), "division_code": "320413001001",
+               "assignee": assignee, "template_id": "expert-major-hazard", "due": due,
+               "note": "复查泄爆片", "status": status, "assigned_by": "officer-li",
+               "created_at": "2026-03-01T01:00:00Z", "updated_at": "2026-03-01T01:00:00Z"})
+    };
+    let yesterday = today.pred_opt().expect("yesterday");
+    pull(
+        &a,
+        vec![
+            (
+                ChangeKind::Assignment,
+                assignment("李专家", yesterday, "open"),
+            ),
+            (
+                ChangeKind::Assignment,
+                assignment("李专家", today, "cancelled"),
+            ),
+            (ChangeKind::Assignment, assignment("赵网格", today, "open")),
+            (
+                ChangeKind::Review,
+                json!({"inspection_id": inspection, "record_id": inspection,
+                       "state": "has_issues", "comment": "铭牌照片不清", "reviewer": "officer-li",
+                       "at": "2026-03-03T02:00:00Z"}),
+            ),
+        ],
+        "1",
+    );
+    let mine = ok(w, "list_assignments", json!({}));
+    let mine = mine.as_array().expect("array");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["overdue"], true);
+    assert_eq!(mine[0]["enterprise_name"], "金坛新城铝业抛光有限公司");
+    assert_eq!(mine[0]["note"], "复查泄爆片");
+    assert_eq!(
+        ok(w, "list_assignments", json!({"all": true}))
+            .as_array()
+            .expect("array")
+            .len(),
+        2
+    );
+    let review = json!({"state": "has_issues", "comment": "铭牌照片不清",
+                        "reviewer": "officer-li", "at": "2026-03-03T02:00:00Z"});
+    assert_eq!(
+        ok(w, "get_review", json!({"inspection_id": inspection})),
+        review
+    );
+    assert_eq!(
+        ok(w, "get_inspection", json!({"inspection_id": inspection}))["review"],
+        review
+    );
+    let history = ok(
+        w,
+        "list_inspections",
+        json!({"enterprise_id": uscc("0000002")}),
+    );
+    assert_eq!(history[0]["id"], json!(inspection));
+    assert_eq!(history[0]["review_state"], "has_issues");
+    let err = invoke(
+        w,
+        "get_review",
+        json!({"inspection_id": uuid::Uuid::now_v7()}),
+    )
+    .expect_err("not on the phone");
+    assert_eq!(err["code"], "inspect.not_found");
+}
+
 // ---- evidence that holds up: roles, texts, signatures ----
 
 fn grid_worker() -> Option<LocalUser> {

@@ -62,7 +62,17 @@ try {
   await tid('enroll-submit').click();
   await tid('screen-home').waitFor();
   await tid('count-not-visited').waitFor();
+  await tid('todo-row').first().waitFor();
   await shot('02-home');
+
+  // 待办: the user's assignments from the district, overdue first; one opens its enterprise.
+  if ((await tid('todo-row').count()) !== 2) fail(`expected 2 open assignments, saw ${await tid('todo-row').count()}`);
+  if ((await tid('todo-row').first().getAttribute('data-overdue')) !== 'true') fail('the first assignment is not marked overdue');
+  if (!((await tid('todo-overdue').first().textContent()) ?? '').includes('逾期')) fail('no 逾期 on the overdue assignment');
+  await tid('todo-row').first().scrollIntoViewIfNeeded();
+  await shot('02b-home-todo');
+  await tid('todo-row').first().click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=enterprise-name]')?.textContent?.includes('纺织品'));
 
   // Search by pinyin initials.
   await tid('tab-enterprises').click();
@@ -150,8 +160,32 @@ try {
   if (!doneText.includes('重大')) fail('no 重大 hazard on the done screen');
   await shot('13-done-major-hazard');
 
+  // 五定 on the new major hazard: a deadline later than the hazard's is explained, then saved.
+  await page.locator('[data-testid=done-hazard-row][data-severity=major]').first().click();
+  await tid('screen-hazard').waitFor();
+  await tid('plan-none').waitFor();
+  await tid('plan-edit').click();
+  await tid('plan-measures-input').fill('加装泄爆片并更换防爆电机');
+  await tid('plan-responsible-input').fill('王建国（设备科长）');
+  await tid('plan-funds-input').fill('48000');
+  const current = await tid('plan-deadline-input').inputValue();
+  const later = new Date(Date.parse(`${current}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  await tid('plan-deadline-input').fill(later);
+  await tid('plan-interim-input').fill('停用3号除尘器，人工清扫积尘');
+  await tid('plan-save').click();
+  await tid('plan-problem').waitFor();
+  if (!((await tid('plan-problem').textContent()) ?? '').includes('区级监管')) fail('a later plan deadline is not explained');
+  await tid('plan-problem').scrollIntoViewIfNeeded();
+  await shot('13b-hazard-plan-form');
+  await tid('plan-deadline-input').fill(current);
+  await tid('plan-save').click();
+  await tid('plan-saved').waitFor();
+  if (((await tid('plan-funds').textContent()) ?? '') !== '48000 元') fail('plan funds not shown');
+  await tid('hazard-plan').scrollIntoViewIfNeeded();
+  await shot('13c-hazard-plan');
+
   // Hazards.
-  await tid('done-hazards').click();
+  await tid('tab-hazards').click();
   await tid('screen-hazards').waitFor();
   await page.locator('[data-testid=hazard-row][data-overdue=true]').first().waitFor();
   await shot('14-hazards');
@@ -164,6 +198,22 @@ try {
   await shot('15-hazard-reinspection');
   await tid('reinspect-pass').click();
   await tid('reinspect-saved').waitFor();
+  // Another phone's close that came second is kept in the history, marked not applied.
+  await tid('event-skipped').first().scrollIntoViewIfNeeded();
+  await shot('15b-hazard-skipped-event');
+
+  // The officer's review of the enterprise's earlier inspection.
+  await page.locator('[data-testid=screen-hazard] a[href^="#/enterprise/"]').first().click();
+  await tid('enterprise-name').waitFor();
+  await tid('history-review').first().waitFor();
+  await tid('history-row').first().click();
+  await tid('screen-done').waitFor();
+  if ((await tid('review-state').getAttribute('data-state')) !== 'has_issues') fail('review state not shown');
+  if (((await tid('review-state').textContent()) ?? '').trim() !== '有问题') fail('review state not in Chinese');
+  await tid('review-comment').waitFor();
+  await shot('15c-inspection-review');
+  await page.evaluate(() => { location.hash = '#/hazards'; });
+  await tid('screen-hazards').waitFor();
 
   // Sync.
   await tid('tab-sync').click();
@@ -174,9 +224,10 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=sync-row]')].every((r) => r.getAttribute('data-state') === 'complete'));
   await shot('17-sync-done');
 
-  // Home again, then English.
+  // Home again: the synced inspection fulfilled one assignment; then English.
   await tid('tab-home').click();
   await tid('count-open-hazards').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=todo-row]').length === 1);
   await shot('18-home-after');
   await tid('tab-sync').click();
   await tid('lang-en').click();

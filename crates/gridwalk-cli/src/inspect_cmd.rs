@@ -9,7 +9,9 @@ use crate::output;
 use crate::Cli;
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use gridwalk_device::inspection::checklist::{DeadlinePolicy, HazardEventKind, HazardState};
+use gridwalk_device::inspection::checklist::{
+    DeadlinePolicy, HazardEventKind, HazardState, RectificationPlan,
+};
 use gridwalk_device::inspection::hazards::parse_date;
 use gridwalk_device::inspection::{InspectionError, StartInspection};
 use gridwalk_device::signature::{SignatureError, SignatureInput};
@@ -174,6 +176,30 @@ pub enum HazardsCmd {
         /// YYYY-MM-DD.
         #[arg(long)]
         deadline: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Sets or revises the 五定 rectification plan: measures (整改措施), the person
+    /// responsible (责任人), funds (整改资金, yuan), deadline (整改时限; not later than the
+    /// hazard's current deadline, which only `extend` moves later) and interim measures
+    /// (应急预案). Only while found, assigned or rectifying.
+    Plan {
+        id: String,
+        /// 整改措施.
+        #[arg(long)]
+        measures: String,
+        /// 责任人 (at the enterprise).
+        #[arg(long)]
+        responsible: String,
+        /// 整改资金, whole yuan (omit when not yet budgeted).
+        #[arg(long)]
+        funds_yuan: Option<u64>,
+        /// 整改时限, YYYY-MM-DD.
+        #[arg(long)]
+        deadline: String,
+        /// 应急预案: interim safety measures until the hazard is closed.
+        #[arg(long)]
+        interim: String,
         #[command(flatten)]
         actor: Actor,
     },
@@ -485,6 +511,18 @@ fn inspect_inner(cli: &Cli, cmd: &InspectCmd) -> Result<ExitCode> {
                 if let Some(h) = &d.payload_sha256 {
                     println!("payload sha256 {h}");
                 }
+                if let Some(r) = &d.review {
+                    println!(
+                        "review: {} by {} at {}{}",
+                        r.state.name_zh(),
+                        r.reviewer,
+                        r.at,
+                        r.comment
+                            .as_ref()
+                            .map(|c| format!(" — {c}"))
+                            .unwrap_or_default()
+                    );
+                }
             }
         }
         InspectCmd::Payload { inspection } => {
@@ -591,12 +629,28 @@ fn hazards_inner(cli: &Cli, cmd: &HazardsCmd) -> Result<ExitCode> {
                     s.legal_basis.as_deref().unwrap_or("-"),
                     s.deadline
                 );
+                if let Some(p) = &h.detail.plan {
+                    println!(
+                        "五定: 整改措施 {}; 责任人 {}; 整改资金 {}; 整改时限 {}; 应急预案 {}",
+                        p.measures,
+                        p.responsible,
+                        p.funds_yuan
+                            .map(|f| format!("{f} 元"))
+                            .unwrap_or_else(|| "-".into()),
+                        p.deadline,
+                        p.interim_measures
+                    );
+                }
                 for e in &h.events {
                     println!(
-                        "  {} {} {}",
+                        "  {} {} {}{}",
                         e.event.at,
                         e.event.actor,
-                        serde_json::to_string(&e.event.kind)?
+                        serde_json::to_string(&e.event.kind)?,
+                        e.skipped_reason
+                            .as_ref()
+                            .map(|r| format!("\tskipped: {r}"))
+                            .unwrap_or_default()
                     );
                 }
             }
@@ -647,6 +701,26 @@ fn hazards_inner(cli: &Cli, cmd: &HazardsCmd) -> Result<ExitCode> {
                     },
                 ),
             )
+        }
+        HazardsCmd::Plan {
+            id,
+            measures,
+            responsible,
+            funds_yuan,
+            deadline,
+            interim,
+            actor,
+        } => {
+            let plan = RectificationPlan {
+                measures: measures.clone(),
+                responsible: responsible.clone(),
+                funds_yuan: *funds_yuan,
+                deadline: parse_date(deadline)?,
+                interim_measures: interim.clone(),
+            };
+            let s = store.set_hazard_plan(id, &actor.actor, &plan)?;
+            print_state(cli, &s)?;
+            Ok(ExitCode::SUCCESS)
         }
         HazardsCmd::Extend {
             id,

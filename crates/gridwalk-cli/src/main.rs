@@ -10,6 +10,7 @@ mod inspect_cmd;
 mod output;
 mod register_cmd;
 mod sync_cmd;
+mod work_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -66,6 +67,9 @@ pub enum Command {
     /// Hazards (隐患) and their lifecycle.
     #[command(subcommand)]
     Hazards(inspect_cmd::HazardsCmd),
+    /// The enrolled user's assignments (任务) pulled from the server: open ones by due
+    /// date (`--all`: every state).
+    Assignments(work_cmd::AssignmentsArgs),
     /// Demo data.
     #[command(subcommand)]
     Demo(register_cmd::DemoCmd),
@@ -104,6 +108,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Templates(cmd) => inspect_cmd::templates(cli, cmd),
         Command::Inspect(cmd) => inspect_cmd::inspect(cli, cmd),
         Command::Hazards(cmd) => inspect_cmd::hazards(cli, cmd),
+        Command::Assignments(a) => work_cmd::assignments(cli, a),
         Command::Enroll(a) => sync_cmd::enroll(cli, a),
         Command::Sync(a) => sync_cmd::sync(cli, a),
         Command::Status => sync_cmd::status(cli),

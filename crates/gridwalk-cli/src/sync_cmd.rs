@@ -98,6 +98,12 @@ fn print_report(cli: &Cli, r: &SyncReport) -> Result<()> {
         r.pulled.enterprises,
         r.pulled.templates
     );
+    if r.pulled.assignments + r.pulled.reviews > 0 {
+        println!(
+            "officers' work: {} assignments, {} reviews",
+            r.pulled.assignments, r.pulled.reviews
+        );
+    }
     if r.photos_waiting_for_wifi > 0 {
         println!("{} photos wait for Wi-Fi", r.photos_waiting_for_wifi);
     }

@@ -20,6 +20,7 @@ use crate::jurisdiction::{scope_sql, Scope};
 use crate::search::{SearchHit, MAX_LIMIT};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
+use gridwalk_core::work::ReviewState;
 use gridwalk_core::{DustCategory, DustType};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -102,6 +103,9 @@ pub struct InspectionSummary {
     /// State of the record in the sync outbox (`queued`, `sending`, `failed`,
     /// `accepted`, `complete`, `rejected`); `None` for drafts.
     pub sync_state: Option<String>,
+    /// An officer's latest review (`approved`, `has_issues`, `rejected`), pulled from
+    /// the server; `None` until reviewed.
+    pub review_state: Option<ReviewState>,
 }
 
 /// The id of a started inspection.
@@ -331,7 +335,8 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT i.id, i.template_id, t.title_zh, i.inspector, i.started_at, i.finalized_at, \
                  (SELECT count(*) FROM finding f WHERE f.inspection_id = i.id AND f.severity = 'major'), \
-                 (SELECT count(*) FROM finding f WHERE f.inspection_id = i.id AND f.severity = 'general') \
+                 (SELECT count(*) FROM finding f WHERE f.inspection_id = i.id AND f.severity = 'general'), \
+                 (SELECT r.state FROM review r WHERE r.inspection_id = i.id) \
              FROM inspection i JOIN checklist_template t \
                  ON t.id = i.template_id AND t.version = i.template_version \
              WHERE i.enterprise_id = ?1 ORDER BY i.started_at DESC, i.id DESC",
@@ -345,6 +350,7 @@ impl Store {
             Option<String>,
             u32,
             u32,
+            Option<String>,
         );
         let rows = stmt
             .query_map([id.to_string()], |r| {
@@ -357,13 +363,24 @@ impl Store {
                     r.get(5)?,
                     r.get(6)?,
                     r.get(7)?,
+                    r.get(8)?,
                 ))
             })?
             .collect::<Result<Vec<Raw>, _>>()?;
         let t = "inspection";
         rows.into_iter()
             .map(
-                |(id, template_id, title, inspector, started, finalized, major, general)| {
+                |(
+                    id,
+                    template_id,
+                    title,
+                    inspector,
+                    started,
+                    finalized,
+                    major,
+                    general,
+                    review,
+                )| {
                     Ok(InspectionSummary {
                         id: parse_uuid(t, "id", &id)?,
                         template_id,
@@ -381,6 +398,7 @@ impl Store {
                         major_findings: major,
                         general_findings: general,
                         sync_state: None,
+                        review_state: review.as_deref().and_then(ReviewState::parse),
                     })
                 },
             )

@@ -1,8 +1,9 @@
 //! Everything that runs on the phone (and in the headless `gridwalk` CLI): one SQLite
 //! database file holding the enterprise register, imports into it and search over it.
 //!
-//! Inspections, evidence and the sync client (outbox, enrollment, pull) live here too;
-//! the shells (Tauri app, CLI) stay thin over these functions.
+//! Inspections, evidence and the sync client (outbox, enrollment, pull) live here too,
+//! and the officers' work pulled from the server (assignments, reviews: [`work`]); the
+//! shells (Tauri app, CLI) stay thin over these functions.
 
 pub mod app_settings;
 pub mod app_views;
@@ -21,6 +22,7 @@ pub mod signature;
 pub mod store;
 pub mod sync;
 pub mod tabular;
+pub mod work;
 
 pub use error::StoreError;
 pub use store::Store;

@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "campaigns",
         sql: include_str!("../../../migrations/device/0010_campaigns.sql"),
     },
+    Migration {
+        version: 11,
+        name: "assignments_reviews",
+        sql: include_str!("../../../migrations/device/0011_assignments_reviews.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

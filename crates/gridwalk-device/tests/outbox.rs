@@ -263,27 +263,35 @@ fn hazard_events_of_other_devices_apply_once_in_order_and_are_never_pushed_from_
         2
     );
 
-    // An event that does not follow the history (closing a hazard nobody re-inspected)
-    // waits with its reason; nothing is stored.
+    // An event that is not legal where it falls (closing a hazard nobody re-inspected:
+    // another phone's history this one will never see otherwise) is stored once the
+    // hazard's creation is here; the fold skips it and says why, as the server does.
     let bad_close = remote_event(
         h1,
         "2026-03-02T05:00:00Z",
         "李专家",
         json!({"kind": "closed"}),
     );
+    let bad_close_id: Uuid =
+        serde_json::from_value(bad_close["id"].clone()).expect("the close's id");
     let a = store
         .apply_pull_page(&page(vec![(ChangeKind::HazardEvent, "x", bad_close)], "4"))
         .expect("page 4");
-    assert_eq!((a.hazard_events, a.hazard_events_waiting), (0, 2));
-    let reason: String = store
-        .connection()
-        .query_row(
-            "SELECT reason FROM hazard_event_pending WHERE hazard_id = ?1",
-            [h1.to_string()],
-            |r| r.get(0),
-        )
-        .expect("reason");
-    assert!(reason.contains("history"), "{reason}");
+    assert_eq!((a.hazard_events, a.hazard_events_waiting), (1, 1));
+    let detail = store.hazard(&h1.to_string()).expect("detail");
+    assert_eq!(
+        detail.summary.state,
+        gridwalk_checklist::HazardStatus::Assigned
+    );
+    assert_eq!(detail.events.len(), 3);
+    let skipped: Vec<_> = detail
+        .events
+        .iter()
+        .filter_map(|e| e.skipped_reason.as_ref().map(|r| (e.event.id, r.clone())))
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].0, bad_close_id);
+    assert!(skipped[0].1.contains("not allowed"), "{}", skipped[0].1);
 
     // The enterprise arrives (here by import; by pull in the field): its hazard applies
     // at the next page.
@@ -294,12 +302,12 @@ fn hazard_events_of_other_devices_apply_once_in_order_and_are_never_pushed_from_
     );
     store.import_enterprises(&csv).expect("import");
     let a = store.apply_pull_page(&page(vec![], "5")).expect("page 5");
-    assert_eq!((a.hazard_events, a.hazard_events_waiting), (1, 1));
+    assert_eq!((a.hazard_events, a.hazard_events_waiting), (1, 0));
     assert_eq!(store.hazards(None).expect("hazards").len(), 2);
     assert_eq!(
         store.sync_status().expect("status").hazard_events_waiting,
-        1,
-        "the illegal close still waits, and says so"
+        0,
+        "nothing waits once every hazard's creation is here"
     );
 
     // Pulled events are the other device's evidence: not in this chain, not queued.

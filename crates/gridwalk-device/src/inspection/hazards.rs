@@ -1,6 +1,10 @@
 //! Hazards (隐患): an identity row plus an append-only history of events; the state is
-//! always folded from the events (`gridwalk_checklist::fold`). Every event is stored
-//! as its canonical JSON and linked into the device's evidence chain (`hazard_event`).
+//! always folded from the events with `gridwalk_checklist::fold_keeping`, as the server
+//! folds them: in `(at, id)` order, an event that is not legal where it falls (two phones
+//! changed the hazard offline at once) is skipped and kept, with the reason. So a phone
+//! and the server holding the same events show the same state. Every event recorded here
+//! is stored as its canonical JSON and linked into the device's evidence chain
+//! (`hazard_event`); events pulled from other devices are stored without a link.
 
 use super::{begin, check_text, from_json, now_utc, parse_uuid, InspectionError};
 use crate::error::StoreError;
@@ -9,7 +13,10 @@ use crate::store::Store;
 use chrono::{Duration, Local, NaiveDate, Utc};
 use gridwalk_checklist::canonical::{sha256_hex, to_canonical_json};
 use gridwalk_checklist::hazard::china_date;
-use gridwalk_checklist::{apply, fold, HazardEvent, HazardEventKind, HazardState, HazardStatus};
+use gridwalk_checklist::{
+    apply, fold, fold_keeping, HazardEvent, HazardEventKind, HazardState, HazardStatus,
+    RectificationPlan, TransitionError,
+};
 use gridwalk_protocol::limits::{
     MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS,
 };
@@ -50,12 +57,16 @@ pub struct HazardSummary {
     pub listed: bool,
 }
 
-/// A stored event with its chain position.
+/// A stored event and whether the fold applied it.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredHazardEvent {
     /// The event.
     #[serde(flatten)]
     pub event: HazardEvent,
+    /// Why the fold skipped it (it is not legal where it falls in the merged `(at, id)`
+    /// order, e.g. the second of two closes recorded offline on two phones); `null` when
+    /// it was applied. The text is `TransitionError`'s, as the server records it.
+    pub skipped_reason: Option<String>,
 }
 
 /// A hazard with its folded state and full history.
@@ -66,7 +77,7 @@ pub struct HazardDetail {
     pub summary: HazardSummary,
     /// The folded state.
     pub detail: HazardState,
-    /// Every event, in fold order.
+    /// Every event, in fold order, applied or skipped.
     pub events: Vec<StoredHazardEvent>,
 }
 
@@ -105,9 +116,12 @@ fn insert_event_row(conn: &Connection, e: &HazardEvent) -> Result<String, Inspec
 
 /// Applies one hazard event recorded on another device, in the caller's transaction,
 /// if what it builds on is here: `Ok(Err(reason))` when it must wait. The hazard row
-/// comes from its `created` event; the event is stored without a chain link (it is the
-/// other device's evidence, and must not be pushed again from here). An event whose
-/// history would not fold (an illegal transition) waits too, and nothing is stored.
+/// comes from its `created` event, which waits for its enterprise; any other event waits
+/// for the hazard's creation. Once that is here the event is stored even when it is not
+/// legal where it falls in the merged order: the fold skips it and says why
+/// ([`fold_keeping`]), as the server does, so both reach the same state. It is stored
+/// without a chain link (it is the other device's evidence, and must not be pushed
+/// again from here).
 pub(crate) fn apply_pulled_event(
     conn: &Connection,
     e: &HazardEvent,
@@ -118,64 +132,71 @@ pub(crate) fn apply_pulled_event(
         [&hazard],
         |r| r.get(0),
     )?;
-    let mut events = load_events(conn, &e.hazard_id)?;
-    if events.iter().any(|x| x.id == e.id) {
+    let already: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM hazard_event WHERE id = ?1)",
+        [e.id.to_string()],
+        |r| r.get(0),
+    )?;
+    if already {
         return Ok(Ok(())); // already here
     }
-    if !known {
-        let HazardEventKind::Created {
-            severity,
-            enterprise_id,
-            item_id,
-            inspection_id,
-            ..
-        } = &e.kind
-        else {
-            return Ok(Err("the hazard's creation is not on this device yet".into()));
-        };
-        let enterprise: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM enterprise WHERE id = ?1)",
-            [enterprise_id.to_string()],
-            |r| r.get(0),
-        )?;
-        if !enterprise {
-            return Ok(Err(format!(
-                "enterprise {enterprise_id} is not on this device yet"
-            )));
-        }
-        if let Err(err) = fold(std::iter::once(e)) {
-            return Ok(Err(format!("cannot start the hazard's history: {err}")));
-        }
-        // The finding inspection is on this device only if it was made here.
-        let inspection: Option<String> = match inspection_id {
-            Some(i) => conn
-                .query_row(
-                    "SELECT id FROM inspection WHERE id = ?1",
-                    [i.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()?,
-            None => None,
-        };
-        conn.execute(
-            "INSERT INTO hazard (id, enterprise_id, inspection_id, item_id, severity, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                hazard,
-                enterprise_id.to_string(),
-                inspection,
+    match (&e.kind, known) {
+        (
+            HazardEventKind::Created {
+                severity,
+                enterprise_id,
                 item_id,
-                super::enum_name(severity),
-                super::ts(&e.at)
-            ],
-        )?;
-    } else {
-        events.push(e.clone());
-        if let Err(err) = fold(&events) {
-            return Ok(Err(format!(
-                "does not follow the hazard's history yet: {err}"
-            )));
+                inspection_id,
+                ..
+            },
+            false,
+        ) => {
+            let enterprise: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM enterprise WHERE id = ?1)",
+                [enterprise_id.to_string()],
+                |r| r.get(0),
+            )?;
+            if !enterprise {
+                return Ok(Err(format!(
+                    "enterprise {enterprise_id} is not on this device yet"
+                )));
+            }
+            if let Err(err) = fold(std::iter::once(e)) {
+                return Ok(Err(format!("cannot start the hazard's history: {err}")));
+            }
+            // The finding inspection is on this device only if it was made here.
+            let inspection: Option<String> = match inspection_id {
+                Some(i) => conn
+                    .query_row(
+                        "SELECT id FROM inspection WHERE id = ?1",
+                        [i.to_string()],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+                None => None,
+            };
+            conn.execute(
+                "INSERT INTO hazard (id, enterprise_id, inspection_id, item_id, severity, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    hazard,
+                    enterprise_id.to_string(),
+                    inspection,
+                    item_id,
+                    super::enum_name(severity),
+                    super::ts(&e.at)
+                ],
+            )?;
         }
+        // A hazard is created once; the server refuses a second creation, so one here
+        // is not the server's and must not replace the hazard's identity.
+        (HazardEventKind::Created { .. }, true) => {
+            return Ok(Err(format!("hazard {hazard} already exists")));
+        }
+        (_, false) => {
+            return Ok(Err("the hazard's creation is not on this device yet".into()));
+        }
+        (_, true) => {}
     }
     insert_event_row(conn, e)?;
     Ok(Ok(()))
@@ -192,12 +213,29 @@ fn load_events(conn: &Connection, hazard: &Uuid) -> Result<Vec<HazardEvent>, Ins
     Ok(out)
 }
 
-fn load_state(conn: &Connection, hazard: &Uuid) -> Result<HazardState, InspectionError> {
+/// A hazard's history folded the way the server folds it: the state, and the events
+/// skipped with why.
+struct Folded {
+    events: Vec<HazardEvent>,
+    state: HazardState,
+    skipped: BTreeMap<Uuid, TransitionError>,
+}
+
+fn load_folded(conn: &Connection, hazard: &Uuid) -> Result<Folded, InspectionError> {
     let events = load_events(conn, hazard)?;
     if events.is_empty() {
         return Err(InspectionError::HazardNotFound(hazard.to_string()));
     }
-    Ok(fold(&events)?)
+    let (state, skipped) = fold_keeping(&events)?;
+    Ok(Folded {
+        events,
+        state,
+        skipped: skipped.into_iter().collect(),
+    })
+}
+
+fn load_state(conn: &Connection, hazard: &Uuid) -> Result<HazardState, InspectionError> {
+    Ok(load_folded(conn, hazard)?.state)
 }
 
 /// Open hazards (not closed) found by the inspections a revision supersedes, by item:
@@ -311,6 +349,23 @@ fn check_event(kind: &HazardEventKind) -> Result<(), InspectionError> {
     }
 }
 
+/// When a new event recorded here is stamped: now, or 1 ms after the latest event of
+/// the history (applied or skipped) when the clock is behind it.
+fn next_event_time(events: &[HazardEvent], state: &HazardState) -> chrono::DateTime<Utc> {
+    let latest = events
+        .iter()
+        .map(|e| e.at)
+        .max()
+        .unwrap_or(state.last_event_at)
+        .max(state.last_event_at);
+    let now = now_utc();
+    if now <= latest {
+        latest + Duration::milliseconds(1)
+    } else {
+        now
+    }
+}
+
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<NaiveDate, InspectionError> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
@@ -341,29 +396,35 @@ impl Store {
         Ok(out)
     }
 
-    /// One hazard with its state and history.
+    /// One hazard with its state and history: every event in fold order, each with why
+    /// the fold skipped it (`None` when applied).
     pub fn hazard(&self, id: &str) -> Result<HazardDetail, InspectionError> {
         let id = parse_hazard_id(id)?;
-        let events = load_events(&self.conn, &id)?;
-        if events.is_empty() {
-            return Err(InspectionError::HazardNotFound(id.to_string()));
-        }
-        let state = fold(&events)?;
+        let Folded {
+            events,
+            state,
+            skipped,
+        } = load_folded(&self.conn, &id)?;
         let ordered = gridwalk_checklist::merge(&events)?;
         Ok(HazardDetail {
             summary: summary(&self.conn, &state, china_date(Utc::now()))?,
             detail: state,
             events: ordered
                 .into_iter()
-                .map(|event| StoredHazardEvent { event })
+                .map(|event| StoredHazardEvent {
+                    skipped_reason: skipped.get(&event.id).map(ToString::to_string),
+                    event,
+                })
                 .collect(),
         })
     }
 
-    /// Validates and appends one lifecycle event (one transaction). An illegal
-    /// transition is refused with [`gridwalk_checklist::TransitionError`] and nothing is
-    /// stored. The event is stamped now, or just after the last event if the clock is
-    /// behind it.
+    /// Validates and appends one lifecycle event (one transaction): it must apply to the
+    /// folded state. An illegal transition is refused with
+    /// [`gridwalk_checklist::TransitionError`] and nothing is stored. The event is
+    /// stamped now, or just after the hazard's latest event (applied or skipped) if the
+    /// clock is behind it, so it falls last in the merged order and the state it was
+    /// checked against is the one it follows.
     pub fn hazard_transition(
         &self,
         id: &str,
@@ -378,16 +439,46 @@ impl Store {
         check_text("actor", actor, MAX_NAME_CHARS)?;
         check_event(&kind)?;
         let tx = begin(&self.conn)?;
-        let state = load_state(&tx, &id)?;
-        let mut at = now_utc();
-        if at <= state.last_event_at {
-            at = state.last_event_at + Duration::milliseconds(1);
-        }
+        let folded = load_folded(&tx, &id)?;
+        let state = folded.state;
+        let at = next_event_time(&folded.events, &state);
         let event = HazardEvent::new(id, at, actor, kind);
         let next = apply(&state, &event)?;
         insert_event(&tx, &event)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(next)
+    }
+
+    /// Sets or revises the hazard's 五定 rectification plan (a `plan_set` event, chained
+    /// and queued like every hazard event). The texts are trimmed; measures (整改措施),
+    /// the responsible person (责任人) and the interim measures (应急预案) may not be
+    /// blank (`hazard.plan_incomplete`); funds (整改资金) may be unknown. Refused while the
+    /// hazard is re-inspected or closed (`hazard.illegal_transition`) and when its
+    /// deadline is later than the hazard's current one (`hazard.plan_deadline_later`:
+    /// only an officer extends a deadline).
+    pub fn set_hazard_plan(
+        &self,
+        id: &str,
+        actor: &str,
+        plan: &RectificationPlan,
+    ) -> Result<HazardState, InspectionError> {
+        let plan = RectificationPlan {
+            measures: plan.measures.trim().to_string(),
+            responsible: plan.responsible.trim().to_string(),
+            funds_yuan: plan.funds_yuan,
+            deadline: plan.deadline,
+            interim_measures: plan.interim_measures.trim().to_string(),
+        };
+        for (field, text) in [
+            ("measures", &plan.measures),
+            ("responsible", &plan.responsible),
+            ("interim_measures", &plan.interim_measures),
+        ] {
+            if text.is_empty() {
+                return Err(InspectionError::PlanIncomplete(field));
+            }
+        }
+        self.hazard_transition(id, actor, HazardEventKind::PlanSet(plan))
     }
 
     /// Records a reinspection (复查). `photos` (after rectification) go through the
@@ -411,10 +502,11 @@ impl Store {
             after_photo_sha256s: vec![String::new(); photos.len()],
             note: note.map(str::to_string),
         })?;
-        let state = load_state(&self.conn, &hid)?;
+        let folded = load_folded(&self.conn, &hid)?;
+        let state = folded.state;
         let probe = HazardEvent::new(
             hid,
-            now_utc().max(state.last_event_at + Duration::milliseconds(1)),
+            next_event_time(&folded.events, &state),
             actor,
             HazardEventKind::Reinspected {
                 passed,

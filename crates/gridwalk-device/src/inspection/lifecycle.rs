@@ -144,6 +144,8 @@ pub struct InspectionDetail {
     pub payload_sha256: Option<String>,
     /// Position of the `inspection` link in the device's evidence chain.
     pub chain_seq: Option<u64>,
+    /// An officer's latest review of it, pulled from the server (`null` until reviewed).
+    pub review: Option<crate::work::InspectionReview>,
 }
 
 /// What a successful finalize did.
@@ -936,6 +938,7 @@ impl Store {
             finalized_at: row.finalized_at,
             payload_sha256: row.payload_sha256,
             chain_seq: row.chain_seq,
+            review: crate::work::review_of(&self.conn, &id)?,
         })
     }
 

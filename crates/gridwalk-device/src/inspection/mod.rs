@@ -166,6 +166,9 @@ pub enum InspectionError {
     /// A passed re-inspection must cite at least one photo taken after rectification.
     #[error("a passed re-inspection needs at least one after-photo")]
     AfterPhotoRequired,
+    /// A 五定 plan without its measures, responsible person or interim measures.
+    #[error("the rectification plan's {0} is empty")]
+    PlanIncomplete(&'static str),
 }
 
 /// Refuses a text longer than `max` characters ([`InspectionError::TextTooLong`]).
@@ -209,6 +212,11 @@ impl InspectionError {
             E::NotFinalized(_) => "inspect.not_finalized",
             E::AlreadySuperseded { .. } => "inspect.already_superseded",
             E::Incomplete(_) => "inspect.incomplete",
+            // A plan whose deadline is later than the hazard's: the UI explains that an
+            // officer extends deadlines.
+            E::Transition(TransitionError::PlanDeadlineLater { .. }) => {
+                "hazard.plan_deadline_later"
+            }
             E::Transition(_) => "hazard.illegal_transition",
             E::BadDate(_) => "hazard.bad_date",
             E::Evidence(e) => e.code(),
@@ -218,6 +226,7 @@ impl InspectionError {
             E::TextTooLong { .. } => "inspect.text_too_long",
             E::PayloadTooLarge { .. } => "inspect.payload_too_large",
             E::AfterPhotoRequired => "hazard.after_photo_required",
+            E::PlanIncomplete(_) => "hazard.plan_incomplete",
         }
     }
 }

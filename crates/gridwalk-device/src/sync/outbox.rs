@@ -117,9 +117,10 @@ pub struct SyncStatus {
     pub last_error: Option<super::enrollment::LastError>,
     /// Device clock minus server clock at the last push, in seconds.
     pub clock_skew_seconds: Option<i64>,
-    /// Hazard events pulled from other devices that wait for what they build on (or
-    /// that do not follow the hazard's history here, e.g. two phones changing the same
-    /// hazard at once); see `hazard_event_pending.reason`.
+    /// Hazard events pulled from other devices that wait for what they build on (a
+    /// creation's enterprise, any other event's hazard creation); see
+    /// `hazard_event_pending.reason`. An event that is not legal where it falls does not
+    /// wait: it is stored and the fold skips it (`inspection::hazards`).
     pub hazard_events_waiting: u64,
     /// Records and photos a person must look at: refused by the server, or held back
     /// here; each with the reason and what to do. While any is listed, `gridwalk sync`

@@ -23,13 +23,18 @@ pub struct PullApplied {
     /// Hazard events recorded on other devices, now on this one (including ones that
     /// waited for an earlier page).
     pub hazard_events: u64,
-    /// Hazard events held back until what they build on arrives (their enterprise, the
-    /// hazard's creation, earlier events); retried on every page.
+    /// Hazard events held back until what they build on arrives (a creation's
+    /// enterprise, any other event's hazard creation); retried on every page.
     pub hazard_events_waiting: u64,
     /// Campaigns stored (docs/campaign.md).
     pub campaigns: u64,
+    /// Assignments (任务) received (protocol 3), each kept at its latest state.
+    pub assignments: u64,
+    /// Reviews of inspections received (protocol 3), the latest per inspection.
+    pub reviews: u64,
     /// Changes this version does not apply (template versions this device already
-    /// used, hazard events that do not parse); the cursor moves past them.
+    /// used, hazard events, campaigns, assignments or reviews that do not parse); the
+    /// cursor moves past them.
     pub skipped: u64,
 }
 
@@ -41,6 +46,8 @@ impl PullApplied {
         self.hazard_events += o.hazard_events;
         self.hazard_events_waiting = o.hazard_events_waiting;
         self.campaigns += o.campaigns;
+        self.assignments += o.assignments;
+        self.reviews += o.reviews;
         self.skipped += o.skipped;
     }
 }
@@ -238,8 +245,27 @@ impl Store {
                         _ => applied.skipped += 1,
                     }
                 }
-                // Not stored on the device yet.
-                ChangeKind::Assignment | ChangeKind::Review => applied.skipped += 1,
+                // An officer's work (protocol 3), kept at its latest state; a body this
+                // build cannot read is passed over, not allowed to stop the pull.
+                ChangeKind::Assignment => {
+                    match serde_json::from_value::<gridwalk_core::work::Assignment>(c.body.clone())
+                    {
+                        Ok(a) => {
+                            crate::work::upsert_assignment(&tx, &a, &c.body.to_string())?;
+                            applied.assignments += 1;
+                        }
+                        Err(_) => applied.skipped += 1,
+                    }
+                }
+                ChangeKind::Review => {
+                    match serde_json::from_value::<gridwalk_core::work::Review>(c.body.clone()) {
+                        Ok(r) => {
+                            crate::work::upsert_review(&tx, &r, &c.body.to_string())?;
+                            applied.reviews += 1;
+                        }
+                        Err(_) => applied.skipped += 1,
+                    }
+                }
             }
         }
         // Sites and leases after every enterprise of the page; a lease whose other

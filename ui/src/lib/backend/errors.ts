@@ -47,6 +47,8 @@ export const ERROR_CODES = [
   'inspect.text_too_long',
   'inspect.payload_too_large',
   'hazard.after_photo_required',
+  'hazard.plan_deadline_later',
+  'hazard.plan_incomplete',
   'signature.bad_image',
   'signature.too_large',
   'signature.too_many',

@@ -91,4 +91,49 @@ describe('fake backend', () => {
     expect(await b.setSettings({ wifi_only_photos: false, language: 'en' })).toEqual({ wifi_only_photos: false, language: 'en' });
     expect(await b.getSettings()).toEqual({ wifi_only_photos: false, language: 'en' });
   });
+  it('serves the user\'s assignments, open ones by due date, and fulfils them after a sync like the server', async () => {
+    const b = new FakeBackend({ now: () => new Date('2024-03-01T02:00:00Z') });
+    const open = await b.listAssignments({ all: false });
+    expect(open.map((a) => [a.enterprise_name, a.due, a.overdue])).toEqual([
+      ['常州市金坛新城纺织品有限公司', '2024-02-28', true],
+      ['常州市金坛鑫诚铝业有限公司', '2024-03-07', false],
+    ]);
+    expect((await b.listAssignments({ all: true })).map((a) => a.status)).toEqual(['open', 'open', 'fulfilled']);
+    // The expert's major-hazard inspection of the aluminium polisher fulfils the second.
+    const id = (await b.startInspection({ enterprise: open[1].enterprise_id, template_id: 'expert-major-hazard', template_version: null })).inspection_id;
+    b.inspections.get(id)!.detail.status = 'finalized';
+    await b.syncNow();
+    expect((await b.listAssignments({ all: false })).map((a) => a.enterprise_name)).toEqual(['常州市金坛新城纺织品有限公司']);
+    await expect(new FakeBackend({ enrolled: false }).listAssignments({ all: false })).rejects.toMatchObject({ code: 'app.not_enrolled' });
+  });
+  it('carries an officer\'s review in the inspection and its history row', async () => {
+    const b = new FakeBackend();
+    const wood = (await b.searchEnterprises({ query: '嘉园', filters: {}, limit: 1 }))[0];
+    const [row] = await b.listInspections({ enterprise_id: wood.id });
+    expect(row.review_state).toBe('has_issues');
+    expect((await b.getInspection({ inspection_id: row.id })).review).toMatchObject({ state: 'has_issues', reviewer: '王科长' });
+    expect(await b.getReview({ inspection_id: row.id })).toMatchObject({ state: 'has_issues' });
+    await expect(b.getReview({ inspection_id: 'nope' })).rejects.toMatchObject({ code: 'inspect.not_found' });
+  });
+  it('sets and revises 五定 like the store: not later than the deadline, nothing blank', async () => {
+    const b = new FakeBackend();
+    const [h] = (await b.listHazards({ enterprise_id: null, open_only: true })).filter((x) => !x.overdue);
+    const plan = { hazard_id: h.id, measures: '设置安全警示标志', responsible: '陈厂长', funds_yuan: 800, deadline: h.deadline, interim_measures: '现场专人看护' };
+    await expect(b.setHazardPlan({ ...plan, deadline: '2999-01-01' })).rejects.toMatchObject({ code: 'hazard.plan_deadline_later' });
+    await expect(b.setHazardPlan({ ...plan, responsible: ' ' })).rejects.toMatchObject({ code: 'hazard.plan_incomplete' });
+    await expect(b.setHazardPlan({ ...plan, deadline: '3月1日' })).rejects.toMatchObject({ code: 'hazard.bad_date' });
+    const queued = (await b.syncStatus()).records.length;
+    const d = await b.setHazardPlan(plan);
+    expect(d.detail.plan).toEqual({ measures: '设置安全警示标志', responsible: '陈厂长', funds_yuan: 800, deadline: h.deadline, interim_measures: '现场专人看护' });
+    expect(d.events.at(-1)).toMatchObject({ kind: 'plan_set', actor: '张专家', skipped_reason: null });
+    expect((await b.syncStatus()).records.length).toBe(queued + 1);
+    expect((await b.getHazard({ hazard_id: h.id })).detail.plan?.responsible).toBe('陈厂长');
+  });
+  it('shows a hazard whose conflicting event from another phone was skipped', async () => {
+    const b = new FakeBackend();
+    const [wood] = (await b.listHazards({ enterprise_id: null, open_only: true })).filter((x) => x.item_id === 'MH-D-10');
+    const d = await b.getHazard({ hazard_id: wood.id });
+    expect(d.state).toBe('rectifying');
+    expect(d.events.filter((e) => e.skipped_reason).map((e) => e.kind)).toEqual(['closed']);
+  });
 });

@@ -4,9 +4,9 @@
 
 import type { Backend, PhotoUpload } from './ipc';
 import type {
-  AppState, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus, FinalizeOutcome,
-  GridSummary, HazardDetail, HazardEvent, HazardSummary, InspectionDetail, InspectionSummary, IpcError,
-  ItemView, PhotoResult, ReinspectArgs, Settings, StoredFinding, SyncRecord, SyncStatus, TemplateSummary,
+  AppState, AssignmentView, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus, FinalizeOutcome,
+  GridSummary, HazardDetail, HazardEvent, HazardSummary, InspectionDetail, InspectionReview, InspectionSummary, IpcError,
+  ItemView, PhotoResult, PlanArgs, RectificationPlan, ReinspectArgs, Settings, StoredFinding, SyncRecord, SyncStatus, TemplateSummary,
 } from './types';
 import { fakeEnterprises, type FakeEnterprise } from './fake-data';
 import { FAKE_TEMPLATES } from './fake-templates';
@@ -68,6 +68,7 @@ interface Insp {
 interface Hz {
   summary: HazardSummary;
   events: HazardEvent[];
+  plan: RectificationPlan | null;
 }
 
 export interface FakeOptions {
@@ -85,6 +86,10 @@ export class FakeBackend implements Backend {
   inspections = new Map<string, Insp>();
   hazards = new Map<string, Hz>();
   photos = new Map<string, string>();
+  /** Assignments (任务) as pulled from the server, every user's. */
+  assignments: AssignmentView[] = [];
+  /** Reviews by inspection id, as pulled from the server. */
+  reviews = new Map<string, InspectionReview>();
   records: SyncRecord[] = [];
   settings: Settings = { wifi_only_photos: true, language: 'zh' };
   state: AppState;
@@ -119,10 +124,22 @@ export class FakeBackend implements Backend {
         overdue: state !== 'reinspected' && state !== 'closed' && daysBetween(today, deadline) < 0,
         enterprise_id: e.detail.id, enterprise_name: e.detail.name, inspection_id: null, description: text,
         assignee: null, listed: false };
-      this.hazards.set(id, { summary, events: [{ id: uuid(), hazard_id: id, at: nowIso, actor: '李专家', kind: 'created' }] });
+      this.hazards.set(id, { summary, plan: null, events: [{ id: uuid(), hazard_id: id, at: nowIso, actor: '李专家', kind: 'created', skipped_reason: null }] });
+      return id;
     };
     const [al, , , tenant, wood] = this.enterprises;
-    mk(wood, 'MH-D-10', '未落实粉尘清理制度，造成作业现场积尘严重', 'major', addDays(today, -5), '10号令 第十一条(十)', 'rectifying');
+    const woodHazard = mk(wood, 'MH-D-10', '未落实粉尘清理制度，造成作业现场积尘严重', 'major', addDays(today, -5), '10号令 第十一条(十)', 'rectifying');
+    // Two phones changed it offline: the grid worker's close came second and did not apply.
+    const wh = this.hazards.get(woodHazard)!;
+    wh.summary.assignee = '江苏金坛嘉园木业有限公司 陈厂长';
+    const t0 = (h: number) => new Date(this.now().getTime() - h * 3600_000).toISOString();
+    wh.events = [
+      { ...wh.events[0], at: t0(400) },
+      { id: uuid(), hazard_id: woodHazard, at: t0(300), actor: '李专家', kind: 'assigned', to: '江苏金坛嘉园木业有限公司 陈厂长', skipped_reason: null },
+      { id: uuid(), hazard_id: woodHazard, at: t0(200), actor: '李专家', kind: 'rectification_started', skipped_reason: null },
+      { id: uuid(), hazard_id: woodHazard, at: t0(100), actor: '李网格', kind: 'closed',
+        skipped_reason: '`Closed` is not allowed when the hazard is Rectifying' },
+    ];
     mk(tenant, 'R6-08', '在粉尘爆炸较大危险因素的工艺、场所、设施设备和岗位设置安全警示标志', 'general', addDays(today, 12), '6号令 第十一条');
     mk(al, 'R6-05', '为粉尘作业岗位从业人员提供符合国家标准或行业标准的劳动防护用品（防尘、防静电）', 'general', addDays(today, 20), '6号令 第九条');
     const t = (h: number) => new Date(this.now().getTime() - h * 3600_000).toISOString();
@@ -131,12 +148,26 @@ export class FakeBackend implements Backend {
       { id: uuid(), kind: 'inspection', label: '粉尘涉爆企业网格排查 · 常州市华宇喷涂有限公司', state: 'accepted', error: null, photos_total: 3, photos_done: 1, bytes_total: 3_600_000, bytes_done: 1_200_000, updated_at: t(2) },
       { id: uuid(), kind: 'hazard_event', label: '隐患处理 · 江苏金坛嘉园木业有限公司', state: 'failed', error: { code: 'network.timeout', message: 'request timed out after 30s' }, photos_total: 0, photos_done: 0, bytes_total: 0, bytes_done: 0, updated_at: t(1) },
     ];
-    // One visit in the past, so the grid shows some coverage.
+    // One visit in the past, so the grid shows some coverage; an officer found a problem with it.
     const woodInsp = uuid();
+    this.reviews.set(woodInsp, { state: 'has_issues', comment: '照片未拍到除尘器泄爆口，请补拍后更正', reviewer: '王科长', at: t(20) });
     this.inspections.set(woodInsp, { signature: null, items: [], detail: {
       id: woodInsp, status: 'finalized', template_id: 'grid-survey', template_version: 1, template_title: '粉尘涉爆企业网格排查',
       enterprise_id: wood.detail.id, enterprise_uscc: wood.detail.uscc, enterprise_name: wood.detail.name, inspector: '李网格',
-      role: 'grid_worker', started_at: t(30), score: null, findings: [], finalized_at: t(29), payload_sha256: 'a'.repeat(64) } });
+      role: 'grid_worker', started_at: t(30), score: null, findings: [], finalized_at: t(29), payload_sha256: 'a'.repeat(64), review: null } });
+    // Assignments (任务) from the district: the user's overdue one, an open one, a done one; another user's.
+    const [, textile] = this.enterprises;
+    const me = this.state.user?.name ?? '张专家';
+    const task = (e: FakeEnterprise, assignee: string, template: string, due: string, status: AssignmentView['status'], note: string | null): AssignmentView => ({
+      id: uuid(), enterprise_id: e.detail.id, enterprise_uscc: e.detail.uscc, division_code: e.detail.village_code, assignee,
+      template_id: template, due, note, status, assigned_by: '王科长', created_at: t(240), updated_at: t(240), fulfilled_by: null,
+      sample_id: null, overdue: false, enterprise_name: e.detail.name });
+    this.assignments = [
+      task(textile, me, 'expert-major-hazard', addDays(today, -2), 'open', '百日行动抽查：核实棉尘收集方式'),
+      task(al, me, 'expert-major-hazard', addDays(today, 6), 'open', '铝粉抛光线重大隐患排查'),
+      task(wood, me, 'expert-major-hazard', addDays(today, -20), 'fulfilled', null),
+      task(tenant, '李网格', 'grid-survey', addDays(today, 3), 'open', null),
+    ];
   }
 
   private async tick(name: string) {
@@ -290,6 +321,7 @@ export class FakeBackend implements Backend {
       major_findings: i.detail.findings.filter((f) => f.severity === 'major').length,
       general_findings: i.detail.findings.filter((f) => f.severity === 'general').length,
       sync_state: i.detail.status === 'finalized' ? (this.records.find((r) => r.id === i.detail.id)?.state ?? 'complete') : null,
+      review_state: this.reviews.get(i.detail.id)?.state ?? null,
     })).sort((x, y) => y.started_at.localeCompare(x.started_at));
   }
 
@@ -303,13 +335,14 @@ export class FakeBackend implements Backend {
     this.inspections.set(id, { signature: null, items: structuredClone(t.items), detail: {
       id, status: 'draft', template_id: t.id, template_version: t.version, template_title: t.title_zh, enterprise_id: e.detail.id,
       enterprise_uscc: e.detail.uscc, enterprise_name: e.detail.name, inspector: this.state.user!.name, role: this.state.user!.role,
-      started_at: this.now().toISOString(), score: null, findings: [], finalized_at: null, payload_sha256: null } });
+      started_at: this.now().toISOString(), score: null, findings: [], finalized_at: null, payload_sha256: null, review: null } });
     return { inspection_id: id };
   }
 
   async getInspection(a: { inspection_id: string }): Promise<InspectionDetail> {
     await this.tick('get_inspection');
-    return structuredClone(this.insp(a.inspection_id).detail);
+    const d = this.insp(a.inspection_id).detail;
+    return structuredClone({ ...d, review: this.reviews.get(d.id) ?? null });
   }
 
   async inspectionItems(a: { inspection_id: string }): Promise<ItemView[]> {
@@ -423,7 +456,7 @@ export class FakeBackend implements Backend {
       const summary: HazardSummary = { id: f.hazard_id, item_id: f.item_id, severity: f.severity, legal_basis: f.legal_basis_text,
         state: 'found', deadline: addDays(today, f.severity === 'major' ? 90 : 30), overdue: false, enterprise_id: insp.detail.enterprise_id,
         enterprise_name: insp.detail.enterprise_name, inspection_id: insp.detail.id, description: f.text_zh, assignee: null, listed: false };
-      this.hazards.set(f.hazard_id, { summary, events: [{ id: uuid(), hazard_id: f.hazard_id, at: nowIso, actor: insp.detail.inspector, kind: 'created' }] });
+      this.hazards.set(f.hazard_id, { summary, plan: null, events: [{ id: uuid(), hazard_id: f.hazard_id, at: nowIso, actor: insp.detail.inspector, kind: 'created', skipped_reason: null }] });
     }
     const bytes = new TextEncoder().encode(JSON.stringify({ id: insp.detail.id, answers: insp.items.filter(isAnswered).map((i) => [i.id, i.answer]) }));
     const sha = await sha256Hex(bytes);
@@ -447,8 +480,11 @@ export class FakeBackend implements Backend {
   async getHazard(a: { hazard_id: string }): Promise<HazardDetail> {
     await this.tick('get_hazard');
     this.refreshOverdue();
-    const h = this.hz(a.hazard_id);
-    return structuredClone({ ...h.summary, events: h.events });
+    return this.detailOf(this.hz(a.hazard_id));
+  }
+
+  private detailOf(h: Hz): HazardDetail {
+    return structuredClone({ ...h.summary, detail: { plan: h.plan }, events: h.events });
   }
 
   async reinspectHazard(a: ReinspectArgs): Promise<HazardDetail> {
@@ -459,15 +495,60 @@ export class FakeBackend implements Backend {
     // The device store would refuse found/assigned; the fake walks the lifecycle like an officer would.
     if (h.summary.state === 'closed' || h.summary.state === 'reinspected') fail('hazard.illegal_transition', `hazard transition refused: reinspected from ${h.summary.state}`);
     if (h.summary.state !== 'rectifying') {
-      h.events.push({ id: uuid(), hazard_id: h.summary.id, at, actor, kind: 'rectification_started' });
+      h.events.push({ id: uuid(), hazard_id: h.summary.id, at, actor, kind: 'rectification_started', skipped_reason: null });
     }
     h.events.push({ id: uuid(), hazard_id: h.summary.id, at, actor, kind: 'reinspected', passed: a.passed,
-      before_photo_sha256s: a.before_photo_sha256s, after_photo_sha256s: a.after_photo_sha256s, note: a.note });
+      before_photo_sha256s: a.before_photo_sha256s, after_photo_sha256s: a.after_photo_sha256s, note: a.note, skipped_reason: null });
     h.summary.state = a.passed ? 'reinspected' : 'rectifying';
     this.refreshOverdue();
     this.records.push({ id: uuid(), kind: 'hazard_event', label: `隐患处理 · ${h.summary.enterprise_name}`, state: 'queued', error: null,
       photos_total: a.before_photo_sha256s.length + a.after_photo_sha256s.length, photos_done: 0, bytes_total: 0, bytes_done: 0, updated_at: at });
-    return structuredClone({ ...h.summary, events: h.events });
+    return this.detailOf(h);
+  }
+
+  async setHazardPlan(a: PlanArgs): Promise<HazardDetail> {
+    await this.tick('set_hazard_plan');
+    this.requireEnrolled();
+    const h = this.hz(a.hazard_id);
+    const plan: RectificationPlan = { measures: a.measures.trim(), responsible: a.responsible.trim(), funds_yuan: a.funds_yuan,
+      deadline: a.deadline.trim(), interim_measures: a.interim_measures.trim() };
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(plan.deadline)) fail('hazard.bad_date', `\`${a.deadline}\` is not a date (YYYY-MM-DD)`);
+    for (const [field, v] of [['measures', plan.measures], ['responsible', plan.responsible], ['interim_measures', plan.interim_measures]] as const) {
+      if (!v) fail('hazard.plan_incomplete', `the rectification plan's ${field} is empty`);
+    }
+    if (!['found', 'assigned', 'rectifying'].includes(h.summary.state)) {
+      fail('hazard.illegal_transition', `hazard transition refused: \`PlanSet\` is not allowed when the hazard is ${h.summary.state}`);
+    }
+    if (plan.deadline > h.summary.deadline) {
+      fail('hazard.plan_deadline_later', `hazard transition refused: the plan's deadline ${plan.deadline} is after the hazard's deadline ${h.summary.deadline}; an officer extends deadlines`);
+    }
+    const at = this.now().toISOString();
+    h.plan = plan;
+    h.summary.deadline = plan.deadline;
+    h.events.push({ id: uuid(), hazard_id: h.summary.id, at, actor: this.state.user?.name ?? 'device', kind: 'plan_set', ...plan, skipped_reason: null });
+    this.refreshOverdue();
+    this.records.push({ id: uuid(), kind: 'hazard_event', label: `隐患处理 · ${h.summary.enterprise_name}`, state: 'queued', error: null,
+      photos_total: 0, photos_done: 0, bytes_total: 0, bytes_done: 0, updated_at: at });
+    return this.detailOf(h);
+  }
+
+  async listAssignments(a: { all: boolean }): Promise<AssignmentView[]> {
+    await this.tick('list_assignments');
+    this.requireEnrolled();
+    const today = chinaToday(this.now());
+    const me = this.state.user?.name;
+    const rank = (x: AssignmentView) => (x.status === 'open' ? 0 : 1);
+    return this.assignments
+      .filter((x) => x.assignee === me && (a.all || x.status === 'open'))
+      .map((x) => structuredClone({ ...x, overdue: x.status === 'open' && daysBetween(today, x.due) < 0,
+        enterprise_name: this.enterprises.find((e) => e.detail.id === x.enterprise_id)?.detail.name ?? null }))
+      .sort((x, y) => rank(x) - rank(y) || (rank(x) === 0 ? x.due.localeCompare(y.due) : y.updated_at.localeCompare(x.updated_at)) || x.id.localeCompare(y.id));
+  }
+
+  async getReview(a: { inspection_id: string }): Promise<InspectionReview | null> {
+    await this.tick('get_review');
+    this.insp(a.inspection_id);
+    return structuredClone(this.reviews.get(a.inspection_id) ?? null);
   }
 
   private status(running = false): SyncStatus {
@@ -497,7 +578,17 @@ export class FakeBackend implements Backend {
       }
       r.updated_at = at;
     }
-    if (this.online) this.lastSuccess = at;
+    if (this.online) {
+      this.lastSuccess = at;
+      // The server marks an assignment fulfilled by the assignee's inspection with its
+      // template; the next pull brings that state.
+      for (const x of this.assignments) {
+        if (x.status !== 'open' || x.assignee !== this.state.user?.name) continue;
+        const done = [...this.inspections.values()].find((i) => i.detail.status === 'finalized' && i.detail.enterprise_id === x.enterprise_id
+          && i.detail.template_id === x.template_id && i.detail.inspector === x.assignee);
+        if (done) Object.assign(x, { status: 'fulfilled', fulfilled_by: done.detail.id, updated_at: at });
+      }
+    }
     return this.status();
   }
 

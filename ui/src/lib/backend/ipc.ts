@@ -6,9 +6,9 @@ import { invoke } from '@tauri-apps/api/core';
 import { toIpcError } from './errors';
 import { hasKey, t, type Lang } from '../i18n';
 import type {
-  AppState, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus,
-  FinalizeOutcome, GpsStamp, GridSummary, HazardDetail, HazardSummary, InspectionDetail,
-  InspectionSummary, IpcError, ItemView, PhotoResult, ReinspectArgs, Settings, SyncStatus,
+  AppState, AssignmentView, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus,
+  FinalizeOutcome, GpsStamp, GridSummary, HazardDetail, HazardSummary, InspectionDetail, InspectionReview,
+  InspectionSummary, IpcError, ItemView, PhotoResult, PlanArgs, ReinspectArgs, Settings, SyncStatus,
   TemplateSummary,
 } from './types';
 
@@ -46,6 +46,12 @@ export interface Backend {
   listHazards(args: { enterprise_id: string | null; open_only: boolean }): Promise<HazardSummary[]>;
   getHazard(args: { hazard_id: string }): Promise<HazardDetail>;
   reinspectHazard(args: ReinspectArgs): Promise<HazardDetail>;
+  /** Sets or revises the hazard's 五定 plan as the enrolled user. */
+  setHazardPlan(args: PlanArgs): Promise<HazardDetail>;
+  /** The acting user's assignments (任务): open ones by due date; `all` every state. */
+  listAssignments(args: { all: boolean }): Promise<AssignmentView[]>;
+  /** The latest review of an inspection on this phone; null until reviewed. */
+  getReview(args: { inspection_id: string }): Promise<InspectionReview | null>;
   syncStatus(): Promise<SyncStatus>;
   syncNow(): Promise<SyncStatus>;
   getSettings(): Promise<Settings>;
@@ -121,6 +127,9 @@ export class TauriBackend implements Backend {
   listHazards = (a: { enterprise_id: string | null; open_only: boolean }) => call<HazardSummary[]>('list_hazards', a);
   getHazard = (a: { hazard_id: string }) => call<HazardDetail>('get_hazard', a);
   reinspectHazard = (a: ReinspectArgs) => call<HazardDetail>('reinspect_hazard', { ...a });
+  setHazardPlan = (a: PlanArgs) => call<HazardDetail>('set_hazard_plan', { ...a });
+  listAssignments = (a: { all: boolean }) => call<AssignmentView[]>('list_assignments', a);
+  getReview = (a: { inspection_id: string }) => call<InspectionReview | null>('get_review', a);
   syncStatus = () => call<SyncStatus>('sync_status');
   syncNow = () => call<SyncStatus>('sync_now');
   getSettings = () => call<Settings>('get_settings');

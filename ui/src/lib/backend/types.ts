@@ -151,6 +151,8 @@ export interface InspectionSummary {
   major_findings: number;
   general_findings: number;
   sync_state: RecordState | null;
+  /** An officer's latest review of a finalized inspection (null until reviewed). */
+  review_state: ReviewState | null;
 }
 
 export type YesNoNa = 'yes' | 'no' | 'na';
@@ -229,6 +231,45 @@ export interface InspectionDetail {
   findings: StoredFinding[];
   finalized_at: string | null;
   payload_sha256: string | null;
+  /** An officer's latest review, pulled from the server; null until reviewed. */
+  review: InspectionReview | null;
+}
+
+export type ReviewState = 'approved' | 'has_issues' | 'rejected';
+
+/** `gridwalk_device::work::InspectionReview`: 已通过 / 有问题 / 已驳回 with the officer's comment. */
+export interface InspectionReview {
+  state: ReviewState;
+  comment: string | null;
+  /** User name of the reviewing officer. */
+  reviewer: string;
+  at: string;
+}
+
+export type AssignmentStatus = 'open' | 'fulfilled' | 'cancelled';
+
+/** `gridwalk_device::work::AssignmentView`: a pulled assignment (任务) plus `overdue` and the enterprise's name. */
+export interface AssignmentView {
+  id: string;
+  enterprise_id: string;
+  enterprise_uscc: string;
+  division_code: string;
+  /** User name of the inspector it is assigned to. */
+  assignee: string;
+  template_id: string;
+  /** YYYY-MM-DD (China date). */
+  due: string;
+  note: string | null;
+  status: AssignmentStatus;
+  assigned_by: string;
+  created_at: string;
+  updated_at: string;
+  fulfilled_by: string | null;
+  sample_id: string | null;
+  /** Open and past its due day (China date). */
+  overdue: boolean;
+  /** Null when the enterprise is not on this phone. */
+  enterprise_name: string | null;
 }
 
 export interface Missing {
@@ -298,11 +339,35 @@ export interface HazardEvent {
   at: string;
   actor: string;
   kind: string;
+  /** Why the fold skipped it (not legal where it falls in time order: another phone's
+   * change came first); null when applied. */
+  skipped_reason: string | null;
   [field: string]: unknown;
 }
 
+/** 五定: 整改措施, 责任人, 整改资金 (yuan), 整改时限, 应急预案. */
+export interface RectificationPlan {
+  measures: string;
+  responsible: string;
+  funds_yuan: number | null;
+  deadline: string;
+  interim_measures: string;
+}
+
 export interface HazardDetail extends HazardSummary {
+  /** The folded state (`HazardState`); the UI reads the 五定 plan from it. */
+  detail: { plan: RectificationPlan | null; [field: string]: unknown };
   events: HazardEvent[];
+}
+
+/** `set_hazard_plan` arguments; `deadline` YYYY-MM-DD, not later than the hazard's. */
+export interface PlanArgs {
+  hazard_id: string;
+  measures: string;
+  responsible: string;
+  funds_yuan: number | null;
+  deadline: string;
+  interim_measures: string;
 }
 
 export type RecordState = 'queued' | 'sending' | 'failed' | 'accepted' | 'complete' | 'rejected';
