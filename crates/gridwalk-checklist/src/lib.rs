@@ -12,6 +12,7 @@ pub mod answer;
 pub mod builtin;
 pub mod canonical;
 pub mod condition;
+pub mod confirm;
 pub mod evaluate;
 pub mod excel;
 pub mod facts;
@@ -23,6 +24,7 @@ pub use answer::{parse_answer, Answer, AnswerError, AnswerValue, YesNoNa};
 pub use builtin::{builtin_template, builtin_templates};
 pub use canonical::{canonical_json, payload_sha256, to_canonical_json, FinalizedInspection};
 pub use condition::{Condition, ConditionError};
+pub use confirm::{confirmations, Confirmations, ConfirmedFact, OfficerSeen, RiskReportSeen};
 pub use evaluate::{
     applicable_items, evaluate, Answers, Evaluation, Finding, InvalidAnswer, Missing, Score,
 };

@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "assignments_reviews",
         sql: include_str!("../../../migrations/device/0011_assignments_reviews.sql"),
     },
+    Migration {
+        version: 12,
+        name: "remote_confirmations",
+        sql: include_str!("../../../migrations/device/0012_remote_confirmations.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -674,6 +674,102 @@ fn a_pulled_register_row_keeps_what_inspections_here_confirmed() {
     );
 }
 
+/// The server publishes what every phone's visits confirmed (`confirmations`): a newer
+/// confirmation from another phone replaces this device's, with who made it; an older
+/// one does not undo what was confirmed here since.
+#[test]
+fn a_newer_confirmation_from_the_server_replaces_this_devices_and_an_older_one_does_not() {
+    let (_d, store) = setup();
+    finalize_survey(&store);
+    let mine = store.enterprise_status(&uscc(AL)).expect("status");
+    let my_at = mine
+        .risk_report_confirmed
+        .as_ref()
+        .expect("confirmed here")
+        .at;
+    let e = store.enterprise(&uscc(AL)).expect("e");
+    let mut body = serde_json::to_value(&e).expect("json");
+    // Another phone's spot check, a day later: the report is filed now, training done.
+    let later = (my_at + chrono::Duration::days(1)).to_rfc3339();
+    body["risk_report"] = serde_json::json!("filed");
+    body["warning_education"] = serde_json::json!("attended");
+    body["confirmations"] = serde_json::json!({
+        "risk_report": {"by": "expert-jincheng", "at": later, "inspection_id": "01900000-0000-7000-8000-0000000000aa"},
+        "training": {"by": "expert-jincheng", "at": later, "inspection_id": "01900000-0000-7000-8000-0000000000aa"},
+        // The safety officer was last seen a day earlier than here: this device's stands.
+        "safety_officer": {"by": "grid-one", "at": (my_at - chrono::Duration::days(1)).to_rfc3339(),
+            "inspection_id": "01900000-0000-7000-8000-0000000000bb"}
+    });
+    body["safety_officer"] = serde_json::Value::Null;
+    let pulled = page(
+        vec![(gridwalk_protocol::ChangeKind::Enterprise, "a", body)],
+        "1",
+    );
+    store.apply_pull_page(&pulled).expect("apply");
+    let after = store.enterprise(&uscc(AL)).expect("e").enterprise;
+    assert_eq!(
+        after.risk_report,
+        gridwalk_core::enterprise::RiskReportStatus::Filed
+    );
+    assert_eq!(
+        after.warning_education,
+        gridwalk_core::enterprise::TrainingStatus::Attended
+    );
+    assert_eq!(
+        after.safety_officer.map(|o| o.name).as_deref(),
+        Some("张三"),
+        "the officer confirmed here later stays"
+    );
+    let st = store.enterprise_status(&uscc(AL)).expect("status");
+    let risk = st.risk_report_confirmed.expect("risk");
+    assert_eq!(risk.by, "expert-jincheng");
+    assert_eq!(
+        risk.inspection_id.to_string(),
+        "01900000-0000-7000-8000-0000000000aa"
+    );
+    assert_eq!(
+        st.safety_officer_confirmed.map(|c| c.at),
+        mine.safety_officer_confirmed.map(|c| c.at)
+    );
+}
+
+/// Migration 0012 rebuilds `enterprise_status` (its inspection columns may now name
+/// another phone's inspection) and keeps every confirmation made before it.
+#[test]
+fn upgrading_to_remote_confirmations_keeps_the_confirmations_made_here() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v11.db");
+    let before = {
+        let store = Store::open_at_version(&path, 11).expect("v11");
+        store
+            .import_divisions(&testdata().join("divisions/jintan.csv"))
+            .expect("divisions");
+        let csv = write(
+            dir.path(),
+            "e.csv",
+            &format!(
+                "name,uscc,village_code,dust_types,workers_per_shift\n\
+                 金坛铝业抛光有限公司,{},{VILLAGE},铝粉,20\n",
+                uscc(AL)
+            ),
+        );
+        store.import_enterprises(&csv).expect("import");
+        finalize_survey(&store);
+        store.enterprise_status(&uscc(AL)).expect("status")
+    };
+    let store = Store::open(&path).expect("upgrade");
+    assert_eq!(
+        store.schema_version().expect("v"),
+        gridwalk_device::migrations::latest_version()
+    );
+    let after = store.enterprise_status(&uscc(AL)).expect("status");
+    assert_eq!(
+        serde_json::to_value(&after).expect("json"),
+        serde_json::to_value(&before).expect("json")
+    );
+    assert!(after.safety_officer_confirmed.is_some());
+}
+
 // ---- Evidence that holds up: roles, texts, payload size ----
 
 #[test]

@@ -182,6 +182,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 8,
                 include_str!("../../../migrations/server/sqlite/0008_campaign_work.sql"),
             ),
+            (
+                9,
+                include_str!("../../../migrations/server/sqlite/0009_enterprise_facts.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -215,6 +219,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 8,
                 include_str!("../../../migrations/server/postgres/0008_campaign_work.sql"),
+            ),
+            (
+                9,
+                include_str!("../../../migrations/server/postgres/0009_enterprise_facts.sql"),
             ),
         ],
     }

@@ -9,6 +9,7 @@ pub mod authz;
 pub mod coverage;
 pub mod db;
 pub mod error;
+pub mod facts;
 pub mod http;
 pub mod http_officer;
 pub mod openapi;

@@ -138,7 +138,8 @@ fn project_inspection(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
             ],
         )?;
     }
-    fulfil_assignments(t, r, &p)
+    fulfil_assignments(t, r, &p)?;
+    crate::facts::project_confirmations(t, r, &p)
 }
 
 /// An inspection by the assignee, with the assigned template, finalized after the
@@ -413,12 +414,20 @@ pub struct RebuildReport {
     pub hazards: u64,
     pub reviews: u64,
     pub assignments: u64,
+    pub enterprise_facts: u64,
 }
 
 /// Empties the projections and folds every accepted record again, in the order the
 /// server received them.
 pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreError> {
+    // Enterprises whose published row carries confirmations now: published again after
+    // the rebuild, with what the rebuild derives (nothing, if a fact came from a bug).
+    let mut confirmed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for row in t.query("SELECT DISTINCT enterprise_uscc FROM enterprise_fact", &[])? {
+        confirmed.insert(row.str(0)?);
+    }
     for sql in [
+        "DELETE FROM enterprise_fact",
         "DELETE FROM finding",
         "DELETE FROM inspection",
         "DELETE FROM review",
@@ -458,6 +467,9 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
         )?;
         report.records += 1;
     }
+    for uscc in &confirmed {
+        crate::facts::republish(t, pg, uscc)?;
+    }
     let count = |t: &mut dyn Tx, sql: &str| -> Result<u64, StoreError> {
         Ok(t.query_opt(sql, &[])?.map_or(Ok(0), |r| r.int(0))?.max(0) as u64)
     };
@@ -467,6 +479,7 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
     report.hazards = count(t, "SELECT count(*) FROM hazard WHERE status IS NOT NULL")?;
     report.reviews = count(t, "SELECT count(*) FROM review")?;
     report.assignments = count(t, "SELECT count(*) FROM assignment")?;
+    report.enterprise_facts = count(t, "SELECT count(*) FROM enterprise_fact")?;
     Ok(report)
 }
 
@@ -486,6 +499,14 @@ pub(crate) fn dump(t: &mut dyn Tx) -> Result<Vec<String>, StoreError> {
         ),
         ("review", "SELECT * FROM review ORDER BY inspection_id"),
         ("assignment", "SELECT * FROM assignment ORDER BY id"),
+        (
+            "enterprise_fact",
+            "SELECT * FROM enterprise_fact ORDER BY enterprise_uscc, fact",
+        ),
+        (
+            "enterprise",
+            "SELECT uscc, dust_involved, al_mg, workers_per_shift FROM enterprise ORDER BY uscc",
+        ),
         (
             "hazard",
             "SELECT id, status, deadline, assignee, listed, found_at, closed_at, event_count,

@@ -1769,7 +1769,11 @@ impl Store {
             for e in enterprises {
                 let text = serde_json::to_string(&e.body)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let [name, dust, al_mg, workers, tenant] = crate::coverage::register_facts(&e.body);
+                // What visits confirmed stays confirmed when the register is imported
+                // again (docs/campaign.md "Enterprise facts").
+                let published = crate::facts::effective_body(t, &e.uscc, &e.body)?;
+                let [name, dust, al_mg, workers, tenant] =
+                    crate::coverage::register_facts(&published);
                 t.exec(
                     "INSERT INTO enterprise (id, uscc, village_code, body, name, dust_involved, al_mg, workers_per_shift, tenant)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -1794,7 +1798,7 @@ impl Store {
                     ChangeKind::Enterprise,
                     &e.id.to_string(),
                     Some(e.village.as_str()),
-                    &e.body,
+                    &published,
                 )?);
             }
             Ok(changed)

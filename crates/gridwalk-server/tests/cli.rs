@@ -82,6 +82,44 @@ async fn admin_commands_work_on_the_data_directory_while_the_server_runs() {
         ],
     );
     assert!(!bad.status.success(), "an expert needs a town");
+    // Officers sign in to the console: a password on standard input, or no user.
+    let town = format!("{}000", &village[..9]);
+    let create_officer = |input: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
+            .arg("--data")
+            .arg(&data)
+            .args([
+                "admin",
+                "create-user",
+                "--name",
+                "zhao",
+                "--role",
+                "officer",
+            ])
+            .args(["--jurisdiction", &town])
+            .args(input.map(|_| "--password-stdin"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        if let (Some(text), Some(mut stdin)) = (input, c.stdin.take()) {
+            use std::io::Write;
+            stdin.write_all(text.as_bytes()).expect("stdin");
+        }
+        c.wait_with_output().expect("wait")
+    };
+    let refused = create_officer(None);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--password-stdin"));
+    let short = create_officer(Some("short\n"));
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
+    ok(create_officer(Some("金坛区科长的口令-2026\n")));
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
@@ -99,6 +137,27 @@ async fn admin_commands_work_on_the_data_directory_while_the_server_runs() {
         .strip_prefix("listening on ")
         .expect("address line")
         .to_string();
+
+    let login = |password: &str| {
+        reqwest::Client::new()
+            .post(format!("{base}/v1/login"))
+            .json(&serde_json::json!({"user_name": "zhao", "password": password}))
+            .send()
+    };
+    assert_eq!(
+        login("金坛区科长的口令-2026")
+            .await
+            .expect("login")
+            .status(),
+        200
+    );
+    assert_eq!(
+        login("金坛区科长的口令-2027")
+            .await
+            .expect("login")
+            .status(),
+        401
+    );
 
     let code_out = ok(cmd(&data, &["admin", "enrollment-code", "--user", "wang"]));
     let code = code_out

@@ -274,3 +274,125 @@ async fn hazards_are_listed_only_inside_the_callers_jurisdiction(h: &Harness) {
     let (s, v) = hazards(h, &other.token, "?division=nonsense").await;
     assert_eq!((s, v["code"].as_str()), (404, Some("not_found")), "{v}");
 }
+
+mod facts {
+    use super::*;
+    use gridwalk_checklist::{Answer, AnswerValue, YesNoNa};
+
+    both_databases!(facts_confirmed_on_a_visit_reach_the_register_the_phones_pull,);
+
+    /// A spot check by `inspector` finalized at `at`, saying whether the risk report is
+    /// filed (SC-05) and whether the principals attended warning education (SC-06).
+    fn spot_check(
+        seq: u64,
+        inspector: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        report_filed: bool,
+        trained: bool,
+    ) -> (RecordEnvelope, uuid::Uuid) {
+        let id = uuid::Uuid::now_v7();
+        let mut p = support::inspection_payload(id, &uscc_here(), &support::fake_photos(seq), seq);
+        let yn = |b: bool| {
+            Answer::new(AnswerValue::YesNoNa(if b {
+                YesNoNa::Yes
+            } else {
+                YesNoNa::No
+            }))
+        };
+        p.answers.insert("SC-04".into(), yn(true));
+        p.answers.insert("SC-05".into(), yn(report_filed));
+        p.answers.insert("SC-06".into(), yn(trained));
+        p.inspector = inspector.into();
+        p.finalized_at = at;
+        let text = String::from_utf8(gridwalk_checklist::to_canonical_json(&p).expect("json"))
+            .expect("utf-8");
+        let mut e = RecordEnvelope::new(id, RecordKind::Inspection, seq, text);
+        e.enterprise_uscc = Some(uscc_here());
+        (e, id)
+    }
+
+    async fn pulled_enterprise(h: &Harness, token: &str) -> serde_json::Value {
+        let (status, page) = h.get(token, "/v1/sync/pull?limit=1000").await;
+        assert_eq!(status, 200);
+        page["changes"]
+            .as_array()
+            .and_then(|c| {
+                c.iter()
+                    .find(|c| c["kind"] == "enterprise" && c["body"]["uscc"] == uscc_here())
+            })
+            .map(|c| c["body"].clone())
+            .unwrap_or_else(|| panic!("no enterprise change: {page}"))
+    }
+
+    /// A spot check confirms the safety officer, the risk report and warning education;
+    /// the row the phones pull carries them with who, when and which inspection; the
+    /// latest confirmation stands whatever order the records arrive in; a re-import of
+    /// the register and a rebuild keep them.
+    async fn facts_confirmed_on_a_visit_reach_the_register_the_phones_pull(h: &Harness) {
+        let a = h.enroll("grid-east").await;
+        let b = h.enroll("expert-jincheng").await;
+        let day = |d: u32| {
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, d, 2, 0, 0)
+                .single()
+                .expect("time")
+        };
+        let before = pulled_enterprise(h, &a.token).await;
+        assert!(before.get("confirmations").is_none(), "{before}");
+        // The later visit (report filed, trained) arrives first; the earlier one after.
+        let (later, later_id) = spot_check(1, "expert-jincheng", day(20), true, true);
+        let (_, v) = h.push(&b.token, &[later]).await;
+        accepted(&v);
+        let (earlier, _) = spot_check(1, "grid-east", day(10), false, false);
+        let (_, v) = h.push(&a.token, &[earlier]).await;
+        accepted(&v);
+
+        let row = pulled_enterprise(h, &a.token).await;
+        assert_eq!(row["risk_report"], "filed", "{row}");
+        assert_eq!(row["warning_education"], "attended", "{row}");
+        assert_eq!(row["safety_officer"]["confirmed_on_site"], true, "{row}");
+        let c = &row["confirmations"];
+        for fact in ["safety_officer", "risk_report", "training"] {
+            assert_eq!(c[fact]["by"], "expert-jincheng", "{fact}: {c}");
+            assert_eq!(
+                c[fact]["inspection_id"],
+                later_id.to_string(),
+                "{fact}: {c}"
+            );
+            assert!(
+                c[fact]["at"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("2026-11-20"),
+                "{fact}: {c}"
+            );
+        }
+        // The register's own fields are untouched.
+        assert_eq!(row["name"], before["name"]);
+
+        // A re-import of the register keeps what visits confirmed.
+        let store = h.store.clone();
+        let data = h.data.clone();
+        tokio::task::spawn_blocking(move || {
+            gridwalk_server::register::import(
+                &store,
+                &data.staging_register(),
+                gridwalk_server::register::RegisterFile::Enterprises,
+                &data.0.join("enterprises.csv"),
+            )
+            .expect("re-import")
+        })
+        .await
+        .expect("join");
+        assert_eq!(pulled_enterprise(h, &a.token).await, row);
+
+        let before = dump(h).await;
+        assert!(
+            before.iter().any(|r| r.starts_with("enterprise_fact: ")),
+            "{before:#?}"
+        );
+        let (report, changed) = rebuild(h).await;
+        assert!(!changed);
+        assert_eq!(report.enterprise_facts, 3);
+        assert_eq!(pulled_enterprise(h, &a.token).await, row);
+    }
+}

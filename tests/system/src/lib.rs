@@ -9,6 +9,7 @@ pub mod check;
 pub mod device;
 pub mod fixtures;
 pub mod http;
+pub mod pg;
 pub mod proxy;
 pub mod rng;
 pub mod server;
@@ -29,11 +30,16 @@ pub struct World {
 impl World {
     /// `enterprises` polishers on both sides; the device is not enrolled yet.
     pub fn new(enterprises: u32) -> World {
+        World::new_on(enterprises, None)
+    }
+
+    /// [`World::new`] with the server on PostgreSQL when `database_url` is given.
+    pub fn new_on(enterprises: u32, database_url: Option<String>) -> World {
         let tmp = tempfile::Builder::new()
             .prefix("gridwalk-system-")
             .tempdir()
             .expect("tempdir");
-        let server = Server::with_register(tmp.path(), enterprises);
+        let server = Server::with_register_on(tmp.path(), enterprises, database_url);
         let device = Device::new(tmp.path(), enterprises);
         World {
             server,

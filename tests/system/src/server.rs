@@ -32,20 +32,29 @@ pub struct Server {
     starts: u32,
     /// Extra `serve` arguments (e.g. `--max-payload-kib 24`), used from the next start.
     pub serve_args: Vec<String>,
+    /// PostgreSQL instead of the data directory's SQLite file.
+    pub database_url: Option<String>,
 }
 
 impl Server {
     /// A data directory in `dir` with the 金坛 divisions, `enterprises` polishers and the
     /// expert [`EXPERT`] of [`TOWN`]; then serves it.
     pub fn with_register(dir: &Path, enterprises: u32) -> Server {
+        Server::with_register_on(dir, enterprises, None)
+    }
+
+    /// [`Server::with_register`] on PostgreSQL when `database_url` is given.
+    pub fn with_register_on(dir: &Path, enterprises: u32, database_url: Option<String>) -> Server {
         let data = dir.join("server-data");
+        let db = database_url.as_deref();
         let csv = dir.join("enterprises.csv");
         write_enterprises_csv(&csv, enterprises);
         let div = divisions_csv();
-        admin_on(&data, &["divisions", "import", path_str(&div)]);
-        admin_on(&data, &["enterprises", "import", path_str(&csv)]);
+        admin_on(&data, db, &["divisions", "import", path_str(&div)]);
+        admin_on(&data, db, &["enterprises", "import", path_str(&csv)]);
         admin_on(
             &data,
+            db,
             &[
                 "admin",
                 "create-user",
@@ -57,17 +66,23 @@ impl Server {
                 TOWN,
             ],
         );
-        Server::start(data)
+        Server::start_on(data, database_url)
     }
 
     /// Serves `data` on a free loopback port.
     pub fn start(data: PathBuf) -> Server {
+        Server::start_on(data, None)
+    }
+
+    /// Serves `data` (and the PostgreSQL database, when given).
+    pub fn start_on(data: PathBuf, database_url: Option<String>) -> Server {
         let mut s = Server {
             data,
             addr: "127.0.0.1:1".parse().expect("addr"),
             child: None,
             starts: 0,
             serve_args: Vec::new(),
+            database_url,
         };
         s.spawn();
         s
@@ -83,6 +98,7 @@ impl Server {
             .arg(&self.data)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(&self.serve_args)
+            .args(database_args(self.database_url.as_deref()))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("server log"))
@@ -126,7 +142,7 @@ impl Server {
 
     /// `gridwalk-server --data DIR <args>`; panics unless it succeeds.
     pub fn admin(&self, args: &[&str]) -> String {
-        admin_on(&self.data, args)
+        admin_on(&self.data, self.database_url.as_deref(), args)
     }
 
     /// A one-time enrollment code for [`EXPERT`].
@@ -227,14 +243,41 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-fn admin_on(data: &Path, args: &[&str]) -> String {
-    let out: Output = Command::new(&bins().server)
+fn database_args(url: Option<&str>) -> Vec<String> {
+    url.map(|u| vec!["--database-url".to_string(), u.to_string()])
+        .unwrap_or_default()
+}
+
+/// `gridwalk-server --data DIR [--database-url URL] <args>`; panics unless it succeeds.
+pub fn admin_on(data: &Path, database_url: Option<&str>, args: &[&str]) -> String {
+    admin_with_input(data, database_url, args, None)
+}
+
+/// [`admin_on`] with `input` on standard input (a password).
+pub fn admin_with_input(
+    data: &Path,
+    database_url: Option<&str>,
+    args: &[&str],
+    input: Option<&str>,
+) -> String {
+    use std::io::Write;
+    let mut child = Command::new(&bins().server)
         .arg("--data")
         .arg(data)
+        .args(database_args(database_url))
         .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .env("RUST_LOG", "warn")
-        .output()
+        .spawn()
         .expect("run gridwalk-server");
+    if let (Some(mut stdin), Some(text)) = (child.stdin.take(), input) {
+        stdin
+            .write_all(format!("{text}\n").as_bytes())
+            .expect("write stdin");
+    }
+    let out: Output = child.wait_with_output().expect("run gridwalk-server");
     assert!(
         out.status.success(),
         "gridwalk-server {args:?}: {}\n{}",

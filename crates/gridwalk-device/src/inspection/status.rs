@@ -14,11 +14,9 @@ use super::{from_json, parse_ts, ts, InspectionError};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use gridwalk_checklist::{
-    facts_from_verification, AnswerValue, Answers, EnterpriseFacts, Evaluation, FactUpdate,
-    ProcessFacts, Severity, Template, TemplateKind, YesNoNa,
+    confirmations, AnswerValue, Answers, ConfirmedFact, EnterpriseFacts, Evaluation, FactUpdate,
+    ProcessFacts, Severity, Template, TemplateKind,
 };
-use gridwalk_core::dust::DustFlag;
-use gridwalk_core::enterprise::{RiskReportStatus, SafetyOfficer, TrainingStatus};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use uuid::Uuid;
@@ -68,23 +66,9 @@ pub struct EnterpriseStatus {
     pub pre_lease: Option<PreLeaseResult>,
 }
 
-fn yes_no(answers: &Answers, item: &str) -> Option<YesNoNa> {
-    match answers.get(item).map(|a| &a.value) {
-        Some(AnswerValue::YesNoNa(v)) => Some(*v),
-        _ => None,
-    }
-}
-
 fn text(answers: &Answers, item: &str) -> Option<String> {
     match answers.get(item).map(|a| &a.value) {
         Some(AnswerValue::Text(t)) => Some(t.clone()),
-        _ => None,
-    }
-}
-
-fn first_choice(answers: &Answers, item: &str) -> Option<String> {
-    match answers.get(item).map(|a| &a.value) {
-        Some(AnswerValue::Choice(v)) => v.first().cloned(),
         _ => None,
     }
 }
@@ -127,71 +111,26 @@ pub(crate) fn apply_finalized(
     let insp = row.id.to_string();
     let by = row.inspector.as_str();
     let before = e.clone();
+    // What the inspection confirms, read as the server reads it
+    // (`gridwalk_checklist::confirm`), applied to the register row now.
+    let confirmed = confirmations(template, answers);
+    confirmed.apply_to(&mut e);
+    for fact in confirmed.facts() {
+        // A survey's dust sighting has no confirmation column of its own.
+        if fact != ConfirmedFact::SurveyDust {
+            confirm(conn, &row.enterprise_id, fact.as_str(), by, &at_s, &insp)?;
+        }
+    }
+    if let Some(update) = &confirmed.dust {
+        conn.execute(
+            "UPDATE enterprise_status SET dust_facts = ?2 WHERE enterprise_id = ?1",
+            params![
+                row.enterprise_id.to_string(),
+                serde_json::to_string(update)?
+            ],
+        )?;
+    }
     match template.kind {
-        TemplateKind::DustVerification => {
-            let update = facts_from_verification(template, answers);
-            if let Some(types) = &update.dust_types {
-                e.dust_types = types.clone();
-                e.dust_involved = !types.is_empty();
-                let mut f = EnterpriseFacts::default();
-                f.add_dust_types(types);
-                e.al_mg = f.flags.contains(&DustFlag::AlMg);
-            }
-            if let Some(w) = update.workers_per_shift {
-                e.workers_per_shift = Some(w);
-            }
-            confirm(conn, &row.enterprise_id, "dust_confirmed", by, &at_s, &insp)?;
-            conn.execute(
-                "UPDATE enterprise_status SET dust_facts = ?2 WHERE enterprise_id = ?1",
-                params![
-                    row.enterprise_id.to_string(),
-                    serde_json::to_string(&update)?
-                ],
-            )?;
-        }
-        TemplateKind::Survey => {
-            if yes_no(answers, "SV-01") == Some(YesNoNa::Yes) {
-                e.dust_involved = true;
-            }
-            if e.workers_per_shift.is_none() {
-                if let Some(AnswerValue::Number(n)) = answers.get("SV-03").map(|a| &a.value) {
-                    if n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= f64::from(u32::MAX) {
-                        e.workers_per_shift = Some(*n as u32);
-                    }
-                }
-            }
-            officer(conn, &mut e, answers, "SV-05", "SV-06", "SV-07", row, &at_s)?;
-            if let Some(v) = first_choice(answers, "SV-08") {
-                let status = match v.as_str() {
-                    "filed" => Some(RiskReportStatus::Filed),
-                    "helped_on_site" => Some(RiskReportStatus::HelpedOnSite),
-                    "not_filed" => Some(RiskReportStatus::NotFiled),
-                    _ => None,
-                };
-                if let Some(s) = status {
-                    e.risk_report = s;
-                    confirm(conn, &row.enterprise_id, "risk_report", by, &at_s, &insp)?;
-                }
-            }
-            training(conn, &mut e, answers, "SV-09", row, &at_s)?;
-        }
-        TemplateKind::SpotCheck => {
-            officer(conn, &mut e, answers, "SC-04", "", "", row, &at_s)?;
-            match yes_no(answers, "SC-05") {
-                Some(YesNoNa::Yes) => {
-                    if e.risk_report != RiskReportStatus::HelpedOnSite {
-                        e.risk_report = RiskReportStatus::Filed;
-                    }
-                    confirm(conn, &row.enterprise_id, "risk_report", by, &at_s, &insp)?;
-                }
-                Some(YesNoNa::No) => {
-                    e.risk_report = RiskReportStatus::NotFiled;
-                    confirm(conn, &row.enterprise_id, "risk_report", by, &at_s, &insp)?;
-                }
-                _ => {}
-            }
-            training(conn, &mut e, answers, "SC-06", row, &at_s)?;
-        }
         TemplateKind::PreLease => {
             let major = evaluation
                 .findings
@@ -224,7 +163,11 @@ pub(crate) fn apply_finalized(
                 ],
             )?;
         }
-        TemplateKind::MajorHazard | TemplateKind::Reinspection => {}
+        TemplateKind::DustVerification
+        | TemplateKind::Survey
+        | TemplateKind::SpotCheck
+        | TemplateKind::MajorHazard
+        | TemplateKind::Reinspection => {}
     }
     if e != before {
         crate::register::write_enterprise(conn, &e)?;
@@ -232,138 +175,117 @@ pub(crate) fn apply_finalized(
     Ok(())
 }
 
-/// Keeps what inspections on this device confirmed on site when a pulled register row
-/// is about to overwrite it: dust types, Al/Mg and workers per shift after a dust
-/// verification; the safety officer, risk-report and warning-education statuses after
-/// a survey or spot check. An on-site check is newer knowledge than the register, and
-/// the server does not fold confirmations back into the register it publishes; without
-/// this, any re-published row (a register re-import, a re-pull after enrolling again)
-/// would silently undo them and change which checklist items apply.
-pub(crate) fn keep_local_confirmations(
+/// A confirmation as the server publishes it with a register row (`confirmations`,
+/// docs/campaign.md "Enterprise facts"): who confirmed the fact, when, from which
+/// inspection, and for a dust verification its facts.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct PulledConfirmation {
+    pub by: String,
+    pub at: String,
+    pub inspection_id: String,
+    #[serde(default)]
+    pub facts: Option<FactUpdate>,
+}
+
+fn instant(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// Merges what visits confirmed into a pulled register row, fact by fact (dust types,
+/// Al/Mg and workers per shift; safety officer; risk report; warning education): the
+/// latest confirmation wins. The server's row carries the confirmations it folded from
+/// every phone's inspections; one made on this device and not yet folded there (or
+/// newer) is kept over it, and a newer one from the server replaces this device's,
+/// recorded in `enterprise_status` with who made it. Without a confirmation either way
+/// the pulled row stands.
+pub(crate) fn merge_confirmations(
     conn: &Connection,
     pulled: &mut gridwalk_core::Enterprise,
+    server: &std::collections::BTreeMap<String, PulledConfirmation>,
 ) -> Result<(), crate::error::StoreError> {
-    let confirmed = conn
+    let local_at = conn
         .query_row(
-            "SELECT dust_confirmed_at IS NOT NULL, safety_officer_at IS NOT NULL, \
-                    risk_report_at IS NOT NULL, training_at IS NOT NULL \
+            "SELECT dust_confirmed_at, safety_officer_at, risk_report_at, training_at \
              FROM enterprise_status WHERE enterprise_id = ?1",
             [pulled.id.to_string()],
             |r| {
-                Ok((
-                    r.get::<_, bool>(0)?,
-                    r.get::<_, bool>(1)?,
-                    r.get::<_, bool>(2)?,
-                    r.get::<_, bool>(3)?,
-                ))
+                Ok([
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ])
             },
         )
-        .optional()?;
-    let Some((dust, officer, risk, training)) = confirmed else {
-        return Ok(());
-    };
-    let Some(local) = crate::register::get_enterprise(conn, &pulled.id)? else {
-        return Ok(());
-    };
-    if dust {
-        pulled.dust_involved = local.dust_involved;
-        pulled.dust_types = local.dust_types;
-        pulled.al_mg = local.al_mg;
-        pulled.workers_per_shift = local.workers_per_shift;
-    }
-    if officer {
-        pulled.safety_officer = local.safety_officer;
-    }
-    if risk {
-        pulled.risk_report = local.risk_report;
-    }
-    if training {
-        pulled.warning_education = local.warning_education;
+        .optional()?
+        .unwrap_or_default();
+    let local = crate::register::get_enterprise(conn, &pulled.id)?;
+    let facts = [
+        ConfirmedFact::Dust,
+        ConfirmedFact::SafetyOfficer,
+        ConfirmedFact::RiskReport,
+        ConfirmedFact::Training,
+    ];
+    for (fact, mine) in facts.into_iter().zip(local_at) {
+        let theirs = server.get(fact.as_str());
+        let keep_mine = match (&mine, theirs) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(m), Some(t)) => match (instant(m), instant(&t.at)) {
+                (Some(m), Some(t)) => m > t,
+                _ => true,
+            },
+        };
+        if keep_mine {
+            let Some(local) = &local else { continue };
+            match fact {
+                ConfirmedFact::Dust => {
+                    pulled.dust_involved = local.dust_involved;
+                    pulled.dust_types = local.dust_types.clone();
+                    pulled.al_mg = local.al_mg;
+                    pulled.workers_per_shift = local.workers_per_shift;
+                }
+                ConfirmedFact::SafetyOfficer => {
+                    pulled.safety_officer = local.safety_officer.clone()
+                }
+                ConfirmedFact::RiskReport => pulled.risk_report = local.risk_report,
+                ConfirmedFact::Training => pulled.warning_education = local.warning_education,
+                ConfirmedFact::SurveyDust => {}
+            }
+        } else if let Some(t) = theirs {
+            // The server's is newer (or the only one): record who confirmed it.
+            let Some(at) = instant(&t.at) else { continue };
+            conn.execute(
+                "INSERT OR IGNORE INTO enterprise_status (enterprise_id) VALUES (?1)",
+                [pulled.id.to_string()],
+            )?;
+            let sql = format!(
+                "UPDATE enterprise_status SET {f}_by = ?2, {f}_at = ?3, {f}_inspection = ?4 \
+                 WHERE enterprise_id = ?1",
+                f = fact.as_str()
+            );
+            conn.execute(
+                &sql,
+                params![pulled.id.to_string(), t.by, ts(&at), t.inspection_id],
+            )?;
+            if let (ConfirmedFact::Dust, Some(update)) = (fact, &t.facts) {
+                let text = serde_json::to_string(update).map_err(|e| {
+                    crate::error::StoreError::Corrupt {
+                        table: "enterprise_status",
+                        column: "dust_facts",
+                        detail: e.to_string(),
+                    }
+                })?;
+                conn.execute(
+                    "UPDATE enterprise_status SET dust_facts = ?2 WHERE enterprise_id = ?1",
+                    params![pulled.id.to_string(), text],
+                )?;
+            }
+        }
     }
     Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn officer(
-    conn: &Connection,
-    e: &mut gridwalk_core::Enterprise,
-    answers: &Answers,
-    present: &str,
-    name: &str,
-    phone: &str,
-    row: &Row,
-    at: &str,
-) -> Result<(), InspectionError> {
-    let insp = row.id.to_string();
-    match yes_no(answers, present) {
-        Some(YesNoNa::Yes) => {
-            let mut o = e.safety_officer.clone().unwrap_or_default();
-            if let Some(n) = text(answers, name) {
-                o.name = n;
-            }
-            if let Some(p) = text(answers, phone) {
-                o.phone = Some(p);
-            }
-            if o.name.trim().is_empty() {
-                o.name = "（未登记姓名）".to_string();
-            }
-            o.confirmed_on_site = true;
-            e.safety_officer = Some(o);
-            confirm(
-                conn,
-                &row.enterprise_id,
-                "safety_officer",
-                &row.inspector,
-                at,
-                &insp,
-            )?;
-        }
-        Some(YesNoNa::No) => {
-            if let Some(o) = &mut e.safety_officer {
-                o.confirmed_on_site = false;
-            } else {
-                e.safety_officer = None::<SafetyOfficer>;
-            }
-            confirm(
-                conn,
-                &row.enterprise_id,
-                "safety_officer",
-                &row.inspector,
-                at,
-                &insp,
-            )?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn training(
-    conn: &Connection,
-    e: &mut gridwalk_core::Enterprise,
-    answers: &Answers,
-    item: &str,
-    row: &Row,
-    at: &str,
-) -> Result<(), InspectionError> {
-    let insp = row.id.to_string();
-    match yes_no(answers, item) {
-        Some(YesNoNa::Yes) => {
-            if e.warning_education != TrainingStatus::Verified {
-                e.warning_education = TrainingStatus::Attended;
-            }
-        }
-        Some(YesNoNa::No) => e.warning_education = TrainingStatus::NotDone,
-        _ => return Ok(()),
-    }
-    confirm(
-        conn,
-        &row.enterprise_id,
-        "training",
-        &row.inspector,
-        at,
-        &insp,
-    )
 }
 
 fn confirmation(

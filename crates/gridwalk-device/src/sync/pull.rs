@@ -61,6 +61,10 @@ struct PulledEnterprise {
     sites_as_landlord: Vec<PulledSite>,
     #[serde(default)]
     leases_as_tenant: Vec<PulledLease>,
+    /// What visits confirmed, per fact (docs/campaign.md "Enterprise facts").
+    #[serde(default)]
+    confirmations:
+        std::collections::BTreeMap<String, crate::inspection::status::PulledConfirmation>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,7 +185,11 @@ impl Store {
                 ChangeKind::Enterprise => {
                     let mut e: PulledEnterprise = serde_json::from_value(c.body.clone())
                         .map_err(|e| bad_change(&c.key, e))?;
-                    crate::inspection::status::keep_local_confirmations(&tx, &mut e.enterprise)?;
+                    crate::inspection::status::merge_confirmations(
+                        &tx,
+                        &mut e.enterprise,
+                        &e.confirmations,
+                    )?;
                     // The change log holds each entity at its latest version, so an
                     // enterprise may arrive before its (edited) village: hold the place;
                     // the village's own change fills it in.

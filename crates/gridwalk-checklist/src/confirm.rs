@@ -1,0 +1,332 @@
+//! What a finalized inspection confirms about its enterprise (docs/campaign.md
+//! "Enterprise facts"): read once from the template and the answers, applied to a
+//! register row the same way on the phone (at finalize) and on the server (projected,
+//! then published with who confirmed it, when, and from which inspection).
+//!
+//! * dust-type verification: the dust types (and so dust involvement and Al/Mg) and
+//!   workers per shift — [`ConfirmedFact::Dust`];
+//! * grid survey: dust involvement seen, workers per shift when the register has none
+//!   ([`ConfirmedFact::SurveyDust`]); safety officer, risk report, warning education;
+//! * spot check: safety officer, risk report, warning education.
+
+use crate::answer::{AnswerValue, YesNoNa};
+use crate::evaluate::Answers;
+use crate::facts::EnterpriseFacts;
+use crate::template::{Template, TemplateKind};
+use crate::verification::{facts_from_verification, FactUpdate};
+use gridwalk_core::dust::DustFlag;
+use gridwalk_core::enterprise::{RiskReportStatus, SafetyOfficer, TrainingStatus};
+use gridwalk_core::Enterprise;
+use serde::{Deserialize, Serialize};
+
+/// A fact of the register an inspection can confirm; its name is the wire and column
+/// name (`enterprise_status.<name>_at` on the phone, `enterprise_fact.fact` on the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmedFact {
+    /// Dust involvement seen on a grid survey (and workers per shift, if unknown).
+    SurveyDust,
+    /// Dust types confirmed by an expert's verification (粉尘种类确认).
+    #[serde(rename = "dust_confirmed")]
+    Dust,
+    /// 安全专员 present (or not) on site.
+    SafetyOfficer,
+    /// 风险报告 status.
+    RiskReport,
+    /// 警示教育 (training) status.
+    Training,
+}
+
+impl ConfirmedFact {
+    /// Every fact, in the order they are applied to a register row.
+    pub const ALL: [ConfirmedFact; 5] = [
+        ConfirmedFact::SurveyDust,
+        ConfirmedFact::Dust,
+        ConfirmedFact::SafetyOfficer,
+        ConfirmedFact::RiskReport,
+        ConfirmedFact::Training,
+    ];
+
+    /// The wire and column name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfirmedFact::SurveyDust => "survey_dust",
+            ConfirmedFact::Dust => "dust_confirmed",
+            ConfirmedFact::SafetyOfficer => "safety_officer",
+            ConfirmedFact::RiskReport => "risk_report",
+            ConfirmedFact::Training => "training",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<ConfirmedFact> {
+        ConfirmedFact::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// The safety officer as an inspection saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficerSeen {
+    pub present: bool,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// The risk report as an inspection recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskReportSeen {
+    Filed,
+    NotFiled,
+    HelpedOnSite,
+    /// Filed (a spot check's "yes"), unless it was filed with a grid worker's help.
+    FiledKeepingHelp,
+}
+
+/// Everything one finalized inspection confirms; absent parts confirm nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Confirmations {
+    /// The dust-type verification's facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dust: Option<FactUpdate>,
+    /// A survey saw dust (`SV-01` yes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dust_seen: bool,
+    /// Workers per shift counted by a survey (kept only where the register has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers_seen: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_officer: Option<OfficerSeen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_report: Option<RiskReportSeen>,
+    /// Warning education attended (`true`) or not done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<bool>,
+}
+
+fn yes_no(answers: &Answers, item: &str) -> Option<YesNoNa> {
+    match answers.get(item).map(|a| &a.value) {
+        Some(AnswerValue::YesNoNa(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+fn text(answers: &Answers, item: &str) -> Option<String> {
+    match answers.get(item).map(|a| &a.value) {
+        Some(AnswerValue::Text(t)) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+fn officer(answers: &Answers, present: &str, name: &str, phone: &str) -> Option<OfficerSeen> {
+    match yes_no(answers, present)? {
+        YesNoNa::Yes => Some(OfficerSeen {
+            present: true,
+            name: text(answers, name),
+            phone: text(answers, phone),
+        }),
+        YesNoNa::No => Some(OfficerSeen {
+            present: false,
+            name: None,
+            phone: None,
+        }),
+        YesNoNa::Na => None,
+    }
+}
+
+fn training(answers: &Answers, item: &str) -> Option<bool> {
+    match yes_no(answers, item)? {
+        YesNoNa::Yes => Some(true),
+        YesNoNa::No => Some(false),
+        YesNoNa::Na => None,
+    }
+}
+
+/// What an inspection with `template` and `answers` confirms about its enterprise.
+pub fn confirmations(template: &Template, answers: &Answers) -> Confirmations {
+    let mut c = Confirmations::default();
+    match template.kind {
+        TemplateKind::DustVerification => c.dust = Some(facts_from_verification(template, answers)),
+        TemplateKind::Survey => {
+            c.dust_seen = yes_no(answers, "SV-01") == Some(YesNoNa::Yes);
+            if let Some(AnswerValue::Number(n)) = answers.get("SV-03").map(|a| &a.value) {
+                if n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= f64::from(u32::MAX) {
+                    c.workers_seen = Some(*n as u32);
+                }
+            }
+            c.safety_officer = officer(answers, "SV-05", "SV-06", "SV-07");
+            c.risk_report = match answers.get("SV-08").map(|a| &a.value) {
+                Some(AnswerValue::Choice(v)) => match v.first().map(String::as_str) {
+                    Some("filed") => Some(RiskReportSeen::Filed),
+                    Some("helped_on_site") => Some(RiskReportSeen::HelpedOnSite),
+                    Some("not_filed") => Some(RiskReportSeen::NotFiled),
+                    _ => None,
+                },
+                _ => None,
+            };
+            c.training = training(answers, "SV-09");
+        }
+        TemplateKind::SpotCheck => {
+            c.safety_officer = officer(answers, "SC-04", "", "");
+            c.risk_report = match yes_no(answers, "SC-05") {
+                Some(YesNoNa::Yes) => Some(RiskReportSeen::FiledKeepingHelp),
+                Some(YesNoNa::No) => Some(RiskReportSeen::NotFiled),
+                _ => None,
+            };
+            c.training = training(answers, "SC-06");
+        }
+        _ => {}
+    }
+    c
+}
+
+impl Confirmations {
+    /// The facts this confirms, in application order.
+    pub fn facts(&self) -> Vec<ConfirmedFact> {
+        ConfirmedFact::ALL
+            .into_iter()
+            .filter(|f| !self.only(*f).is_empty())
+            .collect()
+    }
+
+    /// True if it confirms nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Confirmations::default()
+    }
+
+    /// The part of this that confirms `fact` (empty if none).
+    pub fn only(&self, fact: ConfirmedFact) -> Confirmations {
+        let mut c = Confirmations::default();
+        match fact {
+            ConfirmedFact::SurveyDust => {
+                c.dust_seen = self.dust_seen;
+                c.workers_seen = self.workers_seen;
+            }
+            ConfirmedFact::Dust => c.dust = self.dust.clone(),
+            ConfirmedFact::SafetyOfficer => c.safety_officer = self.safety_officer.clone(),
+            ConfirmedFact::RiskReport => c.risk_report = self.risk_report,
+            ConfirmedFact::Training => c.training = self.training,
+        }
+        c
+    }
+
+    /// Applies this to a register row.
+    pub fn apply_to(&self, e: &mut Enterprise) {
+        if self.dust_seen {
+            e.dust_involved = true;
+        }
+        if e.workers_per_shift.is_none() {
+            if let Some(w) = self.workers_seen {
+                e.workers_per_shift = Some(w);
+            }
+        }
+        if let Some(update) = &self.dust {
+            if let Some(types) = &update.dust_types {
+                e.dust_types = types.clone();
+                e.dust_involved = !types.is_empty();
+                let mut f = EnterpriseFacts::default();
+                f.add_dust_types(types);
+                e.al_mg = f.flags.contains(&DustFlag::AlMg);
+            }
+            if let Some(w) = update.workers_per_shift {
+                e.workers_per_shift = Some(w);
+            }
+        }
+        if let Some(o) = &self.safety_officer {
+            if o.present {
+                let mut s = e.safety_officer.clone().unwrap_or(SafetyOfficer {
+                    name: String::new(),
+                    phone: None,
+                    confirmed_on_site: false,
+                });
+                if let Some(n) = &o.name {
+                    s.name = n.clone();
+                }
+                if let Some(p) = &o.phone {
+                    s.phone = Some(p.clone());
+                }
+                if s.name.trim().is_empty() {
+                    s.name = "（未登记姓名）".to_string();
+                }
+                s.confirmed_on_site = true;
+                e.safety_officer = Some(s);
+            } else if let Some(s) = &mut e.safety_officer {
+                s.confirmed_on_site = false;
+            }
+        }
+        match self.risk_report {
+            Some(RiskReportSeen::Filed) => e.risk_report = RiskReportStatus::Filed,
+            Some(RiskReportSeen::NotFiled) => e.risk_report = RiskReportStatus::NotFiled,
+            Some(RiskReportSeen::HelpedOnSite) => e.risk_report = RiskReportStatus::HelpedOnSite,
+            Some(RiskReportSeen::FiledKeepingHelp)
+                if e.risk_report != RiskReportStatus::HelpedOnSite =>
+            {
+                e.risk_report = RiskReportStatus::Filed;
+            }
+            Some(RiskReportSeen::FiledKeepingHelp) | None => {}
+        }
+        match self.training {
+            Some(true) if e.warning_education != TrainingStatus::Verified => {
+                e.warning_education = TrainingStatus::Attended;
+            }
+            Some(false) => e.warning_education = TrainingStatus::NotDone,
+            Some(true) | None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::Answer;
+
+    fn spot_check(officer: YesNoNa, report: YesNoNa, trained: YesNoNa) -> Confirmations {
+        let t = crate::builtin_template("supervision-spot-check").expect("shipped");
+        let mut answers = Answers::new();
+        for (item, v) in [("SC-04", officer), ("SC-05", report), ("SC-06", trained)] {
+            answers.insert(item.into(), Answer::new(AnswerValue::YesNoNa(v)));
+        }
+        confirmations(&t, &answers)
+    }
+
+    #[test]
+    fn a_spot_check_confirms_the_officer_the_report_and_training_and_says_which() {
+        let c = spot_check(YesNoNa::Yes, YesNoNa::Yes, YesNoNa::Na);
+        assert_eq!(
+            c.facts(),
+            [ConfirmedFact::SafetyOfficer, ConfirmedFact::RiskReport]
+        );
+        assert_eq!(c.only(ConfirmedFact::Training), Confirmations::default());
+        assert_eq!(
+            c.only(ConfirmedFact::RiskReport).risk_report,
+            Some(RiskReportSeen::FiledKeepingHelp)
+        );
+        for f in ConfirmedFact::ALL {
+            assert_eq!(ConfirmedFact::parse(f.as_str()), Some(f));
+        }
+    }
+
+    #[test]
+    fn applying_keeps_a_report_filed_with_help_and_verified_training() {
+        let mut e: Enterprise = serde_json::from_value(serde_json::json!({
+            "id": "01900000-0000-7000-8000-000000000001", "uscc": "91320413MA1XY0001Y",
+            "name": "x", "address": null, "village_code": "320413100201", "location": null,
+            "industry": null, "dust_involved": true, "dust_types": [], "workers_per_shift": null,
+            "al_mg": false, "key_supervision": false, "safety_officer": null,
+            "risk_report": "helped_on_site", "warning_education": "verified"
+        }))
+        .expect("enterprise");
+        spot_check(YesNoNa::Yes, YesNoNa::Yes, YesNoNa::Yes).apply_to(&mut e);
+        assert_eq!(e.risk_report, RiskReportStatus::HelpedOnSite);
+        assert_eq!(e.warning_education, TrainingStatus::Verified);
+        assert_eq!(
+            e.safety_officer.clone().map(|o| (o.name, o.confirmed_on_site)),
+            Some(("（未登记姓名）".to_string(), true))
+        );
+        spot_check(YesNoNa::No, YesNoNa::No, YesNoNa::No).apply_to(&mut e);
+        assert_eq!(e.risk_report, RiskReportStatus::NotFiled);
+        assert_eq!(e.warning_education, TrainingStatus::NotDone);
+    }
+}

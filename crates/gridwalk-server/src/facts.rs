@@ -1,0 +1,195 @@
+//! Enterprise facts confirmed on a visit (docs/campaign.md "Enterprise facts"): what a
+//! finalized inspection confirms about its enterprise (`gridwalk_checklist::confirm`,
+//! the same reading the phone makes at finalize) is projected into `enterprise_fact`,
+//! the latest confirmation of each fact winning; the register row the phones pull is
+//! the imported row with those applied, naming who confirmed each fact, when and from
+//! which inspection. The imported row itself (`enterprise.body`) is never changed, so a
+//! rebuild derives the same rows and a re-import keeps the confirmations.
+
+use crate::db::Tx;
+use crate::error::StoreError;
+use crate::projections::Accepted;
+use crate::store::upsert_change;
+use gridwalk_checklist::{
+    confirmations, Confirmations, ConfirmedFact, FinalizedInspection, Template,
+};
+use gridwalk_core::Enterprise;
+use gridwalk_protocol::ChangeKind;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Parsed templates by `id@version` (a version never changes once published).
+fn template_cache() -> &'static Mutex<HashMap<String, Arc<Template>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Template>>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The published template an inspection was made with, if the server holds it.
+fn template(t: &mut dyn Tx, id: &str, version: u32) -> Result<Option<Arc<Template>>, StoreError> {
+    let key = format!("{id}@{version}");
+    if let Some(hit) = template_cache()
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&key).cloned())
+    {
+        return Ok(Some(hit));
+    }
+    let parsed = match t.query_opt(
+        "SELECT body FROM change_log WHERE kind = 'template' AND key = $1",
+        &[key.clone().into()],
+    )? {
+        Some(row) => serde_json::from_str::<Template>(&row.str(0)?).ok(),
+        None => gridwalk_checklist::builtin_template(id).filter(|b| b.version == version),
+    };
+    let Some(tpl) = parsed else {
+        return Ok(None);
+    };
+    let tpl = Arc::new(tpl);
+    if let Ok(mut c) = template_cache().lock() {
+        c.insert(key, tpl.clone());
+    }
+    Ok(Some(tpl))
+}
+
+/// Folds what an accepted inspection confirms into `enterprise_fact` and, if a fact
+/// changed, publishes the enterprise's row again.
+pub(crate) fn project_confirmations(
+    t: &mut dyn Tx,
+    r: &Accepted,
+    p: &FinalizedInspection,
+) -> Result<(), StoreError> {
+    let Some(tpl) = template(t, &p.template_id, p.template_version)? else {
+        tracing::info!(record = r.id, template = %p.template_id, version = p.template_version,
+            "template not held: the inspection's confirmations are not projected");
+        return Ok(());
+    };
+    let c = confirmations(&tpl, &p.answers);
+    if c.is_empty() {
+        return Ok(());
+    }
+    let at = p
+        .finalized_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut changed = false;
+    for fact in c.facts() {
+        let held = t.query_opt(
+            "SELECT confirmed_at, record_id FROM enterprise_fact WHERE enterprise_uscc = $1 AND fact = $2",
+            &[p.enterprise_uscc.clone().into(), fact.as_str().into()],
+        )?;
+        if let Some(h) = held {
+            // The latest confirmation stands (finalize time, then record id).
+            if (h.str(0)?, h.str(1)?) >= (at.clone(), r.id.to_string()) {
+                continue;
+            }
+        }
+        let value =
+            serde_json::to_string(&c.only(fact)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        t.exec(
+            "DELETE FROM enterprise_fact WHERE enterprise_uscc = $1 AND fact = $2",
+            &[p.enterprise_uscc.clone().into(), fact.as_str().into()],
+        )?;
+        t.exec(
+            "INSERT INTO enterprise_fact (enterprise_uscc, fact, record_id, inspection_id, confirmed_by, confirmed_at, value)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                p.enterprise_uscc.clone().into(),
+                fact.as_str().into(),
+                r.id.into(),
+                p.inspection_id.to_string().into(),
+                p.inspector.clone().into(),
+                at.clone().into(),
+                value.into(),
+            ],
+        )?;
+        changed = true;
+    }
+    if changed {
+        republish(t, r.pg, &p.enterprise_uscc)?;
+    }
+    Ok(())
+}
+
+/// The row the phones pull: the imported `register_body` with the enterprise's
+/// confirmed facts applied (in [`ConfirmedFact::ALL`] order) and a `confirmations`
+/// object naming, per fact, who confirmed it, when and from which inspection (with the
+/// dust verification's facts under `facts`). Unchanged when nothing was confirmed.
+pub(crate) fn effective_body(
+    t: &mut dyn Tx,
+    uscc: &str,
+    register_body: &serde_json::Value,
+) -> Result<serde_json::Value, StoreError> {
+    let rows = t.query(
+        "SELECT fact, value, confirmed_by, confirmed_at, inspection_id FROM enterprise_fact
+         WHERE enterprise_uscc = $1",
+        &[uscc.into()],
+    )?;
+    if rows.is_empty() {
+        return Ok(register_body.clone());
+    }
+    let Ok(mut e) = serde_json::from_value::<Enterprise>(register_body.clone()) else {
+        tracing::warn!(
+            uscc,
+            "register row does not parse; published without its confirmations"
+        );
+        return Ok(register_body.clone());
+    };
+    let mut held: Vec<(ConfirmedFact, Confirmations, serde_json::Value)> = Vec::new();
+    for row in &rows {
+        let Some(fact) = ConfirmedFact::parse(&row.str(0)?) else {
+            continue;
+        };
+        let Ok(value) = serde_json::from_str::<Confirmations>(&row.str(1)?) else {
+            continue;
+        };
+        let mut who = serde_json::json!({
+            "by": row.str(2)?,
+            "at": row.str(3)?,
+            "inspection_id": row.str(4)?,
+        });
+        if let (Some(update), Some(o)) = (&value.dust, who.as_object_mut()) {
+            o.insert(
+                "facts".into(),
+                serde_json::to_value(update).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            );
+        }
+        held.push((fact, value, who));
+    }
+    held.sort_by_key(|(f, _, _)| *f);
+    let mut named = serde_json::Map::new();
+    for (fact, value, who) in held {
+        value.apply_to(&mut e);
+        named.insert(fact.as_str().to_string(), who);
+    }
+    let mut out = register_body.clone();
+    let applied = serde_json::to_value(&e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let (Some(o), Some(a)) = (out.as_object_mut(), applied.as_object()) {
+        for (k, v) in a {
+            o.insert(k.clone(), v.clone());
+        }
+        o.insert("confirmations".into(), serde_json::Value::Object(named));
+    }
+    Ok(out)
+}
+
+/// Publishes an enterprise's row again (register row with its confirmations) and keeps
+/// the register columns coverage selects by in step.
+pub(crate) fn republish(t: &mut dyn Tx, pg: bool, uscc: &str) -> Result<(), StoreError> {
+    let Some(row) = t.query_opt(
+        "SELECT id, village_code, body FROM enterprise WHERE uscc = $1",
+        &[uscc.into()],
+    )?
+    else {
+        return Ok(());
+    };
+    let (id, village) = (row.str(0)?, row.str(1)?);
+    let register: serde_json::Value =
+        serde_json::from_str(&row.str(2)?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let body = effective_body(t, uscc, &register)?;
+    let [_, dust, al_mg, workers, _] = crate::coverage::register_facts(&body);
+    t.exec(
+        "UPDATE enterprise SET dust_involved = $2, al_mg = $3, workers_per_shift = $4 WHERE uscc = $1",
+        &[uscc.into(), dust, al_mg, workers],
+    )?;
+    upsert_change(t, pg, ChangeKind::Enterprise, &id, Some(&village), &body)?;
+    Ok(())
+}
