@@ -322,7 +322,9 @@ mod tests {
         assert_eq!(e.risk_report, RiskReportStatus::HelpedOnSite);
         assert_eq!(e.warning_education, TrainingStatus::Verified);
         assert_eq!(
-            e.safety_officer.clone().map(|o| (o.name, o.confirmed_on_site)),
+            e.safety_officer
+                .clone()
+                .map(|o| (o.name, o.confirmed_on_site)),
             Some(("（未登记姓名）".to_string(), true))
         );
         spot_check(YesNoNa::No, YesNoNa::No, YesNoNa::No).apply_to(&mut e);

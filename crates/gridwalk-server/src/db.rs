@@ -186,6 +186,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 9,
                 include_str!("../../../migrations/server/sqlite/0009_enterprise_facts.sql"),
             ),
+            (
+                10,
+                include_str!("../../../migrations/server/sqlite/0010_officer_hardening.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -223,6 +227,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 9,
                 include_str!("../../../migrations/server/postgres/0009_enterprise_facts.sql"),
+            ),
+            (
+                10,
+                include_str!("../../../migrations/server/postgres/0010_officer_hardening.sql"),
             ),
         ],
     }

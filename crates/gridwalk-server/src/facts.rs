@@ -58,6 +58,15 @@ pub(crate) fn project_confirmations(
     r: &Accepted,
     p: &FinalizedInspection,
 ) -> Result<(), StoreError> {
+    let rejected = t
+        .query_opt(
+            "SELECT 1 FROM review WHERE inspection_id = $1 AND state = 'rejected'",
+            &[p.inspection_id.to_string().into()],
+        )?
+        .is_some();
+    if rejected {
+        return Ok(()); // not a record of the visit
+    }
     let Some(tpl) = template(t, &p.template_id, p.template_version)? else {
         tracing::info!(record = r.id, template = %p.template_id, version = p.template_version,
             "template not held: the inspection's confirmations are not projected");
@@ -103,8 +112,60 @@ pub(crate) fn project_confirmations(
         )?;
         changed = true;
     }
-    if changed {
+    if changed && r.publish {
         republish(t, r.pg, &p.enterprise_uscc)?;
+    }
+    Ok(())
+}
+
+/// Derives an enterprise's confirmations again from its accepted inspections, in the
+/// order the server received them, leaving out rejected ones (a review changed an
+/// inspection's standing); republishes its row when `publish`.
+pub(crate) fn refold_enterprise(
+    t: &mut dyn Tx,
+    pg: bool,
+    publish: bool,
+    uscc: &str,
+) -> Result<(), StoreError> {
+    t.exec(
+        "DELETE FROM enterprise_fact WHERE enterprise_uscc = $1",
+        &[uscc.into()],
+    )?;
+    let rows = t.query(
+        "SELECT id, device_id, payload, division_code, received_at FROM record
+         WHERE kind = 'inspection' AND state = 'accepted' AND enterprise_uscc = $1
+         ORDER BY received_at, device_id, seq",
+        &[uscc.into()],
+    )?;
+    for row in &rows {
+        let Ok(p) = serde_json::from_str::<FinalizedInspection>(&row.text(2)?.unwrap_or_default())
+        else {
+            continue;
+        };
+        let (id, device, division, received) = (
+            row.str(0)?,
+            row.str(1)?,
+            row.text(3)?.unwrap_or_default(),
+            row.str(4)?,
+        );
+        project_confirmations(
+            t,
+            &Accepted {
+                id: &id,
+                device_id: &device,
+                kind: "inspection",
+                payload: "",
+                division: &division,
+                received_at: &received,
+                payload_sha256: "",
+                pg,
+                publish: false,
+            },
+            &p,
+        )?;
+    }
+    if publish {
+        republish(t, pg, uscc)?;
     }
     Ok(())
 }

@@ -314,6 +314,11 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// End every console session of a user (an officer who left, a lost laptop).
+    RevokeSessions {
+        #[arg(long)]
+        name: String,
+    },
     /// Set a new password for an officer or admin (first line of standard input); their
     /// open sessions end.
     SetPassword {
@@ -640,6 +645,10 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
                 store.set_password(&name, p)?;
             }
             println!("created user {name} ({}) for {code}: {id}", role.as_str());
+        }
+        AdminCommand::RevokeSessions { name } => {
+            let n = store.revoke_sessions(&name)?;
+            println!("{n} sessions of {name} ended");
         }
         AdminCommand::SetPassword { name, .. } => {
             store.set_password(&name, &read_password()?)?;

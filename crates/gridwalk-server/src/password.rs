@@ -14,6 +14,43 @@ pub const MAX_CHARS: usize = 256;
 /// How long a console session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
+/// Argon2 runs at most this many at once (19 MiB each): a flood of sign-in attempts
+/// waits its turn instead of taking the server's memory. Per-user and per-address
+/// throttling belong to the rate limits (issue 15).
+const MAX_CONCURRENT: usize = 2;
+
+/// A counting semaphore for the blocking threads that hash.
+struct Slots {
+    used: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+static SLOTS: Slots = Slots {
+    used: std::sync::Mutex::new(0),
+    freed: std::sync::Condvar::new(),
+};
+
+/// Runs `f` once a hashing slot is free.
+fn with_slot<R>(f: impl FnOnce() -> R) -> R {
+    {
+        let mut used = SLOTS.used.lock().unwrap_or_else(|p| p.into_inner());
+        while *used >= MAX_CONCURRENT {
+            used = SLOTS.freed.wait(used).unwrap_or_else(|p| p.into_inner());
+        }
+        *used += 1;
+    }
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            let mut used = SLOTS.used.lock().unwrap_or_else(|p| p.into_inner());
+            *used = used.saturating_sub(1);
+            SLOTS.freed.notify_one();
+        }
+    }
+    let _release = Release;
+    f()
+}
+
 /// Hashes a new password after checking its length.
 pub fn hash(password: &str) -> Result<String, StoreError> {
     let n = password.chars().count();
@@ -30,10 +67,12 @@ pub fn hash(password: &str) -> Result<String, StoreError> {
     let mut salt = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    with_slot(|| {
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    })
 }
 
 /// A fixed hash checked when the user is unknown or has no password, so a refusal
@@ -53,9 +92,11 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    let ok = Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
+    let ok = with_slot(|| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    });
     ok && real
 }
 
@@ -80,6 +121,31 @@ mod tests {
         assert!(hash("short").is_err());
         assert!(hash(&"x".repeat(MAX_CHARS + 1)).is_err());
         assert!(!verify(&"x".repeat(10_000), Some(DUMMY)));
+    }
+
+    #[test]
+    fn verifications_at_once_wait_for_a_slot_and_all_answer() {
+        let h = hash("并发校验的口令-0123").expect("hash");
+        let threads: Vec<_> = (0..6)
+            .map(|i| {
+                let h = h.clone();
+                std::thread::spawn(move || {
+                    verify(
+                        if i % 2 == 0 {
+                            "并发校验的口令-0123"
+                        } else {
+                            "wrong-password"
+                        },
+                        Some(&h),
+                    )
+                })
+            })
+            .collect();
+        let answers: Vec<bool> = threads
+            .into_iter()
+            .map(|t| t.join().unwrap_or(false))
+            .collect();
+        assert_eq!(answers, [true, false, true, false, true, false]);
     }
 
     #[test]

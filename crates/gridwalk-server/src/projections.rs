@@ -25,6 +25,9 @@ pub(crate) struct Accepted<'a> {
     pub payload_sha256: &'a str,
     /// PostgreSQL (the change log is locked before a change is published).
     pub pg: bool,
+    /// Publish what changes to the phones now; a rebuild publishes the final states
+    /// once at its end instead, so no phone downloads an unchanged row again.
+    pub publish: bool,
 }
 
 /// Folds one accepted record into the projections. A payload the projections cannot
@@ -142,19 +145,45 @@ fn project_inspection(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
     crate::facts::project_confirmations(t, r, &p)
 }
 
-/// An inspection by the assignee, with the assigned template, finalized after the
-/// assignment was made, fulfils it.
+/// The user whose device pushed a record (the account, not the name typed on the
+/// phone as inspector).
+fn account_of(t: &mut dyn Tx, device_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(t.query_opt(
+        "SELECT u.name FROM device d JOIN app_user u ON u.id = d.user_id WHERE d.id = $1",
+        &[device_id.into()],
+    )?
+    .map(|r| r.str(0))
+    .transpose()?)
+}
+
+/// True if the latest review of an inspection rejected it.
+fn rejected(t: &mut dyn Tx, inspection_id: &str) -> Result<bool, StoreError> {
+    Ok(t.query_opt(
+        "SELECT 1 FROM review WHERE inspection_id = $1 AND state = 'rejected'",
+        &[inspection_id.into()],
+    )?
+    .is_some())
+}
+
+/// An inspection pushed by the assignee's own account, with the assigned template,
+/// finalized after the assignment was made and not rejected on review, fulfils it.
 fn fulfil_assignments(
     t: &mut dyn Tx,
     r: &Accepted,
     p: &FinalizedInspection,
 ) -> Result<(), StoreError> {
+    if rejected(t, &p.inspection_id.to_string())? {
+        return Ok(());
+    }
+    let Some(account) = account_of(t, r.device_id)? else {
+        return Ok(());
+    };
     let rows = t.query(
         "SELECT body FROM assignment WHERE enterprise_uscc = $1 AND assignee = $2
            AND template_id = $3 AND status = 'open'",
         &[
             p.enterprise_uscc.clone().into(),
-            p.inspector.clone().into(),
+            account.into(),
             p.template_id.clone().into(),
         ],
     )?;
@@ -170,12 +199,17 @@ fn fulfil_assignments(
         a.updated_at = chrono::DateTime::parse_from_rfc3339(r.received_at)
             .map(|d| d.with_timezone(&chrono::Utc))
             .unwrap_or(p.finalized_at);
-        store_assignment(t, r.pg, &a)?;
+        store_assignment(t, r.pg, r.publish, &a)?;
     }
     Ok(())
 }
 
-fn store_assignment(t: &mut dyn Tx, pg: bool, a: &Assignment) -> Result<(), StoreError> {
+fn store_assignment(
+    t: &mut dyn Tx,
+    pg: bool,
+    publish: bool,
+    a: &Assignment,
+) -> Result<(), StoreError> {
     let body = serde_json::to_value(a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     t.exec(
         "INSERT INTO assignment (id, enterprise_uscc, division_code, assignee, template_id, due, status,
@@ -197,14 +231,46 @@ fn store_assignment(t: &mut dyn Tx, pg: bool, a: &Assignment) -> Result<(), Stor
             body.to_string().into(),
         ],
     )?;
-    upsert_change(
-        t,
-        pg,
-        ChangeKind::Assignment,
-        &a.id.to_string(),
-        Some(&a.division_code),
-        &body,
-    )?;
+    if publish {
+        publish_assignment(t, pg, a, &body)?;
+    }
+    Ok(())
+}
+
+/// Publishes an assignment's state to its assignee's phones and to the phones of
+/// everyone who held it before (so a reassigned task leaves their 待办), keyed
+/// `{id}@{user}`; no other phone of the village sees it.
+pub(crate) fn publish_assignment(
+    t: &mut dyn Tx,
+    pg: bool,
+    a: &Assignment,
+    body: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let prefix = format!("{}@", a.id);
+    let mut recipients: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for row in t.query(
+        "SELECT recipient FROM change_log WHERE kind = 'assignment' AND substr(key, 1, $2) = $1",
+        &[
+            prefix.clone().into(),
+            (prefix.chars().count() as i64).into(),
+        ],
+    )? {
+        if let Some(r) = row.text(0)? {
+            recipients.insert(r);
+        }
+    }
+    recipients.insert(a.assignee.clone());
+    for user in &recipients {
+        crate::store::upsert_change_for(
+            t,
+            pg,
+            ChangeKind::Assignment,
+            &format!("{prefix}{user}"),
+            Some(&a.division_code),
+            body,
+            Some(user),
+        )?;
+    }
     Ok(())
 }
 
@@ -282,7 +348,7 @@ fn project_assignment(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
             return Ok(());
         }
     };
-    store_assignment(t, r.pg, &next)
+    store_assignment(t, r.pg, r.publish, &next)
 }
 
 fn project_review(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
@@ -294,8 +360,9 @@ fn project_review(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
         }
     };
     let key = review.inspection_id.to_string();
+    let mut was_rejected = false;
     if let Some(held) = t.query_opt(
-        "SELECT at, record_id FROM review WHERE inspection_id = $1",
+        "SELECT at, record_id, state FROM review WHERE inspection_id = $1",
         &[key.clone().into()],
     )? {
         let at = chrono::DateTime::parse_from_rfc3339(&held.str(0)?)
@@ -305,6 +372,7 @@ fn project_review(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
         {
             return Ok(()); // a later review stands
         }
+        was_rejected = held.str(2)? == "rejected";
     }
     t.exec(
         "DELETE FROM review WHERE inspection_id = $1",
@@ -322,9 +390,67 @@ fn project_review(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
             review.at.to_rfc3339().into(),
         ],
     )?;
-    let body = serde_json::to_value(&review).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    upsert_change(t, r.pg, ChangeKind::Review, &key, Some(r.division), &body)?;
+    if r.publish {
+        let body = serde_json::to_value(&review).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        upsert_change(t, r.pg, ChangeKind::Review, &key, Some(r.division), &body)?;
+    }
+    let now_rejected = review.state == gridwalk_core::ReviewState::Rejected;
+    if now_rejected != was_rejected {
+        review_changes_standing(t, r, &key, now_rejected, review.at)?;
+    }
     Ok(())
+}
+
+/// A rejected inspection is not a record of the visit: the assignment it fulfilled is
+/// open again and the facts it confirmed are withdrawn; a later review that accepts
+/// it again restores both.
+fn review_changes_standing(
+    t: &mut dyn Tx,
+    r: &Accepted,
+    inspection_id: &str,
+    now_rejected: bool,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let Some(row) = t.query_opt(
+        "SELECT i.enterprise_uscc, rec.payload, rec.device_id, rec.received_at, rec.id
+         FROM inspection i JOIN record rec ON rec.id = i.record_id WHERE i.inspection_id = $1",
+        &[inspection_id.into()],
+    )?
+    else {
+        return Ok(());
+    };
+    let uscc = row.str(0)?;
+    if now_rejected {
+        for a in t.query(
+            "SELECT body FROM assignment WHERE fulfilled_by = $1 AND status = 'fulfilled'",
+            &[inspection_id.into()],
+        )? {
+            let Ok(mut a) = serde_json::from_str::<Assignment>(&a.str(0)?) else {
+                continue;
+            };
+            a.status = AssignmentStatus::Open;
+            a.fulfilled_by = None;
+            a.updated_at = at;
+            store_assignment(t, r.pg, r.publish, &a)?;
+        }
+    } else if let Ok(p) =
+        serde_json::from_str::<FinalizedInspection>(&row.text(1)?.unwrap_or_default())
+    {
+        let (device, received, id) = (row.str(2)?, row.str(3)?, row.str(4)?);
+        let again = Accepted {
+            id: &id,
+            device_id: &device,
+            kind: "inspection",
+            payload: "",
+            division: r.division,
+            received_at: &received,
+            payload_sha256: "",
+            pg: r.pg,
+            publish: r.publish,
+        };
+        fulfil_assignments(t, &again, &p)?;
+    }
+    crate::facts::refold_enterprise(t, r.pg, r.publish, &uscc)
 }
 
 fn project_hazard_event(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
@@ -463,12 +589,43 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
                 received_at: &received_at,
                 payload_sha256: &sha,
                 pg,
+                publish: false,
             },
         )?;
         report.records += 1;
     }
+    // Publish the final states once (a change-log row whose body is unchanged keeps
+    // its position, so the phones download nothing again).
+    for row in t.query("SELECT DISTINCT enterprise_uscc FROM enterprise_fact", &[])? {
+        confirmed.insert(row.str(0)?);
+    }
     for uscc in &confirmed {
         crate::facts::republish(t, pg, uscc)?;
+    }
+    for row in t.query("SELECT body FROM assignment ORDER BY id", &[])? {
+        let body: serde_json::Value =
+            serde_json::from_str(&row.str(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if let Ok(a) = serde_json::from_value::<Assignment>(body.clone()) {
+            publish_assignment(t, pg, &a, &body)?;
+        }
+    }
+    for row in t.query(
+        "SELECT rv.inspection_id, rec.payload, rec.division_code FROM review rv
+         JOIN record rec ON rec.id = rv.record_id ORDER BY rv.inspection_id",
+        &[],
+    )? {
+        let Some(Ok(review)) = row.text(1)?.map(|p| serde_json::from_str::<Review>(&p)) else {
+            continue;
+        };
+        let body = serde_json::to_value(&review).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        upsert_change(
+            t,
+            pg,
+            ChangeKind::Review,
+            &row.str(0)?,
+            row.text(2)?.as_deref(),
+            &body,
+        )?;
     }
     let count = |t: &mut dyn Tx, sql: &str| -> Result<u64, StoreError> {
         Ok(t.query_opt(sql, &[])?.map_or(Ok(0), |r| r.int(0))?.max(0) as u64)

@@ -360,6 +360,11 @@ impl Store {
         if name.is_empty() {
             return Err(StoreError::Invalid("a user needs a name".into()));
         }
+        if name == crate::work::OPERATOR {
+            return Err(StoreError::Invalid(format!(
+                "'{name}' is reserved for the server's operator"
+            )));
+        }
         let level = jurisdiction.level();
         let fits = match role {
             Role::GridWorker => matches!(level, DivisionLevel::Village | DivisionLevel::Grid),
@@ -657,6 +662,19 @@ impl Store {
             user_name: user_name.to_string(),
             role: row.str(1)?,
             jurisdiction: row.str(2)?,
+        })
+    }
+
+    /// Ends every console session of a user (an officer who leaves, a lost laptop);
+    /// how many ended.
+    pub fn revoke_sessions(&self, user_name: &str) -> Result<u64, StoreError> {
+        self.tx(|t| {
+            t.query_opt("SELECT 1 FROM app_user WHERE name = $1", &[user_name.into()])?
+                .ok_or_else(|| StoreError::Invalid(format!("no user named '{user_name}'")))?;
+            Ok(t.exec(
+                "DELETE FROM user_session WHERE user_id = (SELECT id FROM app_user WHERE name = $1)",
+                &[user_name.into()],
+            )?)
         })
     }
 
@@ -1081,6 +1099,7 @@ impl Store {
                         received_at: received,
                         payload_sha256: &r.payload_sha256,
                         pg,
+                        publish: true,
                     },
                 )?;
                 sequence.take(r, HeldStatus::Held, verified_link.clone());
@@ -1869,7 +1888,7 @@ impl Store {
                 "SELECT seq, kind, key, body FROM change_log
                  WHERE seq > $1 AND (division_code IS NULL OR division_code LIKE $2
                        OR division_code IN ($3, $4, $5, $6))
-                   AND min_protocol <= $8
+                   AND min_protocol <= $8 AND (recipient IS NULL OR recipient = $9)
                  ORDER BY seq LIMIT $7",
                 &[
                     cursor.into(),
@@ -1880,6 +1899,7 @@ impl Store {
                     anc[3].clone().into(),
                     (limit + 1).into(),
                     i64::from(protocol).into(),
+                    caller.user_name.clone().into(),
                 ],
             )?;
             Ok((epoch, rows, cursor))
@@ -1948,6 +1968,19 @@ pub(crate) fn upsert_change(
     division: Option<&str>,
     body: &serde_json::Value,
 ) -> Result<bool, StoreError> {
+    upsert_change_for(t, pg, kind, key, division, body, None)
+}
+
+/// [`upsert_change`] for one user's phones only (`recipient`), or everyone's (`None`).
+pub(crate) fn upsert_change_for(
+    t: &mut dyn Tx,
+    pg: bool,
+    kind: ChangeKind,
+    key: &str,
+    division: Option<&str>,
+    body: &serde_json::Value,
+    recipient: Option<&str>,
+) -> Result<bool, StoreError> {
     let text = serde_json::to_string(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     if pg {
         // Writers take turns, so change seqs commit in order and no cursor skips one.
@@ -1967,13 +2000,14 @@ pub(crate) fn upsert_change(
         )?;
     }
     t.exec(
-        "INSERT INTO change_log (kind, key, division_code, body, min_protocol) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO change_log (kind, key, division_code, body, min_protocol, recipient) VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             kind.as_str().into(),
             key.into(),
             division.map(str::to_string).into(),
             Val::Text(text),
             i64::from(min_protocol_of(kind, body)).into(),
+            recipient.map(str::to_string).into(),
         ],
     )?;
     Ok(true)

@@ -259,31 +259,46 @@ fn console_position(t: &mut dyn Tx, actor: &Actor) -> Result<(String, i64), Stor
         }
         None => return Err(invalid(format!("no user named '{}'", actor.user_name))),
     };
-    let device = match t.query_opt(
-        "SELECT id, next_seq FROM device WHERE user_id = $1 AND kind = 'console'",
-        &[user.clone().into()],
-    )? {
-        Some(r) => (r.str(0)?, r.int(1)?),
+    let console = |t: &mut dyn Tx| -> Result<Option<String>, StoreError> {
+        Ok(t.query_opt(
+            "SELECT id FROM device WHERE user_id = $1 AND kind = 'console'",
+            &[user.clone().into()],
+        )?
+        .map(|r| r.str(0))
+        .transpose()?)
+    };
+    let device = match console(t)? {
+        Some(id) => id,
         None => {
             let id = Uuid::now_v7().to_string();
+            // One console per user (a unique index): a concurrent first action made it.
             t.exec(
                 "INSERT INTO device (id, user_id, name, device_key_hash, token_hash, enrolled_at, kind)
-                 VALUES ($1, $2, '服务器操作台', '', $3, $4, 'console')",
+                 VALUES ($1, $2, '服务器操作台', '', $3, $4, 'console') ON CONFLICT DO NOTHING",
                 &[
                     id.clone().into(),
-                    user.into(),
+                    user.clone().into(),
                     format!("console:{id}").into(),
                     ts(now()).into(),
                 ],
             )?;
-            (id, 1)
+            console(t)?.ok_or_else(|| StoreError::Corrupt("console device vanished".into()))?
         }
     };
+    // The row lock first (as a push takes it), then the position: two actions of one
+    // user at once take consecutive positions.
     t.exec(
-        "UPDATE device SET next_seq = $2 WHERE id = $1",
-        &[device.0.clone().into(), (device.1 + 1).into()],
+        "UPDATE device SET next_seq = next_seq + 1 WHERE id = $1",
+        &[device.clone().into()],
     )?;
-    Ok(device)
+    let next = t
+        .query_opt(
+            "SELECT next_seq FROM device WHERE id = $1",
+            &[device.clone().into()],
+        )?
+        .ok_or_else(|| StoreError::Corrupt("console device vanished".into()))?
+        .int(0)?;
+    Ok((device, next - 1))
 }
 
 /// Stores one record of the actor's console, projects it and publishes what it changes.
@@ -332,6 +347,7 @@ fn console_record(
             received_at: &received,
             payload_sha256: &sha,
             pg,
+            publish: true,
         },
     )
 }
@@ -340,6 +356,43 @@ fn to_json(v: &impl Serialize) -> Result<String, StoreError> {
     let bytes = gridwalk_checklist::canonical::to_canonical_json(v)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn check_blank(field: &str, text: &str, max: usize) -> Result<(), StoreError> {
+    if text.trim().is_empty() {
+        return Err(invalid(format!("{field} is empty")));
+    }
+    check_text(field, text, max)
+}
+
+/// What the server refuses in an officer's hazard event before the state machine sees
+/// it, as the phone does: empty or overlong texts. A hazard is created, and
+/// re-inspected with its before/after photos, on site from a phone (whose photos travel
+/// with the device's evidence chain), never from the console.
+fn check_console_event(kind: &HazardEventKind) -> Result<(), StoreError> {
+    use gridwalk_protocol::{MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS};
+    match kind {
+        HazardEventKind::Created { .. } => {
+            Err(invalid("hazards are created by an inspection on site"))
+        }
+        HazardEventKind::Reinspected { .. } => Err(invalid(
+            "a re-inspection is recorded on site, with its photos, from a phone",
+        )),
+        HazardEventKind::Assigned { to } => check_blank("to", to, MAX_NAME_CHARS),
+        HazardEventKind::Reopened { reason } | HazardEventKind::DeadlineExtended { reason, .. } => {
+            check_blank("reason", reason, MAX_REASON_CHARS)
+        }
+        HazardEventKind::ListedSupervision(l) => {
+            check_blank("notice_no", &l.notice_no, MAX_LABEL_CHARS)?;
+            check_blank("supervising_body", &l.supervising_body, MAX_LABEL_CHARS)
+        }
+        HazardEventKind::PlanSet(p) => {
+            check_blank("measures", &p.measures, MAX_NOTE_CHARS)?;
+            check_blank("responsible", &p.responsible, MAX_NAME_CHARS)?;
+            check_blank("interim_measures", &p.interim_measures, MAX_NOTE_CHARS)
+        }
+        HazardEventKind::RectificationStarted | HazardEventKind::Closed => Ok(()),
+    }
 }
 
 /// A hazard's events as the server holds them.
@@ -420,9 +473,7 @@ impl Store {
             if !actor.sees_code(&division)? {
                 return Err(not_found(format_args!("hazard {hazard}")));
             }
-            if matches!(kind, HazardEventKind::Created { .. }) {
-                return Err(invalid("hazards are created by an inspection on site"));
-            }
+            check_console_event(&kind)?;
             let severity = match row.str(2)?.as_str() {
                 "major" => Severity::Major,
                 _ => Severity::General,
@@ -441,10 +492,16 @@ impl Store {
             let events = hazard_events(t, &id)?;
             let (state, _) = fold_keeping(&events)
                 .map_err(|e| StoreError::Corrupt(format!("hazard {hazard} does not fold: {e}")))?;
-            // After every event held (a phone's clock may run ahead).
-            let at = now().max(state.last_event_at + chrono::Duration::milliseconds(1));
+            // After every event held, applied or not (a phone's clock may run ahead, and
+            // a skipped event must not become legal behind this one).
+            let latest = events
+                .iter()
+                .map(|e| e.at)
+                .max()
+                .unwrap_or(state.last_event_at);
+            let at = now().max(latest + chrono::Duration::milliseconds(1));
             let event = HazardEvent::new(hazard, at, actor.user_name.clone(), kind.clone());
-            let next = gridwalk_checklist::apply(&state, &event)
+            gridwalk_checklist::apply(&state, &event)
                 .map_err(|e| problem(ProblemCode::HazardTransition, e.to_string()))?;
             let record = Uuid::now_v7().to_string();
             console_record(
@@ -457,7 +514,10 @@ impl Store {
                 Some(&uscc),
                 &division,
             )?;
-            Ok(next.clone())
+            // The state as projected: every event held, folded in the merged order.
+            let (state, _) = fold_keeping(&hazard_events(t, &id)?)
+                .map_err(|e| StoreError::Corrupt(format!("hazard {hazard} does not fold: {e}")))?;
+            Ok(state)
         })
     }
 
@@ -651,16 +711,22 @@ impl Store {
         }
         let pg = self.pg();
         self.tx(|t| {
-            let assignee = assignee_scope(t, &req.assignee)?;
+            // The targets first: outside the jurisdiction is a 404 before anything else
+            // is said about the request.
+            let (rows, sample_id) = target_rows(t, actor, &req.targets)?;
+            let assignee = assignee_scope(t, actor, &req.assignee)?;
+            let prefix = format!("{}@", req.template_id);
             if t.query_opt(
-                "SELECT 1 FROM change_log WHERE kind = 'template' AND key LIKE $1",
-                &[format!("{}@%", req.template_id).into()],
+                "SELECT 1 FROM change_log WHERE kind = 'template' AND substr(key, 1, $2) = $1",
+                &[
+                    prefix.clone().into(),
+                    (prefix.chars().count() as i64).into(),
+                ],
             )?
             .is_none()
             {
                 return Err(invalid(format!("no template '{}'", req.template_id)));
             }
-            let (rows, sample_id) = target_rows(t, actor, &req.targets)?;
             if rows.is_empty() {
                 return Err(invalid("the request names no enterprise"));
             }
@@ -740,7 +806,7 @@ impl Store {
             check_text("note", n, MAX_NOTE_CHARS)?;
         }
         self.assignment_event(actor, id, |t, a| {
-            let scope = assignee_scope(t, assignee)?;
+            let scope = assignee_scope(t, actor, assignee)?;
             let village = DivisionCode::parse(&a.division_code)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             if !scope.covers(&village) {
@@ -926,9 +992,10 @@ impl Store {
             };
             let body =
                 serde_json::to_string(&sample).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            // Drawn at once by two officers: the first stored stands (a unique index).
             t.exec(
                 "INSERT INTO supervision_sample (id, division_code, seed, register_version, created_by, created_at, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                 &[
                     sample.id.to_string().into(),
                     sample.division_code.clone().into(),
@@ -939,12 +1006,24 @@ impl Store {
                     body.into(),
                 ],
             )?;
-            Ok(sample)
+            let stored = t
+                .query_opt(
+                    "SELECT body FROM supervision_sample WHERE division_code = $1 AND seed = $2 AND register_version = $3",
+                    &[
+                        town.as_str().into(),
+                        seed.to_string().into(),
+                        sample.draw.register_version.clone().into(),
+                    ],
+                )?
+                .ok_or_else(|| StoreError::Corrupt("sample vanished".into()))?;
+            serde_json::from_str(&stored.str(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))
         })
     }
 
-    /// A stored sample, if the actor sees its town.
+    /// A stored sample, if the actor sees its town (officers and admins: a supervision
+    /// group's targets are not shown to the inspectors it supervises).
     pub fn sample(&self, actor: &Actor, id: Uuid) -> Result<StoredSample, StoreError> {
+        may_see_samples(actor)?;
         let body = self
             .tx(|t| {
                 t.query_opt(
@@ -969,6 +1048,7 @@ impl Store {
         actor: &Actor,
         division: &DivisionCode,
     ) -> Result<Vec<StoredSample>, StoreError> {
+        may_see_samples(actor)?;
         if !actor.sees(division) {
             return Err(not_found(format_args!("division {division}")));
         }
@@ -987,24 +1067,44 @@ impl Store {
     }
 }
 
-/// The jurisdiction of a user who can take assignments (grid worker or expert).
-fn assignee_scope(t: &mut dyn Tx, name: &str) -> Result<DivisionCode, StoreError> {
+fn may_see_samples(actor: &Actor) -> Result<(), StoreError> {
+    if actor.may_manage() {
+        Ok(())
+    } else {
+        Err(problem(
+            ProblemCode::ForbiddenRole,
+            format!("a {} does not see supervision samples", actor.role.as_str()),
+        ))
+    }
+}
+
+/// The jurisdiction of a user who can take assignments: a grid worker or expert whose
+/// jurisdiction lies inside the actor's. Anyone else (unknown, another town's, an
+/// officer) gets one answer, so nothing is learnt about users outside the jurisdiction.
+fn assignee_scope(t: &mut dyn Tx, actor: &Actor, name: &str) -> Result<DivisionCode, StoreError> {
+    let nobody = || {
+        invalid(format!(
+            "no grid worker or expert named '{name}' in your jurisdiction (work is assigned to grid workers and experts)"
+        ))
+    };
     let row = t
         .query_opt(
             "SELECT role, jurisdiction FROM app_user WHERE name = $1",
             &[name.into()],
         )?
-        .ok_or_else(|| invalid(format!("no user named '{name}'")))?;
-    match Role::parse(&row.str(0)?) {
-        Some(Role::GridWorker | Role::Expert) => {}
-        _ => {
-            return Err(invalid(format!(
-                "'{name}' is a {}; work is assigned to grid workers and experts",
-                row.str(0)?
-            )))
-        }
+        .ok_or_else(nobody)?;
+    if !matches!(
+        Role::parse(&row.str(0)?),
+        Some(Role::GridWorker | Role::Expert)
+    ) {
+        return Err(nobody());
     }
-    DivisionCode::parse(&row.str(1)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+    let scope =
+        DivisionCode::parse(&row.str(1)?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if !actor.sees(&scope) {
+        return Err(nobody());
+    }
+    Ok(scope)
 }
 
 /// The enterprises (id, USCC, village) a request targets, all within the actor's

@@ -194,8 +194,40 @@ async fn officer_hazard_actions_are_events_that_reach_the_phones(h: &Harness) {
         (403, Some("forbidden_role")),
         "{v}"
     );
-    let (status, v) = post(h, Some(&officer), &path, json!({"kind": "created"})).await;
-    assert_eq!(status, 400, "{v}");
+    // A hazard is created, and re-inspected with its photos, on site from a phone.
+    let created: Value =
+        serde_json::from_str(&created_hazard(9, hazard, "officer", "general").payload)
+            .expect("json");
+    let mut kind = created.clone();
+    for k in ["id", "hazard_id", "at", "actor"] {
+        kind.as_object_mut().map(|o| o.remove(k));
+    }
+    let (status, v) = post(h, Some(&officer), &path, kind).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("invalid_request")),
+        "{v}"
+    );
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        &path,
+        json!({"kind": "reinspected", "passed": true, "after_photo_sha256s": ["a".repeat(64)]}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("invalid_request")),
+        "{v}"
+    );
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        &path,
+        json!({"kind": "assigned", "to": "  "}),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
     let (status, v) = post(
         h,
         Some(&officer),
@@ -371,6 +403,15 @@ async fn assignments_are_pulled_and_fulfilled_by_the_assignees_inspection(h: &Ha
     assert_eq!(a[0]["body"]["assignee"], "grid-east");
     assert_eq!(a[0]["body"]["due"], in_days(7));
     assert!(of_kind(&pull_all(h, &grid.token, 2).await, "assignment").is_empty());
+    // Only the assignee's phones get it, not every phone of the village.
+    let neighbour = h.enroll("grid-one").await;
+    assert!(of_kind(&pull_all(h, &neighbour.token, 3).await, "assignment").is_empty());
+    // Another account's inspection naming grid-east as inspector fulfils nothing.
+    let (claimed, _) = inspection_now(1, "grid-east");
+    let (_, v) = h.push(&neighbour.token, &[claimed]).await;
+    accepted(&v);
+    let (_, still) = h.get(&officer, "/v1/assignments?status=open").await;
+    assert_eq!(still[0]["id"], id, "{still}");
 
     let (record, inspection) = inspection_now(1, "grid-east");
     let (_, v) = h.push(&grid.token, &[record]).await;
@@ -388,6 +429,24 @@ async fn assignments_are_pulled_and_fulfilled_by_the_assignees_inspection(h: &Ha
         of_kind(&pulled, "assignment")[0]["body"]["status"],
         "fulfilled"
     );
+    // A rejected inspection is no record of the visit: the assignment opens again, and
+    // a later review that accepts it fulfils it again.
+    let review = format!("/v1/inspections/{inspection}/review");
+    let (status, _) = post(
+        h,
+        Some(&officer),
+        &review,
+        json!({"state": "rejected", "comment": "照片与现场不符"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, open) = h.get(&officer, "/v1/assignments?status=open").await;
+    assert_eq!(open[0]["id"].as_str(), Some(id.as_str()), "{open}");
+    assert!(open[0]["fulfilled_by"].is_null(), "{open}");
+    let (status, _) = post(h, Some(&officer), &review, json!({"state": "approved"})).await;
+    assert_eq!(status, 200);
+    let (_, done) = h.get(&officer, "/v1/assignments?status=fulfilled").await;
+    assert_eq!(done[0]["fulfilled_by"], inspection.to_string(), "{done}");
     let (status, v) = post(
         h,
         Some(&officer),
@@ -436,7 +495,17 @@ async fn assignments_are_pulled_and_fulfilled_by_the_assignees_inspection(h: &Ha
     );
     let (_, open) = h.get(&officer, "/v1/assignments?status=open").await;
     assert_eq!(open.as_array().map(Vec::len), Some(0), "{open}");
+    // The reassigned task reaches grid-east's phone as well, so it leaves its 待办.
+    let pulled = pull_all(h, &grid.token, 3).await;
+    let moved: Vec<_> = of_kind(&pulled, "assignment")
+        .into_iter()
+        .filter(|c| c["body"]["id"] == second.as_str())
+        .collect();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0]["body"]["assignee"], "expert-jincheng");
 
+    // A rebuild gives the phones nothing new to download.
+    let cursor = last_cursor(h, &grid.token).await;
     let before = blocking(h, |s| s.projection_dump().expect("dump")).await;
     let (report, changed) = blocking(h, |s| s.rebuild_projections().expect("rebuild")).await;
     assert!(!changed);
@@ -445,6 +514,10 @@ async fn assignments_are_pulled_and_fulfilled_by_the_assignees_inspection(h: &Ha
         blocking(h, |s| s.projection_dump().expect("dump")).await,
         before
     );
+    let (_, page) = h
+        .get(&grid.token, &format!("/v1/sync/pull?cursor={cursor}"))
+        .await;
+    assert_eq!(page["changes"].as_array().map(Vec::len), Some(0), "{page}");
 }
 
 /// The same town, seed and register give the same sample, stored once with its seed and
@@ -497,6 +570,12 @@ async fn samples_are_reproducible_and_become_assignments(h: &Harness) {
         .get(&officer, &format!("/v1/samples?division={TOWN}"))
         .await;
     assert_eq!(list.as_array().map(Vec::len), Some(1));
+    // The inspectors a supervision group checks do not see its targets.
+    let expert = h.enroll("expert-jincheng").await;
+    for path in [format!("/v1/samples/{id}"), "/v1/samples".to_string()] {
+        let (status, v) = h.get(&expert.token, &path).await;
+        assert_eq!(status, 403, "{path}: {v}");
+    }
     let (status, v) = post(
         h,
         Some(&officer),
@@ -663,4 +742,20 @@ async fn every_officer_endpoint_is_scoped_to_the_callers_jurisdiction(h: &Harnes
     let (_, open) = h.get(&here, "/v1/assignments?status=open").await;
     assert_eq!(open[0]["id"], assignment);
     assert_eq!(open[0]["assignee"], "expert-jincheng");
+}
+
+/// The cursor after everything a phone can pull now.
+async fn last_cursor(h: &Harness, token: &str) -> String {
+    let resp = h
+        .http
+        .get(h.url("/v1/sync/pull"))
+        .query(&[("limit", "1000")])
+        .header(gridwalk_protocol::PROTOCOL_HEADER, "3")
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("pull");
+    let page: Value = resp.json().await.expect("page");
+    assert_eq!(page["has_more"], false);
+    page["next_cursor"].as_str().expect("cursor").to_string()
 }
