@@ -130,4 +130,23 @@ impl FinalizedInspection {
     pub fn sha256(&self) -> Result<String, serde_json::Error> {
         payload_sha256(self)
     }
+
+    /// Every photo the inspection names (answers' photos and photo answers, findings'
+    /// photos), sorted and unique: what `gridwalk_protocol::chain::photos_named` reads
+    /// from the frozen payload, without parsing it again.
+    pub fn photo_sha256s(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for a in self.answers.values() {
+            out.extend(a.photo_sha256s.iter().cloned());
+            if let crate::answer::AnswerValue::Photos(p) = &a.value {
+                out.extend(p.iter().cloned());
+            }
+        }
+        for f in &self.findings {
+            out.extend(f.photo_sha256s.iter().cloned());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
 }

@@ -51,13 +51,22 @@ fn template(t: &mut dyn Tx, id: &str, version: u32) -> Result<Option<Arc<Templat
     Ok(Some(tpl))
 }
 
-/// Folds what an accepted inspection confirms into `enterprise_fact` and, if a fact
-/// changed, publishes the enterprise's row again.
+/// Folds what an accepted inspection confirms into `enterprise_fact`; true if a fact
+/// changed (the caller publishes the enterprise's row again, once per batch).
 pub(crate) fn project_confirmations(
     t: &mut dyn Tx,
     r: &Accepted,
     p: &FinalizedInspection,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
+    let Some(tpl) = template(t, &p.template_id, p.template_version)? else {
+        tracing::info!(record = r.id, template = %p.template_id, version = p.template_version,
+            "template not held: the inspection's confirmations are not projected");
+        return Ok(false);
+    };
+    let c = confirmations(&tpl, &p.answers);
+    if c.is_empty() {
+        return Ok(false);
+    }
     let rejected = t
         .query_opt(
             "SELECT 1 FROM review WHERE inspection_id = $1 AND state = 'rejected'",
@@ -65,41 +74,26 @@ pub(crate) fn project_confirmations(
         )?
         .is_some();
     if rejected {
-        return Ok(()); // not a record of the visit
-    }
-    let Some(tpl) = template(t, &p.template_id, p.template_version)? else {
-        tracing::info!(record = r.id, template = %p.template_id, version = p.template_version,
-            "template not held: the inspection's confirmations are not projected");
-        return Ok(());
-    };
-    let c = confirmations(&tpl, &p.answers);
-    if c.is_empty() {
-        return Ok(());
+        return Ok(false); // not a record of the visit
     }
     let at = p
         .finalized_at
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut changed = false;
     for fact in c.facts() {
-        let held = t.query_opt(
-            "SELECT confirmed_at, record_id FROM enterprise_fact WHERE enterprise_uscc = $1 AND fact = $2",
-            &[p.enterprise_uscc.clone().into(), fact.as_str().into()],
-        )?;
-        if let Some(h) = held {
-            // The latest confirmation stands (finalize time, then record id).
-            if (h.str(0)?, h.str(1)?) >= (at.clone(), r.id.to_string()) {
-                continue;
-            }
-        }
         let value =
             serde_json::to_string(&c.only(fact)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        t.exec(
-            "DELETE FROM enterprise_fact WHERE enterprise_uscc = $1 AND fact = $2",
-            &[p.enterprise_uscc.clone().into(), fact.as_str().into()],
-        )?;
-        t.exec(
+        // The latest confirmation stands (finalize time, then record id): one statement
+        // that inserts, replaces an older one, or leaves a newer one.
+        changed |= t.exec(
             "INSERT INTO enterprise_fact (enterprise_uscc, fact, record_id, inspection_id, confirmed_by, confirmed_at, value)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (enterprise_uscc, fact) DO UPDATE SET record_id = excluded.record_id,
+                 inspection_id = excluded.inspection_id, confirmed_by = excluded.confirmed_by,
+                 confirmed_at = excluded.confirmed_at, value = excluded.value
+             WHERE enterprise_fact.confirmed_at < excluded.confirmed_at
+                OR (enterprise_fact.confirmed_at = excluded.confirmed_at
+                    AND enterprise_fact.record_id < excluded.record_id)",
             &[
                 p.enterprise_uscc.clone().into(),
                 fact.as_str().into(),
@@ -109,13 +103,9 @@ pub(crate) fn project_confirmations(
                 at.clone().into(),
                 value.into(),
             ],
-        )?;
-        changed = true;
+        )? > 0;
     }
-    if changed && r.publish {
-        republish(t, r.pg, &p.enterprise_uscc)?;
-    }
-    Ok(())
+    Ok(changed)
 }
 
 /// Derives an enterprise's confirmations again from its accepted inspections, in the

@@ -32,13 +32,15 @@ pub(crate) struct Accepted<'a> {
 
 /// Folds one accepted record into the projections. A payload the projections cannot
 /// read (an older or newer shape) is logged and left out: the record itself is stored.
-pub(crate) fn project(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
+/// Returns the USCC of an enterprise whose confirmed facts changed: the caller publishes
+/// its row again once per batch ([`crate::facts::republish`]).
+pub(crate) fn project(t: &mut dyn Tx, r: &Accepted) -> Result<Option<String>, StoreError> {
     match r.kind {
         "inspection" => project_inspection(t, r),
-        "hazard_event" => project_hazard_event(t, r),
-        "review" => project_review(t, r),
-        "assignment" => project_assignment(t, r),
-        _ => Ok(()),
+        "hazard_event" => project_hazard_event(t, r).map(|()| None),
+        "review" => project_review(t, r).map(|()| None),
+        "assignment" => project_assignment(t, r).map(|()| None),
+        _ => Ok(None),
     }
 }
 
@@ -50,16 +52,15 @@ fn text(v: impl Serialize) -> Option<String> {
     }
 }
 
-fn project_inspection(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
+fn project_inspection(t: &mut dyn Tx, r: &Accepted) -> Result<Option<String>, StoreError> {
     let p: FinalizedInspection = match serde_json::from_str(r.payload) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(record = r.id, error = %e, "inspection payload not projected");
-            return Ok(());
+            return Ok(None);
         }
     };
-    let photos =
-        gridwalk_protocol::chain::photos_named("inspection", r.payload).unwrap_or_default();
+    let photos = p.photo_sha256s();
     // Where the photos were taken: the photo records hold each one's on-site check.
     let (mut nearest, mut off_site): (Option<i64>, Option<bool>) = (None, None);
     for sha in &photos {
@@ -142,7 +143,7 @@ fn project_inspection(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
         )?;
     }
     fulfil_assignments(t, r, &p)?;
-    crate::facts::project_confirmations(t, r, &p)
+    Ok(crate::facts::project_confirmations(t, r, &p)?.then(|| p.enterprise_uscc.clone()))
 }
 
 /// The user whose device pushed a record (the account, not the name typed on the
@@ -172,26 +173,22 @@ fn fulfil_assignments(
     r: &Accepted,
     p: &FinalizedInspection,
 ) -> Result<(), StoreError> {
-    if rejected(t, &p.inspection_id.to_string())? {
+    // Most inspections fulfil nothing: one indexed lookup decides.
+    let rows = t.query(
+        "SELECT body FROM assignment WHERE enterprise_uscc = $1 AND template_id = $2 AND status = 'open'",
+        &[p.enterprise_uscc.clone().into(), p.template_id.clone().into()],
+    )?;
+    if rows.is_empty() || rejected(t, &p.inspection_id.to_string())? {
         return Ok(());
     }
     let Some(account) = account_of(t, r.device_id)? else {
         return Ok(());
     };
-    let rows = t.query(
-        "SELECT body FROM assignment WHERE enterprise_uscc = $1 AND assignee = $2
-           AND template_id = $3 AND status = 'open'",
-        &[
-            p.enterprise_uscc.clone().into(),
-            account.into(),
-            p.template_id.clone().into(),
-        ],
-    )?;
     for row in &rows {
         let Ok(mut a) = serde_json::from_str::<Assignment>(&row.str(0)?) else {
             continue;
         };
-        if p.finalized_at < a.created_at {
+        if a.assignee != account || p.finalized_at < a.created_at {
             continue;
         }
         a.status = AssignmentStatus::Fulfilled;
@@ -687,4 +684,44 @@ fn row_text(row: &Row) -> String {
         })
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    use gridwalk_checklist::{Answer, AnswerValue, FinalizedInspection, YesNoNa};
+
+    /// The projection reads an inspection's photos from the typed payload; they must be
+    /// the photos the chain check reads from the frozen JSON.
+    #[test]
+    fn the_typed_photo_list_is_the_chain_checks() {
+        let h = |n: u8| format!("{n:02x}").repeat(32);
+        let mut answers = std::collections::BTreeMap::new();
+        answers.insert(
+            "A".to_string(),
+            Answer::new(AnswerValue::YesNoNa(YesNoNa::No)).with_photo(h(3)),
+        );
+        answers.insert(
+            "B".to_string(),
+            Answer::new(AnswerValue::Photos(vec![h(1), h(3)])),
+        );
+        let p: FinalizedInspection = serde_json::from_value(serde_json::json!({
+            "inspection_id": "01900000-0000-7000-8000-000000000001",
+            "template_id": "t", "template_version": 1,
+            "enterprise_id": "01900000-0000-7000-8000-000000000002",
+            "enterprise_uscc": "91320413MA1XY0001Y", "inspector": "x", "role": "expert",
+            "started_at": "2026-01-01T00:00:00Z", "finalized_at": "2026-01-01T01:00:00Z",
+            "answers": answers,
+            "score": {"passed": 0, "failed": 1, "not_applicable": 0, "unanswered": 0, "pass_rate_bp": 0},
+            "findings": [{"item_id": "A", "section_id": "s", "severity": "major",
+                "text_zh": "x", "legal_basis": null, "note": null, "photo_sha256s": [h(2)]}],
+            "supersedes": null
+        }))
+        .expect("payload");
+        let json = serde_json::to_string(&p).expect("json");
+        assert_eq!(
+            p.photo_sha256s(),
+            gridwalk_protocol::chain::photos_named("inspection", &json).expect("named")
+        );
+        assert_eq!(p.photo_sha256s(), [h(1), h(2), h(3)]);
+    }
 }

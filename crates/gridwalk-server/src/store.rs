@@ -757,6 +757,7 @@ impl Store {
                 branch: row.int(2)?,
                 taken: Vec::new(),
                 reused: std::collections::HashSet::new(),
+                republish: std::collections::BTreeSet::new(),
             };
             let mut order: Vec<usize> = (0..records.len()).collect();
             order.sort_by_key(|i| records[*i].seq);
@@ -771,6 +772,10 @@ impl Store {
                     outcome,
                 });
                 links[i] = link;
+            }
+            // Enterprises whose confirmed facts the batch changed: published once each.
+            for uscc in std::mem::take(&mut sequence.republish) {
+                crate::facts::republish(t, pg, &uscc)?;
             }
             t.exec(
                 "UPDATE device SET next_seq = $1, chain_head = $2, branch = $3 WHERE id = $4",
@@ -1088,7 +1093,7 @@ impl Store {
                         &body,
                     )?;
                 }
-                crate::projections::project(
+                if let Some(uscc) = crate::projections::project(
                     t,
                     &crate::projections::Accepted {
                         id: &id,
@@ -1101,7 +1106,9 @@ impl Store {
                         pg,
                         publish: true,
                     },
-                )?;
+                )? {
+                    sequence.republish.insert(uscc);
+                }
                 sequence.take(r, HeldStatus::Held, verified_link.clone());
                 Ok((Outcome::Accepted, verified_link))
             }
@@ -2025,9 +2032,18 @@ fn min_protocol_of(kind: ChangeKind, body: &serde_json::Value) -> u32 {
 
 /// The GNSS fix time a payload's GPS stamp carries, if any.
 fn gnss_time(payload: &str) -> Option<DateTime<Utc>> {
-    let v: serde_json::Value = serde_json::from_str(payload).ok()?;
-    let t = v.get("stamp")?.get("fix_time")?.as_str()?;
-    Some(DateTime::parse_from_rfc3339(t).ok()?.with_timezone(&Utc))
+    // Only `stamp.fix_time` is read; the rest of the payload is skipped, not built.
+    #[derive(serde::Deserialize)]
+    struct Stamped {
+        stamp: Option<Stamp>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Stamp {
+        fix_time: Option<String>,
+    }
+    let v: Stamped = serde_json::from_str(payload).ok()?;
+    let t = v.stamp?.fix_time?;
+    Some(DateTime::parse_from_rfc3339(&t).ok()?.with_timezone(&Utc))
 }
 
 /// A record's clock flag from its stored columns.
@@ -2051,6 +2067,8 @@ struct Sequence {
     /// Links of this push's records refused `seq_reused` (nothing stored): a record
     /// following one of them is the same phone's next record, and must fork too.
     reused: std::collections::HashSet<String>,
+    /// Enterprises whose confirmed facts this push changed (published once at its end).
+    republish: std::collections::BTreeSet<String>,
 }
 
 /// One position of a device's sequence and what took it.

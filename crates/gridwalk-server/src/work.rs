@@ -336,7 +336,7 @@ fn console_record(
             serde_json::from_str(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         upsert_change(t, pg, ChangeKind::HazardEvent, id, Some(division), &body)?;
     }
-    project(
+    let changed = project(
         t,
         &Accepted {
             id,
@@ -349,7 +349,11 @@ fn console_record(
             pg,
             publish: true,
         },
-    )
+    )?;
+    if let Some(uscc) = changed {
+        crate::facts::republish(t, pg, &uscc)?;
+    }
+    Ok(())
 }
 
 fn to_json(v: &impl Serialize) -> Result<String, StoreError> {
