@@ -9,7 +9,8 @@
 //! device, `GRIDWALK_BENCH_REPS` times (default 3); the median is reported.
 //!
 //! Environment: `GRIDWALK_BENCH_RECORDS` (default 1000), `GRIDWALK_BENCH_BATCHES`
-//! (default `1,10,100,500`), `GRIDWALK_BENCH_REPS` (default 3).
+//! (default `1,10,100,500`), `GRIDWALK_BENCH_REPS` (default 3), `GRIDWALK_BENCH_DB=sqlite`
+//! (SQLite only, e.g. under `perf record`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -155,6 +156,9 @@ fn main() {
         "gzip B/rec"
     );
     rt.block_on(bench_db(Db::Sqlite, records, reps));
+    if std::env::var("GRIDWALK_BENCH_DB").is_ok_and(|d| d == "sqlite") {
+        return;
+    }
     // PostgreSQL in its own task: a start-up failure (a panic in the harness) is
     // reported and skipped instead of ending the bench.
     let pg = rt.block_on(rt.spawn(bench_db(Db::Postgres, records, reps)));
