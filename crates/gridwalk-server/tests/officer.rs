@@ -19,6 +19,7 @@ both_databases!(
     samples_are_reproducible_and_become_assignments,
     officers_sign_in_with_a_password_and_sessions_do_not_sync,
     every_officer_endpoint_is_scoped_to_the_callers_jurisdiction,
+    an_officers_actions_at_once_take_one_position_each,
 );
 
 const PASSWORD: &str = "金坛区-粉尘-2026";
@@ -758,4 +759,36 @@ async fn last_cursor(h: &Harness, token: &str) -> String {
     let page: Value = resp.json().await.expect("page");
     assert_eq!(page["has_more"], false);
     page["next_cursor"].as_str().expect("cursor").to_string()
+}
+
+/// Eight actions of one officer at once (two console windows, a script): each takes its
+/// own position in the officer's console sequence, the first one making the console;
+/// none fails, and the hazard holds all eight.
+async fn an_officers_actions_at_once_take_one_position_each(h: &Harness) {
+    let expert = h.enroll("expert-jincheng").await;
+    let hazard = Uuid::now_v7();
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[created_hazard(1, hazard, "expert-jincheng", "major")],
+        )
+        .await;
+    accepted(&v);
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let path = format!("/v1/hazards/{hazard}/events");
+    let actions = (0..8).map(|i| {
+        let body = json!({"kind": "plan_set", "measures": format!("第{i}版整改措施"),
+            "responsible": "王建国", "deadline": "2099-05-31", "interim_measures": "停用除尘器"});
+        let (h, officer, path) = (&*h, officer.clone(), path.clone());
+        async move { post(h, Some(&officer), &path, body).await }
+    });
+    for (status, v) in futures::future::join_all(actions).await {
+        assert_eq!(status, 200, "{v}");
+    }
+    let (_, detail) = h.get(&officer, &format!("/v1/hazards/{hazard}")).await;
+    let plans = detail["events"]
+        .as_array()
+        .map(|e| e.iter().filter(|e| e["kind"] == "plan_set").count());
+    assert_eq!(plans, Some(8), "{detail}");
+    assert_eq!(detail["state"]["event_count"], 9);
 }
