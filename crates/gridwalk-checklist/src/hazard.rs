@@ -16,7 +16,8 @@
 //! * `PlanSet` records the 五定 rectification plan (measures, responsible person, funds,
 //!   deadline, interim safety measures) while the hazard is open; a later plan replaces
 //!   an earlier one. Its deadline may bring the hazard's deadline forward, never push it
-//!   back (that is `DeadlineExtended`, an officer's decision).
+//!   back (that is `DeadlineExtended`, an officer's decision), and never before the day
+//!   the hazard was found (so no one makes a hazard overdue by a plan).
 //! * A hazard is overdue when it is still found/assigned/rectifying after its deadline.
 //!
 //! Devices append events offline. [`fold`] deduplicates by event id and sorts by
@@ -345,6 +346,11 @@ pub enum TransitionError {
         current: NaiveDate,
         requested: NaiveDate,
     },
+    #[error("the plan's deadline {requested} is before the day the hazard was found, {found}")]
+    PlanDeadlineBeforeFound {
+        found: NaiveDate,
+        requested: NaiveDate,
+    },
     #[error("event {0} sorts before the last applied event; give it a later time")]
     OutOfOrder(Uuid),
     #[error("two different events share the id {0}")]
@@ -470,6 +476,13 @@ pub fn apply(state: &HazardState, event: &HazardEvent) -> Result<HazardState, Tr
             if plan.deadline > state.deadline {
                 return Err(TransitionError::PlanDeadlineLater {
                     current: state.deadline,
+                    requested: plan.deadline,
+                });
+            }
+            let found = china_date(state.found_at);
+            if plan.deadline < found {
+                return Err(TransitionError::PlanDeadlineBeforeFound {
+                    found,
                     requested: plan.deadline,
                 });
             }

@@ -329,6 +329,17 @@ fn a_plan_sets_the_five_fixes_and_may_bring_the_deadline_forward_but_not_back() 
             requested: later
         })
     );
+    // Nor before the day it was found: a plan cannot make a hazard overdue.
+    let found = gridwalk_checklist::hazard::china_date(s.found_at);
+    let before = found.pred_opt().expect("valid");
+    assert_eq!(
+        apply(&s, &ev(5, 4, K::PlanSet(plan(before)))),
+        Err(TransitionError::PlanDeadlineBeforeFound {
+            found,
+            requested: before
+        })
+    );
+    assert!(apply(&s, &ev(6, 4, K::PlanSet(plan(found)))).is_ok());
 }
 
 #[test]

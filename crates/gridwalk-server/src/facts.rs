@@ -76,8 +76,15 @@ pub(crate) fn project_confirmations(
     if rejected {
         return Ok(false); // not a record of the visit
     }
+    // When the visit confirmed it: the phone's finalize time, but never after the
+    // server received it, so a phone whose clock (or owner) claims a future time cannot
+    // make its confirmation outlast every later visit.
+    let received = chrono::DateTime::parse_from_rfc3339(r.received_at)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Corrupt(format!("received_at: {e}")))?;
     let at = p
         .finalized_at
+        .min(received)
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut changed = false;
     for fact in c.facts() {

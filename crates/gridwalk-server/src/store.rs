@@ -25,6 +25,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+/// How far ahead of the server's clock a pushed hazard event may be dated (phone clocks
+/// drift; a day covers time zones and a wrong date set by hand is refused).
+pub const MAX_EVENT_AHEAD_HOURS: i64 = 24;
+
 /// How long an enrollment code stays valid.
 pub const ENROLLMENT_CODE_TTL_DAYS: i64 = 7;
 
@@ -1472,7 +1476,7 @@ impl Store {
     ) -> Result<Vec<HazardListItem>, StoreError> {
         let rows = self.tx(|t| {
             t.query(
-                "SELECT h.id, h.enterprise_uscc, e.body, h.division_code, h.severity, h.status,
+                "SELECT h.id, h.enterprise_uscc, e.name, h.division_code, h.severity, h.status,
                         h.deadline, h.assignee, h.listed, h.found_at, h.closed_at, h.event_count,
                         h.skipped_events, h.state
                  FROM hazard h LEFT JOIN enterprise e ON e.uscc = h.enterprise_uscc
@@ -1495,14 +1499,10 @@ impl Store {
             if overdue_on.is_some() && !overdue {
                 continue;
             }
-            let name = r
-                .text(2)?
-                .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
-                .and_then(|b| b.get("name").and_then(|n| n.as_str()).map(str::to_string));
             out.push(HazardListItem {
                 id: uuid_of(r, 0)?,
                 enterprise_uscc: r.str(1)?,
-                enterprise_name: name,
+                enterprise_name: r.text(2)?,
                 division_code: r.str(3)?,
                 severity: r.str(4)?,
                 status,
@@ -2302,6 +2302,17 @@ fn check_hazard_event(
             )
         }
     };
+    // Events fold in time order: one dated far ahead of the server's clock would sort
+    // after every real event to come and decide the hazard's state for good.
+    if event.at > now() + Duration::hours(MAX_EVENT_AHEAD_HOURS) {
+        return bad(
+            ProblemCode::PayloadInvalid,
+            format!(
+                "the event is dated {}, more than {MAX_EVENT_AHEAD_HOURS} h after the server's clock; set the phone's clock",
+                event.at
+            ),
+        );
+    }
     if event.actor != caller.user_name {
         return bad(
             ProblemCode::PayloadInvalid,

@@ -26,6 +26,11 @@ use uuid::Uuid;
 /// does not decide rectification, [`crate::authz::may_record`]).
 pub const OPERATOR: &str = "server-operator";
 
+/// Most assignments one request makes: a town's dust-involved enterprises fit; a
+/// district's whole register in one transaction (and as many changes for the phones)
+/// is refused, to be split by town.
+pub const MAX_ASSIGNMENTS_PER_REQUEST: usize = 2_000;
+
 /// Who takes an action, and what they may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -417,11 +422,6 @@ pub(crate) fn hazard_events(t: &mut dyn Tx, hazard: &str) -> Result<Vec<HazardEv
     Ok(out)
 }
 
-fn enterprise_name(body: Option<String>) -> Option<String> {
-    body.and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
-        .and_then(|b| b.get("name").and_then(|n| n.as_str()).map(str::to_string))
-}
-
 fn assignment_of(row: &Row, col: usize) -> Result<Assignment, StoreError> {
     serde_json::from_str(&row.str(col)?).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -650,7 +650,7 @@ impl Store {
         }
         let rows = self.tx(|t| {
             t.query(
-                "SELECT i.record_id, i.inspection_id, i.enterprise_uscc, e.body, i.division_code,
+                "SELECT i.record_id, i.inspection_id, i.enterprise_uscc, e.name, i.division_code,
                         i.template_id, i.template_version, i.inspector, i.role, i.finalized_at,
                         i.received_at, i.passed, i.failed, i.findings, i.photo_count, i.off_site,
                         r.state, r.comment, r.reviewer, r.at
@@ -673,7 +673,7 @@ impl Store {
                     record_id: r.str(0)?,
                     inspection_id: r.str(1)?,
                     enterprise_uscc: r.str(2)?,
-                    enterprise_name: enterprise_name(r.text(3)?),
+                    enterprise_name: r.text(3)?,
                     division_code: r.str(4)?,
                     template_id: r.str(5)?,
                     template_version: r.int(6)?,
@@ -736,6 +736,9 @@ impl Store {
             }
             if rows.is_empty() {
                 return Err(invalid("the request names no enterprise"));
+            }
+            if rows.len() > MAX_ASSIGNMENTS_PER_REQUEST {
+                return Err(too_many(rows.len()));
             }
             let mut out = AssignOutcome {
                 created: Vec::new(),
@@ -913,7 +916,7 @@ impl Store {
         }
         let rows = self.tx(|t| {
             t.query(
-                "SELECT a.body, e.body FROM assignment a LEFT JOIN enterprise e ON e.uscc = a.enterprise_uscc
+                "SELECT a.body, e.name FROM assignment a LEFT JOIN enterprise e ON e.uscc = a.enterprise_uscc
                  WHERE a.division_code LIKE $1 AND ($2 = '' OR a.status = $2) AND ($3 = '' OR a.assignee = $3)
                  ORDER BY a.due, a.id",
                 &[
@@ -931,7 +934,7 @@ impl Store {
                 Ok(AssignmentItem {
                     overdue: assignment.is_overdue(today),
                     assignment,
-                    enterprise_name: enterprise_name(r.text(1)?),
+                    enterprise_name: r.text(1)?,
                 })
             })
             .collect()
@@ -1074,6 +1077,12 @@ impl Store {
     }
 }
 
+fn too_many(n: usize) -> StoreError {
+    invalid(format!(
+        "{n} enterprises; at most {MAX_ASSIGNMENTS_PER_REQUEST} are assigned in one request (assign town by town)"
+    ))
+}
+
 fn may_see_samples(actor: &Actor) -> Result<(), StoreError> {
     if actor.may_manage() {
         Ok(())
@@ -1141,6 +1150,9 @@ fn target_rows(
     let mut sample_id = None;
     match targets {
         Targets::Enterprises(list) => {
+            if list.len() > MAX_ASSIGNMENTS_PER_REQUEST {
+                return Err(too_many(list.len()));
+            }
             for u in list {
                 one(t, u)?;
             }

@@ -376,6 +376,14 @@ async fn assignments_are_pulled_and_fulfilled_by_the_assignees_inspection(h: &Ha
     .await;
     assert_eq!(again["created"].as_array().map(Vec::len), Some(0));
     assert_eq!(again["already_open"][0], uscc_here());
+    let flood = json!({"assignee": "grid-east", "template_id": "supervision-spot-check",
+        "due": in_days(7), "targets": {"enterprises": vec![uscc_here(); gridwalk_server::work::MAX_ASSIGNMENTS_PER_REQUEST + 1]}});
+    let (status, v) = post(h, Some(&officer), "/v1/assignments", flood).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap_or("").contains("at most"),
+        "{v}"
+    );
     for (bad, why) in [
         (
             request("expert-rulin", "supervision-spot-check", &in_days(7)),

@@ -394,5 +394,29 @@ mod facts {
         assert!(!changed);
         assert_eq!(report.enterprise_facts, 3);
         assert_eq!(pulled_enterprise(h, &a.token).await, row);
+
+        // A phone claiming a visit in 2099 (a wrong clock, or a hostile owner) is dated
+        // when the server received it: the next honest visit still replaces it.
+        let future = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2099, 1, 1, 0, 0, 0)
+            .single()
+            .expect("time");
+        let (claimed, _) = spot_check(2, "grid-east", future, false, false);
+        let (_, v) = h.push(&a.token, &[claimed]).await;
+        accepted(&v);
+        let row = pulled_enterprise(h, &a.token).await;
+        assert_eq!(row["risk_report"], "not_filed", "{row}");
+        assert!(
+            !row["confirmations"]["risk_report"]["at"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("2099"),
+            "{row}"
+        );
+        let (honest, _) = spot_check(2, "expert-jincheng", chrono::Utc::now(), true, true);
+        let (_, v) = h.push(&b.token, &[honest]).await;
+        accepted(&v);
+        let row = pulled_enterprise(h, &a.token).await;
+        assert_eq!(row["risk_report"], "filed", "{row}");
+        assert_eq!(row["confirmations"]["risk_report"]["by"], "expert-jincheng");
     }
 }

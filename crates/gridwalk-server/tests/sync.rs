@@ -28,6 +28,7 @@ both_databases!(
     malformed_and_oversized_bodies_are_typed_problems,
     hazard_events_are_refused_outside_the_hazards_division_and_publish_under_it,
     a_hazard_event_in_another_users_name_is_refused,
+    a_hazard_event_dated_far_ahead_of_the_servers_clock_is_refused,
     each_role_records_only_the_hazard_events_the_role_table_allows,
     an_event_for_a_hazard_the_server_does_not_hold_is_refused,
     another_devices_record_id_is_refused_without_revealing_the_record,
@@ -578,6 +579,48 @@ async fn a_hazard_event_in_another_users_name_is_refused(h: &Harness) {
     );
     assert_eq!(outcome(&v, 1), accepted(), "{v}");
     assert_eq!(outcome(&v, 2), refused("payload_invalid"), "{v}");
+}
+
+/// Events fold in time order: one dated years ahead would decide the hazard's state
+/// for good, so it is refused; a phone a few hours ahead (time zones, drift) is not.
+async fn a_hazard_event_dated_far_ahead_of_the_servers_clock_is_refused(h: &Harness) {
+    let grid = h.enroll("grid-east").await;
+    let (own, hazard) = hazard_created_by(1, "grid-east", "general", &uscc_here(), &uscc_here());
+    let dated = |seq: u64, at: chrono::DateTime<chrono::Utc>| {
+        let mut e = hazard_followed(
+            seq,
+            "grid-east",
+            hazard,
+            serde_json::json!({"kind": "rectification_started"}),
+            Some(&uscc_here()),
+            None,
+        );
+        let mut body: serde_json::Value = serde_json::from_str(&e.payload).expect("json");
+        body["at"] = serde_json::json!(at);
+        e.payload = body.to_string();
+        e.payload_sha256 = gridwalk_protocol::sha256_hex(e.payload.as_bytes());
+        e
+    };
+    let now = chrono::Utc::now();
+    let (_, v) = h
+        .push(
+            &grid.token,
+            &[
+                own,
+                dated(2, now + chrono::Duration::days(365 * 70)),
+                dated(3, now + chrono::Duration::hours(3)),
+            ],
+        )
+        .await;
+    assert_eq!(outcome(&v, 0), accepted(), "{v}");
+    assert_eq!(outcome(&v, 1), refused("payload_invalid"), "{v}");
+    assert!(
+        v["results"][1]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("clock")),
+        "{v}"
+    );
+    assert_eq!(outcome(&v, 2), accepted(), "{v}");
 }
 
 /// The role table of docs/server.md: a grid worker reports, starts and re-checks a

@@ -217,6 +217,9 @@ impl InspectionError {
             E::Transition(TransitionError::PlanDeadlineLater { .. }) => {
                 "hazard.plan_deadline_later"
             }
+            E::Transition(TransitionError::PlanDeadlineBeforeFound { .. }) => {
+                "hazard.plan_deadline_before_found"
+            }
             E::Transition(_) => "hazard.illegal_transition",
             E::BadDate(_) => "hazard.bad_date",
             E::Evidence(e) => e.code(),

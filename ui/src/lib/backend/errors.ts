@@ -48,6 +48,7 @@ export const ERROR_CODES = [
   'inspect.payload_too_large',
   'hazard.after_photo_required',
   'hazard.plan_deadline_later',
+  'hazard.plan_deadline_before_found',
   'hazard.plan_incomplete',
   'signature.bad_image',
   'signature.too_large',

@@ -338,6 +338,7 @@ export const en: Messages = {
   'error.inspect.payload_too_large': 'The inspection record is too large to upload; shorten the notes',
   'error.hazard.after_photo_required': 'A passed re-inspection needs at least one photo after rectification',
   'error.hazard.plan_deadline_later': 'The plan\'s deadline is later than the hazard\'s; only a district officer can extend it',
+  'error.hazard.plan_deadline_before_found': 'The plan\'s deadline is before the day the hazard was found',
   'error.hazard.plan_incomplete': 'The plan is incomplete: enter the measures, the person responsible and the interim measures',
   'error.signature.bad_image': 'The signature image is invalid; sign again',
   'error.signature.too_large': 'The signature image is too large; clear it and sign again',

@@ -338,6 +338,7 @@ export const zh = {
   'error.inspect.payload_too_large': '检查记录太大，无法上传，请删减备注后再提交',
   'error.hazard.after_photo_required': '复查合格须至少拍一张整改后的照片',
   'error.hazard.plan_deadline_later': '整改时限不能晚于当前整改期限；如需延期，须由区级监管人员办理延期',
+  'error.hazard.plan_deadline_before_found': '整改时限不能早于隐患发现日期',
   'error.hazard.plan_incomplete': '五定内容不完整：请填写整改措施、责任人和应急预案',
   'error.signature.bad_image': '签名图片无效，请重新签名',
   'error.signature.too_large': '签名图片太大，请清除后重新签名',
