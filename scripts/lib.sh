@@ -49,6 +49,15 @@ build_ui() {
     fi
 }
 
+# Builds the officer console into console/dist (gridwalk-server serves it at /console/).
+# It shares ui/'s i18n core (ui/src/lib/i18n/core.ts), whose TypeScript settings extend
+# a package of ui/node_modules: ui's packages are installed too.
+build_console() {
+    say "building the officer console (npm install, vite build)"
+    (cd "$ROOT/ui" && npm install --no-audit --no-fund)
+    (cd "$ROOT/console" && npm install --no-audit --no-fund && npm run build)
+}
+
 ensure_nextest() {
     if ! cargo nextest --version >/dev/null 2>&1; then
         say "installing cargo-nextest"

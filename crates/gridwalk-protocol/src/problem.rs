@@ -51,6 +51,11 @@ pub enum ProblemCode {
     /// A well-formed request that names something wrong (an unknown user or template, a
     /// due date in the past, a role that cannot take the work).
     InvalidRequest,
+    /// Too many failed sign-ins for this user name: it is locked for a while
+    /// (`Retry-After` says how long).
+    AccountLocked,
+    /// A console write without the session's CSRF token (`X-CSRF-Token`).
+    CsrfFailed,
     /// Any code this build does not know (`unrecognized` on the wire). Servers never
     /// send it; a client meeting a newer code gets this and acts on the HTTP status.
     #[serde(other)]
@@ -94,6 +99,8 @@ impl ProblemCode {
         ProblemCode::PayloadTooLarge,
         ProblemCode::HazardTransition,
         ProblemCode::InvalidRequest,
+        ProblemCode::AccountLocked,
+        ProblemCode::CsrfFailed,
         ProblemCode::Unrecognized,
     ];
 
@@ -134,6 +141,8 @@ impl ProblemCode {
             ProblemCode::PayloadTooLarge => "payload_too_large",
             ProblemCode::HazardTransition => "hazard_transition",
             ProblemCode::InvalidRequest => "invalid_request",
+            ProblemCode::AccountLocked => "account_locked",
+            ProblemCode::CsrfFailed => "csrf_failed",
             ProblemCode::Unrecognized => "unrecognized",
         }
     }
@@ -152,7 +161,9 @@ impl ProblemCode {
             | ProblemCode::UnknownEnterprise => 400,
             ProblemCode::PayloadTooLarge => 413,
             ProblemCode::Unauthenticated | ProblemCode::DeviceRevoked => 401,
-            ProblemCode::ForbiddenJurisdiction | ProblemCode::ForbiddenRole => 403,
+            ProblemCode::ForbiddenJurisdiction
+            | ProblemCode::ForbiddenRole
+            | ProblemCode::CsrfFailed => 403,
             ProblemCode::NotFound => 404,
             ProblemCode::MethodNotAllowed => 405,
             ProblemCode::RequestTimeout => 408,
@@ -168,7 +179,7 @@ impl ProblemCode {
             ProblemCode::BodyTooLarge | ProblemCode::BatchTooLarge => 413,
             ProblemCode::UnsupportedMediaType => 415,
             ProblemCode::PhotoHashMismatch | ProblemCode::InvalidRequest => 422,
-            ProblemCode::TooManyUploads => 429,
+            ProblemCode::TooManyUploads | ProblemCode::AccountLocked => 429,
             ProblemCode::ChecksumMismatch => 460,
             ProblemCode::Internal | ProblemCode::Unrecognized => 500,
             ProblemCode::Unavailable => 503,
@@ -216,6 +227,8 @@ impl ProblemCode {
                 "The hazard action is not allowed in the hazard's current state"
             }
             ProblemCode::InvalidRequest => "The request names something that cannot be used",
+            ProblemCode::AccountLocked => "Too many failed sign-ins: locked for a while",
+            ProblemCode::CsrfFailed => "Missing or wrong CSRF token",
             ProblemCode::Unrecognized => "A problem this version does not know",
         }
     }
@@ -258,6 +271,8 @@ impl ProblemCode {
             | ProblemCode::PayloadTooLarge
             | ProblemCode::HazardTransition
             | ProblemCode::InvalidRequest
+            | ProblemCode::AccountLocked
+            | ProblemCode::CsrfFailed
             | ProblemCode::Unrecognized => false,
         }
     }

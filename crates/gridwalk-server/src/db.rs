@@ -190,6 +190,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 10,
                 include_str!("../../../migrations/server/sqlite/0010_officer_hardening.sql"),
             ),
+            (
+                11,
+                include_str!("../../../migrations/server/sqlite/0011_console_sessions.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -231,6 +235,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 10,
                 include_str!("../../../migrations/server/postgres/0010_officer_hardening.sql"),
+            ),
+            (
+                11,
+                include_str!("../../../migrations/server/postgres/0011_console_sessions.sql"),
             ),
         ],
     }

@@ -35,6 +35,9 @@ pub struct AppState {
     pub upload_locks: crate::tus::UploadLocks,
     /// Caps and expiry of unfinished uploads.
     pub upload_limits: crate::tus::UploadLimits,
+    /// The built officer console served at `/console/` (`None`: a page says how to
+    /// build it).
+    pub console_dir: Option<PathBuf>,
 }
 
 impl AppState {
@@ -46,7 +49,14 @@ impl AppState {
             uploads_dir,
             upload_locks: crate::tus::UploadLocks::default(),
             upload_limits: crate::tus::UploadLimits::default(),
+            console_dir: None,
         }
+    }
+
+    /// The same state serving the console from `dir`.
+    pub fn with_console_dir(mut self, dir: Option<PathBuf>) -> AppState {
+        self.console_dir = dir;
+        self
     }
 
     /// The same state with other upload limits.
@@ -170,21 +180,70 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// The name of the console's session cookie (docs/console.md "Sign-in").
+pub const SESSION_COOKIE: &str = "gw_session";
+/// The header a console write carries its session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The bearer token of a request, if it has one.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+}
+
+/// The console session token in the request's `gw_session` cookie, if any.
+pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_string())
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// A device or API client sends `Authorization: Bearer …`; the console's browser
+    /// sends the `gw_session` cookie, and with it the session's CSRF token on every
+    /// request that is not a read.
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_string())
+        if let Some(token) = bearer_token(&parts.headers) {
+            return state.run(move |s| s.authenticate(&token)).await;
+        }
+        let token = session_cookie(&parts.headers)
             .ok_or_else(|| ApiError::new(ProblemCode::Unauthenticated, "missing bearer token"))?;
-        state.run(move |s| s.authenticate(&token)).await
+        let reads = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !reads {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if sent != crate::sessions::csrf_token(&token) {
+                return Err(ApiError::new(
+                    ProblemCode::CsrfFailed,
+                    "a console write needs the session's X-CSRF-Token header",
+                ));
+            }
+        }
+        let caller = state.run(move |s| s.authenticate(&token)).await?;
+        if !caller.session {
+            // A device token planted in a cookie is not a console session.
+            return Err(ApiError::new(
+                ProblemCode::Unauthenticated,
+                "unknown session",
+            ));
+        }
+        Ok(caller)
     }
 }
 
@@ -249,6 +308,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/coverage/enterprises"),
     ("POST", "/v1/login"),
     ("POST", "/v1/logout"),
+    ("GET", "/v1/session"),
     ("GET", "/v1/hazards/{id}"),
     ("POST", "/v1/hazards/{id}/events"),
     ("GET", "/v1/inspections"),
@@ -271,6 +331,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The whole application. Its routes are [`ROUTES`]: change both together.
 pub fn app(state: AppState) -> Router {
+    let console = crate::console::routes(state.console_dir.clone());
     let api = Router::new()
         .route("/v1/health", get(health))
         .route("/v1/server-key", get(server_key))
@@ -287,6 +348,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/coverage/enterprises", get(coverage_enterprises))
         .route("/v1/login", post(crate::http_officer::login))
         .route("/v1/logout", post(crate::http_officer::logout))
+        .route("/v1/session", get(crate::http_officer::session))
         .route("/v1/hazards/{id}", get(crate::http_officer::hazard))
         .route(
             "/v1/hazards/{id}/events",
@@ -321,7 +383,8 @@ pub fn app(state: AppState) -> Router {
         // After every route is added: it applies to the routes present. axum still sets
         // `Allow`.
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
+        .with_state(state)
+        .merge(console);
     api.layer(axum::middleware::from_fn(check_protocol))
         .layer(RequestDecompressionLayer::new())
         // Outside the decompression layer (its 415 for an unknown `Content-Encoding` has

@@ -2,14 +2,19 @@
 //! assignments and supervision samples. Thin shells over [`crate::work`]; every call is
 //! scoped to the caller's jurisdiction (outside it: 404, as if nothing were there).
 
-use crate::http::{division_in_scope, ApiError, ApiJson, ApiQuery, AppState};
-use crate::store::{Caller, LoginResponse};
+use crate::http::{
+    bearer_token, division_in_scope, session_cookie, ApiError, ApiJson, ApiQuery, AppState,
+};
+use crate::sessions::{LoginError, LoginResponse};
+use crate::store::Caller;
 use crate::work::{
     Actor, AssignOutcome, AssignRequest, AssignmentItem, InspectionItem, ReviewRequest,
     StoredSample,
 };
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
 use gridwalk_checklist::{HazardEvent, HazardEventKind, HazardState};
@@ -31,42 +36,138 @@ fn parse_id(what: &str, id: &str) -> Result<Uuid, ApiError> {
 pub struct LoginRequest {
     pub user_name: String,
     pub password: String,
+    /// The console: keep the session in an HttpOnly `gw_session` cookie instead of
+    /// answering its token (docs/console.md "Sign-in").
+    #[serde(default)]
+    pub session_cookie: bool,
+}
+
+/// `GET /v1/session`: who is signed in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    pub user_name: String,
+    pub role: String,
+    pub jurisdiction: String,
+    /// The session's CSRF token when it travels in the cookie.
+    pub csrf_token: Option<String>,
+}
+
+/// The `Set-Cookie` value of a console session (`token` empty: the cookie is cleared).
+/// `Secure` when the request came through a TLS front (`X-Forwarded-Proto: https`).
+fn session_cookie_header(token: &str, headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let max_age = if token.is_empty() {
+        0
+    } else {
+        crate::password::SESSION_HOURS * 3600
+    };
+    HeaderValue::from_str(&format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        crate::http::SESSION_COOKIE,
+        if secure { "; Secure" } else { "" }
+    ))
+    .map_err(ApiError::internal)
 }
 
 #[utoipa::path(post, path = "/v1/login", request_body = LoginRequest,
-    responses((status = 200, description = "A console session (officers and admins)", body = LoginResponse),
-        (status = "4XX", description = "A problem; a wrong user name or password is 401 unauthenticated", body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, description = "A console session (officers and admins); with `session_cookie` it is set as the `gw_session` cookie and no token is answered", body = LoginResponse),
+        (status = "4XX", description = "A problem: a wrong user name or password is 401 unauthenticated (the same for both, answered more slowly after repeated failures); 429 account_locked with Retry-After after too many", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn login(
     State(s): State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    Ok(Json(
-        s.run(move |st| st.login(req.user_name.trim(), &req.password))
-            .await?,
-    ))
+) -> Result<Response, ApiError> {
+    let old = session_cookie(&headers);
+    let store = s.store.clone();
+    let name = req.user_name.trim().to_string();
+    let outcome =
+        tokio::task::spawn_blocking(move || store.login(&name, &req.password, old.as_deref()))
+            .await
+            .map_err(|e| ApiError::internal(format!("sign-in task failed: {e}")))?;
+    match outcome {
+        Ok((mut answer, token)) => {
+            let mut resp_headers = HeaderMap::new();
+            if req.session_cookie {
+                answer.token = None;
+                resp_headers.insert(SET_COOKIE, session_cookie_header(&token, &headers)?);
+            }
+            resp_headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok((resp_headers, Json(answer)).into_response())
+        }
+        Err(LoginError::Refused { failures }) => {
+            let extra = (failures - crate::password::SLOW_AFTER_FAILURES)
+                .clamp(0, crate::password::MAX_FAILURE_DELAY_SECS);
+            tokio::time::sleep(std::time::Duration::from_secs(extra as u64)).await;
+            Err(ApiError::new(
+                ProblemCode::Unauthenticated,
+                "wrong user name or password",
+            ))
+        }
+        Err(LoginError::Locked { seconds }) => {
+            let mut e = ApiError::new(
+                ProblemCode::AccountLocked,
+                format!("too many failed sign-ins for this user name; try again in {seconds} s"),
+            );
+            e.headers.push((RETRY_AFTER, HeaderValue::from(seconds)));
+            Err(e)
+        }
+        Err(LoginError::Store(e)) => Err(e.into()),
+    }
 }
 
 #[utoipa::path(post, path = "/v1/logout",
-    responses((status = 204, description = "The session has ended"),
+    responses((status = 204, description = "The session has ended (and its cookie is cleared)"),
         (status = "4XX", description = "A problem", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub(crate) async fn logout(
     State(s): State<AppState>,
     caller: Caller,
-    headers: axum::http::HeaderMap,
-) -> Result<StatusCode, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     if caller.session {
-        let token = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_string())
+        let token = bearer_token(&headers)
+            .or_else(|| session_cookie(&headers))
             .unwrap_or_default();
         s.run(move |st| st.logout(&token)).await?;
     }
-    Ok(StatusCode::NO_CONTENT)
+    let mut resp_headers = HeaderMap::new();
+    if session_cookie(&headers).is_some() {
+        resp_headers.insert(SET_COOKIE, session_cookie_header("", &headers)?);
+    }
+    Ok((StatusCode::NO_CONTENT, resp_headers).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/session",
+    responses((status = 200, description = "The signed-in officer or admin", body = SessionInfo),
+        (status = "4XX", description = "A problem: 401 when not signed in or the session ended", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn session(caller: Caller, headers: HeaderMap) -> Result<Response, ApiError> {
+    if !caller.session {
+        return Err(ApiError::new(
+            ProblemCode::Unauthenticated,
+            "a device token is not a console session",
+        ));
+    }
+    let csrf_token = match bearer_token(&headers) {
+        Some(_) => None,
+        None => session_cookie(&headers).map(|t| crate::sessions::csrf_token(&t)),
+    };
+    Ok((
+        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(SessionInfo {
+            user_name: caller.user_name,
+            role: caller.role.as_str().to_string(),
+            jurisdiction: caller.jurisdiction.as_str().to_string(),
+            csrf_token,
+        }),
+    )
+        .into_response())
 }
 
 /// One event of a hazard's history.

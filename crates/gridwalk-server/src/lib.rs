@@ -6,6 +6,7 @@
 //! over the [`db::Backend`] seam with SQLite and PostgreSQL implementations.
 
 pub mod authz;
+pub mod console;
 pub mod coverage;
 pub mod db;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod password;
 pub mod projections;
 pub mod register;
 pub mod serve;
+pub mod sessions;
 pub mod store;
 pub mod tus;
 pub mod work;

@@ -53,6 +53,10 @@ enum Command {
             value_parser = clap::value_parser!(u64).range(1..=1024)
         )]
         max_payload_kib: u64,
+        /// The built officer console served at /console/ (default: `console/` beside
+        /// this binary, else the source tree's console/dist).
+        #[arg(long, env = "GRIDWALK_CONSOLE_DIR")]
+        console_dir: Option<PathBuf>,
     },
     /// Jurisdiction tree.
     Divisions {
@@ -372,12 +376,14 @@ fn main() -> Result<()> {
             limits,
             uploads,
             max_payload_kib,
+            console_dir,
         } => serve(
             data,
             store.with_max_payload_bytes(max_payload_kib * 1024),
             listen,
             limits.limits(),
             uploads.limits(),
+            console_dir.or_else(gridwalk_server::console::default_dir),
         ),
         Command::Divisions {
             command: ImportCommand::Import { file },
@@ -700,10 +706,17 @@ fn serve(
     listen: SocketAddr,
     limits: ConnLimits,
     uploads: UploadLimits,
+    console_dir: Option<PathBuf>,
 ) -> Result<()> {
     let templates = store.publish_templates()?;
     tracing::info!(templates, "shipped templates published");
-    let state = gridwalk_server::local_state(&data, store)?.with_upload_limits(uploads.clone());
+    match &console_dir {
+        Some(d) => tracing::info!(dir = %d.display(), "serving the console at /console/"),
+        None => tracing::warn!("the console is not built (console/dist); /console/ says how"),
+    }
+    let state = gridwalk_server::local_state(&data, store)?
+        .with_upload_limits(uploads.clone())
+        .with_console_dir(console_dir);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

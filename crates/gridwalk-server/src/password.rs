@@ -13,10 +13,22 @@ pub const MIN_CHARS: usize = 10;
 pub const MAX_CHARS: usize = 256;
 /// How long a console session lasts.
 pub const SESSION_HOURS: i64 = 12;
+/// A console session also ends after this long without a request.
+pub const SESSION_IDLE_MINUTES: i64 = 60;
+/// Failed sign-ins in a row (within [`LOCK_MINUTES`]) that lock a user name.
+pub const LOCK_AFTER_FAILURES: i64 = 5;
+/// How long a locked user name stays locked.
+pub const LOCK_MINUTES: i64 = 15;
+/// Failures after which each further wrong answer is delayed (one more second each,
+/// at most [`MAX_FAILURE_DELAY_SECS`]).
+pub const SLOW_AFTER_FAILURES: i64 = 2;
+/// Longest delay of a wrong answer.
+pub const MAX_FAILURE_DELAY_SECS: i64 = 3;
 
 /// Argon2 runs at most this many at once (19 MiB each): a flood of sign-in attempts
 /// waits its turn instead of taking the server's memory. Per-user and per-address
-/// throttling belong to the rate limits (issue 15).
+/// throttling of everything else belong to the rate limits (issue 15); sign-in failures
+/// per user name are throttled by `crate::sessions`.
 const MAX_CONCURRENT: usize = 2;
 
 /// A counting semaphore for the blocking threads that hash.

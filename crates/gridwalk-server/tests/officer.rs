@@ -20,6 +20,8 @@ both_databases!(
     officers_sign_in_with_a_password_and_sessions_do_not_sync,
     every_officer_endpoint_is_scoped_to_the_callers_jurisdiction,
     an_officers_actions_at_once_take_one_position_each,
+    console_sessions_ride_an_httponly_cookie_with_a_csrf_token,
+    repeated_failed_sign_ins_slow_down_then_lock_the_name,
 );
 
 const PASSWORD: &str = "金坛区-粉尘-2026";
@@ -799,4 +801,192 @@ async fn an_officers_actions_at_once_take_one_position_each(h: &Harness) {
         .map(|e| e.iter().filter(|e| e["kind"] == "plan_set").count());
     assert_eq!(plans, Some(8), "{detail}");
     assert_eq!(detail["state"]["event_count"], 9);
+}
+
+/// The console's sign-in: the session in an HttpOnly, SameSite=Strict cookie (no token
+/// in the answer), a CSRF token required on every cookie-authenticated write, rotation
+/// at sign-in, and sign-out clearing the cookie and ending the session.
+async fn console_sessions_ride_an_httponly_cookie_with_a_csrf_token(h: &Harness) {
+    officer_session(h, "officer-cookie", TOWN).await;
+    let login = |old: Option<String>| {
+        let mut req = h.http.post(h.url("/v1/login")).json(
+            &json!({"user_name": "officer-cookie", "password": PASSWORD, "session_cookie": true}),
+        );
+        if let Some(c) = old {
+            req = req.header("Cookie", c);
+        }
+        req.send()
+    };
+    let resp = login(None).await.expect("login");
+    assert_eq!(resp.status(), 200);
+    let set = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(set.starts_with("gw_session="), "{set}");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(set.contains(attr), "{set} lacks {attr}");
+    }
+    assert!(!set.contains("Secure"), "plain HTTP on loopback: {set}");
+    let v: Value = resp.json().await.expect("json");
+    assert!(
+        v.get("token").is_none(),
+        "no token for scripts to read: {v}"
+    );
+    let csrf = v["csrf_token"].as_str().expect("csrf").to_string();
+    let cookie = set.split(';').next().expect("pair").to_string();
+
+    // Reads need only the cookie; the session names the CSRF token again after a reload.
+    let who: Value = h
+        .http
+        .get(h.url("/v1/session"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (who["user_name"].as_str(), who["csrf_token"].as_str()),
+        (Some("officer-cookie"), Some(csrf.as_str()))
+    );
+    let write = |token: Option<&str>| {
+        let mut req = h
+            .http
+            .post(h.url("/v1/samples"))
+            .header("Cookie", &cookie)
+            .json(&json!({"division": TOWN, "seed": 42}));
+        if let Some(t) = token {
+            req = req.header("X-CSRF-Token", t);
+        }
+        req.send()
+    };
+    for token in [None, Some("0".repeat(64).as_str()), Some("")] {
+        let resp = write(token).await.expect("write");
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (403, Some("csrf_failed")),
+            "{v}"
+        );
+    }
+    let resp = write(Some(&csrf)).await.expect("write");
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    // A device token planted in the cookie is not a console session.
+    let grid = h.enroll("grid-east").await;
+    let (status, _) = {
+        let r = h
+            .http
+            .get(h.url("/v1/session"))
+            .header("Cookie", format!("gw_session={}", grid.token))
+            .send()
+            .await
+            .expect("get");
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(status, 401);
+
+    // Signing in again with the old cookie ends the old session (rotation).
+    let again = login(Some(cookie.clone())).await.expect("login");
+    let new_cookie = again.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_string();
+    assert_ne!(new_cookie, cookie);
+    let status = |c: String| async move {
+        h.http
+            .get(h.url("/v1/session"))
+            .header("Cookie", c)
+            .send()
+            .await
+            .expect("get")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status(cookie.clone()).await, 401);
+    assert_eq!(status(new_cookie.clone()).await, 200);
+
+    // Sign-out (a write: it needs the CSRF token too) clears the cookie.
+    let new_csrf =
+        gridwalk_server::sessions::csrf_token(new_cookie.trim_start_matches("gw_session="));
+    let out = h
+        .http
+        .post(h.url("/v1/logout"))
+        .header("Cookie", &new_cookie)
+        .header("X-CSRF-Token", new_csrf)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 204);
+    assert!(out.headers()["set-cookie"]
+        .to_str()
+        .is_ok_and(|c| c.contains("Max-Age=0")));
+    assert_eq!(status(new_cookie).await, 401);
+}
+
+/// Wrong passwords: the same answer for a wrong password and an unknown name, slower
+/// from the third, and the fifth locks the name (429, Retry-After) even against the
+/// right password; an administrator's new password lifts the lock.
+async fn repeated_failed_sign_ins_slow_down_then_lock_the_name(h: &Harness) {
+    officer_session(h, "officer-locked", TOWN).await;
+    let attempt = |user: &'static str, password: &'static str| async move {
+        let started = std::time::Instant::now();
+        let r = h
+            .http
+            .post(h.url("/v1/login"))
+            .json(&json!({"user_name": user, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.expect("json");
+        (
+            status,
+            v["code"].as_str().map(str::to_string),
+            retry,
+            started.elapsed(),
+        )
+    };
+    for user in ["officer-locked", "no-such-officer"] {
+        for n in 1..=4 {
+            let (status, code, _, took) = attempt(user, "wrong-password-x").await;
+            assert_eq!(
+                (status, code.as_deref()),
+                (401, Some("unauthenticated")),
+                "{user} #{n}"
+            );
+            if n == 4 {
+                assert!(
+                    took >= std::time::Duration::from_secs(2),
+                    "slowed: {took:?}"
+                );
+            }
+        }
+        let (status, code, retry, _) = attempt(user, "wrong-password-x").await;
+        assert_eq!(
+            (status, code.as_deref()),
+            (429, Some("account_locked")),
+            "{user}"
+        );
+        assert_eq!(retry, Some(15 * 60));
+    }
+    let (status, code, retry, _) = attempt("officer-locked", PASSWORD).await;
+    assert_eq!((status, code.as_deref()), (429, Some("account_locked")));
+    assert!(retry.is_some_and(|s| s > 0 && s <= 15 * 60));
+    // A new password from the administrator lifts the lock.
+    blocking(h, |s| s.set_password("officer-locked", PASSWORD))
+        .await
+        .expect("reset");
+    let (status, _, _, _) = attempt("officer-locked", PASSWORD).await;
+    assert_eq!(status, 200);
 }

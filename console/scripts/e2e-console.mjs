@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// The officer console in Debian's Chromium (playwright-core) against a real
+// gridwalk-server whose data came through the real sync path. Started by
+// tests/system/tests/console_browser.rs, which prepares the server and checks what the
+// clicks changed; this script drives the pages and saves a screenshot of each to
+// GW_SHOTS (target/console-screenshots). Exits non-zero on the first failed check.
+//
+// Env: GW_BASE (http://127.0.0.1:PORT), GW_OFFICER / GW_PASSWORD (an officer of the
+// town holding the data), GW_OTHER / GW_OTHER_PASSWORD (an officer of another town),
+// GW_HAZARD, GW_INSPECTION (ids in the first town), GW_SHOTS, CHROMIUM.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const base = env('GW_BASE');
+const shots = env('GW_SHOTS');
+const hazardId = env('GW_HAZARD');
+const inspectionId = env('GW_INSPECTION');
+mkdirSync(shots, { recursive: true });
+const step = (s) => console.log(`e2e:console · ${s}`);
+function check(cond, msg) {
+  if (!cond) throw new Error(`check failed: ${msg}`);
+}
+function chinaDay(offset) {
+  return new Date(Date.now() + 8 * 3600_000 + offset * 86_400_000).toISOString().slice(0, 10);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const errors = [];
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const tid = (id) => page.getByTestId(id);
+  const shot = async (name) => {
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    step(`screenshot ${name}`);
+  };
+  const signIn = async (user, password) => {
+    await tid('login-user').fill(user);
+    await tid('login-password').fill(password);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/v1/login')),
+      tid('login-submit').click(),
+    ]);
+  };
+  const errorIncludes = (text) => page.waitForFunction(
+    (t) => document.querySelector('[data-testid=login-error]')?.textContent?.includes(t), text);
+
+  // Sign-in: a wrong password first, then the right one.
+  await page.goto(`${base}/`);
+  await tid('page-login').waitFor();
+  await shot('01-login');
+  await signIn(env('GW_OFFICER'), 'not-the-password');
+  await errorIncludes('用户名或密码错误');
+  await signIn(env('GW_OFFICER'), env('GW_PASSWORD'));
+  await tid('page-overview').waitFor();
+  check((await tid('who').innerText()).includes(env('GW_OFFICER')), 'signed-in user shown');
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'gw_session');
+  check(session && session.httpOnly && session.sameSite === 'Strict', `session cookie HttpOnly+Strict: ${JSON.stringify(session)}`);
+  check(!(await page.evaluate(() => document.cookie)).includes('gw_session'), 'scripts cannot read the session');
+
+  // 总览: the campaign's duties, a duty's divisions, the enterprises behind a number.
+  await tid('overview-duties').waitFor();
+  const duties = await page.locator('[data-testid=overview-duties] tbody tr').count();
+  check(duties >= 5, `the campaign's duties listed (${duties})`);
+  check((await tid('overview-campaign-name').innerText()).includes('粉尘'), 'campaign name');
+  await shot('02-overview');
+  await page.locator('[data-testid=overview-duties] tbody tr td:nth-child(2) a').first().click();
+  await tid('overview-children').waitFor();
+  await shot('03-overview-duty');
+  await page.locator('[data-testid=overview-duties] tbody tr.selected td:nth-child(5) a').click();
+  await tid('page-coverage').waitFor();
+  await tid('coverage-count').waitFor();
+  const listed = await page.locator('[data-testid=coverage-rows] tbody tr').count();
+  check(listed >= 1, 'enterprises behind the number');
+  await shot('04-coverage-list');
+
+  // 隐患: the ledger, one hazard, 挂牌督办 from the console.
+  await tid('nav-hazards').click();
+  await tid('hazards-rows').waitFor();
+  check(await tid(`hazard-${hazardId}`).isVisible(), 'the synced hazard is listed');
+  await shot('05-hazards');
+  await tid(`hazard-${hazardId}`).click();
+  await tid('hazard-description').waitFor();
+  check(await tid('close-submit').isDisabled(), 'closing waits for a passed re-inspection');
+  await tid('list-notice').fill('金安督〔2026〕88号');
+  await tid('list-body').fill('金坛区安委办');
+  await tid('list-deadline').fill(chinaDay(20));
+  await tid('list-submit').click();
+  await tid('hazard-saved').waitFor();
+  check((await tid('hazard-listed').innerText()).includes('金安督〔2026〕88号'), 'listed supervision shown');
+  await shot('06-hazard');
+  // A write without the CSRF token is refused, even with the cookie.
+  const csrf = await page.evaluate(async (id) => {
+    const r = await fetch(`/v1/hazards/${id}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'closed' }) });
+    return [r.status, (await r.json()).code];
+  }, hazardId);
+  check(csrf[0] === 403 && csrf[1] === 'csrf_failed', `write without CSRF token: ${csrf}`);
+
+  // 检查: the list, one inspection, a review with a comment.
+  await tid('nav-inspections').click();
+  await tid('inspections-rows').waitFor();
+  const inspections = await page.locator('[data-testid=inspection-row]').count();
+  check(inspections >= 2, `inspections listed (${inspections})`);
+  await shot('07-inspections');
+  await tid(`inspection-${inspectionId}`).click();
+  await tid('review-form').waitFor();
+  await tid('review-has_issues').check();
+  await tid('review-submit').click();
+  await tid('error').waitFor();
+  check((await tid('error').innerText()).includes('审核意见'), 'a verdict other than approved needs a comment');
+  await tid('review-comment').fill('泄爆口照片不清晰，请复查时补拍（控制台）');
+  await tid('review-submit').click();
+  await tid('review-saved').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=inspection-review]')?.textContent?.includes('有问题'));
+  await shot('08-inspection-review');
+
+  // A bookmarked URL survives a reload (the cookie keeps the session).
+  await page.goto(`${base}/console/#/hazards?overdue=1`);
+  await tid('page-hazards').waitFor();
+  check(await tid('hazards-overdue').isChecked(), 'the filter comes from the URL');
+
+  // Sign out: the session ends on the server.
+  await tid('logout').click();
+  await tid('login-notice').waitFor();
+  const after = await page.evaluate(async () => (await fetch('/v1/session')).status);
+  check(after === 401, `no session after sign-out (${after})`);
+  await shot('09-signed-out');
+
+  // Another town's officer sees none of it.
+  await signIn(env('GW_OTHER'), env('GW_OTHER_PASSWORD'));
+  await tid('page-overview').waitFor();
+  await tid('nav-hazards').click();
+  await tid('hazards-count').waitFor();
+  check((await page.locator('[data-testid=hazard-row]').count()) === 0, 'no hazards of another town');
+  await page.goto(`${base}/console/#/hazard/${hazardId}`);
+  await tid('error').waitFor();
+  check((await tid('error').innerText()).includes('没有找到'), 'another town\'s hazard is not found');
+  await tid('nav-inspections').click();
+  await tid('inspections-count').waitFor();
+  check((await page.locator('[data-testid=inspection-row]').count()) === 0, 'no inspections of another town');
+  await shot('10-other-town');
+  await tid('logout').click();
+  await tid('page-login').waitFor();
+
+  // Repeated failures lock the name for a while.
+  for (let i = 0; i < 4; i++) {
+    await signIn(env('GW_OTHER'), `wrong-${i}`);
+    await errorIncludes('用户名或密码错误');
+  }
+  await signIn(env('GW_OTHER'), 'wrong-4');
+  await errorIncludes('锁定');
+  await signIn(env('GW_OTHER'), env('GW_OTHER_PASSWORD'));
+  await errorIncludes('锁定');
+  check(await tid('page-login').isVisible(), 'the right password waits for the lock');
+  await shot('11-locked');
+  check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
+  step('passed');
+} catch (e) {
+  // What the page showed when a check failed.
+  if (page) {
+    await page.screenshot({ path: join(shots, 'failure.png'), fullPage: true }).catch(() => {});
+    console.error(`e2e:console FAILED at ${page.url()}\n${await page.locator('body').innerText().catch(() => '')}`);
+  }
+  console.error(`page errors: ${errors.join('; ')}`);
+  throw e;
+} finally {
+  await browser.close();
+}

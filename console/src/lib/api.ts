@@ -1,0 +1,137 @@
+// The console's only door to data: the server's /v1/ API (docs/console.md). The
+// session travels in the HttpOnly `gw_session` cookie; every write carries the
+// session's CSRF token. A problem answer becomes an ApiError with its code.
+import { hasKey, t } from './i18n';
+import type {
+  Campaign, Coverage, CoverageEnterprise, HazardDetail, HazardItem, InspectionItem, Session,
+} from './types';
+
+/** A refused or failed request: the problem's code (or `network`), status and detail. */
+export class ApiError extends Error {
+  constructor(
+    public readonly code: string,
+    public readonly status: number,
+    public readonly detail: string,
+    public readonly retryAfter?: number,
+  ) {
+    super(`${code} (${status}): ${detail}`);
+  }
+}
+
+/** What to show a user for an error, in the current language. */
+export function errorText(e: unknown): string {
+  if (!(e instanceof ApiError)) return t('error.other', { status: '?', detail: String(e) });
+  const key = `error.${e.code}`;
+  if (hasKey(key)) return t(key, { detail: e.detail, status: e.status });
+  return t('error.other', { status: e.status, detail: e.detail });
+}
+
+let csrf: string | null = null;
+/** Called when a request finds the session gone (401 on anything but sign-in). */
+let onSignedOut: () => void = () => {};
+
+export function setSignedOutHandler(f: () => void): void {
+  onSignedOut = f;
+}
+
+type Fetch = typeof fetch;
+let fetchImpl: Fetch = (...a) => fetch(...a);
+/** Tests replace fetch. */
+export function setFetch(f: Fetch): void {
+  fetchImpl = f;
+}
+
+/** Query string of the defined, non-empty values. */
+export function query(params: Record<string, string | number | boolean | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '' || v === false) continue;
+    q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+  let resp: Response;
+  try {
+    resp = await fetchImpl(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch (e) {
+    throw new ApiError('network', 0, String(e));
+  }
+  if (resp.status === 204) return undefined as T;
+  const text = await resp.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!resp.ok) {
+    const p = (json ?? {}) as { code?: string; detail?: string };
+    const retry = Number(resp.headers.get('Retry-After') ?? '');
+    const err = new ApiError(p.code ?? 'other', resp.status, p.detail ?? text.slice(0, 200),
+      Number.isFinite(retry) && retry > 0 ? retry : undefined);
+    if (resp.status === 401 && path !== '/v1/login') {
+      csrf = null;
+      onSignedOut();
+    }
+    throw err;
+  }
+  return json as T;
+}
+
+export async function login(userName: string, password: string): Promise<Session> {
+  const s = await request<Session & { csrf_token: string }>('POST', '/v1/login', {
+    user_name: userName, password, session_cookie: true,
+  });
+  csrf = s.csrf_token;
+  return s;
+}
+
+/** The signed-in user after a reload (the cookie survives it), or null. */
+export async function currentSession(): Promise<Session | null> {
+  try {
+    const s = await request<Session>('GET', '/v1/session');
+    csrf = s.csrf_token ?? null;
+    return s;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return null;
+    throw e;
+  }
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await request<void>('POST', '/v1/logout', {});
+  } finally {
+    csrf = null;
+  }
+}
+
+export const api = {
+  campaigns: () => request<Campaign[]>('GET', '/v1/campaigns'),
+  coverage: (p: { campaign?: string; division?: string }) =>
+    request<Coverage>('GET', `/v1/coverage${query(p)}`),
+  coverageEnterprises: (p: { campaign?: string; division?: string; duty: string; status: string }) =>
+    request<CoverageEnterprise[]>('GET', `/v1/coverage/enterprises${query({ ...p, limit: 10000 })}`),
+  hazards: (p: { division?: string; overdue?: boolean }) =>
+    request<HazardItem[]>('GET', `/v1/hazards${query(p)}`),
+  hazard: (id: string) => request<HazardDetail>('GET', `/v1/hazards/${encodeURIComponent(id)}`),
+  hazardEvent: (id: string, event: Record<string, unknown>) =>
+    request<unknown>('POST', `/v1/hazards/${encodeURIComponent(id)}/events`, event),
+  inspections: (p: { division?: string; review?: string }) =>
+    request<InspectionItem[]>('GET', `/v1/inspections${query(p)}`),
+  review: (inspectionId: string, state: string, comment: string) =>
+    request<unknown>('POST', `/v1/inspections/${encodeURIComponent(inspectionId)}/review`,
+      { state, comment: comment || undefined }),
+};

@@ -1,0 +1,154 @@
+// Shapes of the /v1/ answers the console reads (the server's OpenAPI document at
+// /openapi.json is the contract; these name the fields used here).
+
+export interface Session {
+  user_name: string;
+  role: string;
+  jurisdiction: string;
+  csrf_token?: string | null;
+}
+
+export interface Campaign {
+  id: string;
+  name_zh: string;
+  year: number;
+  area_code: string;
+  starts_on: string;
+  ends_on: string;
+  duties: number;
+}
+
+export interface Counts {
+  applicable: number;
+  done: number;
+  not_done: number;
+  overdue: number;
+}
+
+/** Counts are flattened into the row. */
+export interface ChildCoverage extends Counts {
+  code: string;
+  name: string | null;
+  deadline: string | null;
+}
+
+export interface DutyCoverage extends Counts {
+  duty_id: string;
+  no: number;
+  title_zh: string;
+  deadline: string | null;
+  children: ChildCoverage[];
+}
+
+export interface Coverage {
+  campaign_id: string;
+  campaign_name_zh: string;
+  division: string;
+  today: string;
+  duties: DutyCoverage[];
+}
+
+export interface CoverageEnterprise {
+  uscc: string;
+  name: string | null;
+  village_code: string;
+  done: boolean;
+}
+
+export interface Plan {
+  measures: string;
+  responsible: string;
+  funds_yuan?: number | null;
+  deadline: string;
+  interim_measures: string;
+}
+
+export interface HazardItem {
+  id: string;
+  enterprise_uscc: string;
+  enterprise_name: string | null;
+  division_code: string;
+  severity: string;
+  status: string;
+  deadline: string;
+  overdue: boolean;
+  assignee: string | null;
+  listed: boolean;
+  found_at: string | null;
+  closed_at: string | null;
+  event_count: number;
+  skipped_events: number;
+  plan: Plan | null;
+}
+
+export interface Listed {
+  notice_no: string;
+  supervising_body: string;
+  deadline: string;
+}
+
+export interface Reinspection {
+  at: string;
+  actor: string;
+  passed: boolean;
+  before_photo_sha256s: string[];
+  after_photo_sha256s: string[];
+  note: string | null;
+}
+
+export interface HazardState {
+  hazard_id: string;
+  severity: string;
+  status: string;
+  description_zh: string;
+  item_id: string | null;
+  inspection_id: string | null;
+  legal_basis: { document: string; article: string; unconfirmed?: boolean } | null;
+  photo_sha256s: string[];
+  found_at: string;
+  found_by: string;
+  deadline: string;
+  assignee: string | null;
+  listed: Listed | null;
+  plan: Plan | null;
+  reinspections: Reinspection[];
+  closed_at: string | null;
+}
+
+export interface HazardEvent {
+  id: string;
+  at: string;
+  actor: string;
+  kind: string;
+  skipped_reason: string | null;
+  [field: string]: unknown;
+}
+
+export interface HazardDetail {
+  state: HazardState;
+  overdue: boolean;
+  events: HazardEvent[];
+}
+
+export interface InspectionItem {
+  record_id: string;
+  inspection_id: string;
+  enterprise_uscc: string;
+  enterprise_name: string | null;
+  division_code: string;
+  template_id: string;
+  template_version: number;
+  inspector: string;
+  role: string;
+  finalized_at: string;
+  received_at: string;
+  passed: number;
+  failed: number;
+  findings: number;
+  photo_count: number;
+  off_site: boolean | null;
+  review_state: string | null;
+  review_comment: string | null;
+  reviewer: string | null;
+  reviewed_at: string | null;
+}

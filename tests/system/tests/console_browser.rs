@@ -1,0 +1,148 @@
+//! The officer console (issue 12) in a real Chromium against the real server, with data
+//! that came through the real sync path: a phone inspects offline and finds a major
+//! hazard, syncs; then `console/scripts/e2e-console.mjs` signs in (wrong, right, locked),
+//! walks every page, lists the hazard for supervision and reviews the inspection from
+//! the browser, and checks that another town's officer sees none of it. Afterwards the
+//! server (CLI) and the phone (after its next sync) must hold what the browser did.
+//!
+//! Needs Chromium, node and a built console (`console/dist`, `console/node_modules`):
+//! `scripts/test` installs and builds them and sets GRIDWALK_CONSOLE_E2E=1; without it
+//! this test only prints SKIPPED. Screenshots: target/console-screenshots/.
+
+use gridwalk_system_tests::bins::workspace;
+use gridwalk_system_tests::fixtures::TOWN;
+use gridwalk_system_tests::server::admin_with_input;
+use gridwalk_system_tests::{inspections_with_major_hazard, sync_until_done, World};
+use serde_json::Value;
+use std::process::Command;
+
+const OFFICER: &str = "钱科长";
+const PASSWORD: &str = "西城-督查-2026-12";
+/// 金城镇: another town of 金坛区.
+const OTHER_TOWN: &str = "320413100000";
+const OTHER: &str = "孙科长";
+const OTHER_PASSWORD: &str = "金城-督查-2026-12";
+
+fn parse(out: &str) -> Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn the_officer_console_in_chromium() {
+    if std::env::var("GRIDWALK_CONSOLE_E2E").as_deref() != Ok("1") {
+        eprintln!("SKIPPED: set GRIDWALK_CONSOLE_E2E=1 (scripts/test does) to drive Chromium");
+        return;
+    }
+    let root = workspace();
+    let dist = root.join("console/dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "console/dist is not built: (cd console && npm install && npm run build)"
+    );
+    let mut w = World::new(3);
+    let file = root.join("crates/gridwalk-server/campaigns/changzhou-2024-dust-100day.json");
+    let s = &mut w.server;
+    s.admin(&["campaigns", "import", file.to_str().expect("utf-8 path")]);
+    let year = chrono::Utc::now().format("%Y").to_string();
+    s.admin(&[
+        "campaigns",
+        "copy",
+        "--from",
+        "changzhou-2024-dust-100day",
+        "--year",
+        &year,
+    ]);
+    for (name, town, password) in [
+        (OFFICER, TOWN, PASSWORD),
+        (OTHER, OTHER_TOWN, OTHER_PASSWORD),
+    ] {
+        admin_with_input(
+            &s.data,
+            None,
+            &[
+                "admin",
+                "create-user",
+                "--name",
+                name,
+                "--role",
+                "officer",
+                "--jurisdiction",
+                town,
+                "--password-stdin",
+            ],
+            Some(password),
+        );
+    }
+    s.serve_args = vec![
+        "--console-dir".into(),
+        dist.to_str().expect("utf-8 path").into(),
+    ];
+    s.restart();
+
+    // The phone's day: offline work with a major hazard, then sync.
+    w.enroll(&w.server.url());
+    let (_dust, expert) = inspections_with_major_hazard(&w.device, 1);
+    let hazard = w
+        .device
+        .hazards()
+        .into_iter()
+        .find(|h| h["inspection_id"] == expert.as_str())
+        .and_then(|h| h["id"].as_str().map(str::to_string))
+        .expect("hazard");
+    sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
+
+    let shots = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"))
+        .join("console-screenshots");
+    let status = Command::new("node")
+        .arg(root.join("console/scripts/e2e-console.mjs"))
+        .current_dir(root.join("console"))
+        .env("GW_BASE", w.server.url())
+        .env("GW_OFFICER", OFFICER)
+        .env("GW_PASSWORD", PASSWORD)
+        .env("GW_OTHER", OTHER)
+        .env("GW_OTHER_PASSWORD", OTHER_PASSWORD)
+        .env("GW_HAZARD", &hazard)
+        .env("GW_INSPECTION", &expert)
+        .env("GW_SHOTS", &shots)
+        .status()
+        .expect("run node console/scripts/e2e-console.mjs");
+    assert!(status.success(), "the browser run failed: {status}");
+
+    // What the clicks changed, as the server's CLI sees it…
+    let s = &w.server;
+    let hazards = parse(&s.admin(&["hazards", "list", "--division", TOWN, "--json"]));
+    let item = hazards
+        .as_array()
+        .and_then(|l| l.iter().find(|h| h["id"] == hazard.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("{hazards}"));
+    assert_eq!(item["listed"], true, "{item}");
+    let reviewed = parse(&s.admin(&[
+        "inspections",
+        "list",
+        "--division",
+        TOWN,
+        "--review",
+        "has_issues",
+        "--json",
+    ]));
+    assert_eq!(reviewed.as_array().map(Vec::len), Some(1), "{reviewed}");
+    assert_eq!(reviewed[0]["inspection_id"], expert.as_str());
+    assert_eq!(reviewed[0]["reviewer"], OFFICER);
+    assert_eq!(
+        reviewed[0]["review_comment"],
+        "泄爆口照片不清晰，请复查时补拍（控制台）"
+    );
+
+    // …and as the phone sees it after its next sync.
+    sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
+    let shown = w.device.json(&["hazards", "show", &hazard]);
+    assert_eq!(
+        shown["detail"]["listed"]["notice_no"], "金安督〔2026〕88号",
+        "{shown}"
+    );
+    let inspection = w.device.json(&["inspect", "show", &expert]);
+    assert_eq!(inspection["review"]["state"], "has_issues", "{inspection}");
+}
