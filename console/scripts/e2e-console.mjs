@@ -7,7 +7,8 @@
 //
 // Env: GW_BASE (http://127.0.0.1:PORT), GW_OFFICER / GW_PASSWORD (an officer of the
 // town holding the data), GW_OTHER / GW_OTHER_PASSWORD (an officer of another town),
-// GW_HAZARD, GW_INSPECTION (ids in the first town), GW_SHOTS, CHROMIUM.
+// GW_HAZARD, GW_INSPECTION (ids in the first town), GW_TOWN, GW_EXPERT (an expert of
+// it), GW_USCC / GW_USCC_NAME (an enterprise of it), GW_SHOTS, CHROMIUM.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -22,7 +23,8 @@ const shots = env('GW_SHOTS');
 const hazardId = env('GW_HAZARD');
 const inspectionId = env('GW_INSPECTION');
 mkdirSync(shots, { recursive: true });
-const step = (s) => console.log(`e2e:console · ${s}`);
+const started = Date.now();
+const step = (s) => console.log(`e2e:console · ${((Date.now() - started) / 1000).toFixed(1)} s · ${s}`);
 function check(cond, msg) {
   if (!cond) throw new Error(`check failed: ${msg}`);
 }
@@ -118,6 +120,14 @@ try {
   await shot('07-inspections');
   await tid(`inspection-${inspectionId}`).click();
   await tid('review-form').waitFor();
+  // The evidence panel: every photo held, re-hashed, drawn, in an unbroken chain.
+  const photos = await page.locator('[data-testid=photo-evidence]').count();
+  check(photos >= 2, `the inspection's photos (${photos})`);
+  check((await page.locator('[data-testid=photo-verified]').count()) === photos, 'every photo re-verified');
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=photo-evidence] img')]
+    .every((img) => img.complete && img.naturalWidth > 0));
+  check((await tid('inspection-chain').innerText()).includes('链路连续'), 'the record is linked in its chain');
+  check((await page.locator('[data-testid=inspection-answers] tbody tr').count()) >= 5, 'the answers with their labels');
   await tid('review-has_issues').check();
   await tid('review-submit').click();
   await tid('error').waitFor();
@@ -127,6 +137,44 @@ try {
   await tid('review-saved').waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid=inspection-review]')?.textContent?.includes('有问题'));
   await shot('08-inspection-review');
+
+  // 任务: an assignment made from the form, then cancelled.
+  await tid('nav-assignments').click();
+  await tid('assign-form').waitFor();
+  await tid('assign-assignee').fill(env('GW_EXPERT'));
+  await tid('assign-template').selectOption('expert-major-hazard');
+  await tid('assign-due').fill(chinaDay(7));
+  await tid('assign-usccs').fill(env('GW_USCC'));
+  await tid('assign-submit').click();
+  await tid('assignments-message').waitFor();
+  check((await tid('assignments-message').innerText()).includes('已派发 1 项任务'), 'assignment made');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=assignment-row]').length >= 1);
+  await shot('09-assignments');
+  await page.locator('[data-testid=assignment-row]', { hasText: env('GW_USCC_NAME') }).getByTestId('cancel').click();
+  await tid('act-reason').fill('企业已停产，改期检查');
+  await tid('act-submit').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=assignments-progress]')?.textContent?.includes('已撤销 1'));
+
+  // 督导抽查: a reproducible sample of the town, then visits assigned from it.
+  await tid('nav-samples').click();
+  await tid('draw-form').waitFor();
+  await tid('draw-town').fill(env('GW_TOWN'));
+  await tid('draw-seed').fill('20261207');
+  await tid('draw-submit').click();
+  await tid('page-sample').waitFor();
+  await tid('sample-rows').waitFor();
+  const drawn = await page.locator('[data-testid=sample-row]').count();
+  check(drawn >= 1, `a sample drawn (${drawn})`);
+  check((await tid('sample-seed').innerText()).trim() === '20261207', 'the seed is shown');
+  await shot('10-sample');
+  await tid('sample-assign').click();
+  await tid('assign-form').waitFor();
+  await tid('assign-assignee').fill(env('GW_EXPERT'));
+  await tid('assign-template').selectOption('expert-major-hazard');
+  await tid('assign-due').fill(chinaDay(10));
+  await tid('assign-submit').click();
+  await tid('assignments-message').waitFor();
+  check((await tid('assignments-message').innerText()).includes(`已派发 ${drawn} 项任务`), 'one visit per sampled enterprise');
 
   // A bookmarked URL survives a reload (the cookie keeps the session).
   await page.goto(`${base}/console/#/hazards?overdue=1`);
@@ -138,7 +186,7 @@ try {
   await tid('login-notice').waitFor();
   const after = await page.evaluate(async () => (await fetch('/v1/session')).status);
   check(after === 401, `no session after sign-out (${after})`);
-  await shot('09-signed-out');
+  await shot('11-signed-out');
 
   // Another town's officer sees none of it.
   await signIn(env('GW_OTHER'), env('GW_OTHER_PASSWORD'));
@@ -152,7 +200,13 @@ try {
   await tid('nav-inspections').click();
   await tid('inspections-count').waitFor();
   check((await page.locator('[data-testid=inspection-row]').count()) === 0, 'no inspections of another town');
-  await shot('10-other-town');
+  await tid('nav-assignments').click();
+  await tid('assignments-progress').waitFor();
+  check((await page.locator('[data-testid=assignment-row]').count()) === 0, 'no assignments of another town');
+  await tid('nav-samples').click();
+  await tid('samples-rows').waitFor();
+  check((await page.locator('[data-testid=samples-rows] a').count()) === 0, 'no samples of another town');
+  await shot('12-other-town');
   await tid('logout').click();
   await tid('page-login').waitFor();
 
@@ -166,7 +220,7 @@ try {
   await signIn(env('GW_OTHER'), env('GW_OTHER_PASSWORD'));
   await errorIncludes('锁定');
   check(await tid('page-login').isVisible(), 'the right password waits for the lock');
-  await shot('11-locked');
+  await shot('13-locked');
   check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
   step('passed');
 } catch (e) {

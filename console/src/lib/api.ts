@@ -3,7 +3,8 @@
 // session's CSRF token. A problem answer becomes an ApiError with its code.
 import { hasKey, t } from './i18n';
 import type {
-  Campaign, Coverage, CoverageEnterprise, HazardDetail, HazardItem, InspectionItem, Session,
+  AssignmentItem, AssignOutcome, Campaign, Coverage, CoverageEnterprise, HazardDetail, HazardItem,
+  InspectionDetail, InspectionItem, Sample, Session, TemplateSummary,
 } from './types';
 
 /** A refused or failed request: the problem's code (or `network`), status and detail. */
@@ -131,7 +132,25 @@ export const api = {
     request<unknown>('POST', `/v1/hazards/${encodeURIComponent(id)}/events`, event),
   inspections: (p: { division?: string; review?: string }) =>
     request<InspectionItem[]>('GET', `/v1/inspections${query(p)}`),
+  inspection: (id: string) => request<InspectionDetail>('GET', `/v1/inspections/${encodeURIComponent(id)}`),
+  templates: () => request<TemplateSummary[]>('GET', '/v1/templates'),
+  assignments: (p: { division?: string; status?: string; assignee?: string }) =>
+    request<AssignmentItem[]>('GET', `/v1/assignments${query(p)}`),
+  assign: (req: { assignee: string; template_id: string; due: string; note?: string; targets: Record<string, unknown> }) =>
+    request<AssignOutcome>('POST', '/v1/assignments', req),
+  reassign: (id: string, req: { assignee: string; due?: string; note?: string }) =>
+    request<unknown>('POST', `/v1/assignments/${encodeURIComponent(id)}/reassign`, req),
+  cancelAssignment: (id: string, reason: string) =>
+    request<unknown>('POST', `/v1/assignments/${encodeURIComponent(id)}/cancel`, { reason }),
+  samples: (p: { division?: string }) => request<Sample[]>('GET', `/v1/samples${query(p)}`),
+  drawSample: (division: string, seed: number) => request<Sample>('POST', '/v1/samples', { division, seed }),
+  sample: (id: string) => request<Sample>('GET', `/v1/samples/${encodeURIComponent(id)}`),
   review: (inspectionId: string, state: string, comment: string) =>
     request<unknown>('POST', `/v1/inspections/${encodeURIComponent(inspectionId)}/review`,
       { state, comment: comment || undefined }),
 };
+
+/** The URL of a photo of an inspection (the server re-hashes the bytes it serves). */
+export function photoUrl(inspectionId: string, sha256: string): string {
+  return `/v1/inspections/${encodeURIComponent(inspectionId)}/photos/${encodeURIComponent(sha256)}`;
+}

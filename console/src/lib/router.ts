@@ -1,9 +1,11 @@
 // Hash routes with query parameters, so every page and its filters is a URL an officer
 // can bookmark and send on: `#/overview?campaign=…&division=…&duty=…`,
 // `#/coverage?campaign=…&division=…&duty=…&status=not_done`, `#/hazards?overdue=1`,
-// `#/hazard/<id>`, `#/inspections?review=unreviewed`, `#/inspection/<id>`, `#/login`.
+// `#/hazard/<id>`, `#/inspections?review=unreviewed`, `#/inspection/<id>`,
+// `#/assignments?status=open`, `#/samples`, `#/sample/<id>`, `#/login`.
 
-export type Page = 'login' | 'overview' | 'coverage' | 'hazards' | 'hazard' | 'inspections' | 'inspection';
+export type Page = 'login' | 'overview' | 'coverage' | 'hazards' | 'hazard' | 'inspections' | 'inspection'
+  | 'assignments' | 'samples' | 'sample';
 
 export interface Route {
   page: Page;
@@ -12,7 +14,8 @@ export interface Route {
   params: Record<string, string>;
 }
 
-const PAGES: Page[] = ['login', 'overview', 'coverage', 'hazards', 'hazard', 'inspections', 'inspection'];
+const PAGES: Page[] = ['login', 'overview', 'coverage', 'hazards', 'hazard', 'inspections', 'inspection',
+  'assignments', 'samples', 'sample'];
 
 export function parseHash(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');
@@ -27,9 +30,9 @@ export function parseHash(hash: string): Route {
   const params: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(qs)) params[k] = v;
   const page = (PAGES as string[]).includes(first ?? '') ? (first as Page) : 'overview';
-  if ((page === 'hazard' || page === 'inspection') && !second) {
-    return { page: page === 'hazard' ? 'hazards' : 'inspections', params };
-  }
+  const lists: Partial<Record<Page, Page>> = { hazard: 'hazards', inspection: 'inspections', sample: 'samples' };
+  const list = lists[page];
+  if (list && !second) return { page: list, params };
   return second ? { page, id: second, params } : { page, params };
 }
 

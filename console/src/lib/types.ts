@@ -152,3 +152,123 @@ export interface InspectionItem {
   reviewer: string | null;
   reviewed_at: string | null;
 }
+
+export interface TemplateSummary {
+  id: string;
+  version: number;
+  title_zh: string;
+  role: string;
+}
+
+export interface AssignmentItem {
+  id: string;
+  enterprise_id: string;
+  enterprise_uscc: string;
+  enterprise_name: string | null;
+  division_code: string;
+  assignee: string;
+  template_id: string;
+  due: string;
+  note: string | null;
+  status: 'open' | 'fulfilled' | 'cancelled';
+  assigned_by: string;
+  created_at: string;
+  updated_at: string;
+  fulfilled_by: string | null;
+  sample_id: string | null;
+  overdue: boolean;
+}
+
+export interface AssignOutcome {
+  created: { id: string; enterprise_uscc: string }[];
+  already_open: string[];
+}
+
+export interface SampleGroupCount {
+  group: 'tenant' | 'dust_involved' | 'other';
+  wanted: number;
+  available: number;
+  drawn: number;
+}
+
+export interface DrawnEnterprise {
+  group: 'tenant' | 'dust_involved' | 'other';
+  rank: string;
+  uscc: string;
+  name: string;
+  village_code: string;
+  dust_involved: boolean;
+  tenant: boolean;
+}
+
+export interface Sample {
+  id: string;
+  division_code: string;
+  created_by: string;
+  created_at: string;
+  seed: number;
+  register_version: string;
+  groups: SampleGroupCount[];
+  enterprises: DrawnEnterprise[];
+  shortfalls_zh: string[];
+}
+
+export interface ChainPosition {
+  record_id: string;
+  device_id: string;
+  seq: number;
+  payload_sha256: string;
+  link_sha256: string | null;
+  prev_link_sha256: string | null;
+  chain: 'linked' | 'gap' | 'broken' | 'unanchored';
+  received_at: string;
+  device_time: string | null;
+  clock_flag: string | null;
+  clock_skew_s: number | null;
+}
+
+export interface PhotoEvidence {
+  sha256: string;
+  held: boolean;
+  size: number | null;
+  verified: boolean | null;
+  record: ChainPosition | null;
+  device_time: string | null;
+  gnss_time: string | null;
+  stamp: { lat: number; lon: number; accuracy_m?: number | null; provider?: string; source?: string; mock_location?: boolean } | null;
+  stamp_flags: string[];
+  distance_m: number | null;
+  off_site: boolean | null;
+  radius_m: number | null;
+  original_sha256: string | null;
+  derived_sha256: string | null;
+  thumbnail_sha256: string | null;
+}
+
+export interface AnswerJson {
+  value: { type: string; value: unknown };
+  note?: string;
+  photo_sha256s?: string[];
+}
+
+export interface FindingJson {
+  item_id: string;
+  severity: string;
+  text_zh: string;
+  legal_basis?: { document: string; article: string } | null;
+  note?: string | null;
+  photo_sha256s?: string[];
+}
+
+export interface InspectionDetail {
+  item: InspectionItem;
+  payload: {
+    answers?: Record<string, AnswerJson>;
+    findings?: FindingJson[];
+    started_at?: string;
+    finalized_at?: string;
+  } | null;
+  items: { id: string; section_zh: string; text_zh: string; legal_basis: string | null }[];
+  record: ChainPosition;
+  photos: PhotoEvidence[];
+}

@@ -309,9 +309,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/login"),
     ("POST", "/v1/logout"),
     ("GET", "/v1/session"),
+    ("GET", "/v1/templates"),
     ("GET", "/v1/hazards/{id}"),
     ("POST", "/v1/hazards/{id}/events"),
     ("GET", "/v1/inspections"),
+    ("GET", "/v1/inspections/{id}"),
+    ("GET", "/v1/inspections/{id}/photos/{sha256}"),
     ("POST", "/v1/inspections/{id}/review"),
     ("GET", "/v1/assignments"),
     ("POST", "/v1/assignments"),
@@ -349,12 +352,18 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/login", post(crate::http_officer::login))
         .route("/v1/logout", post(crate::http_officer::logout))
         .route("/v1/session", get(crate::http_officer::session))
+        .route("/v1/templates", get(crate::http_officer::templates))
         .route("/v1/hazards/{id}", get(crate::http_officer::hazard))
         .route(
             "/v1/hazards/{id}/events",
             post(crate::http_officer::hazard_event),
         )
         .route("/v1/inspections", get(crate::http_officer::inspections))
+        .route("/v1/inspections/{id}", get(crate::http_officer::inspection))
+        .route(
+            "/v1/inspections/{id}/photos/{sha256}",
+            get(crate::http_officer::inspection_photo),
+        )
         .route(
             "/v1/inspections/{id}/review",
             post(crate::http_officer::review),

@@ -459,3 +459,121 @@ pub(crate) async fn sample(
     let actor = Actor::from(&caller);
     Ok(Json(s.run(move |st| st.sample(&actor, id)).await?))
 }
+
+/// One shipped checklist template, as the console's pickers list it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TemplateSummary {
+    pub id: String,
+    pub version: u32,
+    pub title_zh: String,
+    /// The role that fills it in (`grid_worker`, `expert`, …).
+    pub role: String,
+}
+
+#[utoipa::path(get, path = "/v1/templates",
+    responses((status = 200, description = "The checklist templates this server ships (for assignment pickers; phones pull the full templates)", body = [TemplateSummary]),
+        (status = "4XX", description = "A problem", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn templates(_caller: Caller) -> Result<Json<Vec<TemplateSummary>>, ApiError> {
+    let all = gridwalk_checklist::builtin::try_builtin_templates()
+        .map_err(|e| ApiError::internal(format!("shipped templates: {e}")))?;
+    Ok(Json(
+        all.into_iter()
+            .map(|t| TemplateSummary {
+                role: serde_json::to_value(t.role)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                id: t.id,
+                version: t.version,
+                title_zh: t.title_zh,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/inspections/{id}", params(("id" = String, Path, description = "Inspection id")),
+    responses((status = 200, description = "The inspection as signed, its item labels, its place in the device's hash chain and every photo's evidence (times, stamp, on-site check, bytes held)", body = crate::evidence_view::InspectionDetail),
+        (status = "4XX", description = "A problem; an inspection outside the caller's jurisdiction is 404", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn inspection(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<crate::evidence_view::InspectionDetail>, ApiError> {
+    let id = parse_id("inspection", &id)?;
+    let actor = Actor::from(&caller);
+    let mut detail = s.run(move |st| st.inspection_detail(&actor, id)).await?;
+    crate::evidence_view::verify_photos(s.blobs.as_ref(), &mut detail)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(detail))
+}
+
+/// `GET /v1/inspections/{id}/photos/{sha256}` answers with this header: `true` when the
+/// bytes served hash to the name (checked on every request).
+pub const VERIFIED_HEADER: &str = "gridwalk-sha256-verified";
+
+#[utoipa::path(get, path = "/v1/inspections/{id}/photos/{sha256}",
+    params(("id" = String, Path, description = "Inspection id"), ("sha256" = String, Path, description = "A photo the inspection names, or its original, watermarked copy or thumbnail")),
+    responses((status = 200, description = "The photo's bytes, re-hashed as they are read (`Gridwalk-Sha256-Verified`)", content_type = "image/jpeg"),
+        (status = "4XX", description = "A problem; a photo of no inspection in the caller's jurisdiction, or not held, is 404", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure; bytes that no longer hash to their name are 500 and logged", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn inspection_photo(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, sha)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = parse_id("inspection", &id)?;
+    let sha = sha.trim().to_ascii_lowercase();
+    if !gridwalk_protocol::is_sha256_hex(&sha) {
+        return Err(bad_id("photo", &sha));
+    }
+    let actor = Actor::from(&caller);
+    let check = sha.clone();
+    if !s
+        .run(move |st| st.inspection_photo_allowed(&actor, id, &check))
+        .await?
+    {
+        return Err(bad_id("photo", &sha));
+    }
+    let key = object_store::path::Path::from(format!("photos/{sha}"));
+    let bytes = match s.blobs.get(&key).await {
+        Ok(got) => got.bytes().await.map_err(ApiError::internal)?,
+        Err(object_store::Error::NotFound { .. }) => {
+            return Err(ApiError::new(
+                ProblemCode::NotFound,
+                format!("photo {sha} is not held by the server (not uploaded yet)"),
+            ))
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    // Evidence: the bytes must still be the ones their name promises.
+    let actual = gridwalk_protocol::sha256_hex(&bytes);
+    if actual != sha {
+        tracing::error!(expected = %sha, %actual, "stored photo no longer matches its hash");
+        return Err(ApiError::internal(format!(
+            "stored photo {sha} hashes to {actual}"
+        )));
+    }
+    let content_type = if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (CACHE_CONTROL, "private, max-age=86400, immutable"),
+            (
+                axum::http::header::HeaderName::from_static(VERIFIED_HEADER),
+                "true",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -10,6 +10,7 @@ pub mod console;
 pub mod coverage;
 pub mod db;
 pub mod error;
+pub mod evidence_view;
 pub mod facts;
 pub mod http;
 pub mod http_officer;

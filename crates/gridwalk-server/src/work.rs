@@ -55,12 +55,12 @@ impl Actor {
         self.scope.as_ref().is_none_or(|s| s.covers(division))
     }
 
-    fn sees_code(&self, code: &str) -> Result<bool, StoreError> {
+    pub(crate) fn sees_code(&self, code: &str) -> Result<bool, StoreError> {
         let d = DivisionCode::parse(code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(self.sees(&d))
     }
 
-    fn may_manage(&self) -> bool {
+    pub(crate) fn may_manage(&self) -> bool {
         matches!(self.role, Role::Officer | Role::Admin)
     }
 }
@@ -243,6 +243,35 @@ pub struct InspectionItem {
     pub review_comment: Option<String>,
     pub reviewer: Option<String>,
     pub reviewed_at: Option<String>,
+}
+
+/// The columns `record_id, inspection_id, enterprise_uscc, name, division_code,
+/// template_id, template_version, inspector, role, finalized_at, received_at, passed,
+/// failed, findings, photo_count, off_site, review state, comment, reviewer, at` (the
+/// inspection projection joined with its review and enterprise) as an item.
+pub(crate) fn inspection_item_of(r: &crate::db::Row) -> Result<InspectionItem, StoreError> {
+    Ok(InspectionItem {
+        record_id: r.str(0)?,
+        inspection_id: r.str(1)?,
+        enterprise_uscc: r.str(2)?,
+        enterprise_name: r.text(3)?,
+        division_code: r.str(4)?,
+        template_id: r.str(5)?,
+        template_version: r.int(6)?,
+        inspector: r.str(7)?,
+        role: r.str(8)?,
+        finalized_at: r.str(9)?,
+        received_at: r.str(10)?,
+        passed: r.int(11)?,
+        failed: r.int(12)?,
+        findings: r.int(13)?,
+        photo_count: r.int(14)?,
+        off_site: r.opt_int(15)?.map(|v| v != 0),
+        review_state: r.text(16)?,
+        review_comment: r.text(17)?,
+        reviewer: r.text(18)?,
+        reviewed_at: r.text(19)?,
+    })
 }
 
 /// The console device of a user (made on first use) and the next position of its
@@ -667,32 +696,7 @@ impl Store {
             )
             .map_err(StoreError::from)
         })?;
-        rows.iter()
-            .map(|r| {
-                Ok(InspectionItem {
-                    record_id: r.str(0)?,
-                    inspection_id: r.str(1)?,
-                    enterprise_uscc: r.str(2)?,
-                    enterprise_name: r.text(3)?,
-                    division_code: r.str(4)?,
-                    template_id: r.str(5)?,
-                    template_version: r.int(6)?,
-                    inspector: r.str(7)?,
-                    role: r.str(8)?,
-                    finalized_at: r.str(9)?,
-                    received_at: r.str(10)?,
-                    passed: r.int(11)?,
-                    failed: r.int(12)?,
-                    findings: r.int(13)?,
-                    photo_count: r.int(14)?,
-                    off_site: r.opt_int(15)?.map(|v| v != 0),
-                    review_state: r.text(16)?,
-                    review_comment: r.text(17)?,
-                    reviewer: r.text(18)?,
-                    reviewed_at: r.text(19)?,
-                })
-            })
-            .collect()
+        rows.iter().map(inspection_item_of).collect()
     }
 
     // ------------------------------------------------------------ assignments

@@ -1,8 +1,8 @@
 //! The officer console (issue 12) in a real Chromium against the real server, with data
 //! that came through the real sync path: a phone inspects offline and finds a major
 //! hazard, syncs; then `console/scripts/e2e-console.mjs` signs in (wrong, right, locked),
-//! walks every page, lists the hazard for supervision and reviews the inspection from
-//! the browser, and checks that another town's officer sees none of it. Afterwards the
+//! walks every page, lists the hazard for supervision, reviews the inspection, makes and
+//! cancels an assignment and assigns visits from a supervision sample from the browser, and checks that another town's officer sees none of it. Afterwards the
 //! server (CLI) and the phone (after its next sync) must hold what the browser did.
 //!
 //! Needs Chromium, node and a built console (`console/dist`, `console/node_modules`):
@@ -10,7 +10,7 @@
 //! this test only prints SKIPPED. Screenshots: target/console-screenshots/.
 
 use gridwalk_system_tests::bins::workspace;
-use gridwalk_system_tests::fixtures::TOWN;
+use gridwalk_system_tests::fixtures::{uscc, EXPERT, TOWN};
 use gridwalk_system_tests::server::admin_with_input;
 use gridwalk_system_tests::{inspections_with_major_hazard, sync_until_done, World};
 use serde_json::Value;
@@ -22,6 +22,61 @@ const PASSWORD: &str = "西城-督查-2026-12";
 const OTHER_TOWN: &str = "320413100000";
 const OTHER: &str = "孙科长";
 const OTHER_PASSWORD: &str = "金城-督查-2026-12";
+
+/// An officer's bearer session for the API checks.
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Api {
+    fn login(base: &str, user: &str, password: &str) -> Api {
+        let http = reqwest::blocking::Client::new();
+        let v: Value = http
+            .post(format!("{base}/v1/login"))
+            .json(&serde_json::json!({"user_name": user, "password": password}))
+            .send()
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.json())
+            .expect("login");
+        Api {
+            token: v["token"].as_str().expect("token").to_string(),
+            base: base.to_string(),
+            http,
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .expect("get");
+        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    }
+
+    /// Status, body and the `Gridwalk-Sha256-Verified` header.
+    fn bytes(&self, path: &str) -> (u16, Vec<u8>, Option<String>) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .expect("get");
+        let verified = r
+            .headers()
+            .get("gridwalk-sha256-verified")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (
+            r.status().as_u16(),
+            r.bytes().map(|b| b.to_vec()).unwrap_or_default(),
+            verified,
+        )
+    }
+}
 
 fn parse(out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
@@ -105,6 +160,10 @@ fn the_officer_console_in_chromium() {
         .env("GW_OTHER_PASSWORD", OTHER_PASSWORD)
         .env("GW_HAZARD", &hazard)
         .env("GW_INSPECTION", &expert)
+        .env("GW_TOWN", TOWN)
+        .env("GW_EXPERT", EXPERT)
+        .env("GW_USCC", uscc(2))
+        .env("GW_USCC_NAME", "金坛铝业抛光2厂")
         .env("GW_SHOTS", &shots)
         .status()
         .expect("run node console/scripts/e2e-console.mjs");
@@ -136,6 +195,22 @@ fn the_officer_console_in_chromium() {
         "泄爆口照片不清晰，请复查时补拍（控制台）"
     );
 
+    let assignments = parse(&s.admin(&["assignments", "list", "--division", TOWN, "--json"]));
+    let list = assignments.as_array().cloned().unwrap_or_default();
+    let cancelled: Vec<&Value> = list.iter().filter(|a| a["status"] == "cancelled").collect();
+    assert_eq!(cancelled.len(), 1, "{assignments}");
+    assert_eq!(cancelled[0]["enterprise_uscc"], uscc(2).as_str());
+    assert_eq!(cancelled[0]["assigned_by"], OFFICER);
+    let sampled: Vec<&Value> = list.iter().filter(|a| !a["sample_id"].is_null()).collect();
+    assert_eq!(
+        sampled.len(),
+        3,
+        "every enterprise of the town drawn and assigned: {assignments}"
+    );
+    assert!(sampled
+        .iter()
+        .all(|a| a["status"] == "open" && a["assignee"] == EXPERT));
+
     // …and as the phone sees it after its next sync.
     sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
     let shown = w.device.json(&["hazards", "show", &hazard]);
@@ -145,4 +220,49 @@ fn the_officer_console_in_chromium() {
     );
     let inspection = w.device.json(&["inspect", "show", &expert]);
     assert_eq!(inspection["review"]["state"], "has_issues", "{inspection}");
+    let todo = w.device.json(&["assignments"]);
+    assert_eq!(
+        todo.as_array().map(Vec::len),
+        Some(3),
+        "the sampled visits: {todo}"
+    );
+
+    // The evidence behind the panel over the API: another town gets nothing, and a
+    // photo swapped on the server's disk shows as such (and is not served).
+    let here = Api::login(&w.server.url(), OFFICER, PASSWORD);
+    // The browser run locked the other officer's name; a new password lifts the lock.
+    admin_with_input(
+        &w.server.data,
+        None,
+        &["admin", "set-password", "--name", OTHER, "--password-stdin"],
+        Some(OTHER_PASSWORD),
+    );
+    let there = Api::login(&w.server.url(), OTHER, OTHER_PASSWORD);
+    let (status, detail) = here.get(&format!("/v1/inspections/{expert}"));
+    assert_eq!(status, 200, "{detail}");
+    let photos = detail["photos"].as_array().cloned().unwrap_or_default();
+    assert!(photos.len() >= 2, "{detail}");
+    assert!(photos.iter().all(|p| p["verified"] == true), "{detail}");
+    assert_eq!(detail["record"]["chain"], "linked", "{detail}");
+    let sha = photos[0]["sha256"].as_str().expect("sha").to_string();
+    let path = format!("/v1/inspections/{expert}/photos/{sha}");
+    let (status, bytes, verified) = here.bytes(&path);
+    assert_eq!((status, verified.as_deref()), (200, Some("true")));
+    assert_eq!(gridwalk_system_tests::check::sha256_hex(&bytes), sha);
+    assert_eq!(there.get(&format!("/v1/inspections/{expert}")).0, 404);
+    assert_eq!(there.bytes(&path).0, 404);
+    // A photo the inspection does not name is not served, even inside the jurisdiction.
+    let other = format!("/v1/inspections/{expert}/photos/{}", "0".repeat(64));
+    assert_eq!(here.bytes(&other).0, 404);
+    let blob = w.server.data.join("blobs").join("photos").join(&sha);
+    assert!(blob.is_file(), "{}", blob.display());
+    std::fs::write(&blob, b"not the photo the phone took").expect("swap the photo");
+    let (_, detail) = here.get(&format!("/v1/inspections/{expert}"));
+    let swapped = detail["photos"]
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["sha256"] == sha.as_str()))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(swapped["verified"], false, "{detail}");
+    assert_eq!(here.bytes(&path).0, 500);
 }
