@@ -90,11 +90,27 @@ try {
   check(listed >= 1, 'enterprises behind the number');
   await shot('04-coverage-list');
 
+  // 企业: the register searched like the phone (pinyin initials of 金坛铝业抛光), with the
+  // dust type the expert confirmed on the visit.
+  await tid('nav-enterprises').click();
+  await tid('enterprises-rows').waitFor();
+  check((await page.locator('[data-testid=enterprise-row]').count()) === 3, 'the town\'s register');
+  await tid('enterprises-q').fill('jtlypg');
+  await tid('enterprises-search').click();
+  await page.waitForFunction(() => location.hash.includes('q=jtlypg'));
+  await tid('enterprises-rows').waitFor();
+  check((await page.locator('[data-testid=enterprise-row]').count()) === 3, 'pinyin initials find them');
+  await tid('enterprises-q').fill('抛光1厂');
+  await tid('enterprises-search').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=enterprise-row]').length === 1);
+  check(await tid('dust-confirmed').isVisible(), 'the confirmed dust type is marked');
+  await shot('05-enterprises');
+
   // 隐患: the ledger, one hazard, 挂牌督办 from the console.
   await tid('nav-hazards').click();
   await tid('hazards-rows').waitFor();
   check(await tid(`hazard-${hazardId}`).isVisible(), 'the synced hazard is listed');
-  await shot('05-hazards');
+  await shot('06-hazards');
   await tid(`hazard-${hazardId}`).click();
   await tid('hazard-description').waitFor();
   check(await tid('close-submit').isDisabled(), 'closing waits for a passed re-inspection');
@@ -104,7 +120,7 @@ try {
   await tid('list-submit').click();
   await tid('hazard-saved').waitFor();
   check((await tid('hazard-listed').innerText()).includes('金安督〔2026〕88号'), 'listed supervision shown');
-  await shot('06-hazard');
+  await shot('07-hazard');
   // A write without the CSRF token is refused, even with the cookie.
   const csrf = await page.evaluate(async (id) => {
     const r = await fetch(`/v1/hazards/${id}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'closed' }) });
@@ -117,7 +133,7 @@ try {
   await tid('inspections-rows').waitFor();
   const inspections = await page.locator('[data-testid=inspection-row]').count();
   check(inspections >= 2, `inspections listed (${inspections})`);
-  await shot('07-inspections');
+  await shot('08-inspections');
   await tid(`inspection-${inspectionId}`).click();
   await tid('review-form').waitFor();
   // The evidence panel: every photo held, re-hashed, drawn, in an unbroken chain.
@@ -136,7 +152,7 @@ try {
   await tid('review-submit').click();
   await tid('review-saved').waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid=inspection-review]')?.textContent?.includes('有问题'));
-  await shot('08-inspection-review');
+  await shot('09-inspection-review');
 
   // 任务: an assignment made from the form, then cancelled.
   await tid('nav-assignments').click();
@@ -149,7 +165,7 @@ try {
   await tid('assignments-message').waitFor();
   check((await tid('assignments-message').innerText()).includes('已派发 1 项任务'), 'assignment made');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=assignment-row]').length >= 1);
-  await shot('09-assignments');
+  await shot('10-assignments');
   await page.locator('[data-testid=assignment-row]', { hasText: env('GW_USCC_NAME') }).getByTestId('cancel').click();
   await tid('act-reason').fill('企业已停产，改期检查');
   await tid('act-submit').click();
@@ -166,7 +182,7 @@ try {
   const drawn = await page.locator('[data-testid=sample-row]').count();
   check(drawn >= 1, `a sample drawn (${drawn})`);
   check((await tid('sample-seed').innerText()).trim() === '20261207', 'the seed is shown');
-  await shot('10-sample');
+  await shot('11-sample');
   await tid('sample-assign').click();
   await tid('assign-form').waitFor();
   await tid('assign-assignee').fill(env('GW_EXPERT'));
@@ -186,7 +202,7 @@ try {
   await tid('login-notice').waitFor();
   const after = await page.evaluate(async () => (await fetch('/v1/session')).status);
   check(after === 401, `no session after sign-out (${after})`);
-  await shot('11-signed-out');
+  await shot('12-signed-out');
 
   // Another town's officer sees none of it.
   await signIn(env('GW_OTHER'), env('GW_OTHER_PASSWORD'));
@@ -203,10 +219,13 @@ try {
   await tid('nav-assignments').click();
   await tid('assignments-progress').waitFor();
   check((await page.locator('[data-testid=assignment-row]').count()) === 0, 'no assignments of another town');
+  await tid('nav-enterprises').click();
+  await tid('enterprises-count').waitFor();
+  check((await page.locator('[data-testid=enterprise-row]').count()) === 0, 'no enterprises of another town');
   await tid('nav-samples').click();
   await tid('samples-rows').waitFor();
   check((await page.locator('[data-testid=samples-rows] a').count()) === 0, 'no samples of another town');
-  await shot('12-other-town');
+  await shot('13-other-town');
   await tid('logout').click();
   await tid('page-login').waitFor();
 
@@ -220,7 +239,7 @@ try {
   await signIn(env('GW_OTHER'), env('GW_OTHER_PASSWORD'));
   await errorIncludes('锁定');
   check(await tid('page-login').isVisible(), 'the right password waits for the lock');
-  await shot('13-locked');
+  await shot('14-locked');
   check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
   step('passed');
 } catch (e) {

@@ -3,7 +3,7 @@
 // session's CSRF token. A problem answer becomes an ApiError with its code.
 import { hasKey, t } from './i18n';
 import type {
-  AssignmentItem, AssignOutcome, Campaign, Coverage, CoverageEnterprise, HazardDetail, HazardItem,
+  AssignmentItem, AssignOutcome, Campaign, EnterprisePage, Coverage, CoverageEnterprise, HazardDetail, HazardItem,
   InspectionDetail, InspectionItem, Sample, Session, TemplateSummary,
 } from './types';
 
@@ -133,6 +133,8 @@ export const api = {
   inspections: (p: { division?: string; review?: string }) =>
     request<InspectionItem[]>('GET', `/v1/inspections${query(p)}`),
   inspection: (id: string) => request<InspectionDetail>('GET', `/v1/inspections/${encodeURIComponent(id)}`),
+  enterprises: (p: { division?: string; q?: string; limit?: number }) =>
+    request<EnterprisePage>('GET', `/v1/enterprises${query(p)}`),
   templates: () => request<TemplateSummary[]>('GET', '/v1/templates'),
   assignments: (p: { division?: string; status?: string; assignee?: string }) =>
     request<AssignmentItem[]>('GET', `/v1/assignments${query(p)}`),

@@ -272,3 +272,36 @@ export interface InspectionDetail {
   record: ChainPosition;
   photos: PhotoEvidence[];
 }
+
+export interface Confirmation {
+  by: string;
+  at: string;
+  inspection_id: string;
+}
+
+export interface EnterpriseRow {
+  uscc: string;
+  name: string;
+  village_code: string;
+  village_name: string | null;
+  register: {
+    address?: string | null;
+    dust_types?: unknown[];
+    workers_per_shift?: number | null;
+    al_mg?: boolean;
+    dust_involved?: boolean;
+    safety_officer?: { name: string; phone?: string | null; confirmed_on_site?: boolean } | null;
+    risk_report?: string;
+    warning_education?: string;
+    confirmations?: Record<string, Confirmation>;
+  };
+  tenant: boolean;
+  last_visit: string | null;
+  inspections: number;
+  open_hazards: number;
+}
+
+export interface EnterprisePage {
+  total: number;
+  rows: EnterpriseRow[];
+}

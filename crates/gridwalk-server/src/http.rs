@@ -310,6 +310,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/logout"),
     ("GET", "/v1/session"),
     ("GET", "/v1/templates"),
+    ("GET", "/v1/enterprises"),
     ("GET", "/v1/hazards/{id}"),
     ("POST", "/v1/hazards/{id}/events"),
     ("GET", "/v1/inspections"),
@@ -353,6 +354,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/logout", post(crate::http_officer::logout))
         .route("/v1/session", get(crate::http_officer::session))
         .route("/v1/templates", get(crate::http_officer::templates))
+        .route("/v1/enterprises", get(crate::http_officer::enterprises))
         .route("/v1/hazards/{id}", get(crate::http_officer::hazard))
         .route(
             "/v1/hazards/{id}/events",

@@ -577,3 +577,38 @@ pub(crate) async fn inspection_photo(
     )
         .into_response())
 }
+
+/// Query of `GET /v1/enterprises`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EnterprisesQuery {
+    /// A division inside the caller's jurisdiction (default: all of it).
+    #[serde(default)]
+    pub division: Option<String>,
+    /// A USCC prefix, pinyin (full or initials), or part of the name or address.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// At most this many rows (1–1000, default 200).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/v1/enterprises", params(EnterprisesQuery),
+    responses((status = 200, description = "The register of the division with confirmed facts, last visit and open hazards", body = crate::register_view::EnterprisePage),
+        (status = "4XX", description = "A problem; a division outside the caller's jurisdiction is 404", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn enterprises(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<EnterprisesQuery>,
+) -> Result<Json<crate::register_view::EnterprisePage>, ApiError> {
+    let division = division_in_scope(&caller, q.division.as_deref())?;
+    let actor = Actor::from(&caller);
+    Ok(Json(
+        s.run(move |st| {
+            st.enterprise_page(&actor, &division, q.q.as_deref(), q.limit.unwrap_or(200))
+        })
+        .await?,
+    ))
+}

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod password;
 pub mod projections;
 pub mod register;
+pub mod register_view;
 pub mod serve;
 pub mod sessions;
 pub mod store;

@@ -250,6 +250,17 @@ fn the_officer_console_in_chromium() {
     assert_eq!((status, verified.as_deref()), (200, Some("true")));
     assert_eq!(gridwalk_system_tests::check::sha256_hex(&bytes), sha);
     assert_eq!(there.get(&format!("/v1/inspections/{expert}")).0, 404);
+    assert_eq!(
+        there.get(&format!("/v1/enterprises?division={TOWN}")).0,
+        404
+    );
+    let (status, mine) = here.get(&format!("/v1/enterprises?q={}", uscc(1)));
+    assert_eq!((status, mine["total"].as_u64()), (200, Some(1)), "{mine}");
+    assert!(
+        mine["rows"][0]["register"]["confirmations"]["dust_confirmed"]["inspection_id"].is_string(),
+        "the dust type confirmed on the visit, with who and from which inspection: {mine}"
+    );
+    assert_eq!(mine["rows"][0]["open_hazards"], 1, "{mine}");
     assert_eq!(there.bytes(&path).0, 404);
     // A photo the inspection does not name is not served, even inside the jurisdiction.
     let other = format!("/v1/inspections/{expert}/photos/{}", "0".repeat(64));
