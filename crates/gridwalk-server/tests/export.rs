@@ -249,6 +249,39 @@ async fn the_hazard_ledger_carries_the_plan_and_the_days_overdue(h: &Harness) {
     assert_eq!(status, 200);
     let (_, r) = sheet(&saved(h, "all.xlsx", &body));
     assert_eq!(data_rows(&r), usize::from(overdue > 0));
+    // A campaign is named in the title and keeps the hazards found within its days.
+    blocking(h, |s| {
+        let shipped = include_str!("../campaigns/changzhou-2024-dust-100day.json");
+        let c2024 = gridwalk_core::Campaign::from_json(shipped).expect("campaign");
+        s.import_campaign(&c2024).expect("import");
+        let mut v: Value = serde_json::from_str(shipped).expect("json");
+        v["id"] = json!("test-2026");
+        v["name_zh"] = json!("2026年测试专项行动");
+        v["starts_on"] = json!("2026-01-01");
+        v["ends_on"] = json!("2026-12-31");
+        let c2026 = gridwalk_core::Campaign::from_json(&v.to_string()).expect("campaign");
+        s.import_campaign(&c2026).expect("import");
+    })
+    .await;
+    for (campaign, name, rows) in [
+        (
+            "test-2026",
+            "2026年测试专项行动（2026-01-01至2026-12-31）",
+            1,
+        ),
+        ("changzhou-2024-dust-100day", "百日攻坚", 0),
+    ] {
+        let (status, _, body) = get_export(
+            h,
+            &officer,
+            &format!("/v1/exports/hazards.xlsx?campaign={campaign}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let (_, r) = sheet(&saved(h, "campaign.xlsx", &body));
+        assert!(text(&r, 0, 0).contains(name), "{}", text(&r, 0, 0));
+        assert_eq!(data_rows(&r), rows, "{campaign}");
+    }
     // An unknown campaign is 404.
     let (status, _, body) = get_export(
         h,
