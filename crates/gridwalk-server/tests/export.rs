@@ -374,8 +374,15 @@ async fn the_inspection_and_register_ledgers_read_back(h: &Harness) {
     assert_eq!(name, "粉尘涉爆企业底数台账");
     let hs = headers(&r);
     let col = |name: &str| hs.iter().position(|h| h == name).expect("column") as u32;
-    // The town's two enterprises, not the other town's.
+    // The town's two enterprises (both dust-involved), not the other town's.
     assert_eq!(data_rows(&r), 2);
+    let (_, _, body) = get_export(
+        h,
+        &officer,
+        "/v1/exports/enterprises.xlsx?dust_involved=true",
+    )
+    .await;
+    assert_eq!(data_rows(&sheet(&saved(h, "dust.xlsx", &body)).1), 2);
     assert_eq!(text(&r, 2, col("企业名称")), "金坛东村木业有限公司");
     assert_eq!(text(&r, 2, col("所属村(社区)")), "东村");
     assert_eq!(text(&r, 2, col("粉尘种类")), "木粉");
@@ -449,6 +456,11 @@ async fn exports_are_scoped_to_the_callers_jurisdiction(h: &Harness) {
     let (_, r) = sheet(&saved(h, "rulin-e.xlsx", &body));
     assert_eq!(data_rows(&r), 1);
     assert_eq!(text(&r, 2, 3), "儒林南村饲料厂");
+    assert_eq!(text(&r, 2, 7), "否", "涉粉");
+    let (status, _, body) =
+        get_export(h, &other, "/v1/exports/enterprises.xlsx?dust_involved=true").await;
+    assert_eq!(status, 200);
+    assert_eq!(data_rows(&sheet(&saved(h, "rulin-dust.xlsx", &body)).1), 0);
     // A phone (even an expert's) does not export; nor does an anonymous caller.
     let (status, _, _) = get_export(h, &expert.token, "/v1/exports/hazards.xlsx").await;
     assert_eq!(status, 403);
