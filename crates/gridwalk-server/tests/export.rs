@@ -198,6 +198,9 @@ async fn the_hazard_ledger_carries_the_plan_and_the_days_overdue(h: &Harness) {
         "{cd}"
     );
     assert_eq!(head["cache-control"], "no-store");
+    // Sent as is (an xlsx is a zip already), with its length, though the client takes gzip.
+    assert!(head.get("content-encoding").is_none(), "{head:?}");
+    assert_eq!(head["content-length"], body.len().to_string().as_str());
     let file = saved(h, "hazards.xlsx", &body);
     let (name, r) = sheet(&file);
     assert_eq!(name, "隐患排查治理台账");
