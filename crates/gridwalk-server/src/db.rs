@@ -133,6 +133,20 @@ pub trait Tx {
     fn query_opt(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>, DbError> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
+    /// Runs a query and hands each row to `f` as it is read, holding no more than one
+    /// (the ledgers of 100,000 rows); stops at the first error of `f`. No other
+    /// statement may run on this transaction until it returns.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for row in self.query(sql, params)? {
+            f(row)?;
+        }
+        Ok(())
+    }
 }
 
 /// A database the server can run on.
@@ -321,22 +335,45 @@ impl Tx for SqliteTx<'_> {
         let p: Vec<_> = params.iter().map(to_sqlite).collect();
         let mut stmt = self.0.prepare_cached(&sqlite_sql(sql))?;
         let n = stmt.column_count();
-        let rows = stmt.query_map(rusqlite::params_from_iter(p), |r| {
-            let mut out = Vec::with_capacity(n);
-            for i in 0..n {
-                out.push(match r.get_ref(i)? {
-                    rusqlite::types::ValueRef::Null => Val::Null,
-                    rusqlite::types::ValueRef::Integer(i) => Val::Int(i),
-                    rusqlite::types::ValueRef::Real(f) => Val::Text(f.to_string()),
-                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
-                        Val::Text(String::from_utf8_lossy(t).into_owned())
-                    }
-                });
-            }
-            Ok(Row(out))
-        })?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(p), |r| from_sqlite(r, n))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let p: Vec<_> = params.iter().map(to_sqlite).collect();
+        let mut stmt = self
+            .0
+            .prepare_cached(&sqlite_sql(sql))
+            .map_err(DbError::from)?;
+        let n = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(p))
+            .map_err(DbError::from)?;
+        while let Some(r) = rows.next().map_err(DbError::from)? {
+            f(from_sqlite(r, n).map_err(DbError::from)?)?;
+        }
+        Ok(())
+    }
+}
+
+fn from_sqlite(r: &rusqlite::Row<'_>, n: usize) -> Result<Row, rusqlite::Error> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(match r.get_ref(i)? {
+            rusqlite::types::ValueRef::Null => Val::Null,
+            rusqlite::types::ValueRef::Integer(i) => Val::Int(i),
+            rusqlite::types::ValueRef::Real(f) => Val::Text(f.to_string()),
+            rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                Val::Text(String::from_utf8_lossy(t).into_owned())
+            }
+        });
+    }
+    Ok(Row(out))
 }
 
 impl Backend for SqliteBackend {
@@ -557,6 +594,23 @@ impl Tx for PgTx<'_, '_> {
             .map(|v| v as &(dyn postgres::types::ToSql + Sync))
             .collect();
         self.tx.query(&st, &refs)?.iter().map(from_pg).collect()
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let st = self.statement(sql)?;
+        let p: Vec<PgVal> = params.iter().map(PgVal).collect();
+        // Rows are decoded as they arrive from the socket, not gathered first.
+        let mut rows = self.tx.query_raw(&st, p.iter()).map_err(DbError::from)?;
+        while let Some(r) = rows.next().map_err(DbError::from)? {
+            f(from_pg(&r)?)?;
+        }
+        Ok(())
     }
 }
 

@@ -19,6 +19,7 @@ use object_store::ObjectStore;
 use serde::de::DeserializeOwned;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -324,6 +325,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/samples"),
     ("POST", "/v1/samples"),
     ("GET", "/v1/samples/{id}"),
+    ("GET", "/v1/exports/hazards.xlsx"),
+    ("GET", "/v1/exports/inspections.xlsx"),
+    ("GET", "/v1/exports/enterprises.xlsx"),
     ("GET", "/openapi.json"),
     // crate::tus::routes()
     ("OPTIONS", "/v1/photos"),
@@ -387,6 +391,18 @@ pub fn app(state: AppState) -> Router {
             get(crate::http_officer::samples).post(crate::http_officer::draw_sample),
         )
         .route("/v1/samples/{id}", get(crate::http_officer::sample))
+        .route(
+            "/v1/exports/hazards.xlsx",
+            get(crate::http_export::hazards_xlsx),
+        )
+        .route(
+            "/v1/exports/inspections.xlsx",
+            get(crate::http_export::inspections_xlsx),
+        )
+        .route(
+            "/v1/exports/enterprises.xlsx",
+            get(crate::http_export::enterprises_xlsx),
+        )
         .route("/openapi.json", get(crate::openapi::document))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(crate::tus::routes())
@@ -401,7 +417,10 @@ pub fn app(state: AppState) -> Router {
         // Outside the decompression layer (its 415 for an unknown `Content-Encoding` has
         // an empty body), inside compression (so it sees plain bodies).
         .layer(axum::middleware::from_fn(errors_as_problems))
-        .layer(CompressionLayer::new())
+        // An xlsx file is a zip already: compressing it again costs time for nothing.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("application/vnd.openxml")),
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("gridwalk-protocol"),

@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use gridwalk_core::DivisionCode;
 use gridwalk_protocol::Role;
+use gridwalk_server::export::LedgerKind;
 use gridwalk_server::register::{self, RegisterFile};
 use gridwalk_server::serve::{self, ConnLimits};
 use gridwalk_server::tus::UploadLimits;
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod export_cmd;
 mod officer_cmd;
 
 #[derive(Parser)]
@@ -350,11 +352,33 @@ enum AdminCommand {
 
 #[derive(Subcommand)]
 enum ExportCommand {
-    /// Every stored inspection with its photos and state.
+    /// Every stored inspection with its photos and state (JSON); with --division
+    /// --format xlsx --out FILE, the 检查记录台账 (docs/exports.md).
     Inspections {
-        /// JSON output (the only format for now).
+        /// JSON output (the dump of every stored inspection).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        ledger: export_cmd::LedgerArgs,
+        /// Ledger: approved, has_issues, rejected or unreviewed only.
+        #[arg(long)]
+        review: Option<String>,
+    },
+    /// 隐患排查治理台账: the hazards of a division with their 五定.
+    Hazards {
+        #[command(flatten)]
+        ledger: export_cmd::LedgerArgs,
+        /// Only those still open after their deadline.
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// 粉尘涉爆企业底数台账: the register with the facts visits confirmed.
+    Enterprises {
+        #[command(flatten)]
+        ledger: export_cmd::LedgerArgs,
+        /// Only dust-involved enterprises.
+        #[arg(long)]
+        dust_involved: bool,
     },
 }
 
@@ -393,7 +417,44 @@ fn main() -> Result<()> {
         } => import(&data, &store, RegisterFile::Enterprises, &file),
         Command::Admin { command } => admin(&store, command),
         Command::Export {
-            command: ExportCommand::Inspections { json: _ },
+            command: ExportCommand::Inspections { ledger, review, .. },
+        } if ledger.wants_ledger() => export_cmd::run(
+            &store,
+            LedgerKind::Inspections,
+            ledger,
+            export_cmd::Filters {
+                review,
+                ..Default::default()
+            },
+        ),
+        Command::Export {
+            command: ExportCommand::Hazards { ledger, overdue },
+        } => export_cmd::run(
+            &store,
+            LedgerKind::Hazards,
+            ledger,
+            export_cmd::Filters {
+                overdue,
+                ..Default::default()
+            },
+        ),
+        Command::Export {
+            command:
+                ExportCommand::Enterprises {
+                    ledger,
+                    dust_involved,
+                },
+        } => export_cmd::run(
+            &store,
+            LedgerKind::Enterprises,
+            ledger,
+            export_cmd::Filters {
+                dust_involved,
+                ..Default::default()
+            },
+        ),
+        Command::Export {
+            command: ExportCommand::Inspections { .. },
         } => {
             let all = store.export_inspections()?;
             println!("{}", serde_json::to_string_pretty(&all)?);

@@ -1,0 +1,319 @@
+//! The rows of the three ledgers: plain values (texts already in Chinese, dates in China
+//! time) so this crate needs nothing of the server's types.
+
+use crate::writer::{Cell, Column, LedgerRow};
+use chrono::{NaiveDate, NaiveDateTime};
+
+const fn col(header: &'static str, width: f64) -> Column {
+    Column { header, width }
+}
+
+/// One hazard of the 隐患排查治理台账.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HazardRow {
+    /// 所属镇(街道).
+    pub town: String,
+    /// 所属村(社区).
+    pub village: String,
+    pub enterprise_name: String,
+    pub uscc: String,
+    /// 隐患描述.
+    pub description: String,
+    /// 隐患等级: 一般隐患 / 重大隐患.
+    pub severity: String,
+    /// 判定依据.
+    pub legal_basis: String,
+    /// 发现日期.
+    pub found_on: Option<NaiveDate>,
+    /// 发现人.
+    pub found_by: String,
+    /// 整改措施 (五定).
+    pub measures: Option<String>,
+    /// 责任人 (五定).
+    pub responsible: Option<String>,
+    /// 整改资金, in yuan (五定).
+    pub funds_yuan: Option<u64>,
+    /// 整改时限: the hazard's deadline (the plan's, or as extended).
+    pub deadline: Option<NaiveDate>,
+    /// 应急预案 (五定).
+    pub interim_measures: Option<String>,
+    /// 整改状态.
+    pub status: String,
+    /// 复查日期 (the latest re-inspection).
+    pub reinspected_on: Option<NaiveDate>,
+    /// 复查人.
+    pub reinspected_by: Option<String>,
+    /// 销号日期.
+    pub closed_on: Option<NaiveDate>,
+    /// 挂牌督办.
+    pub listed: bool,
+    /// 逾期天数 (0 when not overdue).
+    pub overdue_days: i64,
+}
+
+/// The columns of the hazard ledger, exactly as the campaign's template has them.
+pub const HAZARD_COLUMNS: [Column; 21] = [
+    col("序号", 6.0),
+    col("所属镇(街道)", 12.0),
+    col("所属村(社区)", 14.0),
+    col("企业名称", 30.0),
+    col("统一社会信用代码", 21.0),
+    col("隐患描述", 40.0),
+    col("隐患等级", 10.0),
+    col("判定依据", 36.0),
+    col("发现日期", 11.0),
+    col("发现人", 10.0),
+    col("整改措施", 36.0),
+    col("责任人", 10.0),
+    col("整改资金", 10.0),
+    col("整改时限", 11.0),
+    col("应急预案", 30.0),
+    col("整改状态", 10.0),
+    col("复查日期", 11.0),
+    col("复查人", 10.0),
+    col("销号日期", 11.0),
+    col("挂牌督办", 9.0),
+    col("逾期天数", 9.0),
+];
+
+impl LedgerRow for HazardRow {
+    const TITLE: &'static str = "隐患排查治理台账";
+
+    fn columns() -> &'static [Column] {
+        &HAZARD_COLUMNS
+    }
+
+    fn cells(&self, seq: u64) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Int(seq as i64),
+            Cell::Text(&self.town),
+            Cell::Text(&self.village),
+            Cell::Text(&self.enterprise_name),
+            Cell::Text(&self.uscc),
+            Cell::Text(&self.description),
+            Cell::Text(&self.severity),
+            Cell::Text(&self.legal_basis),
+            Cell::opt_date(self.found_on),
+            Cell::Text(&self.found_by),
+            Cell::opt_text(self.measures.as_deref()),
+            Cell::opt_text(self.responsible.as_deref()),
+            Cell::opt_int(self.funds_yuan.and_then(|y| i64::try_from(y).ok())),
+            Cell::opt_date(self.deadline),
+            Cell::opt_text(self.interim_measures.as_deref()),
+            Cell::Text(&self.status),
+            Cell::opt_date(self.reinspected_on),
+            Cell::opt_text(self.reinspected_by.as_deref()),
+            Cell::opt_date(self.closed_on),
+            Cell::YesNo(self.listed),
+            Cell::Int(self.overdue_days),
+        ]
+    }
+}
+
+/// One finalized inspection of the 检查记录台账.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InspectionRow {
+    pub town: String,
+    pub village: String,
+    pub enterprise_name: String,
+    pub uscc: String,
+    /// 检查表: the template's title and version.
+    pub template: String,
+    /// 检查人.
+    pub inspector: String,
+    /// 检查人角色 (网格员 / 专家 / …).
+    pub role: String,
+    pub started_at: Option<NaiveDateTime>,
+    pub finalized_at: Option<NaiveDateTime>,
+    /// When the server received it.
+    pub received_at: Option<NaiveDateTime>,
+    /// 现场核验: 在现场 / 不在现场 / 无定位.
+    pub on_site: String,
+    /// Nearest photo stamp to the registered site, metres.
+    pub distance_m: Option<i64>,
+    /// 得分: pass rate of the answered items (0..=1), when any were scored.
+    pub pass_rate: Option<f64>,
+    pub passed: i64,
+    pub failed: i64,
+    /// 问题数 (findings).
+    pub findings: i64,
+    pub photos: i64,
+    /// 审核状态: 已通过 / 有问题 / 已驳回 / 未审核.
+    pub review: String,
+    pub reviewer: Option<String>,
+    pub review_comment: Option<String>,
+    /// 记录哈希: SHA-256 of the canonical payload.
+    pub record_hash: String,
+}
+
+/// The columns of the inspection ledger.
+pub const INSPECTION_COLUMNS: [Column; 22] = [
+    col("序号", 6.0),
+    col("所属镇(街道)", 12.0),
+    col("所属村(社区)", 14.0),
+    col("企业名称", 30.0),
+    col("统一社会信用代码", 21.0),
+    col("检查表", 28.0),
+    col("检查人", 10.0),
+    col("检查人角色", 10.0),
+    col("开始时间", 16.0),
+    col("完成时间", 16.0),
+    col("上报时间", 16.0),
+    col("现场核验", 10.0),
+    col("距企业(米)", 10.0),
+    col("得分(合格率)", 11.0),
+    col("合格项", 8.0),
+    col("不合格项", 9.0),
+    col("问题数", 8.0),
+    col("照片数", 8.0),
+    col("审核状态", 9.0),
+    col("审核人", 10.0),
+    col("审核意见", 30.0),
+    col("记录哈希(SHA-256)", 66.0),
+];
+
+impl LedgerRow for InspectionRow {
+    const TITLE: &'static str = "检查记录台账";
+
+    fn columns() -> &'static [Column] {
+        &INSPECTION_COLUMNS
+    }
+
+    fn cells(&self, seq: u64) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Int(seq as i64),
+            Cell::Text(&self.town),
+            Cell::Text(&self.village),
+            Cell::Text(&self.enterprise_name),
+            Cell::Text(&self.uscc),
+            Cell::Text(&self.template),
+            Cell::Text(&self.inspector),
+            Cell::Text(&self.role),
+            Cell::opt_datetime(self.started_at),
+            Cell::opt_datetime(self.finalized_at),
+            Cell::opt_datetime(self.received_at),
+            Cell::Text(&self.on_site),
+            Cell::opt_int(self.distance_m),
+            self.pass_rate.map_or(Cell::Empty, Cell::Percent),
+            Cell::Int(self.passed),
+            Cell::Int(self.failed),
+            Cell::Int(self.findings),
+            Cell::Int(self.photos),
+            Cell::Text(&self.review),
+            Cell::opt_text(self.reviewer.as_deref()),
+            Cell::opt_text(self.review_comment.as_deref()),
+            Cell::Text(&self.record_hash),
+        ]
+    }
+}
+
+/// One enterprise of the 粉尘涉爆企业底数台账: the register row with what visits
+/// confirmed, and who confirmed it when.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnterpriseRow {
+    pub town: String,
+    pub village: String,
+    pub enterprise_name: String,
+    pub uscc: String,
+    pub address: Option<String>,
+    pub industry: Option<String>,
+    /// 涉粉.
+    pub dust_involved: bool,
+    /// 粉尘种类, joined with 、.
+    pub dust_types: String,
+    /// 涉铝镁.
+    pub al_mg: bool,
+    /// 单班作业人数.
+    pub workers_per_shift: Option<i64>,
+    /// 重点监管.
+    pub key_supervision: bool,
+    /// Who confirmed the dust facts (expert's verification, else a grid survey), and when.
+    pub dust_confirmed_by: Option<String>,
+    pub dust_confirmed_on: Option<NaiveDate>,
+    /// 安全专员 (name), with phone.
+    pub safety_officer: Option<String>,
+    pub safety_officer_phone: Option<String>,
+    /// 安全专员 seen on site.
+    pub safety_officer_on_site: bool,
+    pub safety_officer_confirmed_by: Option<String>,
+    pub safety_officer_confirmed_on: Option<NaiveDate>,
+    /// 警示教育.
+    pub training: String,
+    pub training_confirmed_by: Option<String>,
+    pub training_confirmed_on: Option<NaiveDate>,
+    /// 风险报告.
+    pub risk_report: String,
+    pub risk_report_confirmed_by: Option<String>,
+    pub risk_report_confirmed_on: Option<NaiveDate>,
+    /// 最近检查日期.
+    pub last_inspected_on: Option<NaiveDate>,
+}
+
+/// The columns of the register ledger.
+pub const ENTERPRISE_COLUMNS: [Column; 26] = [
+    col("序号", 6.0),
+    col("所属镇(街道)", 12.0),
+    col("所属村(社区)", 14.0),
+    col("企业名称", 30.0),
+    col("统一社会信用代码", 21.0),
+    col("地址", 30.0),
+    col("行业", 14.0),
+    col("涉粉", 6.0),
+    col("粉尘种类", 20.0),
+    col("涉铝镁", 7.0),
+    col("单班作业人数", 8.0),
+    col("重点监管", 8.0),
+    col("粉尘确认人", 10.0),
+    col("粉尘确认日期", 11.0),
+    col("安全专员", 10.0),
+    col("专员电话", 13.0),
+    col("专员现场确认", 8.0),
+    col("专员确认人", 10.0),
+    col("专员确认日期", 11.0),
+    col("警示教育", 9.0),
+    col("培训确认人", 10.0),
+    col("培训确认日期", 11.0),
+    col("风险报告", 11.0),
+    col("报告确认人", 10.0),
+    col("报告确认日期", 11.0),
+    col("最近检查日期", 11.0),
+];
+
+impl LedgerRow for EnterpriseRow {
+    const TITLE: &'static str = "粉尘涉爆企业底数台账";
+
+    fn columns() -> &'static [Column] {
+        &ENTERPRISE_COLUMNS
+    }
+
+    fn cells(&self, seq: u64) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Int(seq as i64),
+            Cell::Text(&self.town),
+            Cell::Text(&self.village),
+            Cell::Text(&self.enterprise_name),
+            Cell::Text(&self.uscc),
+            Cell::opt_text(self.address.as_deref()),
+            Cell::opt_text(self.industry.as_deref()),
+            Cell::YesNo(self.dust_involved),
+            Cell::Text(&self.dust_types),
+            Cell::YesNo(self.al_mg),
+            Cell::opt_int(self.workers_per_shift),
+            Cell::YesNo(self.key_supervision),
+            Cell::opt_text(self.dust_confirmed_by.as_deref()),
+            Cell::opt_date(self.dust_confirmed_on),
+            Cell::opt_text(self.safety_officer.as_deref()),
+            Cell::opt_text(self.safety_officer_phone.as_deref()),
+            Cell::YesNo(self.safety_officer_on_site),
+            Cell::opt_text(self.safety_officer_confirmed_by.as_deref()),
+            Cell::opt_date(self.safety_officer_confirmed_on),
+            Cell::Text(&self.training),
+            Cell::opt_text(self.training_confirmed_by.as_deref()),
+            Cell::opt_date(self.training_confirmed_on),
+            Cell::Text(&self.risk_report),
+            Cell::opt_text(self.risk_report_confirmed_by.as_deref()),
+            Cell::opt_date(self.risk_report_confirmed_on),
+            Cell::opt_date(self.last_inspected_on),
+        ]
+    }
+}
