@@ -192,6 +192,14 @@ try {
   await tid('assignments-message').waitFor();
   check((await tid('assignments-message').innerText()).includes(`已派发 ${drawn} 项任务`), 'one visit per sampled enterprise');
 
+  // 地图: no tiles configured, so the points draw on a plain background in their frame.
+  await tid('nav-map').click();
+  await tid('map-counts').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('path.m-insp').length >= 2);
+  check((await page.locator('path.m-frame').count()) === 1, 'the frame of the points');
+  check((await tid('map-counts').innerText()).includes('检查 2 次'), 'both inspections on the map');
+  await shot('12-map');
+
   // A bookmarked URL survives a reload (the cookie keeps the session).
   await page.goto(`${base}/console/#/hazards?overdue=1`);
   await tid('page-hazards').waitFor();
@@ -202,7 +210,7 @@ try {
   await tid('login-notice').waitFor();
   const after = await page.evaluate(async () => (await fetch('/v1/session')).status);
   check(after === 401, `no session after sign-out (${after})`);
-  await shot('12-signed-out');
+  await shot('13-signed-out');
 
   // Another town's officer sees none of it.
   await signIn(env('GW_OTHER'), env('GW_OTHER_PASSWORD'));
@@ -225,7 +233,7 @@ try {
   await tid('nav-samples').click();
   await tid('samples-rows').waitFor();
   check((await page.locator('[data-testid=samples-rows] a').count()) === 0, 'no samples of another town');
-  await shot('13-other-town');
+  await shot('14-other-town');
   await tid('logout').click();
   await tid('page-login').waitFor();
 
@@ -239,7 +247,7 @@ try {
   await signIn(env('GW_OTHER'), env('GW_OTHER_PASSWORD'));
   await errorIncludes('锁定');
   check(await tid('page-login').isVisible(), 'the right password waits for the lock');
-  await shot('14-locked');
+  await shot('15-locked');
   check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
   step('passed');
 } catch (e) {

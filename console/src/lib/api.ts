@@ -4,7 +4,7 @@
 import { hasKey, t } from './i18n';
 import type {
   AssignmentItem, AssignOutcome, Campaign, EnterprisePage, Coverage, CoverageEnterprise, HazardDetail, HazardItem,
-  InspectionDetail, InspectionItem, Sample, Session, TemplateSummary,
+  InspectionDetail, InspectionItem, MapView, Sample, Session, TemplateSummary,
 } from './types';
 
 /** A refused or failed request: the problem's code (or `network`), status and detail. */
@@ -135,6 +135,7 @@ export const api = {
   inspection: (id: string) => request<InspectionDetail>('GET', `/v1/inspections/${encodeURIComponent(id)}`),
   enterprises: (p: { division?: string; q?: string; limit?: number }) =>
     request<EnterprisePage>('GET', `/v1/enterprises${query(p)}`),
+  map: (p: { division?: string }) => request<MapView>('GET', `/v1/map${query(p)}`),
   templates: () => request<TemplateSummary[]>('GET', '/v1/templates'),
   assignments: (p: { division?: string; status?: string; assignee?: string }) =>
     request<AssignmentItem[]>('GET', `/v1/assignments${query(p)}`),

@@ -5,7 +5,7 @@
 // `#/assignments?status=open`, `#/samples`, `#/sample/<id>`, `#/login`.
 
 export type Page = 'login' | 'overview' | 'coverage' | 'hazards' | 'hazard' | 'inspections' | 'inspection'
-  | 'assignments' | 'samples' | 'sample' | 'enterprises';
+  | 'assignments' | 'samples' | 'sample' | 'enterprises' | 'map';
 
 export interface Route {
   page: Page;
@@ -15,7 +15,7 @@ export interface Route {
 }
 
 const PAGES: Page[] = ['login', 'overview', 'coverage', 'hazards', 'hazard', 'inspections', 'inspection',
-  'assignments', 'samples', 'sample', 'enterprises'];
+  'assignments', 'samples', 'sample', 'enterprises', 'map'];
 
 export function parseHash(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');

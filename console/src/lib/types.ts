@@ -305,3 +305,19 @@ export interface EnterprisePage {
   total: number;
   rows: EnterpriseRow[];
 }
+
+export interface MapPointJson {
+  lat: number;
+  lon: number;
+  wgs84_lat: number;
+  wgs84_lon: number;
+}
+
+export interface MapView {
+  division: string;
+  division_name: string | null;
+  tiles: { url: string; datum: 'wgs84' | 'gcj02'; attribution: string } | null;
+  enterprises: (MapPointJson & { uscc: string; name: string; status: 'open_hazard' | 'visited' | 'not_visited' })[];
+  unlocated: number;
+  inspections: (MapPointJson & { inspection_id: string; enterprise_uscc: string; off_site: boolean | null })[];
+}

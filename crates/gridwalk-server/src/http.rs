@@ -39,6 +39,8 @@ pub struct AppState {
     /// The built officer console served at `/console/` (`None`: a page says how to
     /// build it).
     pub console_dir: Option<PathBuf>,
+    /// The tiles the console's map draws on (`None`: a plain background).
+    pub map_tiles: Option<crate::map_view::MapTiles>,
 }
 
 impl AppState {
@@ -51,7 +53,14 @@ impl AppState {
             upload_locks: crate::tus::UploadLocks::default(),
             upload_limits: crate::tus::UploadLimits::default(),
             console_dir: None,
+            map_tiles: None,
         }
+    }
+
+    /// The same state with a tile layer for the console's map.
+    pub fn with_map_tiles(mut self, tiles: Option<crate::map_view::MapTiles>) -> AppState {
+        self.map_tiles = tiles;
+        self
     }
 
     /// The same state serving the console from `dir`.
@@ -312,6 +321,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/session"),
     ("GET", "/v1/templates"),
     ("GET", "/v1/enterprises"),
+    ("GET", "/v1/map"),
     ("GET", "/v1/hazards/{id}"),
     ("POST", "/v1/hazards/{id}/events"),
     ("GET", "/v1/inspections"),
@@ -359,6 +369,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/session", get(crate::http_officer::session))
         .route("/v1/templates", get(crate::http_officer::templates))
         .route("/v1/enterprises", get(crate::http_officer::enterprises))
+        .route("/v1/map", get(crate::http_officer::map))
         .route("/v1/hazards/{id}", get(crate::http_officer::hazard))
         .route(
             "/v1/hazards/{id}/events",

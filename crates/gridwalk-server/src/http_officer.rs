@@ -612,3 +612,31 @@ pub(crate) async fn enterprises(
         .await?,
     ))
 }
+
+/// Query of `GET /v1/map`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MapQuery {
+    /// A division inside the caller's jurisdiction (default: all of it).
+    #[serde(default)]
+    pub division: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/map", params(MapQuery),
+    responses((status = 200, description = "Enterprises by status and inspections by on-site verdict, in the datum of the configured tiles", body = crate::map_view::MapView),
+        (status = "4XX", description = "A problem; a division outside the caller's jurisdiction is 404", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn map(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<MapQuery>,
+) -> Result<Json<crate::map_view::MapView>, ApiError> {
+    let division = division_in_scope(&caller, q.division.as_deref())?;
+    let actor = Actor::from(&caller);
+    let tiles = s.map_tiles.clone();
+    Ok(Json(
+        s.run(move |st| st.map_view(&actor, &division, tiles))
+            .await?,
+    ))
+}

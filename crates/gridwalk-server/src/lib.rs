@@ -16,6 +16,7 @@ pub mod facts;
 pub mod http;
 pub mod http_export;
 pub mod http_officer;
+pub mod map_view;
 pub mod openapi;
 pub mod password;
 pub mod projections;

@@ -59,6 +59,19 @@ enum Command {
         /// this binary, else the source tree's console/dist).
         #[arg(long, env = "GRIDWALK_CONSOLE_DIR")]
         console_dir: Option<PathBuf>,
+        /// XYZ tile URL for the console's map (`https://…/{z}/{x}/{y}.png`); none: the
+        /// points draw on a plain background.
+        #[arg(long, env = "GRIDWALK_MAP_TILE_URL")]
+        map_tile_url: Option<String>,
+        /// The datum the tiles are drawn in: gcj02 (AMap, Tencent) or wgs84 (OSM,
+        /// Tianditu's CGCS2000).
+        #[arg(long, env = "GRIDWALK_MAP_TILE_DATUM", default_value = "gcj02",
+            value_parser = |s: &str| gridwalk_server::map_view::MapDatum::parse(s)
+                .ok_or_else(|| format!("'{s}': use gcj02 or wgs84")))]
+        map_tile_datum: gridwalk_server::map_view::MapDatum,
+        /// The attribution the tile provider requires.
+        #[arg(long, env = "GRIDWALK_MAP_TILE_ATTRIBUTION", default_value = "")]
+        map_tile_attribution: String,
     },
     /// Jurisdiction tree.
     Divisions {
@@ -401,6 +414,9 @@ fn main() -> Result<()> {
             uploads,
             max_payload_kib,
             console_dir,
+            map_tile_url,
+            map_tile_datum,
+            map_tile_attribution,
         } => serve(
             data,
             store.with_max_payload_bytes(max_payload_kib * 1024),
@@ -408,6 +424,11 @@ fn main() -> Result<()> {
             limits.limits(),
             uploads.limits(),
             console_dir.or_else(gridwalk_server::console::default_dir),
+            map_tile_url.map(|url| gridwalk_server::map_view::MapTiles {
+                url,
+                datum: map_tile_datum,
+                attribution: map_tile_attribution,
+            }),
         ),
         Command::Divisions {
             command: ImportCommand::Import { file },
@@ -768,6 +789,7 @@ fn serve(
     limits: ConnLimits,
     uploads: UploadLimits,
     console_dir: Option<PathBuf>,
+    map_tiles: Option<gridwalk_server::map_view::MapTiles>,
 ) -> Result<()> {
     let templates = store.publish_templates()?;
     tracing::info!(templates, "shipped templates published");
@@ -777,7 +799,8 @@ fn serve(
     }
     let state = gridwalk_server::local_state(&data, store)?
         .with_upload_limits(uploads.clone())
-        .with_console_dir(console_dir);
+        .with_console_dir(console_dir)
+        .with_map_tiles(map_tiles);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -316,6 +316,18 @@ export const en: Messages = {
   'training.attended': 'Attended',
   'training.verified': 'Verified',
 
+  'nav.map': 'Map',
+  'map.title': 'Map',
+  'map.legend_open': 'Open hazard',
+  'map.legend_visited': 'Inspected',
+  'map.legend_not_visited': 'Not inspected',
+  'map.legend_onsite': 'Inspection (on site)',
+  'map.legend_offsite': 'Inspection (off site)',
+  'map.no_tiles': 'No base map configured (or offline): points on a plain background; the frame is the extent of the division’s points.',
+  'map.tiles': 'Base map datum: {datum}',
+  'map.counts': '{enterprises} enterprises ({unlocated} without a location) · {inspections} inspections',
+  'map.open': 'Open',
+
   'error.unauthenticated': 'Your session ended. Please sign in again.',
   'error.account_locked': 'Too many failed sign-ins: the account is locked for a while.',
   'error.csrf_failed': 'This page is out of date. Reload it and try again.',

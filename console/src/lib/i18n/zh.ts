@@ -316,6 +316,18 @@ export const zh = {
   'training.attended': '已参加',
   'training.verified': '学习考试已核实',
 
+  'nav.map': '地图',
+  'map.title': '地图',
+  'map.legend_open': '有未销号隐患',
+  'map.legend_visited': '已检查',
+  'map.legend_not_visited': '未检查',
+  'map.legend_onsite': '检查（在现场）',
+  'map.legend_offsite': '检查（不在现场）',
+  'map.no_tiles': '未配置底图（或离线）：点位绘制在空白背景上，方框为辖区点位范围。',
+  'map.tiles': '底图坐标系：{datum}',
+  'map.counts': '企业 {enterprises} 家（{unlocated} 家无登记位置） · 检查 {inspections} 次',
+  'map.open': '打开',
+
   'error.unauthenticated': '登录已过期，请重新登录。',
   'error.account_locked': '登录失败次数过多，该账户已暂时锁定。',
   'error.csrf_failed': '页面已过期，请刷新后重试。',
