@@ -40,7 +40,7 @@ const browser = await chromium.launch({
 const errors = [];
 let page;
 try {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   page = await context.newPage();
   page.on('pageerror', (e) => errors.push(String(e)));
   const tid = (id) => page.getByTestId(id);
@@ -110,6 +110,10 @@ try {
   await tid('nav-hazards').click();
   await tid('hazards-rows').waitFor();
   check(await tid(`hazard-${hazardId}`).isVisible(), 'the synced hazard is listed');
+  // The hazard ledger (台账) downloads with the session; the Rust side opens it.
+  const [download] = await Promise.all([page.waitForEvent('download'), tid('export-hazards').click()]);
+  check(/\.xlsx$/.test(download.suggestedFilename()), `an xlsx file: ${download.suggestedFilename()}`);
+  await download.saveAs(join(shots, 'hazards.xlsx'));
   await shot('06-hazards');
   await tid(`hazard-${hazardId}`).click();
   await tid('hazard-description').waitFor();

@@ -157,3 +157,12 @@ export const api = {
 export function photoUrl(inspectionId: string, sha256: string): string {
   return `/v1/inspections/${encodeURIComponent(inspectionId)}/photos/${encodeURIComponent(sha256)}`;
 }
+
+/** The URL of an Excel ledger (台账) for the current filters; the browser downloads it
+ * with the session cookie. */
+export function exportUrl(
+  ledger: 'hazards' | 'inspections' | 'enterprises',
+  params: Record<string, string | number | boolean | undefined | null>,
+): string {
+  return `/v1/exports/${ledger}.xlsx${query(params)}`;
+}

@@ -169,6 +169,29 @@ fn the_officer_console_in_chromium() {
         .expect("run node console/scripts/e2e-console.mjs");
     assert!(status.success(), "the browser run failed: {status}");
 
+    // The hazard ledger the browser downloaded opens, with the notice's columns and the
+    // hazard's enterprise.
+    {
+        use calamine::{open_workbook, Reader, Xlsx};
+        let mut book: Xlsx<_> = open_workbook(shots.join("hazards.xlsx")).expect("xlsx");
+        let sheet = book.sheet_names().first().cloned().expect("a sheet");
+        let range = book.worksheet_range(&sheet).expect("sheet");
+        let rows: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        let header = rows
+            .iter()
+            .find(|r| r.first().map(String::as_str) == Some("序号"))
+            .unwrap_or_else(|| panic!("no header row: {rows:?}"));
+        assert_eq!(header.len(), 21, "{header:?}");
+        assert_eq!(header.last().map(String::as_str), Some("逾期天数"));
+        assert!(
+            rows.iter().any(|r| r.contains(&uscc(1))),
+            "the hazard's enterprise in the ledger: {rows:?}"
+        );
+    }
+
     // What the clicks changed, as the server's CLI sees it…
     let s = &w.server;
     let hazards = parse(&s.admin(&["hazards", "list", "--division", TOWN, "--json"]));

@@ -328,6 +328,10 @@ export const en: Messages = {
   'map.counts': '{enterprises} enterprises ({unlocated} without a location) · {inspections} inspections',
   'map.open': 'Open',
 
+  'export.hazards': 'Export the hazard ledger (Excel)',
+  'export.inspections': 'Export the inspection ledger (Excel)',
+  'export.enterprises': 'Export the register ledger (Excel)',
+
   'error.unauthenticated': 'Your session ended. Please sign in again.',
   'error.account_locked': 'Too many failed sign-ins: the account is locked for a while.',
   'error.csrf_failed': 'This page is out of date. Reload it and try again.',

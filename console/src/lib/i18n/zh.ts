@@ -328,6 +328,10 @@ export const zh = {
   'map.counts': '企业 {enterprises} 家（{unlocated} 家无登记位置） · 检查 {inspections} 次',
   'map.open': '打开',
 
+  'export.hazards': '导出隐患排查治理台账（Excel）',
+  'export.inspections': '导出检查记录台账（Excel）',
+  'export.enterprises': '导出粉尘涉爆企业底数台账（Excel）',
+
   'error.unauthenticated': '登录已过期，请重新登录。',
   'error.account_locked': '登录失败次数过多，该账户已暂时锁定。',
   'error.csrf_failed': '页面已过期，请刷新后重试。',
