@@ -208,6 +208,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 11,
                 include_str!("../../../migrations/server/sqlite/0011_console_sessions.sql"),
             ),
+            (
+                12,
+                include_str!("../../../migrations/server/sqlite/0012_record_hash.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -253,6 +257,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 11,
                 include_str!("../../../migrations/server/postgres/0011_console_sessions.sql"),
+            ),
+            (
+                12,
+                include_str!("../../../migrations/server/postgres/0012_record_hash.sql"),
             ),
         ],
     }

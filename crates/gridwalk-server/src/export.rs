@@ -182,7 +182,7 @@ fn status_zh(s: HazardStatus) -> &'static str {
     }
 }
 
-fn role_zh(role: &str) -> &str {
+pub(crate) fn role_zh(role: &str) -> &str {
     match role {
         "grid_worker" => "网格员",
         "expert" => "专家",
@@ -192,7 +192,7 @@ fn role_zh(role: &str) -> &str {
     }
 }
 
-fn review_zh(state: Option<&str>) -> &'static str {
+pub(crate) fn review_zh(state: Option<&str>) -> &'static str {
     match state.and_then(ReviewState::parse) {
         Some(ReviewState::Approved) => "已通过",
         Some(ReviewState::HasIssues) => "有问题",

@@ -41,6 +41,8 @@ pub struct AppState {
     pub console_dir: Option<PathBuf>,
     /// The tiles the console's map draws on (`None`: a plain background).
     pub map_tiles: Option<crate::map_view::MapTiles>,
+    /// The printable records' font and the address their QR codes name.
+    pub print: crate::print::PrintConfig,
 }
 
 impl AppState {
@@ -54,12 +56,19 @@ impl AppState {
             upload_limits: crate::tus::UploadLimits::default(),
             console_dir: None,
             map_tiles: None,
+            print: crate::print::PrintConfig::default(),
         }
     }
 
     /// The same state with a tile layer for the console's map.
     pub fn with_map_tiles(mut self, tiles: Option<crate::map_view::MapTiles>) -> AppState {
         self.map_tiles = tiles;
+        self
+    }
+
+    /// The same state with this font and public address for printed records.
+    pub fn with_print(mut self, print: crate::print::PrintConfig) -> AppState {
+        self.print = print;
         self
     }
 
@@ -338,6 +347,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/exports/hazards.xlsx"),
     ("GET", "/v1/exports/inspections.xlsx"),
     ("GET", "/v1/exports/enterprises.xlsx"),
+    ("GET", "/v1/inspections/{id}/record.pdf"),
+    ("GET", "/v1/verify/{sha256}"),
     ("GET", "/openapi.json"),
     // crate::tus::routes()
     ("OPTIONS", "/v1/photos"),
@@ -414,6 +425,11 @@ pub fn app(state: AppState) -> Router {
             "/v1/exports/enterprises.xlsx",
             get(crate::http_export::enterprises_xlsx),
         )
+        .route(
+            "/v1/inspections/{id}/record.pdf",
+            get(crate::http_print::record_pdf),
+        )
+        .route("/v1/verify/{sha256}", get(crate::http_print::verify))
         .route("/openapi.json", get(crate::openapi::document))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(crate::tus::routes())

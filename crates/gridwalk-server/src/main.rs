@@ -16,6 +16,7 @@ use std::time::Duration;
 
 mod export_cmd;
 mod officer_cmd;
+mod print_cmd;
 
 #[derive(Parser)]
 #[command(name = "gridwalk-server", version, about = "GridWalk central server")]
@@ -72,6 +73,8 @@ enum Command {
         /// The attribution the tile provider requires.
         #[arg(long, env = "GRIDWALK_MAP_TILE_ATTRIBUTION", default_value = "")]
         map_tile_attribution: String,
+        #[command(flatten)]
+        print: print_cmd::PrintArgs,
     },
     /// Jurisdiction tree.
     Divisions {
@@ -393,6 +396,8 @@ enum ExportCommand {
         #[arg(long)]
         dust_involved: bool,
     },
+    /// 检查记录: one inspection as a printable PDF with a QR code that verifies it.
+    Record(print_cmd::RecordArgs),
 }
 
 fn main() -> Result<()> {
@@ -417,6 +422,7 @@ fn main() -> Result<()> {
             map_tile_url,
             map_tile_datum,
             map_tile_attribution,
+            print,
         } => serve(
             data,
             store.with_max_payload_bytes(max_payload_kib * 1024),
@@ -429,6 +435,7 @@ fn main() -> Result<()> {
                 datum: map_tile_datum,
                 attribution: map_tile_attribution,
             }),
+            print.config(),
         ),
         Command::Divisions {
             command: ImportCommand::Import { file },
@@ -448,6 +455,9 @@ fn main() -> Result<()> {
                 ..Default::default()
             },
         ),
+        Command::Export {
+            command: ExportCommand::Record(args),
+        } => print_cmd::run(&data, store, args),
         Command::Export {
             command: ExportCommand::Hazards { ledger, overdue },
         } => export_cmd::run(
@@ -782,6 +792,7 @@ fn read_password() -> Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
+#[allow(clippy::too_many_arguments)] // the serve flags, each passed on once
 fn serve(
     data: DataDir,
     store: gridwalk_server::Store,
@@ -790,6 +801,7 @@ fn serve(
     uploads: UploadLimits,
     console_dir: Option<PathBuf>,
     map_tiles: Option<gridwalk_server::map_view::MapTiles>,
+    print: gridwalk_server::print::PrintConfig,
 ) -> Result<()> {
     let templates = store.publish_templates()?;
     tracing::info!(templates, "shipped templates published");
@@ -800,7 +812,15 @@ fn serve(
     let state = gridwalk_server::local_state(&data, store)?
         .with_upload_limits(uploads.clone())
         .with_console_dir(console_dir)
-        .with_map_tiles(map_tiles);
+        .with_map_tiles(map_tiles)
+        .with_print(print);
+    match state.print.font() {
+        Ok(f) => tracing::info!(
+            font = f.name(),
+            "printed records (检查记录) set in this font"
+        ),
+        Err(e) => tracing::warn!("printed records are unavailable: {e}"),
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

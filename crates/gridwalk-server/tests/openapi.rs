@@ -22,6 +22,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/v1/login"),
     ("GET", "/openapi.json"),
     ("OPTIONS", "/v1/photos"),
+    ("GET", "/v1/verify/{sha256}"),
 ];
 
 async fn start() -> Harness {
@@ -226,6 +227,9 @@ async fn every_listed_route_is_served_by_the_router() {
         }
     }
     for (path, methods) in &by_path {
+        // A public lookup answers 404 for an unknown id from its handler (its body says
+        // so); its HEAD then is 404 too, with no body to tell (methods go GET, HEAD).
+        let mut get_found_nothing = false;
         for method in methods {
             let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
             let r = h
@@ -238,8 +242,11 @@ async fn every_listed_route_is_served_by_the_router() {
             let body: Value = r.json().await.unwrap_or(Value::Null);
             assert_ne!(status, 405, "{method} {path} not routed: {body}");
             if method == "HEAD" {
-                assert_ne!(status, 404, "{method} {path} not routed");
+                if !get_found_nothing {
+                    assert_ne!(status, 404, "{method} {path} not routed");
+                }
             } else if status == 404 {
+                get_found_nothing = method == "GET";
                 assert_ne!(
                     body["detail"], "no such endpoint",
                     "{method} {path} fell through to the fallback"
