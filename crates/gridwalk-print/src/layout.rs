@@ -180,7 +180,12 @@ impl Flow<'_> {
 
     /// A section heading, kept with at least three lines of what follows.
     fn heading(&mut self, text: &str) {
-        self.ensure(13.0 * LEADING + 6.0 + BODY * LEADING * 3.0);
+        self.heading_with(text, BODY * LEADING * 3.0);
+    }
+
+    /// A section heading kept with `next` points of what follows.
+    fn heading_with(&mut self, text: &str, next: f32) {
+        self.ensure(13.0 * LEADING + 6.0 + next);
         self.y += 8.0;
         self.paragraph(text, 12.0, 0.0, BODY_W, 0);
         self.op(Op::Rule {
@@ -343,7 +348,8 @@ pub(crate) fn layout(r: &Record, m: &Measure, sizes: &ImageSizes, qr: &QrRuns) -
         );
     }
 
-    f.heading("五、现场照片");
+    // Kept with the first row of photos.
+    f.heading_with("五、现场照片", PHOTO_MAX_H + SMALL * LEADING * 6.0);
     if r.photos.is_empty() {
         f.paragraph("本次检查无照片。", BODY, 0.0, BODY_W, 0);
     }

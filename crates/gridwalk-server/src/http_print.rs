@@ -85,7 +85,7 @@ pub(crate) async fn record_pdf(
 
 #[utoipa::path(get, path = "/v1/verify/{sha256}",
     params(("sha256" = String, Path, description = "The record hash printed on a 检查记录 (SHA-256 of the signed payload, hex)")),
-    responses((status = 200, description = "The server holds an accepted inspection record with this payload hash, received then; nothing else is revealed (the QR code is public). A browser (`Accept: text/html`) gets a short page saying so", body = VerifyAnswer),
+    responses((status = 200, description = "The server holds an accepted inspection record with this payload hash, received then; nothing else is revealed (the QR code is public). A browser (`Accept: text/html`, a phone that scanned the code) gets a short page saying whether it is held (200 either way)", body = VerifyAnswer),
         (status = "4XX", description = "A problem; a hash the server does not hold is 404", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn verify(
@@ -109,14 +109,13 @@ pub(crate) async fn verify(
             ),
         ))
         .into_response()),
-        (None, true) => Ok((
-            axum::http::StatusCode::NOT_FOUND,
-            Html(page(
-                "✘ 未找到记录",
-                "服务器没有收存此哈希的检查记录：打印件可能被改动，或记录尚未同步。",
-            )),
-        )
-            .into_response()),
+        // A page for the person holding the paper (every error status is a problem
+        // document; a machine asks without `text/html` and gets the 404).
+        (None, true) => Ok(Html(page(
+            "✘ 未找到记录",
+            "服务器没有收存此哈希的检查记录：打印件上的哈希可能被改动，或记录尚未同步到服务器。",
+        ))
+        .into_response()),
         (None, false) => Err(ApiError::new(
             ProblemCode::NotFound,
             "the server holds no accepted inspection record with this hash",

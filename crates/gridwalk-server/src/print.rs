@@ -276,6 +276,13 @@ fn yes_no(v: YesNoNa) -> &'static str {
     }
 }
 
+fn role_zh(role: &str) -> &str {
+    match role {
+        "supervisor" => "督查组",
+        other => crate::export::role_zh(other),
+    }
+}
+
 fn chain_zh(chain: &str) -> &str {
     match chain {
         "linked" => "链接完整",
@@ -392,11 +399,7 @@ pub fn record(
         ),
         (
             "检查人".into(),
-            format!(
-                "{}（{}）",
-                item.inspector,
-                crate::export::role_zh(&item.role)
-            ),
+            format!("{}（{}）", item.inspector, role_zh(&item.role)),
         ),
     ];
     if let Some(p) = &payload {
@@ -537,6 +540,13 @@ pub fn record(
                 }
                 note.push_str(&format!("附照片 {} 张", a.photo_sha256s.len()));
             }
+            // A failed item says so beside its answer.
+            let value = match &payload {
+                Some(p) if p.findings.iter().any(|f| f.item_id == id) => {
+                    format!("{value}（不合格）")
+                }
+                _ => value,
+            };
             let text = label(&id);
             if let AnswerValue::Photos(ph) = &a.value {
                 photo_item.extend(ph.iter().map(|s| (s.clone(), text.clone())));

@@ -253,7 +253,17 @@ async fn the_public_verification_answers_for_held_hashes_only(h: &Harness) {
         page.contains("记录已核验") && !page.contains("木业"),
         "{page}"
     );
-    // An unknown hash, a signature's hash and a non-hash are 404.
+    // A browser is told on a page (200) that an unknown hash is not held.
+    let r = h
+        .http
+        .get(h.url(&format!("/v1/verify/{}", sha256_hex(b"forged"))))
+        .header("Accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("text").contains("未找到记录"));
+    // An unknown hash and a non-hash are 404 problems.
     for bad in [sha256_hex(b"forged"), "not-a-hash".to_string()] {
         let r = h
             .http
