@@ -530,16 +530,24 @@ pub fn record(
                 AnswerValue::Choice(c) => {
                     c.iter().map(|v| choice(v)).collect::<Vec<_>>().join("、")
                 }
-                AnswerValue::Text(t) => t.clone(),
+                // Written answers go in the wide 备注 column.
+                AnswerValue::Text(_) => "见备注".to_string(),
                 AnswerValue::Photos(ph) => format!("照片 {} 张", ph.len()),
             };
-            let mut note = a.note.clone().unwrap_or_default();
-            if !a.photo_sha256s.is_empty() {
-                if !note.is_empty() {
-                    note.push('；');
-                }
-                note.push_str(&format!("附照片 {} 张", a.photo_sha256s.len()));
+            let mut parts: Vec<String> = Vec::new();
+            if let AnswerValue::Text(t) = &a.value {
+                parts.push(t.clone());
             }
+            parts.extend(a.note.clone());
+            if !a.photo_sha256s.is_empty() {
+                parts.push(format!("附照片 {} 张", a.photo_sha256s.len()));
+            }
+            let note = parts
+                .iter()
+                .map(|p| p.trim_end_matches(['。', '；', ';', '.']))
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join("；");
             // A failed item says so beside its answer.
             let value = match &payload {
                 Some(p) if p.findings.iter().any(|f| f.item_id == id) => {
