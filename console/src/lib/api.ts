@@ -166,3 +166,8 @@ export function exportUrl(
 ): string {
   return `/v1/exports/${ledger}.xlsx${query(params)}`;
 }
+
+/** The URL of a photo of a hazard (found, or before/after a re-inspection). */
+export function hazardPhotoUrl(hazardId: string, sha256: string): string {
+  return `/v1/hazards/${encodeURIComponent(hazardId)}/photos/${encodeURIComponent(sha256)}`;
+}

@@ -540,6 +540,12 @@ pub(crate) async fn inspection_photo(
     {
         return Err(bad_id("photo", &sha));
     }
+    verified_photo(&s, &sha).await
+}
+
+/// A held photo's bytes, re-hashed as they are read: 404 when not held, 500 (and a log
+/// line) when the stored bytes no longer hash to their name.
+async fn verified_photo(s: &AppState, sha: &str) -> Result<Response, ApiError> {
     let key = object_store::path::Path::from(format!("photos/{sha}"));
     let bytes = match s.blobs.get(&key).await {
         Ok(got) => got.bytes().await.map_err(ApiError::internal)?,
@@ -639,4 +645,34 @@ pub(crate) async fn map(
         s.run(move |st| st.map_view(&actor, &division, tiles))
             .await?,
     ))
+}
+
+#[utoipa::path(get, path = "/v1/hazards/{id}/photos/{sha256}",
+    params(("id" = String, Path, description = "Hazard id"), ("sha256" = String, Path, description = "A photo of the hazard: taken when it was found, or before/after a re-inspection")),
+    responses((status = 200, description = "The photo's bytes, re-hashed as they are read (`Gridwalk-Sha256-Verified`)", content_type = "image/jpeg"),
+        (status = "4XX", description = "A problem; a photo of no hazard in the caller's jurisdiction, or not held, is 404", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure; bytes that no longer hash to their name are 500 and logged", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn hazard_photo(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, sha)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = parse_id("hazard", &id)?;
+    let sha = sha.trim().to_ascii_lowercase();
+    if !gridwalk_protocol::is_sha256_hex(&sha) {
+        return Err(bad_id("photo", &sha));
+    }
+    let actor = Actor::from(&caller);
+    let (state, _) = s.run(move |st| st.hazard_detail(&actor, id)).await?;
+    let named = state.photo_sha256s.iter().chain(
+        state
+            .reinspections
+            .iter()
+            .flat_map(|r| r.before_photo_sha256s.iter().chain(&r.after_photo_sha256s)),
+    );
+    if !named.into_iter().any(|p| *p == sha) {
+        return Err(bad_id("photo", &sha));
+    }
+    verified_photo(&s, &sha).await
 }
