@@ -204,8 +204,9 @@ try {
   // 地图: no tiles configured, so the points draw on a plain background in their frame.
   await tid('nav-map').click();
   await tid('map-counts').waitFor();
-  await page.waitForFunction(() => document.querySelectorAll('path.m-insp').length >= 2);
-  check((await page.locator('path.m-frame').count()) === 1, 'the frame of the points');
+  await page.waitForFunction(() => document.querySelector('[data-testid=map]')?.dataset.drawnInspections === '2');
+  check(await page.evaluate(() => document.querySelector('[data-testid=map]')?.dataset.frame) === 'true', 'the frame of the points');
+  check((await page.locator('[data-testid=map] canvas').count()) >= 1, 'drawn on a canvas');
   check((await tid('map-counts').innerText()).includes('检查 2 次'), 'both inspections on the map');
   await shot('12-map');
 

@@ -211,6 +211,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 11,
                 include_str!("../../../migrations/server/sqlite/0011_console_sessions.sql"),
             ),
+            (
+                12,
+                include_str!("../../../migrations/server/sqlite/0012_console_indexes.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -256,6 +260,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 11,
                 include_str!("../../../migrations/server/postgres/0011_console_sessions.sql"),
+            ),
+            (
+                12,
+                include_str!("../../../migrations/server/postgres/0012_console_indexes.sql"),
             ),
         ],
     }
