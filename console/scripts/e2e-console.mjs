@@ -117,7 +117,10 @@ try {
   await shot('06-hazards');
   await tid(`hazard-${hazardId}`).click();
   await tid('hazard-description').waitFor();
-  check(await tid('close-submit').isDisabled(), 'closing waits for a passed re-inspection');
+  // Re-inspected on the phone: before and after side by side, and it may be closed.
+  check((await tid('hazard-status').innerText()).includes('已复查'), 'the phone\'s re-inspection arrived');
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=photo-after], [data-testid=photo-before]')]
+    .filter((img) => img.complete && img.naturalWidth > 0).length >= 2);
   await tid('list-notice').fill('金安督〔2026〕88号');
   await tid('list-body').fill('金坛区安委办');
   await tid('list-deadline').fill(chinaDay(20));
@@ -125,6 +128,8 @@ try {
   await tid('hazard-saved').waitFor();
   check((await tid('hazard-listed').innerText()).includes('金安督〔2026〕88号'), 'listed supervision shown');
   await shot('07-hazard');
+  await tid('close-submit').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=hazard-status]')?.textContent?.includes('已销号'));
   // A write without the CSRF token is refused, even with the cookie.
   const csrf = await page.evaluate(async (id) => {
     const r = await fetch(`/v1/hazards/${id}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'closed' }) });
@@ -199,8 +204,9 @@ try {
   // 地图: no tiles configured, so the points draw on a plain background in their frame.
   await tid('nav-map').click();
   await tid('map-counts').waitFor();
-  await page.waitForFunction(() => document.querySelectorAll('path.m-insp').length >= 2);
-  check((await page.locator('path.m-frame').count()) === 1, 'the frame of the points');
+  await page.waitForFunction(() => document.querySelector('[data-testid=map]')?.dataset.drawnInspections === '2');
+  check(await page.evaluate(() => document.querySelector('[data-testid=map]')?.dataset.frame) === 'true', 'the frame of the points');
+  check((await page.locator('[data-testid=map] canvas').count()) >= 1, 'drawn on a canvas');
   check((await tid('map-counts').innerText()).includes('检查 2 次'), 'both inspections on the map');
   await shot('12-map');
 

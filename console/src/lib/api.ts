@@ -53,7 +53,7 @@ export function query(params: Record<string, string | number | boolean | undefin
   return s ? `?${s}` : '';
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function request<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
@@ -79,6 +79,15 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   }
   if (!resp.ok) {
     const p = (json ?? {}) as { code?: string; detail?: string };
+    // Signed in again in another tab: this tab's CSRF token is stale. Learn the
+    // current one and try once more.
+    if (p.code === 'csrf_failed' && !retried && path !== '/v1/login') {
+      const s = await request<Session>('GET', '/v1/session').catch(() => null);
+      if (s?.csrf_token) {
+        csrf = s.csrf_token;
+        return request<T>(method, path, body, true);
+      }
+    }
     const retry = Number(resp.headers.get('Retry-After') ?? '');
     const err = new ApiError(p.code ?? 'other', resp.status, p.detail ?? text.slice(0, 200),
       Number.isFinite(retry) && retry > 0 ? retry : undefined);
@@ -165,4 +174,9 @@ export function exportUrl(
   params: Record<string, string | number | boolean | undefined | null>,
 ): string {
   return `/v1/exports/${ledger}.xlsx${query(params)}`;
+}
+
+/** The URL of a photo of a hazard (found, or before/after a re-inspection). */
+export function hazardPhotoUrl(hazardId: string, sha256: string): string {
+  return `/v1/hazards/${encodeURIComponent(hazardId)}/photos/${encodeURIComponent(sha256)}`;
 }

@@ -21,7 +21,7 @@ pub const PREFIX: &str = "/console";
 /// Map tiles may come from the configured tile server; everything else from here.
 /// (`'unsafe-inline'` styles: the map library sets element styles.)
 const CSP: &str = "default-src 'self'; img-src 'self' data: blob: https:; \
-    style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' https:; \
+    style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; \
     worker-src 'self' blob:; font-src 'self' data:; object-src 'none'; \
     base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
@@ -80,12 +80,13 @@ async fn not_built() -> Response {
 async fn headers(req: Request<Body>, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let mut resp = next.run(req).await;
+    let ok = resp.status().is_success();
     let h = resp.headers_mut();
     h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    let cache = if path.starts_with("/console/assets/") {
+    let cache = if path.starts_with("/console/assets/") && ok {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
@@ -138,6 +139,10 @@ mod tests {
         // Nothing outside the directory.
         let escape = get(&router, "/console/../Cargo.toml").await;
         assert_ne!(escape.status(), StatusCode::OK);
+        // A missing asset is not cached for good.
+        let missing = get(&router, "/console/assets/gone-0000.js").await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(missing.headers()[CACHE_CONTROL], "no-cache");
     }
 
     #[tokio::test]

@@ -95,6 +95,9 @@ pub enum DbError {
     TooNew { found: i64, known: i64 },
     #[error("database connection lock poisoned")]
     Poisoned,
+    /// The WAL checkpoint thread could not be started.
+    #[error("cannot start the WAL checkpoint thread: {0}")]
+    Thread(std::io::Error),
 }
 
 impl DbError {
@@ -210,7 +213,11 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             ),
             (
                 12,
-                include_str!("../../../migrations/server/sqlite/0012_record_hash.sql"),
+                include_str!("../../../migrations/server/sqlite/0012_console_indexes.sql"),
+            ),
+            (
+                13,
+                include_str!("../../../migrations/server/sqlite/0013_record_hash.sql"),
             ),
         ],
         Dialect::Postgres => &[
@@ -260,7 +267,11 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             ),
             (
                 12,
-                include_str!("../../../migrations/server/postgres/0012_record_hash.sql"),
+                include_str!("../../../migrations/server/postgres/0012_console_indexes.sql"),
+            ),
+            (
+                13,
+                include_str!("../../../migrations/server/postgres/0013_record_hash.sql"),
             ),
         ],
     }
@@ -278,9 +289,69 @@ fn sqlite_sql(sql: &str) -> String {
 // ---------------------------------------------------------------- SQLite
 
 /// Embedded SQLite (WAL, `synchronous=FULL`, busy timeout so admin commands and the
-/// server share the file safely).
+/// server share the file safely). The WAL is checkpointed by a thread of its own after
+/// each commit, so a request does not wait for pages to be copied into the database.
 pub struct SqliteBackend {
     conn: Mutex<rusqlite::Connection>,
+    checkpointer: Option<Checkpointer>,
+}
+
+/// WAL pages after which a commit checkpoints by itself, in case the checkpoint thread
+/// falls behind (SQLite's default is 1,000; the thread normally keeps the WAL shorter).
+const BACKSTOP_CHECKPOINT_PAGES: i64 = 8192;
+
+/// Page cache of each connection, KiB (SQLite's default is 2 MiB: a push of 500 records
+/// spilled dirty pages to the WAL before its commit and read back pages it had evicted).
+const CACHE_KIB: i64 = 65_536;
+
+/// The thread that checkpoints the WAL (`PRAGMA wal_checkpoint(PASSIVE)`) on its own
+/// connection after commits: passive, so it never holds up a writer or a reader.
+struct Checkpointer {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, DbError> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        // One wake-up pending at most: commits while a checkpoint runs share the next.
+        let (wake, asleep) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while asleep.recv().is_ok() {
+                    if let Err(e) =
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; the next commit retries");
+                    }
+                }
+            })
+            .map_err(DbError::Thread)?;
+        Ok(Checkpointer {
+            wake: Some(wake),
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks for a checkpoint (at once if none runs, else right after the one running).
+    fn wake(&self) {
+        if let Some(w) = &self.wake {
+            let _ = w.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop; its connection closes with it.
+        self.wake.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl SqliteBackend {
@@ -294,10 +365,20 @@ impl SqliteBackend {
         // The push path alone runs a few dozen distinct statements: with rusqlite's
         // default cache of 16 they were prepared again on every record.
         conn.set_prepared_statement_cache_capacity(256);
-        let backend = SqliteBackend {
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        let mut backend = SqliteBackend {
             conn: Mutex::new(conn),
+            checkpointer: None,
         };
         backend.migrate()?;
+        // Checkpoints move to their own thread once the schema is in place; commits
+        // still checkpoint by themselves past the backstop.
+        backend.checkpointer = Some(Checkpointer::start(path)?);
+        backend
+            .conn
+            .get_mut()
+            .map_err(|_| DbError::Poisoned)?
+            .pragma_update(None, "wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES)?;
         Ok(backend)
     }
 
@@ -324,26 +405,28 @@ impl SqliteBackend {
 
 struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
 
-fn to_sqlite(v: &Val) -> rusqlite::types::Value {
-    match v {
-        Val::Null => rusqlite::types::Value::Null,
-        Val::Int(i) => rusqlite::types::Value::Integer(*i),
-        Val::Text(s) => rusqlite::types::Value::Text(s.clone()),
+/// Bound by reference: a payload is not copied again to be bound.
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Val::Null => ValueRef::Null,
+            Val::Int(i) => ValueRef::Integer(*i),
+            Val::Text(s) => ValueRef::Text(s.as_bytes()),
+        }))
     }
 }
 
 impl Tx for SqliteTx<'_> {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError> {
-        let p: Vec<_> = params.iter().map(to_sqlite).collect();
         let mut stmt = self.0.prepare_cached(&sqlite_sql(sql))?;
-        Ok(stmt.execute(rusqlite::params_from_iter(p))? as u64)
+        Ok(stmt.execute(rusqlite::params_from_iter(params))? as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
-        let p: Vec<_> = params.iter().map(to_sqlite).collect();
         let mut stmt = self.0.prepare_cached(&sqlite_sql(sql))?;
         let n = stmt.column_count();
-        let rows = stmt.query_map(rusqlite::params_from_iter(p), |r| from_sqlite(r, n))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| from_sqlite(r, n))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -353,14 +436,13 @@ impl Tx for SqliteTx<'_> {
         params: &[Val],
         f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let p: Vec<_> = params.iter().map(to_sqlite).collect();
         let mut stmt = self
             .0
             .prepare_cached(&sqlite_sql(sql))
             .map_err(DbError::from)?;
         let n = stmt.column_count();
         let mut rows = stmt
-            .query(rusqlite::params_from_iter(p))
+            .query(rusqlite::params_from_iter(params))
             .map_err(DbError::from)?;
         while let Some(r) = rows.next().map_err(DbError::from)? {
             f(from_sqlite(r, n).map_err(DbError::from)?)?;
@@ -401,7 +483,13 @@ impl Backend for SqliteBackend {
             .map_err(DbError::from)?;
         let result = f(&mut SqliteTx(&tx));
         match result {
-            Ok(()) => tx.commit().map_err(|e| StoreError::Db(e.into())),
+            Ok(()) => {
+                tx.commit().map_err(|e| StoreError::Db(e.into()))?;
+                if let Some(c) = &self.checkpointer {
+                    c.wake();
+                }
+                Ok(())
+            }
             Err(e) => {
                 // Dropping the transaction rolls it back.
                 drop(tx);

@@ -53,6 +53,9 @@ pub struct ChainPosition {
     /// holds one with another link; `unanchored`: the record came without a link (an
     /// app older than anchoring).
     pub chain: String,
+    /// The first record of a fork (a phone restored from an older copy): the position
+    /// its link continues.
+    pub fork_point: Option<i64>,
     pub received_at: String,
     pub device_time: Option<String>,
     /// `ahead`, `gnss` or `implausible` when the device clock looked wrong.
@@ -103,20 +106,25 @@ fn not_found(id: Uuid) -> StoreError {
 }
 
 const CHAIN_COLUMNS: &str = "r.id, r.device_id, r.seq, r.payload_sha256, r.link_sha256, \
-    r.prev_link_sha256, r.received_at, r.device_time, r.clock_flag, r.clock_skew_s";
+    r.prev_link_sha256, r.received_at, r.device_time, r.clock_flag, r.clock_skew_s, r.fork_point";
 
 fn chain_position(t: &mut dyn Tx, r: &Row, at: usize) -> Result<ChainPosition, StoreError> {
     let device_id = r.str(at + 1)?;
     let seq = r.int(at + 2)?;
     let link = r.text(at + 4)?;
     let prev = r.text(at + 5)?;
+    let fork_point = r.opt_int(at + 10)?;
+    // The position this record's link continues: the one before it, or, for the first
+    // record of a fork (a phone restored from an older copy), its fork point.
+    let continues = fork_point.unwrap_or(seq - 1);
     let chain = match (&link, &prev) {
         (None, _) => "unanchored",
-        _ if seq <= 1 => "linked",
+        _ if continues <= 0 => "linked",
         (Some(_), prev) => {
+            // The link held for that position, whichever record (or enrollment) holds it.
             let before = t.query_opt(
-                "SELECT link_sha256 FROM record WHERE device_id = $1 AND seq = $2",
-                &[device_id.clone().into(), (seq - 1).into()],
+                "SELECT link_sha256 FROM device_seq WHERE device_id = $1 AND seq = $2",
+                &[device_id.clone().into(), continues.into()],
             )?;
             match before {
                 None => "gap",
@@ -133,6 +141,7 @@ fn chain_position(t: &mut dyn Tx, r: &Row, at: usize) -> Result<ChainPosition, S
         link_sha256: link,
         prev_link_sha256: prev,
         chain: chain.to_string(),
+        fork_point,
         received_at: r.str(at + 6)?,
         device_time: r.text(at + 7)?,
         clock_flag: r.text(at + 8)?,
@@ -190,7 +199,8 @@ impl Store {
                          JOIN record r ON r.id = i.record_id
                          LEFT JOIN review v ON v.inspection_id = i.inspection_id
                          LEFT JOIN enterprise e ON e.uscc = i.enterprise_uscc
-                         WHERE i.inspection_id = $1"
+                         WHERE i.inspection_id = $1
+                         ORDER BY i.received_at, i.record_id"
                     ),
                     &[inspection_id.to_string().into()],
                 )?
@@ -211,7 +221,7 @@ impl Store {
             .unwrap_or_default();
             let mut photos = Vec::with_capacity(named.len());
             for sha in named {
-                photos.push(photo_evidence(t, &sha)?);
+                photos.push(photo_evidence(t, &sha, &record.device_id)?);
             }
             Ok(InspectionDetail {
                 items: item_labels(&item.template_id, item.template_version),
@@ -241,17 +251,18 @@ impl Store {
     }
 }
 
-/// The photo record for `sha` (a photo record names it as its original, watermarked
-/// copy or thumbnail) and whether the blob is held.
-fn photo_evidence(t: &mut dyn Tx, sha: &str) -> Result<PhotoEvidence, StoreError> {
+/// The photo record for `sha` made by `device` (the phone that made the inspection; a
+/// photo record of another device does not speak for it) and whether the blob is held.
+fn photo_evidence(t: &mut dyn Tx, sha: &str, device: &str) -> Result<PhotoEvidence, StoreError> {
     let blob = t.query_opt("SELECT size FROM blob WHERE sha256 = $1", &[sha.into()])?;
     let row = t.query_opt(
         &format!(
             "SELECT r.payload, {CHAIN_COLUMNS} FROM record_photo rp JOIN record r ON r.id = rp.record_id
              WHERE rp.sha256 = $1 AND r.kind = 'evidence' AND r.state = 'accepted'
-             ORDER BY r.received_at LIMIT 1"
+               AND r.device_id = $2
+             ORDER BY r.seq LIMIT 1"
         ),
-        &[sha.into()],
+        &[sha.into(), device.into()],
     )?;
     let (payload, record) = match row {
         Some(r) => {

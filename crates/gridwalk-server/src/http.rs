@@ -333,6 +333,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/map"),
     ("GET", "/v1/hazards/{id}"),
     ("POST", "/v1/hazards/{id}/events"),
+    ("GET", "/v1/hazards/{id}/photos/{sha256}"),
     ("GET", "/v1/inspections"),
     ("GET", "/v1/inspections/{id}"),
     ("GET", "/v1/inspections/{id}/photos/{sha256}"),
@@ -382,6 +383,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/enterprises", get(crate::http_officer::enterprises))
         .route("/v1/map", get(crate::http_officer::map))
         .route("/v1/hazards/{id}", get(crate::http_officer::hazard))
+        .route(
+            "/v1/hazards/{id}/photos/{sha256}",
+            get(crate::http_officer::hazard_photo),
+        )
         .route(
             "/v1/hazards/{id}/events",
             post(crate::http_officer::hazard_event),

@@ -42,6 +42,53 @@ pub struct LoginRequest {
     pub session_cookie: bool,
 }
 
+/// Refuses a sign-in posted by another site (login CSRF: a hidden form that signs the
+/// victim's browser in as the attacker): a JSON body is required (a plain HTML form
+/// cannot send one without a CORS preflight), and a browser's `Sec-Fetch-Site` or
+/// `Origin` must name this site.
+fn refuse_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
+    let refuse = |why: &str| {
+        Err(ApiError::new(
+            ProblemCode::CsrfFailed,
+            format!("sign-in refused: {why}"),
+        ))
+    };
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !json {
+        return refuse("the body must be sent as application/json");
+    }
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+    {
+        return refuse("posted from another site");
+    }
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let origin_host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .map(|(_, h)| h.trim_end_matches('/'))
+            .unwrap_or_default();
+        if host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
+            return refuse("posted from another origin");
+        }
+    }
+    Ok(())
+}
+
 /// `GET /v1/session`: who is signed in.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
@@ -81,6 +128,7 @@ pub(crate) async fn login(
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    refuse_cross_site(&headers)?;
     let old = session_cookie(&headers);
     let store = s.store.clone();
     let name = req.user_name.trim().to_string();
@@ -126,17 +174,25 @@ pub(crate) async fn login(
     security(("bearer" = [])))]
 pub(crate) async fn logout(
     State(s): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if caller.session {
-        let token = bearer_token(&headers)
-            .or_else(|| session_cookie(&headers))
-            .unwrap_or_default();
-        s.run(move |st| st.logout(&token)).await?;
+    let cookie = session_cookie(&headers);
+    match caller {
+        Ok(caller) if caller.session => {
+            let token = bearer_token(&headers)
+                .or_else(|| cookie.clone())
+                .unwrap_or_default();
+            s.run(move |st| st.logout(&token)).await?;
+        }
+        Ok(_) => {}
+        // A session that already ended (idle, expired, revoked): its cookie is still
+        // cleared, so the browser does not keep presenting it.
+        Err(e) if e.problem.code == ProblemCode::Unauthenticated && cookie.is_some() => {}
+        Err(e) => return Err(e),
     }
     let mut resp_headers = HeaderMap::new();
-    if session_cookie(&headers).is_some() {
+    if cookie.is_some() {
         resp_headers.insert(SET_COOKIE, session_cookie_header("", &headers)?);
     }
     Ok((StatusCode::NO_CONTENT, resp_headers).into_response())
@@ -540,6 +596,12 @@ pub(crate) async fn inspection_photo(
     {
         return Err(bad_id("photo", &sha));
     }
+    verified_photo(&s, &sha).await
+}
+
+/// A held photo's bytes, re-hashed as they are read: 404 when not held, 500 (and a log
+/// line) when the stored bytes no longer hash to their name.
+async fn verified_photo(s: &AppState, sha: &str) -> Result<Response, ApiError> {
     let key = object_store::path::Path::from(format!("photos/{sha}"));
     let bytes = match s.blobs.get(&key).await {
         Ok(got) => got.bytes().await.map_err(ApiError::internal)?,
@@ -639,4 +701,35 @@ pub(crate) async fn map(
         s.run(move |st| st.map_view(&actor, &division, tiles))
             .await?,
     ))
+}
+
+#[utoipa::path(get, path = "/v1/hazards/{id}/photos/{sha256}",
+    params(("id" = String, Path, description = "Hazard id"), ("sha256" = String, Path, description = "A photo of the hazard: taken when it was found, or before/after a re-inspection")),
+    responses((status = 200, description = "The photo's bytes, re-hashed as they are read (`Gridwalk-Sha256-Verified`)", content_type = "image/jpeg"),
+        (status = "4XX", description = "A problem; a photo of no hazard in the caller's jurisdiction, or not held, is 404", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure; bytes that no longer hash to their name are 500 and logged", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn hazard_photo(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, sha)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = parse_id("hazard", &id)?;
+    let sha = sha.trim().to_ascii_lowercase();
+    let actor = Actor::from(&caller);
+    // The console's photos are officers' and admins' (as the inspection's are).
+    if !gridwalk_protocol::is_sha256_hex(&sha) || !actor.may_manage() {
+        return Err(bad_id("photo", &sha));
+    }
+    let (state, _) = s.run(move |st| st.hazard_detail(&actor, id)).await?;
+    let named = state.photo_sha256s.iter().chain(
+        state
+            .reinspections
+            .iter()
+            .flat_map(|r| r.before_photo_sha256s.iter().chain(&r.after_photo_sha256s)),
+    );
+    if !named.into_iter().any(|p| *p == sha) {
+        return Err(bad_id("photo", &sha));
+    }
+    verified_photo(&s, &sha).await
 }

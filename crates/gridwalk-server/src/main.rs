@@ -430,11 +430,18 @@ fn main() -> Result<()> {
             limits.limits(),
             uploads.limits(),
             console_dir.or_else(gridwalk_server::console::default_dir),
-            map_tile_url.map(|url| gridwalk_server::map_view::MapTiles {
-                url,
-                datum: map_tile_datum,
-                attribution: map_tile_attribution,
-            }),
+            match map_tile_url {
+                // The console's CSP loads images from this server and https: only.
+                Some(url) if !url.starts_with("https://") => {
+                    anyhow::bail!("--map-tile-url must be an https:// URL, not {url}")
+                }
+                Some(url) => Some(gridwalk_server::map_view::MapTiles {
+                    url,
+                    datum: map_tile_datum,
+                    attribution: map_tile_attribution,
+                }),
+                None => None,
+            },
             print.config(),
         ),
         Command::Divisions {

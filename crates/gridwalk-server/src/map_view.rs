@@ -12,7 +12,7 @@ use gridwalk_core::DivisionCode;
 use gridwalk_protocol::ProblemCode;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The datum a tile layer is drawn in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -94,11 +94,16 @@ pub struct MapView {
     pub enterprises: Vec<MapEnterprise>,
     /// Enterprises of the division without a registered location (not drawn).
     pub unlocated: usize,
+    /// More than [`MAX_ENTERPRISES`] located enterprises: the rest are not drawn (pick
+    /// a smaller division).
+    pub truncated: bool,
     pub inspections: Vec<MapInspection>,
 }
 
 /// At most this many inspections are drawn (the latest).
 pub const MAX_INSPECTIONS: usize = 5000;
+/// At most this many enterprises are drawn (a district's map is drawn town by town).
+pub const MAX_ENTERPRISES: usize = 20_000;
 
 fn point(datum: Option<MapDatum>, lat: f64, lon: f64) -> Option<MapPoint> {
     if !(lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0) {
@@ -153,6 +158,7 @@ impl Store {
             }
             let mut enterprises = Vec::new();
             let mut unlocated = 0;
+            let mut truncated = false;
             for r in t.query(
                 "SELECT uscc, COALESCE(name, ''), body FROM enterprise WHERE village_code LIKE $1
                  ORDER BY uscc",
@@ -167,6 +173,10 @@ impl Store {
                     unlocated += 1;
                     continue;
                 };
+                if enterprises.len() >= MAX_ENTERPRISES {
+                    truncated = true;
+                    continue;
+                }
                 enterprises.push(MapEnterprise {
                     status: status.get(&uscc).copied().unwrap_or("not_visited").to_string(),
                     uscc,
@@ -174,27 +184,25 @@ impl Store {
                     at,
                 });
             }
-            // Each inspection at the stamp of the first photo of it that has one.
+            // The latest inspections, each at the stamp of its first photo taken (the
+            // lowest position in its device's sequence) that has one.
             let rows = t.query(
                 "SELECT i.inspection_id, i.enterprise_uscc, i.off_site, e.payload
-                 FROM inspection i
+                 FROM (SELECT record_id, inspection_id, enterprise_uscc, off_site, finalized_at
+                       FROM inspection WHERE division_code LIKE $1
+                       ORDER BY finalized_at DESC, inspection_id LIMIT $2) i
                  JOIN record_photo rp ON rp.record_id = i.record_id
                  JOIN record_photo ep ON ep.sha256 = rp.sha256 AND ep.record_id <> rp.record_id
                  JOIN record e ON e.id = ep.record_id AND e.kind = 'evidence' AND e.state = 'accepted'
-                 WHERE i.division_code LIKE $1
-                 ORDER BY i.finalized_at DESC, i.inspection_id, rp.sha256",
-                &[prefix.clone().into()],
+                 ORDER BY i.finalized_at DESC, i.inspection_id, e.seq",
+                &[prefix.clone().into(), (MAX_INSPECTIONS as i64).into()],
             )?;
+            let mut placed: HashSet<String> = HashSet::new();
             let mut inspections: Vec<MapInspection> = Vec::new();
             for r in &rows {
                 let id = r.str(0)?;
-                if inspections.last().is_some_and(|l| l.inspection_id == id)
-                    || inspections.iter().any(|l| l.inspection_id == id)
-                {
+                if placed.contains(&id) {
                     continue;
-                }
-                if inspections.len() >= MAX_INSPECTIONS {
-                    break;
                 }
                 let payload: Value = r
                     .text(3)?
@@ -204,6 +212,7 @@ impl Store {
                     point(datum, s.get("lat")?.as_f64()?, s.get("lon")?.as_f64()?)
                 });
                 if let Some(at) = at {
+                    placed.insert(id.clone());
                     inspections.push(MapInspection {
                         inspection_id: id,
                         enterprise_uscc: r.str(1)?,
@@ -218,6 +227,7 @@ impl Store {
                 tiles: tiles.clone(),
                 enterprises,
                 unlocated,
+                truncated,
                 inspections,
             })
         })

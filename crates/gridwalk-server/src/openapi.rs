@@ -36,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         crate::http_officer::templates,
         crate::http_officer::inspection,
         crate::http_officer::inspection_photo,
+        crate::http_officer::hazard_photo,
         crate::http_officer::enterprises,
         crate::http_officer::map,
         crate::http_officer::hazard,

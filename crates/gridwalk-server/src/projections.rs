@@ -35,8 +35,18 @@ pub(crate) struct Accepted<'a> {
 /// Returns the USCC of an enterprise whose confirmed facts changed: the caller publishes
 /// its row again once per batch ([`crate::facts::republish`]).
 pub(crate) fn project(t: &mut dyn Tx, r: &Accepted) -> Result<Option<String>, StoreError> {
+    project_parsed(t, r, None)
+}
+
+/// [`project`] of a record whose inspection payload the caller parsed already (from
+/// `r.payload`, so the projection is the one a rebuild derives from the stored text).
+pub(crate) fn project_parsed(
+    t: &mut dyn Tx,
+    r: &Accepted,
+    inspection: Option<&FinalizedInspection>,
+) -> Result<Option<String>, StoreError> {
     match r.kind {
-        "inspection" => project_inspection(t, r),
+        "inspection" => project_inspection(t, r, inspection),
         "hazard_event" => project_hazard_event(t, r).map(|()| None),
         "review" => project_review(t, r).map(|()| None),
         "assignment" => project_assignment(t, r).map(|()| None),
@@ -52,13 +62,24 @@ fn text(v: impl Serialize) -> Option<String> {
     }
 }
 
-fn project_inspection(t: &mut dyn Tx, r: &Accepted) -> Result<Option<String>, StoreError> {
-    let p: FinalizedInspection = match serde_json::from_str(r.payload) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(record = r.id, error = %e, "inspection payload not projected");
-            return Ok(None);
-        }
+fn project_inspection(
+    t: &mut dyn Tx,
+    r: &Accepted,
+    parsed: Option<&FinalizedInspection>,
+) -> Result<Option<String>, StoreError> {
+    let read;
+    let p: &FinalizedInspection = match parsed {
+        Some(p) => p,
+        None => match serde_json::from_str(r.payload) {
+            Ok(p) => {
+                read = p;
+                &read
+            }
+            Err(e) => {
+                tracing::warn!(record = r.id, error = %e, "inspection payload not projected");
+                return Ok(None);
+            }
+        },
     };
     let photos = p.photo_sha256s();
     // Where the photos were taken: the photo records hold each one's on-site check.
@@ -142,8 +163,8 @@ fn project_inspection(t: &mut dyn Tx, r: &Accepted) -> Result<Option<String>, St
             ],
         )?;
     }
-    fulfil_assignments(t, r, &p)?;
-    Ok(crate::facts::project_confirmations(t, r, &p)?.then(|| p.enterprise_uscc.clone()))
+    fulfil_assignments(t, r, p)?;
+    Ok(crate::facts::project_confirmations(t, r, p)?.then(|| p.enterprise_uscc.clone()))
 }
 
 /// The user whose device pushed a record (the account, not the name typed on the

@@ -3,7 +3,6 @@
 //! inspection), its last visit and its open hazards; searched as the phone searches
 //! (USCC prefix, pinyin full or initials, or a substring of name or address).
 
-use crate::db::Tx;
 use crate::error::StoreError;
 use crate::store::{problem, Store};
 use crate::work::Actor;
@@ -12,6 +11,7 @@ use gridwalk_core::DivisionCode;
 use gridwalk_protocol::ProblemCode;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Most rows one page answers.
 pub const MAX_LIMIT: usize = 1000;
@@ -71,80 +71,94 @@ impl Store {
             None => None,
         };
         let limit = limit.clamp(1, MAX_LIMIT);
+        let prefix = format!("{}%", division.significant_prefix());
         self.tx(|t| {
+            // The bodies are read for the page only, unless a substring query must look
+            // at every address.
+            let by_address = query
+                .as_ref()
+                .is_some_and(|q| q.kind == QueryKind::Substring);
             let rows = t.query(
-                "SELECT e.uscc, COALESCE(e.name, ''), e.village_code, e.body, COALESCE(e.tenant, 0),
-                        d.name
-                 FROM enterprise e LEFT JOIN division d ON d.code = e.village_code
-                 WHERE e.village_code LIKE $1
-                 ORDER BY e.village_code, e.uscc",
-                &[format!("{}%", division.significant_prefix()).into()],
+                &format!(
+                    "SELECT e.uscc, COALESCE(e.name, ''), e.village_code, {}, COALESCE(e.tenant, 0),
+                            d.name
+                     FROM enterprise e LEFT JOIN division d ON d.code = e.village_code
+                     WHERE e.village_code LIKE $1
+                     ORDER BY e.village_code, e.uscc",
+                    if by_address { "e.body" } else { "''" }
+                ),
+                &[prefix.clone().into()],
             )?;
-            let mut matched = Vec::new();
+            let mut total = 0;
+            let mut page = Vec::new();
             for r in &rows {
                 let (uscc, name) = (r.str(0)?, r.str(1)?);
-                let body: Value = serde_json::from_str(&r.str(3)?).unwrap_or(Value::Null);
-                if let Some(q) = &query {
-                    if !matches(q, &uscc, &name, &body) {
-                        continue;
+                let hit = match &query {
+                    None => true,
+                    // Only a substring query reads the address (and so the body).
+                    Some(q) if q.kind == QueryKind::Substring => {
+                        let body: Value = serde_json::from_str(&r.str(3)?).unwrap_or(Value::Null);
+                        matches(q, &uscc, &name, &body)
                     }
+                    Some(q) => matches(q, &uscc, &name, &Value::Null),
+                };
+                if !hit {
+                    continue;
                 }
-                matched.push((uscc, name, r.str(2)?, body, r.int(4)? != 0, r.text(5)?));
+                total += 1;
+                if page.len() < limit {
+                    page.push((uscc, name, r.str(2)?, r.str(3)?, r.int(4)? != 0, r.text(5)?));
+                }
             }
-            let total = matched.len();
-            let mut out = Vec::with_capacity(total.min(limit));
-            for (uscc, name, village_code, body, tenant, village_name) in
-                matched.into_iter().take(limit)
-            {
-                out.push(row(
-                    t,
+            // Visits and open hazards of the division at once, not per row.
+            let mut visits: HashMap<String, (Option<String>, i64)> = HashMap::new();
+            for r in t.query(
+                "SELECT enterprise_uscc, MAX(finalized_at), COUNT(*) FROM inspection
+                 WHERE division_code LIKE $1 GROUP BY enterprise_uscc",
+                &[prefix.clone().into()],
+            )? {
+                visits.insert(r.str(0)?, (r.text(1)?, r.int(2)?));
+            }
+            let mut open: HashMap<String, i64> = HashMap::new();
+            for r in t.query(
+                "SELECT enterprise_uscc, COUNT(*) FROM hazard
+                 WHERE division_code LIKE $1 AND COALESCE(status, 'found') <> 'closed'
+                 GROUP BY enterprise_uscc",
+                &[prefix.clone().into()],
+            )? {
+                open.insert(r.str(0)?, r.int(1)?);
+            }
+            let mut out = Vec::with_capacity(page.len());
+            for (uscc, name, village_code, body, tenant, village_name) in page {
+                let body = if by_address {
+                    body
+                } else {
+                    t.query_opt(
+                        "SELECT body FROM enterprise WHERE uscc = $1",
+                        &[uscc.clone().into()],
+                    )?
+                    .map(|r| r.str(0))
+                    .transpose()?
+                    .unwrap_or_default()
+                };
+                let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let register = crate::facts::effective_body(t, &uscc, &body)?;
+                let (last_visit, inspections) = visits.remove(&uscc).unwrap_or((None, 0));
+                out.push(EnterpriseRow {
+                    register,
+                    last_visit,
+                    inspections,
+                    open_hazards: open.get(&uscc).copied().unwrap_or(0),
                     uscc,
                     name,
                     village_code,
                     village_name,
-                    &body,
                     tenant,
-                )?);
+                });
             }
             Ok(EnterprisePage { total, rows: out })
         })
     }
-}
-
-fn row(
-    t: &mut dyn Tx,
-    uscc: String,
-    name: String,
-    village_code: String,
-    village_name: Option<String>,
-    body: &Value,
-    tenant: bool,
-) -> Result<EnterpriseRow, StoreError> {
-    let register = crate::facts::effective_body(t, &uscc, body)?;
-    let visits = t
-        .query_opt(
-            "SELECT MAX(finalized_at), COUNT(*) FROM inspection WHERE enterprise_uscc = $1",
-            &[uscc.clone().into()],
-        )?
-        .ok_or_else(|| StoreError::Corrupt("an aggregate answered no row".into()))?;
-    let open = t
-        .query_opt(
-            "SELECT COUNT(*) FROM hazard WHERE enterprise_uscc = $1
-               AND COALESCE(status, 'found') <> 'closed'",
-            &[uscc.clone().into()],
-        )?
-        .ok_or_else(|| StoreError::Corrupt("an aggregate answered no row".into()))?;
-    Ok(EnterpriseRow {
-        register,
-        last_visit: visits.text(0)?,
-        inspections: visits.int(1)?,
-        open_hazards: open.int(0)?,
-        uscc,
-        name,
-        village_code,
-        village_name,
-        tenant,
-    })
 }
 
 /// The phone's matching rules: a USCC prefix, pinyin (full or initials, also Latin

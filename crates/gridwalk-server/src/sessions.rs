@@ -2,6 +2,7 @@
 //! with an idle and an absolute expiry, the CSRF token of a session, and the throttle
 //! that slows and then locks repeated failures for a user name.
 
+use crate::db::Tx;
 use crate::error::StoreError;
 use crate::password::{LOCK_AFTER_FAILURES, LOCK_MINUTES, SESSION_HOURS, SESSION_IDLE_MINUTES};
 use crate::store::{now, problem, random_token, ts, Caller, Store};
@@ -153,50 +154,57 @@ impl Store {
 
     /// Signs an officer or admin in: a new session token valid for [`SESSION_HOURS`]
     /// (and [`SESSION_IDLE_MINUTES`] without use). Unknown user and wrong password give
-    /// the same answer (and take the same time). After [`LOCK_AFTER_FAILURES`] failures
-    /// in a row the name is locked for [`LOCK_MINUTES`], known or not. `replaces`: the
-    /// session the browser held before, ended here (the session is rotated at sign-in).
+    /// the same answer (and take the same time). Each attempt is counted *before* the
+    /// password is checked, in the transaction that checks the lock, so parallel guesses
+    /// cannot outrun it: at most [`LOCK_AFTER_FAILURES`] attempts in a row within
+    /// [`LOCK_MINUTES`] are checked for a name, known or not; then it is locked for
+    /// [`LOCK_MINUTES`]. A success clears the count. `replaces`: the session the browser
+    /// held before, ended on success (the session is rotated at sign-in).
     pub fn login(
         &self,
         user_name: &str,
         password: &str,
         replaces: Option<&str>,
     ) -> Result<(LoginResponse, String), LoginError> {
-        if let Some(old) = replaces {
-            self.logout(old)?;
+        if user_name.chars().count() > MAX_USER_NAME_CHARS {
+            return Err(LoginError::Store(problem(
+                ProblemCode::MalformedBody,
+                format!("a user name has at most {MAX_USER_NAME_CHARS} characters"),
+            )));
         }
         let at = now();
-        let (user, locked_until) = self.tx(|t| {
+        let (user, attempt) = self.tx(|t| {
+            let attempt = reserve_attempt(t, user_name, at)?;
             let user = t.query_opt(
                 "SELECT id, role, jurisdiction, password_hash FROM app_user WHERE name = $1",
                 &[user_name.into()],
             )?;
-            let lock = t.query_opt(
-                "SELECT locked_until FROM login_throttle WHERE user_name = $1",
-                &[user_name.into()],
-            )?;
-            let lock = match lock {
-                Some(r) => r.text(0)?,
-                None => None,
-            };
-            Ok((user, lock))
+            Ok((user, attempt))
         })?;
-        if let Some(until) = locked_until {
-            let until = parse_ts(&until)?;
-            if until > at {
-                return Err(LoginError::Locked {
-                    seconds: (until - at).num_seconds().max(1),
-                });
-            }
-        }
+        let failures = match attempt {
+            Attempt::Locked { seconds } => return Err(LoginError::Locked { seconds }),
+            Attempt::Allowed { failures_before } => failures_before + 1,
+        };
         let stored = match &user {
             Some(r) => r.text(3)?,
             None => None,
         };
         let user = match user {
             Some(u) if crate::password::verify(password, stored.as_deref()) => u,
-            _ => return Err(self.count_failure(user_name)?),
+            _ => {
+                tracing::info!(user = user_name, failures, "sign-in refused");
+                return Err(if failures >= LOCK_AFTER_FAILURES {
+                    LoginError::Locked {
+                        seconds: LOCK_MINUTES * 60,
+                    }
+                } else {
+                    LoginError::Refused { failures }
+                });
+            }
         };
+        if let Some(old) = replaces {
+            self.logout(old)?;
+        }
         let token = random_token(32);
         let expires = at + Duration::hours(SESSION_HOURS);
         let user_id = user.str(0)?;
@@ -235,52 +243,6 @@ impl Store {
         ))
     }
 
-    /// Counts a failed sign-in for `user_name`; locks it at the limit. Failures older
-    /// than the lock period are forgotten.
-    fn count_failure(&self, user_name: &str) -> Result<LoginError, StoreError> {
-        let at = now();
-        let failures = self.tx(|t| {
-            let prev = t.query_opt(
-                "SELECT failures, last_failure_at FROM login_throttle WHERE user_name = $1",
-                &[user_name.into()],
-            )?;
-            let failures = match prev {
-                Some(r) if at - parse_ts(&r.str(1)?)? < Duration::minutes(LOCK_MINUTES) => {
-                    r.int(0)? + 1
-                }
-                _ => 1,
-            };
-            let locked_until =
-                (failures >= LOCK_AFTER_FAILURES).then(|| ts(at + Duration::minutes(LOCK_MINUTES)));
-            t.exec(
-                "DELETE FROM login_throttle WHERE user_name = $1",
-                &[user_name.into()],
-            )?;
-            t.exec(
-                "INSERT INTO login_throttle (user_name, failures, last_failure_at, locked_until)
-                 VALUES ($1, $2, $3, $4)",
-                &[
-                    user_name.into(),
-                    failures.into(),
-                    ts(at).into(),
-                    match locked_until {
-                        Some(u) => u.into(),
-                        None => crate::db::Val::Null,
-                    },
-                ],
-            )?;
-            Ok(failures)
-        })?;
-        tracing::info!(user = user_name, failures, "sign-in refused");
-        Ok(if failures >= LOCK_AFTER_FAILURES {
-            LoginError::Locked {
-                seconds: LOCK_MINUTES * 60,
-            }
-        } else {
-            LoginError::Refused { failures }
-        })
-    }
-
     /// Ends every console session of a user (an officer who leaves, a lost laptop);
     /// how many ended.
     pub fn revoke_sessions(&self, user_name: &str) -> Result<u64, StoreError> {
@@ -305,6 +267,74 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// Longest user name a sign-in is checked for (longer: refused before the database).
+pub const MAX_USER_NAME_CHARS: usize = 64;
+
+/// Whether a sign-in attempt may check its password.
+enum Attempt {
+    Locked { seconds: i64 },
+    Allowed { failures_before: i64 },
+}
+
+/// Counts an attempt for `user_name` before its password is checked (a success deletes
+/// the row): refused while locked; the attempt that reaches [`LOCK_AFTER_FAILURES`]
+/// sets the lock, so it is the last one checked. A count older than the lock period,
+/// or one whose lock has passed, restarts; stale rows of any name are swept.
+fn reserve_attempt(
+    t: &mut dyn Tx,
+    user_name: &str,
+    at: DateTime<Utc>,
+) -> Result<Attempt, StoreError> {
+    let now_ts = ts(at);
+    t.exec(
+        "DELETE FROM login_throttle WHERE last_failure_at < $1
+           AND (locked_until IS NULL OR locked_until < $2)",
+        &[
+            ts(at - Duration::minutes(LOCK_MINUTES)).into(),
+            now_ts.clone().into(),
+        ],
+    )?;
+    let prev = t.query_opt(
+        "SELECT failures, locked_until FROM login_throttle WHERE user_name = $1",
+        &[user_name.into()],
+    )?;
+    let (mut failures_before, locked_until) = match &prev {
+        Some(r) => (r.int(0)?, r.text(1)?),
+        None => (0, None),
+    };
+    if let Some(until) = locked_until {
+        let until = parse_ts(&until)?;
+        if until > at {
+            return Ok(Attempt::Locked {
+                seconds: (until - at).num_seconds().max(1),
+            });
+        }
+        // The lock has passed: a new count.
+        failures_before = 0;
+    }
+    let failures = failures_before + 1;
+    let locked =
+        (failures >= LOCK_AFTER_FAILURES).then(|| ts(at + Duration::minutes(LOCK_MINUTES)));
+    t.exec(
+        "DELETE FROM login_throttle WHERE user_name = $1",
+        &[user_name.into()],
+    )?;
+    t.exec(
+        "INSERT INTO login_throttle (user_name, failures, last_failure_at, locked_until)
+         VALUES ($1, $2, $3, $4)",
+        &[
+            user_name.into(),
+            failures.into(),
+            now_ts.into(),
+            match locked {
+                Some(u) => u.into(),
+                None => crate::db::Val::Null,
+            },
+        ],
+    )?;
+    Ok(Attempt::Allowed { failures_before })
 }
 
 #[cfg(test)]
@@ -434,6 +464,53 @@ mod tests {
             store.login("科长", "wrong-password", None),
             Err(LoginError::Refused { failures: 1 })
         ));
+    }
+
+    #[test]
+    fn a_failed_sign_in_leaves_the_current_session_alone() {
+        let (_dir, store) = store_with_officer();
+        let (_, token) = store
+            .login("科长", "金坛区-粉尘-2026", None)
+            .expect("login");
+        assert!(store.login("科长", "wrong", Some(&token)).is_err());
+        store.authenticate(&token).expect("still signed in");
+    }
+
+    #[test]
+    fn the_attempt_is_counted_before_the_password_is_checked() {
+        let (_dir, store) = store_with_officer();
+        for _ in 1..LOCK_AFTER_FAILURES {
+            assert!(store.login("科长", "wrong", None).is_err());
+        }
+        // The last attempt allowed is checked, and a right password still signs in…
+        store
+            .login("科长", "金坛区-粉尘-2026", None)
+            .expect("the fifth attempt");
+        for _ in 0..LOCK_AFTER_FAILURES {
+            assert!(store.login("科长", "wrong", None).is_err());
+        }
+        // …but once the count is reached, nothing more is checked until the lock passes.
+        assert!(matches!(
+            store.login("科长", "金坛区-粉尘-2026", None),
+            Err(LoginError::Locked { .. })
+        ));
+    }
+
+    #[test]
+    fn over_long_names_are_refused_before_the_database() {
+        let (_dir, store) = store_with_officer();
+        let name = "名".repeat(MAX_USER_NAME_CHARS + 1);
+        assert!(matches!(
+            store.login(&name, "x", None),
+            Err(LoginError::Store(StoreError::Problem {
+                code: ProblemCode::MalformedBody,
+                ..
+            }))
+        ));
+        let rows = store
+            .tx(|t| Ok(t.query("SELECT 1 FROM login_throttle", &[])?.len()))
+            .expect("rows");
+        assert_eq!(rows, 0);
     }
 
     #[test]

@@ -706,6 +706,8 @@ impl Store {
         pg: bool,
     ) -> Result<(Outcome, Option<String>), StoreError> {
         let id = r.id.to_string();
+        // The payload, parsed at most once for the checks and the projection.
+        let typed = TypedPayload::new(r);
         // A link that does not hash to what it claims is never taken as a chain head.
         let verified_link = r.link.as_ref().and_then(|l| {
             (l.computed_hash(r.seq, &r.payload_sha256, r.device_time)
@@ -731,7 +733,9 @@ impl Store {
                 // receipt entry). The id still takes its place in this device's sequence,
                 // like any refused record, so what follows is not a gap.
                 match verified_link {
-                    Some(l) if chain_problem(r, &Some(l.clone()), &sequence.head).is_none() => {
+                    Some(l)
+                        if chain_problem(r, &Some(l.clone()), &sequence.head, &typed).is_none() =>
+                    {
                         sequence.take(r, HeldStatus::Rejected, Some(l))
                     }
                     _ => sequence.skip(r, HeldStatus::Rejected),
@@ -853,7 +857,7 @@ impl Store {
             (Some(_), Some(l)) => Some(l.prev_hash.clone()),
             _ => sequence.head.clone(),
         };
-        let checked = match chain_problem(r, &verified_link, &head) {
+        let checked = match chain_problem(r, &verified_link, &head, &typed) {
             Some(problem) => Err(problem),
             None if r.withheld => Err((
                 ProblemCode::PayloadTooLarge,
@@ -861,7 +865,7 @@ impl Store {
                  server's payload limit"
                     .to_string(),
             )),
-            None => self.check_record(t, caller, r)?,
+            None => self.check_record(t, caller, r, &typed)?,
         };
         let fork_point =
             fork_point.filter(|_| !matches!(&checked, Err((ProblemCode::ChainBroken, _))));
@@ -952,7 +956,7 @@ impl Store {
                         &body,
                     )?;
                 }
-                if let Some(uscc) = crate::projections::project(
+                if let Some(uscc) = crate::projections::project_parsed(
                     t,
                     &crate::projections::Accepted {
                         id: &id,
@@ -965,6 +969,7 @@ impl Store {
                         pg,
                         publish: true,
                     },
+                    typed.inspection(),
                 )? {
                     sequence.republish.insert(uscc);
                 }
@@ -1012,6 +1017,7 @@ impl Store {
         t: &mut dyn Tx,
         caller: &Caller,
         r: &RecordEnvelope,
+        typed: &TypedPayload,
     ) -> Result<Result<Checked, (ProblemCode, String)>, StoreError> {
         let bad = |code, detail: String| Ok(Err((code, detail)));
         if !is_sha256_hex(&r.payload_sha256) {
@@ -1036,7 +1042,10 @@ impl Store {
                 format!("the payload's SHA-256 is {actual}"),
             );
         }
-        if serde_json::from_str::<serde::de::IgnoredAny>(&r.payload).is_err() {
+        // An inspection that parses is JSON; anything else is read through once.
+        if typed.inspection().is_none()
+            && serde_json::from_str::<serde::de::IgnoredAny>(&r.payload).is_err()
+        {
             return bad(ProblemCode::PayloadInvalid, "payload is not JSON".into());
         }
         if let Some(p) = r.photos.iter().find(|p| !is_sha256_hex(p)) {
@@ -1887,6 +1896,11 @@ fn min_protocol_of(kind: ChangeKind, body: &serde_json::Value) -> u32 {
 
 /// The GNSS fix time a payload's GPS stamp carries, if any.
 fn gnss_time(payload: &str) -> Option<DateTime<Utc>> {
+    // A key `stamp` is written `"stamp"` unless \u-escaped: without either, there is
+    // none, and the payload is not read at all (an inspection carries no stamp).
+    if !payload.contains("\"stamp\"") && !payload.contains("\\u") {
+        return None;
+    }
     // Only `stamp.fix_time` is read; the rest of the payload is skipped, not built.
     #[derive(serde::Deserialize)]
     struct Stamped {
@@ -2006,6 +2020,7 @@ fn chain_problem(
     r: &RecordEnvelope,
     verified: &Option<String>,
     head: &Option<String>,
+    typed: &TypedPayload,
 ) -> Option<(ProblemCode, String)> {
     use gridwalk_protocol::chain::{photos_named_in, GENESIS_PREV_HASH};
     let broken = |detail: String| Some((ProblemCode::ChainBroken, detail));
@@ -2066,6 +2081,40 @@ fn chain_problem(
         // No payload to compare with: the link and hash are all the server gets.
         return None;
     }
+    let claimed = || {
+        let mut claimed = r.photos.clone();
+        claimed.sort();
+        claimed.dedup();
+        claimed
+    };
+    let uscc_differs = |payload_uscc: &str, envelope: &str| {
+        if payload_uscc.eq_ignore_ascii_case(envelope.trim()) {
+            return None;
+        }
+        mismatch(format!(
+            "the envelope names enterprise {envelope}, the frozen payload {payload_uscc}"
+        ))
+    };
+    // An inspection that parsed names the photos the JSON does (the typed list is the
+    // chain check's, see projections' tests); a hash that is not hex, or JSON the
+    // reading below refuses (in a field the typed payload skips), is reported below.
+    if let Some(p) = typed.inspection() {
+        let named = p.photo_sha256s();
+        if named.iter().all(|h| is_sha256_hex(h))
+            && serde_json::from_str::<AnyJson>(&r.payload).is_ok()
+        {
+            let claimed = claimed();
+            if claimed != named {
+                return mismatch(format!(
+                    "the envelope lists photos {claimed:?}, the frozen payload names {named:?}"
+                ));
+            }
+            return r
+                .enterprise_uscc
+                .as_deref()
+                .and_then(|e| uscc_differs(&p.enterprise_uscc, e));
+        }
+    }
     // Parsed once for both the photos and the enterprise it names.
     let payload = match serde_json::from_str::<serde_json::Value>(&r.payload) {
         Ok(v) => v,
@@ -2075,9 +2124,7 @@ fn chain_problem(
         Ok(p) => p,
         Err(e) => return mismatch(format!("the frozen payload: {e}")),
     };
-    let mut claimed = r.photos.clone();
-    claimed.sort();
-    claimed.dedup();
+    let claimed = claimed();
     if claimed != named {
         return mismatch(format!(
             "the envelope lists photos {claimed:?}, the frozen payload names {named:?}"
@@ -2087,14 +2134,89 @@ fn chain_problem(
         .get("enterprise_uscc")
         .and_then(|u| u.as_str())
         .map(str::to_string);
-    if let (Some(p), Some(e)) = (payload_uscc, &r.enterprise_uscc) {
-        if !p.eq_ignore_ascii_case(e.trim()) {
-            return mismatch(format!(
-                "the envelope names enterprise {e}, the frozen payload {p}"
-            ));
+    match (payload_uscc, &r.enterprise_uscc) {
+        (Some(p), Some(e)) => uscc_differs(&p, e),
+        _ => None,
+    }
+}
+
+/// Accepts exactly the JSON text `serde_json::Value` accepts (numbers in range, no lone
+/// surrogate in a string, skipped fields included), without building anything.
+struct AnyJson;
+
+impl<'de> serde::Deserialize<'de> for AnyJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AnyJson, D::Error> {
+        d.deserialize_any(AnyJson)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AnyJson {
+    type Value = AnyJson;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_unit<E>(self) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_none<E>(self) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<AnyJson, D::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<AnyJson, A::Error> {
+        while seq.next_element::<AnyJson>()?.is_some() {}
+        Ok(AnyJson)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<AnyJson, A::Error> {
+        while map.next_key::<AnyJson>()?.is_some() {
+            map.next_value::<AnyJson>()?;
+        }
+        Ok(AnyJson)
+    }
+}
+
+/// A pushed record's payload, parsed at most once (on first use) and shared by the
+/// checks and the projection.
+struct TypedPayload<'a> {
+    r: &'a RecordEnvelope,
+    inspection: std::cell::OnceCell<Option<gridwalk_checklist::FinalizedInspection>>,
+}
+
+impl<'a> TypedPayload<'a> {
+    fn new(r: &'a RecordEnvelope) -> TypedPayload<'a> {
+        TypedPayload {
+            r,
+            inspection: std::cell::OnceCell::new(),
         }
     }
-    None
+
+    /// The payload of an inspection record as a finalized inspection; `None` for other
+    /// kinds, a withheld payload, or one that does not parse as one.
+    fn inspection(&self) -> Option<&gridwalk_checklist::FinalizedInspection> {
+        if self.r.kind != RecordKind::Inspection || self.r.withheld {
+            return None;
+        }
+        self.inspection
+            .get_or_init(|| serde_json::from_str(&self.r.payload).ok())
+            .as_ref()
+    }
 }
 
 /// What [`Store::check_record`] found acceptable.
@@ -2302,5 +2424,48 @@ mod tests {
         let c = new_enrollment_code();
         assert_eq!(c.len(), 14);
         assert_eq!(normalize_code(&c.to_lowercase()), c.replace('-', ""));
+    }
+
+    /// The chain check's fast path must refuse what its `Value` reading refuses.
+    #[test]
+    fn any_json_accepts_what_a_json_value_accepts() {
+        for text in [
+            r#"{"a":[1,-2,3.5,1e308,"x",null,true,{"b":{}}],"c":"\ud83d\ude00"}"#,
+            r#"{"a":1e999}"#,
+            r#"{"a":-1e999}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"\udc00":1}"#,
+            r#"{"a":"\u00zz"}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1}x"#,
+            r#"{"a":"tab	in"}"#,
+            "[]",
+            "12345678901234567890123",
+            "",
+        ] {
+            assert_eq!(
+                serde_json::from_str::<AnyJson>(text).is_ok(),
+                serde_json::from_str::<serde_json::Value>(text).is_ok(),
+                "{text}"
+            );
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(serde_json::from_str::<AnyJson>(&deep).is_err());
+        assert!(serde_json::from_str::<serde_json::Value>(&deep).is_err());
+    }
+
+    #[test]
+    fn a_stamp_is_read_however_its_key_is_written() {
+        let t = Some(
+            DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+                .expect("time")
+                .with_timezone(&Utc),
+        );
+        let plain = r#"{"stamp":{"fix_time":"2026-01-02T03:04:05Z"}}"#;
+        let escaped = r#"{"\u0073tamp":{"fix_time":"2026-01-02T03:04:05Z"}}"#;
+        assert_eq!(gnss_time(plain), t);
+        assert_eq!(gnss_time(escaped), t);
+        assert_eq!(gnss_time(r#"{"stamps":1,"a":"stamp"}"#), None);
+        assert_eq!(gnss_time("{}"), None);
     }
 }

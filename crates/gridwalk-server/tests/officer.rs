@@ -926,7 +926,49 @@ async fn console_sessions_ride_an_httponly_cookie_with_a_csrf_token(h: &Harness)
     assert!(out.headers()["set-cookie"]
         .to_str()
         .is_ok_and(|c| c.contains("Max-Age=0")));
-    assert_eq!(status(new_cookie).await, 401);
+    assert_eq!(status(new_cookie.clone()).await, 401);
+    // Signing out with a session that already ended (the page still holds its CSRF
+    // token) still clears the cookie.
+    let out = h
+        .http
+        .post(h.url("/v1/logout"))
+        .header("Cookie", &new_cookie)
+        .header(
+            "X-CSRF-Token",
+            gridwalk_server::sessions::csrf_token(new_cookie.trim_start_matches("gw_session=")),
+        )
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 204);
+    assert!(out.headers()["set-cookie"]
+        .to_str()
+        .is_ok_and(|c| c.contains("Max-Age=0")));
+
+    // Login CSRF: a sign-in another site posts (a plain form, or a foreign Origin) is
+    // refused before the password is looked at.
+    let body = r#"{"user_name":"officer-cookie","password":"x","session_cookie":true}"#;
+    for (content_type, origin) in [
+        ("text/plain", None),
+        ("application/json", Some("https://evil.example")),
+    ] {
+        let mut req = h
+            .http
+            .post(h.url("/v1/login"))
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        let resp = req.send().await.expect("login");
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (403, Some("csrf_failed")),
+            "{v}"
+        );
+    }
 }
 
 /// Wrong passwords: the same answer for a wrong password and an unknown name, slower

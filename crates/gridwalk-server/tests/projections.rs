@@ -14,6 +14,7 @@ both_databases!(
     inspections_and_hazards_are_projected_and_rebuild_to_the_same_rows,
     two_phones_changing_one_hazard_converge_and_the_illegal_event_is_kept,
     hazards_are_listed_only_inside_the_callers_jurisdiction,
+    a_parsed_inspection_is_chain_checked_as_its_json_is,
 );
 
 /// A hazard event of `hazard` at `at` by `actor` (`kind` the event's own fields).
@@ -71,6 +72,54 @@ async fn rebuild(h: &Harness) -> (gridwalk_server::projections::RebuildReport, b
         .await
         .expect("join")
         .expect("rebuild")
+}
+
+/// A real inspection's chain check reads the typed payload the projection uses: its
+/// photos and USCC must be the envelope's, and JSON a `Value` reading refuses (in a field
+/// the typed payload skips) is refused as before.
+async fn a_parsed_inspection_is_chain_checked_as_its_json_is(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let mut chain = TestChain::new();
+    let real =
+        |seq: u64| support::inspection_envelope(seq, &uscc_here(), &support::fake_photos(seq));
+    let first = chain.link(real(1), "inspection");
+    let mut swapped = real(2);
+    swapped.photos[0] = support::fake_photos(99)[0].clone();
+    let swapped = chain.link(swapped, "inspection");
+    let mut elsewhere = real(3);
+    elsewhere.enterprise_uscc = Some(uscc_neighbour());
+    let elsewhere = chain.link(elsewhere, "inspection");
+    let mut junk = real(4);
+    junk.payload = junk.payload.replacen('{', "{\"zz\":1e999,", 1);
+    junk.payload_sha256 = gridwalk_protocol::sha256_hex(junk.payload.as_bytes());
+    let junk = chain.link(junk, "inspection");
+    let last = chain.link(real(5), "inspection");
+    let (_, v) = h
+        .push(&dev.token, &[first, swapped, elsewhere, junk, last])
+        .await;
+    let r = |i: usize| {
+        let r = &v["results"][i];
+        (
+            r["status"].as_str().unwrap_or_default().to_string(),
+            r["code"].as_str().unwrap_or_default().to_string(),
+            r["detail"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    assert_eq!(r(0).0, "accepted", "{v}");
+    assert_eq!(r(4).0, "accepted", "{v}");
+    for (i, says) in [
+        (1, "the envelope lists photos"),
+        (2, "the envelope names enterprise"),
+        (3, "the frozen payload is not JSON"),
+    ] {
+        let (status, code, detail) = r(i);
+        assert_eq!(
+            (status.as_str(), code.as_str()),
+            ("rejected", "payload_invalid"),
+            "{v}"
+        );
+        assert!(detail.starts_with(says), "{i}: {detail}");
+    }
 }
 
 /// An inspection becomes a row with its template, inspector, score, findings and photo

@@ -10,7 +10,7 @@
 //! this test only prints SKIPPED. Screenshots: target/console-screenshots/.
 
 use gridwalk_system_tests::bins::workspace;
-use gridwalk_system_tests::fixtures::{uscc, EXPERT, TOWN};
+use gridwalk_system_tests::fixtures::{corpus_photo, uscc, EXPERT, TOWN};
 use gridwalk_system_tests::server::admin_with_input;
 use gridwalk_system_tests::{inspections_with_major_hazard, sync_until_done, World};
 use serde_json::Value;
@@ -144,6 +144,22 @@ fn the_officer_console_in_chromium() {
         .find(|h| h["inspection_id"] == expert.as_str())
         .and_then(|h| h["id"].as_str().map(str::to_string))
         .expect("hazard");
+    // The enterprise rectifies; the expert re-inspects with a photo after, and it passes.
+    w.device
+        .ok(&["hazards", "start", &hazard, "--actor", EXPERT]);
+    let after = corpus_photo("gps__DSCN0029.jpg");
+    w.device.ok(&[
+        "hazards",
+        "reinspect",
+        &hazard,
+        "--passed",
+        "--photo",
+        after.to_str().expect("utf-8 path"),
+        "--note",
+        "已加装泄爆片",
+        "--actor",
+        EXPERT,
+    ]);
     sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
 
     let shots = std::env::var("CARGO_TARGET_DIR")
@@ -200,7 +216,11 @@ fn the_officer_console_in_chromium() {
         .and_then(|l| l.iter().find(|h| h["id"] == hazard.as_str()))
         .cloned()
         .unwrap_or_else(|| panic!("{hazards}"));
-    assert_eq!(item["listed"], true, "{item}");
+    assert_eq!(
+        (item["listed"].as_bool(), item["status"].as_str()),
+        (Some(true), Some("closed")),
+        "{item}"
+    );
     let reviewed = parse(&s.admin(&[
         "inspections",
         "list",
@@ -237,6 +257,7 @@ fn the_officer_console_in_chromium() {
     // …and as the phone sees it after its next sync.
     sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
     let shown = w.device.json(&["hazards", "show", &hazard]);
+    assert_eq!(shown["detail"]["status"], "closed", "{shown}");
     assert_eq!(
         shown["detail"]["listed"]["notice_no"], "金安督〔2026〕88号",
         "{shown}"
@@ -283,7 +304,10 @@ fn the_officer_console_in_chromium() {
         mine["rows"][0]["register"]["confirmations"]["dust_confirmed"]["inspection_id"].is_string(),
         "the dust type confirmed on the visit, with who and from which inspection: {mine}"
     );
-    assert_eq!(mine["rows"][0]["open_hazards"], 1, "{mine}");
+    assert_eq!(
+        mine["rows"][0]["open_hazards"], 0,
+        "closed from the console: {mine}"
+    );
     assert_eq!(there.bytes(&path).0, 404);
     // A photo the inspection does not name is not served, even inside the jurisdiction.
     let other = format!("/v1/inspections/{expert}/photos/{}", "0".repeat(64));

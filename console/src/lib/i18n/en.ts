@@ -332,6 +332,10 @@ export const en: Messages = {
   'export.inspections': 'Export the inspection ledger (Excel)',
   'export.enterprises': 'Export the register ledger (Excel)',
 
+  'hazard.found_photos': 'Photos when found',
+  'hazard.before': 'Before',
+  'hazard.after': 'After',
+
   'error.unauthenticated': 'Your session ended. Please sign in again.',
   'error.account_locked': 'Too many failed sign-ins: the account is locked for a while.',
   'error.csrf_failed': 'This page is out of date. Reload it and try again.',

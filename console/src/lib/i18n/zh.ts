@@ -332,6 +332,10 @@ export const zh = {
   'export.inspections': '导出检查记录台账（Excel）',
   'export.enterprises': '导出粉尘涉爆企业底数台账（Excel）',
 
+  'hazard.found_photos': '发现时照片',
+  'hazard.before': '整改前',
+  'hazard.after': '整改后',
+
   'error.unauthenticated': '登录已过期，请重新登录。',
   'error.account_locked': '登录失败次数过多，该账户已暂时锁定。',
   'error.csrf_failed': '页面已过期，请刷新后重试。',
