@@ -153,6 +153,10 @@ try {
     .every((img) => img.complete && img.naturalWidth > 0));
   check((await tid('inspection-chain').innerText()).includes('链路连续'), 'the record is linked in its chain');
   check((await page.locator('[data-testid=inspection-answers] tbody tr').count()) >= 5, 'the answers with their labels');
+  // The printable record (检查记录) downloads as a PDF; the Rust side extracts its text.
+  const [pdf] = await Promise.all([page.waitForEvent('download'), tid('record-pdf').click()]);
+  check(/\.pdf$/.test(pdf.suggestedFilename()), `a pdf file: ${pdf.suggestedFilename()}`);
+  await pdf.saveAs(join(shots, 'record.pdf'));
   await tid('review-has_issues').check();
   await tid('review-submit').click();
   await tid('error').waitFor();

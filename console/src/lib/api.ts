@@ -180,3 +180,8 @@ export function exportUrl(
 export function hazardPhotoUrl(hazardId: string, sha256: string): string {
   return `/v1/hazards/${encodeURIComponent(hazardId)}/photos/${encodeURIComponent(sha256)}`;
 }
+
+/** The URL of an inspection's printable record (检查记录, PDF). */
+export function recordPdfUrl(inspectionId: string): string {
+  return `/v1/inspections/${encodeURIComponent(inspectionId)}/record.pdf`;
+}

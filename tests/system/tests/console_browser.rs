@@ -208,6 +208,34 @@ fn the_officer_console_in_chromium() {
         );
     }
 
+    // The printed record the browser downloaded: its text names the record, the
+    // enterprise, the major finding and the record's hash.
+    {
+        let bytes = std::fs::read(shots.join("record.pdf")).expect("record.pdf");
+        let text = pdf_extract::extract_text_from_mem(&bytes).expect("pdf text");
+        let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        assert!(squeezed.contains("检查记录"), "{text}");
+        assert!(squeezed.contains("金坛铝业抛光1厂"), "{text}");
+        assert!(squeezed.contains("重大事故隐患"), "{text}");
+        let listed = parse(
+            &w.server
+                .admin(&["inspections", "list", "--division", TOWN, "--json"]),
+        );
+        let record_id = listed
+            .as_array()
+            .and_then(|l| l.iter().find(|i| i["inspection_id"] == expert.as_str()))
+            .and_then(|i| i["record_id"].as_str().map(str::to_string))
+            .expect("the inspection's record");
+        let hash = w
+            .server
+            .export()
+            .into_iter()
+            .find(|r| r["record_id"] == record_id.as_str())
+            .and_then(|r| r["payload_sha256"].as_str().map(str::to_string))
+            .expect("the record's payload hash");
+        assert!(squeezed.contains(&hash), "the hash {hash} in: {text}");
+    }
+
     // What the clicks changed, as the server's CLI sees it…
     let s = &w.server;
     let hazards = parse(&s.admin(&["hazards", "list", "--division", TOWN, "--json"]));

@@ -336,6 +336,8 @@ export const en: Messages = {
   'hazard.before': 'Before',
   'hazard.after': 'After',
 
+  'inspection.print': 'Print the record (PDF)',
+
   'error.unauthenticated': 'Your session ended. Please sign in again.',
   'error.account_locked': 'Too many failed sign-ins: the account is locked for a while.',
   'error.csrf_failed': 'This page is out of date. Reload it and try again.',

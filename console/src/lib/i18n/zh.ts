@@ -336,6 +336,8 @@ export const zh = {
   'hazard.before': '整改前',
   'hazard.after': '整改后',
 
+  'inspection.print': '打印检查记录（PDF）',
+
   'error.unauthenticated': '登录已过期，请重新登录。',
   'error.account_locked': '登录失败次数过多，该账户已暂时锁定。',
   'error.csrf_failed': '页面已过期，请刷新后重试。',
