@@ -458,6 +458,12 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("gridwalk-protocol"),
             HeaderValue::from(PROTOCOL_VERSION),
         ))
+        // No answer is to be sniffed into another type (a photo or a problem read as
+        // HTML); the console's pages set it too.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
 }
 
 /// Answer for a method the path does not take (axum adds `Allow`).

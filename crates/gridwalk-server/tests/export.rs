@@ -21,53 +21,7 @@ both_databases!(
     the_cli_writes_the_same_ledgers,
 );
 
-const PASSWORD: &str = "金坛区-粉尘-2026";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-async fn blocking<R: Send + 'static>(
-    h: &Harness,
-    f: impl FnOnce(&gridwalk_server::Store) -> R + Send + 'static,
-) -> R {
-    let store = h.store.clone();
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .expect("join")
-}
-
-async fn officer_session(h: &Harness, name: &str, jurisdiction: &str) -> String {
-    let (n, j) = (name.to_string(), jurisdiction.to_string());
-    blocking(h, move |s| {
-        if s.actor(&n).is_err() {
-            s.create_user(
-                &n,
-                gridwalk_protocol::Role::Officer,
-                &gridwalk_core::DivisionCode::parse(&j).expect("code"),
-            )
-            .expect("user");
-        }
-        s.set_password(&n, PASSWORD).expect("password");
-    })
-    .await;
-    let (status, v) = post(
-        h,
-        None,
-        "/v1/login",
-        json!({"user_name": name, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
-    v["token"].as_str().expect("token").to_string()
-}
-
-async fn post(h: &Harness, token: Option<&str>, path: &str, body: Value) -> (u16, Value) {
-    let mut req = h.http.post(h.url(path)).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("post");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 fn accepted(v: &Value) {
     for r in v["results"].as_array().expect("results") {

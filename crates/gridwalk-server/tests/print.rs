@@ -21,37 +21,6 @@ both_databases!(
     the_cli_writes_the_same_record,
 );
 
-const PASSWORD: &str = "金坛区-粉尘-2026";
-
-async fn officer_session(h: &Harness, name: &str, jurisdiction: &str) -> String {
-    let (n, j) = (name.to_string(), jurisdiction.to_string());
-    let store = h.store.clone();
-    tokio::task::spawn_blocking(move || {
-        if store.actor(&n).is_err() {
-            store
-                .create_user(
-                    &n,
-                    gridwalk_protocol::Role::Officer,
-                    &gridwalk_core::DivisionCode::parse(&j).expect("code"),
-                )
-                .expect("user");
-        }
-        store.set_password(&n, PASSWORD).expect("password");
-    })
-    .await
-    .expect("join");
-    let r = h
-        .http
-        .post(h.url("/v1/login"))
-        .json(&json!({"user_name": name, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.expect("json");
-    v["token"].as_str().expect("token").to_string()
-}
-
 /// Uploads `bytes` over tus in one request.
 async fn upload(h: &Harness, token: &str, bytes: &[u8]) {
     let r = h

@@ -424,3 +424,60 @@ macro_rules! both_databases {
         }
     };
 }
+
+/// The password the officer helpers give every officer they make.
+pub const PASSWORD: &str = "金坛区-粉尘-2026";
+
+/// Runs a store call on a blocking thread.
+pub async fn blocking<R: Send + 'static>(
+    h: &Harness,
+    f: impl FnOnce(&gridwalk_server::Store) -> R + Send + 'static,
+) -> R {
+    let store = h.store.clone();
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .expect("join")
+}
+
+/// Creates an officer of `jurisdiction` (unless there is one) with [`PASSWORD`] and
+/// signs in; returns the session's bearer token.
+pub async fn officer_session(h: &Harness, name: &str, jurisdiction: &str) -> String {
+    let (n, j) = (name.to_string(), jurisdiction.to_string());
+    blocking(h, move |s| {
+        if s.actor(&n).is_err() {
+            s.create_user(
+                &n,
+                Role::Officer,
+                &gridwalk_core::DivisionCode::parse(&j).expect("code"),
+            )
+            .expect("user");
+        }
+        s.set_password(&n, PASSWORD).expect("password");
+    })
+    .await;
+    let (status, v) = post(
+        h,
+        None,
+        "/v1/login",
+        serde_json::json!({"user_name": name, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().expect("token").to_string()
+}
+
+/// POSTs JSON (with a bearer token when given): status and JSON answer.
+pub async fn post(
+    h: &Harness,
+    token: Option<&str>,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut req = h.http.post(h.url(path)).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("post");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
