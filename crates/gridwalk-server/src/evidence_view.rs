@@ -315,6 +315,46 @@ fn photo_evidence(t: &mut dyn Tx, sha: &str, device: &str) -> Result<PhotoEviden
     })
 }
 
+/// A photo blob read back for evidence.
+#[derive(Debug)]
+pub enum HeldPhoto {
+    /// The server holds no bytes under this name.
+    Missing,
+    /// The stored bytes no longer hash to their name (swapped or damaged; logged).
+    Mismatch,
+    /// The bytes, which hash to their name.
+    Verified(bytes::Bytes),
+}
+
+/// Reads `photos/<sha256>` from the blob store and hashes the bytes again (on a
+/// blocking thread: a photo is megabytes). The one place the console, the evidence
+/// panel and the printed record read a photo as evidence.
+pub async fn read_verified_photo(
+    blobs: &dyn object_store::ObjectStore,
+    sha256: &str,
+) -> Result<HeldPhoto, object_store::Error> {
+    let key = object_store::path::Path::from(format!("photos/{sha256}"));
+    let bytes = match blobs.get(&key).await {
+        Ok(got) => got.bytes().await?,
+        Err(object_store::Error::NotFound { .. }) => return Ok(HeldPhoto::Missing),
+        Err(e) => return Err(e),
+    };
+    let (bytes, actual) = tokio::task::spawn_blocking(move || {
+        let actual = gridwalk_protocol::sha256_hex(&bytes);
+        (bytes, actual)
+    })
+    .await
+    .map_err(|e| object_store::Error::Generic {
+        store: "photos",
+        source: Box::new(e),
+    })?;
+    if actual != sha256 {
+        tracing::error!(expected = %sha256, %actual, "a held photo does not hash to its name");
+        return Ok(HeldPhoto::Mismatch);
+    }
+    Ok(HeldPhoto::Verified(bytes))
+}
+
 /// Reads every held photo of `detail` from the blob store and records whether its bytes
 /// still hash to its name (a swapped or damaged file shows as `verified: false`).
 pub async fn verify_photos(
@@ -322,16 +362,8 @@ pub async fn verify_photos(
     detail: &mut InspectionDetail,
 ) -> Result<(), object_store::Error> {
     for photo in detail.photos.iter_mut().filter(|p| p.held) {
-        let key = object_store::path::Path::from(format!("photos/{}", photo.sha256));
-        let ok = match blobs.get(&key).await {
-            Ok(got) => gridwalk_protocol::sha256_hex(&got.bytes().await?) == photo.sha256,
-            Err(object_store::Error::NotFound { .. }) => false,
-            Err(e) => return Err(e),
-        };
-        if !ok {
-            tracing::error!(sha256 = %photo.sha256, "a held photo does not hash to its name");
-        }
-        photo.verified = Some(ok);
+        let held = read_verified_photo(blobs, &photo.sha256).await?;
+        photo.verified = Some(matches!(held, HeldPhoto::Verified(_)));
     }
     Ok(())
 }

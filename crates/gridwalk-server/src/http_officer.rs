@@ -602,25 +602,25 @@ pub(crate) async fn inspection_photo(
 /// A held photo's bytes, re-hashed as they are read: 404 when not held, 500 (and a log
 /// line) when the stored bytes no longer hash to their name.
 async fn verified_photo(s: &AppState, sha: &str) -> Result<Response, ApiError> {
-    let key = object_store::path::Path::from(format!("photos/{sha}"));
-    let bytes = match s.blobs.get(&key).await {
-        Ok(got) => got.bytes().await.map_err(ApiError::internal)?,
-        Err(object_store::Error::NotFound { .. }) => {
+    use crate::evidence_view::{read_verified_photo, HeldPhoto};
+    let bytes = match read_verified_photo(s.blobs.as_ref(), sha)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        HeldPhoto::Verified(bytes) => bytes,
+        HeldPhoto::Missing => {
             return Err(ApiError::new(
                 ProblemCode::NotFound,
                 format!("photo {sha} is not held by the server (not uploaded yet)"),
             ))
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        // Evidence: bytes that no longer are what their name promises are not served.
+        HeldPhoto::Mismatch => {
+            return Err(ApiError::internal(format!(
+                "stored photo {sha} no longer hashes to its name"
+            )))
+        }
     };
-    // Evidence: the bytes must still be the ones their name promises.
-    let actual = gridwalk_protocol::sha256_hex(&bytes);
-    if actual != sha {
-        tracing::error!(expected = %sha, %actual, "stored photo no longer matches its hash");
-        return Err(ApiError::internal(format!(
-            "stored photo {sha} hashes to {actual}"
-        )));
-    }
     let content_type = if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
         "image/png"
     } else {

@@ -205,21 +205,17 @@ pub async fn read_blobs(
     Ok(out)
 }
 
+/// A photo's bytes when they still hash to their name (else left out, and logged).
 async fn read_verified(
     blobs: &dyn object_store::ObjectStore,
     sha: &str,
 ) -> Result<Option<Vec<u8>>, object_store::Error> {
-    let key = object_store::path::Path::from(format!("photos/{sha}"));
-    let bytes = match blobs.get(&key).await {
-        Ok(got) => got.bytes().await?,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    if gridwalk_protocol::sha256_hex(&bytes) != sha {
-        tracing::error!(sha256 = %sha, "a held photo does not hash to its name; left out of the printed record");
-        return Ok(None);
-    }
-    Ok(Some(bytes.to_vec()))
+    Ok(
+        match crate::evidence_view::read_verified_photo(blobs, sha).await? {
+            crate::evidence_view::HeldPhoto::Verified(bytes) => Some(bytes.to_vec()),
+            _ => None,
+        },
+    )
 }
 
 /// The photos in the order the template asks for them (answers in item order, then the
