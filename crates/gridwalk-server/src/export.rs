@@ -19,7 +19,7 @@ use gridwalk_core::{Campaign, DivisionCode, Enterprise, ReviewState};
 use gridwalk_ledger::{
     EnterpriseRow, HazardRow, InspectionRow, LedgerError, LedgerMeta, LedgerRow, LedgerWriter,
 };
-use gridwalk_protocol::{ProblemCode, Role};
+use gridwalk_protocol::ProblemCode;
 use std::collections::HashMap;
 use std::io::{Seek, Write};
 use std::path::Path;
@@ -281,13 +281,14 @@ impl Confirmed {
 }
 
 /// The confirmed facts read per enterprise, in the order they are applied.
-const FACTS: [&str; 5] = [
-    "survey_dust",
-    "dust_confirmed",
-    "safety_officer",
-    "risk_report",
-    "training",
-];
+const FACTS: [gridwalk_checklist::ConfirmedFact; 5] = gridwalk_checklist::ConfirmedFact::ALL;
+
+/// A ledger with its rows written, waiting to be compressed.
+enum Filled {
+    Hazards(LedgerWriter<HazardRow>),
+    Inspections(LedgerWriter<InspectionRow>),
+    Enterprises(LedgerWriter<EnterpriseRow>),
+}
 
 impl Store {
     /// Writes the ledger `req` asks for to `out` for `actor`: officers and admins only
@@ -301,7 +302,7 @@ impl Store {
         tempdir: Option<&Path>,
         out: W,
     ) -> Result<ExportSummary, StoreError> {
-        if !matches!(actor.role, Role::Officer | Role::Admin) {
+        if !actor.may_manage() {
             return Err(problem(
                 ProblemCode::ForbiddenRole,
                 "ledgers are exported by officers and administrators",
@@ -313,20 +314,7 @@ impl Store {
                 format!("no division {} in your jurisdiction", req.division),
             ));
         }
-        let review = req
-            .review
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_string);
-        if let Some(r) = &review {
-            if r != "unreviewed" && ReviewState::parse(r).is_none() {
-                return Err(problem(
-                    ProblemCode::InvalidRequest,
-                    format!("review '{r}': expected approved, has_issues, rejected or unreviewed"),
-                ));
-            }
-        }
+        let review = crate::work::review_filter(req.review.as_deref())?;
         let campaign = match req
             .campaign
             .as_deref()
@@ -347,9 +335,9 @@ impl Store {
         };
         let now = Utc::now();
         let today = china_date(now);
-        let mut summary = None;
-        let mut out = Some(out);
-        self.tx(|t| {
+        // The rows are read in one transaction; the sheet is compressed after it, so the
+        // database is not held while the zip is written.
+        let (filled, division_name) = self.tx(|t| {
             let names = Names::load(t, &req.division)?;
             let division_name = names.name(req.division.as_str());
             let meta = LedgerMeta {
@@ -361,38 +349,40 @@ impl Store {
                 exported_at: china_time(now),
             };
             let p = campaign.as_ref().map(period);
-            let out = out
-                .take()
-                .ok_or_else(|| StoreError::Corrupt("the export ran twice".into()))?;
-            let rows = match req.kind {
+            let filled = match req.kind {
                 LedgerKind::Hazards => {
                     let mut w =
                         LedgerWriter::<HazardRow>::new(&meta, tempdir).map_err(ledger_err)?;
                     hazards(t, req, &names, p, today, &mut w)?;
-                    w.finish_to_writer(out).map_err(ledger_err)?
+                    Filled::Hazards(w)
                 }
                 LedgerKind::Inspections => {
                     let mut w =
                         LedgerWriter::<InspectionRow>::new(&meta, tempdir).map_err(ledger_err)?;
                     inspections(t, req, review.as_deref(), &names, p, &mut w)?;
-                    w.finish_to_writer(out).map_err(ledger_err)?
+                    Filled::Inspections(w)
                 }
                 LedgerKind::Enterprises => {
                     let mut w =
                         LedgerWriter::<EnterpriseRow>::new(&meta, tempdir).map_err(ledger_err)?;
                     enterprises(t, req, &names, &mut w)?;
-                    w.finish_to_writer(out).map_err(ledger_err)?
+                    Filled::Enterprises(w)
                 }
             };
-            let day = today.format("%Y%m%d");
-            summary = Some(ExportSummary {
-                rows,
-                file_name: format!("{}-{division_name}-{day}.xlsx", req.kind.title_zh()),
-                ascii_file_name: format!("{}-{}-{day}.xlsx", req.kind.as_str(), req.division),
-            });
-            Ok(())
+            Ok((filled, division_name))
         })?;
-        summary.ok_or_else(|| StoreError::Corrupt("the export produced nothing".into()))
+        let rows = match filled {
+            Filled::Hazards(w) => w.finish_to_writer(out),
+            Filled::Inspections(w) => w.finish_to_writer(out),
+            Filled::Enterprises(w) => w.finish_to_writer(out),
+        }
+        .map_err(ledger_err)?;
+        let day = today.format("%Y%m%d");
+        Ok(ExportSummary {
+            rows,
+            file_name: format!("{}-{division_name}-{day}.xlsx", req.kind.title_zh()),
+            ascii_file_name: format!("{}-{}-{day}.xlsx", req.kind.as_str(), req.division),
+        })
     }
 }
 
@@ -549,7 +539,8 @@ fn enterprises(
         .enumerate()
         .map(|(i, f)| {
             format!(
-                " LEFT JOIN enterprise_fact f{i} ON f{i}.enterprise_uscc = e.uscc AND f{i}.fact = '{f}'"
+                " LEFT JOIN enterprise_fact f{i} ON f{i}.enterprise_uscc = e.uscc AND f{i}.fact = '{}'",
+                f.as_str()
             )
         })
         .collect();

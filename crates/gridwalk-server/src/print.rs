@@ -76,6 +76,8 @@ pub struct PrintSource {
 pub struct PrintBlobs {
     pub photos: Vec<Option<Vec<u8>>>,
     pub signatures: Vec<Option<Vec<u8>>>,
+    /// Photos past the record's count or size limit: not read, captioned as such.
+    pub not_printed: std::collections::HashSet<String>,
 }
 
 /// `GET /v1/verify/{sha256}`: only whether an accepted inspection record with that
@@ -96,7 +98,7 @@ impl Store {
         let detail = self.inspection_detail(actor, id)?;
         self.tx(|t| {
             Ok(PrintSource {
-                signatures: signatures_of(t, &detail.record.device_id, id)?,
+                signatures: signatures_of(t, &detail.record.device_id, detail.record.seq, id)?,
                 division_name: division_name(t, &detail.item.division_code)?,
                 detail: detail.clone(),
             })
@@ -127,19 +129,24 @@ impl Store {
     }
 }
 
-/// The signature records of `inspection` (the phone that made it chains them before
-/// finalizing), oldest first.
+/// Most signatures printed for one inspection (the latest ones).
+const MAX_SIGNATURES: usize = 4;
+
+/// The signature records of `inspection`: those its phone chained before the inspection
+/// itself (a signature pushed afterwards does not belong to what was finalized), the
+/// latest [`MAX_SIGNATURES`], oldest first.
 fn signatures_of(
     t: &mut dyn Tx,
     device_id: &str,
+    inspection_seq: i64,
     inspection: Uuid,
 ) -> Result<Vec<SignatureSource>, StoreError> {
     // Canonical JSON: the id appears exactly so in the payload.
     let pattern = format!("%\"inspection_id\":\"{inspection}\"%");
     let rows = t.query(
         "SELECT payload FROM record WHERE device_id = $1 AND kind = 'evidence' \
-         AND state = 'accepted' AND payload LIKE $2 ORDER BY seq",
-        &[device_id.into(), pattern.into()],
+         AND state = 'accepted' AND payload LIKE $2 AND seq < $3 ORDER BY seq",
+        &[device_id.into(), pattern.into(), inspection_seq.into()],
     )?;
     let mut out = Vec::new();
     for r in rows {
@@ -155,7 +162,8 @@ fn signatures_of(
         {
             continue;
         }
-        if let Some(png_sha256) = text("png_sha256") {
+        if let Some(png_sha256) = text("png_sha256").filter(|h| gridwalk_protocol::is_sha256_hex(h))
+        {
             out.push(SignatureSource {
                 png_sha256,
                 signer: text("signer").unwrap_or_default(),
@@ -163,7 +171,8 @@ fn signatures_of(
             });
         }
     }
-    Ok(out)
+    let skip = out.len().saturating_sub(MAX_SIGNATURES);
+    Ok(out.split_off(skip))
 }
 
 /// `town · village` of a division code, as far as the server knows the names.
@@ -188,6 +197,11 @@ fn division_name(t: &mut dyn Tx, code: &str) -> Result<Option<String>, StoreErro
     Ok((!names.is_empty()).then(|| names.join(" · ")))
 }
 
+/// Most photos one printed record embeds.
+const MAX_PRINTED_PHOTOS: usize = 60;
+/// Most photo bytes one printed record reads (photos past it are captioned, not embedded).
+const MAX_PRINTED_PHOTO_BYTES: u64 = 256 << 20;
+
 /// Reads the photos and signatures of `source` from the blob store, keeping only bytes
 /// that still hash to their names.
 pub async fn read_blobs(
@@ -195,7 +209,17 @@ pub async fn read_blobs(
     source: &PrintSource,
 ) -> Result<PrintBlobs, object_store::Error> {
     let mut out = PrintBlobs::default();
-    for p in photo_order(source) {
+    // A phone decides how many photos an inspection names and how large each is: the
+    // record prints what fits in memory and captions the rest as not printed.
+    let mut budget = MAX_PRINTED_PHOTO_BYTES;
+    for (n, p) in photo_order(source).into_iter().enumerate() {
+        let size = p.size.unwrap_or(0).max(0) as u64;
+        if n >= MAX_PRINTED_PHOTOS || size > budget {
+            out.not_printed.insert(p.sha256.clone());
+            out.photos.push(None);
+            continue;
+        }
+        budget -= size;
         out.photos.push(read_verified(blobs, &p.sha256).await?);
     }
     for s in &source.signatures {
@@ -291,7 +315,7 @@ fn chain_zh(chain: &str) -> &str {
 
 /// The caption of one photo: what it documents, when and where it was taken, how far
 /// from the enterprise, and whether the server's bytes still hash to its name.
-fn caption(p: &PhotoEvidence, held_ok: bool, item: Option<&str>) -> Vec<String> {
+fn caption(p: &PhotoEvidence, held_ok: bool, not_printed: bool, item: Option<&str>) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(i) = item {
         lines.push(format!("所属检查项：{i}"));
@@ -341,6 +365,8 @@ fn caption(p: &PhotoEvidence, held_ok: bool, item: Option<&str>) -> Vec<String> 
         .unwrap_or_default();
     let state = if held_ok {
         "服务器已核验哈希"
+    } else if not_printed {
+        "照片过多或过大，未印入本记录（可在控制台查看）"
     } else if p.held {
         "服务器所存文件哈希不符"
     } else {
@@ -566,6 +592,7 @@ pub fn record(
     }
 
     let order = photo_order(source);
+    let not_printed = blobs.not_printed;
     let photos = order
         .iter()
         .zip(blobs.photos.into_iter().chain(std::iter::repeat(None)))
@@ -575,7 +602,7 @@ pub fn record(
                 .find(|(s, _)| *s == p.sha256)
                 .map(|(_, l)| l.as_str());
             gridwalk_print::Photo {
-                caption: caption(p, bytes.is_some(), of),
+                caption: caption(p, bytes.is_some(), not_printed.contains(&p.sha256), of),
                 jpeg: bytes,
             }
         })

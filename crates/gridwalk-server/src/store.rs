@@ -1910,8 +1910,17 @@ fn gnss_time(payload: &str) -> Option<DateTime<Utc>> {
     struct Stamp {
         fix_time: Option<String>,
     }
-    let v: Stamped = serde_json::from_str(payload).ok()?;
-    let t = v.stamp?.fix_time?;
+    let t = match serde_json::from_str::<Stamped>(payload) {
+        Ok(v) => v.stamp?.fix_time?,
+        // A payload the typed read refuses (a duplicated key, say) is read as the
+        // evidence panel reads it, the last key winning: the clock check is not skipped.
+        Err(_) => serde_json::from_str::<serde_json::Value>(payload)
+            .ok()?
+            .get("stamp")?
+            .get("fix_time")?
+            .as_str()?
+            .to_string(),
+    };
     Some(DateTime::parse_from_rfc3339(&t).ok()?.with_timezone(&Utc))
 }
 

@@ -245,6 +245,21 @@ pub struct InspectionItem {
     pub reviewed_at: Option<String>,
 }
 
+/// A review filter as the inspection list and its ledger take it: `approved`,
+/// `has_issues`, `rejected` or `unreviewed` (`None` when empty).
+pub(crate) fn review_filter(review: Option<&str>) -> Result<Option<String>, StoreError> {
+    let filter = review.unwrap_or("").trim();
+    if filter.is_empty() {
+        return Ok(None);
+    }
+    if filter != "unreviewed" && ReviewState::parse(filter).is_none() {
+        return Err(invalid(format!(
+            "review '{filter}': expected approved, has_issues, rejected or unreviewed"
+        )));
+    }
+    Ok(Some(filter.to_string()))
+}
+
 /// The columns `record_id, inspection_id, enterprise_uscc, name, division_code,
 /// template_id, template_version, inspector, role, finalized_at, received_at, passed,
 /// failed, findings, photo_count, off_site, review state, comment, reviewer, at` (the
@@ -671,12 +686,7 @@ impl Store {
         if !actor.sees(division) {
             return Err(not_found(format_args!("division {division}")));
         }
-        let filter = review.unwrap_or("").trim().to_string();
-        if !filter.is_empty() && filter != "unreviewed" && ReviewState::parse(&filter).is_none() {
-            return Err(invalid(format!(
-                "review '{filter}': expected approved, has_issues, rejected or unreviewed"
-            )));
-        }
+        let filter = review_filter(review)?.unwrap_or_default();
         let rows = self.tx(|t| {
             t.query(
                 "SELECT i.record_id, i.inspection_id, i.enterprise_uscc, e.name, i.division_code,

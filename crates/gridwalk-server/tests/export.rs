@@ -31,12 +31,23 @@ fn accepted(v: &Value) {
 
 /// A major hazard found at 东村木业 on 2 March 2026 with a deadline of 20 March.
 fn created_hazard(seq: u64, hazard: Uuid, actor: &str) -> RecordEnvelope {
+    created_hazard_at(seq, hazard, actor, "2026-03-02T02:00:00Z", "2026-03-20")
+}
+
+/// A hazard created at `at` with the rectification deadline `deadline`.
+fn created_hazard_at(
+    seq: u64,
+    hazard: Uuid,
+    actor: &str,
+    at: &str,
+    deadline: &str,
+) -> RecordEnvelope {
     let enterprise =
         gridwalk_core::ids::enterprise_id(&gridwalk_core::Uscc::parse(&uscc_here()).expect("uscc"));
     let id = Uuid::now_v7();
-    let body = json!({"id": id, "hazard_id": hazard, "at": "2026-03-02T02:00:00Z", "actor": actor,
+    let body = json!({"id": id, "hazard_id": hazard, "at": at, "actor": actor,
         "kind": "created", "severity": "major", "enterprise_id": enterprise,
-        "description_zh": "除尘器未设置泄爆装置", "deadline": "2026-03-20",
+        "description_zh": "除尘器未设置泄爆装置", "deadline": deadline,
         "legal_basis": {"document": "工贸企业重大事故隐患判定标准", "article": "第十一条"}});
     let mut e = RecordEnvelope::new(id, RecordKind::HazardEvent, seq, body.to_string());
     e.enterprise_uscc = Some(uscc_here());
@@ -201,10 +212,29 @@ async fn the_hazard_ledger_carries_the_plan_and_the_days_overdue(h: &Harness) {
     let overdue = (today() - date("2026-03-15")).num_days().max(0);
     assert_eq!(r.get_value((2, 20)), Some(&Data::Float(overdue as f64)));
 
-    // Without a division: the caller's whole jurisdiction; ?overdue=true keeps it.
+    // A second hazard, found before this year's campaign, with time left.
+    let in_time = (today() + chrono::Duration::days(30)).to_string();
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[created_hazard_at(
+                2,
+                Uuid::now_v7(),
+                "expert-jincheng",
+                "2025-06-01T02:00:00Z",
+                &in_time,
+            )],
+        )
+        .await;
+    accepted(&v);
+    // Without a division: the caller's whole jurisdiction, both hazards; ?overdue=true
+    // keeps only the one past its deadline.
+    let (status, _, body) = get_export(h, &officer, "/v1/exports/hazards.xlsx").await;
+    assert_eq!(status, 200);
+    assert_eq!(data_rows(&sheet(&saved(h, "all.xlsx", &body)).1), 2);
     let (status, _, body) = get_export(h, &officer, "/v1/exports/hazards.xlsx?overdue=true").await;
     assert_eq!(status, 200);
-    let (_, r) = sheet(&saved(h, "all.xlsx", &body));
+    let (_, r) = sheet(&saved(h, "overdue.xlsx", &body));
     assert_eq!(data_rows(&r), usize::from(overdue > 0));
     // A campaign is named in the title and keeps the hazards found within its days.
     blocking(h, |s| {
@@ -513,7 +543,18 @@ async fn the_cli_writes_the_same_ledgers(h: &Harness) {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(sheet(&out).1.height() >= 3);
+        let (_, r) = sheet(&out);
+        if kind == "inspections" {
+            // Nothing was inspected: the empty ledger says so, no rows.
+            assert_eq!(data_rows(&r), 0);
+            assert_eq!(text(&r, 2, 0), "（无记录）");
+        } else {
+            assert!(data_rows(&r) >= 1);
+            let named = (2..r.height() as u32).any(|row| {
+                (0..r.width() as u32).any(|c| text(&r, row, c) == "金坛东村木业有限公司")
+            });
+            assert!(named, "the register ledger names the town's enterprise");
+        }
     }
     // --as applies the officer's jurisdiction; the old JSON dump still works.
     let output = tokio::task::block_in_place(|| {
