@@ -62,6 +62,39 @@ impl ConfirmedFact {
     pub fn parse(s: &str) -> Option<ConfirmedFact> {
         ConfirmedFact::ALL.into_iter().find(|f| f.as_str() == s)
     }
+
+    /// The outcomes a confirmation of this fact can have ([`Confirmations::outcome`]),
+    /// what a campaign's `done_when.fact` names.
+    pub fn outcomes(self) -> &'static [&'static str] {
+        match self {
+            ConfirmedFact::SurveyDust => &["dust_seen", "no_dust"],
+            ConfirmedFact::Dust => &["confirmed"],
+            ConfirmedFact::SafetyOfficer => &["present", "absent"],
+            ConfirmedFact::RiskReport => &["filed", "helped_on_site", "not_filed"],
+            ConfirmedFact::Training => &["done", "not_done"],
+        }
+    }
+
+    /// Checks a campaign's `done_when.fact`: a fact this crate confirms, and outcomes it
+    /// can have.
+    pub fn check_outcome(f: &gridwalk_core::FactOutcome) -> Result<ConfirmedFact, String> {
+        let fact = ConfirmedFact::parse(&f.name).ok_or_else(|| {
+            let names: Vec<&str> = ConfirmedFact::ALL.iter().map(|f| f.as_str()).collect();
+            format!("unknown fact `{}` (one of {})", f.name, names.join(", "))
+        })?;
+        if let Some(o) = f
+            .outcomes
+            .iter()
+            .find(|o| !fact.outcomes().contains(&o.as_str()))
+        {
+            return Err(format!(
+                "fact `{}` has no outcome `{o}` (one of {})",
+                f.name,
+                fact.outcomes().join(", ")
+            ));
+        }
+        Ok(fact)
+    }
 }
 
 /// The safety officer as an inspection saw it.
@@ -191,6 +224,34 @@ impl Confirmations {
             .collect()
     }
 
+    /// The outcome this confirms for `fact` (one of [`ConfirmedFact::outcomes`]), if it
+    /// confirms it: what coverage compares (a spot check's "filed" is `filed`).
+    pub fn outcome(&self, fact: ConfirmedFact) -> Option<&'static str> {
+        match fact {
+            ConfirmedFact::SurveyDust => {
+                if self.dust_seen {
+                    Some("dust_seen")
+                } else if self.workers_seen.is_some() {
+                    Some("no_dust")
+                } else {
+                    None
+                }
+            }
+            ConfirmedFact::Dust => self.dust.as_ref().map(|_| "confirmed"),
+            ConfirmedFact::SafetyOfficer => {
+                self.safety_officer
+                    .as_ref()
+                    .map(|o| if o.present { "present" } else { "absent" })
+            }
+            ConfirmedFact::RiskReport => self.risk_report.map(|r| match r {
+                RiskReportSeen::Filed | RiskReportSeen::FiledKeepingHelp => "filed",
+                RiskReportSeen::HelpedOnSite => "helped_on_site",
+                RiskReportSeen::NotFiled => "not_filed",
+            }),
+            ConfirmedFact::Training => self.training.map(|t| if t { "done" } else { "not_done" }),
+        }
+    }
+
     /// True if it confirms nothing.
     pub fn is_empty(&self) -> bool {
         *self == Confirmations::default()
@@ -306,6 +367,31 @@ mod tests {
         for f in ConfirmedFact::ALL {
             assert_eq!(ConfirmedFact::parse(f.as_str()), Some(f));
         }
+    }
+
+    #[test]
+    fn each_confirmation_has_one_outcome_of_its_fact_and_campaigns_name_only_those() {
+        let c = spot_check(YesNoNa::No, YesNoNa::Yes, YesNoNa::No);
+        assert_eq!(c.outcome(ConfirmedFact::SafetyOfficer), Some("absent"));
+        assert_eq!(c.outcome(ConfirmedFact::RiskReport), Some("filed"));
+        assert_eq!(c.outcome(ConfirmedFact::Training), Some("not_done"));
+        assert_eq!(c.outcome(ConfirmedFact::Dust), None);
+        for f in c.facts() {
+            let o = c.outcome(f).expect("a confirmed fact has an outcome");
+            assert!(f.outcomes().contains(&o), "{f:?} {o}");
+        }
+        let named = |name: &str, outcomes: &[&str]| gridwalk_core::FactOutcome {
+            name: name.into(),
+            outcomes: outcomes.iter().map(|o| o.to_string()).collect(),
+        };
+        assert_eq!(
+            ConfirmedFact::check_outcome(&named("risk_report", &["filed", "helped_on_site"])),
+            Ok(ConfirmedFact::RiskReport)
+        );
+        let e = ConfirmedFact::check_outcome(&named("risk_report", &["done"]))
+            .expect_err("training's outcome");
+        assert!(e.contains("helped_on_site"), "{e}");
+        assert!(ConfirmedFact::check_outcome(&named("licence", &["ok"])).is_err());
     }
 
     #[test]

@@ -53,12 +53,31 @@ pub enum Applicability {
     Tenants,
 }
 
-/// What counts as done for an enterprise.
+/// What counts as done for an enterprise: every part that is set must hold.
+///
+/// Phones of the previous release read only `templates` (and refuse a duty without
+/// one), so every duty keeps at least one template; `fact` and `rectified` narrow it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion {
     /// An inspection of one of these templates, finalized on or after the campaign's
-    /// start, does it.
+    /// start.
     pub templates: Vec<String>,
+    /// The latest confirmation of a fact on a visit (`gridwalk_checklist::ConfirmedFact`),
+    /// made on or after the campaign's start, has one of these outcomes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fact: Option<FactOutcome>,
+    /// No hazard of the enterprise is still open (整改到位).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rectified: bool,
+}
+
+/// A confirmed fact and the outcomes of it that count as done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactOutcome {
+    /// The fact's wire name (`risk_report`, `training`, `safety_officer`…).
+    pub name: String,
+    /// Its outcomes that count (`filed`, `helped_on_site`, `done`, `present`…).
+    pub outcomes: Vec<String>,
 }
 
 /// One duty of the campaign.
@@ -125,6 +144,13 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// A fact or outcome name: 1–32 characters of a-z, 0-9 and '_'.
+fn valid_fact_word(w: &str) -> bool {
+    (1..=32).contains(&w.len())
+        && w.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 impl Campaign {
     /// Parses and checks a campaign file (JSON).
     pub fn from_json(text: &str) -> Result<Campaign, CampaignError> {
@@ -176,6 +202,17 @@ impl Campaign {
             }
             if d.done_when.templates.is_empty() {
                 return Err(bad("done_when names no template".into()));
+            }
+            if let Some(f) = &d.done_when.fact {
+                if !valid_fact_word(&f.name) || f.outcomes.is_empty() {
+                    return Err(bad(format!(
+                        "done_when.fact `{}` needs a name and at least one outcome",
+                        f.name
+                    )));
+                }
+                if let Some(o) = f.outcomes.iter().find(|o| !valid_fact_word(o)) {
+                    return Err(bad(format!("done_when.fact outcome `{o}` is not a name")));
+                }
             }
         }
         Ok(())
@@ -240,7 +277,31 @@ mod tests {
     #[test]
     fn the_shipped_campaign_has_the_notices_eight_duties_and_its_deadlines() {
         let c = shipped();
-        assert_eq!(c.duties.len(), 8);
+        // Duty 2 (厂中厂) has two milestones: know them all by May, rectified by December.
+        let numbers: BTreeSet<u32> = c.duties.iter().map(|d| d.no).collect();
+        assert_eq!(numbers, (1..=8).collect());
+        assert_eq!(c.duties.len(), 9);
+        let rectified = c
+            .duties
+            .iter()
+            .find(|d| d.id == "factory-in-factory-rectified")
+            .expect("厂中厂 rectified by December");
+        assert!(rectified.done_when.rectified);
+        assert_eq!(
+            rectified.deadlines.get(&DeadlineLevel::Town),
+            NaiveDate::from_ymd_opt(2024, 12, 31).as_ref()
+        );
+        for (duty, fact) in [
+            ("risk-report", "risk_report"),
+            ("training", "training"),
+            ("safety-officer", "safety_officer"),
+        ] {
+            let d = c.duties.iter().find(|d| d.id == duty).expect("duty");
+            assert_eq!(
+                d.done_when.fact.as_ref().map(|f| f.name.as_str()),
+                Some(fact)
+            );
+        }
         assert_eq!(c.year, 2024);
         let feb9 = NaiveDate::from_ymd_opt(2024, 2, 9).expect("date");
         let census = &c.duties[0];
@@ -288,5 +349,26 @@ mod tests {
             Campaign::from_json("{}"),
             Err(CampaignError::Json(_))
         ));
+        let mut c = shipped();
+        c.duties[2].done_when.fact = Some(FactOutcome {
+            name: "risk_report".into(),
+            outcomes: vec![],
+        });
+        assert!(matches!(c.check(), Err(CampaignError::BadDuty { .. })));
+        c.duties[2].done_when.fact = Some(FactOutcome {
+            name: "risk_report".into(),
+            outcomes: vec!["Filed; DROP".into()],
+        });
+        assert!(matches!(c.check(), Err(CampaignError::BadDuty { .. })));
+    }
+
+    #[test]
+    fn a_campaign_of_the_previous_release_reads_and_writes_unchanged() {
+        // Phones of the previous release send and read `done_when` with templates only.
+        let old = r#"{"templates":["grid-survey"]}"#;
+        let c: Completion = serde_json::from_str(old).expect("old completion");
+        assert_eq!((c.fact, c.rectified), (None, false));
+        let c: Completion = serde_json::from_str(old).expect("old completion");
+        assert_eq!(serde_json::to_string(&c).expect("json"), old);
     }
 }

@@ -16,7 +16,9 @@ pub mod search;
 pub mod uscc;
 pub mod work;
 
-pub use campaign::{Applicability, Campaign, CampaignError, Completion, DeadlineLevel, Duty};
+pub use campaign::{
+    Applicability, Campaign, CampaignError, Completion, DeadlineLevel, Duty, FactOutcome,
+};
 pub use division::{DivisionCode, DivisionError, DivisionLevel};
 pub use dust::{DustCategory, DustFlag, DustType};
 pub use enterprise::{Enterprise, Lease, Site};

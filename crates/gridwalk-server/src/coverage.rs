@@ -142,16 +142,47 @@ fn applies(a: &Applicability) -> String {
     }
 }
 
-/// `EXISTS` an inspection that does the duty, with the templates bound from `$first`.
-fn done_sql(duty: &Duty, first: usize) -> String {
-    let list = (0..duty.done_when.templates.len())
-        .map(|i| format!("${}", first + i))
+/// The condition that an enterprise (`e`) has done the duty, every part of
+/// `done_when` that is set (docs/campaign.md "Coverage"), with its values bound from
+/// `$first` on; `$3` is the campaign's first day.
+fn done_sql(duty: &Duty, first: usize) -> (String, Vec<Val>) {
+    let mut params: Vec<Val> = Vec::new();
+    let mut bind = |v: &str| {
+        params.push(Val::from(v));
+        format!("${}", first + params.len() - 1)
+    };
+    let list = duty
+        .done_when
+        .templates
+        .iter()
+        .map(|t| bind(t))
         .collect::<Vec<_>>()
         .join(", ");
-    format!(
+    let mut parts = vec![format!(
         "EXISTS (SELECT 1 FROM inspection i WHERE i.template_id IN ({list}) \
          AND i.enterprise_uscc = e.uscc AND i.finalized_at >= $3)"
-    )
+    )];
+    if let Some(f) = &duty.done_when.fact {
+        let name = bind(&f.name);
+        let outcomes = f
+            .outcomes
+            .iter()
+            .map(|o| bind(o))
+            .collect::<Vec<_>>()
+            .join(", ");
+        parts.push(format!(
+            "EXISTS (SELECT 1 FROM enterprise_fact f WHERE f.enterprise_uscc = e.uscc \
+             AND f.fact = {name} AND f.outcome IN ({outcomes}) AND f.confirmed_at >= $3)"
+        ));
+    }
+    if duty.done_when.rectified {
+        parts.push(
+            "NOT EXISTS (SELECT 1 FROM hazard h WHERE h.enterprise_uscc = e.uscc \
+             AND COALESCE(h.status, 'found') <> 'closed')"
+                .to_string(),
+        );
+    }
+    (format!("({})", parts.join(" AND ")), params)
 }
 
 fn count_split(
@@ -175,6 +206,16 @@ impl Store {
     pub fn import_campaign(&self, c: &Campaign) -> Result<(), StoreError> {
         c.check()
             .map_err(|e| E::problem(ProblemCode::MalformedBody, e.to_string()))?;
+        for d in &c.duties {
+            if let Some(f) = &d.done_when.fact {
+                gridwalk_checklist::ConfirmedFact::check_outcome(f).map_err(|e| {
+                    E::problem(
+                        ProblemCode::MalformedBody,
+                        format!("campaign {}, duty {}: {e}", c.id, d.id),
+                    )
+                })?;
+            }
+        }
         let body = serde_json::to_string(c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = chrono::Utc::now().to_rfc3339();
         let pg = self.dialect() == crate::db::Dialect::Postgres;
@@ -273,23 +314,18 @@ impl Store {
             for duty in &campaign.duties {
                 // The child length is ours, not input: a literal (PostgreSQL's substr takes
                 // int4, which a bound i64 is not).
+                let (done, done_params) = done_sql(duty, 4);
                 let sql = format!(
                     "SELECT substr(e.village_code, 1, {clen}) AS child, count(*),
                             sum(CASE WHEN {done} THEN 1 ELSE 0 END)
                      FROM enterprise e
                      WHERE e.village_code >= $1 AND e.village_code < $2 AND {applies}
                      GROUP BY substr(e.village_code, 1, {clen}) ORDER BY child",
-                    done = done_sql(duty, 4),
                     applies = applies(&duty.applies_to),
                 );
                 let mut params: Vec<Val> =
                     vec![lo.clone().into(), hi.clone().into(), start.clone().into()];
-                params.extend(
-                    duty.done_when
-                        .templates
-                        .iter()
-                        .map(|t| Val::from(t.as_str())),
-                );
+                params.extend(done_params);
                 let rows = t.query(&sql, &params)?;
                 let mut children = Vec::new();
                 let (mut applicable, mut done) = (0u64, 0u64);
@@ -371,7 +407,7 @@ impl Store {
             CoverageStatus::NotDone | CoverageStatus::Overdue => Some(false),
         };
         let (lo, hi) = code_range(division);
-        let done = done_sql(duty, 5);
+        let (done, done_params) = done_sql(duty, 5);
         let filter = match want_done {
             None => String::new(),
             Some(true) => format!("AND {done}"),
@@ -390,12 +426,7 @@ impl Store {
             campaign.starts_on.to_string().into(),
             i64::from(limit.clamp(1, 10_000)).into(),
         ];
-        params.extend(
-            duty.done_when
-                .templates
-                .iter()
-                .map(|t| Val::from(t.as_str())),
-        );
+        params.extend(done_params);
         let rows = self.tx(|t| t.query(&sql, &params).map_err(StoreError::from))?;
         rows.iter()
             .map(|r| {

@@ -219,6 +219,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 13,
                 include_str!("../../../migrations/server/sqlite/0013_record_hash.sql"),
             ),
+            (
+                16,
+                include_str!("../../../migrations/server/sqlite/0016_fact_outcome.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -272,6 +276,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 13,
                 include_str!("../../../migrations/server/postgres/0013_record_hash.sql"),
+            ),
+            (
+                16,
+                include_str!("../../../migrations/server/postgres/0016_fact_outcome.sql"),
             ),
         ],
     }

@@ -93,11 +93,12 @@ pub(crate) fn project_confirmations(
         // The latest confirmation stands (finalize time, then record id): one statement
         // that inserts, replaces an older one, or leaves a newer one.
         changed |= t.exec(
-            "INSERT INTO enterprise_fact (enterprise_uscc, fact, record_id, inspection_id, confirmed_by, confirmed_at, value)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO enterprise_fact (enterprise_uscc, fact, record_id, inspection_id, confirmed_by, confirmed_at, value, outcome)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (enterprise_uscc, fact) DO UPDATE SET record_id = excluded.record_id,
                  inspection_id = excluded.inspection_id, confirmed_by = excluded.confirmed_by,
-                 confirmed_at = excluded.confirmed_at, value = excluded.value
+                 confirmed_at = excluded.confirmed_at, value = excluded.value,
+                 outcome = excluded.outcome
              WHERE enterprise_fact.confirmed_at < excluded.confirmed_at
                 OR (enterprise_fact.confirmed_at = excluded.confirmed_at
                     AND enterprise_fact.record_id < excluded.record_id)",
@@ -109,6 +110,7 @@ pub(crate) fn project_confirmations(
                 p.inspector.clone().into(),
                 at.clone().into(),
                 value.into(),
+                c.outcome(fact).into(),
             ],
         )? > 0;
     }

@@ -9,13 +9,16 @@ mod support;
 
 use chrono::NaiveDate;
 use common::*;
+use gridwalk_checklist::YesNoNa;
 use gridwalk_core::{Campaign, DivisionCode};
 use gridwalk_server::coverage::CoverageStatus;
+use uuid::Uuid;
 
 both_databases!(
     coverage_counts_done_not_done_and_overdue_per_duty_and_child,
     coverage_answers_only_inside_the_callers_jurisdiction,
     campaigns_reach_the_phones_by_pull_from_protocol_2_on,
+    duties_count_what_the_visit_confirmed_and_what_is_rectified,
 );
 
 fn shipped() -> Campaign {
@@ -267,4 +270,244 @@ async fn campaigns_reach_the_phones_by_pull_from_protocol_2_on(h: &Harness) {
         kinds("1").await.is_empty(),
         "protocol 1 apps are not sent campaigns"
     );
+}
+
+/// A spot check of the wood shop by the expert, number `seq` (later for a higher one),
+/// with some yes/no answers given.
+async fn spot_check_answering(h: &Harness, token: &str, seq: u64, answers: &[(&str, YesNoNa)]) {
+    let id = Uuid::now_v7();
+    let p = support::inspection_payload_answering(
+        id,
+        &uscc_here(),
+        &support::fake_photos(seq),
+        seq,
+        answers,
+    );
+    let text = String::from_utf8(gridwalk_checklist::to_canonical_json(&p).expect("canonical"))
+        .expect("utf-8");
+    let mut e = gridwalk_protocol::RecordEnvelope::new(
+        id,
+        gridwalk_protocol::RecordKind::Inspection,
+        seq,
+        text,
+    );
+    e.enterprise_uscc = Some(uscc_here());
+    let (_, v) = h.push(token, &[e]).await;
+    assert_eq!(v["results"][0]["status"], "accepted", "{v}");
+}
+
+/// Risk report, 安全专员 and training count as done only when the latest visit found
+/// them (`done_when.fact`), not merely because a visit happened: a spot check that
+/// finds the risk report not filed leaves the duty open, a later one that finds it
+/// filed closes it, and a later one that finds no 安全专员 reopens that duty. A duty
+/// with `rectified` is done only while no hazard of the enterprise is open.
+async fn duties_count_what_the_visit_confirmed_and_what_is_rectified(h: &Harness) {
+    let c = campaigns(h).await;
+    let mut c = c.clone();
+    // A duty of this test: dust enterprises spot-checked with every hazard rectified.
+    let mut rectified = c.duties[0].clone();
+    rectified.id = "spot-checked-and-rectified".into();
+    rectified.applies_to = gridwalk_core::Applicability::DustInvolved;
+    rectified.done_when = serde_json::from_value(
+        serde_json::json!({"templates": ["supervision-spot-check"], "rectified": true}),
+    )
+    .expect("completion");
+    c.duties.push(rectified);
+    let c2 = c.clone();
+    blocking(h, move |store| store.import_campaign(&c2).expect("import")).await;
+    let expert = h.enroll("expert-jincheng").await;
+    let done_here = |c: Campaign| async move {
+        {
+            blocking(h, move |store| {
+                let district = DivisionCode::parse(DISTRICT).expect("district");
+                let cov = store
+                    .coverage(&c, &district, day(2025, 3, 1))
+                    .expect("coverage");
+                let done = |id: &str| {
+                    cov.duties
+                        .iter()
+                        .find(|d| d.duty_id == id)
+                        .map(|d| d.counts.done)
+                        .unwrap_or_else(|| panic!("no duty {id}"))
+                };
+                let list = store
+                    .coverage_enterprises(
+                        &c,
+                        "risk-report",
+                        &district,
+                        CoverageStatus::Done,
+                        day(2025, 3, 1),
+                        10,
+                    )
+                    .expect("list");
+                (
+                    done("risk-report"),
+                    done("safety-officer"),
+                    done("spot-checked-and-rectified"),
+                    list.len() as u64,
+                )
+            })
+            .await
+        }
+    };
+    use YesNoNa::{No, Yes};
+    spot_check_answering(h, &expert.token, 1, &[("SC-04", Yes), ("SC-05", No)]).await;
+    assert_eq!(
+        done_here(c.clone()).await,
+        (0, 1, 1, 0),
+        "visited, but the risk report is not filed"
+    );
+    spot_check_answering(h, &expert.token, 2, &[("SC-04", Yes), ("SC-05", Yes)]).await;
+    assert_eq!(done_here(c.clone()).await, (1, 1, 1, 1), "filed now");
+    spot_check_answering(h, &expert.token, 3, &[("SC-04", No), ("SC-05", Yes)]).await;
+    assert_eq!(
+        done_here(c.clone()).await,
+        (1, 0, 1, 1),
+        "the latest visit found no 安全专员"
+    );
+
+    let hazard = Uuid::now_v7();
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[created_hazard(4, hazard, "expert-jincheng", "major")],
+        )
+        .await;
+    assert_eq!(v["results"][0]["status"], "accepted", "{v}");
+    assert_eq!(done_here(c.clone()).await.2, 0, "a hazard is open");
+    // Closing takes a passed re-inspection with photos (tests/officer.rs); here only
+    // the projected status matters.
+    exec_sql(
+        h,
+        &format!("UPDATE hazard SET status = 'closed' WHERE id = '{hazard}'"),
+    )
+    .await;
+    assert_eq!(done_here(c).await.2, 1, "rectified");
+}
+
+/// The migrations before 0016, in order, of one dialect (`sqlite`, `postgres`).
+fn migrations_before_0016(dialect: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations/server")
+        .join(dialect);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("migrations")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n < "0016")
+        })
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 13, "{files:?}");
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("migration"))
+        .collect()
+}
+
+/// Confirmations projected before migration 0016 get their outcome from the JSON they
+/// hold, the same as the projection now writes (`Confirmations::outcome`); on both
+/// databases.
+#[test]
+fn migration_0016_derives_the_outcome_of_facts_projected_before() {
+    use gridwalk_checklist::{Confirmations, ConfirmedFact};
+    let values = [
+        ("survey_dust", r#"{"dust_seen":true,"workers_seen":12}"#),
+        ("survey_dust", r#"{"workers_seen":3}"#),
+        (
+            "dust_confirmed",
+            r#"{"dust":{"dust_types":["wood"],"bools":{},"workers_per_shift":null,"storeys":null}}"#,
+        ),
+        (
+            "safety_officer",
+            r#"{"safety_officer":{"present":true,"name":"王"}}"#,
+        ),
+        ("safety_officer", r#"{"safety_officer":{"present":false}}"#),
+        ("risk_report", r#"{"risk_report":"filed"}"#),
+        ("risk_report", r#"{"risk_report":"filed_keeping_help"}"#),
+        ("risk_report", r#"{"risk_report":"helped_on_site"}"#),
+        ("risk_report", r#"{"risk_report":"not_filed"}"#),
+        ("training", r#"{"training":true}"#),
+        ("training", r#"{"training":false}"#),
+    ];
+    let want: Vec<(String, String)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, (fact, v))| {
+            let c: Confirmations = serde_json::from_str(v).expect("confirmations");
+            let f = ConfirmedFact::parse(fact).expect("fact");
+            (
+                format!("E{i:02}"),
+                c.outcome(f).expect("an outcome").to_string(),
+            )
+        })
+        .collect();
+    let insert = |i: usize, fact: &str, v: &str| {
+        format!(
+            "INSERT INTO enterprise_fact (enterprise_uscc, fact, record_id, inspection_id, \
+             confirmed_by, confirmed_at, value) VALUES ('E{i:02}', '{fact}', 'r', 'i', 'x', \
+             '2026-03-01T00:00:00Z', '{v}');"
+        )
+    };
+    let rows: String = values
+        .iter()
+        .enumerate()
+        .map(|(i, (f, v))| insert(i, f, v))
+        .collect();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
+    {
+        let c = rusqlite::Connection::open(data.database()).expect("sqlite");
+        for sql in migrations_before_0016("sqlite") {
+            c.execute_batch(&sql).expect("migration");
+        }
+        c.execute_batch(&format!(
+            "PRAGMA foreign_keys = OFF; {rows} PRAGMA user_version = 13;"
+        ))
+        .expect("v13 data");
+    }
+    gridwalk_server::open_store(&data, None).expect("upgrade sqlite");
+    let c = rusqlite::Connection::open(data.database()).expect("sqlite");
+    let mut stmt = c
+        .prepare("SELECT enterprise_uscc, outcome FROM enterprise_fact ORDER BY enterprise_uscc")
+        .expect("query");
+    let got: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(got, want, "SQLite");
+
+    let Some(url) = fresh_pg_database() else {
+        eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
+        return;
+    };
+    {
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
+        for sql in migrations_before_0016("postgres") {
+            c.batch_execute(&sql).expect("migration");
+        }
+        // The rows name no stored record: foreign keys are not this test's concern.
+        c.batch_execute(&format!(
+            "SET session_replication_role = replica; {rows}
+             CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
+             DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (13);"
+        ))
+        .expect("v13 data");
+    }
+    gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres");
+    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
+    let got: Vec<(String, String)> = c
+        .query(
+            "SELECT enterprise_uscc, outcome FROM enterprise_fact ORDER BY enterprise_uscc",
+            &[],
+        )
+        .expect("rows")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(got, want, "PostgreSQL");
 }

@@ -58,18 +58,6 @@ fn accepted(v: &Value) {
     }
 }
 
-fn created_hazard(seq: u64, hazard: Uuid, actor: &str, severity: &str) -> RecordEnvelope {
-    let enterprise =
-        gridwalk_core::ids::enterprise_id(&gridwalk_core::Uscc::parse(&uscc_here()).expect("uscc"));
-    let id = Uuid::now_v7();
-    let body = json!({"id": id, "hazard_id": hazard, "at": "2026-03-02T02:00:00Z", "actor": actor,
-        "kind": "created", "severity": severity, "enterprise_id": enterprise,
-        "description_zh": "除尘器未设置泄爆装置", "deadline": "2099-06-30"});
-    let mut e = RecordEnvelope::new(id, RecordKind::HazardEvent, seq, body.to_string());
-    e.enterprise_uscc = Some(uscc_here());
-    e
-}
-
 /// An inspection by `inspector` with the spot-check template, finalized now.
 fn inspection_now(seq: u64, inspector: &str) -> (RecordEnvelope, Uuid) {
     let id = Uuid::now_v7();

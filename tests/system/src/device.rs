@@ -271,6 +271,43 @@ impl Device {
         id
     }
 
+    /// A finalized grid survey of `uscc` (an aluminium polisher, 20 workers a shift)
+    /// recording what the grid worker found of the 安全专员 (`officer`: present or not),
+    /// the risk report (`filed`, `helped_on_site` or `not_filed`) and the principal's
+    /// training (`trained`), with the gate photo; its id.
+    pub fn grid_survey(
+        &self,
+        uscc: &str,
+        photo: &Path,
+        officer: bool,
+        report: &str,
+        trained: bool,
+    ) -> String {
+        // The enrolled user inspects: a hazard event names its actor, who must push it.
+        let id = self.start(uscc, "grid-survey", "李专家", None);
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        let mut answers = vec![
+            ("SV-01", "yes"),
+            ("SV-02", "al"),
+            ("SV-03", "20"),
+            ("SV-04", "polishing"),
+            ("SV-05", yes_no(officer)),
+            ("SV-08", report),
+            ("SV-09", yes_no(trained)),
+            ("SV-10", "no"),
+            ("SV-11", "no"),
+        ];
+        if officer {
+            answers.extend([("SV-06", "孙安全"), ("SV-07", "13900001111")]);
+        }
+        for (item, v) in answers {
+            self.ok(&["inspect", "answer", &id, item, v]);
+        }
+        self.ok(&["inspect", "photo", &id, "SV-13", path_str(photo)]);
+        self.ok(&["inspect", "finalize", &id]);
+        id
+    }
+
     /// The enterprise's signature (`tests/fixtures/signature.png`): the dust
     /// verification and the expert checklist cannot be finalized without one.
     pub fn sign(&self, id: &str) {

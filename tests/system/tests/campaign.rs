@@ -4,7 +4,7 @@
 //! and `projections rebuild` answer from the CLI as scripts read them (`--json`).
 
 use gridwalk_system_tests::bins::workspace;
-use gridwalk_system_tests::fixtures::{uscc, TOWN, VILLAGE};
+use gridwalk_system_tests::fixtures::{corpus_photo, uscc, TOWN, VILLAGE};
 use gridwalk_system_tests::{inspections_with_major_hazard, sync_until_done, World};
 
 fn json(out: &str) -> serde_json::Value {
@@ -32,6 +32,22 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
 
     w.enroll(&w.server.url());
     inspections_with_major_hazard(&w.device, 1);
+    // The grid worker's surveys: enterprise 1 has its 安全专员, filed its risk report
+    // with help on site and its principal was trained; enterprise 2 none of these.
+    w.device.grid_survey(
+        &uscc(1),
+        &corpus_photo("mobile__jolla.jpg"),
+        true,
+        "helped_on_site",
+        true,
+    );
+    w.device.grid_survey(
+        &uscc(2),
+        &corpus_photo("orientation__landscape_1.jpg"),
+        false,
+        "not_filed",
+        false,
+    );
     sync_until_done(&w.device, &["--backoff-ms", "50"], 3);
 
     let cov = json(
@@ -45,16 +61,53 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
             .cloned()
             .unwrap_or_else(|| panic!("no duty {id}: {cov}"))
     };
-    // Enterprise 1 had the expert's dust verification and major-hazard inspection;
-    // enterprise 2 nothing. Both are Al/Mg polishers with 20 workers a shift.
-    for id in ["census", "expert-check", "training", "safety-officer"] {
+    // Enterprise 1 had the expert's dust verification and major-hazard inspection and
+    // a survey that found everything in order; enterprise 2 only a survey that found
+    // nothing in order. Both are Al/Mg polishers with 20 workers a shift.
+    for (id, done) in [
+        ("census", 2),
+        ("expert-check", 1),
+        ("risk-report", 1),
+        ("training", 1),
+        ("safety-officer", 1),
+    ] {
         let d = duty(id);
         assert_eq!(
             (d["applicable"].as_u64(), d["done"].as_u64()),
-            (Some(2), Some(1)),
+            (Some(2), Some(done)),
             "{id}: {d}"
         );
     }
+    // What the surveys found is in the register ledger (粉尘涉爆企业底数台账).
+    let xlsx = w.tmp.path().join("enterprises.xlsx");
+    w.server.admin(&[
+        "export",
+        "enterprises",
+        "--division",
+        TOWN,
+        "--format",
+        "xlsx",
+        "--out",
+        xlsx.to_str().expect("utf-8 path"),
+    ]);
+    let rows = ledger_rows(&xlsx);
+    let row_of = |n: u32| {
+        rows.iter()
+            .find(|r| r.values().any(|v| *v == uscc(n)))
+            .unwrap_or_else(|| panic!("no row for enterprise {n}: {rows:?}"))
+    };
+    assert_eq!(
+        (
+            row_of(1)["安全专员"].as_str(),
+            row_of(1)["专员电话"].as_str()
+        ),
+        ("孙安全", "13900001111"),
+        "{rows:?}"
+    );
+    assert_eq!(row_of(1)["风险报告"], "现场帮助填报", "{rows:?}");
+    assert_eq!(row_of(2)["风险报告"], "未填报", "{rows:?}");
+    assert_eq!(row_of(1)["警示教育"], "已参训", "{rows:?}");
+    assert_eq!(row_of(2)["警示教育"], "未培训", "{rows:?}");
     assert_eq!(duty("supervision")["done"], 0, "no spot check yet");
     let village = duty("census")["children"]
         .as_array()
@@ -96,8 +149,17 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
             .admin(&["hazards", "list", "--division", TOWN, "--json"]),
     );
     let list = hazards.as_array().expect("list");
-    assert_eq!(list.len(), 1, "{hazards}");
-    let h = &list[0];
+    // The expert's major hazard, and enterprise 2's survey: no 安全专员, no training.
+    assert_eq!(list.len(), 3, "{hazards}");
+    let of_2 = list
+        .iter()
+        .filter(|h| h["enterprise_uscc"] == uscc(2))
+        .count();
+    assert_eq!(of_2, 2, "{hazards}");
+    let h = list
+        .iter()
+        .find(|h| h["severity"] == "major")
+        .unwrap_or_else(|| panic!("{hazards}"));
     assert_eq!(
         (
             h["severity"].as_str(),
@@ -110,5 +172,28 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
     assert_eq!(h["enterprise_uscc"], uscc(1));
     let rebuilt = json(&w.server.admin(&["projections", "rebuild"]));
     assert_eq!(rebuilt["changed"], false, "{rebuilt}");
-    assert_eq!(rebuilt["report"]["inspections"], 2, "{rebuilt}");
+    assert_eq!(rebuilt["report"]["inspections"], 4, "{rebuilt}");
+}
+
+/// The first sheet of a ledger as rows of header → text.
+fn ledger_rows(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let mut book: Xlsx<_> = open_workbook(path).expect("xlsx");
+    let sheet = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&sheet).expect("sheet");
+    let mut rows = range.rows();
+    // Title rows come first: the header row starts with 序号.
+    let header: Vec<String> = rows
+        .by_ref()
+        .map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+        .find(|r| r.first().is_some_and(|c| c == "序号"))
+        .expect("a header row");
+    rows.map(|r| {
+        header
+            .iter()
+            .cloned()
+            .zip(r.iter().map(|c| c.to_string()))
+            .collect()
+    })
+    .collect()
 }

@@ -56,6 +56,18 @@ pub fn inspection_payload(
     photos: &[String; 3],
     variant: u64,
 ) -> FinalizedInspection {
+    inspection_payload_answering(inspection_id, enterprise_uscc, photos, variant, &[])
+}
+
+/// [`inspection_payload`] with some yes/no items answered as given (`SC-05` no: the
+/// risk report is not filed), evaluated again.
+pub fn inspection_payload_answering(
+    inspection_id: Uuid,
+    enterprise_uscc: &str,
+    photos: &[String; 3],
+    variant: u64,
+    overrides: &[(&str, YesNoNa)],
+) -> FinalizedInspection {
     let t = builtin_template("supervision-spot-check").expect("spot-check template is shipped");
     let facts = woodwork_facts();
     let applicable = applicable_items(&t, &facts);
@@ -99,6 +111,9 @@ pub fn inspection_payload(
                 .with_photo(photos[i].clone());
         }
         answers.insert(item.id.clone(), answer);
+    }
+    for (item, v) in overrides {
+        answers.insert((*item).to_string(), Answer::new(AnswerValue::YesNoNa(*v)));
     }
     assert_eq!(answers.len(), 20, "the bench inspection has 20 answers");
     let eval = evaluate(&t, &facts, &answers).expect("a complete inspection");

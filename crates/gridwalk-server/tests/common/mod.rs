@@ -329,6 +329,19 @@ pub fn inspection(seq: u64, uscc: &str, photos: &[&str]) -> RecordEnvelope {
     e
 }
 
+/// The creation event of hazard `hazard` of the wood shop (`uscc_here`), by `actor`.
+pub fn created_hazard(seq: u64, hazard: Uuid, actor: &str, severity: &str) -> RecordEnvelope {
+    let enterprise =
+        gridwalk_core::ids::enterprise_id(&gridwalk_core::Uscc::parse(&uscc_here()).expect("uscc"));
+    let id = Uuid::now_v7();
+    let body = serde_json::json!({"id": id, "hazard_id": hazard, "at": "2026-03-02T02:00:00Z", "actor": actor,
+        "kind": "created", "severity": severity, "enterprise_id": enterprise,
+        "description_zh": "除尘器未设置泄爆装置", "deadline": "2099-06-30"});
+    let mut e = RecordEnvelope::new(id, RecordKind::HazardEvent, seq, body.to_string());
+    e.enterprise_uscc = Some(uscc_here());
+    e
+}
+
 /// Runs one SQL statement on the harness's database (to age a row).
 pub async fn exec_sql(h: &Harness, sql: &str) {
     let sql = sql.to_string();
