@@ -235,6 +235,29 @@ try {
   await shot('19-sync-english');
   await tid('lang-zh').click();
 
+  // A grid worker's survey of 鑫诚铝业: what the register knows beside each question it
+  // asks again (安全专员, 风险报告, 警示教育), and the evidence photo a claim needs.
+  await page.goto(`${base}?fake=grid_worker#/enterprise/3f1b7c0e-8a52-5d3e-9b7a-1c2d3e4f5a01`);
+  await tid('start-inspection').click();
+  await page.locator('[data-testid=template-option][data-template=grid-survey]').click();
+  await tid('screen-runner').waitFor();
+  await tid('item').waitFor();
+  const survey = await page.evaluate(() => location.hash.split('/')[2]);
+  await page.evaluate((id) => { location.hash = `#/inspection/${id}/SV-08`; }, survey);
+  await page.waitForFunction(() => document.querySelector('[data-testid=item]')?.getAttribute('data-item') === 'SV-08');
+  await tid('item-known').waitFor();
+  if (!((await tid('item-known').textContent()) ?? '').includes('未填报')) fail('SV-08 does not show the register\'s 未填报');
+  if (!((await tid('item-evidence').textContent()) ?? '').includes('已填报')) fail('SV-08 does not say 已填报 needs a photo');
+  await shot('20-survey-risk-report-known');
+  await tid('answer-choice-helped_on_site').click();
+  await tid('photo-needed').waitFor();
+  await shot('21-survey-risk-report-evidence');
+  await page.evaluate((id) => { location.hash = `#/inspection/${id}/SV-06`; }, survey);
+  await page.waitForFunction(() => document.querySelector('[data-testid=item]')?.getAttribute('data-item') === 'SV-06');
+  await tid('use-known').click();
+  await page.waitForFunction(() => (document.querySelector('[data-testid=answer-text]'))?.value === '王建国');
+  await shot('22-survey-officer-known');
+
   const real = errors.filter((e) => !/geolocation|Permissions policy/i.test(e));
   if (real.length) fail(`page errors: ${real.join(' | ')}`);
   step('main flow passed');

@@ -146,6 +146,20 @@ impl AnswerValue {
     }
 
     /// Whether this answer is the item's failure (`fail_when`); `na` never fails.
+    /// Whether this answer must carry a photo (the item's `photo_required_when`).
+    pub fn needs_evidence_photo(&self, item: &Item) -> bool {
+        let wanted = |v: &str| item.photo_required_when.iter().any(|w| w == v);
+        match self {
+            AnswerValue::YesNoNa(v) => wanted(match v {
+                YesNoNa::Yes => "yes",
+                YesNoNa::No => "no",
+                YesNoNa::Na => "na",
+            }),
+            AnswerValue::Choice(values) => values.iter().any(|v| wanted(v)),
+            _ => false,
+        }
+    }
+
     pub fn fails(&self, item: &Item) -> bool {
         matches!(
             (self, item.fail_when),

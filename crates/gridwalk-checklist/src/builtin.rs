@@ -1,11 +1,18 @@
 //! The templates shipped with GridWalk, embedded from `templates/*.json`.
 //!
-//! Each file is one versioned template; a test validates every one of them.
+//! Each file is one versioned template; a test validates every one of them. A
+//! template's earlier versions stay shipped (`grid-survey.v1.json`): phones that update
+//! late still finalize with them, and the server reads their answers with the version
+//! they were made with.
 
 use crate::template::Template;
 
 /// `(file name, contents)` of every shipped template.
 pub const TEMPLATE_FILES: &[(&str, &str)] = &[
+    (
+        "grid-survey.v1.json",
+        include_str!("../templates/grid-survey.v1.json"),
+    ),
     (
         "grid-survey.json",
         include_str!("../templates/grid-survey.json"),
@@ -60,7 +67,17 @@ pub fn builtin_templates() -> Vec<Template> {
         .collect()
 }
 
-/// The shipped template with this id.
+/// The newest shipped version of the template with this id.
 pub fn builtin_template(id: &str) -> Option<Template> {
-    builtin_templates().into_iter().find(|t| t.id == id)
+    builtin_templates()
+        .into_iter()
+        .filter(|t| t.id == id)
+        .max_by_key(|t| t.version)
+}
+
+/// One shipped version of the template with this id.
+pub fn builtin_template_version(id: &str, version: u32) -> Option<Template> {
+    builtin_templates()
+        .into_iter()
+        .find(|t| t.id == id && t.version == version)
 }

@@ -134,9 +134,13 @@ pub struct Confirmations {
     pub safety_officer: Option<OfficerSeen>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_report: Option<RiskReportSeen>,
-    /// Warning education attended (`true`) or not done.
+    /// Warning education attended (`true`) or not done (a failed test is not done).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<bool>,
+    /// The principal passed the test (grid survey v2, `SV-09T`): the training is
+    /// verified (已考核), not only attended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_tested: Option<bool>,
 }
 
 fn yes_no(answers: &Answers, item: &str) -> Option<YesNoNa> {
@@ -200,6 +204,10 @@ pub fn confirmations(template: &Template, answers: &Answers) -> Confirmations {
                 _ => None,
             };
             c.training = training(answers, "SV-09");
+            c.training_tested = training(answers, "SV-09T");
+            if c.training == Some(true) && c.training_tested == Some(false) {
+                c.training = Some(false);
+            }
         }
         TemplateKind::SpotCheck => {
             c.safety_officer = officer(answers, "SC-04", "", "");
@@ -268,7 +276,12 @@ impl Confirmations {
             ConfirmedFact::Dust => c.dust = self.dust.clone(),
             ConfirmedFact::SafetyOfficer => c.safety_officer = self.safety_officer.clone(),
             ConfirmedFact::RiskReport => c.risk_report = self.risk_report,
-            ConfirmedFact::Training => c.training = self.training,
+            ConfirmedFact::Training => {
+                c.training = self.training;
+                if self.training.is_some() {
+                    c.training_tested = self.training_tested;
+                }
+            }
         }
         c
     }
@@ -329,6 +342,9 @@ impl Confirmations {
             Some(RiskReportSeen::FiledKeepingHelp) | None => {}
         }
         match self.training {
+            Some(true) if self.training_tested == Some(true) => {
+                e.warning_education = TrainingStatus::Verified;
+            }
             Some(true) if e.warning_education != TrainingStatus::Verified => {
                 e.warning_education = TrainingStatus::Attended;
             }
@@ -350,6 +366,37 @@ mod tests {
             answers.insert(item.into(), Answer::new(AnswerValue::YesNoNa(v)));
         }
         confirmations(&t, &answers)
+    }
+
+    fn survey_training(attended: YesNoNa, tested: YesNoNa) -> Confirmations {
+        let t = crate::builtin_template("grid-survey").expect("shipped");
+        let mut answers = Answers::new();
+        answers.insert("SV-09".into(), Answer::new(AnswerValue::YesNoNa(attended)));
+        answers.insert("SV-09T".into(), Answer::new(AnswerValue::YesNoNa(tested)));
+        confirmations(&t, &answers)
+    }
+
+    #[test]
+    fn a_survey_verifies_training_only_when_the_principal_passed_the_test() {
+        let mut e: Enterprise = serde_json::from_value(serde_json::json!({
+            "id": "01900000-0000-7000-8000-000000000001", "uscc": "91320413MA1XY0001Y",
+            "name": "x", "address": null, "village_code": "320413100201", "location": null,
+            "industry": null, "dust_involved": true, "dust_types": [], "workers_per_shift": null,
+            "al_mg": true, "key_supervision": false, "safety_officer": null,
+            "risk_report": "unknown", "warning_education": "unknown"
+        }))
+        .expect("enterprise");
+        let passed = survey_training(YesNoNa::Yes, YesNoNa::Yes);
+        assert_eq!(passed.outcome(ConfirmedFact::Training), Some("done"));
+        passed.only(ConfirmedFact::Training).apply_to(&mut e);
+        assert_eq!(e.warning_education, TrainingStatus::Verified);
+        let failed = survey_training(YesNoNa::Yes, YesNoNa::No);
+        assert_eq!(failed.outcome(ConfirmedFact::Training), Some("not_done"));
+        failed.apply_to(&mut e);
+        assert_eq!(e.warning_education, TrainingStatus::NotDone);
+        let attended = survey_training(YesNoNa::Yes, YesNoNa::Na);
+        attended.apply_to(&mut e);
+        assert_eq!(e.warning_education, TrainingStatus::Attended);
     }
 
     #[test]

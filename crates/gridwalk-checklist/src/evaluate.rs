@@ -167,12 +167,18 @@ pub fn evaluate(
                 }
                 continue;
             };
+            if answer.value.needs_evidence_photo(item) && answer.photo_sha256s.is_empty() {
+                missing.photo_missing.push(item.id.clone());
+            }
             if !item.is_scored() {
                 continue;
             }
             if answer.value.fails(item) {
                 score.failed += 1;
-                if item.photo_required_on_fail && answer.photo_sha256s.is_empty() {
+                if item.photo_required_on_fail
+                    && answer.photo_sha256s.is_empty()
+                    && !answer.value.needs_evidence_photo(item)
+                {
                     missing.photo_missing.push(item.id.clone());
                 }
                 findings.push(Finding {

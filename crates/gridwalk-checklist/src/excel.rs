@@ -16,7 +16,7 @@
 use crate::condition::Condition;
 use crate::facts::FactName;
 use crate::template::{
-    AnswerType, Choice, FactEffect, FailWhen, Item, LegalBasis, Role, Section, Template,
+    AnswerType, Choice, FactEffect, FailWhen, Item, KnownFact, LegalBasis, Role, Section, Template,
     TemplateError, TemplateKind,
 };
 use calamine::{open_workbook_from_rs, Data, Range, Reader, Xlsx};
@@ -316,6 +316,8 @@ const ITEM_COLS: &[&str] = &[
     "fail_when",
     "sets_fact",
     "sets_fact_when",
+    "photo_required_when",
+    "known",
 ];
 const ITEM_REQUIRED: &[&str] = &[
     "template_id",
@@ -416,6 +418,8 @@ fn error_column(e: &TemplateError) -> &'static str {
         | TemplateError::EmptyChoice { .. } => "choices",
         TemplateError::NeverFails(_) => "major_hazard",
         TemplateError::BadFactEffect { .. } => "sets_fact",
+        TemplateError::BadPhotoRequiredWhen { .. } => "photo_required_when",
+        TemplateError::BadKnown { .. } => "known",
         _ => "item_id",
     }
 }
@@ -548,6 +552,29 @@ fn read_items(range: &Range<Data>, templates: &mut [(Template, u32)], errs: &mut
         let required = row.flag("required", true, errs);
         let major_hazard = row.flag("major_hazard", false, errs);
         let photo_required_on_fail = row.flag("photo_required_on_fail", false, errs);
+        let photo_required_when: Vec<String> = row
+            .get("photo_required_when")
+            .split([',', '，', ';'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        let known_text = row.get("known");
+        let known = if known_text.is_empty() {
+            None
+        } else {
+            let k = parse_enum::<KnownFact>(&known_text);
+            if k.is_none() {
+                errs.push(row.err(
+                    "known",
+                    format!(
+                        "unknown register fact `{known_text}` (safety_officer_present, \
+                         safety_officer_name, safety_officer_phone, risk_report, training)"
+                    ),
+                ));
+            }
+            k
+        };
 
         let Some(tpl) = templates.iter_mut().find(|(t, _)| t.id == template_id) else {
             if !template_id.is_empty() {
@@ -586,6 +613,8 @@ fn read_items(range: &Range<Data>, templates: &mut [(Template, u32)], errs: &mut
             applies_if,
             fail_when,
             sets_fact,
+            photo_required_when,
+            known,
         };
         for p in item.problems() {
             errs.push(row.err(error_column(&p), p.to_string()));

@@ -21,7 +21,7 @@ pub mod template;
 pub mod verification;
 
 pub use answer::{parse_answer, Answer, AnswerError, AnswerValue, YesNoNa};
-pub use builtin::{builtin_template, builtin_templates};
+pub use builtin::{builtin_template, builtin_template_version, builtin_templates};
 pub use canonical::{canonical_json, payload_sha256, to_canonical_json, FinalizedInspection};
 pub use condition::{Condition, ConditionError};
 pub use confirm::{confirmations, Confirmations, ConfirmedFact, OfficerSeen, RiskReportSeen};
@@ -35,7 +35,7 @@ pub use hazard::{
     HazardState, HazardStatus, ListedSupervision, RectificationPlan, Severity, TransitionError,
 };
 pub use template::{
-    AnswerType, Choice, FactEffect, FailWhen, Item, LegalBasis, Role, Section, Template,
+    AnswerType, Choice, FactEffect, FailWhen, Item, KnownFact, LegalBasis, Role, Section, Template,
     TemplateError, TemplateKind,
 };
 pub use verification::{facts_from_verification, FactUpdate};

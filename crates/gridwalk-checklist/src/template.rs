@@ -184,6 +184,45 @@ pub struct Item {
     pub fail_when: Option<FailWhen>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sets_fact: Option<FactEffect>,
+    /// Answers that must carry a photo as evidence (`yes`, `no` for yes/no items; choice
+    /// values): "filed" needs the photo of the filing page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photo_required_when: Vec<String>,
+    /// What the register already knows for this question, shown on the phone beside it
+    /// (and offered as the answer) so the visit confirms or corrects it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<KnownFact>,
+}
+
+/// A register fact an item asks about again on the visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KnownFact {
+    /// 安全专员 present (yes/no item).
+    SafetyOfficerPresent,
+    /// 安全专员 name (text item).
+    SafetyOfficerName,
+    /// 安全专员 phone (text item).
+    SafetyOfficerPhone,
+    /// 风险报告 status (choice item of `filed`, `helped_on_site`, `not_filed`).
+    RiskReport,
+    /// 警示教育 attended (yes/no item).
+    Training,
+}
+
+impl KnownFact {
+    /// The answer types the fact can fill.
+    fn fits(self, t: &AnswerType) -> bool {
+        match self {
+            KnownFact::SafetyOfficerPresent | KnownFact::Training => {
+                matches!(t, AnswerType::YesNoNa)
+            }
+            KnownFact::SafetyOfficerName | KnownFact::SafetyOfficerPhone => {
+                matches!(t, AnswerType::Text)
+            }
+            KnownFact::RiskReport => matches!(t, AnswerType::Choice { .. }),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -223,6 +262,14 @@ pub enum TemplateError {
     EmptyChoice { item: String },
     #[error("item `{0}` is marked major or photo-on-fail but can never fail")]
     NeverFails(String),
+    #[error("item `{item}` asks for a photo when answered `{value}`, which it cannot be")]
+    BadPhotoRequiredWhen { item: String, value: String },
+    #[error("item `{item}` is {answer_type} and cannot show the known {fact:?}")]
+    BadKnown {
+        item: String,
+        fact: KnownFact,
+        answer_type: String,
+    },
     #[error("item `{item}` sets `{fact}` but is {answer_type}: {reason}")]
     BadFactEffect {
         item: String,
@@ -274,6 +321,28 @@ impl Item {
         }
         if (self.major_hazard || self.photo_required_on_fail) && !self.is_scored() {
             errs.push(TemplateError::NeverFails(id()));
+        }
+        for value in &self.photo_required_when {
+            let possible = match &self.answer_type {
+                AnswerType::YesNoNa => ["yes", "no", "na"].contains(&value.as_str()),
+                AnswerType::Choice { choices, .. } => choices.iter().any(|c| &c.value == value),
+                _ => false,
+            };
+            if !possible {
+                errs.push(TemplateError::BadPhotoRequiredWhen {
+                    item: id(),
+                    value: value.clone(),
+                });
+            }
+        }
+        if let Some(fact) = self.known {
+            if !fact.fits(&self.answer_type) {
+                errs.push(TemplateError::BadKnown {
+                    item: id(),
+                    fact,
+                    answer_type: self.answer_type.name().into(),
+                });
+            }
         }
         if let Some(effect) = &self.sets_fact {
             if let Err(reason) = check_effect(effect, &self.answer_type) {

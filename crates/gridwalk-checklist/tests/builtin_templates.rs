@@ -12,8 +12,12 @@ fn template(id: &str) -> Template {
 #[test]
 fn every_shipped_template_parses_and_validates() {
     let templates = try_builtin_templates().expect("all files parse");
-    assert_eq!(templates.len(), 6);
-    assert_eq!(builtin_templates().len(), 6);
+    assert_eq!(
+        templates.len(),
+        7,
+        "six templates, the grid survey in two versions"
+    );
+    assert_eq!(builtin_templates().len(), 7);
     for t in &templates {
         assert_eq!(t.validate(), Ok(()), "template {}", t.id);
     }
@@ -22,10 +26,70 @@ fn every_shipped_template_parses_and_validates() {
 #[test]
 fn template_ids_are_unique_and_cover_every_kind() {
     let templates = builtin_templates();
+    let versions: BTreeSet<_> = templates
+        .iter()
+        .map(|t| (t.id.as_str(), t.version))
+        .collect();
+    assert_eq!(versions.len(), templates.len(), "each id + version once");
     let ids: BTreeSet<_> = templates.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids.len(), templates.len());
+    assert_eq!(ids.len(), 6);
     let kinds: BTreeSet<_> = templates.iter().map(|t| t.kind).collect();
     assert_eq!(kinds.len(), 6);
+    assert_eq!(template("grid-survey").version, 2, "the newest version");
+    assert_eq!(
+        gridwalk_checklist::builtin_template_version("grid-survey", 1).map(|t| t.version),
+        Some(1),
+        "the version phones that update late still use"
+    );
+}
+
+/// A newer version of a template keeps every item of the one before (an answer of an
+/// old phone still has its question) and keeps what it confirms about the enterprise.
+#[test]
+fn a_newer_version_keeps_every_item_of_the_one_before() {
+    for t in builtin_templates() {
+        let Some(before) = t
+            .version
+            .checked_sub(1)
+            .and_then(|v| gridwalk_checklist::builtin_template_version(&t.id, v))
+        else {
+            continue;
+        };
+        let now: BTreeSet<&str> = t.items().map(|i| i.id.as_str()).collect();
+        for i in before.items() {
+            assert!(
+                now.contains(i.id.as_str()),
+                "{} v{} drops {}",
+                t.id,
+                t.version,
+                i.id
+            );
+        }
+    }
+}
+
+/// The grid survey asks for evidence of what it confirms: the filing page of the risk
+/// report, the training certificate, the 安全专员's appointment; and shows what the
+/// register already knows.
+#[test]
+fn the_grid_survey_asks_for_evidence_of_the_duties_it_confirms() {
+    let t = template("grid-survey");
+    let item = |id: &str| {
+        t.items()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    assert_eq!(
+        item("SV-08").photo_required_when,
+        ["filed", "helped_on_site"]
+    );
+    assert_eq!(item("SV-05").photo_required_when, ["yes"]);
+    assert_eq!(item("SV-09").photo_required_when, ["yes"]);
+    assert_eq!(item("SV-09T").fail_when, Some(FailWhen::No));
+    assert_eq!(
+        item("SV-08").known,
+        Some(gridwalk_checklist::KnownFact::RiskReport)
+    );
 }
 
 #[test]

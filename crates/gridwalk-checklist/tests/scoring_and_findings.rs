@@ -107,6 +107,47 @@ fn a_failed_major_item_without_a_photo_cannot_be_finalized() {
     assert!(missing.unanswered.is_empty());
 }
 
+/// A grid survey that says the risk report is filed, or the 安全专员 is there, must show
+/// it with a photo on that answer; "not filed" needs none.
+#[test]
+fn an_answer_that_claims_a_duty_done_needs_its_evidence_photo() {
+    let t = builtin_template("grid-survey").expect("shipped");
+    let facts = EnterpriseFacts::with_flags([AllDust, AlMg]);
+    let mut answers = Answers::new();
+    for (id, raw) in [
+        ("SV-01", "是"),
+        ("SV-02", "al"),
+        ("SV-03", "12"),
+        ("SV-04", "polishing"),
+        ("SV-05", "是"),
+        ("SV-08", "filed"),
+        ("SV-09", "是"),
+        ("SV-09T", "是"),
+        ("SV-10", "否"),
+        ("SV-11", "否"),
+        ("SV-13", PHOTO),
+    ] {
+        let item = t.item(id).expect("item");
+        answers.insert(
+            id.into(),
+            Answer::new(parse_answer(item, raw).expect("valid")),
+        );
+    }
+    let missing = evaluate(&t, &facts, &answers).expect_err("evidence missing");
+    assert_eq!(missing.photo_missing, ["SV-05", "SV-08", "SV-09"]);
+    for id in ["SV-05", "SV-08", "SV-09"] {
+        let a = answers.get(id).cloned().expect("answered");
+        answers.insert(id.into(), a.with_photo(PHOTO));
+    }
+    evaluate(&t, &facts, &answers).expect("complete with the photos");
+    let item = t.item("SV-08").expect("item");
+    answers.insert(
+        "SV-08".into(),
+        Answer::new(parse_answer(item, "not_filed").expect("valid")),
+    );
+    evaluate(&t, &facts, &answers).expect("not filed: nothing to show");
+}
+
 #[test]
 fn required_unanswered_items_are_listed_but_not_applicable_ones_are_not() {
     let t = major();

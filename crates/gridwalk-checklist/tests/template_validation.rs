@@ -18,6 +18,8 @@ fn yes_no(id: &str, fail: Option<FailWhen>) -> Item {
         applies_if: None,
         fail_when: fail,
         sets_fact: None,
+        photo_required_when: Vec::new(),
+        known: None,
     }
 }
 

@@ -83,6 +83,14 @@ fn setup(dir: &Path) -> (PathBuf, Vec<String>) {
             .expect("start")
             .to_string();
         store.attach_photo(&id, "SV-13", &photo).expect("photo");
+        // The evidence SV-05 = yes and SV-08 = filed need (attached before the answer).
+        for (item, file) in [
+            ("SV-05", "gps__DSCN0021.jpg"),
+            ("SV-08", "gps__DSCN0029.jpg"),
+        ] {
+            let evidence = testdata().join("photos").join(file);
+            store.attach_photo(&id, item, &evidence).expect("photo");
+        }
         ids.push(id);
     }
     (db, ids)

@@ -113,7 +113,11 @@ fn answer_major(store: &Store, mh: &str, failing: &[&str]) {
 fn shipped_templates_are_loaded_once_by_id_and_version() {
     let (_d, store) = setup();
     let list = store.templates().expect("list");
-    assert_eq!(list.len(), 6);
+    assert_eq!(
+        list.len(),
+        7,
+        "six templates, the grid survey in versions 1 and 2"
+    );
     assert!(list
         .iter()
         .any(|t| t.id == "expert-major-hazard" && t.version == 1 && t.items == 50));
@@ -147,19 +151,19 @@ fn a_used_template_version_cannot_change_but_a_new_version_can_be_added() {
     assert!(store
         .connection()
         .execute(
-            "UPDATE checklist_template SET title_zh = 'x' WHERE id = 'grid-survey' AND version = 1",
+            "UPDATE checklist_template SET title_zh = 'x' WHERE id = 'grid-survey' AND version = 2",
             []
         )
         .is_err());
-    t.version = 2;
-    let changes = store.import_templates(&[t]).expect("v2");
-    assert_eq!(changes[0].version, 2);
+    t.version = 3;
+    let changes = store.import_templates(&[t]).expect("v3");
+    assert_eq!(changes[0].version, 3);
     assert_eq!(
         store.template("grid-survey", None).expect("newest").version,
-        2
+        3
     );
     assert_eq!(
-        store.template("grid-survey", Some(1)).expect("v1").title_zh,
+        store.template("grid-survey", Some(2)).expect("v2").title_zh,
         "粉尘涉爆企业网格排查"
     );
 }
@@ -368,10 +372,70 @@ fn finalize_survey(store: &Store) -> String {
     store
         .attach_photo(&sv, "SV-13", &photo("gps__DSCN0010.jpg"))
         .expect("photo");
+    // Evidence: the 安全专员's appointment, the risk report's filing page.
+    let missing = store
+        .finalize_inspection(&sv, &DeadlinePolicy::default())
+        .expect_err("evidence photos missing");
+    assert!(
+        missing.to_string().contains("SV-05") && missing.to_string().contains("SV-08"),
+        "{missing}"
+    );
+    store
+        .attach_photo(&sv, "SV-05", &photo("gps__DSCN0021.jpg"))
+        .expect("photo");
+    store
+        .attach_photo(&sv, "SV-08", &photo("gps__DSCN0029.jpg"))
+        .expect("photo");
     store
         .finalize_inspection(&sv, &DeadlinePolicy::default())
         .expect("finalize");
     sv
+}
+
+/// The next survey shows what the last one confirmed beside each question it asks
+/// again, with who confirmed it; a finalized inspection shows nothing (it is frozen).
+#[test]
+fn a_survey_shows_what_the_register_knows_beside_the_questions_it_asks_again() {
+    let (_d, store) = setup();
+    let first = finalize_survey(&store);
+    let next = start(&store, AL, "grid-survey");
+    let items = store.inspection_items(&next).expect("items");
+    let known = |id: &str| {
+        items
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+            .known
+            .clone()
+    };
+    let officer = known("SV-05").expect("officer known");
+    assert_eq!(
+        (officer.value.as_str(), officer.label_zh.as_str()),
+        ("yes", "已明确：张三")
+    );
+    assert_eq!(officer.confirmed_by.as_deref(), Some("王专家"));
+    assert_eq!(known("SV-06").map(|k| k.value).as_deref(), Some("张三"));
+    assert_eq!(
+        known("SV-07").map(|k| k.value).as_deref(),
+        Some("13800000000")
+    );
+    let report = known("SV-08").expect("report known");
+    assert_eq!(
+        (report.value.as_str(), report.label_zh.as_str()),
+        ("helped_on_site", "现场帮助填报")
+    );
+    assert_eq!(known("SV-09").map(|k| k.value).as_deref(), Some("no"));
+    assert_eq!(known("SV-01"), None, "not a register fact");
+    let items = store.inspection_items(&first).expect("items");
+    assert!(items.iter().all(|i| i.known.is_none()));
+    // The evidence rule is on the item, for the phone to show.
+    let sv08 = store
+        .inspection_items(&next)
+        .expect("items")
+        .into_iter()
+        .find(|i| i.id == "SV-08")
+        .expect("SV-08");
+    assert_eq!(sv08.photo_required_when, ["filed", "helped_on_site"]);
 }
 
 #[test]
@@ -619,7 +683,7 @@ fn templates_import_from_excel_reports_errors_and_stores_nothing() {
     std::fs::write(&path, b"not a workbook").expect("write");
     let err = store.import_templates_xlsx(&path).unwrap_err();
     assert_eq!(err.code(), "template.bad_workbook");
-    assert_eq!(count(&store, "SELECT count(*) FROM checklist_template"), 6);
+    assert_eq!(count(&store, "SELECT count(*) FROM checklist_template"), 7);
 }
 
 /// A register row pulled again after a survey confirmed facts on site (a re-import on
@@ -898,7 +962,13 @@ fn an_inspection_over_the_servers_record_limit_is_refused_where_it_is_typed() {
         let v = match item.answer_type {
             "yes_no_na" => "na",
             "number" => "1",
-            "choice" => item.choices[0].value.as_str(),
+            // A choice that needs no evidence photo (not `filed`).
+            "choice" => item
+                .choices
+                .iter()
+                .map(|c| c.value.as_str())
+                .find(|v| !item.photo_required_when.iter().any(|w| w == v))
+                .expect("a choice without evidence"),
             "text" => "",
             _ => continue,
         };

@@ -150,8 +150,9 @@ fn chain_position(t: &mut dyn Tx, r: &Row, at: usize) -> Result<ChainPosition, S
 }
 
 fn item_labels(template_id: &str, version: i64) -> Vec<ItemLabel> {
-    let Some(tpl) = gridwalk_checklist::builtin::builtin_template(template_id)
-        .filter(|t| i64::from(t.version) == version)
+    let Some(tpl) = u32::try_from(version)
+        .ok()
+        .and_then(|v| gridwalk_checklist::builtin_template_version(template_id, v))
     else {
         return Vec::new();
     };

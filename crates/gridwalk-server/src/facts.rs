@@ -39,7 +39,7 @@ fn template(t: &mut dyn Tx, id: &str, version: u32) -> Result<Option<Arc<Templat
         &[key.clone().into()],
     )? {
         Some(row) => serde_json::from_str::<Template>(&row.str(0)?).ok(),
-        None => gridwalk_checklist::builtin_template(id).filter(|b| b.version == version),
+        None => gridwalk_checklist::builtin_template_version(id, version),
     };
     let Some(tpl) = parsed else {
         return Ok(None);

@@ -396,8 +396,9 @@ pub fn record(
             .map(|i| i.text_zh.clone())
             .unwrap_or_else(|| id.to_string())
     };
-    let template = gridwalk_checklist::builtin::builtin_template(&item.template_id)
-        .filter(|t| i64::from(t.version) == item.template_version)
+    let template = u32::try_from(item.template_version)
+        .ok()
+        .and_then(|v| gridwalk_checklist::builtin_template_version(&item.template_id, v))
         .map(|t| t.title_zh.clone())
         .unwrap_or_else(|| item.template_id.clone());
     let enterprise = item
@@ -512,8 +513,9 @@ pub fn record(
     let mut answers = Vec::new();
     let mut photo_item: Vec<(String, String)> = Vec::new();
     if let Some(p) = &payload {
-        let tpl = gridwalk_checklist::builtin::builtin_template(&item.template_id)
-            .filter(|t| i64::from(t.version) == item.template_version);
+        let tpl = u32::try_from(item.template_version)
+            .ok()
+            .and_then(|v| gridwalk_checklist::builtin_template_version(&item.template_id, v));
         let mut ids: Vec<(String, String)> = d
             .items
             .iter()

@@ -304,6 +304,25 @@ impl Device {
             self.ok(&["inspect", "answer", &id, item, v]);
         }
         self.ok(&["inspect", "photo", &id, "SV-13", path_str(photo)]);
+        // The evidence of what was found: appointment, filing page, certificate.
+        let evidence = [
+            ("SV-05", officer, "orientation__portrait_1.jpg"),
+            (
+                "SV-08",
+                report != "not_filed",
+                "orientation__portrait_3.jpg",
+            ),
+            ("SV-09", trained, "orientation__portrait_6.jpg"),
+        ];
+        for (item, needed, file) in evidence {
+            if needed {
+                let p = crate::fixtures::corpus_photo(file);
+                self.ok(&["inspect", "photo", &id, item, path_str(&p)]);
+            }
+        }
+        if trained {
+            self.ok(&["inspect", "answer", &id, "SV-09T", "yes"]);
+        }
         self.ok(&["inspect", "finalize", &id]);
         id
     }

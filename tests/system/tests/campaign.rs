@@ -106,7 +106,8 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
     );
     assert_eq!(row_of(1)["风险报告"], "现场帮助填报", "{rows:?}");
     assert_eq!(row_of(2)["风险报告"], "未填报", "{rows:?}");
-    assert_eq!(row_of(1)["警示教育"], "已参训", "{rows:?}");
+    // Trained and passed the test (SV-09T): verified, not only attended.
+    assert_eq!(row_of(1)["警示教育"], "已考核", "{rows:?}");
     assert_eq!(row_of(2)["警示教育"], "未培训", "{rows:?}");
     assert_eq!(duty("supervision")["done"], 0, "no spot check yet");
     let village = duty("census")["children"]

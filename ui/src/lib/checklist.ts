@@ -29,8 +29,18 @@ export function isFailed(item: ItemView): boolean {
 }
 
 /** Failed, needs a photo, and has none. */
+/** Whether the current answer is one that must carry a photo as evidence. */
+export function needsEvidence(item: ItemView): boolean {
+  const want = item.photo_required_when ?? [];
+  const v = item.answer?.value;
+  if (!v || want.length === 0) return false;
+  if (v.type === 'yes_no_na') return want.includes(v.value);
+  if (v.type === 'choice') return v.value.some((c) => want.includes(c));
+  return false;
+}
+
 export function needsPhoto(item: ItemView): boolean {
-  return isFailed(item) && item.photo_required_on_fail && photosOf(item).length === 0;
+  return ((isFailed(item) && item.photo_required_on_fail) || needsEvidence(item)) && photosOf(item).length === 0;
 }
 
 export interface Progress {

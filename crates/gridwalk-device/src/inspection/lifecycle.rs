@@ -72,6 +72,12 @@ pub struct ItemView {
     pub required: bool,
     /// A failed answer needs a photo.
     pub photo_required_on_fail: bool,
+    /// Answers that need a photo as evidence (`yes`; `filed`…).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub photo_required_when: Vec<String>,
+    /// What the register already knows for this question (offered as the answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known: Option<super::known::KnownAnswer>,
     /// A failure is a 重大事故隐患.
     pub major_hazard: bool,
     /// Legal basis as printed (`10号令 第十一条(三)`).
@@ -323,6 +329,7 @@ fn item_view(
     item: &Item,
     answer: Option<&Answer>,
     photos: Vec<String>,
+    known: Option<super::known::KnownAnswer>,
 ) -> ItemView {
     let (choices, multiple, unit) = match &item.answer_type {
         AnswerType::Choice { choices, multiple } => (choices.clone(), *multiple, None),
@@ -340,6 +347,8 @@ fn item_view(
         unit,
         required: item.required,
         photo_required_on_fail: item.photo_required_on_fail,
+        photo_required_when: item.photo_required_when.clone(),
+        known,
         major_hazard: item.major_hazard,
         legal_basis: item.legal_basis.as_ref().map(ToString::to_string),
         fail_when: match item.answer_type {
@@ -499,12 +508,26 @@ impl Store {
             .iter()
             .map(|i| i.id.as_str())
             .collect();
+        // What the register knows, for the items that ask about it, while a draft.
+        let register = if row.payload.is_none() && template.items().any(|i| i.known.is_some()) {
+            let key = row.enterprise_id.to_string();
+            match (self.enterprise(&key), self.enterprise_status(&key)) {
+                (Ok(d), Ok(st)) => Some((d.enterprise, st)),
+                _ => None,
+            }
+        } else {
+            None
+        };
         let mut out = Vec::new();
         for s in &template.sections {
             for item in &s.items {
                 if applicable.contains(&item.id.as_str()) {
                     let photos = item_photos(&self.conn, &id, &item.id)?;
-                    out.push(item_view(&s.id, item, answers.get(&item.id), photos));
+                    let known = match (item.known, &register) {
+                        (Some(fact), Some((e, st))) => super::known::known_answer(fact, e, st),
+                        _ => None,
+                    };
+                    out.push(item_view(&s.id, item, answers.get(&item.id), photos, known));
                 }
             }
         }

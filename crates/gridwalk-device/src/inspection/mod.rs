@@ -9,11 +9,13 @@
 //!   → revise (a new draft that supersedes a finalized inspection).
 //! * [`hazards`]: hazards (隐患) as append-only events folded into their state.
 //! * [`status`]: what finalized inspections confirm about an enterprise.
+//! * [`known`]: what the register knows for a question the visit asks again.
 //!
 //! The rules themselves live in `gridwalk-checklist`; this module stores and loads.
 //! See `docs/inspections.md`.
 
 pub mod hazards;
+pub mod known;
 pub mod lifecycle;
 pub mod status;
 pub mod templates;
@@ -22,6 +24,7 @@ pub use gridwalk_checklist as checklist;
 pub use uuid::Uuid;
 
 pub use hazards::{HazardDetail, HazardSummary, StoredHazardEvent};
+pub use known::KnownAnswer;
 pub use lifecycle::{
     AttachedPhoto, FinalizeOutcome, InspectionDetail, InspectionStatus, ItemView, StartInspection,
 };

@@ -2,12 +2,12 @@
 // Do not edit by hand.
 import type { ItemView } from './types';
 
-export interface FakeTemplate { id: string; version: number; title_zh: string; role: string; kind: string; items: ItemView[] }
+export interface FakeTemplate { id: string; version: number; title_zh: string; role: string; kind: string; items: (ItemView & { known_fact?: string })[] }
 
 export const FAKE_TEMPLATES: FakeTemplate[] = [
  {
   "id": "grid-survey",
-  "version": 1,
+  "version": 2,
   "title_zh": "粉尘涉爆企业网格排查",
   "role": "grid_worker",
   "kind": "survey",
@@ -300,8 +300,12 @@ export const FAKE_TEMPLATES: FakeTemplate[] = [
     "required": true,
     "photo_required_on_fail": false,
     "major_hazard": false,
-    "help": "现场核实安全专员本人或任命文件。",
-    "fail_when": "no"
+    "help": "现场核实安全专员本人或任命文件；选“是”须拍摄任命文件或安全专员本人（工作牌）照片。",
+    "fail_when": "no",
+    "photo_required_when": [
+     "yes"
+    ],
+    "known_fact": "safety_officer_present"
    },
    {
     "id": "SV-06",
@@ -312,7 +316,8 @@ export const FAKE_TEMPLATES: FakeTemplate[] = [
     "multiple": false,
     "required": false,
     "photo_required_on_fail": false,
-    "major_hazard": false
+    "major_hazard": false,
+    "known_fact": "safety_officer_name"
    },
    {
     "id": "SV-07",
@@ -323,7 +328,8 @@ export const FAKE_TEMPLATES: FakeTemplate[] = [
     "multiple": false,
     "required": false,
     "photo_required_on_fail": false,
-    "major_hazard": false
+    "major_hazard": false,
+    "known_fact": "safety_officer_phone"
    },
    {
     "id": "SV-08",
@@ -348,19 +354,41 @@ export const FAKE_TEMPLATES: FakeTemplate[] = [
     "required": true,
     "photo_required_on_fail": false,
     "major_hazard": false,
-    "help": "依据《江苏省工业企业安全生产风险报告规定》，在江苏政务服务网“工业企业安全生产风险报告”模块填报。"
+    "help": "依据《江苏省工业企业安全生产风险报告规定》，在江苏政务服务网“工业企业安全生产风险报告”模块填报。已填报或现场帮助填报的，须拍摄系统中填报完成页面的照片。",
+    "photo_required_when": [
+     "filed",
+     "helped_on_site"
+    ],
+    "known_fact": "risk_report"
    },
    {
     "id": "SV-09",
     "section_id": "training",
-    "text": "主要负责人是否已参加警示教育培训并完成学习考试",
+    "text": "主要负责人是否已参加警示教育培训",
     "answer_type": "yes_no_na",
     "choices": [],
     "multiple": false,
     "required": true,
     "photo_required_on_fail": false,
     "major_hazard": false,
-    "help": "涉铝镁等金属粉尘企业，以及每班作业人数10人及以上的其他粉尘涉爆企业须参加。",
+    "help": "涉铝镁等金属粉尘企业，以及每班作业人数10人及以上的其他粉尘涉爆企业须参加。选“是”须拍摄培训证书、签到表或学习记录照片。",
+    "fail_when": "no",
+    "photo_required_when": [
+     "yes"
+    ],
+    "known_fact": "training"
+   },
+   {
+    "id": "SV-09T",
+    "section_id": "training",
+    "text": "主要负责人是否通过学习测试",
+    "answer_type": "yes_no_na",
+    "choices": [],
+    "multiple": false,
+    "required": false,
+    "photo_required_on_fail": false,
+    "major_hazard": false,
+    "help": "参加培训的，现场查看测试成绩或证书；乡镇（街道）核查学习、测试成效。未参加的不填。",
     "fail_when": "no"
    },
    {

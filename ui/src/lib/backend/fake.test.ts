@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeBackend } from './fake';
+import { needsPhoto } from '../checklist';
 
 const img = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
 const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]);
@@ -61,12 +62,27 @@ describe('fake backend', () => {
   });
   it('answers are parsed like the store: bad values are refused', async () => {
     const b = new FakeBackend({ role: 'grid_worker' });
-    const { inspection_id: id } = await b.startInspection({ enterprise: '91320413MATTFLMPY7', template_id: 'grid-survey', template_version: 1 });
+    const { inspection_id: id } = await b.startInspection({ enterprise: '91320413MATTFLMPY7', template_id: 'grid-survey', template_version: null });
     await expect(b.answerItem({ inspection_id: id, item_id: 'SV-01', value: 'maybe', note: null })).rejects.toMatchObject({ code: 'inspect.bad_answer' });
     await expect(b.answerItem({ inspection_id: id, item_id: 'SV-13', value: 'x', note: null })).rejects.toMatchObject({ code: 'inspect.photo_item' });
     await expect(b.answerItem({ inspection_id: id, item_id: 'nope', value: 'yes', note: null })).rejects.toMatchObject({ code: 'inspect.unknown_item' });
     expect((await b.answerItem({ inspection_id: id, item_id: 'SV-03', value: '12人', note: '两班' })).answer).toEqual({ value: { type: 'number', value: 12 }, note: '两班' });
     expect((await b.answerItem({ inspection_id: id, item_id: 'SV-01', value: '不适用', note: null })).answer?.value).toEqual({ type: 'yes_no_na', value: 'na' });
+  });
+  it('a survey shows what the register knows and asks for evidence of what it claims', async () => {
+    const b = new FakeBackend({ role: 'grid_worker' });
+    const { inspection_id: id } = await b.startInspection({ enterprise: '91320413MA1XK7LQ3R', template_id: 'grid-survey', template_version: null });
+    const items = await b.inspectionItems({ inspection_id: id });
+    const by = (i: string) => items.find((x) => x.id === i)!;
+    expect(by('SV-05').known).toMatchObject({ value: 'yes', label_zh: '已明确：王建国' });
+    expect(by('SV-07').known?.value).toBe('13800000001');
+    expect(by('SV-08').known).toMatchObject({ value: 'not_filed', label_zh: '未填报' });
+    expect(by('SV-09').known?.value).toBe('yes');
+    expect(by('SV-01').known).toBeUndefined();
+    const filed = await b.answerItem({ inspection_id: id, item_id: 'SV-08', value: 'filed', note: null });
+    expect(needsPhoto({ ...filed, photos: [] })).toBe(true);
+    const notFiled = await b.answerItem({ inspection_id: id, item_id: 'SV-08', value: 'not_filed', note: null });
+    expect(needsPhoto({ ...notFiled, photos: [] })).toBe(false);
   });
   it('re-inspection with photos, and sync offline then online', async () => {
     const b = new FakeBackend({ online: false });

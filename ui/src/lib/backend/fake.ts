@@ -6,7 +6,7 @@ import type { Backend, PhotoUpload } from './ipc';
 import type {
   AppState, AssignmentView, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus, FinalizeOutcome,
   GridSummary, HazardDetail, HazardEvent, HazardSummary, InspectionDetail, InspectionReview, InspectionSummary, IpcError,
-  ItemView, PhotoResult, PlanArgs, RectificationPlan, ReinspectArgs, Settings, StoredFinding, SyncRecord, SyncStatus, TemplateSummary,
+  ItemView, KnownAnswer, PhotoResult, PlanArgs, RectificationPlan, ReinspectArgs, Settings, StoredFinding, SyncRecord, SyncStatus, TemplateSummary,
 } from './types';
 import { fakeEnterprises, type FakeEnterprise } from './fake-data';
 import { FAKE_TEMPLATES } from './fake-templates';
@@ -332,7 +332,11 @@ export class FakeBackend implements Backend {
     const t = FAKE_TEMPLATES.find((x) => x.id === a.template_id && (a.template_version === null || x.version === a.template_version));
     if (!t) fail('template.not_found', `template not found: ${a.template_id}`);
     const id = uuid();
-    this.inspections.set(id, { signature: null, items: structuredClone(t.items), detail: {
+    const items: ItemView[] = t.items.map(({ known_fact, ...it }) => {
+      const known = known_fact ? knownAnswer(known_fact, e.detail) : undefined;
+      return structuredClone(known ? { ...it, known } : it);
+    });
+    this.inspections.set(id, { signature: null, items, detail: {
       id, status: 'draft', template_id: t.id, template_version: t.version, template_title: t.title_zh, enterprise_id: e.detail.id,
       enterprise_uscc: e.detail.uscc, enterprise_name: e.detail.name, inspector: this.state.user!.name, role: this.state.user!.role,
       started_at: this.now().toISOString(), score: null, findings: [], finalized_at: null, payload_sha256: null, review: null } });
@@ -601,5 +605,30 @@ export class FakeBackend implements Backend {
     await this.tick('set_settings');
     this.settings = { ...a };
     return { ...this.settings };
+  }
+}
+
+/** What the register knows for an item's `known` fact (device `inspection::known`). */
+function knownAnswer(fact: string, e: EnterpriseDetail): KnownAnswer | undefined {
+  const o = e.safety_officer;
+  const placeholder = '（未登记姓名）';
+  switch (fact) {
+    case 'safety_officer_present':
+      return o ? { value: 'yes', label_zh: o.name && o.name !== placeholder ? `已明确：${o.name}` : '已明确' } : undefined;
+    case 'safety_officer_name':
+      return o && o.name.trim() && o.name !== placeholder ? { value: o.name.trim(), label_zh: o.name.trim() } : undefined;
+    case 'safety_officer_phone':
+      return o?.phone?.trim() ? { value: o.phone.trim(), label_zh: o.phone.trim() } : undefined;
+    case 'risk_report': {
+      const labels: Record<string, string> = { filed: '已填报', helped_on_site: '现场帮助填报', not_filed: '未填报' };
+      return labels[e.risk_report] ? { value: e.risk_report, label_zh: labels[e.risk_report] } : undefined;
+    }
+    case 'training': {
+      const m: Record<string, [string, string]> = { attended: ['yes', '已参训'], verified: ['yes', '已考核'], not_done: ['no', '未培训'] };
+      const hit = m[e.warning_education];
+      return hit ? { value: hit[0], label_zh: hit[1] } : undefined;
+    }
+    default:
+      return undefined;
   }
 }

@@ -152,9 +152,10 @@ export async function getBackend(): Promise<Backend> {
   if (current) return current;
   if (wantsFake(typeof location !== 'undefined' ? location.search : '', inTauri())) {
     const { FakeBackend } = await import('./fake');
-    // `?fake=unenrolled` starts at the enroll screen (browser smoke run, preview).
+    // `?fake=unenrolled` starts at the enroll screen (browser smoke run, preview);
+    // `?fake=grid_worker` is enrolled as a grid worker instead of an expert.
     const mode = new URLSearchParams(typeof location !== 'undefined' ? location.search : '').get('fake');
-    current = new FakeBackend({ enrolled: mode !== 'unenrolled' });
+    current = new FakeBackend({ enrolled: mode !== 'unenrolled', role: mode === 'grid_worker' ? 'grid_worker' : undefined });
   } else {
     current = new TauriBackend();
   }

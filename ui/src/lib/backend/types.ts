@@ -175,6 +175,15 @@ export type AnswerType = 'yes_no_na' | 'number' | 'choice' | 'text' | 'photo';
 export interface Choice { value: string; label_zh: string }
 
 /** `gridwalk_device::inspection::ItemView`, plus `fail_when` for yes/no items. */
+/** A register fact shown beside the question that asks it again (device `KnownAnswer`). */
+export interface KnownAnswer {
+  /** The answer as the item takes it (`yes`, `filed`, a name). */
+  value: string;
+  label_zh: string;
+  confirmed_by?: string;
+  confirmed_at?: string;
+}
+
 export interface ItemView {
   id: string;
   section_id: string;
@@ -186,6 +195,10 @@ export interface ItemView {
   unit?: string;
   required: boolean;
   photo_required_on_fail: boolean;
+  /** Answers that need a photo as evidence (`yes`; `filed`, `helped_on_site`). */
+  photo_required_when?: string[];
+  /** What the register already knows for this question, offered as the answer. */
+  known?: KnownAnswer;
   major_hazard: boolean;
   legal_basis?: string;
   /** yes/no items: which answer is a failure (`yes`, `no`) or `never` (a fact). */
