@@ -12,8 +12,8 @@ fn template(id: &str) -> Template {
 #[test]
 fn every_shipped_template_parses_and_validates() {
     let templates = try_builtin_templates().expect("all files parse");
-    assert_eq!(templates.len(), 6);
-    assert_eq!(builtin_templates().len(), 6);
+    assert_eq!(templates.len(), 7);
+    assert_eq!(builtin_templates().len(), 7);
     for t in &templates {
         assert_eq!(t.validate(), Ok(()), "template {}", t.id);
     }
@@ -185,6 +185,7 @@ fn templates_whose_result_the_enterprise_acknowledges_need_a_signature() {
         ("pre-lease-check", true),
         ("supervision-spot-check", true),
         ("hazard-reinspection", false),
+        ("tip-verification", false),
     ]
     .iter()
     .map(|(id, r)| (id.to_string(), *r))

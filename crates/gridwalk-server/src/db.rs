@@ -219,6 +219,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 13,
                 include_str!("../../../migrations/server/sqlite/0013_record_hash.sql"),
             ),
+            (
+                14,
+                include_str!("../../../migrations/server/sqlite/0014_tips.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -272,6 +276,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 13,
                 include_str!("../../../migrations/server/postgres/0013_record_hash.sql"),
+            ),
+            (
+                14,
+                include_str!("../../../migrations/server/postgres/0014_tips.sql"),
             ),
         ],
     }
