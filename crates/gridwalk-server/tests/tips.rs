@@ -85,30 +85,6 @@ fn verification(seq: u64, outcome: &str) -> (RecordEnvelope, Uuid) {
     (e, id)
 }
 
-/// Every change a protocol-3 device pulls.
-async fn pull_all(h: &Harness, token: &str) -> Vec<Value> {
-    let mut cursor = String::new();
-    let mut out = Vec::new();
-    loop {
-        let resp = h
-            .http
-            .get(h.url("/v1/sync/pull"))
-            .query(&[("cursor", cursor.as_str()), ("limit", "1000")])
-            .header(gridwalk_protocol::PROTOCOL_HEADER, "3")
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("pull");
-        assert_eq!(resp.status(), 200);
-        let page: Value = resp.json().await.expect("page");
-        out.extend(page["changes"].as_array().cloned().unwrap_or_default());
-        cursor = page["next_cursor"].as_str().unwrap_or_default().to_string();
-        if page["has_more"] != true {
-            return out;
-        }
-    }
-}
-
 /// Status and raw bytes of a GET.
 async fn get_bytes(h: &Harness, token: &str, path: &str) -> (u16, Vec<u8>) {
     let resp = h
@@ -142,30 +118,6 @@ fn ledger_cells(h: &Harness, bytes: &[u8]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// An administrator of `jurisdiction` signed in; the session's token.
-async fn admin_session(h: &Harness, name: &str, jurisdiction: &str) -> String {
-    let (n, j) = (name.to_string(), jurisdiction.to_string());
-    blocking(h, move |s| {
-        s.create_user(
-            &n,
-            Role::Admin,
-            &gridwalk_core::DivisionCode::parse(&j).expect("code"),
-        )
-        .expect("user");
-        s.set_password(&n, PASSWORD).expect("password");
-    })
-    .await;
-    let (status, v) = post(
-        h,
-        None,
-        "/v1/login",
-        json!({"user_name": name, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
-    v["token"].as_str().expect("token").to_string()
-}
-
 async fn record(h: &Harness, token: &str, body: Value) -> Value {
     let (status, v) = post(h, Some(token), "/v1/tips", body).await;
     assert_eq!(status, 200, "{v}");
@@ -190,7 +142,7 @@ async fn a_tip_is_verified_by_the_assigned_inspection_and_counted(h: &Harness) {
     let (status, v) = post(h, Some(&officer), &decision, json!({"decision": "granted"})).await;
     assert_eq!(status, 409, "{v}");
 
-    let pulled = pull_all(h, &grid.token).await;
+    let pulled = pull_all(h, &grid.token, 3).await;
     let a: Vec<&Value> = pulled
         .iter()
         .filter(|c| c["kind"] == "assignment")
@@ -323,7 +275,7 @@ async fn the_reporter_is_shown_only_to_the_recorder_and_administrators(h: &Harne
     let grid = h.enroll("grid-east").await;
     let recorder = officer_session(h, "officer", DISTRICT).await;
     let colleague = officer_session(h, "officer-jincheng", TOWN).await;
-    let admin = admin_session(h, "admin-district", DISTRICT).await;
+    let admin = session_as(h, "admin-district", Role::Admin, DISTRICT).await;
     let tip = record(h, &recorder, tip_request("grid-east")).await;
     let id = tip["id"].as_str().expect("id").to_string();
     assert!(!tip.to_string().contains(REPORTER_PHONE), "{tip}");
@@ -368,7 +320,7 @@ async fn the_reporter_is_shown_only_to_the_recorder_and_administrators(h: &Harne
         }
     }
     // The phone gets the work, never the reporter.
-    let pulled = pull_all(h, &grid.token).await;
+    let pulled = pull_all(h, &grid.token, 3).await;
     assert!(pulled.iter().any(|c| c["kind"] == "assignment"));
     hidden(
         "the pull",
