@@ -23,6 +23,12 @@ both_databases!(
     tips_are_checked_before_they_are_recorded,
 );
 
+/// Status and body of a GET.
+async fn get_bytes_of(h: &Harness, token: &str, path: &str) -> (u16, Vec<u8>) {
+    let (status, _, body) = get_export(h, token, path).await;
+    (status, body)
+}
+
 const REPORTER_PHONE: &str = "13951234567";
 const REPORTER_NAME: &str = "钱举报";
 
@@ -83,19 +89,6 @@ fn verification(seq: u64, outcome: &str) -> (RecordEnvelope, Uuid) {
     let mut e = RecordEnvelope::new(id, RecordKind::Inspection, seq, text);
     e.enterprise_uscc = Some(uscc_here());
     (e, id)
-}
-
-/// Status and raw bytes of a GET.
-async fn get_bytes(h: &Harness, token: &str, path: &str) -> (u16, Vec<u8>) {
-    let resp = h
-        .http
-        .get(h.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("get");
-    let status = resp.status().as_u16();
-    (status, resp.bytes().await.expect("body").to_vec())
 }
 
 /// Every cell of the only sheet of an xlsx file, as text, row by row.
@@ -219,7 +212,7 @@ async fn a_tip_is_verified_by_the_assigned_inspection_and_counted(h: &Harness) {
     );
     assert_eq!(v["reward_by"], "officer");
 
-    let (status, bytes) = get_bytes(
+    let (status, bytes) = get_bytes_of(
         h,
         &officer,
         &format!("/v1/exports/tips.xlsx?division={TOWN}"),
@@ -295,18 +288,18 @@ async fn the_reporter_is_shown_only_to_the_recorder_and_administrators(h: &Harne
         format!("/v1/tips/summary?division={TOWN}"),
         "/v1/assignments".to_string(),
     ] {
-        let (status, bytes) = get_bytes(h, &colleague, &path).await;
+        let (status, bytes) = get_bytes_of(h, &colleague, &path).await;
         assert_eq!(status, 200, "{path}");
         hidden(&path, &bytes);
     }
     let (_, detail) = h.get(&colleague, &format!("/v1/tips/{id}")).await;
     assert_eq!(detail["reporter_visible"], false, "{detail}");
-    let (status, bytes) = get_bytes(h, &colleague, &format!("/v1/tips/{id}/reporter")).await;
+    let (status, bytes) = get_bytes_of(h, &colleague, &format!("/v1/tips/{id}/reporter")).await;
     assert_eq!(status, 403);
     hidden("the refused reporter", &bytes);
     // The ledger, for anyone: no reporter column, no reporter in any cell.
     for token in [&colleague, &recorder, &admin] {
-        let (status, bytes) = get_bytes(h, token, "/v1/exports/tips.xlsx").await;
+        let (status, bytes) = get_bytes_of(h, token, "/v1/exports/tips.xlsx").await;
         assert_eq!(status, 200);
         let cells = ledger_cells(h, &bytes);
         assert_eq!(cells.iter().filter(|r| r[0] == "1").count(), 1, "{cells:?}");
@@ -326,7 +319,7 @@ async fn the_reporter_is_shown_only_to_the_recorder_and_administrators(h: &Harne
         "the pull",
         serde_json::to_string(&pulled).expect("json").as_bytes(),
     );
-    let (status, bytes) = get_bytes(h, &grid.token, &format!("/v1/tips/{id}")).await;
+    let (status, bytes) = get_bytes_of(h, &grid.token, &format!("/v1/tips/{id}")).await;
     assert_eq!(status, 403, "a grid worker's token does not read tips");
     hidden("a grid worker's answer", &bytes);
 

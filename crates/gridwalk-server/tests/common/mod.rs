@@ -510,3 +510,21 @@ pub async fn pull_all(h: &Harness, token: &str, protocol: u32) -> Vec<serde_json
         }
     }
 }
+
+/// GETs an export; returns status, headers and body.
+pub async fn get_export(
+    h: &Harness,
+    token: &str,
+    path: &str,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let resp = h
+        .http
+        .get(h.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.bytes().await.expect("body").to_vec())
+}
