@@ -8,7 +8,6 @@
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use gridwalk_system_tests::device::Device;
 use gridwalk_system_tests::fixtures::{corpus_photo, uscc, TOWN, VILLAGE};
-use gridwalk_system_tests::server::admin_with_input;
 use gridwalk_system_tests::{sync_until_done, World};
 use serde_json::{json, Value};
 
@@ -41,22 +40,7 @@ fn scenario(database_url: Option<String>) {
         "--jurisdiction",
         VILLAGE,
     ]);
-    admin_with_input(
-        &s.data,
-        s.database_url.as_deref(),
-        &[
-            "admin",
-            "create-user",
-            "--name",
-            OFFICER,
-            "--role",
-            "officer",
-            "--jurisdiction",
-            TOWN,
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-    );
+    s.create_officer(OFFICER, "officer", TOWN, PASSWORD);
     let http = reqwest::blocking::Client::new();
     let login: Value = http
         .post(format!("{}/v1/login", s.url()))
