@@ -164,6 +164,8 @@ export const api = {
   recordTip: (req: TipRequest) => request<Tip>('POST', '/v1/tips', req),
   tipDecision: (id: string, req: { decision: string; amount_yuan?: number; note?: string }) =>
     request<Tip>('POST', `/v1/tips/${encodeURIComponent(id)}/decision`, req),
+  linkTipEnterprise: (id: string, req: { enterprise_uscc: string; assignee: string; deadline?: string }) =>
+    request<Tip>('POST', `/v1/tips/${encodeURIComponent(id)}/enterprise`, req),
   /** The reporter: only for an administrator or the recording officer (each read is logged). */
   tipReporter: (id: string) => request<TipReporter>('GET', `/v1/tips/${encodeURIComponent(id)}/reporter`),
   review: (inspectionId: string, state: string, comment: string) =>

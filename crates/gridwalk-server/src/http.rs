@@ -354,6 +354,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/tips/summary"),
     ("GET", "/v1/tips/{id}"),
     ("POST", "/v1/tips/{id}/decision"),
+    ("POST", "/v1/tips/{id}/enterprise"),
     ("GET", "/v1/tips/{id}/reporter"),
     ("GET", "/v1/inspections/{id}/record.pdf"),
     ("GET", "/v1/verify/{sha256}"),
@@ -445,6 +446,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/tips/summary", get(crate::http_tips::summary))
         .route("/v1/tips/{id}", get(crate::http_tips::detail))
         .route("/v1/tips/{id}/decision", post(crate::http_tips::decision))
+        .route(
+            "/v1/tips/{id}/enterprise",
+            post(crate::http_tips::link_enterprise),
+        )
         .route("/v1/tips/{id}/reporter", get(crate::http_tips::reporter))
         .route(
             "/v1/inspections/{id}/record.pdf",

@@ -4,7 +4,9 @@
 
 use crate::http::{division_in_scope, ApiError, ApiJson, ApiQuery, AppState};
 use crate::store::Caller;
-use crate::tips::{Reporter, RewardRequest, Tip, TipRequest, TipStatus, TipSummary};
+use crate::tips::{
+    Reporter, RewardRequest, Tip, TipEnterpriseRequest, TipRequest, TipStatus, TipSummary,
+};
 use crate::work::Actor;
 use axum::extract::{Path, State};
 use axum::http::header::CACHE_CONTROL;
@@ -153,4 +155,24 @@ pub(crate) async fn reporter(
         Json(reporter),
     )
         .into_response())
+}
+
+#[utoipa::path(post, path = "/v1/tips/{id}/enterprise", params(("id" = String, Path, description = "Tip id")),
+    request_body = TipEnterpriseRequest,
+    responses((status = 200, description = "The tip linked to the registered enterprise, with its verification assigned", body = Tip),
+        (status = "4XX", description = "A problem; a tip or enterprise outside the caller's jurisdiction is 404; a tip already assigned 409 hazard_transition; an assignee who cannot take it 422", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn link_enterprise(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TipEnterpriseRequest>,
+) -> Result<Json<Tip>, ApiError> {
+    let id = tip_id(&id)?;
+    let actor = Actor::from(&caller);
+    Ok(Json(
+        s.run(move |st| st.link_tip_enterprise(&actor, id, &req))
+            .await?,
+    ))
 }

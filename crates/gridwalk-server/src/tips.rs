@@ -294,6 +294,19 @@ pub struct Tip {
     pub reporter_visible: bool,
 }
 
+/// `POST /v1/tips/{id}/enterprise`: the registered enterprise an address-only tip turned
+/// out to be, and who verifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TipEnterpriseRequest {
+    pub enterprise_uscc: String,
+    pub assignee: String,
+    /// A new deadline (`YYYY-MM-DD`, today or later); default the tip's, if it has not
+    /// passed.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub deadline: Option<NaiveDate>,
+}
+
 /// `POST /v1/tips/{id}/decision`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RewardRequest {
@@ -568,6 +581,49 @@ pub(crate) fn follow_assignment(t: &mut dyn Tx, a: &Assignment) -> Result<(), St
 pub(crate) const RESET_OUTCOMES: &str =
     "UPDATE tip SET outcome = NULL, verified_by = NULL, verified_at = NULL, finding = NULL";
 
+/// Assigns the verification of a tip on the enterprise `uscc` to `assignee`, due on
+/// `deadline`, through the assignment machinery (its checks apply: the enterprise in the
+/// actor's jurisdiction, the assignee a grid worker or expert holding it). Returns the
+/// enterprise's village and the assignment's id; when the assignee already verifies
+/// another tip on the enterprise, that assignment (one visit answers both).
+fn assign_verification(
+    t: &mut dyn Tx,
+    pg: bool,
+    actor: &Actor,
+    uscc: &str,
+    assignee: Option<&str>,
+    deadline: NaiveDate,
+    note: &str,
+) -> Result<(String, String), StoreError> {
+    let assignee = assignee
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| invalid("name the grid worker or expert who verifies the tip"))?;
+    let out = assign_in(
+        t,
+        pg,
+        actor,
+        &AssignRequest {
+            assignee: assignee.to_string(),
+            template_id: TIP_TEMPLATE.into(),
+            due: deadline,
+            note: Some(note.to_string()),
+            targets: Targets::Enterprises(vec![uscc.to_string()]),
+        },
+    )?;
+    if let Some(a) = out.created.first() {
+        return Ok((a.division_code.clone(), a.id.to_string()));
+    }
+    let open = t
+        .query_opt(
+            "SELECT id, division_code FROM assignment WHERE enterprise_uscc = $1
+               AND assignee = $2 AND template_id = $3 AND status = 'open'",
+            &[uscc.into(), assignee.into(), TIP_TEMPLATE.into()],
+        )?
+        .ok_or_else(|| StoreError::Corrupt("open assignment vanished".into()))?;
+    Ok((open.str(1)?, open.str(0)?))
+}
+
 impl Store {
     /// Records a tip. With a registered enterprise and an assignee, its verification is
     /// assigned (template `tip-verification`, due on the deadline) in the same
@@ -603,41 +659,16 @@ impl Store {
         self.tx(|t| {
             let (division, assignment) = match &uscc {
                 Some(u) => {
-                    let assignee = req
-                        .assignee
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|a| !a.is_empty())
-                        .ok_or_else(|| {
-                            invalid("name the grid worker or expert who verifies the tip")
-                        })?;
-                    let out = assign_in(
+                    let (division, assignment) = assign_verification(
                         t,
                         pg,
                         actor,
-                        &AssignRequest {
-                            assignee: assignee.to_string(),
-                            template_id: TIP_TEMPLATE.into(),
-                            due: req.deadline,
-                            note: Some(assignment_note(req.source, &content, address.as_deref())),
-                            targets: Targets::Enterprises(vec![u.clone()]),
-                        },
+                        u,
+                        req.assignee.as_deref(),
+                        req.deadline,
+                        &assignment_note(req.source, &content, address.as_deref()),
                     )?;
-                    match out.created.first() {
-                        Some(a) => (a.division_code.clone(), Some(a.id.to_string())),
-                        // The assignee is verifying another tip on this enterprise: this
-                        // one joins that verification and gets its outcome.
-                        None => {
-                            let open = t
-                                .query_opt(
-                                    "SELECT id, division_code FROM assignment WHERE enterprise_uscc = $1
-                                       AND assignee = $2 AND template_id = $3 AND status = 'open'",
-                                    &[u.clone().into(), assignee.into(), TIP_TEMPLATE.into()],
-                                )?
-                                .ok_or_else(|| StoreError::Corrupt("open assignment vanished".into()))?;
-                            (open.str(1)?, Some(open.str(0)?))
-                        }
-                    }
+                    (division, Some(assignment))
                 }
                 None => {
                     if address.is_none() {
@@ -697,6 +728,63 @@ impl Store {
                     ],
                 )?;
             }
+            load_tip(t, actor, id)
+        })
+    }
+
+    /// Links a tip that named no registered enterprise to the one the sweep registered
+    /// (by its real USCC) and assigns its verification, as [`Store::record_tip`] does.
+    /// Only an unassigned tip (409 otherwise); the tip moves to the enterprise's village
+    /// and takes the new deadline, if one is given.
+    pub fn link_tip_enterprise(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: &TipEnterpriseRequest,
+    ) -> Result<Tip, StoreError> {
+        may_manage(actor, "assign tip verifications")?;
+        let pg = self.dialect() == crate::db::Dialect::Postgres;
+        self.tx(|t| {
+            let tip = load_tip(t, actor, id)?;
+            if tip.status != TipStatus::Unassigned {
+                return Err(problem(
+                    ProblemCode::HazardTransition,
+                    format!("tip {id} is {} already", tip.status.as_str()),
+                ));
+            }
+            let deadline = req.deadline.unwrap_or(tip.deadline);
+            if deadline < china_today() {
+                return Err(invalid(format!(
+                    "the deadline {deadline} has passed: give a new one"
+                )));
+            }
+            let (division, assignment) = assign_verification(
+                t,
+                pg,
+                actor,
+                req.enterprise_uscc.trim(),
+                Some(&req.assignee),
+                deadline,
+                &assignment_note(tip.source, &tip.content, tip.address.as_deref()),
+            )?;
+            let uscc = t
+                .query_opt(
+                    "SELECT enterprise_uscc FROM assignment WHERE id = $1",
+                    &[assignment.clone().into()],
+                )?
+                .ok_or_else(|| StoreError::Corrupt("assignment vanished".into()))?
+                .str(0)?;
+            t.exec(
+                "UPDATE tip SET enterprise_uscc = $2, division_code = $3, assignment_id = $4,
+                     deadline = $5 WHERE id = $1",
+                &[
+                    id.to_string().into(),
+                    uscc.into(),
+                    division.into(),
+                    assignment.into(),
+                    deadline.to_string().into(),
+                ],
+            )?;
             load_tip(t, actor, id)
         })
     }

@@ -379,14 +379,19 @@ async fn every_tip_route_is_scoped_to_the_callers_jurisdiction(h: &Harness) {
         let (status, v) = h.get(&other, &path).await;
         assert_eq!(status, 404, "{path}: {v}");
     }
-    let (status, v) = post(
-        h,
-        Some(&other),
-        &format!("/v1/tips/{id}/decision"),
-        json!({"decision": "none"}),
-    )
-    .await;
-    assert_eq!(status, 404, "{v}");
+    for (path, body) in [
+        (
+            format!("/v1/tips/{id}/decision"),
+            json!({"decision": "none"}),
+        ),
+        (
+            format!("/v1/tips/{id}/enterprise"),
+            json!({"enterprise_uscc": uscc_far(), "assignee": "expert-rulin"}),
+        ),
+    ] {
+        let (status, v) = post(h, Some(&other), &path, body).await;
+        assert_eq!(status, 404, "{path}: {v}");
+    }
     // Recording a tip on another town's enterprise, or division, is 404 too.
     let (status, v) = post(h, Some(&other), "/v1/tips", tip_request("grid-east")).await;
     assert_eq!(status, 404, "{v}");
@@ -457,6 +462,48 @@ async fn tips_are_checked_before_they_are_recorded(h: &Harness) {
     assert_eq!(s, 422, "{v}");
     let (_, pending) = h.get(&officer, "/v1/tips?status=unassigned").await;
     assert_eq!(pending.as_array().map(Vec::len), Some(1), "{pending}");
+    // The sweep registers the unit under its real USCC; the officer links the tip to it
+    // and its verification is assigned, once.
+    let unassigned = pending[0]["id"].as_str().expect("id").to_string();
+    let link = format!("/v1/tips/{unassigned}/enterprise");
+    let (s, v) = post(
+        h,
+        Some(&officer),
+        &link,
+        json!({"enterprise_uscc": uscc_neighbour(), "assignee": "grid-east", "deadline": in_days(-1)}),
+    )
+    .await;
+    assert_eq!(s, 422, "a past deadline: {v}");
+    let (s, v) = post(
+        h,
+        Some(&officer),
+        &link,
+        json!({"enterprise_uscc": uscc_neighbour(), "assignee": "expert-jincheng"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["status"], &v["enterprise_uscc"], &v["assignee"]),
+        (
+            &json!("verifying"),
+            &json!(uscc_neighbour()),
+            &json!("expert-jincheng")
+        ),
+        "{v}"
+    );
+    assert_eq!(v["division_code"], NEIGHBOUR_VILLAGE);
+    assert_eq!(
+        v["address"], "金城镇东村3组",
+        "the reported address is kept"
+    );
+    let (s, again) = post(
+        h,
+        Some(&officer),
+        &link,
+        json!({"enterprise_uscc": uscc_here(), "assignee": "grid-east"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{again}");
     let (s, _) = h.get(&officer, "/v1/tips?status=lost").await;
     assert_eq!(s, 400);
     // A grid worker's device token neither records nor lists tips.
