@@ -113,7 +113,7 @@ fn answer_major(store: &Store, mh: &str, failing: &[&str]) {
 fn shipped_templates_are_loaded_once_by_id_and_version() {
     let (_d, store) = setup();
     let list = store.templates().expect("list");
-    assert_eq!(list.len(), 6);
+    assert_eq!(list.len(), 7);
     assert!(list
         .iter()
         .any(|t| t.id == "expert-major-hazard" && t.version == 1 && t.items == 50));
@@ -619,7 +619,7 @@ fn templates_import_from_excel_reports_errors_and_stores_nothing() {
     std::fs::write(&path, b"not a workbook").expect("write");
     let err = store.import_templates_xlsx(&path).unwrap_err();
     assert_eq!(err.code(), "template.bad_workbook");
-    assert_eq!(count(&store, "SELECT count(*) FROM checklist_template"), 6);
+    assert_eq!(count(&store, "SELECT count(*) FROM checklist_template"), 7);
 }
 
 /// A register row pulled again after a survey confirmed facts on site (a re-import on
