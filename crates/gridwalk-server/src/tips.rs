@@ -797,19 +797,43 @@ impl Store {
         division: &DivisionCode,
         status: Option<TipStatus>,
     ) -> Result<Vec<Tip>, StoreError> {
+        self.tip_rows(actor, division, status, true)
+    }
+
+    /// [`Store::tips`]; `flags` says whether to set `reporter_visible` (the summary
+    /// needs no flag). Which tips have a reporter is one query of tip ids (never who).
+    fn tip_rows(
+        &self,
+        actor: &Actor,
+        division: &DivisionCode,
+        status: Option<TipStatus>,
+        flags: bool,
+    ) -> Result<Vec<Tip>, StoreError> {
         may_manage(actor, "see tips")?;
         if !actor.sees(division) {
             return Err(not_found(format_args!("division {division}")));
         }
         let today = china_today();
+        let prefix = format!("{}%", division.significant_prefix());
         self.tx(|t| {
             let rows = t.query(
                 &format!(
                     "SELECT {TIP_COLUMNS} {TIP_FROM} WHERE t.division_code LIKE $1
                      ORDER BY t.received_on DESC, t.id DESC"
                 ),
-                &[format!("{}%", division.significant_prefix()).into()],
+                &[prefix.clone().into()],
             )?;
+            let mut named = std::collections::HashSet::new();
+            if flags {
+                for r in t.query(
+                    "SELECT r.tip_id FROM tip_reporter r JOIN tip t ON t.id = r.tip_id
+                     WHERE t.division_code LIKE $1
+                       AND (coalesce(r.name, '') <> '' OR coalesce(r.contact, '') <> '')",
+                    &[prefix.clone().into()],
+                )? {
+                    named.insert(r.str(0)?);
+                }
+            }
             let mut out = Vec::new();
             for r in &rows {
                 let mut tip = tip_of(r, today)?;
@@ -817,7 +841,7 @@ impl Store {
                     continue;
                 }
                 tip.reporter_visible = may_read_reporter(actor, &tip.recorded_by)
-                    && has_reporter(t, &tip.id.to_string())?;
+                    && named.contains(&tip.id.to_string());
                 out.push(tip);
             }
             Ok(out)
@@ -940,7 +964,7 @@ impl Store {
         actor: &Actor,
         division: &DivisionCode,
     ) -> Result<TipSummary, StoreError> {
-        let tips = self.tips(actor, division, None)?;
+        let tips = self.tip_rows(actor, division, None, false)?;
         let clen = crate::coverage::child_len(division);
         let mut total = TipCounts::default();
         let mut children: std::collections::BTreeMap<String, TipCounts> = Default::default();
