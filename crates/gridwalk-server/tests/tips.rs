@@ -21,6 +21,7 @@ both_databases!(
     the_reporter_is_shown_only_to_the_recorder_and_administrators,
     every_tip_route_is_scoped_to_the_callers_jurisdiction,
     tips_are_checked_before_they_are_recorded,
+    console_tip_writes_need_the_csrf_token,
 );
 
 /// Status and body of a GET.
@@ -512,4 +513,77 @@ async fn tips_are_checked_before_they_are_recorded(h: &Harness) {
     assert_eq!(s, 403);
     let (s, _) = h.get(&grid.token, "/v1/tips/summary").await;
     assert_eq!(s, 403);
+}
+
+/// From the console (the session cookie), recording a tip and deciding a reward need the
+/// session's CSRF token; reading the reporter is a read.
+async fn console_tip_writes_need_the_csrf_token(h: &Harness) {
+    officer_session(h, "officer-cookie", DISTRICT).await;
+    let resp = h
+        .http
+        .post(h.url("/v1/login"))
+        .json(&json!({"user_name": "officer-cookie", "password": PASSWORD, "session_cookie": true}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 200);
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_string();
+    let v: Value = resp.json().await.expect("json");
+    let csrf = v["csrf_token"].as_str().expect("csrf").to_string();
+    let send = |path: &str, body: Value, token: Option<&str>| {
+        let mut req = h
+            .http
+            .post(h.url(path))
+            .header("Cookie", &cookie)
+            .json(&body);
+        if let Some(t) = token {
+            req = req.header("X-CSRF-Token", t);
+        }
+        req.send()
+    };
+    let resp = send("/v1/tips", tip_request("grid-east"), None)
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 403);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["code"], "csrf_failed", "{v}");
+    let none = blocking(h, |s| {
+        let op = gridwalk_server::work::Actor::operator();
+        let d = gridwalk_core::DivisionCode::parse(DISTRICT).expect("code");
+        s.tips(&op, &d, None).expect("tips").len()
+    })
+    .await;
+    assert_eq!(none, 0, "nothing recorded without the token");
+    let resp = send("/v1/tips", tip_request("grid-east"), Some(&csrf))
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200);
+    let tip: Value = resp.json().await.expect("json");
+    let id = tip["id"].as_str().expect("id");
+    let resp = send(
+        &format!("/v1/tips/{id}/decision"),
+        json!({"decision": "none"}),
+        None,
+    )
+    .await
+    .expect("post");
+    assert_eq!(resp.status(), 403, "a reward decision without the token");
+    let reporter = h
+        .http
+        .get(h.url(&format!("/v1/tips/{id}/reporter")))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        reporter.status(),
+        200,
+        "the recorder reads with the cookie alone"
+    );
 }
