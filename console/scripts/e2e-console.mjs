@@ -8,7 +8,9 @@
 // Env: GW_BASE (http://127.0.0.1:PORT), GW_OFFICER / GW_PASSWORD (an officer of the
 // town holding the data), GW_OTHER / GW_OTHER_PASSWORD (an officer of another town),
 // GW_HAZARD, GW_INSPECTION (ids in the first town), GW_TOWN, GW_EXPERT (an expert of
-// it), GW_USCC / GW_USCC_NAME (an enterprise of it), GW_SHOTS, CHROMIUM.
+// it), GW_USCC / GW_USCC_NAME (an enterprise of it), GW_TIP / GW_TIP_PHONE (a tip the
+// phone verified, its reporter's phone), GW_REPORTER_PHONE (for the tip recorded here),
+// GW_SHOTS, CHROMIUM.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -205,6 +207,46 @@ try {
   await tid('assignments-message').waitFor();
   check((await tid('assignments-message').innerText()).includes(`已派发 ${drawn} 项任务`), 'one visit per sampled enterprise');
 
+  // 举报核查: a tip recorded from the form (its reporter kept apart); the tip the phone
+  // verified (属实) gets its reward decision; the reporter shows only behind a click.
+  const reporterPhone = env('GW_REPORTER_PHONE');
+  await tid('nav-tips').click();
+  await tid('tip-form').waitFor();
+  await tid('tips-summary').waitFor();
+  await tid('tip-content').fill('12350来电：抛光2厂夜班除尘器停机仍在生产，车间积尘严重');
+  await tid('tip-uscc').fill(env('GW_USCC'));
+  await tid('tip-assignee').fill(env('GW_EXPERT'));
+  await tid('tip-deadline').fill(chinaDay(3));
+  await tid('tip-reporter-name').fill('周某');
+  await tid('tip-reporter-contact').fill(reporterPhone);
+  await tid('tip-submit').click();
+  await tid('tips-message').waitFor();
+  check((await tid('tips-message').innerText()).includes('核查任务已派发'), 'the tip became a verification');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=tip-row]').length === 2);
+  const total = await tid('tips-total').innerText();
+  check(/合计\s+2\s+1\s+1\s+1\s+0/.test(total), `received 2, verified 1, substantiated 1, pending 1, overdue 0: ${total}`);
+  check(!(await page.locator('[data-testid=tips-rows]').innerText()).includes(reporterPhone), 'no reporter in the list');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot('16-tips');
+  await page.goto(`${base}/console/#/tips?status=verified`);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=tip-row]').length === 1);
+  check(await tid('tips-status').inputValue() === 'verified', 'the filter comes from the URL');
+  await page.locator('[data-testid=tip-row] a').first().click();
+  await tid('page-tip').waitFor();
+  check((await tid('tip-outcome').innerText()).includes('属实'), 'the phone\'s outcome');
+  check(await tid('tip-inspection').isVisible(), 'the verification inspection is linked');
+  await tid('reward-decision').selectOption('granted');
+  await tid('reward-amount').fill('500');
+  await tid('reward-note').fill('依据举报奖励办法，核查属实');
+  await tid('reward-submit').click();
+  await tid('tip-message').waitFor();
+  check((await tid('tip-reward').innerText()).includes('给予奖励'), 'the reward decision shown');
+  check(!(await page.locator('body').innerText()).includes(env('GW_TIP_PHONE')), 'no reporter before the click');
+  await tid('show-reporter').click();
+  await tid('tip-reporter').waitFor();
+  check((await tid('tip-reporter').innerText()).includes(env('GW_TIP_PHONE')), 'the recorder sees the reporter');
+  await shot('17-tip');
+
   // 地图: no tiles configured, so the points draw on a plain background in their frame.
   await tid('nav-map').click();
   await tid('map-counts').waitFor();
@@ -247,6 +289,12 @@ try {
   await tid('nav-samples').click();
   await tid('samples-rows').waitFor();
   check((await page.locator('[data-testid=samples-rows] a').count()) === 0, 'no samples of another town');
+  await tid('nav-tips').click();
+  await tid('tips-summary').waitFor();
+  check((await page.locator('[data-testid=tip-row]').count()) === 0, 'no tips of another town');
+  await page.goto(`${base}/console/#/tip/${env('GW_TIP')}`);
+  await tid('error').waitFor();
+  check((await tid('error').innerText()).includes('没有找到'), 'another town\'s tip is not found');
   await shot('14-other-town');
   await tid('logout').click();
   await tid('page-login').waitFor();

@@ -4,7 +4,8 @@
 import { hasKey, t } from './i18n';
 import type {
   AssignmentItem, AssignOutcome, Campaign, EnterprisePage, Coverage, CoverageEnterprise, HazardDetail, HazardItem,
-  InspectionDetail, InspectionItem, MapView, Sample, Session, TemplateSummary,
+  InspectionDetail, InspectionItem, MapView, Sample, Session, TemplateSummary, Tip, TipReporter, TipRequest,
+  TipSummary,
 } from './types';
 
 /** A refused or failed request: the problem's code (or `network`), status and detail. */
@@ -157,6 +158,16 @@ export const api = {
   samples: (p: { division?: string }) => request<Sample[]>('GET', `/v1/samples${query(p)}`),
   drawSample: (division: string, seed: number) => request<Sample>('POST', '/v1/samples', { division, seed }),
   sample: (id: string) => request<Sample>('GET', `/v1/samples/${encodeURIComponent(id)}`),
+  tips: (p: { division?: string; status?: string }) => request<Tip[]>('GET', `/v1/tips${query(p)}`),
+  tipSummary: (p: { division?: string }) => request<TipSummary>('GET', `/v1/tips/summary${query(p)}`),
+  tip: (id: string) => request<Tip>('GET', `/v1/tips/${encodeURIComponent(id)}`),
+  recordTip: (req: TipRequest) => request<Tip>('POST', '/v1/tips', req),
+  tipDecision: (id: string, req: { decision: string; amount_yuan?: number; note?: string }) =>
+    request<Tip>('POST', `/v1/tips/${encodeURIComponent(id)}/decision`, req),
+  linkTipEnterprise: (id: string, req: { enterprise_uscc: string; assignee: string; deadline?: string }) =>
+    request<Tip>('POST', `/v1/tips/${encodeURIComponent(id)}/enterprise`, req),
+  /** The reporter: only for an administrator or the recording officer (each read is logged). */
+  tipReporter: (id: string) => request<TipReporter>('GET', `/v1/tips/${encodeURIComponent(id)}/reporter`),
   review: (inspectionId: string, state: string, comment: string) =>
     request<unknown>('POST', `/v1/inspections/${encodeURIComponent(inspectionId)}/review`,
       { state, comment: comment || undefined }),
@@ -170,7 +181,7 @@ export function photoUrl(inspectionId: string, sha256: string): string {
 /** The URL of an Excel ledger (台账) for the current filters; the browser downloads it
  * with the session cookie. */
 export function exportUrl(
-  ledger: 'hazards' | 'inspections' | 'enterprises',
+  ledger: 'hazards' | 'inspections' | 'enterprises' | 'tips',
   params: Record<string, string | number | boolean | undefined | null>,
 ): string {
   return `/v1/exports/${ledger}.xlsx${query(params)}`;

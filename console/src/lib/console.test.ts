@@ -16,6 +16,9 @@ describe('router', () => {
     expect(parseHash('').page).toBe('overview');
     expect(parseHash('#/nonsense').page).toBe('overview');
     expect(parseHash('#/hazard').page).toBe('hazards');
+    expect(parseHash('#/tip').page).toBe('tips');
+    expect(parseHash(href('tips', { status: 'verifying', division: '320413100000' })))
+      .toEqual({ page: 'tips', params: { status: 'verifying', division: '320413100000' } });
     expect(parseHash('#/inspection/%E0%A4%A').id).toBe('%E0%A4%A');
   });
 });
@@ -73,6 +76,26 @@ describe('api', () => {
     setFetch((async () => { throw new TypeError('offline'); }) as typeof fetch);
     expect(errorText(await api.campaigns().catch((err: unknown) => err))).toBe('无法连接服务器，请检查网络。');
     expect(errorText(new ApiError('something_new', 418, 'x'))).toBe('操作失败（418）：x');
+  });
+  it('records a tip and decides its reward with the CSRF token; reads the reporter without it', async () => {
+    const seen: { method: string; url: string; csrf: string | null }[] = [];
+    setFetch((async (url: RequestInfo | URL, init?: RequestInit) => {
+      const h = (init?.headers ?? {}) as Record<string, string>;
+      seen.push({ method: init?.method ?? 'GET', url: String(url), csrf: h['X-CSRF-Token'] ?? null });
+      if (seen.length === 1) return answer(200, { user_name: '孙科长', role: 'officer', jurisdiction: '320413100000', csrf_token: 'tok', expires_at: '', idle_minutes: 60 });
+      return answer(200, {});
+    }) as typeof fetch);
+    await login('孙科长', 'pw');
+    await api.recordTip({ source: 'hotline_12350', content: 'x', received_on: '2026-12-07', deadline: '2026-12-10' });
+    await api.tipDecision('t 1', { decision: 'none' });
+    await api.tipReporter('t 1');
+    await api.tips({ status: 'verified' });
+    expect(seen.slice(1).map((s) => [s.method, s.url, s.csrf])).toEqual([
+      ['POST', '/v1/tips', 'tok'],
+      ['POST', '/v1/tips/t%201/decision', 'tok'],
+      ['GET', '/v1/tips/t%201/reporter', null],
+      ['GET', '/v1/tips?status=verified', null],
+    ]);
   });
   it('builds query strings from defined values only', () => {
     expect(query({ a: 'x y', b: undefined, c: '', d: false, e: 2 })).toBe('?a=x+y&e=2');

@@ -2,10 +2,11 @@
 // can bookmark and send on: `#/overview?campaign=…&division=…&duty=…`,
 // `#/coverage?campaign=…&division=…&duty=…&status=not_done`, `#/hazards?overdue=1`,
 // `#/hazard/<id>`, `#/inspections?review=unreviewed`, `#/inspection/<id>`,
-// `#/assignments?status=open`, `#/samples`, `#/sample/<id>`, `#/login`.
+// `#/assignments?status=open`, `#/samples`, `#/sample/<id>`, `#/tips?status=verifying`,
+// `#/tip/<id>`, `#/login`.
 
 export type Page = 'login' | 'overview' | 'coverage' | 'hazards' | 'hazard' | 'inspections' | 'inspection'
-  | 'assignments' | 'samples' | 'sample' | 'enterprises' | 'map';
+  | 'assignments' | 'samples' | 'sample' | 'enterprises' | 'map' | 'tips' | 'tip';
 
 export interface Route {
   page: Page;
@@ -15,7 +16,7 @@ export interface Route {
 }
 
 const PAGES: Page[] = ['login', 'overview', 'coverage', 'hazards', 'hazard', 'inspections', 'inspection',
-  'assignments', 'samples', 'sample', 'enterprises', 'map'];
+  'assignments', 'samples', 'sample', 'enterprises', 'map', 'tips', 'tip'];
 
 export function parseHash(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');
@@ -30,7 +31,7 @@ export function parseHash(hash: string): Route {
   const params: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(qs)) params[k] = v;
   const page = (PAGES as string[]).includes(first ?? '') ? (first as Page) : 'overview';
-  const lists: Partial<Record<Page, Page>> = { hazard: 'hazards', inspection: 'inspections', sample: 'samples' };
+  const lists: Partial<Record<Page, Page>> = { hazard: 'hazards', inspection: 'inspections', sample: 'samples', tip: 'tips' };
   const list = lists[page];
   if (list && !second) return { page: list, params };
   return second ? { page, id: second, params } : { page, params };

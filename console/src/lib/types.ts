@@ -321,3 +321,65 @@ export interface MapView {
   unlocated: number;
   inspections: (MapPointJson & { inspection_id: string; enterprise_uscc: string; off_site: boolean | null })[];
 }
+
+/** A tip-off (举报核查, docs/tips.md) as officers see it: never the reporter. */
+export interface Tip {
+  id: string;
+  division_code: string;
+  source: 'hotline_12350' | 'internal' | 'other';
+  content: string;
+  enterprise_uscc: string | null;
+  enterprise_name: string | null;
+  address: string | null;
+  received_on: string;
+  recorded_by: string;
+  recorded_at: string;
+  deadline: string;
+  status: 'unassigned' | 'verifying' | 'verified' | 'cancelled';
+  overdue: boolean;
+  assignment_id: string | null;
+  assignee: string | null;
+  outcome: 'substantiated' | 'partly_substantiated' | 'unsubstantiated' | null;
+  verified_by: string | null;
+  verified_at: string | null;
+  finding: string | null;
+  reward_decision: 'granted' | 'refused' | 'none' | null;
+  reward_yuan: number | null;
+  reward_note: string | null;
+  reward_by: string | null;
+  reward_at: string | null;
+  /** The signed-in user may read the reporter (and one was recorded). */
+  reporter_visible: boolean;
+}
+
+export interface TipCounts {
+  received: number;
+  verified: number;
+  substantiated: number;
+  pending: number;
+  overdue: number;
+}
+
+export interface TipSummary extends TipCounts {
+  division: string;
+  children: (TipCounts & { code: string; name: string | null })[];
+}
+
+export interface TipReporter {
+  tip_id: string;
+  name: string | null;
+  contact: string | null;
+}
+
+export interface TipRequest {
+  source: Tip['source'];
+  content: string;
+  enterprise_uscc?: string;
+  address?: string;
+  division?: string;
+  received_on: string;
+  deadline: string;
+  assignee?: string;
+  reporter_name?: string;
+  reporter_contact?: string;
+}

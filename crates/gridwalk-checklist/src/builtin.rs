@@ -37,6 +37,10 @@ pub const TEMPLATE_FILES: &[(&str, &str)] = &[
         "reinspection.json",
         include_str!("../templates/reinspection.json"),
     ),
+    (
+        "tip-verification.json",
+        include_str!("../templates/tip-verification.json"),
+    ),
 ];
 
 /// A shipped template file that does not parse (a build defect, caught by tests).

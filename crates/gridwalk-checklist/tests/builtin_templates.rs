@@ -14,10 +14,10 @@ fn every_shipped_template_parses_and_validates() {
     let templates = try_builtin_templates().expect("all files parse");
     assert_eq!(
         templates.len(),
-        7,
-        "six templates, the grid survey in two versions"
+        8,
+        "seven templates, the grid survey in two versions"
     );
-    assert_eq!(builtin_templates().len(), 7);
+    assert_eq!(builtin_templates().len(), 8);
     for t in &templates {
         assert_eq!(t.validate(), Ok(()), "template {}", t.id);
     }
@@ -32,7 +32,7 @@ fn template_ids_are_unique_and_cover_every_kind() {
         .collect();
     assert_eq!(versions.len(), templates.len(), "each id + version once");
     let ids: BTreeSet<_> = templates.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids.len(), 6);
+    assert_eq!(ids.len(), 7);
     let kinds: BTreeSet<_> = templates.iter().map(|t| t.kind).collect();
     assert_eq!(kinds.len(), 6);
     assert_eq!(template("grid-survey").version, 2, "the newest version");
@@ -249,6 +249,7 @@ fn templates_whose_result_the_enterprise_acknowledges_need_a_signature() {
         ("pre-lease-check", true),
         ("supervision-spot-check", true),
         ("hazard-reinspection", false),
+        ("tip-verification", false),
     ]
     .iter()
     .map(|(id, r)| (id.to_string(), *r))

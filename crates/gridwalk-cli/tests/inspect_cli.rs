@@ -405,6 +405,7 @@ fn templates_list_show_and_bad_input_codes() {
         "pre-lease-check",
         "supervision-spot-check",
         "hazard-reinspection",
+        "tip-verification",
     ] {
         assert!(ids.contains(&id), "{id}");
     }

@@ -115,8 +115,8 @@ fn shipped_templates_are_loaded_once_by_id_and_version() {
     let list = store.templates().expect("list");
     assert_eq!(
         list.len(),
-        7,
-        "six templates, the grid survey in versions 1 and 2"
+        8,
+        "seven templates, the grid survey in versions 1 and 2"
     );
     assert!(list
         .iter()
@@ -683,7 +683,7 @@ fn templates_import_from_excel_reports_errors_and_stores_nothing() {
     std::fs::write(&path, b"not a workbook").expect("write");
     let err = store.import_templates_xlsx(&path).unwrap_err();
     assert_eq!(err.code(), "template.bad_workbook");
-    assert_eq!(count(&store, "SELECT count(*) FROM checklist_template"), 7);
+    assert_eq!(count(&store, "SELECT count(*) FROM checklist_template"), 8);
 }
 
 /// A register row pulled again after a survey confirmed facts on site (a re-import on

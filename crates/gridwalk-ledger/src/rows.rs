@@ -317,3 +317,101 @@ impl LedgerRow for EnterpriseRow {
         ]
     }
 }
+
+/// One tip of the 举报核查台账. It has no column for the reporter: who reported a tip
+/// is never exported (docs/tips.md).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TipRow {
+    pub town: String,
+    pub village: String,
+    /// 举报来源: 12350热线 / 内部吹哨人 / 其他.
+    pub source: String,
+    /// 受理日期.
+    pub received_on: Option<NaiveDate>,
+    /// 举报内容.
+    pub content: String,
+    /// 被举报单位 (the registered name, else blank).
+    pub enterprise_name: Option<String>,
+    pub uscc: Option<String>,
+    /// 地址 (as reported).
+    pub address: Option<String>,
+    /// 登记人.
+    pub recorded_by: String,
+    /// 核查人.
+    pub assignee: Option<String>,
+    /// 核查期限.
+    pub deadline: Option<NaiveDate>,
+    /// 状态: 待指派 / 核查中 / 已核查 / 已撤销.
+    pub status: String,
+    /// 核查结论: 属实 / 部分属实 / 不属实.
+    pub outcome: Option<String>,
+    /// 核查日期.
+    pub verified_on: Option<NaiveDate>,
+    /// 核查情况.
+    pub finding: Option<String>,
+    /// 逾期.
+    pub overdue: bool,
+    /// 奖励决定.
+    pub reward: Option<String>,
+    /// 奖励金额, in yuan.
+    pub reward_yuan: Option<i64>,
+    /// 奖励说明.
+    pub reward_note: Option<String>,
+}
+
+/// The columns of the tip ledger.
+pub const TIP_COLUMNS: [Column; 20] = [
+    col("序号", 6.0),
+    col("所属镇(街道)", 12.0),
+    col("所属村(社区)", 14.0),
+    col("举报来源", 11.0),
+    col("受理日期", 11.0),
+    col("举报内容", 40.0),
+    col("被举报单位", 28.0),
+    col("统一社会信用代码", 21.0),
+    col("地址", 28.0),
+    col("登记人", 10.0),
+    col("核查人", 10.0),
+    col("核查期限", 11.0),
+    col("状态", 9.0),
+    col("核查结论", 9.0),
+    col("核查日期", 11.0),
+    col("核查情况", 36.0),
+    col("逾期", 6.0),
+    col("奖励决定", 10.0),
+    col("奖励金额(元)", 10.0),
+    col("奖励说明", 24.0),
+];
+
+impl LedgerRow for TipRow {
+    const TITLE: &'static str = "举报核查台账";
+
+    fn columns() -> &'static [Column] {
+        &TIP_COLUMNS
+    }
+
+    fn cells(&self, seq: u64) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Int(seq as i64),
+            Cell::Text(&self.town),
+            Cell::Text(&self.village),
+            Cell::Text(&self.source),
+            Cell::opt_date(self.received_on),
+            Cell::Text(&self.content),
+            Cell::opt_text(self.enterprise_name.as_deref()),
+            Cell::opt_text(self.uscc.as_deref()),
+            Cell::opt_text(self.address.as_deref()),
+            Cell::Text(&self.recorded_by),
+            Cell::opt_text(self.assignee.as_deref()),
+            Cell::opt_date(self.deadline),
+            Cell::Text(&self.status),
+            Cell::opt_text(self.outcome.as_deref()),
+            Cell::opt_date(self.verified_on),
+            Cell::opt_text(self.finding.as_deref()),
+            Cell::YesNo(self.overdue),
+            Cell::opt_text(self.reward.as_deref()),
+            Cell::opt_int(self.reward_yuan),
+            Cell::opt_text(self.reward_note.as_deref()),
+        ]
+    }
+}

@@ -118,7 +118,7 @@ fn code_range(division: &DivisionCode) -> (String, String) {
 }
 
 /// The length of a child's significant prefix under `division`.
-fn child_len(division: &DivisionCode) -> usize {
+pub(crate) fn child_len(division: &DivisionCode) -> usize {
     match division.significant_prefix().len() {
         0..=4 => 6,
         5..=6 => 9,

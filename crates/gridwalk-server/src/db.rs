@@ -220,6 +220,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 include_str!("../../../migrations/server/sqlite/0013_record_hash.sql"),
             ),
             (
+                14,
+                include_str!("../../../migrations/server/sqlite/0014_tips.sql"),
+            ),
+            (
                 16,
                 include_str!("../../../migrations/server/sqlite/0016_fact_outcome.sql"),
             ),
@@ -276,6 +280,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 13,
                 include_str!("../../../migrations/server/postgres/0013_record_hash.sql"),
+            ),
+            (
+                14,
+                include_str!("../../../migrations/server/postgres/0014_tips.sql"),
             ),
             (
                 16,

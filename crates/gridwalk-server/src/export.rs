@@ -18,6 +18,7 @@ use gridwalk_checklist::{Confirmations, HazardState, HazardStatus};
 use gridwalk_core::{Campaign, DivisionCode, Enterprise, ReviewState};
 use gridwalk_ledger::{
     EnterpriseRow, HazardRow, InspectionRow, LedgerError, LedgerMeta, LedgerRow, LedgerWriter,
+    TipRow,
 };
 use gridwalk_protocol::ProblemCode;
 use std::collections::HashMap;
@@ -33,6 +34,8 @@ pub enum LedgerKind {
     Inspections,
     /// 粉尘涉爆企业底数台账.
     Enterprises,
+    /// 举报核查台账 (docs/tips.md; never the reporter).
+    Tips,
 }
 
 impl LedgerKind {
@@ -42,6 +45,7 @@ impl LedgerKind {
             "hazards" => Some(LedgerKind::Hazards),
             "inspections" => Some(LedgerKind::Inspections),
             "enterprises" => Some(LedgerKind::Enterprises),
+            "tips" => Some(LedgerKind::Tips),
             _ => None,
         }
     }
@@ -52,6 +56,7 @@ impl LedgerKind {
             LedgerKind::Hazards => "hazards",
             LedgerKind::Inspections => "inspections",
             LedgerKind::Enterprises => "enterprises",
+            LedgerKind::Tips => "tips",
         }
     }
 
@@ -61,6 +66,7 @@ impl LedgerKind {
             LedgerKind::Hazards => HazardRow::TITLE,
             LedgerKind::Inspections => InspectionRow::TITLE,
             LedgerKind::Enterprises => EnterpriseRow::TITLE,
+            LedgerKind::Tips => TipRow::TITLE,
         }
     }
 }
@@ -288,6 +294,7 @@ enum Filled {
     Hazards(LedgerWriter<HazardRow>),
     Inspections(LedgerWriter<InspectionRow>),
     Enterprises(LedgerWriter<EnterpriseRow>),
+    Tips(LedgerWriter<TipRow>),
 }
 
 impl Store {
@@ -368,6 +375,11 @@ impl Store {
                     enterprises(t, req, &names, &mut w)?;
                     Filled::Enterprises(w)
                 }
+                LedgerKind::Tips => {
+                    let mut w = LedgerWriter::<TipRow>::new(&meta, tempdir).map_err(ledger_err)?;
+                    tips(t, req, &names, p, today, &mut w)?;
+                    Filled::Tips(w)
+                }
             };
             Ok((filled, division_name))
         })?;
@@ -375,6 +387,7 @@ impl Store {
             Filled::Hazards(w) => w.finish_to_writer(out),
             Filled::Inspections(w) => w.finish_to_writer(out),
             Filled::Enterprises(w) => w.finish_to_writer(out),
+            Filled::Tips(w) => w.finish_to_writer(out),
         }
         .map_err(ledger_err)?;
         let day = today.format("%Y%m%d");
@@ -616,6 +629,60 @@ fn enterprises(
                 risk_report_confirmed_by: report.by,
                 risk_report_confirmed_on: report.on,
                 last_inspected_on: last,
+            };
+            w.push(&row).map_err(ledger_err)
+        },
+    )
+}
+
+/// The tips received in the division (the campaign's days only, when one is named;
+/// only the overdue ones with `overdue_only`), oldest first. The rows come from the
+/// same columns as the officer's list ([`crate::tips::TIP_COLUMNS`]): there is no
+/// reporter among them.
+fn tips(
+    t: &mut dyn Tx,
+    req: &ExportRequest,
+    names: &Names,
+    p: Option<(NaiveDate, NaiveDate)>,
+    today: NaiveDate,
+    w: &mut LedgerWriter<TipRow>,
+) -> Result<(), StoreError> {
+    t.query_each(
+        &format!(
+            "SELECT {} {} WHERE t.division_code LIKE $1 ORDER BY t.received_on, t.id",
+            crate::tips::TIP_COLUMNS,
+            crate::tips::TIP_FROM
+        ),
+        &[format!("{}%", req.division.significant_prefix()).into()],
+        &mut |r: Row| {
+            let tip = crate::tips::tip_of(&r, today)?;
+            if p.is_some_and(|(from, to)| !(from..=to).contains(&tip.received_on)) {
+                return Ok(());
+            }
+            if req.overdue_only && !tip.overdue {
+                return Ok(());
+            }
+            let (town, village) = names.town_village(&tip.division_code);
+            let row = TipRow {
+                town,
+                village,
+                source: tip.source.name_zh().into(),
+                received_on: Some(tip.received_on),
+                content: tip.content,
+                enterprise_name: tip.enterprise_name,
+                uscc: tip.enterprise_uscc,
+                address: tip.address,
+                recorded_by: tip.recorded_by,
+                assignee: tip.assignee,
+                deadline: Some(tip.deadline),
+                status: tip.status.name_zh().into(),
+                outcome: tip.outcome.map(|o| o.name_zh().to_string()),
+                verified_on: parse_time(tip.verified_at).map(china_date),
+                finding: tip.finding,
+                overdue: tip.overdue,
+                reward: tip.reward_decision.map(|d| d.name_zh().to_string()),
+                reward_yuan: tip.reward_yuan,
+                reward_note: tip.reward_note,
             };
             w.push(&row).map_err(ledger_err)
         },

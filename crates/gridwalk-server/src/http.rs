@@ -348,6 +348,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/exports/hazards.xlsx"),
     ("GET", "/v1/exports/inspections.xlsx"),
     ("GET", "/v1/exports/enterprises.xlsx"),
+    ("GET", "/v1/exports/tips.xlsx"),
+    ("GET", "/v1/tips"),
+    ("POST", "/v1/tips"),
+    ("GET", "/v1/tips/summary"),
+    ("GET", "/v1/tips/{id}"),
+    ("POST", "/v1/tips/{id}/decision"),
+    ("POST", "/v1/tips/{id}/enterprise"),
+    ("GET", "/v1/tips/{id}/reporter"),
     ("GET", "/v1/inspections/{id}/record.pdf"),
     ("GET", "/v1/verify/{sha256}"),
     ("GET", "/openapi.json"),
@@ -430,6 +438,19 @@ pub fn app(state: AppState) -> Router {
             "/v1/exports/enterprises.xlsx",
             get(crate::http_export::enterprises_xlsx),
         )
+        .route("/v1/exports/tips.xlsx", get(crate::http_export::tips_xlsx))
+        .route(
+            "/v1/tips",
+            get(crate::http_tips::list).post(crate::http_tips::record),
+        )
+        .route("/v1/tips/summary", get(crate::http_tips::summary))
+        .route("/v1/tips/{id}", get(crate::http_tips::detail))
+        .route("/v1/tips/{id}/decision", post(crate::http_tips::decision))
+        .route(
+            "/v1/tips/{id}/enterprise",
+            post(crate::http_tips::link_enterprise),
+        )
+        .route("/v1/tips/{id}/reporter", get(crate::http_tips::reporter))
         .route(
             "/v1/inspections/{id}/record.pdf",
             get(crate::http_print::record_pdf),

@@ -1,5 +1,5 @@
 //! The ledgers (台账) for the officer's console: `GET /v1/exports/{hazards,inspections,
-//! enterprises}.xlsx` (docs/exports.md). A thin shell over [`Store::export_ledger`]: the
+//! enterprises,tips}.xlsx` (docs/exports.md). A thin shell over [`Store::export_ledger`]: the
 //! file is written to an unnamed temp file in the data directory (never held in memory)
 //! and streamed from there; it disappears when the answer is sent or dropped.
 
@@ -27,7 +27,7 @@ pub struct ExportQuery {
     /// finalized within its days (default: everything, no campaign named).
     #[serde(default)]
     pub campaign: Option<String>,
-    /// Hazards: only those still open after their deadline.
+    /// Hazards (and tips): only those still open after their deadline.
     #[serde(default)]
     pub overdue: Option<bool>,
     /// Inspections: `approved`, `has_issues`, `rejected` or `unreviewed`.
@@ -133,4 +133,17 @@ pub(crate) async fn enterprises_xlsx(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     export(s, caller, LedgerKind::Enterprises, q).await
+}
+
+#[utoipa::path(get, path = "/v1/exports/tips.xlsx", params(ExportQuery),
+    responses((status = 200, description = "举报核查台账: one row per tip with its verification, outcome and reward decision; no reporter column (attachment)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = "4XX", description = "A problem; a division outside the caller's jurisdiction is 404; a device token or a grid worker's or expert's session 403", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn tips_xlsx(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    export(s, caller, LedgerKind::Tips, q).await
 }

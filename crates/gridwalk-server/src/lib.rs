@@ -17,6 +17,7 @@ pub mod http;
 pub mod http_export;
 pub mod http_officer;
 pub mod http_print;
+pub mod http_tips;
 pub mod map_view;
 pub mod openapi;
 pub mod password;
@@ -27,6 +28,7 @@ pub mod register_view;
 pub mod serve;
 pub mod sessions;
 pub mod store;
+pub mod tips;
 pub mod tus;
 pub mod work;
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 mod export_cmd;
 mod officer_cmd;
 mod print_cmd;
+mod tips_cmd;
 
 #[derive(Parser)]
 #[command(name = "gridwalk-server", version, about = "GridWalk central server")]
@@ -140,6 +141,11 @@ enum Command {
     },
     /// 督导抽查: the reproducible supervision sample of a town for a seed.
     Sample(officer_cmd::SampleArgs),
+    /// 举报核查: the tip-offs of a division (docs/tips.md).
+    Tips {
+        #[command(subcommand)]
+        command: tips_cmd::TipsCommand,
+    },
     /// Review a finalized inspection: approved, has_issues or rejected (with a comment).
     Review {
         #[arg(long)]
@@ -396,6 +402,15 @@ enum ExportCommand {
         #[arg(long)]
         dust_involved: bool,
     },
+    /// 举报核查台账: the tip-offs of a division with their verification (never the
+    /// reporter).
+    Tips {
+        #[command(flatten)]
+        ledger: export_cmd::LedgerArgs,
+        /// Only those not verified after their deadline.
+        #[arg(long)]
+        overdue: bool,
+    },
     /// 检查记录: one inspection as a printable PDF with a QR code that verifies it.
     Record(print_cmd::RecordArgs),
 }
@@ -492,6 +507,17 @@ fn main() -> Result<()> {
             },
         ),
         Command::Export {
+            command: ExportCommand::Tips { ledger, overdue },
+        } => export_cmd::run(
+            &store,
+            LedgerKind::Tips,
+            ledger,
+            export_cmd::Filters {
+                overdue,
+                ..Default::default()
+            },
+        ),
+        Command::Export {
             command: ExportCommand::Inspections { .. },
         } => {
             let all = store.export_inspections()?;
@@ -569,6 +595,7 @@ fn main() -> Result<()> {
         } => officer_cmd::hazard_act(&store, &hazard, &as_user, action),
         Command::Assign(a) => officer_cmd::assign(&store, a),
         Command::Assignments { command } => officer_cmd::assignments(&store, command),
+        Command::Tips { command } => tips_cmd::run(&store, command),
         Command::Sample(a) => officer_cmd::sample(&store, a),
         Command::Review {
             inspection,

@@ -11,7 +11,7 @@ use gridwalk_server::work::{Actor, AssignRequest, ReviewRequest, Targets};
 use gridwalk_server::Store;
 use uuid::Uuid;
 
-fn actor(store: &Store, name: Option<&str>) -> Result<Actor> {
+pub(crate) fn actor(store: &Store, name: Option<&str>) -> Result<Actor> {
     match name {
         Some(n) => Ok(store.actor(n)?),
         None => Ok(Actor::operator()),
@@ -27,7 +27,7 @@ fn date(s: &str) -> Result<NaiveDate> {
         .with_context(|| format!("'{s}' is not a date (YYYY-MM-DD)"))
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }

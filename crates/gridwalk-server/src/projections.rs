@@ -252,7 +252,7 @@ fn store_assignment(
     if publish {
         publish_assignment(t, pg, a, &body)?;
     }
-    Ok(())
+    crate::tips::follow_assignment(t, a)
 }
 
 /// Publishes an assignment's state to its assignee's phones and to the phones of
@@ -580,6 +580,7 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
         "UPDATE hazard SET status = NULL, deadline = NULL, assignee = NULL, listed = NULL,
              found_at = NULL, closed_at = NULL, event_count = NULL, skipped_events = NULL,
              state = NULL",
+        crate::tips::RESET_OUTCOMES,
     ] {
         t.exec(sql, &[])?;
     }
@@ -686,6 +687,10 @@ pub(crate) fn dump(t: &mut dyn Tx) -> Result<Vec<String>, StoreError> {
             "hazard",
             "SELECT id, status, deadline, assignee, listed, found_at, closed_at, event_count,
                     skipped_events, state FROM hazard ORDER BY id",
+        ),
+        (
+            "tip",
+            "SELECT id, outcome, verified_by, verified_at, finding FROM tip ORDER BY id",
         ),
     ] {
         for row in t.query(sql, &[])? {

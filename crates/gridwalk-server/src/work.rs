@@ -715,102 +715,8 @@ impl Store {
     /// with a template, a due date and a note. Work the assignee already has open for an
     /// enterprise and template is not assigned twice.
     pub fn assign(&self, actor: &Actor, req: &AssignRequest) -> Result<AssignOutcome, StoreError> {
-        if !actor.may_manage() {
-            return Err(problem(
-                ProblemCode::ForbiddenRole,
-                format!("a {} does not assign work", actor.role.as_str()),
-            ));
-        }
-        if req.due < china_today() {
-            return Err(invalid(format!("the due date {} has passed", req.due)));
-        }
-        if let Some(n) = &req.note {
-            check_text("note", n, MAX_NOTE_CHARS)?;
-        }
         let pg = self.pg();
-        self.tx(|t| {
-            // The targets first: outside the jurisdiction is a 404 before anything else
-            // is said about the request.
-            let (rows, sample_id) = target_rows(t, actor, &req.targets)?;
-            let assignee = assignee_scope(t, actor, &req.assignee)?;
-            // A shipped template (offered to every phone when the server starts) or one
-            // published since.
-            let prefix = format!("{}@", req.template_id);
-            if gridwalk_checklist::builtin_template(&req.template_id).is_none()
-                && t.query_opt(
-                    "SELECT 1 FROM change_log WHERE kind = 'template' AND substr(key, 1, $2) = $1",
-                    &[
-                        prefix.clone().into(),
-                        (prefix.chars().count() as i64).into(),
-                    ],
-                )?
-                .is_none()
-            {
-                return Err(invalid(format!("no template '{}'", req.template_id)));
-            }
-            if rows.is_empty() {
-                return Err(invalid("the request names no enterprise"));
-            }
-            if rows.len() > MAX_ASSIGNMENTS_PER_REQUEST {
-                return Err(too_many(rows.len()));
-            }
-            let mut out = AssignOutcome {
-                created: Vec::new(),
-                already_open: Vec::new(),
-            };
-            for (enterprise_id, uscc, village) in rows {
-                let village_code = DivisionCode::parse(&village)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                if !assignee.covers(&village_code) {
-                    return Err(invalid(format!(
-                        "{uscc} lies in {village}, outside {}'s jurisdiction {assignee}",
-                        req.assignee
-                    )));
-                }
-                if t.query_opt(
-                    "SELECT 1 FROM assignment WHERE enterprise_uscc = $1 AND assignee = $2
-                       AND template_id = $3 AND status = 'open'",
-                    &[
-                        uscc.clone().into(),
-                        req.assignee.clone().into(),
-                        req.template_id.clone().into(),
-                    ],
-                )?
-                .is_some()
-                {
-                    out.already_open.push(uscc);
-                    continue;
-                }
-                let id = Uuid::now_v7();
-                let event = AssignmentEvent {
-                    assignment_id: id,
-                    at: now(),
-                    actor: actor.user_name.clone(),
-                    change: AssignmentChange::Created {
-                        enterprise_id,
-                        enterprise_uscc: uscc.clone(),
-                        division_code: village.clone(),
-                        assignee: req.assignee.clone(),
-                        template_id: req.template_id.clone(),
-                        due: req.due,
-                        note: req.note.clone(),
-                        sample_id,
-                    },
-                };
-                console_record(
-                    t,
-                    pg,
-                    actor,
-                    &Uuid::now_v7().to_string(),
-                    "assignment",
-                    &to_json(&event)?,
-                    Some(&uscc),
-                    &village,
-                )?;
-                out.created.push(load_assignment(t, id)?);
-            }
-            Ok(out.clone())
-        })
+        self.tx(|t| assign_in(t, pg, actor, req))
     }
 
     /// Gives an open assignment to another grid worker or expert (and optionally a new
@@ -1221,4 +1127,109 @@ fn load_assignment(t: &mut dyn Tx, id: Uuid) -> Result<Assignment, StoreError> {
         )?
         .ok_or_else(|| StoreError::Corrupt(format!("assignment {id} was not projected")))?;
     assignment_of(&row, 0)
+}
+
+/// [`Store::assign`] inside the caller's transaction (a tip's verification is assigned
+/// in the transaction that records the tip).
+pub(crate) fn assign_in(
+    t: &mut dyn Tx,
+    pg: bool,
+    actor: &Actor,
+    req: &AssignRequest,
+) -> Result<AssignOutcome, StoreError> {
+    if !actor.may_manage() {
+        return Err(problem(
+            ProblemCode::ForbiddenRole,
+            format!("a {} does not assign work", actor.role.as_str()),
+        ));
+    }
+    if req.due < china_today() {
+        return Err(invalid(format!("the due date {} has passed", req.due)));
+    }
+    if let Some(n) = &req.note {
+        check_text("note", n, MAX_NOTE_CHARS)?;
+    }
+    {
+        // The targets first: outside the jurisdiction is a 404 before anything else
+        // is said about the request.
+        let (rows, sample_id) = target_rows(t, actor, &req.targets)?;
+        let assignee = assignee_scope(t, actor, &req.assignee)?;
+        // A shipped template (offered to every phone when the server starts) or one
+        // published since.
+        let prefix = format!("{}@", req.template_id);
+        if gridwalk_checklist::builtin_template(&req.template_id).is_none()
+            && t.query_opt(
+                "SELECT 1 FROM change_log WHERE kind = 'template' AND substr(key, 1, $2) = $1",
+                &[
+                    prefix.clone().into(),
+                    (prefix.chars().count() as i64).into(),
+                ],
+            )?
+            .is_none()
+        {
+            return Err(invalid(format!("no template '{}'", req.template_id)));
+        }
+        if rows.is_empty() {
+            return Err(invalid("the request names no enterprise"));
+        }
+        if rows.len() > MAX_ASSIGNMENTS_PER_REQUEST {
+            return Err(too_many(rows.len()));
+        }
+        let mut out = AssignOutcome {
+            created: Vec::new(),
+            already_open: Vec::new(),
+        };
+        for (enterprise_id, uscc, village) in rows {
+            let village_code =
+                DivisionCode::parse(&village).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if !assignee.covers(&village_code) {
+                return Err(invalid(format!(
+                    "{uscc} lies in {village}, outside {}'s jurisdiction {assignee}",
+                    req.assignee
+                )));
+            }
+            if t.query_opt(
+                "SELECT 1 FROM assignment WHERE enterprise_uscc = $1 AND assignee = $2
+                       AND template_id = $3 AND status = 'open'",
+                &[
+                    uscc.clone().into(),
+                    req.assignee.clone().into(),
+                    req.template_id.clone().into(),
+                ],
+            )?
+            .is_some()
+            {
+                out.already_open.push(uscc);
+                continue;
+            }
+            let id = Uuid::now_v7();
+            let event = AssignmentEvent {
+                assignment_id: id,
+                at: now(),
+                actor: actor.user_name.clone(),
+                change: AssignmentChange::Created {
+                    enterprise_id,
+                    enterprise_uscc: uscc.clone(),
+                    division_code: village.clone(),
+                    assignee: req.assignee.clone(),
+                    template_id: req.template_id.clone(),
+                    due: req.due,
+                    note: req.note.clone(),
+                    sample_id,
+                },
+            };
+            console_record(
+                t,
+                pg,
+                actor,
+                &Uuid::now_v7().to_string(),
+                "assignment",
+                &to_json(&event)?,
+                Some(&uscc),
+                &village,
+            )?;
+            out.created.push(load_assignment(t, id)?);
+        }
+        Ok(out)
+    }
 }

@@ -62,24 +62,6 @@ fn today() -> NaiveDate {
     gridwalk_checklist::hazard::china_date(chrono::Utc::now())
 }
 
-/// GETs an export; returns status, headers and body.
-async fn get_export(
-    h: &Harness,
-    token: &str,
-    path: &str,
-) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let resp = h
-        .http
-        .get(h.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("get");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    (status, headers, resp.bytes().await.expect("body").to_vec())
-}
-
 /// The only sheet of an xlsx file: its name and cells.
 fn sheet(path: &Path) -> (String, calamine::Range<Data>) {
     let mut wb: Xlsx<_> = open_workbook(path).expect("open xlsx");

@@ -24,30 +24,6 @@ both_databases!(
     repeated_failed_sign_ins_slow_down_then_lock_the_name,
 );
 
-/// Every change a device speaking `protocol` pulls.
-async fn pull_all(h: &Harness, token: &str, protocol: u32) -> Vec<Value> {
-    let mut cursor = String::new();
-    let mut out = Vec::new();
-    loop {
-        let resp = h
-            .http
-            .get(h.url("/v1/sync/pull"))
-            .query(&[("cursor", cursor.as_str()), ("limit", "1000")])
-            .header(gridwalk_protocol::PROTOCOL_HEADER, protocol.to_string())
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("pull");
-        assert_eq!(resp.status(), 200);
-        let page: Value = resp.json().await.expect("page");
-        out.extend(page["changes"].as_array().cloned().unwrap_or_default());
-        cursor = page["next_cursor"].as_str().unwrap_or_default().to_string();
-        if page["has_more"] != true {
-            return out;
-        }
-    }
-}
-
 fn of_kind<'a>(changes: &'a [Value], kind: &str) -> Vec<&'a Value> {
     changes.iter().filter(|c| c["kind"] == kind).collect()
 }

@@ -145,6 +145,27 @@ impl Server {
         admin_on(&self.data, self.database_url.as_deref(), args)
     }
 
+    /// `admin create-user` of a user who signs in to the console (an officer or admin)
+    /// with `password`.
+    pub fn create_officer(&self, name: &str, role: &str, jurisdiction: &str, password: &str) {
+        admin_with_input(
+            &self.data,
+            self.database_url.as_deref(),
+            &[
+                "admin",
+                "create-user",
+                "--name",
+                name,
+                "--role",
+                role,
+                "--jurisdiction",
+                jurisdiction,
+                "--password-stdin",
+            ],
+            Some(password),
+        );
+    }
+
     /// A one-time enrollment code for [`EXPERT`].
     pub fn enrollment_code(&self) -> String {
         let out = self.admin(&["admin", "enrollment-code", "--user", EXPERT]);

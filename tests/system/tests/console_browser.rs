@@ -2,7 +2,9 @@
 //! that came through the real sync path: a phone inspects offline and finds a major
 //! hazard, syncs; then `console/scripts/e2e-console.mjs` signs in (wrong, right, locked),
 //! walks every page, lists the hazard for supervision, reviews the inspection, makes and
-//! cancels an assignment and assigns visits from a supervision sample from the browser, and checks that another town's officer sees none of it. Afterwards the
+//! cancels an assignment and assigns visits from a supervision sample from the browser,
+//! records a tip-off and decides the reward of one the phone verified, and checks that
+//! another town's officer sees none of it. Afterwards the
 //! server (CLI) and the phone (after its next sync) must hold what the browser did.
 //!
 //! Needs Chromium, node and a built console (`console/dist`, `console/node_modules`):
@@ -22,6 +24,16 @@ const PASSWORD: &str = "西城-督查-2026-12";
 const OTHER_TOWN: &str = "320413100000";
 const OTHER: &str = "孙科长";
 const OTHER_PASSWORD: &str = "金城-督查-2026-12";
+/// The reporters' phones: never on the phone, in a list or a ledger.
+const TIP_PHONE: &str = "13770001234";
+const REPORTER_PHONE: &str = "13770005678";
+
+/// China's date `offset` days from today.
+fn china_day(offset: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(8) + chrono::Duration::days(offset))
+        .format("%Y-%m-%d")
+        .to_string()
+}
 
 /// An officer's bearer session for the API checks.
 struct Api {
@@ -55,6 +67,20 @@ impl Api {
             .send()
             .expect("get");
         (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .expect("post");
+        let status = r.status();
+        let v: Value = r.json().unwrap_or(Value::Null);
+        assert_eq!(status, 200, "POST {path}: {v}");
+        v
     }
 
     /// Status, body and the `Gridwalk-Sha256-Verified` header.
@@ -162,6 +188,29 @@ fn the_officer_console_in_chromium() {
     ]);
     sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
 
+    // A 12350 tip on enterprise 3, recorded over the API and verified on the phone
+    // (属实, no photo, so the map keeps its two points); the browser decides its reward.
+    let api = Api::login(&w.server.url(), OFFICER, PASSWORD);
+    let tip = api.post(
+        "/v1/tips",
+        serde_json::json!({"source": "hotline_12350", "content": "来电反映抛光3厂集尘桶长期不清理",
+            "enterprise_uscc": uscc(3), "received_on": china_day(0), "deadline": china_day(5),
+            "assignee": EXPERT, "reporter_name": "吴某", "reporter_contact": TIP_PHONE}),
+    );
+    let tip = tip["id"].as_str().expect("tip id").to_string();
+    sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
+    let verification = w.device.start(&uscc(3), "tip-verification", EXPERT, None);
+    for (item, v) in [
+        ("TV-01", "属实"),
+        ("TV-02", "集尘桶满溢，地面积尘"),
+        ("TV-04", "是"),
+        ("TV-05", "否"),
+    ] {
+        w.device.ok(&["inspect", "answer", &verification, item, v]);
+    }
+    w.device.ok(&["inspect", "finalize", &verification]);
+    sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
+
     let shots = std::env::var("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| root.join("target"))
@@ -180,6 +229,9 @@ fn the_officer_console_in_chromium() {
         .env("GW_EXPERT", EXPERT)
         .env("GW_USCC", uscc(2))
         .env("GW_USCC_NAME", "金坛铝业抛光2厂")
+        .env("GW_TIP", &tip)
+        .env("GW_TIP_PHONE", TIP_PHONE)
+        .env("GW_REPORTER_PHONE", REPORTER_PHONE)
         .env("GW_SHOTS", &shots)
         .status()
         .expect("run node console/scripts/e2e-console.mjs");
@@ -295,9 +347,51 @@ fn the_officer_console_in_chromium() {
     let todo = w.device.json(&["assignments"]);
     assert_eq!(
         todo.as_array().map(Vec::len),
-        Some(3),
-        "the sampled visits: {todo}"
+        Some(4),
+        "the sampled visits and the tip recorded in the browser: {todo}"
     );
+    assert_eq!(
+        todo.as_array().map(|l| l
+            .iter()
+            .filter(|a| a["template_id"] == "tip-verification")
+            .count()),
+        Some(1),
+        "{todo}"
+    );
+    // The tips as the server holds them: the browser's recorded, the phone's verified
+    // with the browser's reward decision; no reporter reached the phone.
+    let tips = parse(&s.admin(&["tips", "list", "--division", TOWN, "--json"]));
+    let list = tips.as_array().cloned().unwrap_or_default();
+    assert_eq!(list.len(), 2, "{tips}");
+    let verified = list
+        .iter()
+        .find(|t| t["id"] == tip.as_str())
+        .unwrap_or_else(|| panic!("{tips}"));
+    assert_eq!(
+        (
+            &verified["outcome"],
+            &verified["reward_decision"],
+            &verified["reward_yuan"],
+            &verified["reward_by"]
+        ),
+        (
+            &serde_json::json!("substantiated"),
+            &serde_json::json!("granted"),
+            &serde_json::json!(500),
+            &serde_json::json!(OFFICER)
+        ),
+        "{verified}"
+    );
+    let recorded = list
+        .iter()
+        .find(|t| t["id"] != tip.as_str())
+        .unwrap_or_else(|| panic!("{tips}"));
+    assert_eq!(recorded["status"], "verifying", "{recorded}");
+    assert_eq!(recorded["enterprise_uscc"], uscc(2).as_str());
+    assert_eq!(recorded["recorded_by"], OFFICER);
+    let phone_db =
+        String::from_utf8_lossy(&std::fs::read(&w.device.db).expect("device db")).into_owned();
+    assert!(!phone_db.contains(TIP_PHONE) && !phone_db.contains(REPORTER_PHONE));
 
     // The evidence behind the panel over the API: another town gets nothing, and a
     // photo swapped on the server's disk shows as such (and is not served).

@@ -9,7 +9,6 @@
 use gridwalk_system_tests::bins::workspace;
 use gridwalk_system_tests::device::Device;
 use gridwalk_system_tests::fixtures::{uscc, EXPERT, TOWN};
-use gridwalk_system_tests::server::admin_with_input;
 use gridwalk_system_tests::{inspections_with_major_hazard, sync_until_done, World};
 use serde_json::{json, Value};
 
@@ -128,22 +127,7 @@ fn scenario(database_url: Option<String>) {
         "--jurisdiction",
         TOWN,
     ]);
-    admin_with_input(
-        &s.data,
-        s.database_url.as_deref(),
-        &[
-            "admin",
-            "create-user",
-            "--name",
-            OFFICER,
-            "--role",
-            "officer",
-            "--jurisdiction",
-            TOWN,
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-    );
+    s.create_officer(OFFICER, "officer", TOWN, PASSWORD);
 
     // The officer assigns the visit before anyone goes.
     let made = parse(&s.admin(&[

@@ -455,12 +455,17 @@ pub async fn blocking<R: Send + 'static>(
 /// Creates an officer of `jurisdiction` (unless there is one) with [`PASSWORD`] and
 /// signs in; returns the session's bearer token.
 pub async fn officer_session(h: &Harness, name: &str, jurisdiction: &str) -> String {
+    session_as(h, name, Role::Officer, jurisdiction).await
+}
+
+/// [`officer_session`] for a user of any role that signs in (officer or admin).
+pub async fn session_as(h: &Harness, name: &str, role: Role, jurisdiction: &str) -> String {
     let (n, j) = (name.to_string(), jurisdiction.to_string());
     blocking(h, move |s| {
         if s.actor(&n).is_err() {
             s.create_user(
                 &n,
-                Role::Officer,
+                role,
                 &gridwalk_core::DivisionCode::parse(&j).expect("code"),
             )
             .expect("user");
@@ -493,4 +498,46 @@ pub async fn post(
     let resp = req.send().await.expect("post");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Every change a device speaking `protocol` pulls.
+pub async fn pull_all(h: &Harness, token: &str, protocol: u32) -> Vec<serde_json::Value> {
+    let mut cursor = String::new();
+    let mut out = Vec::new();
+    loop {
+        let resp = h
+            .http
+            .get(h.url("/v1/sync/pull"))
+            .query(&[("cursor", cursor.as_str()), ("limit", "1000")])
+            .header(gridwalk_protocol::PROTOCOL_HEADER, protocol.to_string())
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("pull");
+        assert_eq!(resp.status(), 200);
+        let page: serde_json::Value = resp.json().await.expect("page");
+        out.extend(page["changes"].as_array().cloned().unwrap_or_default());
+        cursor = page["next_cursor"].as_str().unwrap_or_default().to_string();
+        if page["has_more"] != true {
+            return out;
+        }
+    }
+}
+
+/// GETs an export; returns status, headers and body.
+pub async fn get_export(
+    h: &Harness,
+    token: &str,
+    path: &str,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let resp = h
+        .http
+        .get(h.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.bytes().await.expect("body").to_vec())
 }
