@@ -3,8 +3,10 @@
 //!
 //! A 厂中厂 tenant is 适租 when its latest pre-lease check (租前体检, template kind
 //! `pre_lease`) failed no item, or when every hazard raised by the failed items of that
-//! check has been rectified (re-inspected or closed). It is 不适租 while any failed item
-//! of the latest check has no rectified hazard, and 未体检 before any check. A newer check
+//! check is closed (销号: re-inspected on site and then closed by an officer; a passed
+//! re-inspection alone, 已复查, waits for that decision). It is 不适租 while any failed
+//! item of the latest check has a hazard not closed, or none at all, and 未体检 before
+//! any check. A newer check
 //! decides alone: a failing check after a passing one makes the tenant 不适租 again, and
 //! a passing re-check after a failed one makes it 适租 whatever the old hazards' state.
 //!
@@ -44,7 +46,7 @@ pub struct RaisedHazard {
 pub enum PreLeaseStatus {
     /// 未体检: no pre-lease check yet.
     NotChecked,
-    /// 适租: the latest check failed nothing, or every failed item is rectified.
+    /// 适租: the latest check failed nothing, or every failed item's hazard is closed.
     Fit { inspection_id: Uuid },
     /// 不适租: these failed items of the latest check are not rectified yet.
     NotFit {
@@ -82,10 +84,9 @@ impl PreLeaseStatus {
     }
 }
 
-/// Whether a hazard status counts as rectified: re-inspected (the fix was seen) or
-/// closed (销号).
+/// Whether a hazard status counts as rectified for the lease: closed (销号) only.
 pub fn is_rectified(status: HazardStatus) -> bool {
-    matches!(status, HazardStatus::Reinspected | HazardStatus::Closed)
+    status == HazardStatus::Closed
 }
 
 /// The latest check: by finalize time, then inspection id (UUID v7), so every reader
@@ -212,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn every_failed_item_rectified_makes_it_fit() {
+    fn every_failed_item_closed_makes_it_fit() {
         let checks = [check(1, 3, &["FZ-P-01", "FZ-P-05"])];
         let open = [
             hazard(1, "FZ-P-01", HazardStatus::Assigned),
@@ -222,8 +223,17 @@ mod tests {
             pre_lease_status(&checks, &open),
             not_fit(1, &["FZ-P-01", "FZ-P-05"])
         );
-        let rectified = [
+        // Re-inspected on site but not closed by an officer yet: still not fit.
+        let reinspected = [
             hazard(1, "FZ-P-01", HazardStatus::Reinspected),
+            hazard(1, "FZ-P-05", HazardStatus::Closed),
+        ];
+        assert_eq!(
+            pre_lease_status(&checks, &reinspected),
+            not_fit(1, &["FZ-P-01"])
+        );
+        let rectified = [
+            hazard(1, "FZ-P-01", HazardStatus::Closed),
             hazard(1, "FZ-P-05", HazardStatus::Closed),
         ];
         assert_eq!(

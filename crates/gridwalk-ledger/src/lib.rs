@@ -4,6 +4,8 @@
 //! - [`HazardRow`]: 隐患排查治理台账, one row per hazard with its 五定 plan.
 //! - [`InspectionRow`]: 检查记录台账, one row per finalized inspection.
 //! - [`EnterpriseRow`]: 粉尘涉爆企业底数台账, the register with the facts visits confirmed.
+//! - [`LeaseRow`]: 厂中厂台账, one row per lease with its site, both parties and the
+//!   tenant's pre-lease check.
 //!
 //! Every ledger has one sheet: a title row naming the ledger, the division and the
 //! campaign (merged across the columns), a frozen header row of Chinese column names,
@@ -19,7 +21,8 @@ mod rows;
 mod writer;
 
 pub use rows::{
-    EnterpriseRow, HazardRow, InspectionRow, ENTERPRISE_COLUMNS, HAZARD_COLUMNS, INSPECTION_COLUMNS,
+    EnterpriseRow, HazardRow, InspectionRow, LeaseRow, ENTERPRISE_COLUMNS, HAZARD_COLUMNS,
+    INSPECTION_COLUMNS, LEASE_COLUMNS,
 };
 pub use writer::{write_all, Cell, Column, LedgerRow, LedgerWriter, MAX_ROWS};
 

@@ -219,6 +219,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 13,
                 include_str!("../../../migrations/server/sqlite/0013_record_hash.sql"),
             ),
+            (
+                15,
+                include_str!("../../../migrations/server/sqlite/0015_leases.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -272,6 +276,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 13,
                 include_str!("../../../migrations/server/postgres/0013_record_hash.sql"),
+            ),
+            (
+                15,
+                include_str!("../../../migrations/server/postgres/0015_leases.sql"),
             ),
         ],
     }

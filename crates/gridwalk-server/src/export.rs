@@ -17,7 +17,8 @@ use gridwalk_checklist::hazard::{china_date, china_offset};
 use gridwalk_checklist::{Confirmations, HazardState, HazardStatus};
 use gridwalk_core::{Campaign, DivisionCode, Enterprise, ReviewState};
 use gridwalk_ledger::{
-    EnterpriseRow, HazardRow, InspectionRow, LedgerError, LedgerMeta, LedgerRow, LedgerWriter,
+    EnterpriseRow, HazardRow, InspectionRow, LeaseRow, LedgerError, LedgerMeta, LedgerRow,
+    LedgerWriter,
 };
 use gridwalk_protocol::ProblemCode;
 use std::collections::HashMap;
@@ -33,6 +34,8 @@ pub enum LedgerKind {
     Inspections,
     /// 粉尘涉爆企业底数台账.
     Enterprises,
+    /// 厂中厂台账 (docs/leases.md).
+    Leases,
 }
 
 impl LedgerKind {
@@ -42,6 +45,7 @@ impl LedgerKind {
             "hazards" => Some(LedgerKind::Hazards),
             "inspections" => Some(LedgerKind::Inspections),
             "enterprises" => Some(LedgerKind::Enterprises),
+            "leases" => Some(LedgerKind::Leases),
             _ => None,
         }
     }
@@ -52,6 +56,7 @@ impl LedgerKind {
             LedgerKind::Hazards => "hazards",
             LedgerKind::Inspections => "inspections",
             LedgerKind::Enterprises => "enterprises",
+            LedgerKind::Leases => "leases",
         }
     }
 
@@ -61,6 +66,7 @@ impl LedgerKind {
             LedgerKind::Hazards => HazardRow::TITLE,
             LedgerKind::Inspections => InspectionRow::TITLE,
             LedgerKind::Enterprises => EnterpriseRow::TITLE,
+            LedgerKind::Leases => LeaseRow::TITLE,
         }
     }
 }
@@ -131,9 +137,19 @@ fn china_time(t: DateTime<Utc>) -> NaiveDateTime {
 }
 
 /// Town and village names of a division's tree.
-struct Names(HashMap<String, String>);
+pub(crate) struct Names(HashMap<String, String>);
 
 impl Names {
+    /// Every division's name (a 厂中厂 ledger names the other party's town too).
+    pub(crate) fn load_all(t: &mut dyn Tx) -> Result<Names, StoreError> {
+        let mut map = HashMap::new();
+        t.query_each("SELECT code, name FROM division", &[], &mut |r: Row| {
+            map.insert(r.str(0)?, r.str(1)?);
+            Ok(())
+        })?;
+        Ok(Names(map))
+    }
+
     fn load(t: &mut dyn Tx, division: &DivisionCode) -> Result<Names, StoreError> {
         let mut map = HashMap::new();
         // The division's own town (a village's or grid's export names it too).
@@ -153,7 +169,7 @@ impl Names {
         Ok(Names(map))
     }
 
-    fn name(&self, code: &str) -> String {
+    pub(crate) fn name(&self, code: &str) -> String {
         self.0
             .get(code)
             .cloned()
@@ -161,7 +177,7 @@ impl Names {
     }
 
     /// (town, village) names of a village or grid code.
-    fn town_village(&self, code: &str) -> (String, String) {
+    pub(crate) fn town_village(&self, code: &str) -> (String, String) {
         let village = code.get(..12).unwrap_or(code);
         (self.name(&town_code(code)), self.name(village))
     }
@@ -288,6 +304,7 @@ enum Filled {
     Hazards(LedgerWriter<HazardRow>),
     Inspections(LedgerWriter<InspectionRow>),
     Enterprises(LedgerWriter<EnterpriseRow>),
+    Leases(LedgerWriter<LeaseRow>),
 }
 
 impl Store {
@@ -368,6 +385,21 @@ impl Store {
                     enterprises(t, req, &names, &mut w)?;
                     Filled::Enterprises(w)
                 }
+                LedgerKind::Leases => {
+                    let mut w =
+                        LedgerWriter::<LeaseRow>::new(&meta, tempdir).map_err(ledger_err)?;
+                    let ledger = crate::lease_ledger::read_ledger(
+                        t,
+                        actor,
+                        &req.division,
+                        &Default::default(),
+                        today,
+                    )?;
+                    for row in crate::lease_ledger::ledger_rows(&ledger) {
+                        w.push(&row).map_err(ledger_err)?;
+                    }
+                    Filled::Leases(w)
+                }
             };
             Ok((filled, division_name))
         })?;
@@ -375,6 +407,7 @@ impl Store {
             Filled::Hazards(w) => w.finish_to_writer(out),
             Filled::Inspections(w) => w.finish_to_writer(out),
             Filled::Enterprises(w) => w.finish_to_writer(out),
+            Filled::Leases(w) => w.finish_to_writer(out),
         }
         .map_err(ledger_err)?;
         let day = today.format("%Y%m%d");
@@ -431,7 +464,9 @@ fn hazards(
 }
 
 /// Template titles by `(id, version)`: the published ones, else the shipped ones.
-fn template_titles(t: &mut dyn Tx) -> Result<HashMap<(String, i64), String>, StoreError> {
+pub(crate) fn template_titles(
+    t: &mut dyn Tx,
+) -> Result<HashMap<(String, i64), String>, StoreError> {
     #[derive(serde::Deserialize)]
     struct Titled {
         id: String,

@@ -348,6 +348,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/exports/hazards.xlsx"),
     ("GET", "/v1/exports/inspections.xlsx"),
     ("GET", "/v1/exports/enterprises.xlsx"),
+    ("GET", "/v1/leases"),
+    ("GET", "/v1/exports/leases.xlsx"),
     ("GET", "/v1/inspections/{id}/record.pdf"),
     ("GET", "/v1/verify/{sha256}"),
     ("GET", "/openapi.json"),
@@ -429,6 +431,11 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/v1/exports/enterprises.xlsx",
             get(crate::http_export::enterprises_xlsx),
+        )
+        .route("/v1/leases", get(crate::http_export::leases))
+        .route(
+            "/v1/exports/leases.xlsx",
+            get(crate::http_export::leases_xlsx),
         )
         .route(
             "/v1/inspections/{id}/record.pdf",
