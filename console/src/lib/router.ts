@@ -2,10 +2,11 @@
 // can bookmark and send on: `#/overview?campaign=…&division=…&duty=…`,
 // `#/coverage?campaign=…&division=…&duty=…&status=not_done`, `#/hazards?overdue=1`,
 // `#/hazard/<id>`, `#/inspections?review=unreviewed`, `#/inspection/<id>`,
-// `#/assignments?status=open`, `#/samples`, `#/sample/<id>`, `#/login`.
+// `#/assignments?status=open`, `#/samples`, `#/sample/<id>`, `#/leases?status=not_fit&open=1`,
+// `#/login`.
 
 export type Page = 'login' | 'overview' | 'coverage' | 'hazards' | 'hazard' | 'inspections' | 'inspection'
-  | 'assignments' | 'samples' | 'sample' | 'enterprises' | 'map';
+  | 'assignments' | 'samples' | 'sample' | 'enterprises' | 'map' | 'leases';
 
 export interface Route {
   page: Page;
@@ -15,7 +16,7 @@ export interface Route {
 }
 
 const PAGES: Page[] = ['login', 'overview', 'coverage', 'hazards', 'hazard', 'inspections', 'inspection',
-  'assignments', 'samples', 'sample', 'enterprises', 'map'];
+  'assignments', 'samples', 'sample', 'enterprises', 'map', 'leases'];
 
 export function parseHash(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');
