@@ -58,18 +58,35 @@ fn load(data: &DataDir, leases: u64) {
     let tx = c.transaction().expect("tx");
     {
         let mut div = tx
-            .prepare("INSERT INTO division (code, name, level, parent_code) VALUES (?1, ?2, ?3, ?4)")
+            .prepare(
+                "INSERT INTO division (code, name, level, parent_code) VALUES (?1, ?2, ?3, ?4)",
+            )
             .expect("prepare");
-        div.execute(rusqlite::params![DISTRICT, "金坛区", "district", "320400000000"])
-            .expect("district");
+        div.execute(rusqlite::params![
+            DISTRICT,
+            "金坛区",
+            "district",
+            "320400000000"
+        ])
+        .expect("district");
         for t in 0..5 {
             let town = format!("320413{:03}000", 100 + t);
-            div.execute(rusqlite::params![town, format!("第{t}镇"), "town", DISTRICT])
-                .expect("town");
+            div.execute(rusqlite::params![
+                town,
+                format!("第{t}镇"),
+                "town",
+                DISTRICT
+            ])
+            .expect("town");
             for v in 0..10 {
                 let code = format!("320413{:03}{:03}", 100 + t, 201 + v);
-                div.execute(rusqlite::params![code, format!("第{t}镇{v}村"), "village", town])
-                    .expect("village");
+                div.execute(rusqlite::params![
+                    code,
+                    format!("第{t}镇{v}村"),
+                    "village",
+                    town
+                ])
+                .expect("village");
             }
         }
         let mut ent = tx
@@ -110,8 +127,14 @@ fn load(data: &DataDir, leases: u64) {
             let n = 1_000_000 + l;
             let e = enterprise(n, format!("金坛第{l}实业有限公司"));
             let body = serde_json::to_string(&e).expect("json");
-            ent.execute(rusqlite::params![e.id.to_string(), e.uscc.as_str(), village(n), body, e.name])
-                .expect("landlord");
+            ent.execute(rusqlite::params![
+                e.id.to_string(),
+                e.uscc.as_str(),
+                village(n),
+                body,
+                e.name
+            ])
+            .expect("landlord");
             let site = Site {
                 id: Uuid::from_u128(u128::from(n)),
                 name: format!("{}厂区", e.name),

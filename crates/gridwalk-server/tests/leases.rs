@@ -21,6 +21,7 @@ use uuid::Uuid;
 both_databases!(
     the_ledger_follows_the_pre_lease_check_to_fit_after_the_close,
     the_ledger_keeps_to_the_jurisdiction_and_reads_back_as_xlsx,
+    leases_imported_before_the_lease_table_are_indexed_at_start,
 );
 
 /// The landlord, in VILLAGE.
@@ -431,4 +432,27 @@ fn check_sheet(path: &std::path::Path) {
         .expect("the far tenant's row");
     assert_eq!(text(far, 15), "未签订");
     assert_eq!(text(far, 14), "否");
+}
+
+/// A register imported before migration 0015 (no `lease` rows, no `leases_indexed`
+/// mark): the next start fills the table from the landlords' entries, once.
+async fn leases_imported_before_the_lease_table_are_indexed_at_start(h: &Harness) {
+    with_leases(h).await;
+    exec_sql(
+        h,
+        "DELETE FROM lease; DELETE FROM server_meta WHERE key = 'leases_indexed'",
+    )
+    .await;
+    let officer = officer_session(h, "officer-jincheng", TOWN).await;
+    let (_, v) = ledger(h, &officer, "").await;
+    assert_eq!(v["counts"]["leases"], 0, "{v}");
+    let (data, url) = (h.data.clone(), h.database_url.clone());
+    tokio::task::spawn_blocking(move || {
+        drop(gridwalk_server::open_store(&data, url.as_deref()).expect("reopen"));
+    })
+    .await
+    .expect("join");
+    let (_, v) = ledger(h, &officer, "").await;
+    assert_eq!(v["counts"]["leases"], 3, "{v}");
+    assert_eq!(v["sites"][0]["landlord"]["uscc"], uscc_landlord());
 }

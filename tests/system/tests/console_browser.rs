@@ -131,6 +131,24 @@ fn pre_lease_check(device: &Device, tenant: &str) -> String {
     id
 }
 
+/// A downloaded ledger: its sheet's name, every row as text, and the header row (序号…).
+fn sheet_rows(path: &std::path::Path) -> (String, Vec<Vec<String>>, Vec<String>) {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let mut book: Xlsx<_> = open_workbook(path).expect("xlsx");
+    let sheet = book.sheet_names().first().cloned().expect("a sheet");
+    let range = book.worksheet_range(&sheet).expect("sheet");
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    let header = rows
+        .iter()
+        .find(|r| r.first().map(String::as_str) == Some("序号"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no header row: {rows:?}"));
+    (sheet, rows, header)
+}
+
 fn parse(out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
@@ -251,18 +269,7 @@ fn the_officer_console_in_chromium() {
     // The hazard ledger the browser downloaded opens, with the notice's columns and the
     // hazard's enterprise.
     {
-        use calamine::{open_workbook, Reader, Xlsx};
-        let mut book: Xlsx<_> = open_workbook(shots.join("hazards.xlsx")).expect("xlsx");
-        let sheet = book.sheet_names().first().cloned().expect("a sheet");
-        let range = book.worksheet_range(&sheet).expect("sheet");
-        let rows: Vec<Vec<String>> = range
-            .rows()
-            .map(|r| r.iter().map(|c| c.to_string()).collect())
-            .collect();
-        let header = rows
-            .iter()
-            .find(|r| r.first().map(String::as_str) == Some("序号"))
-            .unwrap_or_else(|| panic!("no header row: {rows:?}"));
+        let (_, rows, header) = sheet_rows(&shots.join("hazards.xlsx"));
         assert_eq!(header.len(), 21, "{header:?}");
         assert_eq!(header.last().map(String::as_str), Some("逾期天数"));
         assert!(
@@ -273,19 +280,8 @@ fn the_officer_console_in_chromium() {
 
     // The 厂中厂 ledger the browser downloaded: the tenant, its landlord and 不适租.
     {
-        use calamine::{open_workbook, Reader, Xlsx};
-        let mut book: Xlsx<_> = open_workbook(shots.join("leases.xlsx")).expect("xlsx");
-        let sheet = book.sheet_names().first().cloned().expect("a sheet");
+        let (sheet, rows, header) = sheet_rows(&shots.join("leases.xlsx"));
         assert_eq!(sheet, "厂中厂台账");
-        let range = book.worksheet_range(&sheet).expect("sheet");
-        let rows: Vec<Vec<String>> = range
-            .rows()
-            .map(|r| r.iter().map(|c| c.to_string()).collect())
-            .collect();
-        let header = rows
-            .iter()
-            .find(|r| r.first().map(String::as_str) == Some("序号"))
-            .unwrap_or_else(|| panic!("no header row: {rows:?}"));
         assert_eq!(header.len(), 22, "{header:?}");
         let row = rows
             .iter()
