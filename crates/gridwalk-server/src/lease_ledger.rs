@@ -637,3 +637,40 @@ pub fn ledger_rows(ledger: &LeaseLedger) -> Vec<gridwalk_ledger::LeaseRow> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(status: &str, zh: &str, open: &[&str]) -> PreLeaseView {
+        PreLeaseView {
+            status: status.into(),
+            status_zh: zh.into(),
+            inspection_id: None,
+            checked_at: None,
+            inspector: None,
+            failed_items: open.len() as i64,
+            open_items: open.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_sheet_names_the_unrectified_items_and_withheld_tenants() {
+        assert_eq!(status_text(None), "辖区外");
+        assert_eq!(status_text(Some(&view("fit", "适租", &[]))), "适租");
+        assert_eq!(
+            status_text(Some(&view("not_fit", "不适租", &["FZ-P-01", "FZ-P-07"]))),
+            "不适租（2项未整改：FZ-P-01、FZ-P-07）"
+        );
+    }
+
+    #[test]
+    fn a_tenant_without_figures_is_not_checked() {
+        let v = pre_lease_view(None);
+        assert_eq!(
+            (v.status.as_str(), v.status_zh.as_str()),
+            ("not_checked", "未体检")
+        );
+        assert_eq!((v.inspection_id, v.failed_items), (None, 0));
+    }
+}
