@@ -333,7 +333,8 @@ async fn the_ledger_keeps_to_the_jurisdiction_and_reads_back_as_xlsx(h: &Harness
     assert!(cd.contains("filename=\"leases-320413100000-"), "{cd}");
     let path = h.dir.path().join("leases.xlsx");
     std::fs::write(&path, &body).expect("write");
-    check_sheet(&path);
+    // The far tenant is outside 金城镇's officer's jurisdiction: 辖区外, no figures.
+    check_sheet(&path, "辖区外");
 
     // The CLI writes the same ledger.
     let out = h.dir.path().join("cli-leases.xlsx");
@@ -362,7 +363,8 @@ async fn the_ledger_keeps_to_the_jurisdiction_and_reads_back_as_xlsx(h: &Harness
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
-    check_sheet(&out);
+    // The operator sees every town.
+    check_sheet(&out, "未体检");
 }
 
 async fn get_xlsx(
@@ -382,7 +384,8 @@ async fn get_xlsx(
     (status, headers, resp.bytes().await.expect("body").to_vec())
 }
 
-fn check_sheet(path: &std::path::Path) {
+/// The sheet of 金城镇's three leases; `far_status`: the 南村 tenant's 适租状态.
+fn check_sheet(path: &std::path::Path, far_status: &str) {
     let mut wb: Xlsx<_> = open_workbook(path).expect("open");
     let name = wb.sheet_names()[0].clone();
     assert_eq!(name, "厂中厂台账");
@@ -431,6 +434,16 @@ fn check_sheet(path: &std::path::Path) {
         .find(|row| text(*row, 8) == uscc_far())
         .expect("the far tenant's row");
     assert_eq!(text(far, 15), "未签订");
+    assert_eq!(text(far, 19), far_status);
+    let far_open = r.get_value((far, 20)).cloned();
+    if far_status == "辖区外" {
+        assert!(
+            matches!(far_open, None | Some(Data::Empty)),
+            "withheld: {far_open:?}"
+        );
+    } else {
+        assert_eq!(far_open, Some(Data::Float(0.0)));
+    }
     assert_eq!(text(far, 14), "否");
 }
 
