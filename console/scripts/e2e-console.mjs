@@ -10,6 +10,7 @@
 // GW_HAZARD, GW_INSPECTION (ids in the first town), GW_TOWN, GW_EXPERT (an expert of
 // it), GW_USCC / GW_USCC_NAME (an enterprise of it), GW_TIP / GW_TIP_PHONE (a tip the
 // phone verified, its reporter's phone), GW_REPORTER_PHONE (for the tip recorded here),
+// GW_TENANT / GW_PRE_LEASE (a 厂中厂 tenant of it and its failed pre-lease check),
 // GW_SHOTS, CHROMIUM.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,6 +108,31 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=enterprise-row]').length === 1);
   check(await tid('dust-confirmed').isVisible(), 'the confirmed dust type is marked');
   await shot('05-enterprises');
+
+  // 厂中厂: the site with its landlord and tenant, 不适租 after the phone's pre-lease
+  // check; the status filter in the URL; the ledger downloads.
+  await tid('nav-leases').click();
+  await tid('leases-count').waitFor();
+  check((await page.locator('[data-testid=lease-site]').count()) === 1, 'one site');
+  const leaseRow = page.locator('[data-testid=lease-row]');
+  check((await leaseRow.count()) === 1, 'one lease');
+  check((await leaseRow.first().innerText()).includes(env('GW_TENANT')), 'the tenant listed');
+  check((await tid('lease-status').innerText()).includes('不适租'), 'not fit to lease');
+  check((await leaseRow.first().innerText()).includes('FZ-P-05'), 'the failed item named');
+  check((await tid('pre-lease-link').getAttribute('href')).includes(env('GW_PRE_LEASE')), 'links the pre-lease check');
+  await tid('leases-status').selectOption('fit');
+  await page.waitForFunction(() => location.hash.includes('status=fit'));
+  await tid('leases-count').waitFor();
+  check((await leaseRow.count()) === 0, 'no fit lease yet');
+  await tid('leases-status').selectOption('not_fit');
+  await page.waitForFunction(() => location.hash.includes('status=not_fit'));
+  await tid('lease-row').waitFor();
+  const [leases] = await Promise.all([page.waitForEvent('download'), tid('export-leases').click()]);
+  check(/\.xlsx$/.test(leases.suggestedFilename()), `an xlsx file: ${leases.suggestedFilename()}`);
+  await leases.saveAs(join(shots, 'leases.xlsx'));
+  await shot('06a-leases');
+  await tid('pre-lease-link').click();
+  await page.waitForFunction((id) => location.hash.includes(id), env('GW_PRE_LEASE'));
 
   // 隐患: the ledger, one hazard, 挂牌督办 from the console.
   await tid('nav-hazards').click();
@@ -250,10 +276,11 @@ try {
   // 地图: no tiles configured, so the points draw on a plain background in their frame.
   await tid('nav-map').click();
   await tid('map-counts').waitFor();
-  await page.waitForFunction(() => document.querySelector('[data-testid=map]')?.dataset.drawnInspections === '2');
+  // The dust verification, the expert's checklist and the pre-lease check.
+  await page.waitForFunction(() => document.querySelector('[data-testid=map]')?.dataset.drawnInspections === '3');
   check(await page.evaluate(() => document.querySelector('[data-testid=map]')?.dataset.frame) === 'true', 'the frame of the points');
   check((await page.locator('[data-testid=map] canvas').count()) >= 1, 'drawn on a canvas');
-  check((await tid('map-counts').innerText()).includes('检查 2 次'), 'both inspections on the map');
+  check((await tid('map-counts').innerText()).includes('检查 3 次'), 'every inspection on the map');
   await shot('12-map');
 
   // A bookmarked URL survives a reload (the cookie keeps the session).
@@ -295,6 +322,9 @@ try {
   await page.goto(`${base}/console/#/tip/${env('GW_TIP')}`);
   await tid('error').waitFor();
   check((await tid('error').innerText()).includes('没有找到'), 'another town\'s tip is not found');
+  await tid('nav-leases').click();
+  await tid('leases-count').waitFor();
+  check((await page.locator('[data-testid=lease-row]').count()) === 0, 'no leases of another town');
   await shot('14-other-town');
   await tid('logout').click();
   await tid('page-login').waitFor();

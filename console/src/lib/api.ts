@@ -4,8 +4,8 @@
 import { hasKey, t } from './i18n';
 import type {
   AssignmentItem, AssignOutcome, Campaign, EnterprisePage, Coverage, CoverageEnterprise, HazardDetail, HazardItem,
-  InspectionDetail, InspectionItem, MapView, Sample, Session, TemplateSummary, Tip, TipReporter, TipRequest,
-  TipSummary,
+  InspectionDetail, InspectionItem, LeaseLedger, MapView, Sample, Session, TemplateSummary, Tip, TipReporter,
+  TipRequest, TipSummary,
 } from './types';
 
 /** A refused or failed request: the problem's code (or `network`), status and detail. */
@@ -143,6 +143,8 @@ export const api = {
   inspections: (p: { division?: string; review?: string }) =>
     request<InspectionItem[]>('GET', `/v1/inspections${query(p)}`),
   inspection: (id: string) => request<InspectionDetail>('GET', `/v1/inspections/${encodeURIComponent(id)}`),
+  leases: (p: { division?: string; status?: string; open_hazards?: boolean }) =>
+    request<LeaseLedger>('GET', `/v1/leases${query(p)}`),
   enterprises: (p: { division?: string; q?: string; limit?: number }) =>
     request<EnterprisePage>('GET', `/v1/enterprises${query(p)}`),
   map: (p: { division?: string }) => request<MapView>('GET', `/v1/map${query(p)}`),
@@ -181,7 +183,7 @@ export function photoUrl(inspectionId: string, sha256: string): string {
 /** The URL of an Excel ledger (台账) for the current filters; the browser downloads it
  * with the session cookie. */
 export function exportUrl(
-  ledger: 'hazards' | 'inspections' | 'enterprises' | 'tips',
+  ledger: 'hazards' | 'inspections' | 'enterprises' | 'tips' | 'leases',
   params: Record<string, string | number | boolean | undefined | null>,
 ): string {
   return `/v1/exports/${ledger}.xlsx${query(params)}`;

@@ -11,6 +11,9 @@ describe('router', () => {
     expect(parseHash(h)).toEqual({ page: 'coverage', params: { campaign: 'changzhou-2026-dust-100day', duty: 'd3', status: 'not_done' } });
     expect(parseHash(href('hazard', {}, 'a b/c'))).toEqual({ page: 'hazard', id: 'a b/c', params: {} });
     expect(href('hazards', { overdue: true })).toBe('#/hazards?overdue=1');
+    const leases = href('leases', { division: '320413100000', status: 'not_fit', open: true });
+    expect(leases).toBe('#/leases?division=320413100000&status=not_fit&open=1');
+    expect(parseHash(leases)).toEqual({ page: 'leases', params: { division: '320413100000', status: 'not_fit', open: '1' } });
   });
   it('sends unknown or incomplete routes somewhere sensible', () => {
     expect(parseHash('').page).toBe('overview');

@@ -306,6 +306,64 @@ export interface EnterprisePage {
   rows: EnterpriseRow[];
 }
 
+/** A landlord or tenant of the 厂中厂 ledger; figures are null outside the jurisdiction. */
+export interface LeaseParty {
+  enterprise_id: string;
+  name: string;
+  uscc: string;
+  village_code: string;
+  in_jurisdiction: boolean;
+  open_hazards: number | null;
+  overdue_hazards: number | null;
+}
+
+export type PreLeaseStatus = 'not_checked' | 'fit' | 'not_fit';
+
+export interface PreLeaseView {
+  status: PreLeaseStatus;
+  status_zh: string;
+  inspection_id: string | null;
+  checked_at: string | null;
+  inspector: string | null;
+  failed_items: number;
+  open_items: string[];
+}
+
+export interface LedgerLease {
+  lease_id: string;
+  tenant: LeaseParty;
+  tenant_industry: string | null;
+  tenant_dust_types: string[];
+  last_inspection: { inspection_id: string; template_id: string; template_title: string; finalized_at: string } | null;
+  floors: string | null;
+  area_m2: number | null;
+  start_date: string | null;
+  end_date: string | null;
+  equipment_leased: boolean;
+  equipment_description: string | null;
+  safety_agreement_signed: boolean | null;
+  pre_lease: PreLeaseView | null;
+}
+
+export interface LedgerSite {
+  site_id: string;
+  name: string;
+  address: string | null;
+  village_code: string;
+  town_name: string;
+  village_name: string;
+  landlord: LeaseParty;
+  leases: LedgerLease[];
+}
+
+/** `GET /v1/leases`: the 厂中厂 ledger of a division. */
+export interface LeaseLedger {
+  division: string;
+  division_name: string;
+  counts: { sites: number; leases: number; not_checked: number; fit: number; not_fit: number; withheld: number };
+  sites: LedgerSite[];
+}
+
 export interface MapPointJson {
   lat: number;
   lon: number;

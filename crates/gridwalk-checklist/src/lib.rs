@@ -17,6 +17,7 @@ pub mod evaluate;
 pub mod excel;
 pub mod facts;
 pub mod hazard;
+pub mod pre_lease;
 pub mod template;
 pub mod verification;
 
@@ -34,6 +35,7 @@ pub use hazard::{
     apply, fold, fold_keeping, merge, DeadlinePolicy, EventKindName, HazardEvent, HazardEventKind,
     HazardState, HazardStatus, ListedSupervision, RectificationPlan, Severity, TransitionError,
 };
+pub use pre_lease::{pre_lease_status, PreLeaseCheck, PreLeaseStatus, RaisedHazard};
 pub use template::{
     AnswerType, Choice, FactEffect, FailWhen, Item, KnownFact, LegalBasis, Role, Section, Template,
     TemplateError, TemplateKind,

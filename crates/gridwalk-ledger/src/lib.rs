@@ -6,6 +6,8 @@
 //! - [`EnterpriseRow`]: 粉尘涉爆企业底数台账, the register with the facts visits confirmed.
 //! - [`TipRow`]: 举报核查台账, one row per tip-off with its verification (never its
 //!   reporter).
+//! - [`LeaseRow`]: 厂中厂台账, one row per lease with its site, both parties and the
+//!   tenant's pre-lease check.
 //!
 //! Every ledger has one sheet: a title row naming the ledger, the division and the
 //! campaign (merged across the columns), a frozen header row of Chinese column names,
@@ -21,8 +23,8 @@ mod rows;
 mod writer;
 
 pub use rows::{
-    EnterpriseRow, HazardRow, InspectionRow, TipRow, ENTERPRISE_COLUMNS, HAZARD_COLUMNS,
-    INSPECTION_COLUMNS, TIP_COLUMNS,
+    EnterpriseRow, HazardRow, InspectionRow, LeaseRow, TipRow, ENTERPRISE_COLUMNS, HAZARD_COLUMNS,
+    INSPECTION_COLUMNS, LEASE_COLUMNS, TIP_COLUMNS,
 };
 pub use writer::{write_all, Cell, Column, LedgerRow, LedgerWriter, MAX_ROWS};
 

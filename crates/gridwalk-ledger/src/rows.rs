@@ -1,4 +1,4 @@
-//! The rows of the three ledgers: plain values (texts already in Chinese, dates in China
+//! The rows of the ledgers: plain values (texts already in Chinese, dates in China
 //! time) so this crate needs nothing of the server's types.
 
 use crate::writer::{Cell, Column, LedgerRow};
@@ -314,6 +314,103 @@ impl LedgerRow for EnterpriseRow {
             Cell::opt_text(self.risk_report_confirmed_by.as_deref()),
             Cell::opt_date(self.risk_report_confirmed_on),
             Cell::opt_date(self.last_inspected_on),
+        ]
+    }
+}
+
+/// One lease of the 厂中厂台账: the site (its landlord's village), both parties, the
+/// lease, the tenant's latest pre-lease check and its open and overdue hazards.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LeaseRow {
+    pub town: String,
+    pub village: String,
+    pub site_name: String,
+    pub site_address: Option<String>,
+    pub landlord_name: String,
+    pub landlord_uscc: String,
+    pub tenant_name: String,
+    pub tenant_uscc: String,
+    /// 租赁楼层, as written.
+    pub floors: Option<String>,
+    /// 租赁面积(㎡).
+    pub area_m2: Option<f64>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    /// 用途/主要工艺: the tenant's industry and dust types (the register has no use field).
+    pub use_process: String,
+    /// 设备随租: 是 / 否, with the equipment when described.
+    pub equipment: String,
+    /// 安全管理协议: 已签订 / 未签订 / blank when unknown.
+    pub safety_agreement: Option<String>,
+    pub checked_on: Option<NaiveDate>,
+    pub checked_by: Option<String>,
+    /// 不合格项数 of the latest check (blank before one).
+    pub failed_items: Option<i64>,
+    /// 适租状态: 未体检 / 适租 / 不适租（N项未整改：…）, or 辖区外 when withheld.
+    pub status: String,
+    /// 未整改隐患数: the tenant's hazards not closed (blank outside the jurisdiction).
+    pub open_hazards: Option<i64>,
+    /// 逾期隐患数.
+    pub overdue_hazards: Option<i64>,
+}
+
+/// The columns of the 厂中厂台账.
+pub const LEASE_COLUMNS: [Column; 22] = [
+    col("序号", 6.0),
+    col("所属镇(街道)", 12.0),
+    col("所属村(社区)", 14.0),
+    col("厂区名称", 24.0),
+    col("厂区地址", 28.0),
+    col("出租方名称", 26.0),
+    col("出租方统一社会信用代码", 21.0),
+    col("承租方名称", 26.0),
+    col("承租方统一社会信用代码", 21.0),
+    col("租赁楼层", 8.0),
+    col("租赁面积(㎡)", 10.0),
+    col("租赁起始日期", 11.0),
+    col("租赁截止日期", 11.0),
+    col("用途/主要工艺", 22.0),
+    col("设备随租", 14.0),
+    col("安全管理协议", 9.0),
+    col("租前体检日期", 11.0),
+    col("租前体检人", 10.0),
+    col("不合格项数", 8.0),
+    col("适租状态", 22.0),
+    col("未整改隐患数", 8.0),
+    col("逾期隐患数", 8.0),
+];
+
+impl LedgerRow for LeaseRow {
+    const TITLE: &'static str = "厂中厂台账";
+
+    fn columns() -> &'static [Column] {
+        &LEASE_COLUMNS
+    }
+
+    fn cells(&self, seq: u64) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Int(seq as i64),
+            Cell::Text(&self.town),
+            Cell::Text(&self.village),
+            Cell::Text(&self.site_name),
+            Cell::opt_text(self.site_address.as_deref()),
+            Cell::Text(&self.landlord_name),
+            Cell::Text(&self.landlord_uscc),
+            Cell::Text(&self.tenant_name),
+            Cell::Text(&self.tenant_uscc),
+            Cell::opt_text(self.floors.as_deref()),
+            Cell::opt_number(self.area_m2),
+            Cell::opt_date(self.start_date),
+            Cell::opt_date(self.end_date),
+            Cell::Text(&self.use_process),
+            Cell::Text(&self.equipment),
+            Cell::opt_text(self.safety_agreement.as_deref()),
+            Cell::opt_date(self.checked_on),
+            Cell::opt_text(self.checked_by.as_deref()),
+            Cell::opt_int(self.failed_items),
+            Cell::Text(&self.status),
+            Cell::opt_int(self.open_hazards),
+            Cell::opt_int(self.overdue_hazards),
         ]
     }
 }

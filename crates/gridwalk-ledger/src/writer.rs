@@ -28,6 +28,8 @@ pub enum Cell<'a> {
     Text(&'a str),
     /// A whole number (序号, days, counts, yuan).
     Int(i64),
+    /// A number with decimals (an area in ㎡).
+    Number(f64),
     /// A fraction shown as a percentage (0.875 → 87.5%).
     Percent(f64),
     /// An Excel date.
@@ -50,6 +52,11 @@ impl<'a> Cell<'a> {
     /// A date-time, or blank for `None`.
     pub fn opt_datetime(d: Option<NaiveDateTime>) -> Cell<'a> {
         d.map_or(Cell::Empty, Cell::DateTime)
+    }
+    /// A number with decimals, or blank for `None` (or one that is not finite).
+    pub fn opt_number(n: Option<f64>) -> Cell<'a> {
+        n.filter(|x| x.is_finite())
+            .map_or(Cell::Empty, Cell::Number)
     }
     /// A number, or blank for `None`.
     pub fn opt_int(n: Option<i64>) -> Cell<'a> {
@@ -155,6 +162,9 @@ impl<R: LedgerRow> LedgerWriter<R> {
                 }
                 Cell::Int(n) => {
                     sheet.write_number(at, col, *n as f64)?;
+                }
+                Cell::Number(x) => {
+                    sheet.write_number(at, col, *x)?;
                 }
                 Cell::Percent(x) => {
                     sheet.write_number_with_format(at, col, *x, &f.percent)?;

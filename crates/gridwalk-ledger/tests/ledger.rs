@@ -4,8 +4,8 @@
 use calamine::{open_workbook, Data, DataType, Reader, Xlsx};
 use chrono::NaiveDate;
 use gridwalk_ledger::{
-    write_all, EnterpriseRow, HazardRow, InspectionRow, LedgerError, LedgerMeta, LedgerRow,
-    LedgerWriter,
+    write_all, EnterpriseRow, HazardRow, InspectionRow, LeaseRow, LedgerError, LedgerMeta,
+    LedgerRow, LedgerWriter,
 };
 use std::path::Path;
 
@@ -223,4 +223,52 @@ fn an_empty_ledger_says_so_and_a_failing_source_saves_nothing() {
         "{err}"
     );
     assert!(!path.exists());
+}
+
+#[test]
+fn the_lease_ledger_has_its_columns_area_dates_and_status() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("leases.xlsx");
+    let row = LeaseRow {
+        town: "金城镇".into(),
+        village: "东门村".into(),
+        site_name: "东门工业园3号厂房".into(),
+        site_address: Some("金坛区东门路8号".into()),
+        landlord_name: "金坛东门实业有限公司".into(),
+        landlord_uscc: "91320413MA1AAAAA0A".into(),
+        tenant_name: "金坛第1木业有限公司".into(),
+        tenant_uscc: "91320413MA1XXXXX0X".into(),
+        floors: Some("3-4".into()),
+        area_m2: Some(1250.5),
+        start_date: Some(date(2025, 3, 1)),
+        end_date: Some(date(2028, 2, 29)),
+        use_process: "木制品加工（木粉）".into(),
+        equipment: "是（砂光机2台）".into(),
+        safety_agreement: Some("已签订".into()),
+        checked_on: Some(date(2026, 5, 20)),
+        checked_by: Some("张专家".into()),
+        failed_items: Some(2),
+        status: "不适租（1项未整改：FZ-P-05）".into(),
+        open_hazards: Some(1),
+        overdue_hazards: Some(0),
+    };
+    let rows = write_all(&meta(), &path, None, [Ok::<_, LedgerError>(row)]).expect("write");
+    assert_eq!(rows, 1);
+    let (sheet, r) = read(&path);
+    assert_eq!(sheet, "厂中厂台账");
+    let headers: Vec<String> = (0..22).map(|c| text(&r, 1, c)).collect();
+    assert_eq!(headers[3], "厂区名称");
+    assert_eq!(headers[10], "租赁面积(㎡)");
+    assert_eq!(headers[19], "适租状态");
+    assert_eq!(headers[21], "逾期隐患数");
+    assert_eq!(
+        r.get_value((2, 10)).and_then(|d| d.get_float()),
+        Some(1250.5)
+    );
+    assert_eq!(
+        r.get_value((2, 12)).and_then(|d| d.as_date()),
+        Some(date(2028, 2, 29))
+    );
+    assert_eq!(text(&r, 2, 19), "不适租（1项未整改：FZ-P-05）");
+    assert_eq!(r.get_value((2, 18)).and_then(|d| d.get_float()), Some(2.0));
 }

@@ -224,6 +224,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 include_str!("../../../migrations/server/sqlite/0014_tips.sql"),
             ),
             (
+                15,
+                include_str!("../../../migrations/server/sqlite/0015_leases.sql"),
+            ),
+            (
                 16,
                 include_str!("../../../migrations/server/sqlite/0016_fact_outcome.sql"),
             ),
@@ -284,6 +288,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 14,
                 include_str!("../../../migrations/server/postgres/0014_tips.sql"),
+            ),
+            (
+                15,
+                include_str!("../../../migrations/server/postgres/0015_leases.sql"),
             ),
             (
                 16,

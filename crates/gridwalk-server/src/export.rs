@@ -17,8 +17,8 @@ use gridwalk_checklist::hazard::{china_date, china_offset};
 use gridwalk_checklist::{Confirmations, HazardState, HazardStatus};
 use gridwalk_core::{Campaign, DivisionCode, Enterprise, ReviewState};
 use gridwalk_ledger::{
-    EnterpriseRow, HazardRow, InspectionRow, LedgerError, LedgerMeta, LedgerRow, LedgerWriter,
-    TipRow,
+    EnterpriseRow, HazardRow, InspectionRow, LeaseRow, LedgerError, LedgerMeta, LedgerRow,
+    LedgerWriter, TipRow,
 };
 use gridwalk_protocol::ProblemCode;
 use std::collections::HashMap;
@@ -36,6 +36,8 @@ pub enum LedgerKind {
     Enterprises,
     /// 举报核查台账 (docs/tips.md; never the reporter).
     Tips,
+    /// 厂中厂台账 (docs/leases.md).
+    Leases,
 }
 
 impl LedgerKind {
@@ -46,6 +48,7 @@ impl LedgerKind {
             "inspections" => Some(LedgerKind::Inspections),
             "enterprises" => Some(LedgerKind::Enterprises),
             "tips" => Some(LedgerKind::Tips),
+            "leases" => Some(LedgerKind::Leases),
             _ => None,
         }
     }
@@ -57,6 +60,7 @@ impl LedgerKind {
             LedgerKind::Inspections => "inspections",
             LedgerKind::Enterprises => "enterprises",
             LedgerKind::Tips => "tips",
+            LedgerKind::Leases => "leases",
         }
     }
 
@@ -67,6 +71,7 @@ impl LedgerKind {
             LedgerKind::Inspections => InspectionRow::TITLE,
             LedgerKind::Enterprises => EnterpriseRow::TITLE,
             LedgerKind::Tips => TipRow::TITLE,
+            LedgerKind::Leases => LeaseRow::TITLE,
         }
     }
 }
@@ -137,9 +142,19 @@ fn china_time(t: DateTime<Utc>) -> NaiveDateTime {
 }
 
 /// Town and village names of a division's tree.
-struct Names(HashMap<String, String>);
+pub(crate) struct Names(HashMap<String, String>);
 
 impl Names {
+    /// Every division's name (a 厂中厂 ledger names the other party's town too).
+    pub(crate) fn load_all(t: &mut dyn Tx) -> Result<Names, StoreError> {
+        let mut map = HashMap::new();
+        t.query_each("SELECT code, name FROM division", &[], &mut |r: Row| {
+            map.insert(r.str(0)?, r.str(1)?);
+            Ok(())
+        })?;
+        Ok(Names(map))
+    }
+
     fn load(t: &mut dyn Tx, division: &DivisionCode) -> Result<Names, StoreError> {
         let mut map = HashMap::new();
         // The division's own town (a village's or grid's export names it too).
@@ -159,7 +174,7 @@ impl Names {
         Ok(Names(map))
     }
 
-    fn name(&self, code: &str) -> String {
+    pub(crate) fn name(&self, code: &str) -> String {
         self.0
             .get(code)
             .cloned()
@@ -167,7 +182,7 @@ impl Names {
     }
 
     /// (town, village) names of a village or grid code.
-    fn town_village(&self, code: &str) -> (String, String) {
+    pub(crate) fn town_village(&self, code: &str) -> (String, String) {
         let village = code.get(..12).unwrap_or(code);
         (self.name(&town_code(code)), self.name(village))
     }
@@ -295,6 +310,7 @@ enum Filled {
     Inspections(LedgerWriter<InspectionRow>),
     Enterprises(LedgerWriter<EnterpriseRow>),
     Tips(LedgerWriter<TipRow>),
+    Leases(LedgerWriter<LeaseRow>),
 }
 
 impl Store {
@@ -380,6 +396,21 @@ impl Store {
                     tips(t, req, &names, p, today, &mut w)?;
                     Filled::Tips(w)
                 }
+                LedgerKind::Leases => {
+                    let mut w =
+                        LedgerWriter::<LeaseRow>::new(&meta, tempdir).map_err(ledger_err)?;
+                    let ledger = crate::lease_ledger::read_ledger(
+                        t,
+                        actor,
+                        &req.division,
+                        &Default::default(),
+                        today,
+                    )?;
+                    for row in crate::lease_ledger::ledger_rows(&ledger) {
+                        w.push(&row).map_err(ledger_err)?;
+                    }
+                    Filled::Leases(w)
+                }
             };
             Ok((filled, division_name))
         })?;
@@ -388,6 +419,7 @@ impl Store {
             Filled::Inspections(w) => w.finish_to_writer(out),
             Filled::Enterprises(w) => w.finish_to_writer(out),
             Filled::Tips(w) => w.finish_to_writer(out),
+            Filled::Leases(w) => w.finish_to_writer(out),
         }
         .map_err(ledger_err)?;
         let day = today.format("%Y%m%d");
@@ -444,7 +476,9 @@ fn hazards(
 }
 
 /// Template titles by `(id, version)`: the published ones, else the shipped ones.
-fn template_titles(t: &mut dyn Tx) -> Result<HashMap<(String, i64), String>, StoreError> {
+pub(crate) fn template_titles(
+    t: &mut dyn Tx,
+) -> Result<HashMap<(String, i64), String>, StoreError> {
     #[derive(serde::Deserialize)]
     struct Titled {
         id: String,

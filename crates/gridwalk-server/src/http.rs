@@ -356,6 +356,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/tips/{id}/decision"),
     ("POST", "/v1/tips/{id}/enterprise"),
     ("GET", "/v1/tips/{id}/reporter"),
+    ("GET", "/v1/leases"),
+    ("GET", "/v1/exports/leases.xlsx"),
     ("GET", "/v1/inspections/{id}/record.pdf"),
     ("GET", "/v1/verify/{sha256}"),
     ("GET", "/openapi.json"),
@@ -451,6 +453,11 @@ pub fn app(state: AppState) -> Router {
             post(crate::http_tips::link_enterprise),
         )
         .route("/v1/tips/{id}/reporter", get(crate::http_tips::reporter))
+        .route("/v1/leases", get(crate::http_export::leases))
+        .route(
+            "/v1/exports/leases.xlsx",
+            get(crate::http_export::leases_xlsx),
+        )
         .route(
             "/v1/inspections/{id}/record.pdf",
             get(crate::http_print::record_pdf),

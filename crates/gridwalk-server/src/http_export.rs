@@ -1,5 +1,7 @@
 //! The ledgers (台账) for the officer's console: `GET /v1/exports/{hazards,inspections,
 //! enterprises,tips}.xlsx` (docs/exports.md). A thin shell over [`Store::export_ledger`]: the
+//! enterprises,leases}.xlsx` (docs/exports.md), and the 厂中厂 ledger as JSON
+//! (`GET /v1/leases`, docs/leases.md). A thin shell over [`Store::export_ledger`]: the
 //! file is written to an unnamed temp file in the data directory (never held in memory)
 //! and streamed from there; it disappears when the answer is sent or dropped.
 
@@ -146,4 +148,54 @@ pub(crate) async fn tips_xlsx(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     export(s, caller, LedgerKind::Tips, q).await
+}
+
+#[utoipa::path(get, path = "/v1/exports/leases.xlsx", params(ExportQuery),
+    responses((status = 200, description = "厂中厂台账: per lease, the site, landlord and tenant, the lease, the latest pre-lease check with 适租状态, and the tenant's open and overdue hazards (attachment); only `division` applies", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = "4XX", description = "A problem; a division outside the caller's jurisdiction is 404; a device token or a grid worker's or expert's session 403", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn leases_xlsx(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    export(s, caller, LedgerKind::Leases, q).await
+}
+
+/// Query of `GET /v1/leases`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeasesQuery {
+    /// A division inside the caller's jurisdiction (default: all of it).
+    #[serde(default)]
+    pub division: Option<String>,
+    /// The tenant's pre-lease status: `not_checked`, `fit` or `not_fit`; anything else 422.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Only leases whose tenant or landlord has a hazard not closed.
+    #[serde(default)]
+    pub open_hazards: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/v1/leases", params(LeasesQuery),
+    responses((status = 200, description = "厂中厂: per site of the division, the landlord and each tenant with its lease, latest visit, pre-lease check and status, and open and overdue hazards", body = crate::lease_ledger::LeaseLedger),
+        (status = "4XX", description = "A problem; a division outside the caller's jurisdiction is 404; a grid worker or expert 404", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn leases(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<LeasesQuery>,
+) -> Result<axum::Json<crate::lease_ledger::LeaseLedger>, ApiError> {
+    let division = division_in_scope(&caller, q.division.as_deref())?;
+    let actor = Actor::from(&caller);
+    let filter = crate::lease_ledger::LeaseFilter {
+        status: q.status.filter(|s| !s.trim().is_empty()),
+        open_hazards: q.open_hazards.unwrap_or(false),
+    };
+    Ok(axum::Json(
+        s.run(move |st: &Store| st.lease_ledger(&actor, &division, &filter))
+            .await?,
+    ))
 }

@@ -18,6 +18,7 @@ pub mod http_export;
 pub mod http_officer;
 pub mod http_print;
 pub mod http_tips;
+pub mod lease_ledger;
 pub mod map_view;
 pub mod openapi;
 pub mod password;

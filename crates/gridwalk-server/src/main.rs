@@ -411,6 +411,12 @@ enum ExportCommand {
         #[arg(long)]
         overdue: bool,
     },
+    /// 厂中厂台账: per site, the landlord and each tenant with its lease, pre-lease check
+    /// (适租状态) and open hazards (docs/exports.md).
+    Leases {
+        #[command(flatten)]
+        ledger: export_cmd::LedgerArgs,
+    },
     /// 检查记录: one inspection as a printable PDF with a QR code that verifies it.
     Record(print_cmd::RecordArgs),
 }
@@ -517,6 +523,9 @@ fn main() -> Result<()> {
                 ..Default::default()
             },
         ),
+        Command::Export {
+            command: ExportCommand::Leases { ledger },
+        } => export_cmd::run(&store, LedgerKind::Leases, ledger, Default::default()),
         Command::Export {
             command: ExportCommand::Inspections { .. },
         } => {

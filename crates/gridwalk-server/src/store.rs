@@ -215,6 +215,7 @@ impl Store {
         };
         store.index_hazards()?;
         store.tx(crate::coverage::index_enterprises)?;
+        store.tx(crate::lease_ledger::index_leases)?;
         store.tx(|t| {
             t.exec(
                 "INSERT INTO server_meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
@@ -1682,6 +1683,7 @@ impl Store {
                         tenant,
                     ],
                 )?;
+                crate::lease_ledger::index_landlord(t, &e.id, &e.body)?;
                 changed += usize::from(upsert_change(
                     t,
                     pg,

@@ -5,6 +5,8 @@
 //! cancels an assignment and assigns visits from a supervision sample from the browser,
 //! records a tip-off and decides the reward of one the phone verified, and checks that
 //! another town's officer sees none of it. Afterwards the
+//! reads the 厂中厂 ledger (抛光3厂 renting from 抛光2厂, its pre-lease check failed on the
+//! phone) and downloads it, and checks that another town's officer sees none of it. Afterwards the
 //! server (CLI) and the phone (after its next sync) must hold what the browser did.
 //!
 //! Needs Chromium, node and a built console (`console/dist`, `console/node_modules`):
@@ -12,7 +14,8 @@
 //! this test only prints SKIPPED. Screenshots: target/console-screenshots/.
 
 use gridwalk_system_tests::bins::workspace;
-use gridwalk_system_tests::fixtures::{corpus_photo, uscc, EXPERT, TOWN};
+use gridwalk_system_tests::device::Device;
+use gridwalk_system_tests::fixtures::{corpus_photo, uscc, EXPERT, TOWN, VILLAGE};
 use gridwalk_system_tests::server::admin_with_input;
 use gridwalk_system_tests::{inspections_with_major_hazard, sync_until_done, World};
 use serde_json::Value;
@@ -104,6 +107,74 @@ impl Api {
     }
 }
 
+/// 抛光3厂 rents floors 3-4 of 抛光2厂's plant with its polishers (厂中厂).
+fn lease_register(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("leases.csv");
+    let csv = format!(
+        "name,uscc,village_code,landlord_uscc,lease_floors,lease_area_m2,lease_start,lease_end,lease_equipment,lease_equipment_description,lease_safety_agreement\n\
+         金坛铝业抛光3厂,{},{VILLAGE},{},3-4,1200,2025-03-01,2028-02-28,是,抛光机6台,否\n",
+        uscc(3),
+        uscc(2)
+    );
+    std::fs::write(&path, csv).expect("write leases csv");
+    path
+}
+
+/// A pre-lease check (租前体检) of `tenant` on the phone that fails FZ-P-05 (every
+/// other check passes, the lease record filled in); its id.
+fn pre_lease_check(device: &Device, tenant: &str) -> String {
+    // The template is the town officer's (an expert goes along; the phone records the role).
+    let id = device.start(tenant, "pre-lease-check", EXPERT, Some("officer"));
+    let items = device.json(&["inspect", "items", &id]);
+    for i in items.as_array().expect("items") {
+        let item = i["id"].as_str().expect("item id");
+        let value = match i["answer_type"].as_str().unwrap_or_default() {
+            "yes_no_na" if item == "FZ-P-05" => "no".to_string(),
+            "yes_no_na" => "yes".to_string(),
+            "number" => "2".to_string(),
+            "text" => "已核实".to_string(),
+            "choice" => i["choices"][0]["value"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            "photo" => {
+                let photo = corpus_photo("gps__DSCN0010.jpg");
+                device.ok(&[
+                    "inspect",
+                    "photo",
+                    &id,
+                    item,
+                    photo.to_str().expect("utf-8 path"),
+                ]);
+                continue;
+            }
+            _ => continue,
+        };
+        device.ok(&["inspect", "answer", &id, item, &value]);
+    }
+    device.sign(&id);
+    device.ok(&["inspect", "finalize", &id]);
+    id
+}
+
+/// A downloaded ledger: its sheet's name, every row as text, and the header row (序号…).
+fn sheet_rows(path: &std::path::Path) -> (String, Vec<Vec<String>>, Vec<String>) {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let mut book: Xlsx<_> = open_workbook(path).expect("xlsx");
+    let sheet = book.sheet_names().first().cloned().expect("a sheet");
+    let range = book.worksheet_range(&sheet).expect("sheet");
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    let header = rows
+        .iter()
+        .find(|r| r.first().map(String::as_str) == Some("序号"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no header row: {rows:?}"));
+    (sheet, rows, header)
+}
+
 fn parse(out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
@@ -154,6 +225,12 @@ fn the_officer_console_in_chromium() {
             Some(password),
         );
     }
+    let leases = lease_register(s.data.as_path());
+    s.admin(&[
+        "enterprises",
+        "import",
+        leases.to_str().expect("utf-8 path"),
+    ]);
     s.serve_args = vec![
         "--console-dir".into(),
         dist.to_str().expect("utf-8 path").into(),
@@ -186,6 +263,8 @@ fn the_officer_console_in_chromium() {
         "--actor",
         EXPERT,
     ]);
+    // The tenant's pre-lease check, failed on one item.
+    let pre_lease = pre_lease_check(&w.device, &uscc(3));
     sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
 
     // A 12350 tip on enterprise 3, recorded over the API and verified on the phone
@@ -232,6 +311,8 @@ fn the_officer_console_in_chromium() {
         .env("GW_TIP", &tip)
         .env("GW_TIP_PHONE", TIP_PHONE)
         .env("GW_REPORTER_PHONE", REPORTER_PHONE)
+        .env("GW_TENANT", uscc(3))
+        .env("GW_PRE_LEASE", &pre_lease)
         .env("GW_SHOTS", &shots)
         .status()
         .expect("run node console/scripts/e2e-console.mjs");
@@ -240,23 +321,29 @@ fn the_officer_console_in_chromium() {
     // The hazard ledger the browser downloaded opens, with the notice's columns and the
     // hazard's enterprise.
     {
-        use calamine::{open_workbook, Reader, Xlsx};
-        let mut book: Xlsx<_> = open_workbook(shots.join("hazards.xlsx")).expect("xlsx");
-        let sheet = book.sheet_names().first().cloned().expect("a sheet");
-        let range = book.worksheet_range(&sheet).expect("sheet");
-        let rows: Vec<Vec<String>> = range
-            .rows()
-            .map(|r| r.iter().map(|c| c.to_string()).collect())
-            .collect();
-        let header = rows
-            .iter()
-            .find(|r| r.first().map(String::as_str) == Some("序号"))
-            .unwrap_or_else(|| panic!("no header row: {rows:?}"));
+        let (_, rows, header) = sheet_rows(&shots.join("hazards.xlsx"));
         assert_eq!(header.len(), 21, "{header:?}");
         assert_eq!(header.last().map(String::as_str), Some("逾期天数"));
         assert!(
             rows.iter().any(|r| r.contains(&uscc(1))),
             "the hazard's enterprise in the ledger: {rows:?}"
+        );
+    }
+
+    // The 厂中厂 ledger the browser downloaded: the tenant, its landlord and 不适租.
+    {
+        let (sheet, rows, header) = sheet_rows(&shots.join("leases.xlsx"));
+        assert_eq!(sheet, "厂中厂台账");
+        assert_eq!(header.len(), 22, "{header:?}");
+        let row = rows
+            .iter()
+            .find(|r| r.contains(&uscc(3)))
+            .unwrap_or_else(|| panic!("the tenant in the ledger: {rows:?}"));
+        assert!(row.contains(&uscc(2)), "its landlord: {row:?}");
+        assert!(
+            row.iter()
+                .any(|c| c.starts_with("不适租") && c.contains("FZ-P-05")),
+            "{row:?}"
         );
     }
 
