@@ -527,15 +527,27 @@ pub struct TemplateSummary {
 }
 
 #[utoipa::path(get, path = "/v1/templates",
-    responses((status = 200, description = "The checklist templates this server ships (for assignment pickers; phones pull the full templates)", body = [TemplateSummary]),
+    responses((status = 200, description = "The checklist templates this server ships, the newest version of each (for assignment pickers; phones pull the full templates)", body = [TemplateSummary]),
         (status = "4XX", description = "A problem", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub(crate) async fn templates(_caller: Caller) -> Result<Json<Vec<TemplateSummary>>, ApiError> {
     let all = gridwalk_checklist::builtin::try_builtin_templates()
         .map_err(|e| ApiError::internal(format!("shipped templates: {e}")))?;
+    // The newest version of each (an assignment names a template, not a version).
+    let mut newest: std::collections::BTreeMap<String, gridwalk_checklist::Template> =
+        std::collections::BTreeMap::new();
+    for t in all {
+        if newest
+            .get(&t.id)
+            .is_none_or(|held| held.version < t.version)
+        {
+            newest.insert(t.id.clone(), t);
+        }
+    }
     Ok(Json(
-        all.into_iter()
+        newest
+            .into_values()
             .map(|t| TemplateSummary {
                 role: serde_json::to_value(t.role)
                     .ok()

@@ -22,6 +22,7 @@ both_databases!(
     an_officers_actions_at_once_take_one_position_each,
     console_sessions_ride_an_httponly_cookie_with_a_csrf_token,
     repeated_failed_sign_ins_slow_down_then_lock_the_name,
+    the_template_picker_lists_each_template_once_at_its_newest,
 );
 
 fn of_kind<'a>(changes: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -947,4 +948,25 @@ async fn repeated_failed_sign_ins_slow_down_then_lock_the_name(h: &Harness) {
         .expect("reset");
     let (status, _, _, _) = attempt("officer-locked", PASSWORD).await;
     assert_eq!(status, 200);
+}
+
+/// The console's assignment picker: each shipped template once, at its newest version
+/// (the grid survey ships versions 1 and 2).
+async fn the_template_picker_lists_each_template_once_at_its_newest(h: &Harness) {
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let (status, v) = h.get(&officer, "/v1/templates").await;
+    assert_eq!(status, 200, "{v}");
+    let list = v.as_array().expect("a list");
+    let ids: std::collections::BTreeSet<&str> =
+        list.iter().filter_map(|t| t["id"].as_str()).collect();
+    assert_eq!(ids.len(), list.len(), "each id once: {v}");
+    let survey = list
+        .iter()
+        .find(|t| t["id"] == "grid-survey")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(
+        survey["version"].as_u64(),
+        gridwalk_checklist::builtin_template("grid-survey").map(|t| u64::from(t.version))
+    );
+    assert!(survey["version"].as_u64() > Some(1), "{survey}");
 }
