@@ -145,7 +145,6 @@ impl AnswerValue {
         }
     }
 
-    /// Whether this answer is the item's failure (`fail_when`); `na` never fails.
     /// Whether this answer must carry a photo (the item's `photo_required_when`).
     pub fn needs_evidence_photo(&self, item: &Item) -> bool {
         let wanted = |v: &str| item.photo_required_when.iter().any(|w| w == v);
@@ -160,6 +159,7 @@ impl AnswerValue {
         }
     }
 
+    /// Whether this answer is the item's failure (`fail_when`); `na` never fails.
     pub fn fails(&self, item: &Item) -> bool {
         matches!(
             (self, item.fail_when),

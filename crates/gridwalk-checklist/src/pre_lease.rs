@@ -89,12 +89,20 @@ pub fn is_rectified(status: HazardStatus) -> bool {
     status == HazardStatus::Closed
 }
 
-/// The latest check: by finalize time, then inspection id (UUID v7), so every reader
-/// picks the same one.
+/// The latest check: of the checks no other one re-does, the last by finalize time,
+/// then inspection id (UUID v7), so every reader picks the same one. A re-do replaces
+/// the check it supersedes even when a phone's clock put it earlier.
 pub fn latest_check(checks: &[PreLeaseCheck]) -> Option<&PreLeaseCheck> {
+    let superseded: BTreeSet<Uuid> = checks.iter().filter_map(|c| c.supersedes).collect();
     checks
         .iter()
+        .filter(|c| !superseded.contains(&c.inspection_id))
         .max_by_key(|c| (c.finalized_at, c.inspection_id))
+        .or_else(|| {
+            checks
+                .iter()
+                .max_by_key(|c| (c.finalized_at, c.inspection_id))
+        })
 }
 
 /// The pre-lease status of a tenant from its pre-lease checks and the hazards raised by
@@ -178,6 +186,27 @@ mod tests {
             inspection_id: id(n),
             open_items: items.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_re_do_decides_even_when_its_clock_put_it_before_the_check_it_re_does() {
+        let failed = check(1, 10, &["FZ-P-05"]);
+        let mut redo = check(2, 9, &[]);
+        redo.supersedes = Some(id(1));
+        let s = pre_lease_status(
+            &[failed.clone(), redo],
+            &[hazard(1, "FZ-P-05", HazardStatus::Found)],
+        );
+        assert_eq!(
+            s,
+            PreLeaseStatus::Fit {
+                inspection_id: id(2)
+            }
+        );
+        assert_eq!(
+            latest_check(&[failed]).map(|c| c.inspection_id),
+            Some(id(1))
+        );
     }
 
     #[test]

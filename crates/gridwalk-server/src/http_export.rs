@@ -1,6 +1,5 @@
 //! The ledgers (台账) for the officer's console: `GET /v1/exports/{hazards,inspections,
-//! enterprises,tips}.xlsx` (docs/exports.md). A thin shell over [`Store::export_ledger`]: the
-//! enterprises,leases}.xlsx` (docs/exports.md), and the 厂中厂 ledger as JSON
+//! enterprises,tips,leases}.xlsx` (docs/exports.md), and the 厂中厂 ledger as JSON
 //! (`GET /v1/leases`, docs/leases.md). A thin shell over [`Store::export_ledger`]: the
 //! file is written to an unnamed temp file in the data directory (never held in memory)
 //! and streamed from there; it disappears when the answer is sent or dropped.
@@ -180,7 +179,7 @@ pub struct LeasesQuery {
 
 #[utoipa::path(get, path = "/v1/leases", params(LeasesQuery),
     responses((status = 200, description = "厂中厂: per site of the division, the landlord and each tenant with its lease, latest visit, pre-lease check and status, and open and overdue hazards", body = crate::lease_ledger::LeaseLedger),
-        (status = "4XX", description = "A problem; a division outside the caller's jurisdiction is 404; a grid worker or expert 404", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "A problem; a division outside the caller's jurisdiction is 404; a grid worker or expert 403", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub(crate) async fn leases(

@@ -302,8 +302,9 @@ fn pre_lease_view(f: Option<&Figures>) -> PreLeaseView {
 }
 
 impl Store {
-    /// The 厂中厂 ledger of `division` for `actor`: officers and admins only, inside
-    /// their jurisdiction (else `404`, as if the division did not exist). Sites are
+    /// The 厂中厂 ledger of `division` for `actor`: officers and admins only (`403` for
+    /// a grid worker or expert, as for the exports), inside their jurisdiction (else
+    /// `404`, as if the division did not exist). Sites are
     /// ordered by the landlord's village, site name and id; leases by tenant USCC.
     pub fn lease_ledger(
         &self,
@@ -311,7 +312,13 @@ impl Store {
         division: &DivisionCode,
         filter: &LeaseFilter,
     ) -> Result<LeaseLedger, StoreError> {
-        if !actor.may_manage() || !actor.sees(division) {
+        if !actor.may_manage() {
+            return Err(problem(
+                ProblemCode::ForbiddenRole,
+                format!("a {} does not read the 厂中厂 ledger", actor.role.as_str()),
+            ));
+        }
+        if !actor.sees(division) {
             return Err(problem(
                 ProblemCode::NotFound,
                 format!("no division {division} in your jurisdiction"),
@@ -523,12 +530,15 @@ pub(crate) fn read_ledger(
             Some(_) => counts.not_checked += 1,
         }
         counts.leases += 1;
-        let (industry, dust) = row.tenant_body.as_ref().map_or((None, Vec::new()), |e| {
-            (
+        // The dust types carry the expert's confirmation: inspection results of another
+        // town, withheld like the rest of a party outside the jurisdiction.
+        let (industry, dust) = match row.tenant_body.as_ref() {
+            Some(e) if tenant.in_jurisdiction => (
                 e.industry.clone(),
                 e.dust_types.iter().map(|d| d.name_zh()).collect(),
-            )
-        });
+            ),
+            _ => (None, Vec::new()),
+        };
         let lease = LedgerLease {
             lease_id: row.lease.id.to_string(),
             last_inspection: if tenant.in_jurisdiction {

@@ -13,7 +13,7 @@
 use crate::db::{Row, Tx};
 use crate::error::StoreError;
 use crate::store::{now, problem, ts, Store};
-use crate::work::{assign_in, Actor, AssignRequest, Targets};
+use crate::work::{assign_in, Actor, AssignRequest, AssignmentChange, Targets};
 use chrono::NaiveDate;
 use gridwalk_checklist::{AnswerValue, FinalizedInspection};
 use gridwalk_core::{Assignment, AssignmentStatus, DivisionCode, DivisionLevel};
@@ -440,6 +440,18 @@ pub(crate) fn tip_of(r: &Row, today: NaiveDate) -> Result<Tip, StoreError> {
         (None, Some(_), _) => TipStatus::Verifying,
     };
     let deadline = date(&r.str(10)?)?;
+    // A reward decision stands on the verification it was made after: one that a review
+    // voided (no outcome now), or a later verification replaced (decided before it), or
+    // a grant for a tip found 不属实 is no decision, and waits to be made again.
+    let verified_at = r.text(16)?;
+    let reward_at = r.text(22)?;
+    let decision = r.text(18)?.and_then(|s| RewardDecision::parse(&s));
+    let stale = match (&outcome, &reward_at, &verified_at) {
+        (None, Some(_), _) => true,
+        (Some(_), Some(decided), Some(verified)) => decided < verified,
+        _ => false,
+    } || (outcome == Some(TipOutcome::Unsubstantiated)
+        && decision == Some(RewardDecision::Granted));
     Ok(Tip {
         id: Uuid::parse_str(&r.str(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         division_code: r.str(1)?,
@@ -452,19 +464,20 @@ pub(crate) fn tip_of(r: &Row, today: NaiveDate) -> Result<Tip, StoreError> {
         recorded_by: r.str(8)?,
         recorded_at: r.str(9)?,
         deadline,
-        overdue: matches!(status, TipStatus::Unassigned | TipStatus::Verifying) && today > deadline,
+        // Not verified by the deadline, whatever became of its assignment.
+        overdue: status != TipStatus::Verified && today > deadline,
         status,
         assignment_id,
         assignee: r.text(12)?,
         outcome,
         verified_by: opt_uuid(r.text(15)?)?,
-        verified_at: r.text(16)?,
+        verified_at,
         finding: r.text(17)?,
-        reward_decision: r.text(18)?.and_then(|s| RewardDecision::parse(&s)),
-        reward_yuan: r.opt_int(19)?,
-        reward_note: r.text(20)?,
-        reward_by: r.text(21)?,
-        reward_at: r.text(22)?,
+        reward_decision: if stale { None } else { decision },
+        reward_yuan: if stale { None } else { r.opt_int(19)? },
+        reward_note: if stale { None } else { r.text(20)? },
+        reward_by: if stale { None } else { r.text(21)? },
+        reward_at: if stale { None } else { reward_at },
         reporter_visible: false,
     })
 }
@@ -621,7 +634,37 @@ fn assign_verification(
             &[uscc.into(), assignee.into(), TIP_TEMPLATE.into()],
         )?
         .ok_or_else(|| StoreError::Corrupt("open assignment vanished".into()))?;
-    Ok((open.str(1)?, open.str(0)?))
+    let (division, id) = (open.str(1)?, open.str(0)?);
+    // One visit answers both tips: the phone gets this tip's content too, and the
+    // earlier of the two deadlines.
+    let assignment_id =
+        Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("assignment id: {e}")))?;
+    crate::work::assignment_event_in(t, pg, actor, assignment_id, &mut |_, a| {
+        Ok(AssignmentChange::Reassigned {
+            assignee: a.assignee.clone(),
+            due: Some(a.due.min(deadline)),
+            note: Some(joined_note(a.note.as_deref(), note)),
+        })
+    })?;
+    Ok((division, id))
+}
+
+/// The note of a verification that answers one more tip: the notes before it, then
+/// this tip's, cut to the note limit (the earliest tips keep their full text).
+fn joined_note(before: Option<&str>, this: &str) -> String {
+    let joined = match before.map(str::trim).filter(|b| !b.is_empty()) {
+        Some(b) => format!("{b}\n——\n{this}"),
+        None => this.to_string(),
+    };
+    if joined.chars().count() <= MAX_NOTE_CHARS {
+        return joined;
+    }
+    let mut cut: String = joined
+        .chars()
+        .take(MAX_NOTE_CHARS.saturating_sub(1))
+        .collect();
+    cut.push('…');
+    cut
 }
 
 impl Store {
@@ -643,7 +686,12 @@ impl Store {
             req.reporter_contact.as_deref(),
             MAX_LABEL_CHARS,
         )?;
-        let uscc = opt_text("enterprise_uscc", req.enterprise_uscc.as_deref(), 18)?;
+        // As people type it: spaces and dashes dropped, upper case.
+        let typed = req
+            .enterprise_uscc
+            .as_deref()
+            .map(gridwalk_core::uscc::compact);
+        let uscc = opt_text("enterprise_uscc", typed.as_deref(), 18)?;
         let today = china_today();
         if req.received_on > today {
             return Err(invalid(format!(
@@ -734,8 +782,9 @@ impl Store {
 
     /// Links a tip that named no registered enterprise to the one the sweep registered
     /// (by its real USCC) and assigns its verification, as [`Store::record_tip`] does.
-    /// Only an unassigned tip (409 otherwise); the tip moves to the enterprise's village
-    /// and takes the new deadline, if one is given.
+    /// Also assigns again a tip whose verification was cancelled (the assignee left).
+    /// Only an unassigned or cancelled tip (409 otherwise); the tip moves to the
+    /// enterprise's village and takes the new deadline, if one is given.
     pub fn link_tip_enterprise(
         &self,
         actor: &Actor,
@@ -746,7 +795,7 @@ impl Store {
         let pg = self.dialect() == crate::db::Dialect::Postgres;
         self.tx(|t| {
             let tip = load_tip(t, actor, id)?;
-            if tip.status != TipStatus::Unassigned {
+            if !matches!(tip.status, TipStatus::Unassigned | TipStatus::Cancelled) {
                 return Err(problem(
                     ProblemCode::HazardTransition,
                     format!("tip {id} is {} already", tip.status.as_str()),
@@ -762,7 +811,7 @@ impl Store {
                 t,
                 pg,
                 actor,
-                req.enterprise_uscc.trim(),
+                &gridwalk_core::uscc::compact(&req.enterprise_uscc),
                 Some(&req.assignee),
                 deadline,
                 &assignment_note(tip.source, &tip.content, tip.address.as_deref()),
@@ -983,13 +1032,13 @@ impl Store {
                             c.substantiated += 1;
                         }
                     }
-                    TipStatus::Unassigned | TipStatus::Verifying => {
+                    // A cancelled verification leaves the tip unverified: still pending.
+                    TipStatus::Unassigned | TipStatus::Verifying | TipStatus::Cancelled => {
                         c.pending += 1;
                         if tip.overdue {
                             c.overdue += 1;
                         }
                     }
-                    TipStatus::Cancelled => {}
                 }
             }
         }

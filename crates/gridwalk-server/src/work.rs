@@ -785,41 +785,7 @@ impl Store {
             ));
         }
         let pg = self.pg();
-        self.tx(|t| {
-            let a = match t.query_opt(
-                "SELECT body FROM assignment WHERE id = $1",
-                &[id.to_string().into()],
-            )? {
-                Some(r) => assignment_of(&r, 0)?,
-                None => return Err(not_found(format_args!("assignment {id}"))),
-            };
-            if !actor.sees_code(&a.division_code)? {
-                return Err(not_found(format_args!("assignment {id}")));
-            }
-            if a.status != AssignmentStatus::Open {
-                return Err(problem(
-                    ProblemCode::HazardTransition,
-                    format!("assignment {id} is {} already", a.status.as_str()),
-                ));
-            }
-            let event = AssignmentEvent {
-                assignment_id: id,
-                at: now().max(a.updated_at + chrono::Duration::milliseconds(1)),
-                actor: actor.user_name.clone(),
-                change: change(t, &a)?,
-            };
-            console_record(
-                t,
-                pg,
-                actor,
-                &Uuid::now_v7().to_string(),
-                "assignment",
-                &to_json(&event)?,
-                Some(&a.enterprise_uscc),
-                &a.division_code,
-            )?;
-            load_assignment(t, id)
-        })
+        self.tx(|t| assignment_event_in(t, pg, actor, id, &mut change))
     }
 
     /// The assignments of a division (optionally one status or one assignee), due
@@ -1218,18 +1184,67 @@ pub(crate) fn assign_in(
                     sample_id,
                 },
             };
-            console_record(
-                t,
-                pg,
-                actor,
-                &Uuid::now_v7().to_string(),
-                "assignment",
-                &to_json(&event)?,
-                Some(&uscc),
-                &village,
-            )?;
+            record_assignment_event(t, pg, actor, &event, &uscc, &village)?;
             out.created.push(load_assignment(t, id)?);
         }
         Ok(out)
     }
+}
+
+/// An officer's event on an open assignment, inside the caller's transaction: checked
+/// (the assignment in the actor's jurisdiction and open), recorded like every console
+/// action, projected; the assignment as it is afterwards.
+pub(crate) fn assignment_event_in(
+    t: &mut dyn Tx,
+    pg: bool,
+    actor: &Actor,
+    id: Uuid,
+    change: &mut dyn FnMut(&mut dyn Tx, &Assignment) -> Result<AssignmentChange, StoreError>,
+) -> Result<Assignment, StoreError> {
+    let a = match t.query_opt(
+        "SELECT body FROM assignment WHERE id = $1",
+        &[id.to_string().into()],
+    )? {
+        Some(r) => assignment_of(&r, 0)?,
+        None => return Err(not_found(format_args!("assignment {id}"))),
+    };
+    if !actor.sees_code(&a.division_code)? {
+        return Err(not_found(format_args!("assignment {id}")));
+    }
+    if a.status != AssignmentStatus::Open {
+        return Err(problem(
+            ProblemCode::HazardTransition,
+            format!("assignment {id} is {} already", a.status.as_str()),
+        ));
+    }
+    let event = AssignmentEvent {
+        assignment_id: id,
+        at: now().max(a.updated_at + chrono::Duration::milliseconds(1)),
+        actor: actor.user_name.clone(),
+        change: change(t, &a)?,
+    };
+    record_assignment_event(t, pg, actor, &event, &a.enterprise_uscc, &a.division_code)?;
+    load_assignment(t, id)
+}
+
+/// Records an assignment event as the officer's console record (projected, pulled).
+fn record_assignment_event(
+    t: &mut dyn Tx,
+    pg: bool,
+    actor: &Actor,
+    event: &AssignmentEvent,
+    uscc: &str,
+    division: &str,
+) -> Result<(), StoreError> {
+    console_record(
+        t,
+        pg,
+        actor,
+        &Uuid::now_v7().to_string(),
+        "assignment",
+        &to_json(event)?,
+        Some(uscc),
+        division,
+    )?;
+    Ok(())
 }

@@ -461,11 +461,13 @@ fn migration_0016_derives_the_outcome_of_facts_projected_before() {
     let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
     {
         let c = rusqlite::Connection::open(data.database()).expect("sqlite");
-        for sql in migrations_before_0016("sqlite") {
-            c.execute_batch(&sql).expect("migration");
+        let before = migrations_before_0016("sqlite");
+        for sql in &before {
+            c.execute_batch(sql).expect("migration");
         }
         c.execute_batch(&format!(
-            "PRAGMA foreign_keys = OFF; {rows} PRAGMA user_version = 13;"
+            "PRAGMA foreign_keys = OFF; {rows} PRAGMA user_version = {};",
+            before.len()
         ))
         .expect("data before 0016");
     }

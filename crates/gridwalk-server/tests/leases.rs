@@ -320,11 +320,15 @@ async fn the_ledger_keeps_to_the_jurisdiction_and_reads_back_as_xlsx(h: &Harness
     assert_eq!(v["counts"]["leases"], 1, "{v}");
     let (_, v) = ledger(h, &town, &format!("?division={VILLAGE}")).await;
     assert_eq!(v["counts"]["leases"], 3, "{v}");
-    // A grid worker's session gets nothing.
-    let (status, _) = h
+    // A grid worker gets nothing: 403, as for the exports.
+    let (status, v) = h
         .get(&h.enroll("grid-east").await.token, "/v1/leases")
         .await;
-    assert_eq!(status, 404);
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (403, Some("forbidden_role")),
+        "{v}"
+    );
 
     // The sheet.
     let (status, head, body) = get_xlsx(h, &town, &format!("?division={TOWN}")).await;

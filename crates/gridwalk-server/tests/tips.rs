@@ -22,6 +22,7 @@ both_databases!(
     every_tip_route_is_scoped_to_the_callers_jurisdiction,
     tips_are_checked_before_they_are_recorded,
     console_tip_writes_need_the_csrf_token,
+    a_tip_whose_verification_was_cancelled_stays_pending_and_is_assigned_again,
 );
 
 /// Status and body of a GET.
@@ -149,9 +150,29 @@ async fn a_tip_is_verified_by_the_assigned_inspection_and_counted(h: &Harness) {
     assert!(note.contains("夜间违规打磨"), "{note}");
     assert!(note.starts_with("举报核查（12350热线）"), "{note}");
 
-    // A second tip on the same enterprise joins the open verification.
-    let second = record(h, &officer, tip_request("grid-east")).await;
+    // A second tip on the same enterprise joins the open verification: the phone gets
+    // its content too, and the earlier deadline.
+    let mut other = tip_request("grid-east");
+    other["content"] = json!("内部职工反映抛光车间粉尘清扫记录造假");
+    other["deadline"] = json!(in_days(3));
+    let second = record(h, &officer, other).await;
     assert_eq!(second["assignment_id"], tip["assignment_id"], "{second}");
+    let pulled = pull_all(h, &grid.token, 3).await;
+    let latest = pulled
+        .iter()
+        .rev()
+        .find(|c| c["kind"] == "assignment")
+        .unwrap_or_else(|| panic!("{pulled:?}"));
+    let note = latest["body"]["note"].as_str().unwrap_or("");
+    assert!(
+        note.contains("夜间违规打磨") && note.contains("清扫记录造假"),
+        "{note}"
+    );
+    assert_eq!(latest["body"]["due"], in_days(3), "{latest}");
+    assert!(
+        !note.contains(REPORTER_PHONE) && !note.contains(REPORTER_NAME),
+        "{note}"
+    );
 
     let (record, inspection) = verification(1, "substantiated");
     let (_, v) = h.push(&grid.token, &[record]).await;
@@ -212,6 +233,26 @@ async fn a_tip_is_verified_by_the_assigned_inspection_and_counted(h: &Harness) {
         "{v}"
     );
     assert_eq!(v["reward_by"], "officer");
+    // The decision stands on that verification: rejected, the tip waits for a new one
+    // and for a new decision; approved again, both stand again.
+    let (status, _) = post(
+        h,
+        Some(&officer),
+        &review,
+        json!({"state": "rejected", "comment": "复核：照片与现场不符"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, got) = h.get(&officer, &format!("/v1/tips/{id}")).await;
+    assert_eq!(
+        (&got["status"], &got["reward_decision"]),
+        (&json!("verifying"), &Value::Null),
+        "{got}"
+    );
+    let (status, _) = post(h, Some(&officer), &review, json!({"state": "approved"})).await;
+    assert_eq!(status, 200);
+    let (_, got) = h.get(&officer, &format!("/v1/tips/{id}")).await;
+    assert_eq!(got["reward_decision"], "granted", "{got}");
 
     let (status, bytes) = get_bytes_of(
         h,
@@ -585,5 +626,47 @@ async fn console_tip_writes_need_the_csrf_token(h: &Harness) {
         reporter.status(),
         200,
         "the recorder reads with the cookie alone"
+    );
+}
+
+/// The verification's assignee leaves and the assignment is cancelled: the tip is still
+/// unverified (pending, overdue after its deadline) and can be assigned again.
+async fn a_tip_whose_verification_was_cancelled_stays_pending_and_is_assigned_again(h: &Harness) {
+    h.enroll("grid-east").await;
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let tip = record(h, &officer, tip_request("grid-east")).await;
+    let id = tip["id"].as_str().expect("id").to_string();
+    let first = tip["assignment_id"].as_str().expect("assigned").to_string();
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        &format!("/v1/assignments/{first}/cancel"),
+        json!({"reason": "网格员调离"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, got) = h.get(&officer, &format!("/v1/tips/{id}")).await;
+    assert_eq!(got["status"], "cancelled", "{got}");
+    let (_, summary) = h
+        .get(&officer, &format!("/v1/tips/summary?division={TOWN}"))
+        .await;
+    assert_eq!(
+        (&summary["received"], &summary["pending"]),
+        (&json!(1), &json!(1)),
+        "{summary}"
+    );
+    let (status, again) = post(
+        h,
+        Some(&officer),
+        &format!("/v1/tips/{id}/enterprise"),
+        json!({"enterprise_uscc": uscc_here(), "assignee": "grid-east"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["status"], "verifying", "{again}");
+    assert_ne!(
+        again["assignment_id"].as_str(),
+        Some(first.as_str()),
+        "{again}"
     );
 }

@@ -28,7 +28,6 @@ export function isFailed(item: ItemView): boolean {
   return v !== null && (item.fail_when === 'yes' || item.fail_when === 'no') && v === item.fail_when;
 }
 
-/** Failed, needs a photo, and has none. */
 /** Whether the current answer is one that must carry a photo as evidence. */
 export function needsEvidence(item: ItemView): boolean {
   const want = item.photo_required_when ?? [];
@@ -39,6 +38,7 @@ export function needsEvidence(item: ItemView): boolean {
   return false;
 }
 
+/** Needs a photo (failed on a photo-on-fail item, or an answer that needs evidence) and has none. */
 export function needsPhoto(item: ItemView): boolean {
   return ((isFailed(item) && item.photo_required_on_fail) || needsEvidence(item)) && photosOf(item).length === 0;
 }
