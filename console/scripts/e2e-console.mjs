@@ -83,6 +83,10 @@ try {
   check(duties >= 5, `the campaign's duties listed (${duties})`);
   check((await tid('overview-campaign-name').innerText()).includes('粉尘'), 'campaign name');
   await shot('02-overview');
+  // 专项行动进度表 downloads with the session; the Rust side opens it.
+  const [progress] = await Promise.all([page.waitForEvent('download'), tid('export-coverage').click()]);
+  check(/\.xlsx$/.test(progress.suggestedFilename()), `a progress sheet: ${progress.suggestedFilename()}`);
+  await progress.saveAs(join(shots, 'coverage.xlsx'));
   await page.locator('[data-testid=overview-duties] tbody tr td:nth-child(2) a').first().click();
   await tid('overview-children').waitFor();
   await shot('03-overview-duty');

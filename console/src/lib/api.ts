@@ -183,7 +183,7 @@ export function photoUrl(inspectionId: string, sha256: string): string {
 /** The URL of an Excel ledger (台账) for the current filters; the browser downloads it
  * with the session cookie. */
 export function exportUrl(
-  ledger: 'hazards' | 'inspections' | 'enterprises' | 'tips' | 'leases',
+  ledger: 'hazards' | 'inspections' | 'enterprises' | 'tips' | 'leases' | 'coverage',
   params: Record<string, string | number | boolean | undefined | null>,
 ): string {
   return `/v1/exports/${ledger}.xlsx${query(params)}`;

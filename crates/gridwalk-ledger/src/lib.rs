@@ -6,6 +6,8 @@
 //! - [`EnterpriseRow`]: 粉尘涉爆企业底数台账, the register with the facts visits confirmed.
 //! - [`TipRow`]: 举报核查台账, one row per tip-off with its verification (never its
 //!   reporter).
+//! - [`CoverageRow`]: 专项行动进度表, per duty of a campaign the applicable enterprises
+//!   done / not done / overdue in a division and in each of its children.
 //! - [`LeaseRow`]: 厂中厂台账, one row per lease with its site, both parties and the
 //!   tenant's pre-lease check.
 //!
@@ -23,8 +25,8 @@ mod rows;
 mod writer;
 
 pub use rows::{
-    EnterpriseRow, HazardRow, InspectionRow, LeaseRow, TipRow, ENTERPRISE_COLUMNS, HAZARD_COLUMNS,
-    INSPECTION_COLUMNS, LEASE_COLUMNS, TIP_COLUMNS,
+    CoverageRow, EnterpriseRow, HazardRow, InspectionRow, LeaseRow, TipRow, COVERAGE_COLUMNS,
+    ENTERPRISE_COLUMNS, HAZARD_COLUMNS, INSPECTION_COLUMNS, LEASE_COLUMNS, TIP_COLUMNS,
 };
 pub use writer::{write_all, Cell, Column, LedgerRow, LedgerWriter, MAX_ROWS};
 

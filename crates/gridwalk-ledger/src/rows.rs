@@ -512,3 +512,66 @@ impl LedgerRow for TipRow {
         ]
     }
 }
+
+/// One line of the 专项行动进度表: a duty of the campaign in the division as a whole (the
+/// first line of each duty) or in one of its child divisions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CoverageRow {
+    /// The duty's number in the notice.
+    pub duty_no: i64,
+    /// 工作任务.
+    pub duty_title: String,
+    /// 时限 at this line's level, if the duty sets one there.
+    pub deadline: Option<NaiveDate>,
+    /// 区域: the division's name (the whole division's line says 合计).
+    pub area: String,
+    pub area_code: String,
+    /// 适用企业.
+    pub applicable: i64,
+    pub done: i64,
+    pub not_done: i64,
+    pub overdue: i64,
+}
+
+/// The columns of the progress sheet.
+pub const COVERAGE_COLUMNS: [Column; 11] = [
+    col("序号", 6.0),
+    col("任务序号", 8.0),
+    col("工作任务", 30.0),
+    col("时限", 11.0),
+    col("区域", 18.0),
+    col("区划代码", 14.0),
+    col("适用企业数", 10.0),
+    col("已完成", 8.0),
+    col("未完成", 8.0),
+    col("逾期未完成", 10.0),
+    col("完成率", 8.0),
+];
+
+impl LedgerRow for CoverageRow {
+    const TITLE: &'static str = "专项行动进度表";
+
+    fn columns() -> &'static [Column] {
+        &COVERAGE_COLUMNS
+    }
+
+    fn cells(&self, seq: u64) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Int(seq as i64),
+            Cell::Int(self.duty_no),
+            Cell::Text(&self.duty_title),
+            Cell::opt_date(self.deadline),
+            Cell::Text(&self.area),
+            Cell::Text(&self.area_code),
+            Cell::Int(self.applicable),
+            Cell::Int(self.done),
+            Cell::Int(self.not_done),
+            Cell::Int(self.overdue),
+            if self.applicable > 0 {
+                Cell::Percent(self.done as f64 / self.applicable as f64)
+            } else {
+                Cell::Empty
+            },
+        ]
+    }
+}

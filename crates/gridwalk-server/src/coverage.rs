@@ -201,6 +201,84 @@ fn count_split(
     }
 }
 
+/// Coverage of every duty of `campaign` in `division` on `today`, inside a transaction
+/// (the API's [`Store::coverage`] and the progress sheet's export).
+pub(crate) fn duties_in(
+    t: &mut dyn Tx,
+    campaign: &Campaign,
+    division: &DivisionCode,
+    today: NaiveDate,
+) -> Result<Vec<DutyCoverage>, StoreError> {
+    let (lo, hi) = code_range(division);
+    let clen = child_len(division);
+    let start = campaign.starts_on.to_string();
+    let mut out = Vec::new();
+    // Child names, looked up once for all duties.
+    let mut names: std::collections::HashMap<String, Option<String>> =
+        std::collections::HashMap::new();
+    for duty in &campaign.duties {
+        // The child length is ours, not input: a literal (PostgreSQL's substr takes
+        // int4, which a bound i64 is not).
+        let (done, done_params) = done_sql(duty, 4);
+        let sql = format!(
+            "SELECT substr(e.village_code, 1, {clen}) AS child, count(*),
+                        sum(CASE WHEN {done} THEN 1 ELSE 0 END)
+                 FROM enterprise e
+                 WHERE e.village_code >= $1 AND e.village_code < $2 AND {applies}
+                 GROUP BY substr(e.village_code, 1, {clen}) ORDER BY child",
+            applies = applies(&duty.applies_to),
+        );
+        let mut params: Vec<Val> = vec![lo.clone().into(), hi.clone().into(), start.clone().into()];
+        params.extend(done_params);
+        let rows = t.query(&sql, &params)?;
+        let mut children = Vec::new();
+        let (mut applicable, mut done) = (0u64, 0u64);
+        for r in &rows {
+            let code = r.str(0)?;
+            let (n, d) = (
+                r.int(1)?.max(0) as u64,
+                r.opt_int(2)?.unwrap_or(0).max(0) as u64,
+            );
+            applicable += n;
+            done += d;
+            let padded = format!("{code:0<12}");
+            let child_deadline = DivisionCode::parse(&padded)
+                .ok()
+                .and_then(|c| duty.deadline_for(&c));
+            let name = match names.get(&padded) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = t
+                        .query_opt(
+                            "SELECT name FROM division WHERE code = $1",
+                            &[padded.clone().into()],
+                        )?
+                        .map(|r| r.str(0))
+                        .transpose()?;
+                    names.insert(padded.clone(), n.clone());
+                    n
+                }
+            };
+            children.push(ChildCoverage {
+                code: padded,
+                name,
+                deadline: child_deadline.map(|d| d.to_string()),
+                counts: count_split(n, d, child_deadline, today),
+            });
+        }
+        let deadline = duty.deadline_for(division);
+        out.push(DutyCoverage {
+            duty_id: duty.id.clone(),
+            no: duty.no,
+            title_zh: duty.title_zh.clone(),
+            deadline: deadline.map(|d| d.to_string()),
+            counts: count_split(applicable, done, deadline, today),
+            children,
+        });
+    }
+    Ok(out)
+}
+
 impl Store {
     /// Stores (or replaces) a campaign.
     pub fn import_campaign(&self, c: &Campaign) -> Result<(), StoreError> {
@@ -303,77 +381,7 @@ impl Store {
         division: &DivisionCode,
         today: NaiveDate,
     ) -> Result<Coverage, StoreError> {
-        let (lo, hi) = code_range(division);
-        let clen = child_len(division);
-        let start = campaign.starts_on.to_string();
-        let duties = self.tx(|t| {
-            let mut out = Vec::new();
-            // Child names, looked up once for all duties.
-            let mut names: std::collections::HashMap<String, Option<String>> =
-                std::collections::HashMap::new();
-            for duty in &campaign.duties {
-                // The child length is ours, not input: a literal (PostgreSQL's substr takes
-                // int4, which a bound i64 is not).
-                let (done, done_params) = done_sql(duty, 4);
-                let sql = format!(
-                    "SELECT substr(e.village_code, 1, {clen}) AS child, count(*),
-                            sum(CASE WHEN {done} THEN 1 ELSE 0 END)
-                     FROM enterprise e
-                     WHERE e.village_code >= $1 AND e.village_code < $2 AND {applies}
-                     GROUP BY substr(e.village_code, 1, {clen}) ORDER BY child",
-                    applies = applies(&duty.applies_to),
-                );
-                let mut params: Vec<Val> =
-                    vec![lo.clone().into(), hi.clone().into(), start.clone().into()];
-                params.extend(done_params);
-                let rows = t.query(&sql, &params)?;
-                let mut children = Vec::new();
-                let (mut applicable, mut done) = (0u64, 0u64);
-                for r in &rows {
-                    let code = r.str(0)?;
-                    let (n, d) = (
-                        r.int(1)?.max(0) as u64,
-                        r.opt_int(2)?.unwrap_or(0).max(0) as u64,
-                    );
-                    applicable += n;
-                    done += d;
-                    let padded = format!("{code:0<12}");
-                    let child_deadline = DivisionCode::parse(&padded)
-                        .ok()
-                        .and_then(|c| duty.deadline_for(&c));
-                    let name = match names.get(&padded) {
-                        Some(n) => n.clone(),
-                        None => {
-                            let n = t
-                                .query_opt(
-                                    "SELECT name FROM division WHERE code = $1",
-                                    &[padded.clone().into()],
-                                )?
-                                .map(|r| r.str(0))
-                                .transpose()?;
-                            names.insert(padded.clone(), n.clone());
-                            n
-                        }
-                    };
-                    children.push(ChildCoverage {
-                        code: padded,
-                        name,
-                        deadline: child_deadline.map(|d| d.to_string()),
-                        counts: count_split(n, d, child_deadline, today),
-                    });
-                }
-                let deadline = duty.deadline_for(division);
-                out.push(DutyCoverage {
-                    duty_id: duty.id.clone(),
-                    no: duty.no,
-                    title_zh: duty.title_zh.clone(),
-                    deadline: deadline.map(|d| d.to_string()),
-                    counts: count_split(applicable, done, deadline, today),
-                    children,
-                });
-            }
-            Ok(out)
-        })?;
+        let duties = self.tx(|t| duties_in(t, campaign, division, today))?;
         Ok(Coverage {
             campaign_id: campaign.id.clone(),
             campaign_name_zh: campaign.name_zh.clone(),

@@ -17,8 +17,8 @@ use gridwalk_checklist::hazard::{china_date, china_offset};
 use gridwalk_checklist::{Confirmations, HazardState, HazardStatus};
 use gridwalk_core::{Campaign, DivisionCode, Enterprise, ReviewState};
 use gridwalk_ledger::{
-    EnterpriseRow, HazardRow, InspectionRow, LeaseRow, LedgerError, LedgerMeta, LedgerRow,
-    LedgerWriter, TipRow,
+    CoverageRow, EnterpriseRow, HazardRow, InspectionRow, LeaseRow, LedgerError, LedgerMeta,
+    LedgerRow, LedgerWriter, TipRow,
 };
 use gridwalk_protocol::ProblemCode;
 use std::collections::HashMap;
@@ -38,10 +38,14 @@ pub enum LedgerKind {
     Tips,
     /// 厂中厂台账 (docs/leases.md).
     Leases,
+    /// 专项行动进度表: the campaign's duties done / not done / overdue per child division
+    /// (docs/campaign.md "Coverage").
+    Coverage,
 }
 
 impl LedgerKind {
-    /// `hazards`, `inspections` or `enterprises` (the CLI word and the URL's).
+    /// `hazards`, `inspections`, `enterprises`, `tips`, `leases` or `coverage` (the CLI
+    /// word and the URL's).
     pub fn parse(s: &str) -> Option<LedgerKind> {
         match s {
             "hazards" => Some(LedgerKind::Hazards),
@@ -49,6 +53,7 @@ impl LedgerKind {
             "enterprises" => Some(LedgerKind::Enterprises),
             "tips" => Some(LedgerKind::Tips),
             "leases" => Some(LedgerKind::Leases),
+            "coverage" => Some(LedgerKind::Coverage),
             _ => None,
         }
     }
@@ -61,6 +66,7 @@ impl LedgerKind {
             LedgerKind::Enterprises => "enterprises",
             LedgerKind::Tips => "tips",
             LedgerKind::Leases => "leases",
+            LedgerKind::Coverage => "coverage",
         }
     }
 
@@ -72,6 +78,7 @@ impl LedgerKind {
             LedgerKind::Enterprises => EnterpriseRow::TITLE,
             LedgerKind::Tips => TipRow::TITLE,
             LedgerKind::Leases => LeaseRow::TITLE,
+            LedgerKind::Coverage => CoverageRow::TITLE,
         }
     }
 }
@@ -311,6 +318,7 @@ enum Filled {
     Enterprises(LedgerWriter<EnterpriseRow>),
     Tips(LedgerWriter<TipRow>),
     Leases(LedgerWriter<LeaseRow>),
+    Coverage(LedgerWriter<CoverageRow>),
 }
 
 impl Store {
@@ -358,6 +366,20 @@ impl Store {
         };
         let now = Utc::now();
         let today = china_date(now);
+        // The progress sheet is of one campaign: the one named, else the one the
+        // coverage view shows (active today, else the latest covering the division).
+        let campaign = match (req.kind, campaign) {
+            (LedgerKind::Coverage, None) => Some(
+                self.default_campaign(&req.division, today)?
+                    .ok_or_else(|| {
+                        problem(
+                            ProblemCode::NotFound,
+                            format!("no campaign covers {}", req.division),
+                        )
+                    })?,
+            ),
+            (_, c) => c,
+        };
         // The rows are read in one transaction; the sheet is compressed after it, so the
         // database is not held while the zip is written.
         let (filled, division_name) = self.tx(|t| {
@@ -411,6 +433,17 @@ impl Store {
                     }
                     Filled::Leases(w)
                 }
+                LedgerKind::Coverage => {
+                    let mut w =
+                        LedgerWriter::<CoverageRow>::new(&meta, tempdir).map_err(ledger_err)?;
+                    let c = campaign
+                        .as_ref()
+                        .ok_or_else(|| StoreError::Corrupt("coverage without a campaign".into()))?;
+                    for row in coverage_rows(t, c, &req.division, &division_name, today)? {
+                        w.push(&row).map_err(ledger_err)?;
+                    }
+                    Filled::Coverage(w)
+                }
             };
             Ok((filled, division_name))
         })?;
@@ -420,6 +453,7 @@ impl Store {
             Filled::Enterprises(w) => w.finish_to_writer(out),
             Filled::Tips(w) => w.finish_to_writer(out),
             Filled::Leases(w) => w.finish_to_writer(out),
+            Filled::Coverage(w) => w.finish_to_writer(out),
         }
         .map_err(ledger_err)?;
         let day = today.format("%Y%m%d");
@@ -751,6 +785,47 @@ pub fn content_disposition(ascii: &str, name: &str) -> String {
 /// The content type of an xlsx file.
 pub const XLSX_CONTENT_TYPE: &str =
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The progress sheet's lines: per duty, the whole division (合计), then each child.
+fn coverage_rows(
+    t: &mut dyn Tx,
+    campaign: &Campaign,
+    division: &DivisionCode,
+    division_name: &str,
+    today: NaiveDate,
+) -> Result<Vec<CoverageRow>, StoreError> {
+    let date = |d: &Option<String>| d.as_deref().and_then(|d| d.parse::<NaiveDate>().ok());
+    let mut rows = Vec::new();
+    for duty in crate::coverage::duties_in(t, campaign, division, today)? {
+        let line =
+            |area: String, code: String, deadline, c: &crate::coverage::Counts| CoverageRow {
+                duty_no: i64::from(duty.no),
+                duty_title: duty.title_zh.clone(),
+                deadline,
+                area,
+                area_code: code,
+                applicable: c.applicable as i64,
+                done: c.done as i64,
+                not_done: c.not_done as i64,
+                overdue: c.overdue as i64,
+            };
+        rows.push(line(
+            format!("{division_name}（合计）"),
+            division.as_str().to_string(),
+            date(&duty.deadline),
+            &duty.counts,
+        ));
+        for child in &duty.children {
+            rows.push(line(
+                child.name.clone().unwrap_or_else(|| child.code.clone()),
+                child.code.clone(),
+                date(&child.deadline),
+                &child.counts,
+            ));
+        }
+    }
+    Ok(rows)
+}
 
 #[cfg(test)]
 mod tests {

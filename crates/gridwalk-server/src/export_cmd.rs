@@ -1,4 +1,4 @@
-//! `gridwalk-server export hazards|inspections|enterprises|tips|leases --division CODE [--campaign
+//! `gridwalk-server export hazards|inspections|enterprises|tips|leases|coverage --division CODE [--campaign
 //! ID] --format xlsx --out FILE`: the ledgers (台账) of docs/exports.md. Without `--as
 //! NAME` the operator exports (every division).
 

@@ -358,6 +358,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/tips/{id}/reporter"),
     ("GET", "/v1/leases"),
     ("GET", "/v1/exports/leases.xlsx"),
+    ("GET", "/v1/exports/coverage.xlsx"),
     ("GET", "/v1/inspections/{id}/record.pdf"),
     ("GET", "/v1/verify/{sha256}"),
     ("GET", "/openapi.json"),
@@ -454,6 +455,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/tips/{id}/reporter", get(crate::http_tips::reporter))
         .route("/v1/leases", get(crate::http_export::leases))
+        .route(
+            "/v1/exports/coverage.xlsx",
+            get(crate::http_export::coverage_xlsx),
+        )
         .route(
             "/v1/exports/leases.xlsx",
             get(crate::http_export::leases_xlsx),

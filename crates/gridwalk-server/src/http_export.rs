@@ -1,5 +1,5 @@
 //! The ledgers (台账) for the officer's console: `GET /v1/exports/{hazards,inspections,
-//! enterprises,tips,leases}.xlsx` (docs/exports.md), and the 厂中厂 ledger as JSON
+//! enterprises,tips,leases,coverage}.xlsx` (docs/exports.md), and the 厂中厂 ledger as JSON
 //! (`GET /v1/leases`, docs/leases.md). A thin shell over [`Store::export_ledger`]: the
 //! file is written to an unnamed temp file in the data directory (never held in memory)
 //! and streamed from there; it disappears when the answer is sent or dropped.
@@ -147,6 +147,19 @@ pub(crate) async fn tips_xlsx(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     export(s, caller, LedgerKind::Tips, q).await
+}
+
+#[utoipa::path(get, path = "/v1/exports/coverage.xlsx", params(ExportQuery),
+    responses((status = 200, description = "专项行动进度表: per duty of the campaign (`campaign`, else the one the coverage view shows), the applicable enterprises done, not done and overdue in the division (合计) and in each child division, with the deadline at that level and the completion rate (attachment); only `division` and `campaign` apply", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = "4XX", description = "A problem; a division outside the caller's jurisdiction, or no campaign covering it, is 404; a device token or a grid worker's or expert's session 403", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn coverage_xlsx(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    export(s, caller, LedgerKind::Coverage, q).await
 }
 
 #[utoipa::path(get, path = "/v1/exports/leases.xlsx", params(ExportQuery),

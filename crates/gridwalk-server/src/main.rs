@@ -417,6 +417,12 @@ enum ExportCommand {
         #[command(flatten)]
         ledger: export_cmd::LedgerArgs,
     },
+    /// 专项行动进度表: per duty of the campaign (`--campaign`, else the one the coverage
+    /// view shows), done / not done / overdue in the division and each child.
+    Coverage {
+        #[command(flatten)]
+        ledger: export_cmd::LedgerArgs,
+    },
     /// 检查记录: one inspection as a printable PDF with a QR code that verifies it.
     Record(print_cmd::RecordArgs),
 }
@@ -526,6 +532,9 @@ fn main() -> Result<()> {
         Command::Export {
             command: ExportCommand::Leases { ledger },
         } => export_cmd::run(&store, LedgerKind::Leases, ledger, Default::default()),
+        Command::Export {
+            command: ExportCommand::Coverage { ledger },
+        } => export_cmd::run(&store, LedgerKind::Coverage, ledger, Default::default()),
         Command::Export {
             command: ExportCommand::Inspections { .. },
         } => {

@@ -63,6 +63,7 @@ use utoipa::{Modify, OpenApi};
         crate::http_tips::reporter,
         crate::http_export::leases,
         crate::http_export::leases_xlsx,
+        crate::http_export::coverage_xlsx,
         crate::http_print::record_pdf,
         crate::http_print::verify,
         document,

@@ -19,6 +19,7 @@ both_databases!(
     coverage_answers_only_inside_the_callers_jurisdiction,
     campaigns_reach_the_phones_by_pull_from_protocol_2_on,
     duties_count_what_the_visit_confirmed_and_what_is_rectified,
+    the_progress_sheet_has_every_duty_for_the_division_and_its_children,
 );
 
 fn shipped() -> Campaign {
@@ -514,4 +515,53 @@ fn migration_0016_derives_the_outcome_of_facts_projected_before() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(got, want, "PostgreSQL");
+}
+
+/// 专项行动进度表: every duty of the campaign, the division's total line then one line
+/// per child, the same counts as the coverage view; another town's officer gets none.
+async fn the_progress_sheet_has_every_duty_for_the_division_and_its_children(h: &Harness) {
+    let c = campaigns(h).await;
+    spot_check_here(h).await;
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let (status, _, bytes) = get_export(
+        h,
+        &officer,
+        &format!("/v1/exports/coverage.xlsx?campaign={}", c.id),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let sheet = ledger_table(h, &bytes, "专项行动进度表");
+    let col = |name: &str| sheet.col(name);
+    let rows: Vec<&Vec<String>> = sheet.rows.iter().collect();
+    let joint = |area: &str| {
+        rows.iter()
+            .find(|r| r[col("工作任务")] == "实施联合执法检查" && r[col("区域")].contains(area))
+            .unwrap_or_else(|| panic!("no 联合执法 line for {area}: {rows:?}"))
+    };
+    let total = joint("合计");
+    assert_eq!(
+        (
+            total[col("适用企业数")].as_str(),
+            total[col("已完成")].as_str()
+        ),
+        ("2", "1"),
+        "{total:?}"
+    );
+    assert_eq!(total[col("区划代码")], DISTRICT);
+    assert_eq!(joint("金城镇")[col("已完成")], "1");
+    let duties: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r[col("工作任务")].as_str()).collect();
+    assert_eq!(duties.len(), c.duties.len(), "{duties:?}");
+    // Another town's officer: not this district.
+    let other = officer_session(h, "officer-rulin", OTHER_TOWN).await;
+    let (status, _, _) = get_export(
+        h,
+        &other,
+        &format!(
+            "/v1/exports/coverage.xlsx?division={DISTRICT}&campaign={}",
+            c.id
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
 }

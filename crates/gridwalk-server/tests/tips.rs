@@ -9,7 +9,6 @@ mod common;
 #[path = "../benches/support/mod.rs"]
 mod support;
 
-use calamine::{open_workbook, Data, Reader, Xlsx};
 use common::*;
 use gridwalk_checklist::{Answer, AnswerValue, YesNoNa};
 use gridwalk_protocol::{RecordEnvelope, RecordKind, Role};
@@ -91,26 +90,6 @@ fn verification(seq: u64, outcome: &str) -> (RecordEnvelope, Uuid) {
     let mut e = RecordEnvelope::new(id, RecordKind::Inspection, seq, text);
     e.enterprise_uscc = Some(uscc_here());
     (e, id)
-}
-
-/// Every cell of the only sheet of an xlsx file, as text, row by row.
-fn ledger_cells(h: &Harness, bytes: &[u8]) -> Vec<Vec<String>> {
-    let path = h.dir.path().join(format!("{}.xlsx", Uuid::new_v4()));
-    std::fs::write(&path, bytes).expect("write");
-    let mut wb: Xlsx<_> = open_workbook(&path).expect("open xlsx");
-    let name = wb.sheet_names()[0].clone();
-    let range = wb.worksheet_range(&name).expect("sheet");
-    range
-        .rows()
-        .map(|r| {
-            r.iter()
-                .map(|c| match c {
-                    Data::Empty => String::new(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .collect()
 }
 
 async fn record(h: &Harness, token: &str, body: Value) -> Value {
@@ -261,17 +240,10 @@ async fn a_tip_is_verified_by_the_assigned_inspection_and_counted(h: &Harness) {
     )
     .await;
     assert_eq!(status, 200);
-    let cells = ledger_cells(h, &bytes);
-    assert!(cells[0][0].starts_with("举报核查台账"), "{:?}", cells[0]);
-    let header = &cells[1];
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|c| c == name)
-            .unwrap_or_else(|| panic!("{name} in {header:?}"))
-    };
-    let rows: Vec<&Vec<String>> = cells[2..].iter().filter(|r| !r[0].is_empty()).collect();
-    assert_eq!(rows.len(), 2, "{cells:?}");
+    let sheet = ledger_table(h, &bytes, "举报核查台账");
+    let col = |name: &str| sheet.col(name);
+    let rows: Vec<&Vec<String>> = sheet.rows.iter().collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
     let row = rows
         .iter()
         .find(|r| r[col("奖励决定")] == "给予奖励")

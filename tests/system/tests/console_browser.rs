@@ -330,6 +330,27 @@ fn the_officer_console_in_chromium() {
         );
     }
 
+    // The progress sheet the browser downloaded: every duty of the campaign shown.
+    {
+        let (sheet, rows, header) = sheet_rows(&shots.join("coverage.xlsx"));
+        assert_eq!(sheet, "专项行动进度表");
+        assert_eq!(
+            header.last().map(String::as_str),
+            Some("完成率"),
+            "{header:?}"
+        );
+        let col = header
+            .iter()
+            .position(|h| h == "工作任务")
+            .unwrap_or_else(|| panic!("{header:?}"));
+        let duties: std::collections::BTreeSet<&str> = rows
+            .iter()
+            .filter_map(|r| r.get(col).map(String::as_str))
+            .filter(|d| !d.is_empty() && *d != "工作任务")
+            .collect();
+        assert_eq!(duties.len(), 9, "{duties:?}");
+    }
+
     // The 厂中厂 ledger the browser downloaded: the tenant, its landlord and 不适租.
     {
         let (sheet, rows, header) = sheet_rows(&shots.join("leases.xlsx"));

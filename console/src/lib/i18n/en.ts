@@ -328,6 +328,7 @@ export const en: Messages = {
   'map.counts': '{enterprises} enterprises ({unlocated} without a location) · {inspections} inspections',
   'map.open': 'Open',
 
+  'export.coverage': 'Export progress sheet (Excel)',
   'export.hazards': 'Export the hazard ledger (Excel)',
   'export.inspections': 'Export the inspection ledger (Excel)',
   'export.enterprises': 'Export the register ledger (Excel)',

@@ -329,6 +329,7 @@ export const zh = {
   'map.open': '打开',
 
   'export.hazards': '导出隐患排查治理台账（Excel）',
+  'export.coverage': '导出专项行动进度表（Excel）',
   'export.inspections': '导出检查记录台账（Excel）',
   'export.enterprises': '导出粉尘涉爆企业底数台账（Excel）',
 

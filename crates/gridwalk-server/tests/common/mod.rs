@@ -541,3 +541,53 @@ pub async fn get_export(
     let headers = resp.headers().clone();
     (status, headers, resp.bytes().await.expect("body").to_vec())
 }
+
+/// Every cell of the only sheet of an xlsx file, as text, row by row.
+pub fn ledger_cells(h: &Harness, bytes: &[u8]) -> Vec<Vec<String>> {
+    let path = h.dir.path().join(format!("{}.xlsx", Uuid::now_v7()));
+    std::fs::write(&path, bytes).expect("write");
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&path).expect("open xlsx");
+    let name = calamine::Reader::sheet_names(&wb)[0].clone();
+    let range = calamine::Reader::worksheet_range(&mut wb, &name).expect("sheet");
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    calamine::Data::Empty => String::new(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A downloaded ledger: its header row and its numbered rows (the title row checked).
+pub struct LedgerTable {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl LedgerTable {
+    /// The index of the column named `name`.
+    pub fn col(&self, name: &str) -> usize {
+        self.header
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("{name} in {:?}", self.header))
+    }
+}
+
+/// Reads a ledger whose title row starts with `title`.
+pub fn ledger_table(h: &Harness, bytes: &[u8], title: &str) -> LedgerTable {
+    let cells = ledger_cells(h, bytes);
+    assert!(cells[0][0].starts_with(title), "{:?}", cells[0]);
+    LedgerTable {
+        header: cells[1].clone(),
+        rows: cells[2..]
+            .iter()
+            .filter(|r| !r[0].is_empty())
+            .cloned()
+            .collect(),
+    }
+}
