@@ -258,6 +258,33 @@ try {
   await page.waitForFunction(() => (document.querySelector('[data-testid=answer-text]'))?.value === '王建国');
   await shot('22-survey-officer-known');
 
+  // 厂中厂: 华宇喷涂's site and its tenant; a new tenant and its lease recorded offline.
+  await page.evaluate(() => { location.hash = '#/enterprise/4b8c1d2e-3f40-5a61-b7c8-d9e0f1a2b3c4'; });
+  await tid('enterprise-site').waitFor();
+  await tid('enterprise-site').scrollIntoViewIfNeeded();
+  await shot('23-site-leases');
+  await tid('add-lease').click();
+  await tid('lease-form').waitFor();
+  await tid('lease-tenant-name').fill('常州市金坛顺达五金厂');
+  await tid('lease-tenant-uscc').fill('91320413MA0000003V');
+  await tid('lease-save').click();
+  await tid('lease-error').first().waitFor();
+  if (!((await tid('lease-error').first().textContent()) ?? '').includes('校验')) fail('a wrong USCC is not explained');
+  await tid('lease-tenant-uscc').fill('91320413MA0000003U');
+  await tid('lease-floors').fill('3-4');
+  await tid('lease-area').fill('860');
+  await tid('lease-start').fill('2026-12-01');
+  await tid('lease-end').fill('2029-11-30');
+  await tid('lease-use').fill('五金件抛光（铝）');
+  await tid('lease-equipment').check();
+  await tid('lease-agreement-no').check();
+  await shot('24-lease-form');
+  await tid('lease-save').click();
+  await tid('screen-enterprise').waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=site-lease]')].some((r) => r.textContent?.includes('顺达五金厂') && r.textContent?.includes('现场登记')));
+  await tid('enterprise-site').scrollIntoViewIfNeeded();
+  await shot('25-site-lease-recorded');
+
   const real = errors.filter((e) => !/geolocation|Permissions policy/i.test(e));
   if (real.length) fail(`page errors: ${real.join(' | ')}`);
   step('main flow passed');

@@ -9,7 +9,7 @@ import type { HazardSummary, SyncRecord, SyncStatus } from './backend/types';
 
 describe('router', () => {
   it('round-trips every route', () => {
-    const routes = [{ name: 'home' }, { name: 'enterprises' }, { name: 'enterprise', id: 'a b' }, { name: 'inspection', id: 'i1' },
+    const routes = [{ name: 'home' }, { name: 'enterprises' }, { name: 'enterprise', id: 'a b' }, { name: 'lease', id: 'a b' }, { name: 'inspection', id: 'i1' },
       { name: 'inspection', id: 'i1', item: 'MH-D-03' }, { name: 'review', id: 'i1' }, { name: 'done', id: 'i1' },
       { name: 'hazards' }, { name: 'hazard', id: 'h' }, { name: 'sync' }, { name: 'enroll' }] as const;
     for (const r of routes) expect(parseHash(href(r))).toEqual(r);

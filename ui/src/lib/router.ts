@@ -1,4 +1,5 @@
-// Hash routes: `#/home`, `#/enterprises`, `#/enterprise/<id>`, `#/inspection/<id>`,
+// Hash routes: `#/home`, `#/enterprises`, `#/enterprise/<id>`, `#/enterprise/<id>/lease`
+// (record a lease of its site), `#/inspection/<id>`,
 // `#/inspection/<id>/review`, `#/inspection/<id>/done`, `#/hazards`, `#/hazard/<id>`,
 // `#/sync`, `#/enroll`. Ids are URI-encoded.
 
@@ -7,6 +8,7 @@ export type Route =
   | { name: 'home' }
   | { name: 'enterprises' }
   | { name: 'enterprise'; id: string }
+  | { name: 'lease'; id: string }
   | { name: 'inspection'; id: string; item?: string }
   | { name: 'review'; id: string }
   | { name: 'done'; id: string }
@@ -21,7 +23,9 @@ export function parseHash(hash: string): Route {
   switch (a) {
     case 'enroll': return { name: 'enroll' };
     case 'enterprises': return { name: 'enterprises' };
-    case 'enterprise': return b ? { name: 'enterprise', id: b } : { name: 'enterprises' };
+    case 'enterprise':
+      if (!b) return { name: 'enterprises' };
+      return c === 'lease' ? { name: 'lease', id: b } : { name: 'enterprise', id: b };
     case 'inspection':
       if (!b) return { name: 'home' };
       if (c === 'review') return { name: 'review', id: b };
@@ -38,6 +42,7 @@ export function href(r: Route): string {
   const e = encodeURIComponent;
   switch (r.name) {
     case 'enterprise': return `#/enterprise/${e(r.id)}`;
+    case 'lease': return `#/enterprise/${e(r.id)}/lease`;
     case 'inspection': return r.item ? `#/inspection/${e(r.id)}/${e(r.item)}` : `#/inspection/${e(r.id)}`;
     case 'review': return `#/inspection/${e(r.id)}/review`;
     case 'done': return `#/inspection/${e(r.id)}/done`;
@@ -54,7 +59,7 @@ export function go(r: Route): void {
 export function tabOf(r: Route): 'home' | 'enterprises' | 'hazards' | 'sync' | null {
   switch (r.name) {
     case 'home': return 'home';
-    case 'enterprises': case 'enterprise': return 'enterprises';
+    case 'enterprises': case 'enterprise': case 'lease': return 'enterprises';
     case 'hazards': case 'hazard': return 'hazards';
     case 'sync': return 'sync';
     default: return null;

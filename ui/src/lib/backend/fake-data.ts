@@ -20,6 +20,7 @@ const lease = {
   id: '01a22986-e8b4-75d8-bf29-8a96d787daa0', site_id: '851e17d1-e822-5e10-ad97-04888b75784a',
   tenant_id: 'a6a6ae6a-08d4-5ed7-b714-09fc34c4e377', floors: '1-2', area_m2: 1200, start_date: '2023-03-01',
   end_date: '2026-02-28', equipment_leased: false, equipment_description: null, safety_agreement_signed: true,
+  pre_lease: { status: 'not_fit' as const, inspection_id: '01a22986-f1c2-7a10-9d3e-2b4c6d8e0f11', open_items: ['FZ-P-05'] },
   tenant_name: '常州市尧塘村塑业有限公司', tenant_uscc: '91320413MA88W0M625',
   site_name: '常州市华宇喷涂有限公司厂区', landlord_name: '常州市华宇喷涂有限公司',
 };

@@ -6,7 +6,7 @@ import type { Backend, PhotoUpload } from './ipc';
 import type {
   AppState, AssignmentView, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus, FinalizeOutcome,
   GridSummary, HazardDetail, HazardEvent, HazardSummary, InspectionDetail, InspectionReview, InspectionSummary, IpcError,
-  ItemView, KnownAnswer, PhotoResult, PlanArgs, RectificationPlan, ReinspectArgs, Settings, StoredFinding, SyncRecord, SyncStatus, TemplateSummary,
+  ItemView, KnownAnswer, Lease, LeaseRecorded, NewLease, PhotoResult, PlanArgs, RectificationPlan, ReinspectArgs, Settings, StoredFinding, SyncRecord, SyncStatus, TemplateSummary,
 } from './types';
 import { fakeEnterprises, type FakeEnterprise } from './fake-data';
 import { FAKE_TEMPLATES } from './fake-templates';
@@ -14,6 +14,7 @@ import { FAKE_CAMPAIGN } from './fake-campaign';
 import { classifyQuery } from '../search';
 import { isAnswered, missing as missingOf, photosOf, review } from '../checklist';
 import { chinaToday, daysBetween } from '../deadlines';
+import { isUscc, normalizeUscc } from '../lease';
 
 function fail(code: string, message: string, extra: Partial<IpcError> = {}): never {
   throw { code, message, ...extra } satisfies IpcError;
@@ -298,6 +299,44 @@ export class FakeBackend implements Backend {
   async getEnterprise(a: { key: string }): Promise<EnterpriseDetail> {
     await this.tick('get_enterprise');
     return structuredClone(this.ent(a.key).detail);
+  }
+
+  async recordLease(a: { lease: NewLease }): Promise<LeaseRecorded> {
+    await this.tick('record_lease');
+    this.requireEnrolled();
+    const l = a.lease;
+    const landlord = this.ent(l.landlord);
+    if ((l.site_id === null) === (l.new_site === null)) fail('lease.bad_request', 'name an existing site or a new one, not both');
+    if ((l.tenant === null) === (l.new_tenant === null)) fail('lease.bad_request', 'name an existing tenant or a new one, not both');
+    if (l.start_date && l.end_date && l.end_date < l.start_date) fail('lease.bad_dates', `the lease ends (${l.end_date}) before it starts (${l.start_date})`);
+    let tenant: FakeEnterprise;
+    if (l.new_tenant) {
+      if (!isUscc(l.new_tenant.uscc)) fail('lease.bad_uscc', `\`${l.new_tenant.uscc}\` is not a valid USCC`);
+      if (this.enterprises.some((x) => x.detail.uscc === normalizeUscc(l.new_tenant!.uscc))) fail('lease.bad_request', 'this USCC is registered: choose the enterprise');
+      tenant = { initials: '', full: '', category: null, detail: { ...structuredClone(landlord.detail), id: uuid(), uscc: normalizeUscc(l.new_tenant.uscc),
+        name: l.new_tenant.name, industry: l.new_tenant.industry, village_code: l.new_tenant.village_code ?? landlord.detail.village_code,
+        dust_involved: false, dust_types: [], workers_per_shift: null, al_mg: false, key_supervision: false, safety_officer: null,
+        risk_report: 'unknown', warning_education: 'unknown', location: null, sites_as_landlord: [], leases_as_tenant: [] } };
+      this.enterprises.push(tenant);
+    } else {
+      tenant = this.ent(l.tenant!);
+    }
+    let site = landlord.detail.sites_as_landlord.find((x) => x.id === l.site_id);
+    if (l.site_id && !site) fail('lease.unknown_site', `site ${l.site_id} is not the landlord's`);
+    if (!site) {
+      site = { id: uuid(), name: l.new_site!.name, address: l.new_site!.address, landlord_id: landlord.detail.id, storeys: null, structure: null, leases: [] };
+      landlord.detail.sites_as_landlord.push(site);
+    }
+    const lease: Lease = { id: uuid(), site_id: site.id, tenant_id: tenant.detail.id, floors: l.floors, area_m2: l.area_m2,
+      start_date: l.start_date, end_date: l.end_date, equipment_leased: l.equipment_leased, equipment_description: l.equipment_description,
+      safety_agreement_signed: l.safety_agreement_signed, use_zh: l.use_zh, recorded_on_site: true, pre_lease: { status: 'not_checked' },
+      tenant_name: tenant.detail.name, tenant_uscc: tenant.detail.uscc, site_name: site.name, landlord_name: landlord.detail.name };
+    site.leases.push(lease);
+    tenant.detail.leases_as_tenant.push(structuredClone(lease));
+    tenant.detail.pre_lease = tenant.detail.pre_lease ?? { status: 'not_checked' };
+    this.records.push({ id: lease.id, kind: 'lease', label: `厂中厂租赁 · ${tenant.detail.name}`, state: 'queued', error: null,
+      photos_total: 0, photos_done: 0, bytes_total: 0, bytes_done: 0, updated_at: this.now().toISOString() });
+    return { lease_id: lease.id, site_id: site.id, tenant_id: tenant.detail.id };
   }
 
   async enterpriseStatus(a: { key: string }): Promise<EnterpriseStatus> {

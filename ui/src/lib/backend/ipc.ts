@@ -8,7 +8,7 @@ import { hasKey, t, type Lang } from '../i18n';
 import type {
   AppState, AssignmentView, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus,
   FinalizeOutcome, GpsStamp, GridSummary, HazardDetail, HazardSummary, InspectionDetail, InspectionReview,
-  InspectionSummary, IpcError, ItemView, PhotoResult, PlanArgs, ReinspectArgs, Settings, SyncStatus,
+  InspectionSummary, IpcError, ItemView, LeaseRecorded, NewLease, PhotoResult, PlanArgs, ReinspectArgs, Settings, SyncStatus,
   TemplateSummary,
 } from './types';
 
@@ -31,6 +31,8 @@ export interface Backend {
   campaign(): Promise<CampaignView | null>;
   searchEnterprises(args: { query: string; filters: EnterpriseFilters; limit: number }): Promise<EnterpriseHit[]>;
   getEnterprise(args: { key: string }): Promise<EnterpriseDetail>;
+  /** Records a lease (and a new site or tenant) offline; it syncs like an inspection. */
+  recordLease(args: { lease: NewLease }): Promise<LeaseRecorded>;
   enterpriseStatus(args: { key: string }): Promise<EnterpriseStatus>;
   listTemplates(): Promise<TemplateSummary[]>;
   listInspections(args: { enterprise_id: string }): Promise<InspectionSummary[]>;
@@ -102,6 +104,7 @@ export class TauriBackend implements Backend {
   campaign = () => call<CampaignView | null>('campaign');
   searchEnterprises = (a: { query: string; filters: EnterpriseFilters; limit: number }) => call<EnterpriseHit[]>('search_enterprises', a);
   getEnterprise = (a: { key: string }) => call<EnterpriseDetail>('get_enterprise', a);
+  recordLease = (a: { lease: NewLease }) => call<LeaseRecorded>('record_lease', a);
   enterpriseStatus = (a: { key: string }) => call<EnterpriseStatus>('enterprise_status', a);
   listTemplates = () => call<TemplateSummary[]>('list_templates');
   listInspections = (a: { enterprise_id: string }) => call<InspectionSummary[]>('list_inspections', a);

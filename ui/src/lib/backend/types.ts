@@ -74,11 +74,47 @@ export interface Lease {
   equipment_leased: boolean;
   equipment_description: string | null;
   safety_agreement_signed: boolean | null;
+  /** 用途 / 生产工艺 as recorded (phone-recorded leases). */
+  use_zh?: string | null;
+  /** Recorded on a phone (现场登记) rather than imported with the register. */
+  recorded_on_site?: boolean;
+  /** The tenant's pre-lease status (the shared rule, computed on the device). */
+  pre_lease?: PreLeaseStatus;
   tenant_name: string;
   tenant_uscc: string;
   site_name: string;
   landlord_name: string;
 }
+
+/** `gridwalk_checklist::pre_lease::PreLeaseStatus`: 未体检 / 适租 / 不适租. */
+export interface PreLeaseStatus {
+  status: 'not_checked' | 'fit' | 'not_fit';
+  inspection_id?: string;
+  /** The failed items of the latest check not yet rectified (不适租). */
+  open_items?: string[];
+}
+
+/** The `record_lease` command's argument (a lease, and a new site or tenant, recorded offline). */
+export interface NewLease {
+  /** The landlord: enterprise id or USCC. */
+  landlord: string;
+  /** An existing site of the landlord, or `new_site`. */
+  site_id: string | null;
+  new_site: { name: string; address: string | null } | null;
+  /** An existing enterprise as tenant (id or USCC), or `new_tenant`. */
+  tenant: string | null;
+  new_tenant: { name: string; uscc: string; village_code: string | null; industry: string | null } | null;
+  floors: string | null;
+  area_m2: number | null;
+  start_date: string | null;
+  end_date: string | null;
+  use_zh: string | null;
+  equipment_leased: boolean;
+  equipment_description: string | null;
+  safety_agreement_signed: boolean | null;
+}
+
+export interface LeaseRecorded { lease_id: string; site_id: string; tenant_id: string }
 
 export interface SiteWithLeases {
   id: string;
@@ -111,6 +147,8 @@ export interface EnterpriseDetail {
   town_name: string | null;
   sites_as_landlord: SiteWithLeases[];
   leases_as_tenant: Lease[];
+  /** As a tenant: its pre-lease status (absent from an older device build). */
+  pre_lease?: PreLeaseStatus;
 }
 
 export interface Confirmation { by: string; at: string; inspection_id: string }
@@ -387,9 +425,9 @@ export type RecordState = 'queued' | 'sending' | 'failed' | 'accepted' | 'comple
 
 export interface SyncRecord {
   id: string;
-  kind: 'inspection' | 'finding' | 'hazard_event' | 'enterprise_fact' | 'evidence';
+  kind: 'inspection' | 'finding' | 'hazard_event' | 'enterprise_fact' | 'evidence' | 'lease';
   /** The device's own kind: `photo` and `signature` both travel as `evidence`. */
-  chain_kind?: 'inspection' | 'photo' | 'signature' | 'hazard_event';
+  chain_kind?: 'inspection' | 'photo' | 'signature' | 'hazard_event' | 'lease';
   /** What the worker recognises, e.g. "粉尘涉爆企业网格排查 · 常州市…有限公司". */
   label: string;
   state: RecordState;
