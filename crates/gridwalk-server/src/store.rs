@@ -2079,6 +2079,7 @@ fn chain_problem(
         "inspection" => Some(RecordKind::Inspection),
         "hazard_event" => Some(RecordKind::HazardEvent),
         "photo" | "signature" => Some(RecordKind::Evidence),
+        "lease" => Some(RecordKind::Lease),
         _ => None,
     };
     if wire != Some(r.kind) {
