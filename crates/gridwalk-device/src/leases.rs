@@ -154,6 +154,18 @@ fn clean(s: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A tenant the register holds, as a lease record names it.
+fn registered_tenant(e: Enterprise) -> LeaseTenant {
+    LeaseTenant {
+        id: e.id,
+        uscc: e.uscc,
+        name: e.name,
+        village_code: e.village_code,
+        industry: e.industry,
+        new: false,
+    }
+}
+
 impl Store {
     /// Resolves an enterprise id or USCC to the stored row.
     fn lease_party(&self, key: &str) -> Result<Enterprise, LeaseError> {
@@ -218,30 +230,13 @@ impl Store {
             }
         };
         let tenant = match (&input.tenant, &input.new_tenant) {
-            (Some(key), None) => {
-                let e = self.lease_party(key)?;
-                LeaseTenant {
-                    id: e.id,
-                    uscc: e.uscc,
-                    name: e.name,
-                    village_code: e.village_code,
-                    industry: e.industry,
-                    new: false,
-                }
-            }
+            (Some(key), None) => registered_tenant(self.lease_party(key)?),
             (None, Some(n)) => {
                 let uscc = parse_uscc(&n.uscc)?;
                 let id = gridwalk_core::ids::enterprise_id(&uscc);
                 match get_enterprise(&self.conn, &id)? {
                     // Already in the register: the lease names that row as it is.
-                    Some(e) => LeaseTenant {
-                        id: e.id,
-                        uscc: e.uscc,
-                        name: e.name,
-                        village_code: e.village_code,
-                        industry: e.industry,
-                        new: false,
-                    },
+                    Some(e) => registered_tenant(e),
                     None => {
                         let village = match clean(&n.village_code) {
                             Some(v) => DivisionCode::parse(&v)

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{count, jintan_store, sign, testdata, uscc, write, VILLAGE};
+use common::{answer_pre_lease, count, jintan_store, sign, testdata, uscc, write, VILLAGE};
 use gridwalk_device::inspection::checklist::{DeadlinePolicy, HazardEventKind};
 use gridwalk_device::inspection::StartInspection;
 use gridwalk_device::leases::{LeaseInput, NewSite, NewTenant};
@@ -250,34 +250,7 @@ fn the_pre_lease_status_follows_the_check_and_its_hazard() {
         })
         .expect("start")
         .to_string();
-    let items = store.inspection_items(&check).expect("items");
-    let mut failed = None;
-    for item in &items {
-        let v = match item.answer_type {
-            "yes_no_na" if failed.is_none() => {
-                failed = Some(item.id.clone());
-                "no"
-            }
-            "yes_no_na" => "na",
-            "number" => "1",
-            "text" => "同意出租",
-            "choice" => item.choices[0].value.as_str(),
-            _ => continue,
-        };
-        store.answer(&check, &item.id, v, None).expect(&item.id);
-    }
-    for item in items
-        .iter()
-        .filter(|i| i.answer_type == "photo" && i.required)
-    {
-        store
-            .attach_photo(
-                &check,
-                &item.id,
-                &testdata().join("photos").join("gps__DSCN0010.jpg"),
-            )
-            .expect("photo");
-    }
+    let failed = answer_pre_lease(&store, &check, true);
     sign(&store, &check);
     store
         .finalize_inspection(&check, &DeadlinePolicy::default())

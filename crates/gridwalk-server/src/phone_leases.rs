@@ -148,6 +148,21 @@ pub(crate) fn parties(t: &mut dyn Tx) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
+/// A lease as the device's `TenantLease` shows it: with the tenant's name and USCC and
+/// the site's and landlord's names.
+fn named(
+    mut lease: Value,
+    [tenant_name, tenant_uscc, site_name, landlord_name]: [String; 4],
+) -> Value {
+    if let Some(o) = lease.as_object_mut() {
+        o.insert("tenant_name".into(), tenant_name.into());
+        o.insert("tenant_uscc".into(), tenant_uscc.into());
+        o.insert("site_name".into(), site_name.into());
+        o.insert("landlord_name".into(), landlord_name.into());
+    }
+    lease
+}
+
 fn array<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> {
     let o = v.as_object_mut()?;
     o.entry(key.to_string())
@@ -174,7 +189,7 @@ pub(crate) fn merge(t: &mut dyn Tx, uscc: &str, body: &mut Value) -> Result<(), 
         let as_landlord = row.str(1)? == uscc;
         let landlord_name = row.text(2)?.unwrap_or_default();
         let tenant_name = row.text(3)?.unwrap_or_else(|| record.tenant.name.clone());
-        let mut lease =
+        let lease =
             serde_json::to_value(&record.lease).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let same = |l: &Value, key: &str, id: &str| l.get(key).and_then(Value::as_str) == Some(id);
         if as_landlord {
@@ -206,13 +221,15 @@ pub(crate) fn merge(t: &mut dyn Tx, uscc: &str, body: &mut Value) -> Result<(), 
             if leases.iter().any(|l| same(l, "tenant_id", &tenant_id)) {
                 continue;
             }
-            if let Some(o) = lease.as_object_mut() {
-                o.insert("tenant_name".into(), tenant_name.into());
-                o.insert("tenant_uscc".into(), record.tenant.uscc.as_str().into());
-                o.insert("site_name".into(), site_name.into());
-                o.insert("landlord_name".into(), landlord_name.into());
-            }
-            leases.push(lease);
+            leases.push(named(
+                lease,
+                [
+                    tenant_name,
+                    record.tenant.uscc.to_string(),
+                    site_name,
+                    landlord_name,
+                ],
+            ));
         } else {
             let Some(leases) = array(body, "leases_as_tenant") else {
                 continue;
@@ -221,13 +238,15 @@ pub(crate) fn merge(t: &mut dyn Tx, uscc: &str, body: &mut Value) -> Result<(), 
             if leases.iter().any(|l| same(l, "site_id", &site_id)) {
                 continue;
             }
-            if let Some(o) = lease.as_object_mut() {
-                o.insert("tenant_name".into(), tenant_name.into());
-                o.insert("tenant_uscc".into(), record.tenant.uscc.as_str().into());
-                o.insert("site_name".into(), record.site.name.clone().into());
-                o.insert("landlord_name".into(), landlord_name.into());
-            }
-            leases.push(lease);
+            leases.push(named(
+                lease,
+                [
+                    tenant_name,
+                    record.tenant.uscc.to_string(),
+                    record.site.name.clone(),
+                    landlord_name,
+                ],
+            ));
         }
     }
     Ok(())

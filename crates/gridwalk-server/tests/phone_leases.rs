@@ -11,7 +11,6 @@ use common::*;
 use gridwalk_core::enterprise::{Lease, LeaseRecord, LeaseTenant, Site};
 use gridwalk_core::{DivisionCode, Uscc};
 use gridwalk_protocol::{RecordEnvelope, RecordKind};
-use gridwalk_server::register::{self, RegisterFile};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -109,17 +108,6 @@ fn ledger_lease(ledger: &Value, tenant: &str) -> Option<Value> {
         .find(|l| l["tenant"]["uscc"] == tenant)
 }
 
-async fn import_enterprises(h: &Harness, csv: String) {
-    let path = h.dir.path().join(format!("e-{}.csv", Uuid::now_v7()));
-    std::fs::write(&path, csv).expect("csv");
-    let staging = h.data.staging_register();
-    blocking(h, move |s| {
-        let r = register::import(s, &staging, RegisterFile::Enterprises, &path).expect("import");
-        assert!(r.report.rejected.is_empty(), "{:?}", r.report.rejected);
-    })
-    .await;
-}
-
 async fn a_phone_lease_reaches_the_ledger_and_other_phones_and_survives_a_reimport(h: &Harness) {
     let grid = h.enroll("grid-east").await;
     let record = lease_record(&uscc_here(), &tenant_uscc(), VILLAGE);
@@ -187,7 +175,7 @@ async fn a_phone_lease_reaches_the_ledger_and_other_phones_and_survives_a_reimpo
     assert!(ledger_lease(&ledger_now().await, &tenant_uscc()).is_some());
 
     // The register imported again (without the tenant): the phone's lease stays.
-    import_enterprises(
+    import_enterprises_csv(
         h,
         format!(
             "name,uscc,village_code,dust_types\n金坛东村木业有限公司,{},{VILLAGE},木粉\n",
@@ -198,7 +186,7 @@ async fn a_phone_lease_reaches_the_ledger_and_other_phones_and_survives_a_reimpo
     let l = ledger_lease(&ledger_now().await, &tenant_uscc()).expect("kept by the re-import");
     assert_eq!(l["floors"], "3-4");
     // The register now lists the tenant: its fields win, the row and the lease stay.
-    import_enterprises(
+    import_enterprises_csv(
         h,
         format!(
             "name,uscc,village_code,industry,dust_types\n金坛东村精工打磨有限公司,{},{VILLAGE},金属制品,铝粉\n",
