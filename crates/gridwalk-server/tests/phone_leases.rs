@@ -135,6 +135,8 @@ async fn a_phone_lease_reaches_the_ledger_and_other_phones_and_survives_a_reimpo
     let l = ledger_lease(&v, &tenant_uscc()).unwrap_or_else(|| panic!("not listed: {v}"));
     assert_eq!(l["floors"], "3-4");
     assert_eq!(l["area_m2"], 850.5);
+    assert_eq!(l["use_zh"], "铝件打磨");
+    assert_eq!(l["recorded_on_site"], true);
     assert_eq!(l["tenant"]["name"], "金坛东村打磨加工厂");
     assert_eq!(l["pre_lease"]["status"], "not_checked");
 
