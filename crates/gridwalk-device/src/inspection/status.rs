@@ -37,21 +37,18 @@ pub(crate) fn pre_lease_of(
             detail: e.to_string(),
         })
     };
+    // Three text columns of the rows for this enterprise (the third may be NULL).
+    let rows = |sql: &str| -> Result<Vec<(String, String, Option<String>)>, rusqlite::Error> {
+        conn.prepare(sql)?
+            .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect()
+    };
     let mut checks = Vec::new();
     {
-        let mut stmt = conn.prepare(
+        let rows = rows(
             "SELECT id, finalized_at, supersedes FROM inspection \
              WHERE enterprise_id = ?1 AND kind = 'pre_lease' AND payload IS NOT NULL",
         )?;
-        let rows = stmt
-            .query_map([&id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
         let mut items = conn.prepare("SELECT item_id FROM finding WHERE inspection_id = ?1")?;
         for (inspection, at, supersedes) in rows {
             let failed_items = items
@@ -72,20 +69,12 @@ pub(crate) fn pre_lease_of(
         return Ok(pre_lease_status(&[], &[]));
     }
     let mut hazards = Vec::new();
-    let mut stmt = conn.prepare(
+    let raised = rows(
         "SELECT id, inspection_id, item_id FROM hazard \
          WHERE enterprise_id = ?1 AND inspection_id IS NOT NULL AND item_id IS NOT NULL",
     )?;
-    let rows = stmt
-        .query_map([&id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    for (hazard, inspection, item_id) in rows {
+    for (hazard, inspection, item_id) in raised {
+        let Some(item_id) = item_id else { continue };
         let state =
             super::hazards::load_state(conn, &parse("hazard", &hazard)?).map_err(|e| match e {
                 InspectionError::Store(s) => s,
