@@ -101,7 +101,7 @@ try {
   // dust type the expert confirmed on the visit.
   await tid('nav-enterprises').click();
   await tid('enterprises-rows').waitFor();
-  check((await page.locator('[data-testid=enterprise-row]').count()) === 3, 'the town\'s register');
+  check((await page.locator('[data-testid=enterprise-row]').count()) === 4, 'the town\'s register and the tenant a phone registered');
   await tid('enterprises-q').fill('jtlypg');
   await tid('enterprises-search').click();
   await page.waitForFunction(() => location.hash.includes('q=jtlypg'));
@@ -117,12 +117,19 @@ try {
   // check; the status filter in the URL; the ledger downloads.
   await tid('nav-leases').click();
   await tid('leases-count').waitFor();
-  check((await page.locator('[data-testid=lease-site]').count()) === 1, 'one site');
+  check((await page.locator('[data-testid=lease-site]').count()) === 2, 'the register\'s site and the one a phone recorded');
   const leaseRow = page.locator('[data-testid=lease-row]');
-  check((await leaseRow.count()) === 1, 'one lease');
-  check((await leaseRow.first().innerText()).includes(env('GW_TENANT')), 'the tenant listed');
-  check((await tid('lease-status').innerText()).includes('不适租'), 'not fit to lease');
-  check((await leaseRow.first().innerText()).includes('FZ-P-05'), 'the failed item named');
+  check((await leaseRow.count()) === 2, 'two leases');
+  const tenantRow = leaseRow.filter({ hasText: env('GW_TENANT') });
+  check((await tenantRow.count()) === 1, 'the tenant listed');
+  check((await tenantRow.getByTestId('lease-status').innerText()).includes('不适租'), 'not fit to lease');
+  check((await tenantRow.innerText()).includes('FZ-P-05'), 'the failed item named');
+  check((await tenantRow.getByTestId('recorded-on-site').count()) === 0, 'an imported lease is not marked');
+  const phoneRow = leaseRow.filter({ hasText: env('GW_PHONE_TENANT') });
+  check((await phoneRow.getByTestId('recorded-on-site').innerText()).includes('现场登记'), 'the phone\'s lease is marked 现场登记');
+  check((await phoneRow.innerText()).includes('铝件打磨'), 'with its use');
+  check((await phoneRow.getByTestId('lease-status').innerText()).includes('未体检'), 'its tenant not checked yet');
+  await shot('06a-leases-all');
   check((await tid('pre-lease-link').getAttribute('href')).includes(env('GW_PRE_LEASE')), 'links the pre-lease check');
   await tid('leases-status').selectOption('fit');
   await page.waitForFunction(() => location.hash.includes('status=fit'));

@@ -19,6 +19,7 @@ use gridwalk_device::inspection::{
     EnterpriseStatus, FinalizeOutcome, HazardDetail, HazardSummary, InspectionDetail, ItemView,
     TemplateSummary,
 };
+use gridwalk_device::leases::{LeaseInput, RecordedLease};
 use gridwalk_device::photo_upload::{PhotoResult, Thumbnail};
 use gridwalk_device::register::EnterpriseDetail;
 use gridwalk_device::search::SearchHit;
@@ -172,6 +173,19 @@ pub fn get_enterprise(
     Ok(state
         .store()?
         .enterprise_in(state.jurisdiction().as_deref(), &key)?)
+}
+
+/// Records a 厂中厂 lease offline as the enrolled user (docs/ipc.md `record_lease`): the
+/// site and tenant may be new; the landlord must lie inside the user's jurisdiction.
+#[tauri::command(rename_all = "snake_case")]
+pub fn record_lease(
+    state: State<'_, AppState>,
+    lease: LeaseInput,
+) -> Result<RecordedLease, IpcError> {
+    let user = state.user()?;
+    Ok(state
+        .store()?
+        .record_lease(user.jurisdiction(), &user.name, &lease)?)
 }
 
 /// What finalized inspections confirm about an enterprise.

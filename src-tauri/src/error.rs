@@ -109,6 +109,12 @@ impl From<StoreError> for IpcError {
     }
 }
 
+impl From<gridwalk_device::leases::LeaseError> for IpcError {
+    fn from(e: gridwalk_device::leases::LeaseError) -> Self {
+        IpcError::new(e.code(), e.to_string())
+    }
+}
+
 impl From<EvidenceError> for IpcError {
     fn from(e: EvidenceError) -> Self {
         IpcError::new(e.code(), e.to_string())

@@ -26,6 +26,7 @@ pub fn handlers<R: tauri::Runtime>(
         campaign,
         search_enterprises,
         get_enterprise,
+        record_lease,
         enterprise_status,
         list_templates,
         list_inspections,

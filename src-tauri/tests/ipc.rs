@@ -936,6 +936,61 @@ fn ipc_errors_carry_codes_and_messages_but_no_file_paths() {
 // ---- device queries keep to the enrolled jurisdiction ----
 
 /// An expert whose jurisdiction is `code`.
+/// `record_lease` as the phone UI calls it: a new site and a new tenant, offline; the
+/// tenant is found and shows its lease with `pre_lease`; the landlord's page lists it;
+/// refusals come back with `lease.*` codes.
+#[test]
+fn record_lease_adds_a_tenant_and_a_lease_over_the_ipc() {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = app(&dir.path().join("d.db"), expert());
+    let w = &a.webview;
+    let lease = |tenant_uscc: &str, end: &str| {
+        json!({"lease": {
+            "landlord": uscc("0000001"), "site_id": null,
+            "new_site": {"name": "精密机械二号厂房", "address": "金坛区西城路8号"},
+            "tenant": null,
+            "new_tenant": {"name": "金坛迅达打磨厂", "uscc": tenant_uscc,
+                           "village_code": null, "industry": null},
+            "floors": "2", "area_m2": 600, "start_date": "2026-03-01", "end_date": end,
+            "use_zh": "铝件打磨", "equipment_leased": false,
+            "equipment_description": null, "safety_agreement_signed": null}})
+    };
+    let done = ok(w, "record_lease", lease(&uscc("0000021"), "2027-02-28"));
+    for key in ["lease_id", "site_id", "tenant_id"] {
+        assert!(done[key].as_str().is_some_and(|s| s.len() == 36), "{done}");
+    }
+    let tenant = ok(w, "get_enterprise", json!({"key": done["tenant_id"]}));
+    assert_eq!(tenant["name"], "金坛迅达打磨厂");
+    assert_eq!(tenant["registered_on_site"], true);
+    assert_eq!(tenant["pre_lease"], json!({"status": "not_checked"}));
+    let l = &tenant["leases_as_tenant"][0];
+    assert_eq!(
+        (l["use_zh"].as_str(), l["recorded_on_site"].as_bool()),
+        (Some("铝件打磨"), Some(true))
+    );
+    assert_eq!(l["pre_lease"]["status"], "not_checked");
+    let landlord = ok(w, "get_enterprise", json!({"key": uscc("0000001")}));
+    assert_eq!(
+        landlord["sites_as_landlord"][0]["leases"][0]["id"],
+        done["lease_id"]
+    );
+    let code = |body: Value| invoke(w, "record_lease", body).expect_err("refused")["code"].clone();
+    assert_eq!(
+        code(lease("91320413MA00000211", "2027-02-28")),
+        "lease.bad_uscc"
+    );
+    assert_eq!(
+        code(lease(&uscc("0000022"), "2025-01-01")),
+        "lease.bad_dates"
+    );
+    let mut outside = lease(&uscc("0000023"), "2027-02-28");
+    outside["lease"]["landlord"] = json!(uscc("0000003"));
+    assert_eq!(code(outside), "lease.outside_jurisdiction");
+    let mut unknown = lease(&uscc("0000024"), "2027-02-28");
+    unknown["lease"]["landlord"] = json!(uscc("0000099"));
+    assert_eq!(code(unknown), "lease.unknown_enterprise");
+}
+
 fn expert_of(code: &str) -> Option<LocalUser> {
     Some(LocalUser {
         name: "李专家".into(),

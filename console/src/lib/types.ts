@@ -342,6 +342,10 @@ export interface LedgerLease {
   equipment_leased: boolean;
   equipment_description: string | null;
   safety_agreement_signed: boolean | null;
+  /** 用途 / 生产工艺 recorded on a phone. */
+  use_zh: string | null;
+  /** Recorded on a phone rather than imported (docs/leases.md). */
+  recorded_on_site: boolean;
   pre_lease: PreLeaseView | null;
 }
 

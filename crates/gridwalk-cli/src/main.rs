@@ -7,6 +7,7 @@
 
 mod evidence_cmd;
 mod inspect_cmd;
+mod lease_cmd;
 mod output;
 mod register_cmd;
 mod sync_cmd;
@@ -70,6 +71,9 @@ pub enum Command {
     /// The enrolled user's assignments (任务) pulled from the server: open ones by due
     /// date (`--all`: every state).
     Assignments(work_cmd::AssignmentsArgs),
+    /// 厂中厂 leases recorded on this device.
+    #[command(subcommand)]
+    Lease(lease_cmd::LeaseCmd),
     /// Demo data.
     #[command(subcommand)]
     Demo(register_cmd::DemoCmd),
@@ -102,6 +106,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Enterprises(cmd) => register_cmd::enterprises(cli, cmd),
         Command::Uscc(cmd) => register_cmd::uscc(cli, cmd),
         Command::Demo(cmd) => register_cmd::demo(cli, cmd),
+        Command::Lease(cmd) => lease_cmd::lease(cli, cmd),
         Command::Photo(cmd) => evidence_cmd::photo(cli, cmd),
         Command::Geo(cmd) => evidence_cmd::geo(cli, cmd),
         Command::Evidence(cmd) => evidence_cmd::evidence(cli, cmd),

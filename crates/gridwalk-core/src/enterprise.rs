@@ -186,11 +186,202 @@ pub struct Lease {
     pub equipment_description: Option<String>,
     /// 安全生产管理协议 signed between landlord and tenant.
     pub safety_agreement_signed: Option<bool>,
+    /// 用途 / 生产工艺: what the tenant does in the space, as written on site.
+    #[serde(default)]
+    pub use_zh: Option<String>,
+    /// Recorded on a phone (a `lease` record, docs/leases.md) rather than imported.
+    #[serde(default)]
+    pub recorded_on_site: bool,
+}
+
+/// The tenant a phone names in a [`LeaseRecord`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeaseTenant {
+    /// Derived from the USCC ([`crate::ids::enterprise_id`]).
+    pub id: Uuid,
+    pub uscc: Uscc,
+    pub name: String,
+    pub village_code: DivisionCode,
+    pub industry: Option<String>,
+    /// Not in the register when recorded: registered on site by this record.
+    pub new: bool,
+}
+
+/// What a phone sends when it records a 厂中厂 lease (record kind `lease`,
+/// docs/sync-protocol.md): the landlord, the site (new or existing), the tenant (new or
+/// existing) and the lease. The record's payload is this as canonical JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeaseRecord {
+    /// The record's id (UUID v7), also its id in the device's evidence chain.
+    pub record_id: Uuid,
+    /// Who recorded it (the enrolled user, or the inspector name of an unenrolled phone).
+    pub recorded_by: String,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub landlord_uscc: Uscc,
+    pub site: Site,
+    /// The site was created by this record.
+    pub new_site: bool,
+    pub tenant: LeaseTenant,
+    pub lease: Lease,
+}
+
+/// Longest free text of a phone-recorded lease (names, addresses, floors, use), in
+/// characters.
+pub const LEASE_TEXT_MAX_CHARS: usize = 200;
+
+/// Why a [`LeaseRecord`] does not hold together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeaseRecordError {
+    /// An id does not follow from what it names (site of another landlord, a tenant id
+    /// that is not its USCC's, a lease of another site or tenant).
+    #[error("inconsistent ids: {0}")]
+    Ids(&'static str),
+    /// The landlord rents to itself.
+    #[error("the tenant is the landlord")]
+    SelfLease,
+    /// A text is empty where required, or too long.
+    #[error("{0} is empty or longer than {LEASE_TEXT_MAX_CHARS} characters")]
+    Text(&'static str),
+    /// Area not a positive finite number.
+    #[error("area must be a positive number of square metres")]
+    Area,
+    /// The lease ends before it starts.
+    #[error("the lease ends before it starts")]
+    Dates,
+}
+
+fn text_ok(s: &str) -> bool {
+    !s.trim().is_empty() && s.chars().count() <= LEASE_TEXT_MAX_CHARS
+}
+
+impl LeaseRecord {
+    /// Checks what the phone and the server both require of a lease record.
+    pub fn validate(&self) -> Result<(), LeaseRecordError> {
+        let landlord = crate::ids::enterprise_id(&self.landlord_uscc);
+        if self.site.landlord_id != landlord {
+            return Err(LeaseRecordError::Ids("the site is not the landlord's"));
+        }
+        if self.tenant.id != crate::ids::enterprise_id(&self.tenant.uscc) {
+            return Err(LeaseRecordError::Ids("the tenant id is not its USCC's"));
+        }
+        if self.lease.site_id != self.site.id || self.lease.tenant_id != self.tenant.id {
+            return Err(LeaseRecordError::Ids(
+                "the lease names another site or tenant",
+            ));
+        }
+        if self.tenant.uscc == self.landlord_uscc {
+            return Err(LeaseRecordError::SelfLease);
+        }
+        let optional = |s: &Option<String>| s.as_deref().is_none_or(text_ok);
+        for (name, ok) in [
+            ("site name", text_ok(&self.site.name)),
+            ("site address", optional(&self.site.address)),
+            ("tenant name", text_ok(&self.tenant.name)),
+            ("industry", optional(&self.tenant.industry)),
+            ("floors", optional(&self.lease.floors)),
+            ("use", optional(&self.lease.use_zh)),
+            ("equipment", optional(&self.lease.equipment_description)),
+            ("recorded_by", text_ok(&self.recorded_by)),
+        ] {
+            if !ok {
+                return Err(LeaseRecordError::Text(name));
+            }
+        }
+        if self
+            .lease
+            .area_m2
+            .is_some_and(|a| !a.is_finite() || a <= 0.0)
+        {
+            return Err(LeaseRecordError::Area);
+        }
+        if let (Some(from), Some(to)) = (self.lease.start_date, self.lease.end_date) {
+            if to < from {
+                return Err(LeaseRecordError::Dates);
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record() -> LeaseRecord {
+        let landlord = Uscc::with_check_char("91320482MA1XQ8K70").expect("valid");
+        let tenant = Uscc::with_check_char("91320482MA2YR3N41").expect("valid");
+        let site = Site {
+            id: Uuid::from_u128(7),
+            name: "一号厂房".into(),
+            address: None,
+            landlord_id: crate::ids::enterprise_id(&landlord),
+            storeys: None,
+            structure: None,
+        };
+        let tenant_id = crate::ids::enterprise_id(&tenant);
+        LeaseRecord {
+            record_id: Uuid::from_u128(1),
+            recorded_by: "张三".into(),
+            recorded_at: chrono::DateTime::from_timestamp(1_780_000_000, 0).expect("time"),
+            landlord_uscc: landlord,
+            tenant: LeaseTenant {
+                id: tenant_id,
+                uscc: tenant,
+                name: "新租户".into(),
+                village_code: DivisionCode::parse("320482001001").expect("code"),
+                industry: None,
+                new: true,
+            },
+            lease: Lease {
+                id: Uuid::from_u128(9),
+                site_id: site.id,
+                tenant_id,
+                floors: Some("3-4".into()),
+                area_m2: Some(800.0),
+                start_date: NaiveDate::from_ymd_opt(2026, 1, 1),
+                end_date: NaiveDate::from_ymd_opt(2027, 12, 31),
+                equipment_leased: true,
+                equipment_description: None,
+                safety_agreement_signed: Some(false),
+                use_zh: Some("打磨".into()),
+                recorded_on_site: true,
+            },
+            site,
+            new_site: true,
+        }
+    }
+
+    #[test]
+    fn a_lease_record_holds_together_or_says_why_not() {
+        assert_eq!(record().validate(), Ok(()));
+        let mut r = record();
+        r.lease.end_date = NaiveDate::from_ymd_opt(2025, 1, 1);
+        assert_eq!(r.validate(), Err(LeaseRecordError::Dates));
+        let mut r = record();
+        r.lease.area_m2 = Some(-1.0);
+        assert_eq!(r.validate(), Err(LeaseRecordError::Area));
+        let mut r = record();
+        r.site.landlord_id = Uuid::from_u128(3);
+        assert!(matches!(r.validate(), Err(LeaseRecordError::Ids(_))));
+        let mut r = record();
+        r.tenant.name = "厂".repeat(LEASE_TEXT_MAX_CHARS + 1);
+        assert_eq!(r.validate(), Err(LeaseRecordError::Text("tenant name")));
+        let mut r = record();
+        r.tenant.uscc = r.landlord_uscc.clone();
+        r.tenant.id = crate::ids::enterprise_id(&r.tenant.uscc);
+        r.lease.tenant_id = r.tenant.id;
+        assert_eq!(r.validate(), Err(LeaseRecordError::SelfLease));
+    }
+
+    #[test]
+    fn a_lease_body_of_an_older_server_parses_without_the_new_fields() {
+        let mut v = serde_json::to_value(record().lease).expect("json");
+        let o = v.as_object_mut().expect("object");
+        o.remove("use_zh");
+        o.remove("recorded_on_site");
+        let l: Lease = serde_json::from_value(v).expect("parses");
+        assert_eq!((l.use_zh, l.recorded_on_site), (None, false));
+    }
 
     #[test]
     fn coordinates_out_of_range_or_nan_are_refused() {

@@ -21,6 +21,6 @@ pub use campaign::{
 };
 pub use division::{DivisionCode, DivisionError, DivisionLevel};
 pub use dust::{DustCategory, DustFlag, DustType};
-pub use enterprise::{Enterprise, Lease, Site};
+pub use enterprise::{Enterprise, Lease, LeaseRecord, LeaseRecordError, LeaseTenant, Site};
 pub use uscc::{Uscc, UsccError};
 pub use work::{Assignment, AssignmentStatus, Review, ReviewState};

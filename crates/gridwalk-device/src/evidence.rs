@@ -234,6 +234,10 @@ pub(crate) fn record_payload(
             "SELECT ev.event, e.uscc FROM hazard_event ev JOIN hazard h ON h.id = ev.hazard_id \
              LEFT JOIN enterprise e ON e.id = h.enterprise_id WHERE ev.id = ?1"
         }
+        "lease" => {
+            "SELECT r.payload, e.uscc FROM lease_record r \
+             LEFT JOIN enterprise e ON e.id = r.landlord_id WHERE r.id = ?1"
+        }
         "signature" => {
             "SELECT s.payload, e.uscc FROM signature s \
              JOIN inspection i ON i.id = s.inspection_id \

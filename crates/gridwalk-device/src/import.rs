@@ -278,6 +278,8 @@ impl Store {
                 equipment_leased: lease.equipment_leased,
                 equipment_description: lease.equipment_description,
                 safety_agreement_signed: lease.safety_agreement_signed,
+                use_zh: None,
+                recorded_on_site: false,
             };
             if write_lease(&tx, &l)? != Change::Unchanged {
                 report.leases_written += 1;

@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod import;
 pub mod inspection;
 pub mod jurisdiction;
+pub mod leases;
 pub mod migrations;
 pub mod photo_upload;
 pub mod register;

@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "remote_confirmations",
         sql: include_str!("../../../migrations/device/0012_remote_confirmations.sql"),
     },
+    Migration {
+        version: 13,
+        name: "phone_leases",
+        sql: include_str!("../../../migrations/device/0013_phone_leases.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -3,6 +3,7 @@
 use crate::error::StoreError;
 use crate::store::Store;
 use chrono::{NaiveDate, Utc};
+use gridwalk_checklist::pre_lease::PreLeaseStatus;
 use gridwalk_core::division::Division;
 use gridwalk_core::enterprise::{
     Enterprise, LatLon, Lease, RiskReportStatus, SafetyOfficer, Site, TrainingStatus,
@@ -33,6 +34,12 @@ pub struct EnterpriseDetail {
     pub sites_as_landlord: Vec<SiteWithLeases>,
     /// Leases this enterprise holds as a tenant (厂中厂).
     pub leases_as_tenant: Vec<TenantLease>,
+    /// Registered on a phone (a tenant the register lacked when its lease was recorded).
+    pub registered_on_site: bool,
+    /// As a tenant: fit to lease by the shared rule over this phone's own finalized
+    /// pre-lease checks and their hazards (absent from the row the server publishes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_lease: Option<PreLeaseStatus>,
 }
 
 /// A site with its leases and the tenants' names.
@@ -52,6 +59,10 @@ pub struct TenantLease {
     pub tenant_uscc: String,
     pub site_name: String,
     pub landlord_name: String,
+    /// The tenant's fit-to-lease status on this phone (absent from the register row the
+    /// server publishes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_lease: Option<PreLeaseStatus>,
 }
 
 fn corrupt(column: &'static str, detail: impl ToString) -> StoreError {
@@ -203,8 +214,14 @@ pub(crate) fn write_enterprise_over(
     let dust_names: Vec<String> = e.dust_types.iter().map(DustType::name_zh).collect();
     let dust_json = serde_json::to_string(&dust_names).map_err(|err| corrupt("dust_types", err))?;
     let officer = e.safety_officer.as_ref();
+    // A row the register writes again is the register's, no longer one a phone made.
+    let reset = if has_phone_leases(conn)? {
+        ", registered_on_site = 0"
+    } else {
+        ""
+    };
     conn.execute(
-        "INSERT INTO enterprise (id, uscc, name, address, village_code, lat, lon, industry, \
+        &format!("INSERT INTO enterprise (id, uscc, name, address, village_code, lat, lon, industry, \
              dust_involved, dust_types, workers_per_shift, al_mg, key_supervision, \
              safety_officer_name, safety_officer_phone, safety_officer_confirmed, risk_report, \
              warning_education, updated_at) \
@@ -218,7 +235,7 @@ pub(crate) fn write_enterprise_over(
              safety_officer_phone = excluded.safety_officer_phone, \
              safety_officer_confirmed = excluded.safety_officer_confirmed, \
              risk_report = excluded.risk_report, warning_education = excluded.warning_education, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at{reset}"),
         params![
             e.id.to_string(),
             e.uscc.as_str(),
@@ -247,6 +264,12 @@ pub(crate) fn write_enterprise_over(
     } else {
         Change::Inserted
     })
+}
+
+/// True from device schema 13 on (leases recorded on the phone); only tests hold a
+/// database below it on purpose.
+fn has_phone_leases(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(crate::migrations::current_version(conn)? >= 13)
 }
 
 fn write_search_row(conn: &Connection, e: &Enterprise) -> Result<(), StoreError> {
@@ -328,27 +351,48 @@ pub(crate) fn write_lease(conn: &Connection, l: &Lease) -> Result<Change, StoreE
         }
     }
     let id = current.map_or(l.id, |c| c.id);
+    let (id_s, site_s, tenant_s) = (
+        id.to_string(),
+        l.site_id.to_string(),
+        l.tenant_id.to_string(),
+    );
+    let (start, end) = (
+        l.start_date.map(|d| d.to_string()),
+        l.end_date.map(|d| d.to_string()),
+    );
+    let params: [&dyn rusqlite::ToSql; 12] = [
+        &id_s,
+        &site_s,
+        &tenant_s,
+        &l.floors,
+        &l.area_m2,
+        &start,
+        &end,
+        &l.equipment_leased,
+        &l.equipment_description,
+        &l.safety_agreement_signed,
+        &l.use_zh,
+        &l.recorded_on_site,
+    ];
+    let (columns, values, updates) = if has_phone_leases(conn)? {
+        (
+            ", use_zh, recorded_on_site",
+            ", ?11, ?12",
+            ", use_zh = excluded.use_zh, recorded_on_site = excluded.recorded_on_site",
+        )
+    } else {
+        ("", "", "")
+    };
     conn.execute(
-        "INSERT INTO lease (id, site_id, tenant_id, floors, area_m2, start_date, end_date, \
-             equipment_leased, equipment_description, safety_agreement_signed) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+        &format!("INSERT INTO lease (id, site_id, tenant_id, floors, area_m2, start_date, end_date, \
+             equipment_leased, equipment_description, safety_agreement_signed{columns}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10{values}) \
          ON CONFLICT (site_id, tenant_id) DO UPDATE SET floors = excluded.floors, \
              area_m2 = excluded.area_m2, start_date = excluded.start_date, end_date = excluded.end_date, \
              equipment_leased = excluded.equipment_leased, \
              equipment_description = excluded.equipment_description, \
-             safety_agreement_signed = excluded.safety_agreement_signed",
-        params![
-            id.to_string(),
-            l.site_id.to_string(),
-            l.tenant_id.to_string(),
-            l.floors,
-            l.area_m2,
-            l.start_date.map(|d| d.to_string()),
-            l.end_date.map(|d| d.to_string()),
-            l.equipment_leased,
-            l.equipment_description,
-            l.safety_agreement_signed,
-        ],
+             safety_agreement_signed = excluded.safety_agreement_signed{updates}"),
+        &params[..if values.is_empty() { 10 } else { 12 }],
     )?;
     Ok(if current.is_some() {
         Change::Updated
@@ -376,85 +420,74 @@ fn leases_where(
     let sql = format!(
         "SELECT l.id, l.site_id, l.tenant_id, l.floors, l.area_m2, l.start_date, l.end_date, \
              l.equipment_leased, l.equipment_description, l.safety_agreement_signed, \
-             t.name, t.uscc, s.name, ll.name \
+             t.name, t.uscc, s.name, ll.name, {phone} \
          FROM lease l JOIN enterprise t ON t.id = l.tenant_id JOIN site s ON s.id = l.site_id \
              JOIN enterprise ll ON ll.id = s.landlord_id \
-         WHERE {filter} ORDER BY t.name"
+         WHERE {filter} ORDER BY t.name",
+        phone = if has_phone_leases(conn)? {
+            "l.use_zh, l.recorded_on_site"
+        } else {
+            "NULL, 0"
+        }
     );
     let mut stmt = conn.prepare(&sql)?;
-    type RawLease = (
-        (
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<f64>,
-            Option<String>,
-            Option<String>,
-        ),
-        (
-            bool,
-            Option<String>,
-            Option<bool>,
-            String,
-            String,
-            String,
-            String,
-        ),
-    );
-    let rows = stmt.query_map(args, |r| -> rusqlite::Result<RawLease> {
-        Ok((
-            (
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ),
-            (
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-                r.get(11)?,
-                r.get(12)?,
-                r.get(13)?,
-            ),
-        ))
-    })?;
+    let mut rows = stmt.query(args)?;
     let mut out = Vec::new();
-    for row in rows {
-        let (
-            (id, site_id, tenant_id, floors, area_m2, start, end),
-            (equip, equip_desc, agreement, tname, tuscc, sname, lname),
-        ) = row?;
+    while let Some(r) = rows.next()? {
+        let (id, site_id, tenant_id): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
         out.push(TenantLease {
             lease: Lease {
                 id: parse_uuid("lease", "id", &id)?,
                 site_id: parse_uuid("lease", "site_id", &site_id)?,
                 tenant_id: parse_uuid("lease", "tenant_id", &tenant_id)?,
-                floors,
-                area_m2,
-                start_date: parse_date("start_date", start)?,
-                end_date: parse_date("end_date", end)?,
-                equipment_leased: equip,
-                equipment_description: equip_desc,
-                safety_agreement_signed: agreement,
+                floors: r.get(3)?,
+                area_m2: r.get(4)?,
+                start_date: parse_date("start_date", r.get(5)?)?,
+                end_date: parse_date("end_date", r.get(6)?)?,
+                equipment_leased: r.get(7)?,
+                equipment_description: r.get(8)?,
+                safety_agreement_signed: r.get(9)?,
+                use_zh: r.get(14)?,
+                recorded_on_site: r.get(15)?,
             },
-            tenant_name: tname,
-            tenant_uscc: tuscc,
-            site_name: sname,
-            landlord_name: lname,
+            tenant_name: r.get(10)?,
+            tenant_uscc: r.get(11)?,
+            site_name: r.get(12)?,
+            landlord_name: r.get(13)?,
+            pre_lease: None,
         });
     }
     Ok(out)
 }
 
 impl Store {
-    /// Looks up an enterprise by its id (UUID) or its USCC.
+    /// Looks up an enterprise by its id (UUID) or its USCC, with the fit-to-lease
+    /// status of the enterprise and of each tenant of its leases (this phone's checks).
     pub fn enterprise(&self, key: &str) -> Result<EnterpriseDetail, StoreError> {
+        let mut d = self.register_entry(key)?;
+        let mut memo: std::collections::HashMap<Uuid, PreLeaseStatus> = Default::default();
+        let mut status = |id: Uuid| -> Result<PreLeaseStatus, StoreError> {
+            if let Some(s) = memo.get(&id) {
+                return Ok(s.clone());
+            }
+            let s = crate::inspection::status::pre_lease_of(&self.conn, &id)?;
+            memo.insert(id, s.clone());
+            Ok(s)
+        };
+        d.pre_lease = Some(status(d.enterprise.id)?);
+        for l in d.leases_as_tenant.iter_mut().chain(
+            d.sites_as_landlord
+                .iter_mut()
+                .flat_map(|s| s.leases.iter_mut()),
+        ) {
+            l.pre_lease = Some(status(l.lease.tenant_id)?);
+        }
+        Ok(d)
+    }
+
+    /// The register entry of an enterprise (id or USCC) as the server publishes it:
+    /// without this phone's fit-to-lease statuses.
+    pub fn register_entry(&self, key: &str) -> Result<EnterpriseDetail, StoreError> {
         let not_found = || StoreError::NotFound {
             what: "enterprise",
             key: key.to_string(),
@@ -482,16 +515,24 @@ impl Store {
             let leases = leases_where(&self.conn, "l.site_id = ?1", &[&site.id.to_string()])?;
             sites_as_landlord.push(SiteWithLeases { site, leases });
         }
+        let registered_on_site: bool = has_phone_leases(&self.conn)?
+            && self.conn.query_row(
+                "SELECT registered_on_site FROM enterprise WHERE id = ?1",
+                [&id_s],
+                |r| r.get(0),
+            )?;
         Ok(EnterpriseDetail {
             enterprise,
             village_name: village.map(|v| v.name),
             town_name: town.map(|t| t.name),
             sites_as_landlord,
             leases_as_tenant,
+            registered_on_site,
+            pre_lease: None,
         })
     }
 
-    fn sites_of_landlord(&self, landlord: &Uuid) -> Result<Vec<Site>, StoreError> {
+    pub(crate) fn sites_of_landlord(&self, landlord: &Uuid) -> Result<Vec<Site>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, name, address, landlord_id, storeys, structure FROM site WHERE landlord_id = ?1 ORDER BY name",
         )?;

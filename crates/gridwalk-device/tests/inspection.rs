@@ -647,25 +647,7 @@ fn hazard_transitions_through_the_store_refuse_illegal_ones_and_store_nothing() 
 fn a_pre_lease_check_records_its_result() {
     let (_d, store) = setup();
     let pl = start(&store, WOOD, "pre-lease-check");
-    let items = store.inspection_items(&pl).expect("items");
-    for item in &items {
-        let v = match item.answer_type {
-            "yes_no_na" => "na",
-            "number" => "1",
-            "text" => "同意出租",
-            "choice" => item.choices[0].value.as_str(),
-            _ => continue,
-        };
-        store.answer(&pl, &item.id, v, None).expect(&item.id);
-    }
-    for item in items
-        .iter()
-        .filter(|i| i.answer_type == "photo" && i.required)
-    {
-        store
-            .attach_photo(&pl, &item.id, &photo("gps__DSCN0010.jpg"))
-            .expect("photo");
-    }
+    assert_eq!(common::answer_pre_lease(&store, &pl, false), None);
     sign(&store, &pl);
     store
         .finalize_inspection(&pl, &DeadlinePolicy::default())

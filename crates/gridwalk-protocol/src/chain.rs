@@ -166,7 +166,8 @@ pub fn photos_named_in(kind: &str, v: &serde_json::Value) -> Result<Vec<String>,
                 }
             }
         }
-        "hazard_event" => {}
+        // A lease (protocol 4) references no photo.
+        "hazard_event" | "lease" => {}
         other => return Err(format!("unknown chain kind '{other}'")),
     }
     if let Some(bad) = out.iter().find(|p| !crate::is_sha256_hex(p)) {

@@ -39,9 +39,15 @@ pub use reconcile::{
 /// Version 3 adds assignments and reviews to the pull and the 五定 hazard event
 /// (`plan_set`); a server sends none of them to older devices (their parsers would not
 /// know them), which otherwise work as before.
-pub const PROTOCOL_VERSION: u32 = 3;
+///
+/// Version 4 adds the record kind `lease` (a 厂中厂 lease recorded on the phone). An
+/// older server would refuse a whole push naming a kind it does not know, so a phone of
+/// this version is refused as a whole by it (`protocol_version_unsupported`) rather
+/// than stuck on one record; a phone of version 3 or older never sends the kind, and
+/// the register rows it pulls only gain fields it ignores.
+pub const PROTOCOL_VERSION: u32 = 4;
 /// Every version a server of this build serves: phones in the field update late.
-pub const SUPPORTED_PROTOCOLS: &[u32] = &[1, 2, 3];
+pub const SUPPORTED_PROTOCOLS: &[u32] = &[1, 2, 3, 4];
 /// Header carrying [`PROTOCOL_VERSION`] on every response (and optionally requests).
 pub const PROTOCOL_HEADER: &str = "GridWalk-Protocol";
 

@@ -100,6 +100,8 @@ pub enum RecordKind {
     HazardEvent,
     EnterpriseFact,
     Evidence,
+    /// Protocol 4: a 厂中厂 lease recorded on the phone (`gridwalk_core::LeaseRecord`).
+    Lease,
 }
 
 impl RecordKind {
@@ -111,6 +113,7 @@ impl RecordKind {
             RecordKind::HazardEvent => "hazard_event",
             RecordKind::EnterpriseFact => "enterprise_fact",
             RecordKind::Evidence => "evidence",
+            RecordKind::Lease => "lease",
         }
     }
 
@@ -122,6 +125,7 @@ impl RecordKind {
             "hazard_event" => Some(RecordKind::HazardEvent),
             "enterprise_fact" => Some(RecordKind::EnterpriseFact),
             "evidence" => Some(RecordKind::Evidence),
+            "lease" => Some(RecordKind::Lease),
             _ => None,
         }
     }

@@ -170,6 +170,8 @@ fn load(data: &DataDir, leases: u64) {
                     equipment_leased: k == 0,
                     equipment_description: (k == 0).then(|| "抛光机4台".to_string()),
                     safety_agreement_signed: Some(k % 2 == 0),
+                    use_zh: None,
+                    recorded_on_site: false,
                 };
                 lease
                     .execute(rusqlite::params![

@@ -231,6 +231,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 16,
                 include_str!("../../../migrations/server/sqlite/0016_fact_outcome.sql"),
             ),
+            (
+                17,
+                include_str!("../../../migrations/server/sqlite/0017_phone_leases.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -296,6 +300,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 16,
                 include_str!("../../../migrations/server/postgres/0016_fact_outcome.sql"),
+            ),
+            (
+                17,
+                include_str!("../../../migrations/server/postgres/0017_phone_leases.sql"),
             ),
         ],
     }

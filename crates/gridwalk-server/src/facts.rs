@@ -170,10 +170,22 @@ pub(crate) fn refold_enterprise(
 }
 
 /// The row the phones pull: the imported `register_body` with the enterprise's
-/// confirmed facts applied (in [`ConfirmedFact::ALL`] order) and a `confirmations`
+/// confirmed facts applied ([`confirmed_body`]) and the leases phones recorded of it
+/// merged in ([`crate::phone_leases::merge`]).
+pub(crate) fn effective_body(
+    t: &mut dyn Tx,
+    uscc: &str,
+    register_body: &serde_json::Value,
+) -> Result<serde_json::Value, StoreError> {
+    let mut out = confirmed_body(t, uscc, register_body)?;
+    crate::phone_leases::merge(t, uscc, &mut out)?;
+    Ok(out)
+}
+
+/// The imported `register_body` with the enterprise's confirmed facts applied (in [`ConfirmedFact::ALL`] order) and a `confirmations`
 /// object naming, per fact, who confirmed it, when and from which inspection (with the
 /// dust verification's facts under `facts`). Unchanged when nothing was confirmed.
-pub(crate) fn effective_body(
+fn confirmed_body(
     t: &mut dyn Tx,
     uscc: &str,
     register_body: &serde_json::Value,
@@ -245,11 +257,15 @@ pub(crate) fn republish(t: &mut dyn Tx, pg: bool, uscc: &str) -> Result<(), Stor
     let register: serde_json::Value =
         serde_json::from_str(&row.str(2)?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let body = effective_body(t, uscc, &register)?;
-    let [_, dust, al_mg, workers, _] = crate::coverage::register_facts(&body);
+    let [_, dust, al_mg, workers, tenant] = crate::coverage::register_facts(&body);
     t.exec(
-        "UPDATE enterprise SET dust_involved = $2, al_mg = $3, workers_per_shift = $4 WHERE uscc = $1",
-        &[uscc.into(), dust, al_mg, workers],
+        "UPDATE enterprise SET dust_involved = $2, al_mg = $3, workers_per_shift = $4, tenant = $5 WHERE uscc = $1",
+        &[uscc.into(), dust, al_mg, workers, tenant],
     )?;
+    // The ledger's index of its leases as landlord, phone leases included.
+    if let Ok(landlord) = uuid::Uuid::parse_str(&id) {
+        crate::lease_ledger::index_landlord(t, &landlord, &body)?;
+    }
     upsert_change(t, pg, ChangeKind::Enterprise, &id, Some(&village), &body)?;
     Ok(())
 }

@@ -104,6 +104,10 @@ pub struct LedgerLease {
     pub equipment_leased: bool,
     pub equipment_description: Option<String>,
     pub safety_agreement_signed: Option<bool>,
+    /// 用途 / 生产工艺, as recorded on a phone (docs/leases.md).
+    pub use_zh: Option<String>,
+    /// Recorded on a phone rather than imported with the register.
+    pub recorded_on_site: bool,
     /// `None` when the tenant is outside the caller's jurisdiction.
     pub pre_lease: Option<PreLeaseView>,
 }
@@ -556,6 +560,8 @@ pub(crate) fn read_ledger(
             equipment_leased: row.lease.equipment_leased,
             equipment_description: row.lease.equipment_description,
             safety_agreement_signed: row.lease.safety_agreement_signed,
+            use_zh: row.lease.use_zh,
+            recorded_on_site: row.lease.recorded_on_site,
             pre_lease,
         };
         match sites.last_mut() {

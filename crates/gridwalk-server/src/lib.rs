@@ -22,6 +22,7 @@ pub mod lease_ledger;
 pub mod map_view;
 pub mod openapi;
 pub mod password;
+pub(crate) mod phone_leases;
 pub mod print;
 pub mod projections;
 pub mod register;

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "GridWalk sync protocol",
-        version = "3",
+        version = "4",
         description = "See docs/sync-protocol.md. Photos use tus 1.0 at /v1/photos (creation, checksum sha256, termination). Every error is an RFC 7807 problem (application/problem+json)."
     ),
     paths(

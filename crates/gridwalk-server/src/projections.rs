@@ -50,6 +50,7 @@ pub(crate) fn project_parsed(
         "hazard_event" => project_hazard_event(t, r).map(|()| None),
         "review" => project_review(t, r).map(|()| None),
         "assignment" => project_assignment(t, r).map(|()| None),
+        "lease" => crate::phone_leases::project(t, r).map(|()| None),
         _ => Ok(None),
     }
 }
@@ -570,8 +571,10 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
     for row in t.query("SELECT DISTINCT enterprise_uscc FROM enterprise_fact", &[])? {
         confirmed.insert(row.str(0)?);
     }
+    confirmed.extend(crate::phone_leases::parties(t)?);
     for sql in [
         "DELETE FROM enterprise_fact",
+        "DELETE FROM phone_lease",
         "DELETE FROM finding",
         "DELETE FROM inspection",
         "DELETE FROM review",
@@ -587,7 +590,7 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
     let rows = t.query(
         "SELECT id, device_id, kind, payload, division_code, received_at, payload_sha256
          FROM record WHERE state = 'accepted'
-           AND kind IN ('inspection', 'hazard_event', 'review', 'assignment')
+           AND kind IN ('inspection', 'hazard_event', 'review', 'assignment', 'lease')
          ORDER BY received_at, device_id, seq",
         &[],
     )?;
@@ -618,6 +621,7 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
     for row in t.query("SELECT DISTINCT enterprise_uscc FROM enterprise_fact", &[])? {
         confirmed.insert(row.str(0)?);
     }
+    confirmed.extend(crate::phone_leases::parties(t)?);
     for uscc in &confirmed {
         crate::facts::republish(t, pg, uscc)?;
     }
@@ -679,6 +683,8 @@ pub(crate) fn dump(t: &mut dyn Tx) -> Result<Vec<String>, StoreError> {
             "enterprise_fact",
             "SELECT * FROM enterprise_fact ORDER BY enterprise_uscc, fact",
         ),
+        ("phone_lease", "SELECT * FROM phone_lease ORDER BY lease_id"),
+        ("lease", "SELECT * FROM lease ORDER BY id"),
         (
             "enterprise",
             "SELECT uscc, dust_involved, al_mg, workers_per_shift FROM enterprise ORDER BY uscc",

@@ -83,7 +83,7 @@ fn publish_all(store: &Store, device: &gridwalk_device::Store) -> Result<usize, 
         .map_err(staging)?;
     let mut enterprises = Vec::with_capacity(usccs.len());
     for u in &usccs {
-        let detail = device.enterprise(u)?;
+        let detail = device.register_entry(u)?;
         let body =
             serde_json::to_value(&detail).map_err(|e| RegisterError::Staging(e.to_string()))?;
         enterprises.push(PublishedEnterprise {

@@ -1104,6 +1104,14 @@ impl Store {
                 }
             }
         }
+        if r.kind == RecordKind::Lease {
+            let covers = |d: &DivisionCode| caller.jurisdiction.covers(d);
+            if let Err((code, detail)) =
+                crate::phone_leases::check(t, &r.payload, uscc_out.as_deref(), &covers)?
+            {
+                return bad(code, detail);
+            }
+        }
         if !caller.jurisdiction.covers(&division) {
             return bad(
                 ProblemCode::ForbiddenJurisdiction,
@@ -1683,7 +1691,8 @@ impl Store {
                         tenant,
                     ],
                 )?;
-                crate::lease_ledger::index_landlord(t, &e.id, &e.body)?;
+                // Phone-recorded leases are in the published row, and so in the ledger.
+                crate::lease_ledger::index_landlord(t, &e.id, &published)?;
                 changed += usize::from(upsert_change(
                     t,
                     pg,
@@ -2079,6 +2088,7 @@ fn chain_problem(
         "inspection" => Some(RecordKind::Inspection),
         "hazard_event" => Some(RecordKind::HazardEvent),
         "photo" | "signature" => Some(RecordKind::Evidence),
+        "lease" => Some(RecordKind::Lease),
         _ => None,
     };
     if wire != Some(r.kind) {

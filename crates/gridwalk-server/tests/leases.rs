@@ -14,7 +14,6 @@ use gridwalk_checklist::{
 };
 use gridwalk_core::dust::DustFlag;
 use gridwalk_protocol::{RecordEnvelope, RecordKind};
-use gridwalk_server::register::{self, RegisterFile};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -48,14 +47,7 @@ async fn with_leases(h: &Harness) {
         far = uscc_far(),
         new = uscc_new_tenant(),
     );
-    let path = h.dir.path().join("leases.csv");
-    std::fs::write(&path, csv).expect("csv");
-    let staging = h.data.staging_register();
-    blocking(h, move |s| {
-        let r = register::import(s, &staging, RegisterFile::Enterprises, &path).expect("import");
-        assert!(r.report.rejected.is_empty(), "{:?}", r.report.rejected);
-    })
-    .await;
+    import_enterprises_csv(h, csv).await;
 }
 
 fn enterprise_id(u: &str) -> Uuid {

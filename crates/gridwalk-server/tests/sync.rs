@@ -1507,7 +1507,7 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
         .http
         .get(h.url("/v1/sync/pull"))
         .bearer_auth(&dev.token)
-        .header("GridWalk-Protocol", "4")
+        .header("GridWalk-Protocol", "5")
         .send()
         .await
         .expect("send");
@@ -1515,8 +1515,8 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
         code_of(&r.json().await.expect("json")),
         "protocol_version_unsupported"
     );
-    // Phones in the field update late: protocols 1 and 2 are still served beside 3.
-    for version in ["1", "2", "3"] {
+    // Phones in the field update late: protocols 1 to 3 are still served beside 4.
+    for version in ["1", "2", "3", "4"] {
         let r = h
             .http
             .get(h.url("/v1/sync/pull"))
@@ -1533,7 +1533,7 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
             r.status().as_u16(),
             r.headers()["gridwalk-protocol"].to_str().unwrap_or("")
         ),
-        (404, "3")
+        (404, "4")
     );
     let doc: serde_json::Value = h
         .http

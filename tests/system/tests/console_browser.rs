@@ -265,6 +265,26 @@ fn the_officer_console_in_chromium() {
     ]);
     // The tenant's pre-lease check, failed on one item.
     let pre_lease = pre_lease_check(&w.device, &uscc(3));
+    // A lease the phone recorded: a new site of 抛光2厂 let to a tenant the register
+    // lacks (docs/leases.md "Leases recorded on a phone").
+    w.device.json(&[
+        "lease",
+        "add",
+        "--landlord",
+        &uscc(2),
+        "--new-site",
+        "抛光2厂东区仓库",
+        "--new-tenant-name",
+        "金坛迅达打磨加工厂",
+        "--new-tenant-uscc",
+        &uscc(901),
+        "--floors",
+        "1",
+        "--area",
+        "300",
+        "--use",
+        "铝件打磨",
+    ]);
     sync_until_done(&w.device, &["--backoff-ms", "50"], 4);
 
     // A 12350 tip on enterprise 3, recorded over the API and verified on the phone
@@ -313,6 +333,7 @@ fn the_officer_console_in_chromium() {
         .env("GW_REPORTER_PHONE", REPORTER_PHONE)
         .env("GW_TENANT", uscc(3))
         .env("GW_PRE_LEASE", &pre_lease)
+        .env("GW_PHONE_TENANT", uscc(901))
         .env("GW_SHOTS", &shots)
         .status()
         .expect("run node console/scripts/e2e-console.mjs");
@@ -433,9 +454,10 @@ fn the_officer_console_in_chromium() {
     assert_eq!(cancelled[0]["enterprise_uscc"], uscc(2).as_str());
     assert_eq!(cancelled[0]["assigned_by"], OFFICER);
     let sampled: Vec<&Value> = list.iter().filter(|a| !a["sample_id"].is_null()).collect();
+    // The register's three and the tenant a phone registered.
     assert_eq!(
         sampled.len(),
-        3,
+        4,
         "every enterprise of the town drawn and assigned: {assignments}"
     );
     assert!(sampled
@@ -455,8 +477,8 @@ fn the_officer_console_in_chromium() {
     let todo = w.device.json(&["assignments"]);
     assert_eq!(
         todo.as_array().map(Vec::len),
-        Some(4),
-        "the sampled visits and the tip recorded in the browser: {todo}"
+        Some(5),
+        "the four sampled visits (the phone-registered tenant too) and the tip recorded in the browser: {todo}"
     );
     assert_eq!(
         todo.as_array().map(|l| l

@@ -438,6 +438,7 @@ export const en: Messages = {
   'leases.area': '{n} m²',
   'leases.signed': 'Signed',
   'leases.unsigned': 'Not signed',
+  'leases.recorded_on_site': 'Recorded on site',
   'leases.open_items': 'Not rectified: {items}',
   'leases.failed': '{n} items failed',
   'leases.outside': 'Outside jurisdiction',

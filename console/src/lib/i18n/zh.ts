@@ -357,6 +357,7 @@ export const zh = {
   'leases.area': '{n} ㎡',
   'leases.signed': '已签订',
   'leases.unsigned': '未签订',
+  'leases.recorded_on_site': '现场登记',
   'leases.open_items': '未整改：{items}',
   'leases.failed': '不合格 {n} 项',
   'leases.outside': '辖区外',

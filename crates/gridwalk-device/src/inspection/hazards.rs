@@ -234,7 +234,7 @@ fn load_folded(conn: &Connection, hazard: &Uuid) -> Result<Folded, InspectionErr
     })
 }
 
-fn load_state(conn: &Connection, hazard: &Uuid) -> Result<HazardState, InspectionError> {
+pub(crate) fn load_state(conn: &Connection, hazard: &Uuid) -> Result<HazardState, InspectionError> {
     Ok(load_folded(conn, hazard)?.state)
 }
 

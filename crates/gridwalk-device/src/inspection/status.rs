@@ -21,6 +21,78 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use uuid::Uuid;
 
+/// The fit-to-lease status of an enterprise as a tenant, by the shared rule
+/// ([`gridwalk_checklist::pre_lease::pre_lease_status`]) over this phone's own
+/// finalized pre-lease checks of it and the hazards their failed items raised.
+pub(crate) fn pre_lease_of(
+    conn: &Connection,
+    enterprise: &Uuid,
+) -> Result<gridwalk_checklist::pre_lease::PreLeaseStatus, crate::error::StoreError> {
+    use gridwalk_checklist::pre_lease::{pre_lease_status, PreLeaseCheck, RaisedHazard};
+    let id = enterprise.to_string();
+    let parse = |column: &'static str, s: &str| {
+        Uuid::parse_str(s).map_err(|e| crate::error::StoreError::Corrupt {
+            table: "inspection",
+            column,
+            detail: e.to_string(),
+        })
+    };
+    // Three text columns of the rows for this enterprise (the third may be NULL).
+    let rows = |sql: &str| -> Result<Vec<(String, String, Option<String>)>, rusqlite::Error> {
+        conn.prepare(sql)?
+            .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect()
+    };
+    let mut checks = Vec::new();
+    {
+        let rows = rows(
+            "SELECT id, finalized_at, supersedes FROM inspection \
+             WHERE enterprise_id = ?1 AND kind = 'pre_lease' AND payload IS NOT NULL",
+        )?;
+        let mut items = conn.prepare("SELECT item_id FROM finding WHERE inspection_id = ?1")?;
+        for (inspection, at, supersedes) in rows {
+            let failed_items = items
+                .query_map([&inspection], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            checks.push(PreLeaseCheck {
+                inspection_id: parse("id", &inspection)?,
+                finalized_at: parse_ts("inspection", "finalized_at", &at)?,
+                supersedes: supersedes
+                    .as_deref()
+                    .map(|s| parse("supersedes", s))
+                    .transpose()?,
+                failed_items,
+            });
+        }
+    }
+    if checks.is_empty() {
+        return Ok(pre_lease_status(&[], &[]));
+    }
+    let mut hazards = Vec::new();
+    let raised = rows(
+        "SELECT id, inspection_id, item_id FROM hazard \
+         WHERE enterprise_id = ?1 AND inspection_id IS NOT NULL AND item_id IS NOT NULL",
+    )?;
+    for (hazard, inspection, item_id) in raised {
+        let Some(item_id) = item_id else { continue };
+        let state =
+            super::hazards::load_state(conn, &parse("hazard", &hazard)?).map_err(|e| match e {
+                InspectionError::Store(s) => s,
+                other => crate::error::StoreError::Corrupt {
+                    table: "hazard_event",
+                    column: "event",
+                    detail: other.to_string(),
+                },
+            })?;
+        hazards.push(RaisedHazard {
+            inspection_id: parse("inspection_id", &inspection)?,
+            item_id,
+            status: state.status,
+        });
+    }
+    Ok(pre_lease_status(&checks, &hazards))
+}
+
 /// Who confirmed something, when, by which inspection.
 #[derive(Debug, Clone, Serialize)]
 pub struct Confirmation {

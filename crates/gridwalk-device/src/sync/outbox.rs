@@ -8,6 +8,7 @@
 //! | `inspection` | `inspection` | `inspection.payload` | every photo attached to it |
 //! | `hazard_event` | `hazard_event` | `hazard_event.event` | — |
 //! | `signature` | `evidence` | `signature.payload` | its PNG |
+//! | `lease` | `lease` (protocol 4) | `lease_record.payload` | — |
 //!
 //! States of a record: `queued` → `sending` → `accepted` (server holds the data) →
 //! `complete` (server holds every photo it references), or `failed` (will be retried;
@@ -281,6 +282,7 @@ fn wire_kind(chain_kind: &str) -> Option<RecordKind> {
         "inspection" => Some(RecordKind::Inspection),
         "hazard_event" => Some(RecordKind::HazardEvent),
         "photo" | "signature" => Some(RecordKind::Evidence),
+        "lease" => Some(RecordKind::Lease),
         _ => None,
     }
 }
@@ -1191,6 +1193,11 @@ impl Store {
             "hazard_event" => {
                 "SELECT coalesce(e.name, '') FROM hazard_event ev JOIN hazard h ON h.id = ev.hazard_id \
                  LEFT JOIN enterprise e ON e.id = h.enterprise_id WHERE ev.id = ?1"
+            }
+            "lease" => {
+                "SELECT '租赁 · ' || coalesce(ll.name, '') || ' → ' || coalesce(t.name, '') \
+                 FROM lease_record r LEFT JOIN enterprise ll ON ll.id = r.landlord_id \
+                 LEFT JOIN enterprise t ON t.id = r.tenant_id WHERE r.id = ?1"
             }
             _ => return Ok(String::new()),
         };

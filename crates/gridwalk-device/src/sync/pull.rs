@@ -61,6 +61,9 @@ struct PulledEnterprise {
     sites_as_landlord: Vec<PulledSite>,
     #[serde(default)]
     leases_as_tenant: Vec<PulledLease>,
+    /// Registered on a phone (protocol 4 servers publish it).
+    #[serde(default)]
+    registered_on_site: bool,
     /// What visits confirmed, per fact (docs/campaign.md "Enterprise facts").
     #[serde(default)]
     confirmations:
@@ -200,6 +203,10 @@ impl Store {
                         [village.as_str(), village.level().as_str()],
                     )?;
                     write_enterprise(&tx, &e.enterprise)?;
+                    tx.execute(
+                        "UPDATE enterprise SET registered_on_site = ?2 WHERE id = ?1",
+                        rusqlite::params![e.enterprise.id.to_string(), e.registered_on_site],
+                    )?;
                     applied.enterprises += 1;
                     for s in e.sites_as_landlord {
                         leases.extend(s.leases.into_iter().map(|l| l.lease));

@@ -109,3 +109,38 @@ pub fn sign(store: &Store, inspection: &str) {
         )
         .expect("signature");
 }
+
+/// Answers every applicable item of a pre-lease check (`na`, numbers 1, texts 同意出租,
+/// the first choice, the required photos), failing the first yes/no item when
+/// `fail_first`; returns the failed item's id.
+pub fn answer_pre_lease(store: &Store, inspection: &str, fail_first: bool) -> Option<String> {
+    let items = store.inspection_items(inspection).expect("items");
+    let mut failed = None;
+    for item in &items {
+        let v = match item.answer_type {
+            "yes_no_na" if fail_first && failed.is_none() => {
+                failed = Some(item.id.clone());
+                "no"
+            }
+            "yes_no_na" => "na",
+            "number" => "1",
+            "text" => "同意出租",
+            "choice" => item.choices[0].value.as_str(),
+            _ => continue,
+        };
+        store.answer(inspection, &item.id, v, None).expect(&item.id);
+    }
+    for item in items
+        .iter()
+        .filter(|i| i.answer_type == "photo" && i.required)
+    {
+        store
+            .attach_photo(
+                inspection,
+                &item.id,
+                &testdata().join("photos").join("gps__DSCN0010.jpg"),
+            )
+            .expect("photo");
+    }
+    failed
+}

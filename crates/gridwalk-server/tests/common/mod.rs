@@ -438,6 +438,24 @@ macro_rules! both_databases {
     };
 }
 
+/// Imports an enterprises CSV into the server's register, as `register import` does.
+pub async fn import_enterprises_csv(h: &Harness, csv: String) {
+    let path = h.dir.path().join(format!("e-{}.csv", uuid::Uuid::now_v7()));
+    std::fs::write(&path, csv).expect("csv");
+    let staging = h.data.staging_register();
+    blocking(h, move |s| {
+        let r = gridwalk_server::register::import(
+            s,
+            &staging,
+            gridwalk_server::register::RegisterFile::Enterprises,
+            &path,
+        )
+        .expect("import");
+        assert!(r.report.rejected.is_empty(), "{:?}", r.report.rejected);
+    })
+    .await;
+}
+
 /// The password the officer helpers give every officer they make.
 pub const PASSWORD: &str = "金坛区-粉尘-2026";
 
