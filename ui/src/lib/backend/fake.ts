@@ -306,13 +306,13 @@ export class FakeBackend implements Backend {
     this.requireEnrolled();
     const l = a.lease;
     const landlord = this.ent(l.landlord);
-    if ((l.site_id === null) === (l.new_site === null)) fail('lease.bad_request', 'name an existing site or a new one, not both');
-    if ((l.tenant === null) === (l.new_tenant === null)) fail('lease.bad_request', 'name an existing tenant or a new one, not both');
+    if ((l.site_id === null) === (l.new_site === null)) fail('lease.bad_input', 'name an existing site or a new one, not both');
+    if ((l.tenant === null) === (l.new_tenant === null)) fail('lease.bad_input', 'name an existing tenant or a new one, not both');
     if (l.start_date && l.end_date && l.end_date < l.start_date) fail('lease.bad_dates', `the lease ends (${l.end_date}) before it starts (${l.start_date})`);
     let tenant: FakeEnterprise;
     if (l.new_tenant) {
       if (!isUscc(l.new_tenant.uscc)) fail('lease.bad_uscc', `\`${l.new_tenant.uscc}\` is not a valid USCC`);
-      if (this.enterprises.some((x) => x.detail.uscc === normalizeUscc(l.new_tenant!.uscc))) fail('lease.bad_request', 'this USCC is registered: choose the enterprise');
+      if (this.enterprises.some((x) => x.detail.uscc === normalizeUscc(l.new_tenant!.uscc))) fail('lease.bad_input', 'this USCC is registered: choose the enterprise');
       tenant = { initials: '', full: '', category: null, detail: { ...structuredClone(landlord.detail), id: uuid(), uscc: normalizeUscc(l.new_tenant.uscc),
         name: l.new_tenant.name, industry: l.new_tenant.industry, village_code: l.new_tenant.village_code ?? landlord.detail.village_code,
         dust_involved: false, dust_types: [], workers_per_shift: null, al_mg: false, key_supervision: false, safety_officer: null,

@@ -452,4 +452,11 @@ export const en: Messages = {
   'error.sync.needs_attention': 'Records or photos were refused or set aside by the server; see the reasons below',
   'error.ipc.unknown': 'Internal error; try again',
   'error.ipc.command_missing': 'App versions do not match; update the app',
+  'error.lease.bad_uscc': 'The unified social credit code is wrong; check it',
+  'error.lease.unknown_enterprise': 'Enterprise not found',
+  'error.lease.unknown_site': 'Site not found',
+  'error.lease.unknown_village': 'The village is wrong',
+  'error.lease.bad_dates': 'The lease dates are wrong',
+  'error.lease.outside_jurisdiction': 'Outside your jurisdiction: cannot be recorded',
+  'error.lease.bad_input': 'The lease is incomplete or wrong',
 };

@@ -452,6 +452,13 @@ export const zh = {
   'error.sync.needs_attention': '有记录或照片被服务器拒收或暂存，未能上传：请在下方查看原因并处理',
   'error.ipc.unknown': '应用内部错误，请重试',
   'error.ipc.command_missing': '应用版本不匹配，请升级应用',
+  'error.lease.bad_uscc': '统一社会信用代码有误，请核对',
+  'error.lease.unknown_enterprise': '未找到该企业',
+  'error.lease.unknown_site': '未找到该厂房',
+  'error.lease.unknown_village': '所属村（社区）有误',
+  'error.lease.bad_dates': '租赁起止日期有误',
+  'error.lease.outside_jurisdiction': '不在您的辖区内，无法登记',
+  'error.lease.bad_input': '租赁信息不完整或有误',
 } as const;
 
 export type MessageKey = keyof typeof zh;
