@@ -935,7 +935,6 @@ fn ipc_errors_carry_codes_and_messages_but_no_file_paths() {
 
 // ---- device queries keep to the enrolled jurisdiction ----
 
-/// An expert whose jurisdiction is `code`.
 /// `record_lease` as the phone UI calls it: a new site and a new tenant, offline; the
 /// tenant is found and shows its lease with `pre_lease`; the landlord's page lists it;
 /// refusals come back with `lease.*` codes.
@@ -991,6 +990,7 @@ fn record_lease_adds_a_tenant_and_a_lease_over_the_ipc() {
     assert_eq!(code(unknown), "lease.unknown_enterprise");
 }
 
+/// An expert whose jurisdiction is `code`.
 fn expert_of(code: &str) -> Option<LocalUser> {
     Some(LocalUser {
         name: "李专家".into(),

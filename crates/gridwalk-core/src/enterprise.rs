@@ -240,7 +240,7 @@ pub enum LeaseRecordError {
     #[error("the tenant is the landlord")]
     SelfLease,
     /// A text is empty where required, or too long.
-    #[error("{0} is empty or longer than {LEASE_TEXT_MAX_CHARS} characters")]
+    #[error("{0} is empty, longer than {LEASE_TEXT_MAX_CHARS} characters or out of range")]
     Text(&'static str),
     /// Area not a positive finite number.
     #[error("area must be a positive number of square metres")]
@@ -276,6 +276,11 @@ impl LeaseRecord {
         for (name, ok) in [
             ("site name", text_ok(&self.site.name)),
             ("site address", optional(&self.site.address)),
+            ("site structure", optional(&self.site.structure)),
+            (
+                "site storeys (1 to 200)",
+                self.site.storeys.is_none_or(|n| (1..=200).contains(&n)),
+            ),
             ("tenant name", text_ok(&self.tenant.name)),
             ("industry", optional(&self.tenant.industry)),
             ("floors", optional(&self.lease.floors)),

@@ -235,6 +235,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 17,
                 include_str!("../../../migrations/server/sqlite/0017_phone_leases.sql"),
             ),
+            (
+                18,
+                include_str!("../../../migrations/server/sqlite/0018_lease_site_index.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -304,6 +308,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 17,
                 include_str!("../../../migrations/server/postgres/0017_phone_leases.sql"),
+            ),
+            (
+                18,
+                include_str!("../../../migrations/server/postgres/0018_lease_site_index.sql"),
             ),
         ],
     }

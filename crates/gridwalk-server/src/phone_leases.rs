@@ -54,13 +54,61 @@ pub(crate) fn check(
             ),
         );
     }
-    if !held(t, record.tenant.uscc.as_str())? && !covers(&record.tenant.village_code) {
+    // The tenant inside the caller's jurisdiction: where the register holds it, else
+    // where the record places it.
+    let tenant_village = t
+        .query_opt(
+            "SELECT village_code FROM enterprise WHERE uscc = $1",
+            &[record.tenant.uscc.as_str().into()],
+        )?
+        .map(|r| r.str(0))
+        .transpose()?;
+    let tenant_in = match tenant_village {
+        Some(v) => DivisionCode::parse(&v).is_ok_and(|v| covers(&v)),
+        None => covers(&record.tenant.village_code),
+    };
+    if !tenant_in {
         return bad(
             ProblemCode::ForbiddenJurisdiction,
             format!(
-                "a new tenant in {} is outside the caller's jurisdiction",
-                record.tenant.village_code
+                "the tenant {} is outside the caller's jurisdiction",
+                record.tenant.uscc
             ),
+        );
+    }
+    // The ids name what the server already holds under them, never something else: a
+    // lease id is this landlord's lease of this site to this tenant, a site id is this
+    // landlord's site (a phone cannot take over another landlord's lease or site).
+    let (lease_id, site_id) = (record.lease.id.to_string(), record.site.id.to_string());
+    let (landlord_id, tenant_id) = (
+        record.site.landlord_id.to_string(),
+        record.tenant.id.to_string(),
+    );
+    let other_lease = t.query_opt(
+        "SELECT 1 FROM lease WHERE id = $1 AND (site_id <> $2 OR landlord_id <> $3 OR tenant_id <> $4)
+         UNION ALL
+         SELECT 1 FROM phone_lease WHERE lease_id = $1 AND (landlord_id <> $3 OR tenant_id <> $4)",
+        &[
+            lease_id.clone().into(),
+            site_id.clone().into(),
+            landlord_id.clone().into(),
+            tenant_id.into(),
+        ],
+    )?;
+    if other_lease.is_some() {
+        return bad(
+            ProblemCode::PayloadInvalid,
+            format!("lease {lease_id} is another landlord's, site's or tenant's lease"),
+        );
+    }
+    let other_site = t.query_opt(
+        "SELECT 1 FROM lease WHERE site_id = $1 AND landlord_id <> $2",
+        &[site_id.clone().into(), landlord_id.into()],
+    )?;
+    if other_site.is_some() {
+        return bad(
+            ProblemCode::PayloadInvalid,
+            format!("site {site_id} is another landlord's"),
         );
     }
     Ok(Ok(()))

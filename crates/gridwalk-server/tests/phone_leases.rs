@@ -17,6 +17,7 @@ use uuid::Uuid;
 both_databases!(
     a_phone_lease_reaches_the_ledger_and_other_phones_and_survives_a_reimport,
     lease_records_outside_the_jurisdiction_or_malformed_are_refused,
+    a_phone_cannot_take_over_another_lease_or_site,
 );
 
 fn tenant_uscc() -> String {
@@ -281,4 +282,63 @@ async fn lease_records_outside_the_jurisdiction_or_malformed_are_refused(h: &Har
     assert_eq!(l["counts"]["leases"], 0, "{l}");
     let changes = pull_all(h, &grid.token, gridwalk_protocol::PROTOCOL_VERSION).await;
     assert!(!changes.iter().any(|c| c["body"]["uscc"] == tenant_uscc()));
+}
+
+/// A hostile phone with a valid token: a lease id that is another lease's, a site id
+/// that is another landlord's, a registered tenant of another town, a site that would
+/// break every phone's pull (0 storeys) — each refused, nothing changed.
+async fn a_phone_cannot_take_over_another_lease_or_site(h: &Harness) {
+    let grid = h.enroll("grid-east").await;
+    let first = lease_record(&uscc_here(), &tenant_uscc(), VILLAGE);
+    let (_, v) = h.push(&grid.token, &[lease_envelope(1, &first)]).await;
+    assert_eq!(status_of(&v)[0].0, "accepted", "{v}");
+
+    let second_tenant = uscc("91320413MA1XY0077");
+    // The first lease's id, for another tenant.
+    let mut stolen = lease_record(&uscc_here(), &second_tenant, VILLAGE);
+    stolen.lease.id = first.lease.id;
+    // The first lease's site, under another landlord.
+    let mut site = lease_record(&uscc_neighbour(), &second_tenant, NEIGHBOUR_VILLAGE);
+    site.site.id = first.site.id;
+    site.lease.site_id = first.site.id;
+    // A registered tenant of another town.
+    let far_tenant = lease_record(&uscc_here(), &uscc_far(), VILLAGE);
+    // A site no phone could store.
+    let mut storeys = lease_record(&uscc_here(), &second_tenant, VILLAGE);
+    storeys.site.storeys = Some(0);
+    let envelopes: Vec<RecordEnvelope> = [stolen, site, far_tenant, storeys]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| lease_envelope(2 + i as u64, r))
+        .collect();
+    // From a phone of the whole town, so that the other landlord is inside its reach.
+    let expert = h.enroll("expert-jincheng").await;
+    let envelopes: Vec<RecordEnvelope> = envelopes
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e.seq = 1 + i as u64;
+            e
+        })
+        .collect();
+    let (status, v) = h.push(&expert.token, &envelopes).await;
+    assert_eq!(status, 200, "{v}");
+    let got: Vec<String> = status_of(&v).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(
+        got,
+        [
+            "payload_invalid",
+            "payload_invalid",
+            "forbidden_jurisdiction",
+            "payload_invalid"
+        ],
+        "{v}"
+    );
+    // The ledger still has the first lease, of its tenant, and nothing else.
+    let officer = officer_session(h, "officer-all", DISTRICT).await;
+    let (_, l) = h
+        .get(&officer, &format!("/v1/leases?division={DISTRICT}"))
+        .await;
+    assert_eq!(l["counts"]["leases"], 1, "{l}");
+    assert!(ledger_lease(&l, &tenant_uscc()).is_some(), "{l}");
 }

@@ -21,6 +21,7 @@ describe('lease form', () => {
     expect(leaseFormErrors(ok)).toEqual({});
     expect(leaseFormErrors({ ...ok, endDate: '2025-12-31' })).toEqual({ endDate: 'lease.err.end_before_start' });
     expect(leaseFormErrors({ ...ok, area: '-3' })).toEqual({ area: 'lease.err.area' });
+    expect(leaseFormErrors({ ...ok, area: '1e999' })).toEqual({ area: 'lease.err.area' });
     expect(leaseFormErrors({ ...ok, tenantUscc: '91320413MA0000003V' })).toEqual({ tenantUscc: 'lease.err.uscc' });
   });
   it('builds the record_lease argument: a new site or an existing one, a new tenant or a registered one', () => {

@@ -59,7 +59,8 @@ export function leaseFormErrors(f: LeaseForm): Partial<Record<keyof LeaseForm, M
   if (!f.siteId && !f.newSiteName.trim()) e.newSiteName = 'lease.err.site';
   if (!isUscc(f.tenantUscc)) e.tenantUscc = f.tenantUscc.trim() ? 'lease.err.uscc' : 'lease.err.uscc_missing';
   if (f.tenantMode === 'new' && !f.newTenantName.trim()) e.newTenantName = 'lease.err.tenant_name';
-  if (f.area.trim() && !(Number(f.area) > 0)) e.area = 'lease.err.area';
+  const area = Number(f.area);
+  if (f.area.trim() && !(Number.isFinite(area) && area > 0)) e.area = 'lease.err.area';
   if (f.startDate && !DATE.test(f.startDate)) e.startDate = 'lease.err.date';
   if (f.endDate && !DATE.test(f.endDate)) e.endDate = 'lease.err.date';
   if (DATE.test(f.startDate) && DATE.test(f.endDate) && f.endDate < f.startDate) e.endDate = 'lease.err.end_before_start';
