@@ -26,18 +26,26 @@ if [ "$(id -u)" -eq 0 ]; then
     chmod 0755 "$WORKDIR"
     RUN_AS=(runuser -u gridwalk-pg --)
 fi
-# A free port: nothing answers on it.
-PORT=""
-for _ in $(seq 1 50); do
-    p=$(( 20000 + RANDOM % 40000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
-done
-[ -n "$PORT" ] || { echo "no free port found" >&2; exit 1; }
 "${RUN_AS[@]}" "$BIN/initdb" -D "$WORKDIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$WORKDIR/initdb.log" 2>&1 \
     || { cat "$WORKDIR/initdb.log" >&2; exit 1; }
-"${RUN_AS[@]}" "$BIN/pg_ctl" -D "$WORKDIR/data" -l "$WORKDIR/postgres.log" -w -t 60 \
-    -o "-p $PORT -k $WORKDIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
-    || { cat "$WORKDIR/postgres.log" >&2; exit 1; }
+# A port below Linux's ephemeral range (32768-60999), where the tests' own outgoing
+# connections take theirs, and nothing answers on it; another one if the bind still
+# loses a race.
+PORT=""
+for _ in $(seq 1 8); do
+    p=""
+    for _ in $(seq 1 50); do
+        c=$(( 20000 + RANDOM % 12000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$c") 2>/dev/null; then p=$c; break; fi
+    done
+    [ -n "$p" ] || continue
+    if "${RUN_AS[@]}" "$BIN/pg_ctl" -D "$WORKDIR/data" -l "$WORKDIR/postgres.log" -w -t 60 \
+        -o "-p $p -k $WORKDIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null; then
+        PORT=$p
+        break
+    fi
+done
+[ -n "$PORT" ] || { cat "$WORKDIR/postgres.log" >&2; exit 1; }
 # Stop the server when the test process goes away.
 (
     while kill -0 "$WATCH_PID" 2>/dev/null; do sleep 1; done
