@@ -377,7 +377,7 @@ impl Store {
     /// state; `overdue` is judged against today's China date.
     pub fn hazards(&self, enterprise: Option<&str>) -> Result<Vec<HazardSummary>, InspectionError> {
         let filter = match enterprise {
-            Some(key) => Some(self.enterprise(key)?.enterprise.id.to_string()),
+            Some(key) => Some(self.register_entry(key)?.enterprise.id.to_string()),
             None => None,
         };
         let mut stmt = self.conn.prepare(

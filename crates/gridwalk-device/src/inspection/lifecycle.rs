@@ -480,7 +480,7 @@ impl Store {
             None => template.role,
         };
         ensure_role(&template, role)?;
-        let enterprise_id = self.enterprise(&req.enterprise)?.enterprise.id;
+        let enterprise_id = self.register_entry(&req.enterprise)?.enterprise.id;
         let facts = self.enterprise_facts(&enterprise_id)?;
         let id = Uuid::now_v7();
         let tx = begin(&self.conn)?;
@@ -511,7 +511,7 @@ impl Store {
         // What the register knows, for the items that ask about it, while a draft.
         let register = if row.payload.is_none() && template.items().any(|i| i.known.is_some()) {
             let key = row.enterprise_id.to_string();
-            match (self.enterprise(&key), self.enterprise_status(&key)) {
+            match (self.register_entry(&key), self.enterprise_status(&key)) {
                 (Ok(d), Ok(st)) => Some((d.enterprise, st)),
                 _ => None,
             }

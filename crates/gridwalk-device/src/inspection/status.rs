@@ -383,7 +383,7 @@ impl Store {
         &self,
         enterprise_id: &Uuid,
     ) -> Result<EnterpriseFacts, InspectionError> {
-        let detail = self.enterprise(&enterprise_id.to_string())?;
+        let detail = self.register_entry(&enterprise_id.to_string())?;
         let is_tenant = !detail.leases_as_tenant.is_empty();
         let update: Option<String> = self
             .conn
@@ -416,7 +416,7 @@ impl Store {
 
     /// What finalized inspections have confirmed about an enterprise (id or USCC).
     pub fn enterprise_status(&self, key: &str) -> Result<EnterpriseStatus, InspectionError> {
-        let id = self.enterprise(key)?.enterprise.id;
+        let id = self.register_entry(key)?.enterprise.id;
         type Raw = (
             [Option<String>; 4],
             [Option<String>; 9],
