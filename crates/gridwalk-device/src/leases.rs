@@ -8,7 +8,7 @@ use crate::store::Store;
 use chrono::{NaiveDate, Utc};
 use gridwalk_core::enterprise::{
     Enterprise, Lease, LeaseRecord, LeaseRecordError, LeaseTenant, RiskReportStatus, Site,
-    TrainingStatus, LEASE_TEXT_MAX_CHARS,
+    TrainingStatus,
 };
 use gridwalk_core::{DivisionCode, Uscc};
 use rusqlite::OptionalExtension;
@@ -188,6 +188,10 @@ impl Store {
         recorded_by: &str,
         input: &LeaseInput,
     ) -> Result<RecordedLease, LeaseError> {
+        // Every lookup below reads inside the write transaction: a pull on another
+        // connection cannot land between them and the writes (a tenant found missing
+        // here and written as a skeleton over the row the pull just brought).
+        let tx = crate::inspection::begin(&self.conn)?;
         let scope = crate::jurisdiction::Scope::of(jurisdiction);
         let outside = |code: &str| {
             LeaseError::OutsideJurisdiction(
@@ -312,12 +316,10 @@ impl Store {
             LeaseRecordError::Dates => {
                 LeaseError::BadDates("the lease ends before it starts".into())
             }
-            LeaseRecordError::Text(what) => LeaseError::BadInput(format!(
-                "{what} is empty or longer than {LEASE_TEXT_MAX_CHARS} characters"
-            )),
             other => LeaseError::BadInput(other.to_string()),
         })?;
-        self.write_lease_record(&record)?;
+        self.write_lease_record(&tx, &record)?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(RecordedLease {
             lease_id: record.lease.id.to_string(),
             site_id: record.site.id.to_string(),
@@ -325,8 +327,13 @@ impl Store {
         })
     }
 
-    /// Writes what a validated lease record says, and the record, in one transaction.
-    fn write_lease_record(&self, record: &LeaseRecord) -> Result<(), LeaseError> {
+    /// Writes what a validated lease record says, and the record, in the caller's
+    /// transaction.
+    fn write_lease_record(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        record: &LeaseRecord,
+    ) -> Result<(), LeaseError> {
         let payload =
             gridwalk_checklist::to_canonical_json(record).map_err(|e| StoreError::Corrupt {
                 table: "lease_record",
@@ -339,14 +346,13 @@ impl Store {
             detail: e.to_string(),
         })?;
         let sha = gridwalk_protocol::sha256_hex(payload.as_bytes());
-        let tx = crate::inspection::begin(&self.conn)?;
         if record.new_site {
-            write_site(&tx, &record.site)?;
+            write_site(tx, &record.site)?;
         }
         if record.tenant.new {
             let t = &record.tenant;
             write_enterprise(
-                &tx,
+                tx,
                 &Enterprise {
                     id: t.id,
                     uscc: t.uscc.clone(),
@@ -370,7 +376,7 @@ impl Store {
                 [t.id.to_string()],
             )?;
         }
-        write_lease(&tx, &record.lease)?;
+        write_lease(tx, &record.lease)?;
         let id = record.record_id.to_string();
         tx.execute(
             "INSERT INTO lease_record (id, lease_id, landlord_id, tenant_id, payload, \
@@ -385,8 +391,7 @@ impl Store {
                 record.recorded_at.to_rfc3339(),
             ],
         )?;
-        crate::evidence::append_chain(&tx, "lease", &id, &sha)?;
-        tx.commit()?;
+        crate::evidence::append_chain(tx, "lease", &id, &sha)?;
         Ok(())
     }
 }
