@@ -12,6 +12,9 @@ use uuid::Uuid;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptRecord {
     pub id: Uuid,
+    /// The position of the device's sequence holding the record: the one it was sent
+    /// at, except for a `duplicate` held at another position (sent again by a phone
+    /// restored from a copy older than a fork), which the phone adopts.
     pub seq: u64,
     pub payload_sha256: String,
     /// `accepted` (stored by this push) or `duplicate` (stored before).

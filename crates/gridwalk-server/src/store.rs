@@ -22,7 +22,7 @@ use gridwalk_protocol::{
 };
 use rand::RngCore;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 /// How far ahead of the server's clock a pushed hazard event may be dated (phone clocks
@@ -599,7 +599,7 @@ impl Store {
         let device = caller.device_id.to_string();
         let received = ts(now());
         let pg = self.dialect() == Dialect::Postgres;
-        let (results, links, next_seq) = self.tx(|t| {
+        let (results, links, next_seq, held_at) = self.tx(|t| {
             // Takes the device's row lock: pushes of one device are serialised.
             t.exec(
                 "UPDATE device SET next_seq = next_seq WHERE id = $1",
@@ -618,6 +618,7 @@ impl Store {
                 taken: Vec::new(),
                 reused: std::collections::HashSet::new(),
                 republish: std::collections::BTreeSet::new(),
+                held_at: HashMap::new(),
             };
             let mut order: Vec<usize> = (0..records.len()).collect();
             order.sort_by_key(|i| records[*i].seq);
@@ -664,6 +665,7 @@ impl Store {
                 results.into_iter().flatten().collect::<Vec<_>>(),
                 links,
                 sequence.next,
+                sequence.held_at,
             ))
         })?;
         let mut held = Vec::new();
@@ -675,7 +677,7 @@ impl Store {
             };
             held.push(ReceiptRecord {
                 id: env.id,
-                seq: env.seq,
+                seq: held_at.get(&env.id).copied().unwrap_or(env.seq),
                 payload_sha256: env.payload_sha256.clone(),
                 status: status.into(),
                 link_sha256: link,
@@ -754,6 +756,9 @@ impl Store {
             // sequence, so what follows is not a gap. The link the server holds stays
             // the truth: a phone whose chain was re-hashed since cannot replace it.
             let relinked = matches!((&r.link, &stored_link), (Some(l), Some(s)) if &l.hash != s);
+            // A position this device's sequence had already settled: the record may be
+            // held at another one (the phone went back to a copy from before a fork).
+            let settled = r.seq < sequence.next;
             let refused_as_broken =
                 row.text(2)?.as_deref() == Some(ProblemCode::ChainBroken.as_str());
             let status = if row.str(1)? == "rejected" || existing != r.payload_sha256 || relinked {
@@ -807,6 +812,11 @@ impl Store {
                      ON CONFLICT DO NOTHING",
                     &[id.clone().into(), caller.device_id.to_string().into()],
                 )?;
+            }
+            if settled && held_by_caller {
+                if let Some(at) = held_position(t, &caller.device_id, &id, r.seq)? {
+                    sequence.held_at.insert(r.id, at);
+                }
             }
             return Ok((Outcome::Duplicate, stored_link));
         }
@@ -1953,6 +1963,10 @@ struct Sequence {
     branch: i64,
     /// Positions taken in this push, written to `device_seq` with the device's row.
     taken: Vec<SeqEntry>,
+    /// Records this push sent again at a position other than the one this device's
+    /// sequence holds them at: the receipt names the held position, and the phone
+    /// adopts it (docs/sync-protocol.md "Forks").
+    held_at: HashMap<Uuid, u64>,
     /// Links of this push's records refused `seq_reused` (nothing stored): a record
     /// following one of them is the same phone's next record, and must fork too.
     reused: std::collections::HashSet<String>,
@@ -2000,6 +2014,29 @@ impl Sequence {
             });
         }
     }
+}
+
+/// Where this device's sequence holds record `id` when not at `seq`, the position the
+/// phone sent it at: the lowest other position holding it, or `None` when `seq` holds it
+/// or none does.
+fn held_position(
+    t: &mut dyn Tx,
+    device: &Uuid,
+    id: &str,
+    seq: u64,
+) -> Result<Option<u64>, StoreError> {
+    let rows = t.query(
+        "SELECT seq FROM device_seq WHERE device_id = $1 AND record_id = $2 ORDER BY seq",
+        &[device.to_string().into(), id.into()],
+    )?;
+    let mut positions = Vec::with_capacity(rows.len());
+    for row in &rows {
+        positions.push(row.int(0)? as u64);
+    }
+    Ok(match positions.first() {
+        Some(_) if positions.contains(&seq) => None,
+        first => first.copied(),
+    })
 }
 
 /// The position of this device's sequence whose link a forking record continues: 0 for

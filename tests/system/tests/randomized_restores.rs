@@ -212,6 +212,8 @@ fn restores_moves_reenrolments_kills_and_faults_lose_nothing_and_double_nothing(
                 "enrolled again"
             }
         };
+        // Shown with a failure, to read the walk beside the seed.
+        eprintln!("step {step}: {what}");
         *walk.counts.entry(what).or_default() += 1;
     }
 

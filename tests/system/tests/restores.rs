@@ -306,6 +306,55 @@ fn one_database_on_two_phones_loses_neither_phones_records() {
     }
 }
 
+/// The phone forks (restored from an older copy, new work renumbered past the
+/// server's positions) and is then restored again, from a copy taken before that fork
+/// reached the server. Its records go out at their old positions; the server holds them
+/// at the forked ones, answers `duplicate` and names where it holds each, and the phone
+/// adopts those positions: `sync --verify` agrees position by position, and the next
+/// sync has nothing to send again.
+#[test]
+fn a_restore_from_before_a_fork_synced_adopts_the_servers_positions() {
+    let w = World::new(3);
+    w.enroll(&w.server.url());
+    let d = &w.device;
+    let enrolled = w.tmp.path().join("phone-enrolled");
+    copy_dir(&d.dir, &enrolled);
+    d.add_photo(&corpus_photo("gps__DSCN0010.jpg"), &uscc(1), "李专家");
+    sync_until_done(d, &FAST, 3);
+    let first_branch = record_ids(d);
+
+    restore_dir(&enrolled, &d.dir);
+    d.add_photo(&corpus_photo("gps__DSCN0021.jpg"), &uscc(2), "李专家");
+    d.add_photo(&corpus_photo("gps__DSCN0029.jpg"), &uscc(2), "李专家");
+    let before_fork = w.tmp.path().join("phone-before-fork");
+    copy_dir(&d.dir, &before_fork);
+    let (code, report, stderr) = d.sync_once(&FAST);
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(report["forked"].as_u64(), Some(2), "{report}");
+
+    restore_dir(&before_fork, &d.dir);
+    let (code, report, stderr) = d.sync_once(&FAST);
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(report["rejected"].as_u64(), Some(0), "{report}");
+    let v = verify(d);
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["records_held"].as_u64(), Some(2), "{v}");
+
+    // Each record once on the server, every one accepted; the next sync sends nothing.
+    let records = w.server.records();
+    let ids: BTreeSet<String> = records.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids.len(), records.len(), "nothing twice");
+    assert_eq!(records.len(), first_branch.len() + 2, "{records:?}");
+    assert!(records.iter().all(|r| r.state == "accepted"), "{records:?}");
+    let (code, report, stderr) = d.sync_once(&FAST);
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(report["duplicates"].as_u64(), Some(0), "{report}");
+    assert_eq!(report["accepted"].as_u64(), Some(0), "{report}");
+}
+
 /// Both databases go back: the phone is restored (and forks past the positions its lost
 /// copy took), then the server is restored from a backup older than those positions. The
 /// server expects positions this phone never held: what is pending continues from there

@@ -257,6 +257,61 @@ fn on_the_wire(
     env
 }
 
+/// Moves records the server holds at other positions than this phone numbered them
+/// (`(from, to)` wire positions; a duplicate of a phone restored from a copy older than
+/// a fork) to the server's positions. A record of this phone that sits at a target and is
+/// not moved itself is wrong about its position too: it is queued again past every
+/// position in use, and the caller forks. Returns how many records were displaced so.
+fn relocate(
+    tx: &rusqlite::Transaction<'_>,
+    moves: &[(u64, u64)],
+    now: &str,
+) -> Result<usize, StoreError> {
+    if moves.is_empty() {
+        return Ok(0);
+    }
+    let mut chain = Vec::with_capacity(moves.len());
+    for (from, to) in moves {
+        let chain_seq: Option<i64> = tx
+            .query_row(
+                "SELECT chain_seq FROM sync_record WHERE wire_seq = ?1",
+                [*from as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(c) = chain_seq {
+            // Out of the way first, so the unique positions never collide.
+            tx.execute(
+                "UPDATE sync_record SET wire_seq = -1000000000 - chain_seq WHERE chain_seq = ?1",
+                [c],
+            )?;
+            chain.push((c, *to as i64));
+        }
+    }
+    let mut beyond: i64 = tx.query_row(
+        "SELECT coalesce(max(wire_seq), 0) FROM sync_record",
+        [],
+        |r| r.get(0),
+    )?;
+    beyond = beyond.max(chain.iter().map(|(_, to)| *to).max().unwrap_or(0));
+    let mut displaced = 0;
+    for (_, to) in &chain {
+        beyond += 1;
+        displaced += tx.execute(
+            "UPDATE sync_record SET wire_seq = ?2, fork = 0, state = 'queued', error_code = NULL, \
+             error_message = NULL, updated_at = ?3 WHERE wire_seq = ?1",
+            params![to, beyond, now],
+        )?;
+    }
+    for (c, to) in &chain {
+        tx.execute(
+            "UPDATE sync_record SET wire_seq = ?2, fork = 0 WHERE chain_seq = ?1",
+            params![c, to],
+        )?;
+    }
+    Ok(displaced)
+}
+
 /// True if a record not refused by the server references the file `sha256`.
 fn photo_still_needed(conn: &rusqlite::Connection, sha256: &str) -> Result<bool, StoreError> {
     Ok(conn.query_row(
@@ -628,7 +683,9 @@ impl Store {
             .iter()
             .map(|r| (r.id, r.link_sha256.as_deref()))
             .collect();
+        let held_at: HashMap<Uuid, u64> = receipt.records.iter().map(|r| (r.id, r.seq)).collect();
         let by_id: HashMap<Uuid, &RecordEnvelope> = sent.iter().map(|e| (e.id, e)).collect();
+        let mut moves: Vec<(u64, u64)> = Vec::new();
         let tx = crate::inspection::begin(&self.conn)?;
         let now = super::now();
         let mut gap = None;
@@ -656,6 +713,12 @@ impl Store {
                                 env.id, link.hash
                             )));
                         }
+                    }
+                    match held_at.get(&env.id) {
+                        Some(&at) if at != env.seq && at > 0 && at <= i64::MAX as u64 => {
+                            moves.push((env.seq, at))
+                        }
+                        _ => {}
                     }
                     let state = if env.photos.is_empty() {
                         "complete"
@@ -706,6 +769,11 @@ impl Store {
             if state == "rejected" {
                 refused.push(env);
             }
+        }
+        if relocate(&tx, &moves, &now)? > 0 {
+            // Records moved out of the positions the server holds others at: pending
+            // again, they go on from the server's next position.
+            reused = true;
         }
         for env in refused {
             for sha in &env.photos {
@@ -1206,5 +1274,80 @@ impl Store {
             .query_row(sql, [id], |r| r.get::<_, String>(0))
             .optional()?
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relocate;
+
+    fn outbox(rows: &[(i64, i64, &str)]) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().expect("memory db");
+        conn.execute_batch(
+            "CREATE TABLE sync_record (chain_seq INTEGER PRIMARY KEY, state TEXT NOT NULL, \
+             wire_seq INTEGER UNIQUE, fork INTEGER NOT NULL DEFAULT 0, error_code TEXT, \
+             error_message TEXT, updated_at TEXT NOT NULL)",
+        )
+        .expect("schema");
+        for (chain, wire, state) in rows {
+            conn.execute(
+                "INSERT INTO sync_record (chain_seq, wire_seq, state, updated_at) VALUES (?1, ?2, ?3, 't0')",
+                rusqlite::params![chain, wire, state],
+            )
+            .expect("row");
+        }
+        conn
+    }
+
+    fn positions(conn: &rusqlite::Connection) -> Vec<(i64, i64, String)> {
+        let mut stmt = conn
+            .prepare("SELECT chain_seq, wire_seq, state FROM sync_record ORDER BY chain_seq")
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query");
+        rows.collect::<Result<_, _>>().expect("rows")
+    }
+
+    #[test]
+    fn records_take_the_positions_the_server_holds_them_at() {
+        let mut conn = outbox(&[(0, 1, "complete"), (1, 2, "complete"), (2, 3, "complete")]);
+        let tx = conn.transaction().expect("tx");
+        // Shifted by two: each target but the last is another moved record's position.
+        assert_eq!(
+            relocate(&tx, &[(1, 3), (2, 4), (3, 5)], "t1").expect("relocate"),
+            0
+        );
+        tx.commit().expect("commit");
+        assert_eq!(
+            positions(&conn),
+            vec![
+                (0, 3, "complete".into()),
+                (1, 4, "complete".into()),
+                (2, 5, "complete".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_at_a_position_the_server_holds_another_at_is_queued_again_past_every_position() {
+        let mut conn = outbox(&[(0, 1, "complete"), (1, 2, "queued"), (2, 7, "complete")]);
+        let tx = conn.transaction().expect("tx");
+        assert_eq!(relocate(&tx, &[(1, 2)], "t1").expect("relocate"), 1);
+        tx.commit().expect("commit");
+        assert_eq!(
+            positions(&conn),
+            vec![
+                (0, 2, "complete".into()),
+                (1, 8, "queued".into()),
+                (2, 7, "complete".into())
+            ]
+        );
+        let conn2 = outbox(&[(0, 1, "complete")]);
+        let tx =
+            rusqlite::Transaction::new_unchecked(&conn2, rusqlite::TransactionBehavior::Deferred)
+                .expect("tx");
+        assert_eq!(relocate(&tx, &[], "t1").expect("nothing"), 0);
+        assert_eq!(relocate(&tx, &[(9, 10)], "t1").expect("unknown"), 0);
     }
 }
