@@ -9,7 +9,6 @@ mod common;
 mod support;
 
 use common::*;
-use gridwalk_protocol::tus::encode_metadata;
 use gridwalk_protocol::{sha256_hex, RecordEnvelope, RecordKind};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -21,46 +20,6 @@ both_databases!(
     the_cli_writes_the_same_record,
 );
 
-/// Uploads `bytes` over tus in one request.
-async fn upload(h: &Harness, token: &str, bytes: &[u8]) {
-    let r = h
-        .http
-        .post(h.url("/v1/photos"))
-        .bearer_auth(token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", bytes.len().to_string())
-        .header(
-            "Upload-Metadata",
-            encode_metadata(&[("sha256", &sha256_hex(bytes))]),
-        )
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let loc = r.headers()["location"].to_str().expect("loc").to_string();
-    let r = h
-        .http
-        .patch(h.url(&loc))
-        .bearer_auth(token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Content-Type", "application/offset+octet-stream")
-        .header("Upload-Offset", "0")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(r.status(), 204, "{:?}", r.text().await);
-}
-
-/// A real JPEG made distinct by a comment segment (three photos, three hashes).
-fn photo(k: u8) -> Vec<u8> {
-    let (_, jpeg) = test_photo("gps__DSCN0010.jpg");
-    let mut b = jpeg[..2].to_vec();
-    b.extend_from_slice(&[0xFF, 0xFE, 0, 3, k]);
-    b.extend_from_slice(&jpeg[2..]);
-    b
-}
-
 struct Printed {
     inspection: Uuid,
     hash: String,
@@ -70,7 +29,7 @@ struct Printed {
 /// pushed and uploaded as the phone does.
 async fn inspected(h: &Harness) -> Printed {
     let expert = h.enroll("expert-jincheng").await;
-    let photos: Vec<Vec<u8>> = (0..3).map(photo).collect();
+    let photos: Vec<Vec<u8>> = (0..3).map(distinct_jpeg).collect();
     let hashes: [String; 3] = [0, 1, 2].map(|k| sha256_hex(&photos[k]));
     let id = Uuid::now_v7();
     let mut p = support::inspection_payload(id, &uscc_here(), &hashes, 1);
@@ -101,7 +60,7 @@ async fn inspected(h: &Harness) -> Printed {
         assert_eq!(r["status"], "accepted", "{v}");
     }
     for b in photos.iter().take(2).chain(std::iter::once(&png)) {
-        upload(h, &expert.token, b).await;
+        tus_upload(h, &expert.token, b, true).await;
     }
     Printed {
         inspection: id,
@@ -164,7 +123,7 @@ async fn an_officer_prints_the_record_with_its_photos_findings_signature_and_has
         "verify URL in {text}"
     );
     // Two photos and the signature are embedded: the photos pass through as JPEG.
-    let first = photo(0);
+    let first = distinct_jpeg(0);
     assert!(pdf.windows(64).any(|w| w == &first[first.len() - 64..]));
     eprintln!("record with 2 of 3 photos: {} bytes", pdf.len());
 }

@@ -609,3 +609,66 @@ pub fn ledger_table(h: &Harness, bytes: &[u8], title: &str) -> LedgerTable {
             .collect(),
     }
 }
+
+/// A real JPEG made distinct by a comment segment.
+pub fn distinct_jpeg(k: u8) -> Vec<u8> {
+    let (_, jpeg) = test_photo("gps__DSCN0010.jpg");
+    let mut b = jpeg[..2].to_vec();
+    b.extend_from_slice(&[0xFF, 0xFE, 0, 3, k]);
+    b.extend_from_slice(&jpeg[2..]);
+    b
+}
+
+/// Creates a tus upload of `bytes` (its hash in the metadata); returns its location;
+/// sends the bytes in one request if `whole`.
+pub async fn tus_upload(h: &Harness, token: &str, bytes: &[u8], whole: bool) -> String {
+    let r = h
+        .http
+        .post(h.url("/v1/photos"))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", bytes.len().to_string())
+        .header(
+            "Upload-Metadata",
+            gridwalk_protocol::tus::encode_metadata(&[(
+                "sha256",
+                &gridwalk_protocol::sha256_hex(bytes),
+            )]),
+        )
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let loc = r.headers()["location"].to_str().expect("loc").to_string();
+    if whole {
+        let r = h
+            .http
+            .patch(h.url(&loc))
+            .bearer_auth(token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", "0")
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(r.status(), 204, "{:?}", r.text().await);
+    }
+    loc
+}
+
+/// Operation keys of an OpenAPI path item.
+pub const OPENAPI_METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Operations that take no token.
+pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
+    ("GET", "/v1/health"),
+    ("GET", "/v1/server-key"),
+    ("POST", "/v1/enroll"),
+    ("POST", "/v1/login"),
+    ("GET", "/openapi.json"),
+    ("OPTIONS", "/v1/photos"),
+    ("GET", "/v1/verify/{sha256}"),
+];
