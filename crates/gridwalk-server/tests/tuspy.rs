@@ -24,32 +24,17 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The venv's Python, creating the venv the first time (under a file lock, so parallel
-/// test processes install it once).
+/// The venv's Python, creating the venv the first time.
 fn venv_python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-            std::fs::create_dir_all(&tmp).expect("create target/tmp");
-            let venv = tmp.join("tuspy-venv");
-            let lock = std::fs::File::create(tmp.join("tuspy-venv.lock")).expect("lock file");
-            lock.lock().expect("lock the venv");
-            let out = Command::new("bash")
-                .arg(manifest_dir().join("tests/tuspy/setup-venv.sh"))
-                .arg(&venv)
-                .arg(TUSPY_VERSION)
-                .output()
-                .expect("run tests/tuspy/setup-venv.sh");
-            drop(lock);
-            assert!(
-                out.status.success(),
-                "could not install tuspy {TUSPY_VERSION} into {} (exit {:?}):\n{}",
-                venv.display(),
-                out.status.code(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            venv.join("bin/python")
+            python_venv(
+                "tuspy-venv",
+                &format!("tuspy=={TUSPY_VERSION}"),
+                "import tusclient.client, tusclient.storage.filestorage",
+            )
+            .join("bin/python")
         })
         .clone()
 }

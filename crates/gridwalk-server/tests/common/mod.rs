@@ -672,3 +672,31 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("OPTIONS", "/v1/photos"),
     ("GET", "/v1/verify/{sha256}"),
 ];
+
+/// A Python venv under `target/tmp/{name}` holding the pinned PyPI `requirement`, made
+/// the first time by tests/python/setup-venv.sh under a file lock (parallel test
+/// processes install it once) and checked by running `check` in it. Fails naming the
+/// Debian package when no venv can be made.
+pub fn python_venv(name: &str, requirement: &str, check: &str) -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&tmp).expect("create target/tmp");
+    let venv = tmp.join(name);
+    let lock = std::fs::File::create(tmp.join(format!("{name}.lock"))).expect("lock file");
+    lock.lock().expect("lock the venv");
+    let out = std::process::Command::new("bash")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/setup-venv.sh"))
+        .arg(&venv)
+        .arg(requirement)
+        .arg(check)
+        .output()
+        .expect("run tests/python/setup-venv.sh");
+    drop(lock);
+    assert!(
+        out.status.success(),
+        "could not install {requirement} into {} (exit {:?}):\n{}",
+        venv.display(),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    venv
+}

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Creates (once) a Python venv holding a pinned tuspy for tests/tuspy.rs.
-#   setup-venv.sh VENV_DIR TUSPY_VERSION
-# Idempotent: a venv whose marker file names the version is left as it is; anything
+# Creates (once) a Python venv holding one pinned PyPI tool for the server's tests
+# (tuspy for tests/tuspy.rs, schemathesis for tests/schemathesis.rs).
+#   setup-venv.sh VENV_DIR REQUIREMENT CHECK
+# REQUIREMENT is a pip requirement with its version pinned (`tuspy==1.1.0`); CHECK is
+# Python code run in the venv afterwards (an import) to prove the tool works.
+# Idempotent: a venv whose marker file names the requirement is left as it is; anything
 # else in VENV_DIR is replaced. The caller holds a lock, so parallel test processes do
 # not race. Uses $GRIDWALK_PYTHON, else python3. Exit 3, with a message naming the
 # Debian package, when no venv with pip can be made; other failures exit non-zero too.
 set -euo pipefail
 VENV="$1"
-VERSION="$2"
+REQUIREMENT="$2"
+CHECK="$3"
 PY="${GRIDWALK_PYTHON:-python3}"
-MARKER="$VENV/.tuspy-$VERSION-installed"
+MARKER="$VENV/.installed-${REQUIREMENT//[^A-Za-z0-9._-]/_}"
 
 [ -f "$MARKER" ] && exit 0
 
@@ -31,6 +35,6 @@ if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
         "(apt-get install python3-venv)" >&2
     exit 3
 fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "tuspy==$VERSION" >&2
-"$VENV/bin/python" -c "import tusclient.client, tusclient.storage.filestorage" >&2
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$REQUIREMENT" >&2
+"$VENV/bin/python" -c "$CHECK" >&2
 touch "$MARKER"
