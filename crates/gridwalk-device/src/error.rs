@@ -24,6 +24,9 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    /// The database's key is missing, wrong, or cannot be kept ([`crate::db_key`]).
+    #[error("database {path}: {detail}")]
+    Key { path: PathBuf, detail: String },
     /// A record the caller named does not exist.
     #[error("{what} not found: {key}")]
     NotFound { what: &'static str, key: String },
@@ -55,6 +58,7 @@ impl StoreError {
             StoreError::SchemaTooNew { .. } => "store.schema_too_new",
             StoreError::Migration { .. } => "store.migration_failed",
             StoreError::Open { .. } => "store.open_failed",
+            StoreError::Key { .. } => "store.key",
             StoreError::NotFound { .. } => "store.not_found",
             StoreError::Corrupt { .. } => "store.corrupt",
             StoreError::Query(_) => "store.bad_query",

@@ -8,6 +8,7 @@
 pub mod app_settings;
 pub mod app_views;
 pub mod campaign;
+pub mod db_key;
 pub mod error;
 pub mod evidence;
 pub mod import;

@@ -29,15 +29,21 @@ impl Store {
 
     /// Opens the database and migrates it only up to `version`: for tests of upgrade paths.
     pub fn open_at_version(path: impl AsRef<Path>, version: i64) -> Result<Store, StoreError> {
+        let keys = crate::db_key::KeyFile::beside(path.as_ref());
+        Self::open_with_keys(path, version, &keys)
+    }
+
+    /// Opens the database encrypted with the key `keys` holds (made there the first
+    /// time; a plain database of an earlier release is encrypted in place first), and
+    /// migrates it up to `version`.
+    pub fn open_with_keys(
+        path: impl AsRef<Path>,
+        version: i64,
+        keys: &dyn crate::db_key::KeyStore,
+    ) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn =
-            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
+        let key = crate::db_key::prepare(&path, keys)?;
+        let mut conn = open_keyed(&path, &key)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -104,6 +110,48 @@ impl Store {
     /// Direct access to the connection for the crate's own modules and tests.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// A bare connection to the encrypted database at `path` with the key of its key file:
+/// no migration, no settings. For tools and tests that read or alter the file directly.
+pub fn open_raw(path: impl AsRef<Path>) -> Result<Connection, StoreError> {
+    let path = path.as_ref();
+    let keys = crate::db_key::KeyFile::beside(path);
+    let key = crate::db_key::KeyStore::load(&keys)
+        .map_err(|detail| StoreError::Key {
+            path: path.to_path_buf(),
+            detail,
+        })?
+        .ok_or_else(|| StoreError::Key {
+            path: path.to_path_buf(),
+            detail: format!("no {}", crate::db_key::KeyStore::describe(&keys)),
+        })?;
+    open_keyed(path, &key)
+}
+
+/// Opens the encrypted database at `path` with `key` and proves the key reads it.
+fn open_keyed(path: &Path, key: &crate::db_key::DbKey) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    key.apply(&conn)?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
+            Err(StoreError::Key {
+                path: path.to_path_buf(),
+                detail: "the key does not open this database (another phone's key, or not a GridWalk database)".into(),
+            })
+        }
+        Err(source) => Err(StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 

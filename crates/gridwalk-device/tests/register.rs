@@ -85,7 +85,7 @@ fn a_database_from_a_newer_gridwalk_is_refused_untouched() {
     let path = dir.path().join("new.db");
     drop(Store::open(&path).expect("open"));
     {
-        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        let conn = gridwalk_device::store::open_raw(&path).expect("raw open");
         conn.pragma_update(None, "user_version", 99).expect("bump");
     }
     let err = Store::open(&path).expect_err("refused");
@@ -94,7 +94,7 @@ fn a_database_from_a_newer_gridwalk_is_refused_untouched() {
         "{err}"
     );
     assert!(err.to_string().contains("newer"));
-    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let conn = gridwalk_device::store::open_raw(&path).expect("raw open");
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("v");

@@ -140,8 +140,53 @@ impl Device {
     }
 
     fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open device db")
+        self.open_db(rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    }
+
+    /// The device database opened directly, read-write, with its key (the phone's
+    /// database is SQLCipher-encrypted; the key file is beside it): for tests that alter
+    /// the file as an attacker or a broken disk would.
+    pub fn raw_db(&self) -> rusqlite::Connection {
+        self.open_db(rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+    }
+
+    /// Everything the device database holds, decrypted into a plain SQLite file's
+    /// bytes (SQLCipher's `sqlcipher_export`): to check that some text never reached
+    /// the phone.
+    pub fn decrypted_bytes(&self) -> Vec<u8> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let out =
+            std::env::temp_dir().join(format!("gridwalk-plain-{}-{nanos}.db", std::process::id()));
+        // One that may create files: the attached copy is made by it.
+        let conn = self.open_db(
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_CREATE,
+        );
+        conn.execute(
+            "ATTACH DATABASE ?1 AS plain KEY ''",
+            [out.to_str().expect("utf-8 path")],
+        )
+        .expect("attach");
+        conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
+            .expect("export");
+        conn.execute_batch("DETACH DATABASE plain;")
+            .expect("detach");
+        let bytes = std::fs::read(&out).expect("plain copy");
+        let _ = std::fs::remove_file(&out);
+        assert!(bytes.starts_with(b"SQLite format 3\0"), "a plain copy");
+        bytes
+    }
+
+    fn open_db(&self, flags: rusqlite::OpenFlags) -> rusqlite::Connection {
+        let mut key_file = self.db.as_os_str().to_os_string();
+        key_file.push(".key");
+        let key = std::fs::read_to_string(&key_file).expect("the device database's key file");
+        let conn = rusqlite::Connection::open_with_flags(&self.db, flags).expect("open device db");
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.trim()))
+            .expect("key");
+        conn
     }
 
     /// `PRAGMA integrity_check` of the database (`ok` when sound).

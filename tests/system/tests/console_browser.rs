@@ -519,8 +519,7 @@ fn the_officer_console_in_chromium() {
     assert_eq!(recorded["status"], "verifying", "{recorded}");
     assert_eq!(recorded["enterprise_uscc"], uscc(2).as_str());
     assert_eq!(recorded["recorded_by"], OFFICER);
-    let phone_db =
-        String::from_utf8_lossy(&std::fs::read(&w.device.db).expect("device db")).into_owned();
+    let phone_db = String::from_utf8_lossy(&w.device.decrypted_bytes()).into_owned();
     assert!(!phone_db.contains(TIP_PHONE) && !phone_db.contains(REPORTER_PHONE));
 
     // The evidence behind the panel over the API: another town gets nothing, and a

@@ -12,7 +12,7 @@ use gridwalk_system_tests::{sync_until_done, World};
 /// A writable connection to the phone's database with the append-only guard dropped,
 /// as an attacker with the files has.
 fn tamper(d: &Device) -> rusqlite::Connection {
-    let c = rusqlite::Connection::open(&d.db).expect("open device db");
+    let c = d.raw_db();
     c.execute_batch("PRAGMA foreign_keys = OFF; DROP TRIGGER IF EXISTS evidence_chain_no_update;")
         .expect("drop guard");
     c

@@ -158,9 +158,7 @@ fn a_server_restored_from_a_backup_gets_back_what_it_lost_at_the_next_sync() {
     assert_synced(d, &w.server);
     let v = verify(d);
     assert_eq!(v["verified"], true, "{v}");
-    let db =
-        rusqlite::Connection::open_with_flags(&d.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("device db");
+    let db = d.raw_db();
     let third: i64 = db
         .query_row(
             "SELECT count(*) FROM enterprise WHERE uscc = ?1",

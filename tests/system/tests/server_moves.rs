@@ -84,7 +84,7 @@ fn upload_cut_half_way(seed: u64) -> HalfDone {
 }
 
 fn device_db(w: &World) -> rusqlite::Connection {
-    rusqlite::Connection::open(&w.device.db).expect("open device db")
+    w.device.raw_db()
 }
 
 fn stored_upload_url(w: &World) -> Option<String> {

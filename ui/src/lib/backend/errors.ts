@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'store.schema_too_new',
   'store.migration_failed',
   'store.open_failed',
+  'store.key',
   'store.not_found',
   'store.corrupt',
   'store.bad_query',

@@ -351,6 +351,7 @@ export const en: Messages = {
   'error.store.schema_too_new': 'Data written by a newer app version; update the app',
   'error.store.migration_failed': 'Data upgrade failed; nothing was changed; call the administrator',
   'error.store.open_failed': 'Cannot open the data on this phone',
+  'error.store.key': 'The data on this phone is encrypted and its key is missing or wrong; nothing was changed; do not clear the app data, call the administrator',
   'error.store.not_found': 'Enterprise not found',
   'error.store.corrupt': 'Data on the phone is damaged; call the administrator',
   'error.store.bad_query': 'Search is empty or too long',

@@ -351,6 +351,7 @@ export const zh = {
   'error.store.schema_too_new': '数据由更新版本的应用写入，请升级应用',
   'error.store.migration_failed': '数据升级失败，原数据未改动，请联系管理员',
   'error.store.open_failed': '无法打开手机上的数据',
+  'error.store.key': '手机数据已加密，但解密密钥丢失或不匹配；数据未改动，请勿删除应用数据，联系管理员',
   'error.store.not_found': '未找到该企业',
   'error.store.corrupt': '手机上的数据已损坏，请联系管理员',
   'error.store.bad_query': '查询内容为空或过长',

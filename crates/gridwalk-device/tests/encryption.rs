@@ -1,0 +1,186 @@
+//! The device database encrypted at rest (issue 15, docs/security.md): a new database is
+//! SQLCipher-encrypted with a key from its key store; a plain database written by the
+//! previous release (the fixture `tests/fixtures/plain-0.1-schema13.db`, made with it:
+//! 40 enterprises and a lease imported, a photo added to the evidence chain, a draft
+//! inspection answered) is encrypted in place with every row kept; an encryption cut
+//! short leaves the plain database whole; a missing or wrong key is a clear error that
+//! changes nothing.
+
+use gridwalk_device::db_key::{is_plain, DbKey, KeyFile, KeyStore};
+use gridwalk_device::error::StoreError;
+use gridwalk_device::store::{open_raw, Store};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plain-0.1-schema13.db")
+}
+
+/// Every table's rows, hashed in rowid order: the content of the database.
+fn content(conn: &rusqlite::Connection) -> BTreeMap<String, (usize, String)> {
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name")
+        .expect("tables")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{t}\""))
+            .expect("select");
+        let n = stmt.column_count();
+        let mut h = Sha256::new();
+        let mut rows = 0;
+        let mut q = stmt.query([]).expect("query");
+        while let Some(row) = q.next().expect("row") {
+            rows += 1;
+            for i in 0..n {
+                let v: rusqlite::types::Value = row.get(i).expect("value");
+                h.update(format!("{v:?}\u{1f}").as_bytes());
+            }
+            h.update(b"\x1e");
+        }
+        out.insert(t, (rows, format!("{:x}", h.finalize())));
+    }
+    out
+}
+
+fn sha(path: &Path) -> String {
+    format!("{:x}", Sha256::digest(std::fs::read(path).expect("read")))
+}
+
+fn plain_copy(dir: &Path) -> PathBuf {
+    let path = dir.join("gridwalk.db");
+    std::fs::copy(fixture(), &path).expect("copy fixture");
+    path
+}
+
+#[test]
+fn a_new_database_is_encrypted_and_unreadable_without_its_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("gridwalk.db");
+    {
+        let store = Store::open(&path).expect("open");
+        store
+            .connection()
+            .execute(
+                "INSERT INTO device_meta (key, value) VALUES ('probe', '金坛区秘密隐患台账')",
+                [],
+            )
+            .expect("insert");
+    }
+    assert!(!is_plain(&path).expect("read"), "the file is encrypted");
+    let bytes = std::fs::read(&path).expect("read");
+    assert!(
+        !bytes
+            .windows("金坛区秘密隐患台账".len())
+            .any(|w| w == "金坛区秘密隐患台账".as_bytes()),
+        "no plain text in the file"
+    );
+    // Without the key SQLite sees no database.
+    let bare = rusqlite::Connection::open(&path).expect("bare open");
+    assert!(bare
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r
+            .get::<_, i64>(0))
+        .is_err());
+    // With it, everything is there.
+    let store = Store::open(&path).expect("reopen");
+    let v: String = store
+        .connection()
+        .query_row(
+            "SELECT value FROM device_meta WHERE key = 'probe'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("probe");
+    assert_eq!(v, "金坛区秘密隐患台账");
+    assert_eq!(
+        store.check_integrity().expect("check"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_plain_database_of_the_previous_release_is_encrypted_in_place_without_loss() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = plain_copy(dir.path());
+    assert!(is_plain(&path).expect("read"));
+    let before = content(&rusqlite::Connection::open(&path).expect("plain open"));
+    assert!(before["enterprise"].0 >= 40, "{before:?}");
+    assert!(before["evidence_chain"].0 >= 1, "{before:?}");
+
+    let store = Store::open(&path).expect("open migrates");
+    assert_eq!(
+        store.check_integrity().expect("check"),
+        Vec::<String>::new()
+    );
+    drop(store);
+    assert!(!is_plain(&path).expect("read"), "encrypted in place");
+    assert!(KeyFile::beside(&path).load().expect("key").is_some());
+    assert!(!dir.path().join("gridwalk.db.encrypting").exists());
+    let after = content(&open_raw(&path).expect("keyed open"));
+    assert_eq!(before, after, "every row kept");
+    // The search and the register still answer.
+    let store = Store::open(&path).expect("reopen");
+    let n: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM enterprise", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(n as usize, before["enterprise"].0);
+}
+
+#[test]
+fn an_encryption_cut_short_leaves_the_plain_database_whole_and_the_next_open_finishes_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = plain_copy(dir.path());
+    let before = content(&rusqlite::Connection::open(&path).expect("plain open"));
+    // Killed after the key was kept and while the copy was being written.
+    let key = DbKey::random().expect("key");
+    KeyFile::beside(&path).save(&key).expect("save");
+    std::fs::write(dir.path().join("gridwalk.db.encrypting"), b"half a copy").expect("write");
+    let plain_sha = sha(&path);
+    assert!(is_plain(&path).expect("read"));
+    assert_eq!(sha(&path), plain_sha);
+
+    drop(Store::open(&path).expect("open finishes"));
+    assert_eq!(
+        KeyFile::beside(&path).load().expect("key"),
+        Some(key),
+        "the key kept before is the one used"
+    );
+    assert!(!is_plain(&path).expect("read"));
+    assert_eq!(content(&open_raw(&path).expect("keyed open")), before);
+}
+
+#[test]
+fn a_missing_or_wrong_key_is_a_clear_error_that_changes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("gridwalk.db");
+    drop(Store::open(&path).expect("open"));
+    let keys = KeyFile::beside(&path);
+    let key = keys.load().expect("load").expect("key");
+    let db_sha = sha(&path);
+
+    std::fs::remove_file(keys.path()).expect("lose the key");
+    let err = Store::open(&path).expect_err("no key");
+    assert!(matches!(err, StoreError::Key { .. }), "{err}");
+    assert_eq!(err.code(), "store.key");
+    assert!(err.to_string().contains("key is missing"), "{err}");
+    assert!(
+        !keys.path().exists(),
+        "no new key made for an encrypted database"
+    );
+    assert_eq!(sha(&path), db_sha);
+
+    keys.save(&DbKey::random().expect("other")).expect("save");
+    let err = Store::open(&path).expect_err("wrong key");
+    assert!(matches!(err, StoreError::Key { .. }), "{err}");
+    assert!(err.to_string().contains("does not open"), "{err}");
+    assert_eq!(sha(&path), db_sha);
+
+    keys.save(&key).expect("restore the key");
+    drop(Store::open(&path).expect("opens again"));
+}
