@@ -19,7 +19,7 @@ pub mod pull;
 pub mod reconcile;
 
 pub use engine::{Network, NotHeld, SyncOptions, SyncReport, Syncer, VerifyReport};
-pub use enrollment::Enrollment;
+pub use enrollment::{Enrollment, ServerTrust};
 pub use outbox::{AttentionItem, OutboxCounts, RecordState, SyncRecordView, SyncStatus};
 
 use crate::error::StoreError;
@@ -36,10 +36,13 @@ pub enum SyncError {
     /// The server address is not an http(s) URL.
     #[error("invalid server address {url:?}: {reason}")]
     BadServerUrl { url: String, reason: String },
-    /// Plain `http://` to a host that is not loopback (set `GRIDWALK_ALLOW_HTTP=1` for
-    /// development only).
+    /// Plain `http://` to a host that is not loopback, not explicitly allowed
+    /// (`enroll --allow-insecure-http`, or `GRIDWALK_ALLOW_HTTP=1` for development).
     #[error("the server address {url:?} is not https; plain http is only allowed to this machine (127.0.0.1, ::1, localhost)")]
     InsecureServerUrl { url: String },
+    /// The extra CA certificate given to trust the server is not a PEM certificate.
+    #[error("the CA certificate cannot be used: {0}")]
+    BadCaCert(String),
     /// Could not connect (no network, server down, DNS).
     #[error("cannot reach the server: {0}")]
     Offline(String),
@@ -56,6 +59,8 @@ pub enum SyncError {
         /// The problem code (`unauthenticated`, …), or `http_<status>` if none.
         code: String,
         detail: String,
+        /// The server's `Retry-After` (a 429 or 503), which the backoff honours.
+        retry_after: Option<std::time::Duration>,
     },
     /// A receipt did not verify against the server key received at enrollment.
     #[error("the server's receipt does not verify: {0}")]
@@ -107,6 +112,7 @@ impl SyncError {
             SyncError::AlreadyRunning => "sync.already_running".into(),
             SyncError::BadServerUrl { .. } => "sync.bad_server_url".into(),
             SyncError::InsecureServerUrl { .. } => "sync.insecure_server_url".into(),
+            SyncError::BadCaCert(_) => "sync.bad_ca_cert".into(),
             SyncError::Offline(_) => "network.offline".into(),
             SyncError::Timeout(_) => "network.timeout".into(),
             SyncError::Interrupted(_) => "network.interrupted".into(),
@@ -124,6 +130,18 @@ impl SyncError {
         }
     }
 
+    /// How long the server asked to wait before trying again (`Retry-After`), at most
+    /// [`MAX_RETRY_AFTER`].
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SyncError::Server {
+                retry_after: Some(d),
+                ..
+            } => Some((*d).min(MAX_RETRY_AFTER)),
+            _ => None,
+        }
+    }
+
     /// True when trying again later may succeed (network trouble, server overloaded or
     /// restarting); false when a person must act (enroll again, revoked, bad address).
     pub fn is_transient(&self) -> bool {
@@ -135,6 +153,22 @@ impl SyncError {
             _ => false,
         }
     }
+}
+
+/// The longest `Retry-After` a sync waits for before its next attempt (a server asking
+/// for more is waited for this long, then asked again).
+pub const MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The wait before retry `n`: the backoff, or the server's `Retry-After` when that is
+/// longer.
+pub fn retry_delay(
+    err: &SyncError,
+    base: std::time::Duration,
+    max: std::time::Duration,
+    n: u32,
+) -> std::time::Duration {
+    let backoff = engine::backoff_delay(base, max, n);
+    err.retry_after().map_or(backoff, |r| r.max(backoff))
 }
 
 impl From<rusqlite::Error> for SyncError {
