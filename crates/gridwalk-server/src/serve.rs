@@ -695,3 +695,35 @@ impl HttpBody for GuardedBody {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (String, String) {
+        let k =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+        (k.cert.pem(), k.signing_key.serialize_pem())
+    }
+
+    #[test]
+    fn a_certificate_and_its_key_make_a_tls_config_and_anything_else_is_named() {
+        let (cert, key) = pair();
+        Tls::from_pem(cert.as_bytes(), key.as_bytes(), "c.pem", "k.pem").expect("usable");
+        // The key of another certificate.
+        let (_, other_key) = pair();
+        let e = Tls::from_pem(cert.as_bytes(), other_key.as_bytes(), "c.pem", "k.pem")
+            .expect_err("mismatched key");
+        assert!(matches!(e, TlsError::Config(_)), "{e}");
+        // The files swapped, or not PEM at all.
+        let e =
+            Tls::from_pem(key.as_bytes(), cert.as_bytes(), "c.pem", "k.pem").expect_err("swapped");
+        assert!(e.to_string().contains("c.pem"), "{e}");
+        let e = Tls::from_pem(cert.as_bytes(), b"\xff\xfe not pem", "c.pem", "k.pem")
+            .expect_err("garbage key");
+        assert!(e.to_string().contains("k.pem"), "{e}");
+        let e = Tls::from_pem_files(Path::new("/nonexistent/c.pem"), Path::new("k.pem"))
+            .expect_err("missing file");
+        assert!(e.to_string().contains("/nonexistent/c.pem"), "{e}");
+    }
+}

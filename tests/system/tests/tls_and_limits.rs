@@ -64,7 +64,11 @@ fn a_device_enrolls_and_syncs_over_tls_trusting_the_servers_own_certificate() {
     let (code, summary, stderr) = d.sync_once(&["--timeout-secs", "20"]);
     assert_eq!(code, Some(0), "{summary:?} {stderr}");
     let synced = assert_synced(d, &w.server);
-    assert_eq!((synced.inspections, synced.photos > 0), (1, true), "{synced:?}");
+    assert_eq!(
+        (synced.inspections, synced.photos > 0),
+        (1, true),
+        "{synced:?}"
+    );
     let held = w.server.records();
     let inspection = held
         .iter()
