@@ -336,7 +336,7 @@ impl Syncer {
                 Ok(r) => break r,
                 Err(e) if e.is_transient() && n + 1 < self.opts.attempts => {
                     std::thread::sleep(super::retry_delay(
-                        &e,
+                        e.retry_after(),
                         self.opts.backoff,
                         self.opts.max_backoff,
                         n,
@@ -471,8 +471,12 @@ impl Syncer {
                 return Ok(report);
             }
             // The server's Retry-After (a 429 rate_limited, a 503), when longer.
-            let backoff = backoff_delay(self.opts.backoff, self.opts.max_backoff, n);
-            std::thread::sleep(retry_after.map_or(backoff, |r| r.max(backoff)));
+            std::thread::sleep(super::retry_delay(
+                retry_after,
+                self.opts.backoff,
+                self.opts.max_backoff,
+                n,
+            ));
             n += 1;
         }
     }

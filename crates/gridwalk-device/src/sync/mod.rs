@@ -159,16 +159,17 @@ impl SyncError {
 /// for more is waited for this long, then asked again).
 pub const MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// The wait before retry `n`: the backoff, or the server's `Retry-After` when that is
-/// longer.
+/// The wait before retry `n` after a failure that said `retry_after`
+/// ([`SyncError::retry_after`]): the backoff, or the server's `Retry-After` when that
+/// is longer.
 pub fn retry_delay(
-    err: &SyncError,
+    retry_after: Option<std::time::Duration>,
     base: std::time::Duration,
     max: std::time::Duration,
     n: u32,
 ) -> std::time::Duration {
     let backoff = engine::backoff_delay(base, max, n);
-    err.retry_after().map_or(backoff, |r| r.max(backoff))
+    retry_after.map_or(backoff, |r| r.max(backoff))
 }
 
 impl From<rusqlite::Error> for SyncError {
@@ -180,4 +181,45 @@ impl From<rusqlite::Error> for SyncError {
 /// Current UTC time as stored (RFC 3339).
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn refused(status: u16, retry_after: Option<u64>) -> SyncError {
+        SyncError::Server {
+            status,
+            code: "rate_limited".into(),
+            detail: String::new(),
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn a_retry_waits_the_servers_retry_after_when_longer_than_the_backoff_and_at_most_five_minutes()
+    {
+        let base = Duration::from_millis(10);
+        let max = Duration::from_secs(60);
+        let e = refused(429, Some(7));
+        assert!(e.is_transient());
+        let d = retry_delay(e.retry_after(), base, max, 0);
+        assert!(
+            d >= Duration::from_secs(7) && d < Duration::from_secs(8),
+            "{d:?}"
+        );
+        // A backoff already longer is kept.
+        let long = retry_delay(e.retry_after(), Duration::from_secs(20), max, 0);
+        assert!(long >= Duration::from_secs(10), "{long:?}");
+        // A hostile or broken server cannot park the phone for a day.
+        assert_eq!(
+            refused(429, Some(86_400)).retry_after(),
+            Some(MAX_RETRY_AFTER)
+        );
+        // Without the header: the backoff alone.
+        assert_eq!(refused(429, None).retry_after(), None);
+        assert!(retry_delay(None, base, max, 0) < Duration::from_millis(15));
+        assert_eq!(SyncError::Offline("x".into()).retry_after(), None);
+    }
 }
