@@ -43,6 +43,8 @@ fn a_device_enrolls_and_syncs_over_tls_trusting_the_servers_own_certificate() {
         "5",
     ]);
     assert_eq!(o.status.code(), Some(1), "untrusted certificate");
+    let err: serde_json::Value = serde_json::from_slice(&o.stderr).expect("json error");
+    assert_eq!(err["code"], "network.untrusted_certificate", "{err}");
     assert_eq!(d.status()["enrolled"], false);
 
     // Trusting it: enrolled, and the trust is kept for every later sync.

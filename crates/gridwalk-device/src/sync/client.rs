@@ -61,15 +61,39 @@ pub fn upload_path(url: &str) -> String {
     }
 }
 
+/// A rustls refusal of the server's certificate, also where an `io::Error` wraps it
+/// (whose `source()` skips the wrapped error itself). The connector boxes its errors on
+/// the way up, which can hide the type from a downcast, so rustls's own wording of those
+/// two errors counts too (the TLS system test holds it to that).
+fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+        e.downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    });
+    if let Some(t) = tls {
+        return matches!(
+            t,
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+        );
+    }
+    let text = e.to_string();
+    text.starts_with("invalid peer certificate") || text == "peer sent no certificates"
+}
+
 fn classify(e: reqwest::Error) -> SyncError {
     // The innermost cause says most (connection refused, reset by peer, …).
     let mut source: Option<&dyn std::error::Error> = Some(&e);
     let mut detail = String::new();
+    let mut certificate = false;
     while let Some(s) = source {
         detail = s.to_string();
+        certificate |= is_certificate_error(s);
         source = s.source();
     }
-    if e.is_timeout() {
+    if certificate {
+        SyncError::UntrustedCertificate(detail)
+    } else if e.is_timeout() {
         SyncError::Timeout(detail)
     } else if e.is_connect() {
         SyncError::Offline(detail)

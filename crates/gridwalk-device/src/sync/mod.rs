@@ -43,6 +43,12 @@ pub enum SyncError {
     /// The extra CA certificate given to trust the server is not a PEM certificate.
     #[error("the CA certificate cannot be used: {0}")]
     BadCaCert(String),
+    /// The server's TLS certificate is not trusted (a self-signed certificate not given
+    /// with `--ca-cert`, an expired one, another name), or something between intercepts
+    /// the connection (a public Wi-Fi's sign-in page, an attacker). Retried, since a
+    /// captive portal passes once signed in; nothing is sent meanwhile.
+    #[error("the server's certificate is not trusted: {0}")]
+    UntrustedCertificate(String),
     /// Could not connect (no network, server down, DNS).
     #[error("cannot reach the server: {0}")]
     Offline(String),
@@ -113,6 +119,7 @@ impl SyncError {
             SyncError::BadServerUrl { .. } => "sync.bad_server_url".into(),
             SyncError::InsecureServerUrl { .. } => "sync.insecure_server_url".into(),
             SyncError::BadCaCert(_) => "sync.bad_ca_cert".into(),
+            SyncError::UntrustedCertificate(_) => "network.untrusted_certificate".into(),
             SyncError::Offline(_) => "network.offline".into(),
             SyncError::Timeout(_) => "network.timeout".into(),
             SyncError::Interrupted(_) => "network.interrupted".into(),
@@ -146,7 +153,10 @@ impl SyncError {
     /// restarting); false when a person must act (enroll again, revoked, bad address).
     pub fn is_transient(&self) -> bool {
         match self {
-            SyncError::Offline(_) | SyncError::Timeout(_) | SyncError::Interrupted(_) => true,
+            SyncError::Offline(_)
+            | SyncError::Timeout(_)
+            | SyncError::Interrupted(_)
+            | SyncError::UntrustedCertificate(_) => true,
             SyncError::Server { status, code, .. } => {
                 *status >= 500 || *status == 408 || *status == 429 || code == "checksum_mismatch"
             }

@@ -71,6 +71,7 @@ export const ERROR_CODES = [
   'network.offline',
   'network.timeout',
   'network.interrupted',
+  'network.untrusted_certificate',
   'sync.not_enrolled',
   'sync.already_running',
   'sync.bad_server_url',

@@ -401,6 +401,7 @@ export const en: Messages = {
   'error.network.offline': 'Cannot reach the server (no network, or the server is down); data is saved on the phone and uploads later',
   'error.network.timeout': 'Network too slow, timed out; will retry',
   'error.network.interrupted': 'Connection interrupted; data is saved on the phone, will retry',
+  'error.network.untrusted_certificate': 'The server certificate is not trusted: a public Wi-Fi may need signing in, or the connection is intercepted. Data is kept on the phone and retried; if it persists, contact the administrator',
   'error.sync.not_enrolled': 'This device is not enrolled yet; enroll it first',
   'error.sync.already_running': 'Sync already running',
   'error.sync.bad_server_url': 'Server address is not valid',

@@ -401,6 +401,7 @@ export const zh = {
   'error.network.offline': '连不上服务器（无网络或服务器未开），数据已保存在手机上，稍后自动上传',
   'error.network.timeout': '网络太慢，连接超时，稍后自动重试',
   'error.network.interrupted': '网络中断，数据已保存在手机上，稍后自动重试',
+  'error.network.untrusted_certificate': '服务器证书不受信任：可能需要先登录公共 WiFi，或网络被劫持。数据已保存在手机上，稍后自动重试；一直如此请联系管理员',
   'error.sync.not_enrolled': '本设备尚未注册，请先注册',
   'error.sync.already_running': '正在同步，请稍候',
   'error.sync.bad_server_url': '服务器地址格式不对',
