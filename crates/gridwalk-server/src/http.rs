@@ -692,7 +692,7 @@ pub(crate) async fn server_key(State(s): State<AppState>) -> Json<ServerKey> {
 
 #[utoipa::path(post, path = "/v1/enroll", request_body = EnrollRequest,
     responses((status = 200, description = "Enrolled; the token is shown once", body = EnrollResponse),
-        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md); 429 rate_limited with Retry-After for too many enrollments from one address", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn enroll(
     State(s): State<AppState>,
