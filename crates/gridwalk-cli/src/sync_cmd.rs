@@ -4,7 +4,7 @@ use crate::{output, Cli};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use gridwalk_device::app_settings::Settings;
-use gridwalk_device::sync::{Network, SyncError, SyncOptions, SyncReport, Syncer};
+use gridwalk_device::sync::{Network, ServerTrust, SyncError, SyncOptions, SyncReport, Syncer};
 use gridwalk_device::Store;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,9 +19,18 @@ pub const EXIT_NEEDS_ATTENTION: u8 = 3;
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
     /// Server address (`https://host[:port]`; plain `http://` only to 127.0.0.1, ::1 or
-    /// localhost, or anywhere with `GRIDWALK_ALLOW_HTTP=1` for development).
+    /// localhost, unless --allow-insecure-http).
     #[arg(long)]
     pub server: String,
+    /// Allows plain `http://` to a server that is not this machine (the token and the
+    /// evidence then cross the network unencrypted: a closed test network only). Kept
+    /// with the enrollment. `GRIDWALK_ALLOW_HTTP=1` does the same for development.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+    /// A PEM file of CA certificates to trust besides the built-in roots (a server with
+    /// a self-signed or private-CA certificate). Kept with the enrollment.
+    #[arg(long)]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// One-time enrollment code from an administrator or officer.
     #[arg(long)]
     pub code: String,
@@ -192,11 +201,23 @@ pub fn enroll(cli: &Cli, a: &EnrollArgs) -> Result<ExitCode> {
         timeout: Duration::from_secs(a.timeout_secs.max(1)),
         ..SyncOptions::default()
     };
-    let e = Syncer::new(&cli.db, opts).enroll_confirmed(
+    let ca_cert_pem = match &a.ca_cert {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("--ca-cert {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let trust = ServerTrust {
+        allow_insecure_http: a.allow_insecure_http,
+        ca_cert_pem,
+    };
+    let e = Syncer::new(&cli.db, opts).enroll_trusting(
         &a.server,
         &a.code,
         a.device_name.as_deref(),
         a.switch_server,
+        trust,
     )?;
     if cli.json {
         output::json(&serde_json::json!({

@@ -187,7 +187,7 @@ fn a_demo_register_generates_and_imports_cleanly() {
 fn enroll_refuses_plain_http_to_another_host_unless_the_development_switch_is_on() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("device.db");
-    let enroll = |server: &str, allow: Option<&str>| {
+    let enroll_with = |server: &str, allow: Option<&str>, extra: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_gridwalk"));
         c.arg("--db").arg(&db).args([
             "--json",
@@ -199,6 +199,7 @@ fn enroll_refuses_plain_http_to_another_host_unless_the_development_switch_is_on
             "--timeout-secs",
             "2",
         ]);
+        c.args(extra);
         c.env_remove("GRIDWALK_ALLOW_HTTP");
         if let Some(v) = allow {
             c.env("GRIDWALK_ALLOW_HTTP", v);
@@ -208,6 +209,7 @@ fn enroll_refuses_plain_http_to_another_host_unless_the_development_switch_is_on
         let err: serde_json::Value = serde_json::from_slice(&o.stderr).expect("json error");
         err["code"].as_str().expect("code").to_string()
     };
+    let enroll = |server: &str, allow: Option<&str>| enroll_with(server, allow, &[]);
     // A reserved name (RFC 2606) and an address nothing listens on: refused before any
     // request goes out, unless the switch is on (then the request fails to connect).
     assert_eq!(
@@ -223,5 +225,25 @@ fn enroll_refuses_plain_http_to_another_host_unless_the_development_switch_is_on
     assert_eq!(
         enroll("http://gridwalk.invalid:8737", Some("1")),
         "network.offline"
+    );
+    // The flag kept with the enrollment does the same as the switch.
+    assert_eq!(
+        enroll_with(
+            "http://gridwalk.invalid:8737",
+            None,
+            &["--allow-insecure-http"]
+        ),
+        "network.offline"
+    );
+    // An extra CA certificate that is not one is refused before any request.
+    let not_a_cert = dir.path().join("not-a-cert.pem");
+    std::fs::write(&not_a_cert, "这不是证书\n").expect("write");
+    assert_eq!(
+        enroll_with(
+            "https://gridwalk.invalid:8737",
+            None,
+            &["--ca-cert", not_a_cert.to_str().expect("utf-8")]
+        ),
+        "sync.bad_ca_cert"
     );
 }

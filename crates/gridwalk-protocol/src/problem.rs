@@ -56,6 +56,12 @@ pub enum ProblemCode {
     AccountLocked,
     /// A console write without the session's CSRF token (`X-CSRF-Token`).
     CsrfFailed,
+    /// Too many requests from this address, for this user name or with this token in a
+    /// short time (`Retry-After` says when to try again).
+    RateLimited,
+    /// The user was disabled by an administrator: no sign-in, and neither their
+    /// sessions nor their devices' tokens work until they are enabled again.
+    AccountDisabled,
     /// Any code this build does not know (`unrecognized` on the wire). Servers never
     /// send it; a client meeting a newer code gets this and acts on the HTTP status.
     #[serde(other)]
@@ -101,6 +107,8 @@ impl ProblemCode {
         ProblemCode::InvalidRequest,
         ProblemCode::AccountLocked,
         ProblemCode::CsrfFailed,
+        ProblemCode::RateLimited,
+        ProblemCode::AccountDisabled,
         ProblemCode::Unrecognized,
     ];
 
@@ -143,6 +151,8 @@ impl ProblemCode {
             ProblemCode::InvalidRequest => "invalid_request",
             ProblemCode::AccountLocked => "account_locked",
             ProblemCode::CsrfFailed => "csrf_failed",
+            ProblemCode::RateLimited => "rate_limited",
+            ProblemCode::AccountDisabled => "account_disabled",
             ProblemCode::Unrecognized => "unrecognized",
         }
     }
@@ -160,7 +170,9 @@ impl ProblemCode {
             | ProblemCode::PayloadInvalid
             | ProblemCode::UnknownEnterprise => 400,
             ProblemCode::PayloadTooLarge => 413,
-            ProblemCode::Unauthenticated | ProblemCode::DeviceRevoked => 401,
+            ProblemCode::Unauthenticated
+            | ProblemCode::DeviceRevoked
+            | ProblemCode::AccountDisabled => 401,
             ProblemCode::ForbiddenJurisdiction
             | ProblemCode::ForbiddenRole
             | ProblemCode::CsrfFailed => 403,
@@ -179,7 +191,9 @@ impl ProblemCode {
             ProblemCode::BodyTooLarge | ProblemCode::BatchTooLarge => 413,
             ProblemCode::UnsupportedMediaType => 415,
             ProblemCode::PhotoHashMismatch | ProblemCode::InvalidRequest => 422,
-            ProblemCode::TooManyUploads | ProblemCode::AccountLocked => 429,
+            ProblemCode::TooManyUploads | ProblemCode::AccountLocked | ProblemCode::RateLimited => {
+                429
+            }
             ProblemCode::ChecksumMismatch => 460,
             ProblemCode::Internal | ProblemCode::Unrecognized => 500,
             ProblemCode::Unavailable => 503,
@@ -229,6 +243,8 @@ impl ProblemCode {
             ProblemCode::InvalidRequest => "The request names something that cannot be used",
             ProblemCode::AccountLocked => "Too many failed sign-ins: locked for a while",
             ProblemCode::CsrfFailed => "Missing or wrong CSRF token",
+            ProblemCode::RateLimited => "Too many requests: try again after Retry-After",
+            ProblemCode::AccountDisabled => "This user has been disabled",
             ProblemCode::Unrecognized => "A problem this version does not know",
         }
     }
@@ -242,7 +258,8 @@ impl ProblemCode {
             | ProblemCode::ChecksumMismatch
             | ProblemCode::UploadOffsetMismatch
             | ProblemCode::RequestTimeout
-            | ProblemCode::TooManyUploads => true,
+            | ProblemCode::TooManyUploads
+            | ProblemCode::RateLimited => true,
             ProblemCode::MalformedBody
             | ProblemCode::BodyTooLarge
             | ProblemCode::BatchTooLarge
@@ -273,6 +290,7 @@ impl ProblemCode {
             | ProblemCode::InvalidRequest
             | ProblemCode::AccountLocked
             | ProblemCode::CsrfFailed
+            | ProblemCode::AccountDisabled
             | ProblemCode::Unrecognized => false,
         }
     }

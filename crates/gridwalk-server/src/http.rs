@@ -43,6 +43,11 @@ pub struct AppState {
     pub map_tiles: Option<crate::map_view::MapTiles>,
     /// The printable records' font and the address their QR codes name.
     pub print: crate::print::PrintConfig,
+    /// Sign-in, enrollment and per-token rate limits (off unless configured).
+    pub rate_limits: crate::ratelimit::RateLimits,
+    /// The server is reached over TLS (`serve --tls-cert`): answers carry HSTS and the
+    /// session cookie is `Secure`.
+    pub tls: bool,
 }
 
 impl AppState {
@@ -57,7 +62,21 @@ impl AppState {
             console_dir: None,
             map_tiles: None,
             print: crate::print::PrintConfig::default(),
+            rate_limits: crate::ratelimit::RateLimits::default(),
+            tls: false,
         }
+    }
+
+    /// The same state with these rate limits.
+    pub fn with_rate_limits(mut self, limits: crate::ratelimit::RateLimits) -> AppState {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// The same state, served over TLS or not.
+    pub fn with_tls(mut self, tls: bool) -> AppState {
+        self.tls = tls;
+        self
     }
 
     /// The same state with a tile layer for the console's map.
@@ -370,9 +389,50 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/photos/{id}"),
 ];
 
+/// HSTS when served over TLS: a year, this host only (other names of the domain may
+/// still serve plain HTTP).
+pub const HSTS: &str = "max-age=31536000";
+
+/// The CSP of every answer but the console's pages (which set their own) and PDFs (a
+/// browser's PDF viewer needs more): nothing is loaded, nothing frames it.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Security headers of answers that did not set their own (docs/server.md "Security
+/// headers").
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let pdf = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/pdf"));
+    let h = resp.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(if pdf {
+                "frame-ancestors 'none'"
+            } else {
+                API_CSP
+            }),
+        );
+    }
+    if !h.contains_key(header::X_FRAME_OPTIONS) {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
+    resp
+}
+
 /// The whole application. Its routes are [`ROUTES`]: change both together.
 pub fn app(state: AppState) -> Router {
     let console = crate::console::routes(state.console_dir.clone());
+    let rate_limits = state.rate_limits.clone();
+    let tls = state.tls;
     let api = Router::new()
         .route("/v1/health", get(health))
         .route("/v1/server-key", get(server_key))
@@ -477,8 +537,14 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .merge(console);
-    api.layer(axum::middleware::from_fn(check_protocol))
+    let api = api
+        .layer(axum::middleware::from_fn(check_protocol))
         .layer(RequestDecompressionLayer::new())
+        // Before a body is decompressed or read; its 429 is a problem already.
+        .layer(axum::middleware::from_fn_with_state(
+            rate_limits,
+            crate::ratelimit::layer,
+        ))
         // Outside the decompression layer (its 415 for an unknown `Content-Encoding` has
         // an empty body), inside compression (so it sees plain bodies).
         .layer(axum::middleware::from_fn(errors_as_problems))
@@ -497,6 +563,15 @@ pub fn app(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        .layer(axum::middleware::from_fn(security_headers));
+    if tls {
+        api.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ))
+    } else {
+        api
+    }
 }
 
 /// Answer for a method the path does not take (axum adds `Allow`).
@@ -516,6 +591,7 @@ fn code_for_status(status: StatusCode) -> ProblemCode {
         408 => ProblemCode::RequestTimeout,
         413 => ProblemCode::BodyTooLarge,
         415 => ProblemCode::UnsupportedMediaType,
+        429 => ProblemCode::RateLimited,
         503 => ProblemCode::Unavailable,
         s if s >= 500 => ProblemCode::Internal,
         _ => ProblemCode::MalformedBody,
@@ -616,7 +692,7 @@ pub(crate) async fn server_key(State(s): State<AppState>) -> Json<ServerKey> {
 
 #[utoipa::path(post, path = "/v1/enroll", request_body = EnrollRequest,
     responses((status = 200, description = "Enrolled; the token is shown once", body = EnrollResponse),
-        (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "A problem (docs/sync-protocol.md); 429 rate_limited with Retry-After for too many enrollments from one address", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn enroll(
     State(s): State<AppState>,

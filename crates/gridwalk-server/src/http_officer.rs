@@ -100,12 +100,18 @@ pub struct SessionInfo {
 }
 
 /// The `Set-Cookie` value of a console session (`token` empty: the cookie is cleared).
-/// `Secure` when the request came through a TLS front (`X-Forwarded-Proto: https`).
-fn session_cookie_header(token: &str, headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
-    let secure = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+/// `Secure` when the server speaks TLS itself (`tls`) or the request came through a TLS
+/// front (`X-Forwarded-Proto: https`).
+fn session_cookie_header(
+    token: &str,
+    headers: &HeaderMap,
+    tls: bool,
+) -> Result<HeaderValue, ApiError> {
+    let secure = tls
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"));
     let max_age = if token.is_empty() {
         0
     } else {
@@ -121,7 +127,7 @@ fn session_cookie_header(token: &str, headers: &HeaderMap) -> Result<HeaderValue
 
 #[utoipa::path(post, path = "/v1/login", request_body = LoginRequest,
     responses((status = 200, description = "A console session (officers and admins); with `session_cookie` it is set as the `gw_session` cookie and no token is answered", body = LoginResponse),
-        (status = "4XX", description = "A problem: a wrong user name or password is 401 unauthenticated (the same for both, answered more slowly after repeated failures); 429 account_locked with Retry-After after too many", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "A problem: a wrong user name or password is 401 unauthenticated (the same for both, answered more slowly after repeated failures); 429 account_locked with Retry-After after too many; 429 rate_limited with Retry-After for too many attempts a minute from one address or for one name; 401 account_disabled for a disabled user's right password", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn login(
     State(s): State<AppState>,
@@ -132,6 +138,7 @@ pub(crate) async fn login(
     let old = session_cookie(&headers);
     let store = s.store.clone();
     let name = req.user_name.trim().to_string();
+    s.rate_limits.check_login_name(&name)?;
     let outcome =
         tokio::task::spawn_blocking(move || store.login(&name, &req.password, old.as_deref()))
             .await
@@ -141,7 +148,7 @@ pub(crate) async fn login(
             let mut resp_headers = HeaderMap::new();
             if req.session_cookie {
                 answer.token = None;
-                resp_headers.insert(SET_COOKIE, session_cookie_header(&token, &headers)?);
+                resp_headers.insert(SET_COOKIE, session_cookie_header(&token, &headers, s.tls)?);
             }
             resp_headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok((resp_headers, Json(answer)).into_response())
@@ -163,6 +170,10 @@ pub(crate) async fn login(
             e.headers.push((RETRY_AFTER, HeaderValue::from(seconds)));
             Err(e)
         }
+        Err(LoginError::Disabled) => Err(ApiError::new(
+            ProblemCode::AccountDisabled,
+            "this user has been disabled by an administrator",
+        )),
         Err(LoginError::Store(e)) => Err(e.into()),
     }
 }
@@ -188,12 +199,16 @@ pub(crate) async fn logout(
         Ok(_) => {}
         // A session that already ended (idle, expired, revoked): its cookie is still
         // cleared, so the browser does not keep presenting it.
-        Err(e) if e.problem.code == ProblemCode::Unauthenticated && cookie.is_some() => {}
+        Err(e)
+            if matches!(
+                e.problem.code,
+                ProblemCode::Unauthenticated | ProblemCode::AccountDisabled
+            ) && cookie.is_some() => {}
         Err(e) => return Err(e),
     }
     let mut resp_headers = HeaderMap::new();
     if cookie.is_some() {
-        resp_headers.insert(SET_COOKIE, session_cookie_header("", &headers)?);
+        resp_headers.insert(SET_COOKIE, session_cookie_header("", &headers, s.tls)?);
     }
     Ok((StatusCode::NO_CONTENT, resp_headers).into_response())
 }

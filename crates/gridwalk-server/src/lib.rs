@@ -25,6 +25,7 @@ pub mod password;
 pub(crate) mod phone_leases;
 pub mod print;
 pub mod projections;
+pub mod ratelimit;
 pub mod register;
 pub mod register_view;
 pub mod serve;

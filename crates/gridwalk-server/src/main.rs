@@ -39,13 +39,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve HTTP until SIGINT/SIGTERM.
+    /// Serve HTTP (or HTTPS with --tls-cert and --tls-key) until SIGINT/SIGTERM.
     Serve {
         /// Address to listen on; port 0 picks a free port (the bound address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         #[command(flatten)]
+        tls: TlsArgs,
+        #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        rate: RateArgs,
         #[command(flatten)]
         uploads: UploadArgs,
         /// Largest record payload accepted, in KiB (published to the phones, which keep
@@ -268,6 +272,52 @@ struct LimitArgs {
     max_connections: u64,
 }
 
+/// TLS of `serve` (docs/server.md, "TLS").
+#[derive(clap::Args)]
+struct TlsArgs {
+    /// PEM certificate chain (leaf first); with --tls-key, serve HTTPS (HTTP/2 and
+    /// HTTP/1.1 by ALPN) instead of plain HTTP.
+    #[arg(long, env = "GRIDWALK_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "GRIDWALK_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+/// Rate limits of `serve` (docs/server.md, "Rate limits"); 0 turns one off.
+#[derive(clap::Args)]
+struct RateArgs {
+    /// Sign-in attempts a minute from one client address, and for one user name.
+    #[arg(long, env = "GRIDWALK_LOGIN_PER_MINUTE", default_value_t = 10)]
+    login_per_minute: u32,
+    /// Enrollment attempts a minute from one client address.
+    #[arg(long, env = "GRIDWALK_ENROLL_PER_MINUTE", default_value_t = 10)]
+    enroll_per_minute: u32,
+    /// Requests a second with one device token or console session, sustained.
+    #[arg(long, env = "GRIDWALK_TOKEN_PER_SECOND", default_value_t = 50)]
+    token_per_second: u32,
+    /// Requests one token or session may send at once.
+    #[arg(
+        long,
+        env = "GRIDWALK_TOKEN_BURST",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    token_burst: u32,
+}
+
+impl RateArgs {
+    fn config(&self) -> gridwalk_server::ratelimit::RateLimitConfig {
+        use std::num::NonZeroU32;
+        gridwalk_server::ratelimit::RateLimitConfig {
+            login_per_minute: NonZeroU32::new(self.login_per_minute),
+            enroll_per_minute: NonZeroU32::new(self.enroll_per_minute),
+            token_per_second: NonZeroU32::new(self.token_per_second),
+            token_burst: NonZeroU32::new(self.token_burst).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
 /// Caps and expiry of unfinished photo uploads (docs/server.md, "Device trust").
 #[derive(clap::Args)]
 struct UploadArgs {
@@ -345,6 +395,17 @@ enum AdminCommand {
     /// End every console session of a user (an officer who left, a lost laptop).
     RevokeSessions {
         #[arg(long)]
+        name: String,
+    },
+    /// Disable a user at once: no sign-in, every console session ends, and their
+    /// devices' tokens are refused (account_disabled) until enable-user.
+    DisableUser {
+        /// The user's name.
+        name: String,
+    },
+    /// Let a disabled user sign in and their (not revoked) devices sync again.
+    EnableUser {
+        /// The user's name.
         name: String,
     },
     /// Set a new password for an officer or admin (first line of standard input); their
@@ -442,7 +503,9 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve {
             listen,
+            tls,
             limits,
+            rate,
             uploads,
             max_payload_kib,
             console_dir,
@@ -454,7 +517,15 @@ fn main() -> Result<()> {
             data,
             store.with_max_payload_bytes(max_payload_kib * 1024),
             listen,
+            match (tls.tls_cert, tls.tls_key) {
+                (Some(cert), Some(key)) => Some(
+                    serve::Tls::from_pem_files(&cert, &key)
+                        .context("--tls-cert/--tls-key cannot be used")?,
+                ),
+                _ => None,
+            },
             limits.limits(),
+            rate.config(),
             uploads.limits(),
             console_dir.or_else(gridwalk_server::console::default_dir),
             match map_tile_url {
@@ -800,6 +871,21 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
             let n = store.revoke_sessions(&name)?;
             println!("{n} sessions of {name} ended");
         }
+        AdminCommand::DisableUser { name } => {
+            let Some(done) = store.disable_user(&name)? else {
+                bail!("no user named '{name}'");
+            };
+            println!(
+                "disabled {name}: {} sessions ended, {} devices refused until enable-user",
+                done.sessions_ended, done.devices_refused
+            );
+        }
+        AdminCommand::EnableUser { name } => {
+            if !store.enable_user(&name)? {
+                bail!("no user named '{name}'");
+            }
+            println!("enabled {name}: they may sign in and their devices sync again");
+        }
         AdminCommand::SetPassword { name, .. } => {
             store.set_password(&name, &read_password()?)?;
             println!("password set for {name}; their open sessions ended");
@@ -849,7 +935,9 @@ fn serve(
     data: DataDir,
     store: gridwalk_server::Store,
     listen: SocketAddr,
+    tls: Option<serve::Tls>,
     limits: ConnLimits,
+    rate: gridwalk_server::ratelimit::RateLimitConfig,
     uploads: UploadLimits,
     console_dir: Option<PathBuf>,
     map_tiles: Option<gridwalk_server::map_view::MapTiles>,
@@ -863,6 +951,8 @@ fn serve(
     }
     let state = gridwalk_server::local_state(&data, store)?
         .with_upload_limits(uploads.clone())
+        .with_rate_limits(gridwalk_server::ratelimit::RateLimits::new(rate))
+        .with_tls(tls.is_some())
         .with_console_dir(console_dir)
         .with_map_tiles(map_tiles)
         .with_print(print);
@@ -882,13 +972,15 @@ fn serve(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        println!("listening on http://{addr}");
-        tracing::info!(%addr, data = %data.0.display(), ?limits, ?uploads, "serving");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("listening on {scheme}://{addr}");
+        tracing::info!(%addr, data = %data.0.display(), ?limits, ?rate, ?uploads, "serving");
         let sweeper = gridwalk_server::tus::spawn_sweeper(state.clone());
-        serve::serve(
+        serve::serve_with(
             listener,
             gridwalk_server::app(state),
             limits,
+            tls,
             shutdown_signal(),
         )
         .await

@@ -1,24 +1,29 @@
-//! The accept loop: HTTP/1.1 over hyper with per-connection time-outs and a cap on open
-//! connections, so a slow or silent client cannot hold a connection for ever
-//! (`docs/server.md`, "Connection limits").
+//! The accept loop: HTTP/1.1 over hyper (and, with TLS, HTTP/2 negotiated by ALPN) with
+//! per-connection time-outs and a cap on open connections, so a slow or silent client
+//! cannot hold a connection for ever (`docs/server.md`, "Connection limits", "TLS").
 //!
 //! Each connection's socket is wrapped in [`TimedIo`], which shares a small state
 //! ([`ConnState`]) with the connection's service: the service says when a request is in
 //! flight, the socket wrapper arms one timer for whatever the client is expected to do
-//! next and fails the pending read or write with `TimedOut` when it fires.
+//! next and fails the pending read or write with `TimedOut` when it fires. With TLS the
+//! rustls stream runs over [`TimedIo`], so every deadline applies to the bytes on the
+//! wire; the handshake must finish within the header time-out.
 
 use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::Router;
 use gridwalk_protocol::{Problem, ProblemCode, PROTOCOL_HEADER};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,6 +33,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::rustls;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tower_http::timeout::{TimeoutBody, TimeoutError};
 
@@ -67,6 +74,88 @@ impl Default for ConnLimits {
     }
 }
 
+/// Why a certificate or key could not be used for [`Tls`].
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The certificate file holds no PEM certificate, or one that does not parse.
+    #[error("{0}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it")]
+    NoCertificate(String),
+    /// The key file holds no usable PEM private key.
+    #[error("{path}: no PEM private key (PKCS#8, PKCS#1 or SEC1) in it: {detail}")]
+    NoKey { path: String, detail: String },
+    /// rustls refused the pair (the key does not match the certificate, an unsupported
+    /// key type, …).
+    #[error("the certificate and key cannot be used: {0}")]
+    Config(#[from] rustls::Error),
+}
+
+/// TLS for [`serve_with`]: a rustls server configuration (ring provider) offering
+/// HTTP/2 and HTTP/1.1 by ALPN.
+#[derive(Clone)]
+pub struct Tls {
+    acceptor: TlsAcceptor,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls { .. }")
+    }
+}
+
+impl Tls {
+    /// A certificate chain (leaf first) and its private key, both PEM files.
+    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<Tls, TlsError> {
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|source| TlsError::Read {
+                path: p.display().to_string(),
+                source,
+            })
+        };
+        Tls::from_pem(
+            &read(cert)?,
+            &read(key)?,
+            &cert.display().to_string(),
+            &key.display().to_string(),
+        )
+    }
+
+    /// A certificate chain and key given as PEM text; the names are for messages.
+    pub fn from_pem(
+        cert_pem: &[u8],
+        key_pem: &[u8],
+        cert_name: &str,
+        key_name: &str,
+    ) -> Result<Tls, TlsError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| TlsError::NoCertificate(cert_name.to_string()))?;
+        if chain.is_empty() {
+            return Err(TlsError::NoCertificate(cert_name.to_string()));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::NoKey {
+            path: key_name.to_string(),
+            detail: e.to_string(),
+        })?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Tls {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+        })
+    }
+}
+
 /// Serves `app` over HTTP/1.1 on `listener` within `limits` until `shutdown` completes;
 /// then stops accepting, lets open connections finish their requests (at most
 /// [`SHUTDOWN_GRACE`]) and returns. Accept errors are logged and retried, never fatal.
@@ -76,16 +165,38 @@ pub async fn serve(
     limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with(listener, app, limits, None, shutdown).await
+}
+
+/// [`serve`], over TLS when `tls` is given: then HTTP/2 or HTTP/1.1 as the client's
+/// ALPN chooses, the handshake bounded by the header time-out, and every other limit
+/// as over plain HTTP. Each request carries its peer's address as
+/// [`ConnectInfo<SocketAddr>`] (the rate limits read it).
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnLimits,
+    tls: Option<Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let permits = Arc::new(Semaphore::new(
         limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
     ));
     let graceful = GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
+    let mut http = auto::Builder::new(TokioExecutor::new());
     // hyper's own header timer also runs while a kept-alive connection is idle, which
     // would make it the idle time-out too; TimedIo keeps the head deadline instead.
-    http.timer(TokioTimer::new())
+    http.http1()
+        .timer(TokioTimer::new())
         .header_read_timeout(None)
         .keep_alive(true);
+    http.http2().timer(TokioTimer::new());
+    // Plain HTTP stays HTTP/1.1 (no h2c); over TLS the client's ALPN choice decides.
+    let http = Arc::new(if tls.is_some() {
+        http
+    } else {
+        http.http1_only()
+    });
     let mut shutdown = std::pin::pin!(shutdown);
     let mut at_cap = false;
     loop {
@@ -127,14 +238,47 @@ pub async fn serve(
             tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
         }
         let state = Arc::new(ConnState::new(limits));
-        let io = TokioIo::new(TimedIo::new(tcp, state.clone()));
+        let timed = TimedIo::new(tcp, state.clone());
         let service = ConnService {
             app: app.clone(),
             state: state.clone(),
+            peer,
         };
-        let connection = graceful.watch(http.serve_connection(io, service));
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let result = connection.await;
+            let result = match tls {
+                None => {
+                    let conn = http.serve_connection(TokioIo::new(timed), service);
+                    watcher.watch(conn).await
+                }
+                Some(tls) => {
+                    let handshake = tls.acceptor.accept(timed);
+                    match tokio::time::timeout(limits.header_timeout, handshake).await {
+                        Ok(Ok(stream)) => {
+                            // The handshake counted as the head; what follows is
+                            // a new connection's wait for its first request.
+                            state.request_finished();
+                            let conn = http.serve_connection(TokioIo::new(stream), service);
+                            watcher.watch(conn).await
+                        }
+                        Ok(Err(e)) => {
+                            // Plain HTTP to this port, a client that does not trust the
+                            // certificate, a scanner: nothing to answer.
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            drop(permit);
+                            return;
+                        }
+                        Err(_elapsed) => {
+                            state.lock().closed_by = Some(Deadline::Handshake);
+                            tracing::info!(%peer, reason = %Deadline::Handshake, "connection closed");
+                            drop(permit);
+                            return;
+                        }
+                    }
+                }
+            };
             drop(permit);
             log_close(peer, &state, result);
         });
@@ -163,7 +307,11 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-fn log_close(peer: SocketAddr, state: &ConnState, result: Result<(), hyper::Error>) {
+fn log_close(
+    peer: SocketAddr,
+    state: &ConnState,
+    result: Result<(), Box<dyn std::error::Error + Send + Sync>>,
+) {
     match (state.lock().closed_by, result) {
         (Some(reason @ Deadline::Idle), _) => {
             tracing::debug!(%peer, %reason, "connection closed")
@@ -181,6 +329,7 @@ fn log_close(peer: SocketAddr, state: &ConnState, result: Result<(), hyper::Erro
 enum Deadline {
     Idle,
     Header,
+    Handshake,
     WriteStalled,
 }
 
@@ -189,6 +338,7 @@ impl std::fmt::Display for Deadline {
         f.write_str(match self {
             Deadline::Idle => "idle time-out",
             Deadline::Header => "request head time-out",
+            Deadline::Handshake => "TLS handshake time-out (the header time-out)",
             Deadline::WriteStalled => "client stopped reading (write time-out)",
         })
     }
@@ -201,9 +351,9 @@ enum Phase {
     Idle { since: Instant },
     /// The first byte of a request head arrived at `since`; the head is not complete.
     Head { since: Instant },
-    /// The service has the request (body, handler, response): no read deadline, since
-    /// hyper polls the socket for EOF while a handler runs.
-    InRequest,
+    /// The service has `n` requests (body, handler, response; more than one only on
+    /// HTTP/2): no read deadline, since hyper polls the socket while a handler runs.
+    InRequest { n: usize },
 }
 
 struct Shared {
@@ -217,8 +367,6 @@ struct Shared {
 struct ConnState {
     limits: ConnLimits,
     shared: Mutex<Shared>,
-    /// The current request's body read timed out.
-    body_timed_out: AtomicBool,
 }
 
 impl ConnState {
@@ -232,7 +380,6 @@ impl ConnState {
                 closed_by: None,
                 reader: None,
             }),
-            body_timed_out: AtomicBool::new(false),
         }
     }
 
@@ -260,15 +407,23 @@ impl ConnState {
     }
 
     fn request_started(&self) {
-        self.body_timed_out.store(false, Ordering::Relaxed);
-        self.lock().phase = Phase::InRequest;
+        let mut s = self.lock();
+        s.phase = match s.phase {
+            Phase::InRequest { n } => Phase::InRequest { n: n + 1 },
+            Phase::Idle { .. } | Phase::Head { .. } => Phase::InRequest { n: 1 },
+        };
     }
 
+    /// The end of a request (or of the TLS handshake): the connection is idle once no
+    /// other request of it is in flight.
     fn request_finished(&self) {
         let reader = {
             let mut s = self.lock();
-            s.phase = Phase::Idle {
-                since: Instant::now(),
+            s.phase = match s.phase {
+                Phase::InRequest { n } if n > 1 => Phase::InRequest { n: n - 1 },
+                _ => Phase::Idle {
+                    since: Instant::now(),
+                },
             };
             s.reader.take()
         };
@@ -293,7 +448,7 @@ impl ConnState {
             Phase::Head { since } => since
                 .checked_add(self.limits.header_timeout)
                 .map(|at| (at, Deadline::Header)),
-            Phase::InRequest => None,
+            Phase::InRequest { .. } => None,
         }
     }
 }
@@ -431,6 +586,7 @@ impl AsyncWrite for TimedIo {
 struct ConnService {
     app: Router,
     state: Arc<ConnState>,
+    peer: SocketAddr,
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnService {
@@ -442,22 +598,25 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         self.state.request_started();
         let guard = RequestGuard(self.state.clone());
         let body_timeout = self.state.limits.body_timeout;
-        let state = self.state.clone();
-        let req = req.map(|body| {
+        // Per request: on HTTP/2 several bodies of one connection are read at once.
+        let body_timed_out = Arc::new(AtomicBool::new(false));
+        let flag = body_timed_out.clone();
+        let mut req = req.map(|body| {
             Body::new(TimeoutBody::new(body_timeout, body).map_err(move |e| {
                 if e.is::<TimeoutError>() {
-                    state.body_timed_out.store(true, Ordering::Relaxed);
+                    flag.store(true, Ordering::Relaxed);
                 }
                 e
             }))
         });
+        req.extensions_mut().insert(ConnectInfo(self.peer));
         let app = self.app.clone();
         Box::pin(async move {
             let response = match app.oneshot(req).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
-            let response = if guard.0.body_timed_out.load(Ordering::Relaxed) {
+            let response = if body_timed_out.load(Ordering::Relaxed) {
                 tracing::info!(
                     "request body silent for {body_timeout:?}; answering 408 and closing"
                 );
@@ -534,5 +693,37 @@ impl HttpBody for GuardedBody {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (String, String) {
+        let k =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+        (k.cert.pem(), k.signing_key.serialize_pem())
+    }
+
+    #[test]
+    fn a_certificate_and_its_key_make_a_tls_config_and_anything_else_is_named() {
+        let (cert, key) = pair();
+        Tls::from_pem(cert.as_bytes(), key.as_bytes(), "c.pem", "k.pem").expect("usable");
+        // The key of another certificate.
+        let (_, other_key) = pair();
+        let e = Tls::from_pem(cert.as_bytes(), other_key.as_bytes(), "c.pem", "k.pem")
+            .expect_err("mismatched key");
+        assert!(matches!(e, TlsError::Config(_)), "{e}");
+        // The files swapped, or not PEM at all.
+        let e =
+            Tls::from_pem(key.as_bytes(), cert.as_bytes(), "c.pem", "k.pem").expect_err("swapped");
+        assert!(e.to_string().contains("c.pem"), "{e}");
+        let e = Tls::from_pem(cert.as_bytes(), b"\xff\xfe not pem", "c.pem", "k.pem")
+            .expect_err("garbage key");
+        assert!(e.to_string().contains("k.pem"), "{e}");
+        let e = Tls::from_pem_files(Path::new("/nonexistent/c.pem"), Path::new("k.pem"))
+            .expect_err("missing file");
+        assert!(e.to_string().contains("/nonexistent/c.pem"), "{e}");
     }
 }

@@ -39,6 +39,9 @@ pub enum LoginError {
     /// Too many failures: locked for `seconds` more.
     #[error("too many failed sign-ins; try again in {seconds} s")]
     Locked { seconds: i64 },
+    /// The right password of a user an administrator disabled.
+    #[error("this user has been disabled by an administrator")]
+    Disabled,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -72,7 +75,8 @@ impl Store {
         let row = self
             .tx(|t| {
                 t.query_opt(
-                    "SELECT s.expires_at, u.name, u.role, u.jurisdiction, s.last_seen_at, s.created_at
+                    "SELECT s.expires_at, u.name, u.role, u.jurisdiction, s.last_seen_at, s.created_at,
+                            u.disabled_at
                      FROM user_session s JOIN app_user u ON u.id = s.user_id WHERE s.token_hash = $1",
                     &[hash.into()],
                 )
@@ -83,7 +87,9 @@ impl Store {
         let expires = parse_ts(&row.str(0)?)?;
         let seen = parse_ts(&row.text(4)?.unwrap_or(row.str(5)?))?;
         let idle = at - seen > Duration::minutes(SESSION_IDLE_MINUTES);
-        if expires < at || idle {
+        // Disabling ends the user's sessions; one that slipped in meanwhile ends here.
+        let disabled = row.text(6)?.is_some();
+        if expires < at || idle || disabled {
             self.tx(|t| {
                 t.exec(
                     "DELETE FROM user_session WHERE token_hash = $1",
@@ -91,6 +97,12 @@ impl Store {
                 )?;
                 Ok(())
             })?;
+            if disabled {
+                return Err(problem(
+                    ProblemCode::AccountDisabled,
+                    "this user has been disabled by an administrator",
+                ));
+            }
             return Err(problem(
                 ProblemCode::Unauthenticated,
                 if idle {
@@ -176,7 +188,7 @@ impl Store {
         let (user, attempt) = self.tx(|t| {
             let attempt = reserve_attempt(t, user_name, at)?;
             let user = t.query_opt(
-                "SELECT id, role, jurisdiction, password_hash FROM app_user WHERE name = $1",
+                "SELECT id, role, jurisdiction, password_hash, disabled_at FROM app_user WHERE name = $1",
                 &[user_name.into()],
             )?;
             Ok((user, attempt))
@@ -202,6 +214,12 @@ impl Store {
                 });
             }
         };
+        // Said only to whoever knows the password, so it reveals no more than a
+        // success would.
+        if user.text(4)?.is_some() {
+            tracing::info!(user = user_name, "sign-in of a disabled user refused");
+            return Err(LoginError::Disabled);
+        }
         if let Some(old) = replaces {
             self.logout(old)?;
         }
@@ -256,6 +274,64 @@ impl Store {
         })
     }
 
+    /// Disables a user at once, in one transaction: every console session of theirs
+    /// ends, they cannot sign in, and their devices' tokens are refused
+    /// (`account_disabled`) until [`Store::enable_user`]. Disabling a disabled user
+    /// keeps the first time. `None` if there is no such user.
+    pub fn disable_user(&self, user_name: &str) -> Result<Option<Disabled>, StoreError> {
+        let at = ts(now());
+        self.tx(|t| {
+            let Some(row) = t.query_opt(
+                "SELECT id FROM app_user WHERE name = $1",
+                &[user_name.into()],
+            )?
+            else {
+                return Ok(None);
+            };
+            let id = row.str(0)?;
+            t.exec(
+                "UPDATE app_user SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL",
+                &[id.clone().into(), at.clone().into()],
+            )?;
+            let sessions_ended = t.exec(
+                "DELETE FROM user_session WHERE user_id = $1",
+                &[id.clone().into()],
+            )?;
+            let devices = t
+                .query_opt(
+                    "SELECT count(*) FROM device WHERE user_id = $1 AND revoked_at IS NULL",
+                    &[id.into()],
+                )?
+                .map(|r| r.int(0))
+                .transpose()?
+                .unwrap_or(0);
+            Ok(Some(Disabled {
+                sessions_ended,
+                devices_refused: devices as u64,
+            }))
+        })
+    }
+
+    /// Lets a disabled user sign in again, and their devices that were not revoked sync
+    /// again. False if there is no such user.
+    pub fn enable_user(&self, user_name: &str) -> Result<bool, StoreError> {
+        self.tx(|t| {
+            if t.query_opt(
+                "SELECT 1 FROM app_user WHERE name = $1",
+                &[user_name.into()],
+            )?
+            .is_none()
+            {
+                return Ok(false);
+            }
+            t.exec(
+                "UPDATE app_user SET disabled_at = NULL WHERE name = $1",
+                &[user_name.into()],
+            )?;
+            Ok(true)
+        })
+    }
+
     /// Ends a console session.
     pub fn logout(&self, token: &str) -> Result<(), StoreError> {
         let hash = sha256_hex(token.as_bytes());
@@ -267,6 +343,15 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// What [`Store::disable_user`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Disabled {
+    /// Console sessions that ended.
+    pub sessions_ended: u64,
+    /// Enrolled devices (not revoked) whose tokens are now refused.
+    pub devices_refused: u64,
 }
 
 /// Longest user name a sign-in is checked for (longer: refused before the database).

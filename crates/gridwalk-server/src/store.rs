@@ -524,7 +524,7 @@ impl Store {
         let hash = sha256_hex(token.as_bytes());
         let row = self.tx(|t| {
             t.query_opt(
-                "SELECT d.id, d.revoked_at, u.name, u.role, u.jurisdiction
+                "SELECT d.id, d.revoked_at, u.name, u.role, u.jurisdiction, u.disabled_at
                  FROM device d JOIN app_user u ON u.id = d.user_id WHERE d.token_hash = $1",
                 &[hash.clone().into()],
             )
@@ -537,6 +537,12 @@ impl Store {
             return Err(problem(
                 ProblemCode::DeviceRevoked,
                 "this device was revoked",
+            ));
+        }
+        if row.text(5)?.is_some() {
+            return Err(problem(
+                ProblemCode::AccountDisabled,
+                "this device's user has been disabled by an administrator",
             ));
         }
         Ok(Caller {

@@ -204,6 +204,25 @@ async fn admin_commands_work_on_the_data_directory_while_the_server_runs() {
     assert_eq!(export[0]["state"], "accepted");
     assert_eq!(export[0]["photo_hashes"][0], rec.photos[0].as_str());
 
+    // Disabling the user refuses the device's token at once, typed; enabling lets it
+    // sync again.
+    let pull = || {
+        http.get(format!("{base}/v1/sync/pull"))
+            .bearer_auth(&dev.token)
+            .send()
+    };
+    let said = ok(cmd(&data, &["admin", "disable-user", "wang"]));
+    assert!(said.contains("1 devices refused"), "{said}");
+    let r = pull().await.expect("pull");
+    assert_eq!(r.status(), 401);
+    let p: serde_json::Value = r.json().await.expect("problem");
+    assert_eq!(p["code"], "account_disabled");
+    let unknown = cmd(&data, &["admin", "disable-user", "无此人"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user named"));
+    ok(cmd(&data, &["admin", "enable-user", "wang"]));
+    assert_eq!(pull().await.expect("pull").status(), 200);
+
     ok(cmd(
         &data,
         &["admin", "revoke-device", &dev.device_id.to_string()],

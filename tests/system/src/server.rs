@@ -34,6 +34,8 @@ pub struct Server {
     pub serve_args: Vec<String>,
     /// PostgreSQL instead of the data directory's SQLite file.
     pub database_url: Option<String>,
+    /// The server said it listens on `https://`.
+    tls: bool,
 }
 
 impl Server {
@@ -83,6 +85,7 @@ impl Server {
             starts: 0,
             serve_args: Vec::new(),
             database_url,
+            tls: false,
         };
         s.spawn();
         s
@@ -107,7 +110,13 @@ impl Server {
         let mut out = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         out.read_line(&mut line).expect("read server stdout");
-        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+        let listening = line.trim().strip_prefix("listening on ");
+        let addr = listening.and_then(|l| {
+            l.strip_prefix("http://")
+                .or_else(|| l.strip_prefix("https://"))
+        });
+        self.tls = listening.is_some_and(|l| l.starts_with("https://"));
+        let Some(addr) = addr else {
             let _ = child.kill();
             let _ = child.wait();
             let log = std::fs::read_to_string(&log).unwrap_or_default();
@@ -121,9 +130,14 @@ impl Server {
         self.child = Some(child);
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://localhost:<port>` when serving TLS
+    /// (`--tls-cert` in [`Server::serve_args`]; the certificate names `localhost`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.tls {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
     }
 
     /// SIGKILL, and wait for the process to be gone.

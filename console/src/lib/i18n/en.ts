@@ -447,6 +447,8 @@ export const en: Messages = {
 
   'error.unauthenticated': 'Your session ended. Please sign in again.',
   'error.account_locked': 'Too many failed sign-ins: the account is locked for a while.',
+  'error.rate_limited': 'Too many requests: please wait a moment and try again.',
+  'error.account_disabled': 'This account has been disabled by an administrator.',
   'error.csrf_failed': 'This page is out of date. Reload it and try again.',
   'error.not_found': 'Not found (or not in your jurisdiction).',
   'error.forbidden_role': 'Your role cannot do this.',

@@ -447,6 +447,8 @@ export const zh = {
   'tips.reporter_logged': '每次查看都会记录查看人和时间。',
   'error.unauthenticated': '登录已过期，请重新登录。',
   'error.account_locked': '登录失败次数过多，该账户已暂时锁定。',
+  'error.rate_limited': '操作过于频繁，请稍后再试。',
+  'error.account_disabled': '该账户已被管理员停用，请联系管理员。',
   'error.csrf_failed': '页面已过期，请刷新后重试。',
   'error.not_found': '没有找到（或不在您的辖区内）。',
   'error.forbidden_role': '您的角色不能执行此操作。',

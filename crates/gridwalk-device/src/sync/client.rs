@@ -61,15 +61,39 @@ pub fn upload_path(url: &str) -> String {
     }
 }
 
+/// A rustls refusal of the server's certificate, also where an `io::Error` wraps it
+/// (whose `source()` skips the wrapped error itself). The connector boxes its errors on
+/// the way up, which can hide the type from a downcast, so rustls's own wording of those
+/// two errors counts too (the TLS system test holds it to that).
+fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+        e.downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    });
+    if let Some(t) = tls {
+        return matches!(
+            t,
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+        );
+    }
+    let text = e.to_string();
+    text.starts_with("invalid peer certificate") || text == "peer sent no certificates"
+}
+
 fn classify(e: reqwest::Error) -> SyncError {
     // The innermost cause says most (connection refused, reset by peer, …).
     let mut source: Option<&dyn std::error::Error> = Some(&e);
     let mut detail = String::new();
+    let mut certificate = false;
     while let Some(s) = source {
         detail = s.to_string();
+        certificate |= is_certificate_error(s);
         source = s.source();
     }
-    if e.is_timeout() {
+    if certificate {
+        SyncError::UntrustedCertificate(detail)
+    } else if e.is_timeout() {
         SyncError::Timeout(detail)
     } else if e.is_connect() {
         SyncError::Offline(detail)
@@ -78,8 +102,15 @@ fn classify(e: reqwest::Error) -> SyncError {
     }
 }
 
+/// `Retry-After` in seconds (the HTTP-date form is not sent by this server and is
+/// ignored).
+fn retry_after(resp: &Response) -> Option<Duration> {
+    header_u64(resp, header::RETRY_AFTER.as_str()).map(Duration::from_secs)
+}
+
 async fn problem(resp: Response) -> SyncError {
     let status = resp.status().as_u16();
+    let retry_after = retry_after(&resp);
     let body = match resp.bytes().await {
         Ok(b) => b,
         Err(e) => return classify(e),
@@ -89,11 +120,13 @@ async fn problem(resp: Response) -> SyncError {
             status,
             code: p.code.as_str().to_string(),
             detail: p.detail,
+            retry_after,
         },
         Err(_) => SyncError::Server {
             status,
             code: format!("http_{status}"),
             detail: String::from_utf8_lossy(&body).chars().take(200).collect(),
+            retry_after,
         },
     }
 }
@@ -107,6 +140,21 @@ async fn json<T: serde::de::DeserializeOwned>(resp: Response) -> Result<T, SyncE
     serde_json::from_slice(&bytes).map_err(|e| {
         SyncError::Interrupted(format!("unreadable answer ({} bytes): {e}", bytes.len()))
     })
+}
+
+/// The certificates of a PEM bundle; an error when there is text but no certificate.
+pub fn parse_ca_pem(pem: Option<&str>) -> Result<Vec<reqwest::Certificate>, SyncError> {
+    let Some(pem) = pem else {
+        return Ok(Vec::new());
+    };
+    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+        .map_err(|e| SyncError::BadCaCert(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(SyncError::BadCaCert(
+            "no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into(),
+        ));
+    }
+    Ok(certs)
 }
 
 fn gzip(body: &[u8]) -> Result<Vec<u8>, SyncError> {
@@ -124,13 +172,20 @@ fn header_u64(resp: &Response, name: &str) -> Option<u64> {
 }
 
 impl ServerClient {
-    /// A client for `base` (normalised URL), with a per-request timeout.
+    /// A client for `base` (normalised URL), with a per-request timeout, trusting the
+    /// built-in roots and `extra_ca_pem` (PEM certificates: a server with a self-signed
+    /// or private-CA certificate).
     pub fn new(
         base: &str,
         token: Option<&str>,
         timeout: Duration,
+        extra_ca_pem: Option<&str>,
     ) -> Result<ServerClient, SyncError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for cert in parse_ca_pem(extra_ca_pem)? {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .connect_timeout(timeout.min(Duration::from_secs(15)))
             // `timeout` bounds silence (a stalled link), not transfer time: a weak link
             // may need minutes for a batch or a chunk. The total is a last resort.
@@ -346,7 +401,7 @@ mod tests {
                 format!("https://gw.example.cn/api{id}"),
             ),
         ] {
-            let c = ServerClient::new(base, None, Duration::from_secs(1)).expect("client");
+            let c = ServerClient::new(base, None, Duration::from_secs(1), None).expect("client");
             assert_eq!(c.url(&upload_path(&old)), url, "{base}");
             assert_eq!(c.url(&upload_path(id)), url, "{base}");
         }

@@ -7,7 +7,7 @@
 //! kernel drops it if the process is killed.
 
 use super::client::ServerClient;
-use super::enrollment::normalize_server_url;
+use super::enrollment::{check_server_url, plain_http_allowed, ServerTrust};
 use super::outbox::OutboxPhoto;
 use super::pull::PullApplied;
 use super::{Enrollment, SyncError};
@@ -280,7 +280,33 @@ impl Syncer {
         device_name: Option<&str>,
         confirm_switch_server: bool,
     ) -> Result<Enrollment, SyncError> {
-        let url = normalize_server_url(server_url)?;
+        self.enroll_trusting(
+            server_url,
+            code,
+            device_name,
+            confirm_switch_server,
+            ServerTrust::default(),
+        )
+    }
+
+    /// [`Syncer::enroll_confirmed`] with how to trust the server, kept with the
+    /// enrollment for every later sync: plain `http://` to a host that is not loopback
+    /// is refused (`sync.insecure_server_url`) unless `trust.allow_insecure_http` (or
+    /// `GRIDWALK_ALLOW_HTTP=1`); `trust.ca_cert_pem` is trusted besides the built-in
+    /// roots (a certificate that does not parse: `sync.bad_ca_cert`).
+    pub fn enroll_trusting(
+        &self,
+        server_url: &str,
+        code: &str,
+        device_name: Option<&str>,
+        confirm_switch_server: bool,
+        trust: ServerTrust,
+    ) -> Result<Enrollment, SyncError> {
+        let url = check_server_url(
+            server_url,
+            trust.allow_insecure_http || plain_http_allowed(),
+        )?;
+        super::client::parse_ca_pem(trust.ca_cert_pem.as_deref())?;
         // Not while a pass runs: its answers must not overwrite the re-queueing a new
         // device identity causes.
         let _lock = self.lock()?;
@@ -301,14 +327,20 @@ impl Syncer {
             device_key: store.device_key()?,
             device_name: device_name.map(str::to_string),
         };
-        let client = ServerClient::new(&url, None, self.opts.timeout)?;
+        let client =
+            ServerClient::new(&url, None, self.opts.timeout, trust.ca_cert_pem.as_deref())?;
         let rt = runtime()?;
         let mut n = 0;
         let resp = loop {
             match rt.block_on(client.enroll(&req)) {
                 Ok(r) => break r,
                 Err(e) if e.is_transient() && n + 1 < self.opts.attempts => {
-                    std::thread::sleep(backoff_delay(self.opts.backoff, self.opts.max_backoff, n));
+                    std::thread::sleep(super::retry_delay(
+                        e.retry_after(),
+                        self.opts.backoff,
+                        self.opts.max_backoff,
+                        n,
+                    ));
                     n += 1;
                 }
                 Err(e) => return Err(e),
@@ -331,7 +363,7 @@ impl Syncer {
                 }
             }
         }
-        Ok(store.save_enrollment(&url, &resp)?)
+        Ok(store.save_enrollment_trusting(&url, &resp, trust)?)
     }
 
     /// Proves, by hash, that the server holds every record this phone finalized and the
@@ -342,7 +374,12 @@ impl Syncer {
         let rt = runtime()?;
         let store = Store::open(&self.db)?;
         let enr = store.enrollment()?.ok_or(SyncError::NotEnrolled)?;
-        let client = ServerClient::new(&enr.server_url, Some(&enr.token), self.opts.timeout)?;
+        let client = ServerClient::new(
+            &enr.server_url,
+            Some(&enr.token),
+            self.opts.timeout,
+            enr.trust.ca_cert_pem.as_deref(),
+        )?;
         let expected = store.expected_entries()?;
         let reconciler = super::reconcile::Reconciler::new(expected);
         let (first, found) = rt.block_on(compare_with_server(&client, &reconciler))?;
@@ -394,6 +431,7 @@ impl Syncer {
         loop {
             report.passes += 1;
             report.error = None;
+            let mut retry_after = None;
             let result = rt.block_on(self.pass(&store, &mut report));
             match result {
                 Ok(()) if report.error.is_some() => return Ok(report),
@@ -418,6 +456,7 @@ impl Syncer {
                 Ok(()) => {}
                 Err(e) if e.is_transient() => {
                     store.record_sync_error(&e)?;
+                    retry_after = e.retry_after();
                     report.error = Some(super::outbox::CodedError {
                         code: e.code(),
                         message: e.to_string(),
@@ -431,14 +470,25 @@ impl Syncer {
             if n + 1 >= self.opts.attempts {
                 return Ok(report);
             }
-            std::thread::sleep(backoff_delay(self.opts.backoff, self.opts.max_backoff, n));
+            // The server's Retry-After (a 429 rate_limited, a 503), when longer.
+            std::thread::sleep(super::retry_delay(
+                retry_after,
+                self.opts.backoff,
+                self.opts.max_backoff,
+                n,
+            ));
             n += 1;
         }
     }
 
     async fn pass(&self, store: &Store, report: &mut SyncReport) -> Result<(), SyncError> {
         let enr = store.enrollment()?.ok_or(SyncError::NotEnrolled)?;
-        let client = ServerClient::new(&enr.server_url, Some(&enr.token), self.opts.timeout)?;
+        let client = ServerClient::new(
+            &enr.server_url,
+            Some(&enr.token),
+            self.opts.timeout,
+            enr.trust.ca_cert_pem.as_deref(),
+        )?;
         // What the server holds of this phone, first: a restore of either database is
         // repaired by sending again, before anything new goes.
         let reconciled = self.reconcile_all(store, &client, report).await?;
@@ -652,6 +702,7 @@ impl Syncer {
                             "the server keeps holding other records at this phone's positions (next {})",
                             resp.next_seq
                         ),
+                        retry_after: None,
                     });
                 }
                 let n = store.fork_from(resp.next_seq)?;
@@ -679,6 +730,7 @@ impl Syncer {
                         status: 200,
                         code: "sequence_gap".into(),
                         detail: format!("the server keeps expecting seq {expected}"),
+                        retry_after: None,
                     });
                 }
                 if store.holds_position(expected)? {

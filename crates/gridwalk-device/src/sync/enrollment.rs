@@ -32,6 +32,24 @@ pub struct Enrollment {
     pub server_key: ServerKey,
     /// When the enrollment was stored.
     pub enrolled_at: String,
+    /// How the server is trusted (chosen at enrollment; absent in older enrollments).
+    #[serde(default)]
+    pub trust: ServerTrust,
+}
+
+/// How this device trusts its server, chosen at enrollment and kept with it
+/// (docs/sync-client.md "Enrollment").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTrust {
+    /// Plain `http://` to a host that is not loopback was explicitly allowed
+    /// (`gridwalk enroll --allow-insecure-http`): the token and evidence cross the
+    /// network in clear text. For a closed test network only.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Extra CA certificates (PEM) trusted besides the built-in roots: a server with a
+    /// self-signed or private-CA certificate (`gridwalk enroll --ca-cert FILE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert_pem: Option<String>,
 }
 
 /// The last failed sync, for the status screens.
@@ -139,6 +157,16 @@ impl Store {
         server_url: &str,
         resp: &EnrollResponse,
     ) -> Result<Enrollment, StoreError> {
+        self.save_enrollment_trusting(server_url, resp, ServerTrust::default())
+    }
+
+    /// [`Store::save_enrollment`], keeping how the server is trusted.
+    pub fn save_enrollment_trusting(
+        &self,
+        server_url: &str,
+        resp: &EnrollResponse,
+        trust: ServerTrust,
+    ) -> Result<Enrollment, StoreError> {
         let previous = self.enrollment()?;
         let e = Enrollment {
             server_url: server_url.to_string(),
@@ -147,6 +175,7 @@ impl Store {
             user: resp.user.clone(),
             server_key: resp.server_key.clone(),
             enrolled_at: super::now(),
+            trust,
         };
         let text = serde_json::to_string(&e).map_err(|err| corrupt("sync.enrollment", err))?;
         let tx = crate::inspection::begin(&self.conn)?;
@@ -204,10 +233,11 @@ impl Store {
         Ok(e)
     }
 
-    /// Points the enrollment at a new server address (the same server moved).
+    /// Points the enrollment at a new server address (the same server moved); plain
+    /// `http://` to a host that is not loopback only if the enrollment allowed it.
     pub fn set_server_url(&self, raw: &str) -> Result<Enrollment, SyncError> {
-        let url = normalize_server_url(raw)?;
         let mut e = self.enrollment()?.ok_or(SyncError::NotEnrolled)?;
+        let url = check_server_url(raw, e.trust.allow_insecure_http || plain_http_allowed())?;
         e.server_url = url;
         let text = serde_json::to_string(&e).map_err(|err| corrupt("sync.enrollment", err))?;
         set_meta(&self.conn, ENROLLMENT, &text)?;

@@ -19,7 +19,7 @@ pub mod pull;
 pub mod reconcile;
 
 pub use engine::{Network, NotHeld, SyncOptions, SyncReport, Syncer, VerifyReport};
-pub use enrollment::Enrollment;
+pub use enrollment::{Enrollment, ServerTrust};
 pub use outbox::{AttentionItem, OutboxCounts, RecordState, SyncRecordView, SyncStatus};
 
 use crate::error::StoreError;
@@ -36,10 +36,19 @@ pub enum SyncError {
     /// The server address is not an http(s) URL.
     #[error("invalid server address {url:?}: {reason}")]
     BadServerUrl { url: String, reason: String },
-    /// Plain `http://` to a host that is not loopback (set `GRIDWALK_ALLOW_HTTP=1` for
-    /// development only).
+    /// Plain `http://` to a host that is not loopback, not explicitly allowed
+    /// (`enroll --allow-insecure-http`, or `GRIDWALK_ALLOW_HTTP=1` for development).
     #[error("the server address {url:?} is not https; plain http is only allowed to this machine (127.0.0.1, ::1, localhost)")]
     InsecureServerUrl { url: String },
+    /// The extra CA certificate given to trust the server is not a PEM certificate.
+    #[error("the CA certificate cannot be used: {0}")]
+    BadCaCert(String),
+    /// The server's TLS certificate is not trusted (a self-signed certificate not given
+    /// with `--ca-cert`, an expired one, another name), or something between intercepts
+    /// the connection (a public Wi-Fi's sign-in page, an attacker). Retried, since a
+    /// captive portal passes once signed in; nothing is sent meanwhile.
+    #[error("the server's certificate is not trusted: {0}")]
+    UntrustedCertificate(String),
     /// Could not connect (no network, server down, DNS).
     #[error("cannot reach the server: {0}")]
     Offline(String),
@@ -56,6 +65,8 @@ pub enum SyncError {
         /// The problem code (`unauthenticated`, …), or `http_<status>` if none.
         code: String,
         detail: String,
+        /// The server's `Retry-After` (a 429 or 503), which the backoff honours.
+        retry_after: Option<std::time::Duration>,
     },
     /// A receipt did not verify against the server key received at enrollment.
     #[error("the server's receipt does not verify: {0}")]
@@ -107,6 +118,8 @@ impl SyncError {
             SyncError::AlreadyRunning => "sync.already_running".into(),
             SyncError::BadServerUrl { .. } => "sync.bad_server_url".into(),
             SyncError::InsecureServerUrl { .. } => "sync.insecure_server_url".into(),
+            SyncError::BadCaCert(_) => "sync.bad_ca_cert".into(),
+            SyncError::UntrustedCertificate(_) => "network.untrusted_certificate".into(),
             SyncError::Offline(_) => "network.offline".into(),
             SyncError::Timeout(_) => "network.timeout".into(),
             SyncError::Interrupted(_) => "network.interrupted".into(),
@@ -124,17 +137,49 @@ impl SyncError {
         }
     }
 
+    /// How long the server asked to wait before trying again (`Retry-After`), at most
+    /// [`MAX_RETRY_AFTER`].
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SyncError::Server {
+                retry_after: Some(d),
+                ..
+            } => Some((*d).min(MAX_RETRY_AFTER)),
+            _ => None,
+        }
+    }
+
     /// True when trying again later may succeed (network trouble, server overloaded or
     /// restarting); false when a person must act (enroll again, revoked, bad address).
     pub fn is_transient(&self) -> bool {
         match self {
-            SyncError::Offline(_) | SyncError::Timeout(_) | SyncError::Interrupted(_) => true,
+            SyncError::Offline(_)
+            | SyncError::Timeout(_)
+            | SyncError::Interrupted(_)
+            | SyncError::UntrustedCertificate(_) => true,
             SyncError::Server { status, code, .. } => {
                 *status >= 500 || *status == 408 || *status == 429 || code == "checksum_mismatch"
             }
             _ => false,
         }
     }
+}
+
+/// The longest `Retry-After` a sync waits for before its next attempt (a server asking
+/// for more is waited for this long, then asked again).
+pub const MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The wait before retry `n` after a failure that said `retry_after`
+/// ([`SyncError::retry_after`]): the backoff, or the server's `Retry-After` when that
+/// is longer.
+pub fn retry_delay(
+    retry_after: Option<std::time::Duration>,
+    base: std::time::Duration,
+    max: std::time::Duration,
+    n: u32,
+) -> std::time::Duration {
+    let backoff = engine::backoff_delay(base, max, n);
+    retry_after.map_or(backoff, |r| r.max(backoff))
 }
 
 impl From<rusqlite::Error> for SyncError {
@@ -146,4 +191,45 @@ impl From<rusqlite::Error> for SyncError {
 /// Current UTC time as stored (RFC 3339).
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn refused(status: u16, retry_after: Option<u64>) -> SyncError {
+        SyncError::Server {
+            status,
+            code: "rate_limited".into(),
+            detail: String::new(),
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn a_retry_waits_the_servers_retry_after_when_longer_than_the_backoff_and_at_most_five_minutes()
+    {
+        let base = Duration::from_millis(10);
+        let max = Duration::from_secs(60);
+        let e = refused(429, Some(7));
+        assert!(e.is_transient());
+        let d = retry_delay(e.retry_after(), base, max, 0);
+        assert!(
+            d >= Duration::from_secs(7) && d < Duration::from_secs(8),
+            "{d:?}"
+        );
+        // A backoff already longer is kept.
+        let long = retry_delay(e.retry_after(), Duration::from_secs(20), max, 0);
+        assert!(long >= Duration::from_secs(10), "{long:?}");
+        // A hostile or broken server cannot park the phone for a day.
+        assert_eq!(
+            refused(429, Some(86_400)).retry_after(),
+            Some(MAX_RETRY_AFTER)
+        );
+        // Without the header: the backoff alone.
+        assert_eq!(refused(429, None).retry_after(), None);
+        assert!(retry_delay(None, base, max, 0) < Duration::from_millis(15));
+        assert_eq!(SyncError::Offline("x".into()).retry_after(), None);
+    }
 }

@@ -89,6 +89,7 @@ fn bad_change(key: &str, e: impl ToString) -> SyncError {
         status: 200,
         code: "malformed_change".into(),
         detail: format!("change {key}: {}", e.to_string()),
+        retry_after: None,
     }
 }
 

@@ -160,6 +160,18 @@ impl Harness {
 
     /// Starts a server with these connection limits; `None` as for [`Harness::start`].
     pub async fn start_with_limits(db: Db, limits: ConnLimits) -> Option<Harness> {
+        Harness::start_configured(db, limits, None, |s| s).await
+    }
+
+    /// Starts a server with these connection limits, over TLS when `tls` is given (then
+    /// [`Harness::base`] is `https://localhost:<port>` and [`Harness::http`] trusts
+    /// `tls`'s CA certificate), on the state `configure` makes of the default one.
+    pub async fn start_configured(
+        db: Db,
+        limits: ConnLimits,
+        tls: Option<TestTls>,
+        configure: impl FnOnce(gridwalk_server::AppState) -> gridwalk_server::AppState,
+    ) -> Option<Harness> {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = DataDir::create(dir.path()).expect("data dir");
         let database_url = match db {
@@ -214,7 +226,11 @@ impl Harness {
         })
         .await
         .expect("setup");
-        let state = gridwalk_server::local_state(&data, store).expect("state");
+        let state = configure(
+            gridwalk_server::local_state(&data, store)
+                .expect("state")
+                .with_tls(tls.is_some()),
+        );
         let store = state.store.clone();
         let served = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -222,25 +238,50 @@ impl Harness {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server_tls = tls.as_ref().map(|t| t.server.clone());
         let server = tokio::spawn(async move {
-            gridwalk_server::serve::serve(listener, gridwalk_server::app(served), limits, async {
-                let _ = rx.await;
-            })
+            gridwalk_server::serve::serve_with(
+                listener,
+                gridwalk_server::app(served),
+                limits,
+                server_tls,
+                async {
+                    let _ = rx.await;
+                },
+            )
             .await
             .expect("serve");
         });
+        let (base, http) = match &tls {
+            None => (
+                format!("http://{addr}"),
+                reqwest::Client::builder().build().expect("client"),
+            ),
+            Some(t) => (
+                format!("https://localhost:{}", addr.port()),
+                t.client(reqwest::Client::builder())
+                    .build()
+                    .expect("client"),
+            ),
+        };
         Some(Harness {
             db,
             dir,
             data,
             database_url,
-            base: format!("http://{addr}"),
-            http: reqwest::Client::builder().build().expect("client"),
+            base,
+            http,
             store,
             state,
             shutdown: Some(tx),
             server: Some(server),
         })
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        let port = self.base.rsplit(':').next().expect("port");
+        format!("127.0.0.1:{port}").parse().expect("addr")
     }
 
     /// Stops the server gracefully.
@@ -699,4 +740,44 @@ pub fn python_venv(name: &str, requirement: &str, check: &str) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     venv
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1 made for one test (rcgen),
+/// as the server's TLS and as the CA a client trusts.
+#[derive(Clone)]
+pub struct TestTls {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub server: gridwalk_server::serve::Tls,
+}
+
+impl TestTls {
+    pub fn new() -> TestTls {
+        let key = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+        ])
+        .expect("self-signed certificate");
+        let cert_pem = key.cert.pem();
+        let key_pem = key.signing_key.serialize_pem();
+        let server = gridwalk_server::serve::Tls::from_pem(
+            cert_pem.as_bytes(),
+            key_pem.as_bytes(),
+            "test.crt",
+            "test.key",
+        )
+        .expect("server TLS");
+        TestTls {
+            cert_pem,
+            key_pem,
+            server,
+        }
+    }
+
+    /// `builder` trusting this certificate.
+    pub fn client(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        builder.add_root_certificate(
+            reqwest::Certificate::from_pem(self.cert_pem.as_bytes()).expect("certificate"),
+        )
+    }
 }
