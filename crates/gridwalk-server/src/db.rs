@@ -239,6 +239,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 18,
                 include_str!("../../../migrations/server/sqlite/0018_lease_site_index.sql"),
             ),
+            (
+                19,
+                include_str!("../../../migrations/server/sqlite/0019_audit_log.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -312,6 +316,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 18,
                 include_str!("../../../migrations/server/postgres/0018_lease_site_index.sql"),
+            ),
+            (
+                19,
+                include_str!("../../../migrations/server/postgres/0019_audit_log.sql"),
             ),
         ],
     }

@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use gridwalk_core::DivisionCode;
 use gridwalk_protocol::Role;
+use gridwalk_server::audit::NewEntry;
 use gridwalk_server::export::LedgerKind;
 use gridwalk_server::register::{self, RegisterFile};
 use gridwalk_server::serve::{self, ConnLimits};
@@ -14,6 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod audit_cmd;
 mod export_cmd;
 mod officer_cmd;
 mod print_cmd;
@@ -161,6 +163,11 @@ enum Command {
     Inspections {
         #[command(subcommand)]
         command: officer_cmd::InspectionsCommand,
+    },
+    /// The append-only audit log: verify its hash chain (exit 1 when broken), list it.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cmd::AuditCommand,
     },
 }
 
@@ -539,6 +546,11 @@ fn main() -> Result<()> {
             command: ExportCommand::Inspections { .. },
         } => {
             let all = store.export_inspections()?;
+            audit(
+                &store,
+                NewEntry::cli("export.inspections_json")
+                    .detail(serde_json::json!({ "records": all.len() })),
+            )?;
             println!("{}", serde_json::to_string_pretty(&all)?);
             Ok(())
         }
@@ -560,6 +572,11 @@ fn main() -> Result<()> {
             command: ProjectionsCommand::Rebuild,
         } => {
             let (report, changed) = store.rebuild_projections()?;
+            audit(
+                &store,
+                NewEntry::cli("projections.rebuild")
+                    .detail(serde_json::json!({ "changed": changed })),
+            )?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
@@ -622,7 +639,25 @@ fn main() -> Result<()> {
             as_user,
         } => officer_cmd::review(&store, &inspection, &state, comment, as_user.as_deref()),
         Command::Inspections { command } => officer_cmd::inspections(&store, command),
+        Command::Audit { command } => {
+            if !audit_cmd::run(&store, command)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
+}
+
+/// Logs an admin command's change right after it was made (docs/security.md "Audit
+/// log"): actor `cli:<os user>`, source `cli`.
+fn audit(store: &gridwalk_server::Store, entry: NewEntry) -> Result<()> {
+    store.audit_append(&entry).with_context(|| {
+        format!(
+            "the change was made, but its audit entry ({}) could not be stored",
+            entry.action
+        )
+    })?;
+    Ok(())
 }
 
 fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Result<()> {
@@ -632,6 +667,19 @@ fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Resul
                 .with_context(|| format!("reading {}", file.display()))?;
             let c = gridwalk_core::Campaign::from_json(&text)?;
             store.import_campaign(&c)?;
+            audit(
+                store,
+                NewEntry::cli("campaign.import")
+                    .target("campaign", &c.id)
+                    .detail(serde_json::json!({
+                        "file": file.display().to_string(),
+                        "name_zh": c.name_zh,
+                        "area_code": c.area_code.as_str(),
+                        "starts_on": c.starts_on,
+                        "ends_on": c.ends_on,
+                        "duties": c.duties.len(),
+                    })),
+            )?;
             println!(
                 "campaign {} ({}): {} duties, {} to {}",
                 c.id,
@@ -670,6 +718,17 @@ fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Resul
             }
             let copy = original.shifted_to_year(year, &id)?;
             store.import_campaign(&copy)?;
+            audit(
+                store,
+                NewEntry::cli("campaign.import")
+                    .target("campaign", &copy.id)
+                    .detail(serde_json::json!({
+                        "copied_from": from,
+                        "year": year,
+                        "starts_on": copy.starts_on,
+                        "ends_on": copy.ends_on,
+                    })),
+            )?;
             println!(
                 "campaign {} ({}): {} to {}",
                 copy.id, copy.name_zh, copy.starts_on, copy.ends_on
@@ -748,6 +807,22 @@ fn import(
 ) -> Result<()> {
     let report = register::import(store, &data.staging_register(), kind, file)
         .with_context(|| format!("importing {}", file.display()))?;
+    audit(
+        store,
+        NewEntry::cli("register.import").detail(serde_json::json!({
+            "kind": match kind {
+                RegisterFile::Divisions => "divisions",
+                RegisterFile::Enterprises => "enterprises",
+            },
+            "file": file.display().to_string(),
+            "rows": report.report.rows,
+            "inserted": report.report.inserted,
+            "updated": report.report.updated,
+            "unchanged": report.report.unchanged,
+            "rejected": report.report.rejected.len(),
+            "published": report.published,
+        })),
+    )?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     if !report.report.rejected.is_empty() {
         eprintln!("{} rows rejected", report.report.rejected.len());
@@ -794,18 +869,42 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
             if let Some(p) = &password {
                 store.set_password(&name, p)?;
             }
+            audit(
+                store,
+                NewEntry::cli("user.create")
+                    .target("user", &name)
+                    .detail(serde_json::json!({
+                        "id": id.to_string(),
+                        "role": role.as_str(),
+                        "jurisdiction": code.as_str(),
+                        "password_set": password.is_some(),
+                    })),
+            )?;
             println!("created user {name} ({}) for {code}: {id}", role.as_str());
         }
         AdminCommand::RevokeSessions { name } => {
             let n = store.revoke_sessions(&name)?;
+            audit(
+                store,
+                NewEntry::cli("sessions.revoke")
+                    .target("user", &name)
+                    .detail(serde_json::json!({ "ended": n })),
+            )?;
             println!("{n} sessions of {name} ended");
         }
         AdminCommand::SetPassword { name, .. } => {
             store.set_password(&name, &read_password()?)?;
+            // Never the password.
+            audit(store, NewEntry::cli("user.password").target("user", &name))?;
             println!("password set for {name}; their open sessions ended");
         }
         AdminCommand::EnrollmentCode { user, server_url } => {
             let code = store.issue_enrollment_code(&user)?;
+            // Never the code.
+            audit(
+                store,
+                NewEntry::cli("device.enrollment_code").target("user", &user),
+            )?;
             let qr = match server_url {
                 Some(url) => format!("gridwalk-enroll:1:{code}:{url}"),
                 None => format!("gridwalk-enroll:1:{code}"),
@@ -822,6 +921,7 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
             if !store.revoke_device(id)? {
                 bail!("no device {id}");
             }
+            audit(store, NewEntry::cli("device.revoke").target("device", id))?;
             println!("revoked device {id}");
         }
         AdminCommand::Devices => {
@@ -829,6 +929,10 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
         }
         AdminCommand::NewEpoch => {
             let epoch = store.new_epoch()?;
+            audit(
+                store,
+                NewEntry::cli("epoch.new").detail(serde_json::json!({ "epoch": epoch })),
+            )?;
             println!("new epoch {epoch}: every device pulls the register again from the start");
         }
     }

@@ -131,6 +131,7 @@ pub async fn serve(
         let service = ConnService {
             app: app.clone(),
             state: state.clone(),
+            peer,
         };
         let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
@@ -431,6 +432,8 @@ impl AsyncWrite for TimedIo {
 struct ConnService {
     app: Router,
     state: Arc<ConnState>,
+    /// The client's address, handed to handlers as `ConnectInfo` (the audit log's source).
+    peer: SocketAddr,
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnService {
@@ -451,6 +454,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
                 e
             }))
         });
+        let mut req = req;
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
         let app = self.app.clone();
         Box::pin(async move {
             let response = match app.oneshot(req).await {

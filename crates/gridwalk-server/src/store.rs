@@ -71,6 +71,9 @@ pub struct Caller {
     pub jurisdiction: DivisionCode,
     /// Signed in with a password (the console), not a device token: may not sync.
     pub session: bool,
+    /// The remote IP the request came from (set by the HTTP layer; empty elsewhere),
+    /// for the audit log.
+    pub source: String,
 }
 
 /// One stored inspection, as `export inspections --json` prints it.
@@ -547,6 +550,7 @@ impl Store {
             jurisdiction: DivisionCode::parse(&row.str(4)?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             session: false,
+            source: String::new(),
         })
     }
 
