@@ -446,7 +446,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let guard = RequestGuard(self.state.clone());
         let body_timeout = self.state.limits.body_timeout;
         let state = self.state.clone();
-        let req = req.map(|body| {
+        let mut req = req.map(|body| {
             Body::new(TimeoutBody::new(body_timeout, body).map_err(move |e| {
                 if e.is::<TimeoutError>() {
                     state.body_timed_out.store(true, Ordering::Relaxed);
@@ -454,7 +454,6 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
                 e
             }))
         });
-        let mut req = req;
         req.extensions_mut()
             .insert(axum::extract::ConnectInfo(self.peer));
         let app = self.app.clone();

@@ -469,3 +469,85 @@ fn the_command_line_logs_admin_commands_and_verify_exits_non_zero_on_a_broken_ch
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("BROKEN at entry 2"), "{out}");
 }
+
+/// The migrations before 0019, in order, of one dialect (`sqlite`, `postgres`).
+fn migrations_before_0019(dialect: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations/server")
+        .join(dialect);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("migrations")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n < "0019")
+        })
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 18, "{files:?}");
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("migration"))
+        .collect()
+}
+
+/// A database of the release before 0019, with users in it, upgrades to an empty, valid
+/// log whose first entry follows the genesis hash; its users are untouched; on both
+/// databases.
+#[test]
+fn a_database_from_before_the_audit_log_upgrades_to_an_empty_valid_chain() {
+    let user = "INSERT INTO app_user (id, name, role, jurisdiction, created_at) \
+                VALUES ('u1', '钱科长', 'officer', '320413100000', '2026-11-01T00:00:00Z');";
+    let check = |store: &gridwalk_server::Store, what: &str| {
+        let r = store.audit_verify().expect("verify");
+        assert!(r.valid && r.entries == 0, "{what}: {r:?}");
+        let actor = store.actor("钱科长").expect("the user survived");
+        let e = store
+            .audit_append(
+                &gridwalk_server::audit::NewEntry::by(&actor, "test.upgrade")
+                    .detail(json!({"说明": "升级后第一条"})),
+            )
+            .expect("append");
+        assert_eq!(
+            (e.seq, e.prev_hash.as_str()),
+            (1, gridwalk_server::audit::GENESIS_HASH)
+        );
+        assert_eq!(e.hash, e.computed_hash());
+        assert!(store.audit_verify().expect("verify").valid, "{what}");
+    };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
+    {
+        let c = rusqlite::Connection::open(data.database()).expect("sqlite");
+        let before = migrations_before_0019("sqlite");
+        for sql in &before {
+            c.execute_batch(sql).expect("migration");
+        }
+        c.execute_batch(&format!("{user} PRAGMA user_version = {};", before.len()))
+            .expect("data before 0019");
+    }
+    let store = gridwalk_server::open_store(&data, None).expect("upgrade sqlite");
+    check(&store, "SQLite");
+
+    let Some(url) = fresh_pg_database() else {
+        eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
+        return;
+    };
+    {
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
+        let before = migrations_before_0019("postgres");
+        for sql in &before {
+            c.batch_execute(sql).expect("migration");
+        }
+        c.batch_execute(&format!(
+            "{user} CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
+             DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ({});",
+            before.len()
+        ))
+        .expect("data before 0019");
+    }
+    let store = gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres");
+    check(&store, "PostgreSQL");
+}
