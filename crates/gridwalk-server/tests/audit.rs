@@ -18,6 +18,7 @@ both_databases!(
     a_changed_entry_is_named_by_the_chain_check,
     concurrent_writers_keep_one_unbroken_chain,
     only_administrators_and_district_officers_read_the_log,
+    tips_and_reporter_reads_are_logged_never_the_reporter,
 );
 
 /// Runs SQL on the harness's database as another client would; the error text if the
@@ -379,6 +380,60 @@ async fn only_administrators_and_district_officers_read_the_log(h: &Harness) {
     assert_eq!(verify(h, &district).await["valid"], true);
 }
 
+/// Recording a tip, reading its reporter and a refused read are logged; the reporter's
+/// name and phone appear nowhere in the log.
+async fn tips_and_reporter_reads_are_logged_never_the_reporter(h: &Harness) {
+    const PHONE: &str = "13951234567";
+    const NAME: &str = "钱举报";
+    let recorder = officer_session(h, "officer", DISTRICT).await;
+    let colleague = officer_session(h, "officer-jincheng", TOWN).await;
+    let today = gridwalk_checklist::hazard::china_date(chrono::Utc::now());
+    let (status, tip) = post(
+        h,
+        Some(&recorder),
+        "/v1/tips",
+        json!({"source": "hotline_12350", "content": "群众来电反映夜间违规打磨",
+            "enterprise_uscc": uscc_here(), "received_on": today.to_string(),
+            "deadline": (today + chrono::Duration::days(5)).to_string(),
+            "assignee": "grid-east", "reporter_name": NAME, "reporter_contact": PHONE}),
+    )
+    .await;
+    assert_eq!(status, 200, "{tip}");
+    let id = tip["id"].as_str().expect("id").to_string();
+    let (status, _) = h.get(&colleague, &format!("/v1/tips/{id}/reporter")).await;
+    assert_eq!(status, 403);
+    let (status, v) = h.get(&recorder, &format!("/v1/tips/{id}/reporter")).await;
+    assert_eq!((status, v["contact"].as_str()), (200, Some(PHONE)));
+
+    let admin = admin_session(h).await;
+    let entries = all_entries(h, &admin, "&action=tip.").await;
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or(""),
+                e["actor"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("tip.reporter.view", "officer"),
+            ("tip.reporter.refused", "officer-jincheng"),
+            ("tip.create", "officer"),
+        ]
+    );
+    assert!(entries.iter().all(|e| e["target_id"] == id.as_str()));
+    let created = detail(&entries[2]);
+    assert_eq!(created["reporter_given"], true, "{created}");
+    let everything = serde_json::to_string(&all_entries(h, &admin, "").await).expect("json");
+    assert!(
+        !everything.contains(PHONE) && !everything.contains(NAME),
+        "the reporter is never in the log"
+    );
+}
+
 /// The admin commands log as `cli:<os user>`; `audit verify` exits 0 on an intact chain
 /// and 1 naming the first broken entry.
 #[test]
@@ -550,4 +605,53 @@ fn a_database_from_before_the_audit_log_upgrades_to_an_empty_valid_chain() {
     }
     let store = gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres");
     check(&store, "PostgreSQL");
+}
+
+/// Figures for docs/security.md, not a check: N appends (each its own transaction, as
+/// an officer's action is) and one verify of the N-entry chain, on SQLite and a
+/// PostgreSQL the test starts. `GRIDWALK_AUDIT_N` (default 5000).
+/// `cargo nextest run -p gridwalk-server --test audit --run-ignored only --no-capture`
+#[test]
+#[ignore = "a measurement; prints figures"]
+fn measure_append_and_verify_costs() {
+    let n: usize = std::env::var("GRIDWALK_AUDIT_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
+    let mut stores = vec![(
+        "SQLite",
+        gridwalk_server::open_store(&data, None).expect("sqlite"),
+    )];
+    if let Some(url) = fresh_pg_database() {
+        stores.push((
+            "PostgreSQL",
+            gridwalk_server::open_store(&data, Some(&url)).expect("pg"),
+        ));
+    }
+    for (name, store) in &stores {
+        let entry = gridwalk_server::audit::NewEntry::cli("hazard.event")
+            .target("hazard", Uuid::now_v7())
+            .detail(
+                json!({"before": {"status": "assigned", "deadline": "2099-06-30"},
+                "after": {"status": "assigned", "deadline": "2099-08-31"}}),
+            );
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            store.audit_append(&entry).expect("append");
+        }
+        let append = t.elapsed();
+        let t = std::time::Instant::now();
+        let r = store.audit_verify().expect("verify");
+        let verify = t.elapsed();
+        assert!(r.valid && r.entries == n as u64);
+        println!(
+            "{name}: {n} appends in {:.2} s ({:.2} ms each); verify of {n} entries {:.0} ms ({:.1} µs/entry)",
+            append.as_secs_f64(),
+            append.as_secs_f64() * 1000.0 / n as f64,
+            verify.as_secs_f64() * 1000.0,
+            verify.as_secs_f64() * 1e6 / n as f64
+        );
+    }
 }

@@ -488,6 +488,7 @@ export const en: Messages = {
   'audit.action.tip.link': 'Tip linked to an enterprise',
   'audit.action.tip.decision': 'Tip reward decided',
   'audit.action.tip.reporter.view': 'Tip reporter viewed',
+  'audit.action.tip.reporter.refused': 'Tip reporter refused',
   'audit.action.user.create': 'User created',
   'audit.action.user.password': 'Password set',
   'audit.action.sessions.revoke': 'Sessions revoked',

@@ -488,6 +488,7 @@ export const zh = {
   'audit.action.tip.link': '举报关联企业',
   'audit.action.tip.decision': '举报奖励决定',
   'audit.action.tip.reporter.view': '查看举报人',
+  'audit.action.tip.reporter.refused': '查看举报人被拒绝',
   'audit.action.user.create': '创建用户',
   'audit.action.user.password': '重设密码',
   'audit.action.sessions.revoke': '注销用户会话',
