@@ -100,6 +100,13 @@ impl NewEntry {
         self
     }
 
+    /// The same entry filed under `division` (an admin command's: the jurisdiction of
+    /// the user or campaign it changes), which decides who may read it.
+    pub fn in_division(mut self, division: Option<&DivisionCode>) -> NewEntry {
+        self.division = division.map(|d| d.as_str().to_string());
+        self
+    }
+
     /// The same entry with this detail (a JSON object).
     pub fn detail(mut self, detail: serde_json::Value) -> NewEntry {
         self.detail = detail;
@@ -350,9 +357,12 @@ pub struct AuditFilter {
     pub from: Option<DateTime<Utc>>,
     /// Before this instant (exclusive).
     pub to: Option<DateTime<Utc>>,
-    /// Only entries of actors in this division (a district officer's view); `None`:
-    /// every entry.
+    /// Only entries filed under this division (an officer's or admin's view, see
+    /// [`reader_scope`]); `None`: every entry (the operator's command line).
     pub within: Option<DivisionCode>,
+    /// With `within`: also the entries filed under no division (server-wide: register
+    /// imports, new epochs, sign-ins failed for names nobody has).
+    pub unscoped: bool,
     /// Newest first; only entries with `seq` below this (the previous page's last).
     pub after: Option<i64>,
     /// 1–500 (default 100).
@@ -389,18 +399,29 @@ pub fn parse_bound(s: &str, end: bool) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| problem(ProblemCode::MalformedBody, format!("bad query: date {s}")))
 }
 
-/// Who may read the audit log: administrators (all of it) and district officers (the
-/// entries of actors in their district); anyone else `403 forbidden_role`. Returns the
-/// division to restrict to.
-pub fn reader_scope(
-    role: Role,
-    jurisdiction: &DivisionCode,
-) -> Result<Option<DivisionCode>, StoreError> {
+/// What a reader of the log sees: the entries filed under this division, and, when
+/// `unscoped`, the server-wide ones filed under none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderScope {
+    pub within: DivisionCode,
+    pub unscoped: bool,
+}
+
+/// Who may read the audit log: administrators and district officers, each the entries
+/// filed under their jurisdiction (an entry is filed under its actor's jurisdiction, or
+/// for an admin command the jurisdiction of what it changes); a district's
+/// administrators also the server-wide entries. Anyone else `403 forbidden_role`.
+pub fn reader_scope(role: Role, jurisdiction: &DivisionCode) -> Result<ReaderScope, StoreError> {
+    let district = jurisdiction.level() == DivisionLevel::District;
     match role {
-        Role::Admin => Ok(None),
-        Role::Officer if jurisdiction.level() == DivisionLevel::District => {
-            Ok(Some(jurisdiction.clone()))
-        }
+        Role::Admin => Ok(ReaderScope {
+            within: jurisdiction.clone(),
+            unscoped: district,
+        }),
+        Role::Officer if district => Ok(ReaderScope {
+            within: jurisdiction.clone(),
+            unscoped: false,
+        }),
         _ => Err(problem(
             ProblemCode::ForbiddenRole,
             "the audit log is read by administrators and district officers",
@@ -465,7 +486,8 @@ impl Store {
                        AND ($3 = '' OR substr(action, 1, $4) = $3)
                        AND ($5 = '' OR at >= $5)
                        AND ($6 = '' OR at < $6)
-                       AND ($7 = '' OR substr(coalesce(division, ''), 1, $8) = $7)
+                       AND ($7 = '' OR substr(coalesce(division, ''), 1, $8) = $7
+                            OR ($11 = 1 AND division IS NULL))
                        AND seq < $9
                      ORDER BY seq DESC LIMIT $10"
                 ),
@@ -480,6 +502,7 @@ impl Store {
                     Val::Int(within.chars().count() as i64),
                     Val::Int(f.after.unwrap_or(i64::MAX)),
                     Val::Int(i64::from(limit) + 1),
+                    Val::Int(i64::from(f.unscoped)),
                 ],
             )
             .map_err(StoreError::from)
@@ -659,10 +682,20 @@ mod tests {
     fn only_admins_and_district_officers_read_the_log() {
         let district = DivisionCode::parse("320413000000").expect("code");
         let town = DivisionCode::parse("320413100000").expect("code");
-        assert_eq!(reader_scope(Role::Admin, &town).ok(), Some(None));
+        let scope = |within: &DivisionCode, unscoped| {
+            Some(ReaderScope {
+                within: within.clone(),
+                unscoped,
+            })
+        };
+        assert_eq!(
+            reader_scope(Role::Admin, &district).ok(),
+            scope(&district, true)
+        );
+        assert_eq!(reader_scope(Role::Admin, &town).ok(), scope(&town, false));
         assert_eq!(
             reader_scope(Role::Officer, &district).ok(),
-            Some(Some(district.clone()))
+            scope(&district, false)
         );
         assert!(reader_scope(Role::Officer, &town).is_err());
         assert!(reader_scope(Role::GridWorker, &district).is_err());

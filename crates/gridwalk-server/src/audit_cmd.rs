@@ -81,6 +81,7 @@ pub fn run(store: &Store, command: AuditCommand) -> Result<bool> {
                 from: from.map(|f| parse_bound(&f, false)).transpose()?,
                 to: to.map(|t| parse_bound(&t, true)).transpose()?,
                 within: None,
+                unscoped: true,
                 after,
                 limit: Some(limit),
             };

@@ -1,7 +1,8 @@
 //! The audit log's endpoints (docs/security.md "Audit log"): `GET /v1/audit` (a page of
 //! entries, newest first, with filters) and `GET /v1/audit/verify` (the chain check).
-//! Thin shells over [`crate::audit`]; administrators read every entry, district
-//! officers those of actors in their district, anyone else is answered 403.
+//! Thin shells over [`crate::audit`]; administrators and district officers read the
+//! entries filed under their jurisdiction ([`crate::audit::reader_scope`]), anyone else
+//! is answered 403.
 
 use crate::audit::{AuditFilter, AuditPage, VerifyReport};
 use crate::http::{ApiError, ApiQuery, AppState};
@@ -49,7 +50,7 @@ fn no_store<T: serde::Serialize>(body: T) -> Response {
 }
 
 #[utoipa::path(get, path = "/v1/audit", params(AuditQuery),
-    responses((status = 200, description = "A page of the audit log, newest first (an administrator's: every entry; a district officer's: the entries of actors in the district)", body = AuditPage),
+    responses((status = 200, description = "A page of the audit log, newest first: the entries filed under the reader's jurisdiction (a district's administrators also the server-wide ones)", body = AuditPage),
         (status = "4XX", description = "A problem; anyone but an administrator or a district officer 403 forbidden_role; a bad bound or limit 400", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -58,7 +59,7 @@ pub(crate) async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let within = crate::audit::reader_scope(caller.role, &caller.jurisdiction)?;
+    let scope = crate::audit::reader_scope(caller.role, &caller.jurisdiction)?;
     let bound = |v: Option<String>, end: bool| {
         v.filter(|v| !v.trim().is_empty())
             .map(|v| crate::audit::parse_bound(&v, end))
@@ -69,7 +70,8 @@ pub(crate) async fn list(
         action: q.action,
         from: bound(q.from, false)?,
         to: bound(q.to, true)?,
-        within,
+        within: Some(scope.within),
+        unscoped: scope.unscoped,
         after: q.after,
         limit: q.limit,
     };

@@ -167,8 +167,21 @@ pub(crate) async fn login(
         ),
         Err(LoginError::Store(_)) => None,
     };
-    if let Some(entry) = entry {
-        s.run(move |st| st.audit_append(&entry)).await?;
+    if let Some(mut entry) = entry {
+        s.run(move |st| {
+            // A failed sign-in for a user the server has is filed under their
+            // jurisdiction (their district's readers see it); for any other name, under
+            // none (server-wide).
+            if entry.division.is_none() {
+                entry.division = st
+                    .actor(&entry.actor)
+                    .ok()
+                    .and_then(|a| a.scope)
+                    .map(|d| d.as_str().to_string());
+            }
+            st.audit_append(&entry)
+        })
+        .await?;
     }
     match outcome {
         Ok((mut answer, token)) => {

@@ -648,6 +648,11 @@ fn main() -> Result<()> {
     }
 }
 
+/// The jurisdiction of a user, under which an admin command's entry about them is filed.
+fn jurisdiction_of(store: &gridwalk_server::Store, user: &str) -> Option<DivisionCode> {
+    store.actor(user).ok().and_then(|a| a.scope)
+}
+
 /// Logs an admin command's change right after it was made (docs/security.md "Audit
 /// log"): actor `cli:<os user>`, source `cli`.
 fn audit(store: &gridwalk_server::Store, entry: NewEntry) -> Result<()> {
@@ -671,6 +676,7 @@ fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Resul
                 store,
                 NewEntry::cli("campaign.import")
                     .target("campaign", &c.id)
+                    .in_division(Some(&c.area_code))
                     .detail(serde_json::json!({
                         "file": file.display().to_string(),
                         "name_zh": c.name_zh,
@@ -722,6 +728,7 @@ fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Resul
                 store,
                 NewEntry::cli("campaign.import")
                     .target("campaign", &copy.id)
+                    .in_division(Some(&copy.area_code))
                     .detail(serde_json::json!({
                         "copied_from": from,
                         "year": year,
@@ -873,6 +880,7 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
                 store,
                 NewEntry::cli("user.create")
                     .target("user", &name)
+                    .in_division(Some(&code))
                     .detail(serde_json::json!({
                         "id": id.to_string(),
                         "role": role.as_str(),
@@ -888,6 +896,7 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
                 store,
                 NewEntry::cli("sessions.revoke")
                     .target("user", &name)
+                    .in_division(jurisdiction_of(store, &name).as_ref())
                     .detail(serde_json::json!({ "ended": n })),
             )?;
             println!("{n} sessions of {name} ended");
@@ -895,7 +904,12 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
         AdminCommand::SetPassword { name, .. } => {
             store.set_password(&name, &read_password()?)?;
             // Never the password.
-            audit(store, NewEntry::cli("user.password").target("user", &name))?;
+            audit(
+                store,
+                NewEntry::cli("user.password")
+                    .target("user", &name)
+                    .in_division(jurisdiction_of(store, &name).as_ref()),
+            )?;
             println!("password set for {name}; their open sessions ended");
         }
         AdminCommand::EnrollmentCode { user, server_url } => {
@@ -903,7 +917,9 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
             // Never the code.
             audit(
                 store,
-                NewEntry::cli("device.enrollment_code").target("user", &user),
+                NewEntry::cli("device.enrollment_code")
+                    .target("user", &user)
+                    .in_division(jurisdiction_of(store, &user).as_ref()),
             )?;
             let qr = match server_url {
                 Some(url) => format!("gridwalk-enroll:1:{code}:{url}"),
@@ -921,7 +937,17 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
             if !store.revoke_device(id)? {
                 bail!("no device {id}");
             }
-            audit(store, NewEntry::cli("device.revoke").target("device", id))?;
+            let owner = store
+                .devices()?
+                .into_iter()
+                .find(|d| d.id == id)
+                .and_then(|d| jurisdiction_of(store, &d.user));
+            audit(
+                store,
+                NewEntry::cli("device.revoke")
+                    .target("device", id)
+                    .in_division(owner.as_ref()),
+            )?;
             println!("revoked device {id}");
         }
         AdminCommand::Devices => {

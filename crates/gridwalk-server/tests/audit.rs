@@ -353,30 +353,42 @@ async fn only_administrators_and_district_officers_read_the_log(h: &Harness) {
     }
     let (status, _) = h.get("", "/v1/audit").await;
     assert_eq!(status, 401);
-    // A district officer reads the entries of actors in the district, not those of the
-    // operator's commands or of failed sign-ins by unknown names.
-    let (status, _) = post(
-        h,
-        None,
-        "/v1/login",
-        json!({"user_name": "nobody", "password": "guess-guess-1"}),
-    )
-    .await;
-    assert_eq!(status, 401);
+    // A district officer reads the entries filed under the district (a failed sign-in
+    // of one of its users too), not the server-wide ones (a name nobody has).
+    for name in ["nobody", "officer-rulin"] {
+        let (status, _) = post(
+            h,
+            None,
+            "/v1/login",
+            json!({"user_name": name, "password": "guess-guess-1"}),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
     let seen = all_entries(h, &district, "").await;
-    assert!(
-        seen.iter().any(|e| e["actor"] == "officer-rulin"),
-        "{seen:?}"
-    );
+    assert!(seen.iter().any(|e| e["actor"] == "officer-rulin"
+        && e["action"] == "login.failed"
+        && e["division"] == OTHER_TOWN));
     assert!(seen.iter().all(|e| e["division"]
         .as_str()
         .is_some_and(|d| d.starts_with("320413"))));
     assert!(!seen.iter().any(|e| e["actor"] == "nobody"));
+    // The district's administrator also reads the server-wide entries; a town's
+    // administrator the town's only.
     let admin = admin_session(h).await;
     assert!(all_entries(h, &admin, "")
         .await
         .iter()
         .any(|e| e["actor"] == "nobody" && e["action"] == "login.failed"));
+    let town_admin = session_as(h, "admin-jincheng", Role::Admin, TOWN).await;
+    let theirs = all_entries(h, &town_admin, "").await;
+    assert!(theirs.iter().any(|e| e["actor"] == "officer-jincheng"));
+    assert!(
+        theirs.iter().all(|e| e["division"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("320413100"))),
+        "{theirs:?}"
+    );
     assert_eq!(verify(h, &district).await["valid"], true);
 }
 
