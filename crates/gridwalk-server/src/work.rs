@@ -954,82 +954,7 @@ impl Store {
             Ok(sample)
         })
     }
-}
 
-/// [`Store::draw_sample`] inside the caller's transaction.
-fn draw_sample_in(
-    t: &mut dyn Tx,
-    actor: &Actor,
-    town: &DivisionCode,
-    seed: u64,
-) -> Result<StoredSample, StoreError> {
-    {
-        {
-            let rows = t.query(
-                "SELECT uscc, name, village_code, dust_involved, tenant FROM enterprise WHERE village_code LIKE $1",
-                &[format!("{}%", town.significant_prefix()).into()],
-            )?;
-            let mut candidates = Vec::with_capacity(rows.len());
-            for r in &rows {
-                candidates.push(Candidate {
-                    uscc: r.str(0)?,
-                    name: r.text(1)?.unwrap_or_default(),
-                    village_code: r.str(2)?,
-                    dust_involved: r.opt_int(3)?.unwrap_or(0) != 0,
-                    tenant: r.opt_int(4)?.unwrap_or(0) != 0,
-                });
-            }
-            let draw = sampling::draw(seed, &candidates);
-            if let Some(r) = t.query_opt(
-                "SELECT body FROM supervision_sample WHERE division_code = $1 AND seed = $2 AND register_version = $3",
-                &[
-                    town.as_str().into(),
-                    seed.to_string().into(),
-                    draw.register_version.clone().into(),
-                ],
-            )? {
-                return serde_json::from_str(&r.str(0)?)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()));
-            }
-            let sample = StoredSample {
-                id: Uuid::now_v7(),
-                division_code: town.as_str().to_string(),
-                created_by: actor.user_name.clone(),
-                created_at: ts(now()),
-                draw,
-            };
-            let body =
-                serde_json::to_string(&sample).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            // Drawn at once by two officers: the first stored stands (a unique index).
-            t.exec(
-                "INSERT INTO supervision_sample (id, division_code, seed, register_version, created_by, created_at, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                &[
-                    sample.id.to_string().into(),
-                    sample.division_code.clone().into(),
-                    seed.to_string().into(),
-                    sample.draw.register_version.clone().into(),
-                    sample.created_by.clone().into(),
-                    sample.created_at.clone().into(),
-                    body.into(),
-                ],
-            )?;
-            let stored = t
-                .query_opt(
-                    "SELECT body FROM supervision_sample WHERE division_code = $1 AND seed = $2 AND register_version = $3",
-                    &[
-                        town.as_str().into(),
-                        seed.to_string().into(),
-                        sample.draw.register_version.clone().into(),
-                    ],
-                )?
-                .ok_or_else(|| StoreError::Corrupt("sample vanished".into()))?;
-            serde_json::from_str(&stored.str(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))
-        }
-    }
-}
-
-impl Store {
     /// A stored sample, if the actor sees its town (officers and admins: a supervision
     /// group's targets are not shown to the inspectors it supervises).
     pub fn sample(&self, actor: &Actor, id: Uuid) -> Result<StoredSample, StoreError> {
@@ -1075,6 +1000,74 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// [`Store::draw_sample`] inside the caller's transaction.
+fn draw_sample_in(
+    t: &mut dyn Tx,
+    actor: &Actor,
+    town: &DivisionCode,
+    seed: u64,
+) -> Result<StoredSample, StoreError> {
+    let rows = t.query(
+        "SELECT uscc, name, village_code, dust_involved, tenant FROM enterprise WHERE village_code LIKE $1",
+        &[format!("{}%", town.significant_prefix()).into()],
+    )?;
+    let mut candidates = Vec::with_capacity(rows.len());
+    for r in &rows {
+        candidates.push(Candidate {
+            uscc: r.str(0)?,
+            name: r.text(1)?.unwrap_or_default(),
+            village_code: r.str(2)?,
+            dust_involved: r.opt_int(3)?.unwrap_or(0) != 0,
+            tenant: r.opt_int(4)?.unwrap_or(0) != 0,
+        });
+    }
+    let draw = sampling::draw(seed, &candidates);
+    if let Some(r) = t.query_opt(
+        "SELECT body FROM supervision_sample WHERE division_code = $1 AND seed = $2 AND register_version = $3",
+        &[
+            town.as_str().into(),
+            seed.to_string().into(),
+            draw.register_version.clone().into(),
+        ],
+    )? {
+        return serde_json::from_str(&r.str(0)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()));
+    }
+    let sample = StoredSample {
+        id: Uuid::now_v7(),
+        division_code: town.as_str().to_string(),
+        created_by: actor.user_name.clone(),
+        created_at: ts(now()),
+        draw,
+    };
+    let body = serde_json::to_string(&sample).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // Drawn at once by two officers: the first stored stands (a unique index).
+    t.exec(
+        "INSERT INTO supervision_sample (id, division_code, seed, register_version, created_by, created_at, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        &[
+            sample.id.to_string().into(),
+            sample.division_code.clone().into(),
+            seed.to_string().into(),
+            sample.draw.register_version.clone().into(),
+            sample.created_by.clone().into(),
+            sample.created_at.clone().into(),
+            body.into(),
+        ],
+    )?;
+    let stored = t
+        .query_opt(
+            "SELECT body FROM supervision_sample WHERE division_code = $1 AND seed = $2 AND register_version = $3",
+            &[
+                town.as_str().into(),
+                seed.to_string().into(),
+                sample.draw.register_version.clone().into(),
+            ],
+        )?
+        .ok_or_else(|| StoreError::Corrupt("sample vanished".into()))?;
+    serde_json::from_str(&stored.str(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// What the audit log keeps of a hazard's state before and after an action.
