@@ -653,8 +653,9 @@ fn jurisdiction_of(store: &gridwalk_server::Store, user: &str) -> Option<Divisio
     store.actor(user).ok().and_then(|a| a.scope)
 }
 
-/// Logs an admin command's change right after it was made (docs/security.md "Audit
-/// log"): actor `cli:<os user>`, source `cli`.
+/// Logs an admin command's change right after it was made, for the commands whose
+/// change is not one transaction of the store that could carry the entry
+/// (docs/security.md "Audit log"): actor `cli:<os user>`, source `cli`.
 fn audit(store: &gridwalk_server::Store, entry: NewEntry) -> Result<()> {
     store.audit_append(&entry).with_context(|| {
         format!(
@@ -671,20 +672,21 @@ fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Resul
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let c = gridwalk_core::Campaign::from_json(&text)?;
-            store.import_campaign(&c)?;
-            audit(
-                store,
-                NewEntry::cli("campaign.import")
-                    .target("campaign", &c.id)
-                    .in_division(Some(&c.area_code))
-                    .detail(serde_json::json!({
-                        "file": file.display().to_string(),
-                        "name_zh": c.name_zh,
-                        "area_code": c.area_code.as_str(),
-                        "starts_on": c.starts_on,
-                        "ends_on": c.ends_on,
-                        "duties": c.duties.len(),
-                    })),
+            store.import_campaign_logged(
+                &c,
+                Some(
+                    &NewEntry::cli("campaign.import")
+                        .target("campaign", &c.id)
+                        .in_division(Some(&c.area_code))
+                        .detail(serde_json::json!({
+                            "file": file.display().to_string(),
+                            "name_zh": c.name_zh,
+                            "area_code": c.area_code.as_str(),
+                            "starts_on": c.starts_on,
+                            "ends_on": c.ends_on,
+                            "duties": c.duties.len(),
+                        })),
+                ),
             )?;
             println!(
                 "campaign {} ({}): {} duties, {} to {}",
@@ -723,18 +725,19 @@ fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Resul
                 bail!("the copy needs its own id: pass --id");
             }
             let copy = original.shifted_to_year(year, &id)?;
-            store.import_campaign(&copy)?;
-            audit(
-                store,
-                NewEntry::cli("campaign.import")
-                    .target("campaign", &copy.id)
-                    .in_division(Some(&copy.area_code))
-                    .detail(serde_json::json!({
-                        "copied_from": from,
-                        "year": year,
-                        "starts_on": copy.starts_on,
-                        "ends_on": copy.ends_on,
-                    })),
+            store.import_campaign_logged(
+                &copy,
+                Some(
+                    &NewEntry::cli("campaign.import")
+                        .target("campaign", &copy.id)
+                        .in_division(Some(&copy.area_code))
+                        .detail(serde_json::json!({
+                            "copied_from": from,
+                            "year": year,
+                            "starts_on": copy.starts_on,
+                            "ends_on": copy.ends_on,
+                        })),
+                ),
             )?;
             println!(
                 "campaign {} ({}): {} to {}",
@@ -872,22 +875,24 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
                 gridwalk_server::password::hash(p)?;
             }
             let code = DivisionCode::parse(&jurisdiction)?;
-            let id = store.create_user(&name, role, &code)?;
+            let entry = NewEntry::cli("user.create")
+                .target("user", name.trim())
+                .in_division(Some(&code))
+                .detail(serde_json::json!({
+                    "role": role.as_str(),
+                    "jurisdiction": code.as_str(),
+                }));
+            let id = store.create_user_logged(&name, role, &code, Some(&entry))?;
             if let Some(p) = &password {
                 store.set_password(&name, p)?;
+                // Never the password.
+                audit(
+                    store,
+                    NewEntry::cli("user.password")
+                        .target("user", name.trim())
+                        .in_division(Some(&code)),
+                )?;
             }
-            audit(
-                store,
-                NewEntry::cli("user.create")
-                    .target("user", &name)
-                    .in_division(Some(&code))
-                    .detail(serde_json::json!({
-                        "id": id.to_string(),
-                        "role": role.as_str(),
-                        "jurisdiction": code.as_str(),
-                        "password_set": password.is_some(),
-                    })),
-            )?;
             println!("created user {name} ({}) for {code}: {id}", role.as_str());
         }
         AdminCommand::RevokeSessions { name } => {
@@ -913,13 +918,14 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
             println!("password set for {name}; their open sessions ended");
         }
         AdminCommand::EnrollmentCode { user, server_url } => {
-            let code = store.issue_enrollment_code(&user)?;
             // Never the code.
-            audit(
-                store,
-                NewEntry::cli("device.enrollment_code")
-                    .target("user", &user)
-                    .in_division(jurisdiction_of(store, &user).as_ref()),
+            let code = store.issue_enrollment_code_logged(
+                &user,
+                Some(
+                    &NewEntry::cli("device.enrollment_code")
+                        .target("user", &user)
+                        .in_division(jurisdiction_of(store, &user).as_ref()),
+                ),
             )?;
             let qr = match server_url {
                 Some(url) => format!("gridwalk-enroll:1:{code}:{url}"),
@@ -934,31 +940,24 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
         AdminCommand::RevokeDevice { device_id } => {
             let id = uuid::Uuid::parse_str(device_id.trim())
                 .with_context(|| format!("'{device_id}' is not a device id"))?;
-            if !store.revoke_device(id)? {
-                bail!("no device {id}");
-            }
             let owner = store
                 .devices()?
                 .into_iter()
                 .find(|d| d.id == id)
                 .and_then(|d| jurisdiction_of(store, &d.user));
-            audit(
-                store,
-                NewEntry::cli("device.revoke")
-                    .target("device", id)
-                    .in_division(owner.as_ref()),
-            )?;
+            let entry = NewEntry::cli("device.revoke")
+                .target("device", id)
+                .in_division(owner.as_ref());
+            if !store.revoke_device_logged(id, Some(&entry))? {
+                bail!("no device {id}");
+            }
             println!("revoked device {id}");
         }
         AdminCommand::Devices => {
             println!("{}", serde_json::to_string_pretty(&store.devices()?)?);
         }
         AdminCommand::NewEpoch => {
-            let epoch = store.new_epoch()?;
-            audit(
-                store,
-                NewEntry::cli("epoch.new").detail(serde_json::json!({ "epoch": epoch })),
-            )?;
+            let epoch = store.new_epoch_logged(Some(NewEntry::cli("epoch.new")))?;
             println!("new epoch {epoch}: every device pulls the register again from the start");
         }
     }

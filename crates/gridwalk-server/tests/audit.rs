@@ -19,6 +19,7 @@ both_databases!(
     concurrent_writers_keep_one_unbroken_chain,
     only_administrators_and_district_officers_read_the_log,
     tips_and_reporter_reads_are_logged_never_the_reporter,
+    an_action_whose_entry_cannot_be_stored_does_not_happen,
 );
 
 /// Runs SQL on the harness's database as another client would; the error text if the
@@ -390,6 +391,67 @@ async fn only_administrators_and_district_officers_read_the_log(h: &Harness) {
         "{theirs:?}"
     );
     assert_eq!(verify(h, &district).await["valid"], true);
+}
+
+/// The entry and the change commit together: with every insert into the log refused
+/// (a test trigger), a hazard action and an admin command's change do not happen.
+async fn an_action_whose_entry_cannot_be_stored_does_not_happen(h: &Harness) {
+    let hazard = a_hazard(h).await;
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let refuse = match h.db {
+        Db::Sqlite => "CREATE TRIGGER test_refuse_insert BEFORE INSERT ON audit_log
+                       BEGIN SELECT RAISE(ABORT, 'test: no inserts'); END;"
+            .to_string(),
+        Db::Postgres => "CREATE FUNCTION test_refuse_insert() RETURNS trigger LANGUAGE plpgsql AS
+                         $$ BEGIN RAISE EXCEPTION 'test: no inserts'; END $$;
+                         CREATE TRIGGER test_refuse_insert BEFORE INSERT ON audit_log
+                         FOR EACH ROW EXECUTE FUNCTION test_refuse_insert();"
+            .to_string(),
+    };
+    try_sql(h, &refuse).await.expect("test trigger");
+    let (status, _) = post(
+        h,
+        Some(&officer),
+        &format!("/v1/hazards/{hazard}/events"),
+        json!({"kind": "deadline_extended", "new_deadline": "2099-08-31", "reason": "延期"}),
+    )
+    .await;
+    assert!(status >= 500, "{status}");
+    let (status, v) = h.get(&officer, &format!("/v1/hazards/{hazard}")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["state"]["deadline"], "2099-06-30", "unchanged: {v}");
+    assert_eq!(v["events"].as_array().map(Vec::len), Some(1), "{v}");
+    let made = blocking(h, |s| {
+        let town = gridwalk_core::DivisionCode::parse(TOWN).expect("code");
+        let entry = gridwalk_server::audit::NewEntry::cli("user.create").target("user", "吴某");
+        let made = s.create_user_logged("吴某", Role::Expert, &town, Some(&entry));
+        (made.is_err(), s.actor("吴某").is_ok())
+    })
+    .await;
+    assert_eq!(
+        made,
+        (true, false),
+        "the user is not created without its entry"
+    );
+    let drop = match h.db {
+        Db::Sqlite => "DROP TRIGGER test_refuse_insert",
+        Db::Postgres => "DROP TRIGGER test_refuse_insert ON audit_log",
+    };
+    try_sql(h, drop).await.expect("drop the test trigger");
+    let (status, _) = post(
+        h,
+        Some(&officer),
+        &format!("/v1/hazards/{hazard}/events"),
+        json!({"kind": "deadline_extended", "new_deadline": "2099-08-31", "reason": "延期"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        blocking(h, |s| s.audit_verify())
+            .await
+            .expect("verify")
+            .valid
+    );
 }
 
 /// Recording a tip, reading its reporter and a refused read are logged; the reporter's
