@@ -11,7 +11,8 @@
 // it), GW_USCC / GW_USCC_NAME (an enterprise of it), GW_TIP / GW_TIP_PHONE (a tip the
 // phone verified, its reporter's phone), GW_REPORTER_PHONE (for the tip recorded here),
 // GW_TENANT / GW_PRE_LEASE (a 厂中厂 tenant of it and its failed pre-lease check),
-// GW_SHOTS, CHROMIUM.
+// GW_AUDITOR / GW_AUDITOR_PASSWORD (the district's administrator, who reads the audit
+// log), GW_SHOTS, CHROMIUM.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -336,6 +337,10 @@ try {
   await tid('nav-leases').click();
   await tid('leases-count').waitFor();
   check((await page.locator('[data-testid=lease-row]').count()) === 0, 'no leases of another town');
+  check((await tid('nav-audit').count()) === 0, 'a town officer has no audit log in the menu');
+  await page.goto(`${base}/console/#/audit`);
+  await tid('error').first().waitFor();
+  check((await tid('error').first().innerText()).includes('角色'), 'a town officer is refused the audit log');
   await shot('14-other-town');
   await tid('logout').click();
   await tid('page-login').waitFor();
@@ -351,6 +356,25 @@ try {
   await errorIncludes('锁定');
   check(await tid('page-login').isVisible(), 'the right password waits for the lock');
   await shot('15-locked');
+
+  // 审计日志: the district's administrator sees the officer's sign-in, and the chain holds.
+  await signIn(env('GW_AUDITOR'), env('GW_AUDITOR_PASSWORD'));
+  await tid('page-overview').waitFor();
+  await tid('nav-audit').click();
+  await tid('audit-chain').waitFor();
+  check(await tid('audit-chain').getAttribute('data-valid') === 'true', `chain valid: ${await tid('audit-chain').innerText()}`);
+  check((await tid('audit-chain').innerText()).includes('哈希链完整'), 'the chain check says valid in Chinese');
+  await tid('audit-actor').fill(env('GW_OFFICER'));
+  await tid('audit-action').fill('login.*');
+  await tid('audit-submit').click();
+  await page.waitForFunction(() => location.hash.includes('action=login'));
+  await tid('audit-rows').waitFor();
+  const logins = page.locator(`[data-testid=audit-row][data-action="login.ok"][data-actor="${env('GW_OFFICER')}"]`);
+  await logins.first().waitFor();
+  check((await logins.first().innerText()).includes('登录成功'), 'the officer\'s sign-in, labelled in Chinese');
+  check((await page.locator('[data-testid=audit-row][data-action="login.failed"]').count()) >= 1, 'the wrong password before it');
+  check(!(await tid('audit-rows').innerText()).includes('not-the-password'), 'no password in the log');
+  await shot('16-audit');
   check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
   step('passed');
 } catch (e) {

@@ -3,7 +3,7 @@
 // session's CSRF token. A problem answer becomes an ApiError with its code.
 import { hasKey, t } from './i18n';
 import type {
-  AssignmentItem, AssignOutcome, Campaign, EnterprisePage, Coverage, CoverageEnterprise, HazardDetail, HazardItem,
+  AssignmentItem, AssignOutcome, AuditPage, AuditVerify, Campaign, EnterprisePage, Coverage, CoverageEnterprise, HazardDetail, HazardItem,
   InspectionDetail, InspectionItem, LeaseLedger, MapView, Sample, Session, TemplateSummary, Tip, TipReporter,
   TipRequest, TipSummary,
 } from './types';
@@ -170,6 +170,9 @@ export const api = {
     request<Tip>('POST', `/v1/tips/${encodeURIComponent(id)}/enterprise`, req),
   /** The reporter: only for an administrator or the recording officer (each read is logged). */
   tipReporter: (id: string) => request<TipReporter>('GET', `/v1/tips/${encodeURIComponent(id)}/reporter`),
+  audit: (p: { actor?: string; action?: string; from?: string; to?: string; after?: number; limit?: number }) =>
+    request<AuditPage>('GET', `/v1/audit${query(p)}`),
+  auditVerify: () => request<AuditVerify>('GET', '/v1/audit/verify'),
   review: (inspectionId: string, state: string, comment: string) =>
     request<unknown>('POST', `/v1/inspections/${encodeURIComponent(inspectionId)}/review`,
       { state, comment: comment || undefined }),

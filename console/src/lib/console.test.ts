@@ -3,6 +3,7 @@ import { ApiError, errorText, login, query, setFetch, api } from './api';
 import { chinaTime, chinaToday, countdown, daysUntil, percent } from './format';
 import { CATALOGS, setLang } from './i18n';
 import { href, parseHash } from './router';
+import { actionLabel, canReadAudit, detailText, targetText } from './audit';
 
 describe('router', () => {
   it('round-trips pages, ids and filters', () => {
@@ -103,5 +104,41 @@ describe('api', () => {
   it('builds query strings from defined values only', () => {
     expect(query({ a: 'x y', b: undefined, c: '', d: false, e: 2 })).toBe('?a=x+y&e=2');
     expect(query({})).toBe('');
+  });
+});
+
+describe('audit', () => {
+  it('opens to administrators and district officers only', () => {
+    const s = (role: string, jurisdiction: string) => ({ user_name: 'u', role, jurisdiction });
+    expect(canReadAudit(s('admin', '320413100000'))).toBe(true);
+    expect(canReadAudit(s('officer', '320413000000'))).toBe(true);
+    expect(canReadAudit(s('officer', '320413100000'))).toBe(false);
+    expect(canReadAudit(s('grid_worker', '320413000000'))).toBe(false);
+    expect(canReadAudit(s('expert', '320413000000'))).toBe(false);
+  });
+  it('labels actions in Chinese, unknown codes as they are', () => {
+    setLang('zh');
+    expect(actionLabel('login.failed')).toBe('登录失败');
+    expect(actionLabel('export.hazards')).toBe('导出隐患台账');
+    expect(actionLabel('something.new')).toBe('something.new');
+  });
+  it('shows targets and details readably', () => {
+    expect(targetText({ target_kind: 'hazard', target_id: '0193a1b2-0000-7000-8000-000000000001' })).toBe('hazard 0193a1b2…');
+    expect(targetText({ target_kind: 'user', target_id: 'zhao' })).toBe('user zhao');
+    expect(targetText({ target_kind: null, target_id: null })).toBe('');
+    expect(detailText('{}')).toBe('');
+    expect(detailText('{"filter":{"overdue_only":true}}')).toContain('"overdue_only": true');
+    expect(detailText('not json')).toBe('not json');
+  });
+  it('asks the server with the filters given', async () => {
+    const asked: string[] = [];
+    setFetch(async (url) => {
+      asked.push(String(url));
+      return new Response(JSON.stringify({ entries: [], next_after: null }), { status: 200 });
+    });
+    await api.audit({ actor: '赵', action: 'login.*', from: '2026-12-01', after: 40, limit: 100 });
+    expect(asked[0]).toBe('/v1/audit?actor=%E8%B5%B5&action=login.*&from=2026-12-01&after=40&limit=100');
+    expect(parseHash(href('audit', { action: 'login.*', to: '2026-12-07' })))
+      .toEqual({ page: 'audit', params: { action: 'login.*', to: '2026-12-07' } });
   });
 });

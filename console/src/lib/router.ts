@@ -3,10 +3,11 @@
 // `#/coverage?campaign=…&division=…&duty=…&status=not_done`, `#/hazards?overdue=1`,
 // `#/hazard/<id>`, `#/inspections?review=unreviewed`, `#/inspection/<id>`,
 // `#/assignments?status=open`, `#/samples`, `#/sample/<id>`, `#/tips?status=verifying`,
-// `#/tip/<id>`, `#/leases?status=not_fit&open=1`, `#/login`.
+// `#/tip/<id>`, `#/leases?status=not_fit&open=1`, `#/audit?actor=…&action=login.*&from=…&to=…`,
+// `#/login`.
 
 export type Page = 'login' | 'overview' | 'coverage' | 'hazards' | 'hazard' | 'inspections' | 'inspection'
-  | 'assignments' | 'samples' | 'sample' | 'enterprises' | 'map' | 'tips' | 'tip' | 'leases';
+  | 'assignments' | 'samples' | 'sample' | 'enterprises' | 'map' | 'tips' | 'tip' | 'leases' | 'audit';
 
 export interface Route {
   page: Page;
@@ -16,7 +17,7 @@ export interface Route {
 }
 
 const PAGES: Page[] = ['login', 'overview', 'coverage', 'hazards', 'hazard', 'inspections', 'inspection',
-  'assignments', 'samples', 'sample', 'enterprises', 'map', 'tips', 'tip', 'leases'];
+  'assignments', 'samples', 'sample', 'enterprises', 'map', 'tips', 'tip', 'leases', 'audit'];
 
 export function parseHash(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');

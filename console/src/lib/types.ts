@@ -445,3 +445,35 @@ export interface TipRequest {
   reporter_name?: string;
   reporter_contact?: string;
 }
+
+/** One entry of the audit log (GET /v1/audit); `detail` is JSON text, hashed as stored. */
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  actor_role: string;
+  source: string;
+  action: string;
+  division: string | null;
+  target_kind: string | null;
+  target_id: string | null;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as `after` for the next (older) page. */
+  next_after: number | null;
+}
+
+/** GET /v1/audit/verify. */
+export interface AuditVerify {
+  entries: number;
+  valid: boolean;
+  first_bad: number | null;
+  reason: string | null;
+  head_seq: number | null;
+  head_hash: string | null;
+}

@@ -282,6 +282,17 @@ pub(crate) fn duties_in(
 impl Store {
     /// Stores (or replaces) a campaign.
     pub fn import_campaign(&self, c: &Campaign) -> Result<(), StoreError> {
+        self.import_campaign_logged(c, None)
+    }
+
+    /// [`Store::import_campaign`], appending `audit` (the admin command's entry) in the
+    /// same transaction.
+    pub fn import_campaign_logged(
+        &self,
+        c: &Campaign,
+        audit: Option<&crate::audit::NewEntry>,
+    ) -> Result<(), StoreError> {
+        let dialect = self.dialect();
         c.check()
             .map_err(|e| E::problem(ProblemCode::MalformedBody, e.to_string()))?;
         for d in &c.duties {
@@ -325,6 +336,9 @@ impl Store {
                 None,
                 &published,
             )?;
+            if let Some(e) = audit {
+                crate::audit::append(t, dialect, e)?;
+            }
             Ok(())
         })
     }

@@ -240,6 +240,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 include_str!("../../../migrations/server/sqlite/0018_lease_site_index.sql"),
             ),
             (
+                19,
+                include_str!("../../../migrations/server/sqlite/0019_audit_log.sql"),
+            ),
+            (
                 20,
                 include_str!("../../../migrations/server/sqlite/0020_user_disabled.sql"),
             ),
@@ -316,6 +320,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 18,
                 include_str!("../../../migrations/server/postgres/0018_lease_site_index.sql"),
+            ),
+            (
+                19,
+                include_str!("../../../migrations/server/postgres/0019_audit_log.sql"),
             ),
             (
                 20,

@@ -382,6 +382,7 @@ impl Store {
         };
         // The rows are read in one transaction; the sheet is compressed after it, so the
         // database is not held while the zip is written.
+        let dialect = self.dialect();
         let (filled, division_name) = self.tx(|t| {
             let names = Names::load(t, &req.division)?;
             let division_name = names.name(req.division.as_str());
@@ -445,6 +446,24 @@ impl Store {
                     Filled::Coverage(w)
                 }
             };
+            // Logged once the rows are read (the append lock is not held while they are),
+            // in the transaction that read them: no ledger leaves unlogged.
+            crate::audit::append(
+                t,
+                dialect,
+                &crate::audit::NewEntry::by(actor, &format!("export.{}", req.kind.as_str()))
+                    .target("division", req.division.as_str())
+                    .detail(serde_json::json!({
+                        "format": "xlsx",
+                        "filter": {
+                            "division": req.division.as_str(),
+                            "campaign": req.campaign,
+                            "overdue_only": req.overdue_only,
+                            "review": req.review,
+                            "dust_involved_only": req.dust_involved_only,
+                        },
+                    })),
+            )?;
             Ok((filled, division_name))
         })?;
         let rows = match filled {

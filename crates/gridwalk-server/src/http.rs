@@ -244,6 +244,30 @@ pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> 
         .map(|(_, value)| value.to_string())
 }
 
+/// Where a request comes from, as the audit log records it: the remote IP of its
+/// connection (set by [`crate::serve::serve`]), `unknown` when the router was called
+/// without one. Behind a front proxy this is the proxy's address.
+pub(crate) fn client_source(extensions: &axum::http::Extensions) -> String {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The remote IP of a request ([`client_source`]), for handlers without a [`Caller`].
+pub struct ClientSource(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientSource {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientSource(client_source(&parts.extensions)))
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -254,8 +278,11 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let source = client_source(&parts.extensions);
         if let Some(token) = bearer_token(&parts.headers) {
-            return state.run(move |s| s.authenticate(&token)).await;
+            let mut caller = state.run(move |s| s.authenticate(&token)).await?;
+            caller.source = source;
+            return Ok(caller);
         }
         let token = session_cookie(&parts.headers)
             .ok_or_else(|| ApiError::new(ProblemCode::Unauthenticated, "missing bearer token"))?;
@@ -273,7 +300,8 @@ impl FromRequestParts<AppState> for Caller {
                 ));
             }
         }
-        let caller = state.run(move |s| s.authenticate(&token)).await?;
+        let mut caller = state.run(move |s| s.authenticate(&token)).await?;
+        caller.source = source;
         if !caller.session {
             // A device token planted in a cookie is not a console session.
             return Err(ApiError::new(
@@ -380,6 +408,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/exports/coverage.xlsx"),
     ("GET", "/v1/inspections/{id}/record.pdf"),
     ("GET", "/v1/verify/{sha256}"),
+    ("GET", "/v1/audit"),
+    ("GET", "/v1/audit/verify"),
     ("GET", "/openapi.json"),
     // crate::tus::routes()
     ("OPTIONS", "/v1/photos"),
@@ -528,6 +558,8 @@ pub fn app(state: AppState) -> Router {
             get(crate::http_print::record_pdf),
         )
         .route("/v1/verify/{sha256}", get(crate::http_print::verify))
+        .route("/v1/audit", get(crate::http_audit::list))
+        .route("/v1/audit/verify", get(crate::http_audit::verify))
         .route("/openapi.json", get(crate::openapi::document))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(crate::tus::routes())
@@ -696,9 +728,21 @@ pub(crate) async fn server_key(State(s): State<AppState>) -> Json<ServerKey> {
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn enroll(
     State(s): State<AppState>,
+    ClientSource(source): ClientSource,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
     let resp = s.run(move |st| st.enroll(&req)).await?;
+    let entry = crate::audit::NewEntry {
+        actor: resp.user.name.clone(),
+        actor_role: resp.user.role.as_str().to_string(),
+        source,
+        action: "device.enroll".into(),
+        division: Some(resp.user.jurisdiction.clone()),
+        target_kind: Some("device".into()),
+        target_id: Some(resp.device_id.to_string()),
+        detail: serde_json::json!({}),
+    };
+    s.run(move |st| st.audit_append(&entry)).await?;
     tracing::info!(device = %resp.device_id, user = %resp.user.name, "device enrolled");
     Ok(Json(resp))
 }

@@ -2,8 +2,10 @@
 //! assignments and supervision samples. Thin shells over [`crate::work`]; every call is
 //! scoped to the caller's jurisdiction (outside it: 404, as if nothing were there).
 
+use crate::audit::NewEntry;
 use crate::http::{
     bearer_token, division_in_scope, session_cookie, ApiError, ApiJson, ApiQuery, AppState,
+    ClientSource,
 };
 use crate::sessions::{LoginError, LoginResponse};
 use crate::store::Caller;
@@ -131,6 +133,7 @@ fn session_cookie_header(
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn login(
     State(s): State<AppState>,
+    ClientSource(source): ClientSource,
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
@@ -139,10 +142,57 @@ pub(crate) async fn login(
     let store = s.store.clone();
     let name = req.user_name.trim().to_string();
     s.rate_limits.check_login_name(&name)?;
+    let attempted = name.clone();
     let outcome =
         tokio::task::spawn_blocking(move || store.login(&name, &req.password, old.as_deref()))
             .await
             .map_err(|e| ApiError::internal(format!("sign-in task failed: {e}")))?;
+    // The outcome is logged before it is answered: a session is not handed out, nor a
+    // refusal answered, unless its entry is stored. Never the password.
+    let entry = match &outcome {
+        Ok((answer, _)) => Some(NewEntry {
+            actor: answer.user_name.clone(),
+            actor_role: answer.role.clone(),
+            source: source.clone(),
+            action: "login.ok".into(),
+            division: Some(answer.jurisdiction.clone()),
+            target_kind: Some("user".into()),
+            target_id: Some(answer.user_name.clone()),
+            detail: serde_json::json!({ "session_cookie": req.session_cookie }),
+        }),
+        Err(LoginError::Refused { failures }) => Some(
+            NewEntry::anonymous(&attempted, &source, "login.failed")
+                .detail(serde_json::json!({ "failures": failures })),
+        ),
+        Err(LoginError::Locked { seconds }) => Some(
+            NewEntry::anonymous(&attempted, &source, "login.locked")
+                .detail(serde_json::json!({ "retry_after_secs": seconds })),
+        ),
+        Err(LoginError::Disabled) => {
+            Some(NewEntry::anonymous(&attempted, &source, "login.disabled"))
+        }
+        Err(LoginError::Store(crate::StoreError::Problem { detail, .. })) => Some(
+            NewEntry::anonymous(&attempted, &source, "login.failed")
+                .detail(serde_json::json!({ "refused": detail })),
+        ),
+        Err(LoginError::Store(_)) => None,
+    };
+    if let Some(mut entry) = entry {
+        s.run(move |st| {
+            // A failed sign-in for a user the server has is filed under their
+            // jurisdiction (their district's readers see it); for any other name, under
+            // none (server-wide).
+            if entry.division.is_none() {
+                entry.division = st
+                    .actor(&entry.actor)
+                    .ok()
+                    .and_then(|a| a.scope)
+                    .map(|d| d.as_str().to_string());
+            }
+            st.audit_append(&entry)
+        })
+        .await?;
+    }
     match outcome {
         Ok((mut answer, token)) => {
             let mut resp_headers = HeaderMap::new();
@@ -194,7 +244,13 @@ pub(crate) async fn logout(
             let token = bearer_token(&headers)
                 .or_else(|| cookie.clone())
                 .unwrap_or_default();
-            s.run(move |st| st.logout(&token)).await?;
+            let entry =
+                NewEntry::by(&Actor::from(&caller), "logout").target("user", &caller.user_name);
+            s.run(move |st| {
+                st.logout(&token)?;
+                st.audit_append(&entry).map(|_| ())
+            })
+            .await?;
         }
         Ok(_) => {}
         // A session that already ended (idle, expired, revoked): its cookie is still

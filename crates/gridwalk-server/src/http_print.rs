@@ -62,6 +62,11 @@ pub(crate) async fn record_pdf(
     let config = s.print.clone();
     let printed_by = caller.user_name.clone();
     let (ascii, name) = crate::print::file_names(&source);
+    let entry = crate::audit::NewEntry::by(&Actor::from(&caller), "print.record")
+        .target("inspection", id)
+        .detail(serde_json::json!({
+            "payload_sha256": source.detail.record.payload_sha256,
+        }));
     let pdf = s
         .run(move |_| {
             let font = config.font()?;
@@ -69,6 +74,8 @@ pub(crate) async fn record_pdf(
             crate::print::render(&record, font)
         })
         .await?;
+    // Logged before the record leaves; not logged, not handed out.
+    s.run(move |st| st.audit_append(&entry)).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),

@@ -149,7 +149,19 @@ pub(crate) async fn reporter(
 ) -> Result<Response, ApiError> {
     let id = tip_id(&id)?;
     let actor = Actor::from(&caller);
-    let reporter = s.run(move |st| st.tip_reporter(&actor, id)).await?;
+    let asked = actor.clone();
+    let reporter = match s.run(move |st| st.tip_reporter(&asked, id)).await {
+        Ok(r) => r,
+        // An officer of the tip's jurisdiction who may not see the reporter asked for
+        // it: logged too (the read's own transaction rolled back with the refusal).
+        Err(e) if e.problem.code == ProblemCode::ForbiddenRole => {
+            let entry =
+                crate::audit::NewEntry::by(&actor, "tip.reporter.refused").target("tip", id);
+            s.run(move |st| st.audit_append(&entry)).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     Ok((
         [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
         Json(reporter),

@@ -5,6 +5,7 @@
 //! The HTTP layer (`http`, `tus`) is thin over [`store::Store`], which is written once
 //! over the [`db::Backend`] seam with SQLite and PostgreSQL implementations.
 
+pub mod audit;
 pub mod authz;
 pub mod console;
 pub mod coverage;
@@ -14,6 +15,7 @@ pub mod evidence_view;
 pub mod export;
 pub mod facts;
 pub mod http;
+pub mod http_audit;
 pub mod http_export;
 pub mod http_officer;
 pub mod http_print;

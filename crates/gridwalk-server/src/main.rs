@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use gridwalk_core::DivisionCode;
 use gridwalk_protocol::Role;
+use gridwalk_server::audit::NewEntry;
 use gridwalk_server::export::LedgerKind;
 use gridwalk_server::register::{self, RegisterFile};
 use gridwalk_server::serve::{self, ConnLimits};
@@ -14,6 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod audit_cmd;
 mod export_cmd;
 mod officer_cmd;
 mod print_cmd;
@@ -165,6 +167,11 @@ enum Command {
     Inspections {
         #[command(subcommand)]
         command: officer_cmd::InspectionsCommand,
+    },
+    /// The append-only audit log: verify its hash chain (exit 1 when broken), list it.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cmd::AuditCommand,
     },
 }
 
@@ -610,6 +617,11 @@ fn main() -> Result<()> {
             command: ExportCommand::Inspections { .. },
         } => {
             let all = store.export_inspections()?;
+            audit(
+                &store,
+                NewEntry::cli("export.inspections_json")
+                    .detail(serde_json::json!({ "records": all.len() })),
+            )?;
             println!("{}", serde_json::to_string_pretty(&all)?);
             Ok(())
         }
@@ -631,6 +643,11 @@ fn main() -> Result<()> {
             command: ProjectionsCommand::Rebuild,
         } => {
             let (report, changed) = store.rebuild_projections()?;
+            audit(
+                &store,
+                NewEntry::cli("projections.rebuild")
+                    .detail(serde_json::json!({ "changed": changed })),
+            )?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
@@ -693,7 +710,31 @@ fn main() -> Result<()> {
             as_user,
         } => officer_cmd::review(&store, &inspection, &state, comment, as_user.as_deref()),
         Command::Inspections { command } => officer_cmd::inspections(&store, command),
+        Command::Audit { command } => {
+            if !audit_cmd::run(&store, command)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
+}
+
+/// The jurisdiction of a user, under which an admin command's entry about them is filed.
+fn jurisdiction_of(store: &gridwalk_server::Store, user: &str) -> Option<DivisionCode> {
+    store.actor(user).ok().and_then(|a| a.scope)
+}
+
+/// Logs an admin command's change right after it was made, for the commands whose
+/// change is not one transaction of the store that could carry the entry
+/// (docs/security.md "Audit log"): actor `cli:<os user>`, source `cli`.
+fn audit(store: &gridwalk_server::Store, entry: NewEntry) -> Result<()> {
+    store.audit_append(&entry).with_context(|| {
+        format!(
+            "the change was made, but its audit entry ({}) could not be stored",
+            entry.action
+        )
+    })?;
+    Ok(())
 }
 
 fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Result<()> {
@@ -702,7 +743,22 @@ fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Resul
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let c = gridwalk_core::Campaign::from_json(&text)?;
-            store.import_campaign(&c)?;
+            store.import_campaign_logged(
+                &c,
+                Some(
+                    &NewEntry::cli("campaign.import")
+                        .target("campaign", &c.id)
+                        .in_division(Some(&c.area_code))
+                        .detail(serde_json::json!({
+                            "file": file.display().to_string(),
+                            "name_zh": c.name_zh,
+                            "area_code": c.area_code.as_str(),
+                            "starts_on": c.starts_on,
+                            "ends_on": c.ends_on,
+                            "duties": c.duties.len(),
+                        })),
+                ),
+            )?;
             println!(
                 "campaign {} ({}): {} duties, {} to {}",
                 c.id,
@@ -740,7 +796,20 @@ fn campaigns(store: &gridwalk_server::Store, command: CampaignsCommand) -> Resul
                 bail!("the copy needs its own id: pass --id");
             }
             let copy = original.shifted_to_year(year, &id)?;
-            store.import_campaign(&copy)?;
+            store.import_campaign_logged(
+                &copy,
+                Some(
+                    &NewEntry::cli("campaign.import")
+                        .target("campaign", &copy.id)
+                        .in_division(Some(&copy.area_code))
+                        .detail(serde_json::json!({
+                            "copied_from": from,
+                            "year": year,
+                            "starts_on": copy.starts_on,
+                            "ends_on": copy.ends_on,
+                        })),
+                ),
+            )?;
             println!(
                 "campaign {} ({}): {} to {}",
                 copy.id, copy.name_zh, copy.starts_on, copy.ends_on
@@ -819,6 +888,22 @@ fn import(
 ) -> Result<()> {
     let report = register::import(store, &data.staging_register(), kind, file)
         .with_context(|| format!("importing {}", file.display()))?;
+    audit(
+        store,
+        NewEntry::cli("register.import").detail(serde_json::json!({
+            "kind": match kind {
+                RegisterFile::Divisions => "divisions",
+                RegisterFile::Enterprises => "enterprises",
+            },
+            "file": file.display().to_string(),
+            "rows": report.report.rows,
+            "inserted": report.report.inserted,
+            "updated": report.report.updated,
+            "unchanged": report.report.unchanged,
+            "rejected": report.report.rejected.len(),
+            "published": report.published,
+        })),
+    )?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     if !report.report.rejected.is_empty() {
         eprintln!("{} rows rejected", report.report.rejected.len());
@@ -861,20 +946,51 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
                 gridwalk_server::password::hash(p)?;
             }
             let code = DivisionCode::parse(&jurisdiction)?;
-            let id = store.create_user(&name, role, &code)?;
+            let entry = NewEntry::cli("user.create")
+                .target("user", name.trim())
+                .in_division(Some(&code))
+                .detail(serde_json::json!({
+                    "role": role.as_str(),
+                    "jurisdiction": code.as_str(),
+                }));
+            let id = store.create_user_logged(&name, role, &code, Some(&entry))?;
             if let Some(p) = &password {
                 store.set_password(&name, p)?;
+                // Never the password.
+                audit(
+                    store,
+                    NewEntry::cli("user.password")
+                        .target("user", name.trim())
+                        .in_division(Some(&code)),
+                )?;
             }
             println!("created user {name} ({}) for {code}: {id}", role.as_str());
         }
         AdminCommand::RevokeSessions { name } => {
             let n = store.revoke_sessions(&name)?;
+            audit(
+                store,
+                NewEntry::cli("sessions.revoke")
+                    .target("user", &name)
+                    .in_division(jurisdiction_of(store, &name).as_ref())
+                    .detail(serde_json::json!({ "ended": n })),
+            )?;
             println!("{n} sessions of {name} ended");
         }
         AdminCommand::DisableUser { name } => {
             let Some(done) = store.disable_user(&name)? else {
                 bail!("no user named '{name}'");
             };
+            audit(
+                store,
+                NewEntry::cli("user.disable")
+                    .target("user", &name)
+                    .in_division(jurisdiction_of(store, &name).as_ref())
+                    .detail(serde_json::json!({
+                        "sessions_ended": done.sessions_ended,
+                        "devices_refused": done.devices_refused,
+                    })),
+            )?;
             println!(
                 "disabled {name}: {} sessions ended, {} devices refused until enable-user",
                 done.sessions_ended, done.devices_refused
@@ -884,14 +1000,35 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
             if !store.enable_user(&name)? {
                 bail!("no user named '{name}'");
             }
+            audit(
+                store,
+                NewEntry::cli("user.enable")
+                    .target("user", &name)
+                    .in_division(jurisdiction_of(store, &name).as_ref()),
+            )?;
             println!("enabled {name}: they may sign in and their devices sync again");
         }
         AdminCommand::SetPassword { name, .. } => {
             store.set_password(&name, &read_password()?)?;
+            // Never the password.
+            audit(
+                store,
+                NewEntry::cli("user.password")
+                    .target("user", &name)
+                    .in_division(jurisdiction_of(store, &name).as_ref()),
+            )?;
             println!("password set for {name}; their open sessions ended");
         }
         AdminCommand::EnrollmentCode { user, server_url } => {
-            let code = store.issue_enrollment_code(&user)?;
+            // Never the code.
+            let code = store.issue_enrollment_code_logged(
+                &user,
+                Some(
+                    &NewEntry::cli("device.enrollment_code")
+                        .target("user", &user)
+                        .in_division(jurisdiction_of(store, &user).as_ref()),
+                ),
+            )?;
             let qr = match server_url {
                 Some(url) => format!("gridwalk-enroll:1:{code}:{url}"),
                 None => format!("gridwalk-enroll:1:{code}"),
@@ -905,7 +1042,15 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
         AdminCommand::RevokeDevice { device_id } => {
             let id = uuid::Uuid::parse_str(device_id.trim())
                 .with_context(|| format!("'{device_id}' is not a device id"))?;
-            if !store.revoke_device(id)? {
+            let owner = store
+                .devices()?
+                .into_iter()
+                .find(|d| d.id == id)
+                .and_then(|d| jurisdiction_of(store, &d.user));
+            let entry = NewEntry::cli("device.revoke")
+                .target("device", id)
+                .in_division(owner.as_ref());
+            if !store.revoke_device_logged(id, Some(&entry))? {
                 bail!("no device {id}");
             }
             println!("revoked device {id}");
@@ -914,7 +1059,7 @@ fn admin(store: &gridwalk_server::Store, command: AdminCommand) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&store.devices()?)?);
         }
         AdminCommand::NewEpoch => {
-            let epoch = store.new_epoch()?;
+            let epoch = store.new_epoch_logged(Some(NewEntry::cli("epoch.new")))?;
             println!("new epoch {epoch}: every device pulls the register again from the start");
         }
     }

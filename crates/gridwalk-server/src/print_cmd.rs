@@ -85,6 +85,14 @@ pub fn run(data: &DataDir, store: Store, args: RecordArgs) -> Result<()> {
     let record =
         gridwalk_server::print::record(&source, blobs, url, &actor.user_name, chrono::Utc::now());
     let pdf = gridwalk_server::print::render(&record, &font)?;
+    state.store.audit_append(
+        &gridwalk_server::audit::NewEntry::by(&actor, "print.record")
+            .target("inspection", args.inspection)
+            .detail(serde_json::json!({
+                "payload_sha256": source.detail.record.payload_sha256,
+                "out": args.out.display().to_string(),
+            })),
+    )?;
     let out = &args.out;
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -586,6 +586,8 @@ impl AsyncWrite for TimedIo {
 struct ConnService {
     app: Router,
     state: Arc<ConnState>,
+    /// The client's address, handed to handlers as `ConnectInfo` (the rate limits' key,
+    /// the audit log's source).
     peer: SocketAddr,
 }
 

@@ -130,6 +130,7 @@ impl Store {
             jurisdiction: DivisionCode::parse(&row.str(3)?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             session: true,
+            source: String::new(),
         })
     }
 

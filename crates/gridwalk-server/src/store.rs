@@ -1,6 +1,7 @@
 //! The server's data, written once over the [`Backend`] seam: users and devices,
 //! enrollment, pushed records, photo uploads, the register and the pull change log.
 
+use crate::audit::NewEntry;
 use crate::db::{Backend, Dialect, Row, Tx, Val};
 use crate::error::StoreError;
 use base64::Engine;
@@ -71,6 +72,9 @@ pub struct Caller {
     pub jurisdiction: DivisionCode,
     /// Signed in with a password (the console), not a device token: may not sync.
     pub session: bool,
+    /// The remote IP the request came from (set by the HTTP layer; empty elsewhere),
+    /// for the audit log.
+    pub source: String,
 }
 
 /// One stored inspection, as `export inspections --json` prints it.
@@ -248,12 +252,23 @@ impl Store {
     /// beginning: for a database restored from a backup (`gridwalk-server admin
     /// new-epoch`). Returns the new epoch.
     pub fn new_epoch(&self) -> Result<String, StoreError> {
+        self.new_epoch_logged(None)
+    }
+
+    /// [`Store::new_epoch`], appending `audit` (with the new epoch as its detail) in the
+    /// same transaction.
+    pub fn new_epoch_logged(&self, audit: Option<NewEntry>) -> Result<String, StoreError> {
         let epoch = random_token(8);
+        let dialect = self.dialect();
+        let audit = audit.map(|e| e.detail(serde_json::json!({ "epoch": epoch })));
         self.tx(|t| {
             t.exec(
                 "UPDATE server_meta SET value = $1 WHERE key = 'epoch'",
                 &[epoch.clone().into()],
             )?;
+            if let Some(e) = &audit {
+                crate::audit::append(t, dialect, e)?;
+            }
             Ok(())
         })?;
         Ok(epoch)
@@ -350,6 +365,19 @@ impl Store {
         role: Role,
         jurisdiction: &DivisionCode,
     ) -> Result<Uuid, StoreError> {
+        self.create_user_logged(name, role, jurisdiction, None)
+    }
+
+    /// [`Store::create_user`], appending `audit` (the admin command's entry) in the same
+    /// transaction.
+    pub fn create_user_logged(
+        &self,
+        name: &str,
+        role: Role,
+        jurisdiction: &DivisionCode,
+        audit: Option<&NewEntry>,
+    ) -> Result<Uuid, StoreError> {
+        let dialect = self.dialect();
         let name = name.trim();
         if name.is_empty() {
             return Err(StoreError::Invalid("a user needs a name".into()));
@@ -397,12 +425,25 @@ impl Store {
                     ts(now()).into(),
                 ],
             )?;
+            if let Some(e) = audit {
+                crate::audit::append(t, dialect, e)?;
+            }
             Ok(id)
         })
     }
 
     /// Issues a one-time enrollment code for a user; returns the code.
     pub fn issue_enrollment_code(&self, user_name: &str) -> Result<String, StoreError> {
+        self.issue_enrollment_code_logged(user_name, None)
+    }
+
+    /// [`Store::issue_enrollment_code`], appending `audit` in the same transaction.
+    pub fn issue_enrollment_code_logged(
+        &self,
+        user_name: &str,
+        audit: Option<&NewEntry>,
+    ) -> Result<String, StoreError> {
+        let dialect = self.dialect();
         let code = new_enrollment_code();
         let hash = sha256_hex(normalize_code(&code).as_bytes());
         let created = now();
@@ -419,6 +460,9 @@ impl Store {
                     ts(created + Duration::days(ENROLLMENT_CODE_TTL_DAYS)).into(),
                 ],
             )?;
+            if let Some(e) = audit {
+                crate::audit::append(t, dialect, e)?;
+            }
             Ok(())
         })?;
         Ok(code)
@@ -553,13 +597,25 @@ impl Store {
             jurisdiction: DivisionCode::parse(&row.str(4)?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             session: false,
+            source: String::new(),
         })
     }
 
     /// Revokes a device; its token stops working at once. False if no such device.
     pub fn revoke_device(&self, id: Uuid) -> Result<bool, StoreError> {
+        self.revoke_device_logged(id, None)
+    }
+
+    /// [`Store::revoke_device`], appending `audit` in the same transaction when the
+    /// device exists.
+    pub fn revoke_device_logged(
+        &self,
+        id: Uuid,
+        audit: Option<&NewEntry>,
+    ) -> Result<bool, StoreError> {
+        let dialect = self.dialect();
         self.tx(|t| {
-            Ok(t.exec(
+            let known = t.exec(
                 "UPDATE device SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
                 &[ts(now()).into(), id.to_string().into()],
             )? == 1
@@ -567,7 +623,11 @@ impl Store {
                     "SELECT 1 FROM device WHERE id = $1",
                     &[id.to_string().into()],
                 )?
-                .is_some())
+                .is_some();
+            if let (true, Some(e)) = (known, audit) {
+                crate::audit::append(t, dialect, e)?;
+            }
+            Ok(known)
         })
     }
 

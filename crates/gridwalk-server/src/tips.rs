@@ -427,6 +427,29 @@ fn opt_uuid(v: Option<String>) -> Result<Option<Uuid>, StoreError> {
 }
 
 /// A tip row (the columns of [`TIP_COLUMNS`]), judged on China's `today`.
+/// What `tip.link` logs of a tip before and after.
+fn tip_link_state(t: &Tip) -> serde_json::Value {
+    serde_json::json!({
+        "status": t.status,
+        "enterprise_uscc": t.enterprise_uscc,
+        "division_code": t.division_code,
+        "assignment_id": t.assignment_id,
+        "assignee": t.assignee,
+        "deadline": t.deadline,
+    })
+}
+
+/// What `tip.decision` logs of a tip before and after.
+fn tip_reward_state(t: &Tip) -> serde_json::Value {
+    serde_json::json!({
+        "reward_decision": t.reward_decision,
+        "reward_yuan": t.reward_yuan,
+        "reward_note": t.reward_note,
+        "reward_by": t.reward_by,
+        "reward_at": t.reward_at,
+    })
+}
+
 pub(crate) fn tip_of(r: &Row, today: NaiveDate) -> Result<Tip, StoreError> {
     let source =
         TipSource::parse(&r.str(2)?).ok_or_else(|| StoreError::Corrupt("tip source".into()))?;
@@ -703,6 +726,7 @@ impl Store {
             return Err(invalid(format!("the deadline {} has passed", req.deadline)));
         }
         let pg = self.dialect() == crate::db::Dialect::Postgres;
+        let dialect = self.dialect();
         let id = Uuid::now_v7();
         self.tx(|t| {
             let (division, assignment) = match &uscc {
@@ -776,7 +800,26 @@ impl Store {
                     ],
                 )?;
             }
-            load_tip(t, actor, id)
+            let tip = load_tip(t, actor, id)?;
+            // Never the reporter's identity: only whether one was given.
+            crate::audit::append(
+                t,
+                dialect,
+                &crate::audit::NewEntry::by(actor, "tip.create")
+                    .target("tip", id)
+                    .detail(serde_json::json!({
+                        "division_code": tip.division_code,
+                        "source": tip.source,
+                        "enterprise_uscc": tip.enterprise_uscc,
+                        "address": tip.address,
+                        "received_on": tip.received_on,
+                        "deadline": tip.deadline,
+                        "assignment_id": tip.assignment_id,
+                        "assignee": tip.assignee,
+                        "reporter_given": name.is_some() || contact.is_some(),
+                    })),
+            )?;
+            Ok(tip)
         })
     }
 
@@ -793,6 +836,7 @@ impl Store {
     ) -> Result<Tip, StoreError> {
         may_manage(actor, "assign tip verifications")?;
         let pg = self.dialect() == crate::db::Dialect::Postgres;
+        let dialect = self.dialect();
         self.tx(|t| {
             let tip = load_tip(t, actor, id)?;
             if !matches!(tip.status, TipStatus::Unassigned | TipStatus::Cancelled) {
@@ -834,7 +878,18 @@ impl Store {
                     deadline.to_string().into(),
                 ],
             )?;
-            load_tip(t, actor, id)
+            let after = load_tip(t, actor, id)?;
+            crate::audit::append(
+                t,
+                dialect,
+                &crate::audit::NewEntry::by(actor, "tip.link")
+                    .target("tip", id)
+                    .detail(serde_json::json!({
+                        "before": tip_link_state(&tip),
+                        "after": tip_link_state(&after),
+                    })),
+            )?;
+            Ok(after)
         })
     }
 
@@ -920,6 +975,7 @@ impl Store {
             .amount_yuan
             .map(|a| i64::try_from(a).map_err(|_| invalid("amount_yuan is too large")))
             .transpose()?;
+        let dialect = self.dialect();
         self.tx(|t| {
             let tip = load_tip(t, actor, id)?;
             let Some(outcome) = tip.outcome else {
@@ -947,7 +1003,19 @@ impl Store {
                     ts(now()).into(),
                 ],
             )?;
-            load_tip(t, actor, id)
+            let after = load_tip(t, actor, id)?;
+            crate::audit::append(
+                t,
+                dialect,
+                &crate::audit::NewEntry::by(actor, "tip.decision")
+                    .target("tip", id)
+                    .detail(serde_json::json!({
+                        "outcome": outcome,
+                        "before": tip_reward_state(&tip),
+                        "after": tip_reward_state(&after),
+                    })),
+            )?;
+            Ok(after)
         })
     }
 
@@ -956,6 +1024,7 @@ impl Store {
     /// outside the jurisdiction). Every read is logged in `tip_reporter_read`.
     pub fn tip_reporter(&self, actor: &Actor, id: Uuid) -> Result<Reporter, StoreError> {
         may_manage(actor, "see reporters")?;
+        let dialect = self.dialect();
         self.tx(|t| {
             let tip = load_tip(t, actor, id)?;
             if !may_read_reporter(actor, &tip.recorded_by) {
@@ -975,6 +1044,14 @@ impl Store {
                     actor.user_name.clone().into(),
                     ts(now()).into(),
                 ],
+            )?;
+            // Who read it, never what was read.
+            crate::audit::append(
+                t,
+                dialect,
+                &crate::audit::NewEntry::by(actor, "tip.reporter.view")
+                    .target("tip", id)
+                    .detail(serde_json::json!({ "division_code": tip.division_code })),
             )?;
             Ok(Reporter {
                 tip_id: id,

@@ -7,6 +7,7 @@
 //! a phone's records and published in the pull. So `projections rebuild` rebuilds them
 //! from records alone, and the phones see them as they see each other's work.
 
+use crate::audit::{self, NewEntry};
 use crate::db::{Row, Tx};
 use crate::error::StoreError;
 use crate::projections::{project, Accepted};
@@ -38,6 +39,9 @@ pub struct Actor {
     pub role: Role,
     /// The jurisdiction; `None` for the operator (everything).
     pub scope: Option<DivisionCode>,
+    /// Where the action comes from, as the audit log records it: the remote IP of an
+    /// HTTP request, `cli` for a command.
+    pub source: String,
 }
 
 impl Actor {
@@ -47,6 +51,7 @@ impl Actor {
             user_name: OPERATOR.into(),
             role: Role::Admin,
             scope: None,
+            source: "cli".into(),
         }
     }
 
@@ -71,6 +76,7 @@ impl From<&Caller> for Actor {
             user_name: c.user_name.clone(),
             role: c.role,
             scope: Some(c.jurisdiction.clone()),
+            source: c.source.clone(),
         }
     }
 }
@@ -494,6 +500,7 @@ impl Store {
                 DivisionCode::parse(&row.str(1)?)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             ),
+            source: "cli".into(),
         })
     }
 
@@ -509,6 +516,7 @@ impl Store {
         kind: HazardEventKind,
     ) -> Result<HazardState, StoreError> {
         let pg = self.pg();
+        let dialect = self.dialect();
         self.tx(|t| {
             let id = hazard.to_string();
             let row = t
@@ -563,8 +571,23 @@ impl Store {
                 &division,
             )?;
             // The state as projected: every event held, folded in the merged order.
+            let before = state;
             let (state, _) = fold_keeping(&hazard_events(t, &id)?)
                 .map_err(|e| StoreError::Corrupt(format!("hazard {hazard} does not fold: {e}")))?;
+            audit::append(
+                t,
+                dialect,
+                &NewEntry::by(actor, "hazard.event")
+                    .target("hazard", hazard)
+                    .detail(serde_json::json!({
+                        "event": event.kind,
+                        "event_id": event.id,
+                        "record_id": record,
+                        "enterprise_uscc": uscc,
+                        "before": hazard_summary(&before),
+                        "after": hazard_summary(&state),
+                    })),
+            )?;
             Ok(state)
         })
     }
@@ -641,6 +664,7 @@ impl Store {
             )));
         }
         let pg = self.pg();
+        let dialect = self.dialect();
         self.tx(|t| {
             let row = t
                 .query_opt(
@@ -652,6 +676,20 @@ impl Store {
             if !actor.sees_code(&division)? {
                 return Err(not_found(format_args!("inspection {inspection}")));
             }
+            let before = t
+                .query_opt(
+                    "SELECT state, comment, reviewer, at FROM review WHERE inspection_id = $1",
+                    &[inspection.to_string().into()],
+                )?
+                .map(|r| -> Result<serde_json::Value, StoreError> {
+                    Ok(serde_json::json!({
+                        "state": r.str(0)?,
+                        "comment": r.text(1)?,
+                        "reviewer": r.str(2)?,
+                        "at": r.str(3)?,
+                    }))
+                })
+                .transpose()?;
             let record = Uuid::now_v7();
             let review = Review {
                 inspection_id: inspection,
@@ -670,6 +708,22 @@ impl Store {
                 &to_json(&review)?,
                 Some(&uscc),
                 &division,
+            )?;
+            audit::append(
+                t,
+                dialect,
+                &NewEntry::by(actor, "review.set")
+                    .target("inspection", inspection)
+                    .detail(serde_json::json!({
+                        "enterprise_uscc": uscc,
+                        "before": before,
+                        "after": {
+                            "state": review.state,
+                            "comment": review.comment,
+                            "reviewer": review.reviewer,
+                            "at": ts(review.at),
+                        },
+                    })),
             )?;
             Ok(review.clone())
         })
@@ -716,7 +770,22 @@ impl Store {
     /// enterprise and template is not assigned twice.
     pub fn assign(&self, actor: &Actor, req: &AssignRequest) -> Result<AssignOutcome, StoreError> {
         let pg = self.pg();
-        self.tx(|t| assign_in(t, pg, actor, req))
+        let dialect = self.dialect();
+        self.tx(|t| {
+            let out = assign_in(t, pg, actor, req)?;
+            audit::append(
+                t,
+                dialect,
+                &NewEntry::by(actor, "assignment.create")
+                    .target("user", &req.assignee)
+                    .detail(serde_json::json!({
+                        "request": req,
+                        "created": out.created.iter().map(|a| a.id).collect::<Vec<_>>(),
+                        "already_open": out.already_open,
+                    })),
+            )?;
+            Ok(out)
+        })
     }
 
     /// Gives an open assignment to another grid worker or expert (and optionally a new
@@ -735,7 +804,7 @@ impl Store {
         if let Some(n) = &note {
             check_text("note", n, MAX_NOTE_CHARS)?;
         }
-        self.assignment_event(actor, id, |t, a| {
+        self.assignment_event(actor, id, "assignment.reassign", |t, a| {
             let scope = assignee_scope(t, actor, assignee)?;
             let village = DivisionCode::parse(&a.division_code)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -765,7 +834,7 @@ impl Store {
             return Err(invalid("say why the assignment is cancelled"));
         }
         check_text("reason", reason, MAX_NOTE_CHARS)?;
-        self.assignment_event(actor, id, |_, _| {
+        self.assignment_event(actor, id, "assignment.cancel", |_, _| {
             Ok(AssignmentChange::Cancelled {
                 reason: reason.to_string(),
             })
@@ -776,6 +845,7 @@ impl Store {
         &self,
         actor: &Actor,
         id: Uuid,
+        action: &str,
         mut change: impl FnMut(&mut dyn Tx, &Assignment) -> Result<AssignmentChange, StoreError>,
     ) -> Result<Assignment, StoreError> {
         if !actor.may_manage() {
@@ -785,7 +855,21 @@ impl Store {
             ));
         }
         let pg = self.pg();
-        self.tx(|t| assignment_event_in(t, pg, actor, id, &mut change))
+        let dialect = self.dialect();
+        self.tx(|t| {
+            // Read before the checks of `assignment_event_in`, which refuse what the
+            // actor may not change (nothing is logged then).
+            let before = load_assignment(t, id).ok();
+            let after = assignment_event_in(t, pg, actor, id, &mut change)?;
+            audit::append(
+                t,
+                dialect,
+                &NewEntry::by(actor, action)
+                    .target("assignment", id)
+                    .detail(serde_json::json!({ "before": before, "after": after })),
+            )?;
+            Ok(after)
+        })
     }
 
     /// The assignments of a division (optionally one status or one assignee), due
@@ -852,67 +936,22 @@ impl Store {
                 format!("a {} does not draw samples", actor.role.as_str()),
             ));
         }
+        let dialect = self.dialect();
         self.tx(|t| {
-            let rows = t.query(
-                "SELECT uscc, name, village_code, dust_involved, tenant FROM enterprise WHERE village_code LIKE $1",
-                &[format!("{}%", town.significant_prefix()).into()],
+            let sample = draw_sample_in(t, actor, town, seed)?;
+            audit::append(
+                t,
+                dialect,
+                &NewEntry::by(actor, "sample.draw")
+                    .target("division", town.as_str())
+                    .detail(serde_json::json!({
+                        "seed": seed.to_string(),
+                        "sample_id": sample.id,
+                        "register_version": sample.draw.register_version,
+                        "drawn_by": sample.created_by,
+                    })),
             )?;
-            let mut candidates = Vec::with_capacity(rows.len());
-            for r in &rows {
-                candidates.push(Candidate {
-                    uscc: r.str(0)?,
-                    name: r.text(1)?.unwrap_or_default(),
-                    village_code: r.str(2)?,
-                    dust_involved: r.opt_int(3)?.unwrap_or(0) != 0,
-                    tenant: r.opt_int(4)?.unwrap_or(0) != 0,
-                });
-            }
-            let draw = sampling::draw(seed, &candidates);
-            if let Some(r) = t.query_opt(
-                "SELECT body FROM supervision_sample WHERE division_code = $1 AND seed = $2 AND register_version = $3",
-                &[
-                    town.as_str().into(),
-                    seed.to_string().into(),
-                    draw.register_version.clone().into(),
-                ],
-            )? {
-                return serde_json::from_str(&r.str(0)?)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()));
-            }
-            let sample = StoredSample {
-                id: Uuid::now_v7(),
-                division_code: town.as_str().to_string(),
-                created_by: actor.user_name.clone(),
-                created_at: ts(now()),
-                draw,
-            };
-            let body =
-                serde_json::to_string(&sample).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            // Drawn at once by two officers: the first stored stands (a unique index).
-            t.exec(
-                "INSERT INTO supervision_sample (id, division_code, seed, register_version, created_by, created_at, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                &[
-                    sample.id.to_string().into(),
-                    sample.division_code.clone().into(),
-                    seed.to_string().into(),
-                    sample.draw.register_version.clone().into(),
-                    sample.created_by.clone().into(),
-                    sample.created_at.clone().into(),
-                    body.into(),
-                ],
-            )?;
-            let stored = t
-                .query_opt(
-                    "SELECT body FROM supervision_sample WHERE division_code = $1 AND seed = $2 AND register_version = $3",
-                    &[
-                        town.as_str().into(),
-                        seed.to_string().into(),
-                        sample.draw.register_version.clone().into(),
-                    ],
-                )?
-                .ok_or_else(|| StoreError::Corrupt("sample vanished".into()))?;
-            serde_json::from_str(&stored.str(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+            Ok(sample)
         })
     }
 
@@ -961,6 +1000,87 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// [`Store::draw_sample`] inside the caller's transaction.
+fn draw_sample_in(
+    t: &mut dyn Tx,
+    actor: &Actor,
+    town: &DivisionCode,
+    seed: u64,
+) -> Result<StoredSample, StoreError> {
+    let rows = t.query(
+        "SELECT uscc, name, village_code, dust_involved, tenant FROM enterprise WHERE village_code LIKE $1",
+        &[format!("{}%", town.significant_prefix()).into()],
+    )?;
+    let mut candidates = Vec::with_capacity(rows.len());
+    for r in &rows {
+        candidates.push(Candidate {
+            uscc: r.str(0)?,
+            name: r.text(1)?.unwrap_or_default(),
+            village_code: r.str(2)?,
+            dust_involved: r.opt_int(3)?.unwrap_or(0) != 0,
+            tenant: r.opt_int(4)?.unwrap_or(0) != 0,
+        });
+    }
+    let draw = sampling::draw(seed, &candidates);
+    if let Some(r) = t.query_opt(
+        "SELECT body FROM supervision_sample WHERE division_code = $1 AND seed = $2 AND register_version = $3",
+        &[
+            town.as_str().into(),
+            seed.to_string().into(),
+            draw.register_version.clone().into(),
+        ],
+    )? {
+        return serde_json::from_str(&r.str(0)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()));
+    }
+    let sample = StoredSample {
+        id: Uuid::now_v7(),
+        division_code: town.as_str().to_string(),
+        created_by: actor.user_name.clone(),
+        created_at: ts(now()),
+        draw,
+    };
+    let body = serde_json::to_string(&sample).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // Drawn at once by two officers: the first stored stands (a unique index).
+    t.exec(
+        "INSERT INTO supervision_sample (id, division_code, seed, register_version, created_by, created_at, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        &[
+            sample.id.to_string().into(),
+            sample.division_code.clone().into(),
+            seed.to_string().into(),
+            sample.draw.register_version.clone().into(),
+            sample.created_by.clone().into(),
+            sample.created_at.clone().into(),
+            body.into(),
+        ],
+    )?;
+    let stored = t
+        .query_opt(
+            "SELECT body FROM supervision_sample WHERE division_code = $1 AND seed = $2 AND register_version = $3",
+            &[
+                town.as_str().into(),
+                seed.to_string().into(),
+                sample.draw.register_version.clone().into(),
+            ],
+        )?
+        .ok_or_else(|| StoreError::Corrupt("sample vanished".into()))?;
+    serde_json::from_str(&stored.str(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// What the audit log keeps of a hazard's state before and after an action.
+fn hazard_summary(s: &HazardState) -> serde_json::Value {
+    serde_json::json!({
+        "status": s.status,
+        "deadline": s.deadline,
+        "assignee": s.assignee,
+        "listed": s.listed,
+        "plan": s.plan,
+        "closed_at": s.closed_at,
+        "event_count": s.event_count,
+    })
 }
 
 fn too_many(n: usize) -> StoreError {

@@ -27,6 +27,8 @@ const NO_AREA_DATA: &[(&str, &str)] = &[
     ("GET", "/v1/templates"),
     ("GET", "/v1/session"),
     ("GET", "/v1/sync/limits"),
+    // The chain check: counts and hashes only.
+    ("GET", "/v1/audit/verify"),
     ("POST", "/v1/sync/reconcile"),
     ("POST", "/v1/sync/push"),
     ("POST", "/v1/logout"),

@@ -545,6 +545,7 @@ async fn hazard_events_are_refused_outside_the_hazards_division_and_publish_unde
                 role: gridwalk_protocol::Role::Expert,
                 jurisdiction: gridwalk_core::DivisionCode::parse(TOWN).expect("town"),
                 session: false,
+                source: String::new(),
             },
             id,
         )

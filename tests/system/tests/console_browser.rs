@@ -4,7 +4,8 @@
 //! walks every page, lists the hazard for supervision, reviews the inspection, makes and
 //! cancels an assignment and assigns visits from a supervision sample from the browser,
 //! records a tip-off and decides the reward of one the phone verified, and checks that
-//! another town's officer sees none of it. Afterwards the
+//! another town's officer sees none of it (nor the audit log, which the district's
+//! administrator reads: the officer's sign-in there, the hash chain valid). Afterwards the
 //! reads the 厂中厂 ledger (抛光3厂 renting from 抛光2厂, its pre-lease check failed on the
 //! phone) and downloads it, and checks that another town's officer sees none of it. Afterwards the
 //! server (CLI) and the phone (after its next sync) must hold what the browser did.
@@ -27,6 +28,11 @@ const PASSWORD: &str = "西城-督查-2026-12";
 const OTHER_TOWN: &str = "320413100000";
 const OTHER: &str = "孙科长";
 const OTHER_PASSWORD: &str = "金城-督查-2026-12";
+/// An administrator of the district: reads the audit log (审计日志).
+const AUDITOR: &str = "周管理员";
+const AUDITOR_PASSWORD: &str = "金坛-审计-2026-12";
+/// 金坛区.
+const DISTRICT: &str = "320413000000";
 /// The reporters' phones: never on the phone, in a list or a ledger.
 const TIP_PHONE: &str = "13770001234";
 const REPORTER_PHONE: &str = "13770005678";
@@ -204,9 +210,10 @@ fn the_officer_console_in_chromium() {
         "--year",
         &year,
     ]);
-    for (name, town, password) in [
-        (OFFICER, TOWN, PASSWORD),
-        (OTHER, OTHER_TOWN, OTHER_PASSWORD),
+    for (name, role, town, password) in [
+        (OFFICER, "officer", TOWN, PASSWORD),
+        (OTHER, "officer", OTHER_TOWN, OTHER_PASSWORD),
+        (AUDITOR, "admin", DISTRICT, AUDITOR_PASSWORD),
     ] {
         admin_with_input(
             &s.data,
@@ -217,7 +224,7 @@ fn the_officer_console_in_chromium() {
                 "--name",
                 name,
                 "--role",
-                "officer",
+                role,
                 "--jurisdiction",
                 town,
                 "--password-stdin",
@@ -234,6 +241,10 @@ fn the_officer_console_in_chromium() {
     s.serve_args = vec![
         "--console-dir".into(),
         dist.to_str().expect("utf-8 path").into(),
+        // The browser run and the API checks after it sign in more than the default ten
+        // times a minute from 127.0.0.1 (the limits have their own tests).
+        "--login-per-minute".into(),
+        "100".into(),
     ];
     s.restart();
 
@@ -322,6 +333,8 @@ fn the_officer_console_in_chromium() {
         .env("GW_PASSWORD", PASSWORD)
         .env("GW_OTHER", OTHER)
         .env("GW_OTHER_PASSWORD", OTHER_PASSWORD)
+        .env("GW_AUDITOR", AUDITOR)
+        .env("GW_AUDITOR_PASSWORD", AUDITOR_PASSWORD)
         .env("GW_HAZARD", &hazard)
         .env("GW_INSPECTION", &expert)
         .env("GW_TOWN", TOWN)
