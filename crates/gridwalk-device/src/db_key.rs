@@ -68,7 +68,8 @@ impl DbKey {
 pub trait KeyStore {
     /// The key, if one was made.
     fn load(&self) -> Result<Option<DbKey>, String>;
-    /// Keeps `key` durably (on disk or in the keystore) before returning.
+    /// Keeps `key` durably (on disk or in the keystore) before returning. Never
+    /// replaces a key already kept: that is an error (the caller loads it instead).
     fn save(&self, key: &DbKey) -> Result<(), String>;
     /// Where the key is, for messages.
     fn describe(&self) -> String;
@@ -120,7 +121,19 @@ impl KeyStore for KeyFile {
         f.write_all(key.to_hex().as_bytes())
             .and_then(|()| f.sync_all())
             .map_err(|e| err("cannot write", e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| err("cannot rename to", e))?;
+        // A link, not a rename: it fails rather than replace a key another opener kept.
+        let linked = std::fs::hard_link(&tmp, &self.path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(format!(
+                    "{} exists already: a key is never replaced",
+                    self.path.display()
+                ))
+            }
+            Err(e) => return Err(err("cannot link to", e)),
+        }
         sync_dir(&self.path).map_err(|e| err("cannot sync the directory of", e))
     }
 
@@ -157,8 +170,26 @@ pub fn is_plain(path: &Path) -> std::io::Result<bool> {
     Ok(n == 16 && &header == PLAIN_HEADER)
 }
 
+/// An exclusive lock on `<db>.open-lock`, held while a database is prepared and first
+/// opened: two programs (the app and the CLI) or two threads opening it at once never
+/// both make a key or both encrypt it. Released on drop.
+pub fn open_lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".open-lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(PathBuf::from(name))
+        .map_err(|e| key_error(path, format!("cannot create the open lock: {e}")))?;
+    f.lock()
+        .map_err(|e| key_error(path, format!("cannot take the open lock: {e}")))?;
+    Ok(f)
+}
+
 /// The key for the database at `path`, made and kept first if it has none, after
-/// encrypting a plain database there in place. Called before the database is opened.
+/// encrypting a plain database there in place. Called before the database is opened,
+/// under [`open_lock`].
 pub fn prepare(path: &Path, keys: &dyn KeyStore) -> Result<DbKey, StoreError> {
     let len = match std::fs::metadata(path) {
         Ok(m) => m.len(),
@@ -219,7 +250,20 @@ pub fn encrypt_in_place(path: &Path, key: &DbKey) -> Result<(), StoreError> {
             source,
         })?;
         plain.busy_timeout(std::time::Duration::from_secs(10))?;
-        plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        // Every committed frame into the file, or nothing happens: a log another program
+        // still writes to (an earlier release left running) must not be removed below.
+        let (busy, log, done): (i64, i64, i64) =
+            plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        if busy != 0 || (log > 0 && done != log) {
+            return Err(key_error(
+                path,
+                "another program has the database open; close the other GridWalk programs \
+                 and open it again (nothing was changed)"
+                    .into(),
+            ));
+        }
         let version: i64 = plain.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let target = tmp
             .to_str()

@@ -42,6 +42,7 @@ impl Store {
         keys: &dyn crate::db_key::KeyStore,
     ) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
+        let lock = crate::db_key::open_lock(&path)?;
         let key = crate::db_key::prepare(&path, keys)?;
         let mut conn = open_keyed(&path, &key)?;
         conn.busy_timeout(Duration::from_secs(10))?;
@@ -69,6 +70,9 @@ impl Store {
                     detail: format!("loading the shipped templates: {e}"),
                 })?;
         }
+        // Held through the migrations too: two openers of a new database do not both
+        // create its tables.
+        drop(lock);
         Ok(store)
     }
 

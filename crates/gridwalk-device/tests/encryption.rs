@@ -175,12 +175,92 @@ fn a_missing_or_wrong_key_is_a_clear_error_that_changes_nothing() {
     );
     assert_eq!(sha(&path), db_sha);
 
-    keys.save(&DbKey::random().expect("other")).expect("save");
+    // A key is never replaced by saving another.
+    std::fs::write(keys.path(), DbKey::random().expect("other").to_hex()).expect("write");
+    assert!(keys.save(&key).is_err(), "an existing key is not replaced");
     let err = Store::open(&path).expect_err("wrong key");
     assert!(matches!(err, StoreError::Key { .. }), "{err}");
     assert!(err.to_string().contains("does not open"), "{err}");
     assert_eq!(sha(&path), db_sha);
 
+    std::fs::remove_file(keys.path()).expect("remove the wrong key");
     keys.save(&key).expect("restore the key");
     drop(Store::open(&path).expect("opens again"));
+}
+
+#[test]
+fn committed_frames_left_in_the_plain_log_are_encrypted_with_the_rest() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = plain_copy(dir.path());
+    // An earlier release killed with its last writes still in the write-ahead log.
+    let app = rusqlite::Connection::open(&path).expect("plain open");
+    app.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+         INSERT INTO device_meta (key, value) VALUES ('last-write', '最后一笔');",
+    )
+    .expect("write");
+    let wal = dir.path().join("gridwalk.db-wal");
+    assert!(
+        std::fs::metadata(&wal).expect("wal").len() > 0,
+        "frames in the log"
+    );
+    let before = content(&app);
+    std::mem::forget(app);
+
+    drop(Store::open(&path).expect("open migrates"));
+    assert!(!is_plain(&path).expect("read"));
+    let after = content(&open_raw(&path).expect("keyed open"));
+    assert_eq!(before, after, "the logged write is kept");
+}
+
+#[test]
+fn a_database_another_program_is_reading_is_left_plain_and_untouched() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = plain_copy(dir.path());
+    let other = rusqlite::Connection::open(&path).expect("plain open");
+    other
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+             INSERT INTO device_meta (key, value) VALUES ('other', 'x');
+             BEGIN; SELECT count(*) FROM enterprise;",
+        )
+        .expect("a reader");
+    let err = Store::open(&path).expect_err("busy");
+    assert!(matches!(err, StoreError::Key { .. }), "{err}");
+    assert!(err.to_string().contains("another program"), "{err}");
+    assert!(is_plain(&path).expect("read"), "left plain");
+    other.execute_batch("COMMIT;").expect("end the read");
+    drop(other);
+    drop(Store::open(&path).expect("opens once the other program is gone"));
+    assert!(!is_plain(&path).expect("read"));
+}
+
+#[test]
+fn openers_at_once_make_one_key_and_encrypt_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = plain_copy(dir.path());
+    let before = content(&rusqlite::Connection::open(&path).expect("plain open"));
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || Store::open(&path).map(drop))
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread").expect("every opener succeeds");
+    }
+    assert!(!is_plain(&path).expect("read"));
+    assert_eq!(content(&open_raw(&path).expect("keyed open")), before);
+    // And a fresh database opened at once by several.
+    let fresh = dir.path().join("fresh.db");
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let fresh = fresh.clone();
+            std::thread::spawn(move || Store::open(&fresh).map(drop))
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread").expect("every opener succeeds");
+    }
+    drop(open_raw(&fresh).expect("one key opens it"));
 }

@@ -49,13 +49,49 @@ pub fn import(
     kind: RegisterFile,
     file: &Path,
 ) -> Result<RegisterImport, RegisterError> {
-    let device = gridwalk_device::Store::open(staging)?;
+    let device = open_staging(staging)?;
     let report = match kind {
         RegisterFile::Divisions => device.import_divisions(file)?,
         RegisterFile::Enterprises => device.import_enterprises(file)?,
     };
     let published = publish_all(store, &device)?;
     Ok(RegisterImport { report, published })
+}
+
+/// The staging register (the phone's store, so the parsing and checks are the phone's):
+/// encrypted like any phone database, with its key file beside it. It only holds what
+/// the imports wrote and the server publishes all of it after each import, so one whose
+/// key is lost (a data directory restored without `register.db.key`) is set aside and
+/// started afresh rather than blocking every import.
+fn open_staging(staging: &Path) -> Result<gridwalk_device::Store, RegisterError> {
+    match gridwalk_device::Store::open(staging) {
+        Err(gridwalk_device::error::StoreError::Key { detail, .. })
+            if !detail.contains("another program") =>
+        {
+            let aside = staging.with_extension(format!(
+                "unreadable-{}.db",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S")
+            ));
+            tracing::warn!(staging = %staging.display(), aside = %aside.display(), %detail,
+                "the staging register cannot be opened; set aside, starting a new one");
+            std::fs::rename(staging, &aside)
+                .map_err(|e| RegisterError::Staging(format!("cannot set aside: {e}")))?;
+            // Its log goes with it: a new database must not read the old one's frames.
+            for suffix in ["-wal", "-shm"] {
+                let mut from = staging.as_os_str().to_os_string();
+                from.push(suffix);
+                let mut to = aside.as_os_str().to_os_string();
+                to.push(suffix);
+                match std::fs::rename(&from, &to) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(RegisterError::Staging(format!("cannot set aside: {e}"))),
+                }
+            }
+            Ok(gridwalk_device::Store::open(staging)?)
+        }
+        other => Ok(other?),
+    }
 }
 
 fn publish_all(store: &Store, device: &gridwalk_device::Store) -> Result<usize, RegisterError> {

@@ -195,8 +195,9 @@ async fn call(
             .flatten()
             .collect::<Vec<_>>()
             .join("\t")
-    } else if bytes.starts_with(b"%PDF") {
-        format!("PDF of {} bytes", bytes.len())
+    } else if bytes.starts_with(b"%PDF") || bytes.starts_with(&[0xFF, 0xD8]) {
+        // Evidence no marker can be read from: a PDF or a JPEG, said as such.
+        format!("EVIDENCE FILE of {} bytes", bytes.len())
     } else {
         String::from_utf8_lossy(&bytes).into_owned()
     };
@@ -281,11 +282,21 @@ async fn no_operation_gives_another_town_anything_of_this_one(h: &Harness) {
             // The first town's users get the town's data (so the check is not empty),
             // unless the operation holds none for anyone.
             let mut seen = Vec::new();
+            let mut evidence = false;
             for (who, token) in &own {
                 let (status, text) = call(h, token, method, &path, &q, None, &t).await;
                 if (200..300).contains(&status) && t.markers.iter().any(|m| text.contains(m)) {
                     seen.push(*who);
                 }
+                evidence |= (200..300).contains(&status) && text.contains("EVIDENCE FILE");
+            }
+            // The inspection's photo and printed record reach its own town (the hazard
+            // has no photo of its own).
+            if template.starts_with("/v1/inspections/{id}/") && method == "GET" {
+                assert!(
+                    evidence,
+                    "{method} {path}: the town's own users got no file"
+                );
             }
             if listed(NO_AREA_DATA, method, template) {
                 assert!(
@@ -323,6 +334,10 @@ async fn no_operation_gives_another_town_anything_of_this_one(h: &Harness) {
             assert!(
                 leaked.is_empty(),
                 "{who}: {method} {path} gives another town {leaked:?}: {text}"
+            );
+            assert!(
+                !((200..300).contains(&status) && text.contains("EVIDENCE FILE")),
+                "{who}: {method} {path} hands another town the town's evidence file"
             );
             if !reads && !listed(OWN_ONLY, method, template) {
                 assert!(

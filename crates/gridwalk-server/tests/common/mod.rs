@@ -48,7 +48,8 @@ pub fn uscc_far() -> String {
     uscc("91320413MA1XY0003")
 }
 
-fn divisions_csv() -> String {
+/// The test divisions as a CSV file's text.
+pub fn divisions_csv() -> String {
     format!(
         "code,name,level,parent_code\n{DISTRICT},金坛区,district,320400000000\n{TOWN},金城镇,town,{DISTRICT}\n\
          {OTHER_TOWN},儒林镇,town,{DISTRICT}\n{VILLAGE},东村,village,{TOWN}\n{NEIGHBOUR_VILLAGE},西村,village,{TOWN}\n\
