@@ -156,6 +156,9 @@ impl Tls {
     }
 }
 
+/// Concurrent requests one HTTP/2 connection may have open.
+pub const MAX_H2_STREAMS: u32 = 32;
+
 /// Serves `app` over HTTP/1.1 on `listener` within `limits` until `shutdown` completes;
 /// then stops accepting, lets open connections finish their requests (at most
 /// [`SHUTDOWN_GRACE`]) and returns. Accept errors are logged and retried, never fatal.
@@ -190,7 +193,12 @@ pub async fn serve_with(
         .timer(TokioTimer::new())
         .header_read_timeout(None)
         .keep_alive(true);
-    http.http2().timer(TokioTimer::new());
+    // At most 32 requests at once on one HTTP/2 connection (hyper's default is 200): the
+    // connection cap then bounds the handlers in flight as it does for HTTP/1.1.
+    http.http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_H2_STREAMS)
+        .max_header_list_size(64 * 1024);
     // Plain HTTP stays HTTP/1.1 (no h2c); over TLS the client's ALPN choice decides.
     let http = Arc::new(if tls.is_some() {
         http

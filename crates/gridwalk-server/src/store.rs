@@ -491,11 +491,19 @@ impl Store {
             )?;
             let row = t
                 .query_opt(
-                    "SELECT c.expires_at, c.device_key_hash, c.device_id, u.id, u.name, u.role, u.jurisdiction
+                    "SELECT c.expires_at, c.device_key_hash, c.device_id, u.id, u.name, u.role, u.jurisdiction,
+                            u.disabled_at
                      FROM enrollment_code c JOIN app_user u ON u.id = c.user_id WHERE c.code_hash = $1",
                     &[code_hash.clone().into()],
                 )?
                 .ok_or_else(|| problem(ProblemCode::EnrollmentCodeInvalid, "unknown enrollment code"))?;
+            // A disabled user enrolls nothing, not even with a code issued before.
+            if row.text(7)?.is_some() {
+                return Err(problem(
+                    ProblemCode::AccountDisabled,
+                    "this user is disabled; an administrator must enable them first",
+                ));
+            }
             let expires = DateTime::parse_from_rfc3339(&row.str(0)?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let user = EnrolledUser {

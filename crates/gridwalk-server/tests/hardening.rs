@@ -485,6 +485,20 @@ async fn disable_user_over_http(db: Db) {
     );
     assert_eq!(h.get(&other, "/v1/session").await.0, 200);
     assert_eq!(h.get(&other_device.token, "/v1/sync/pull").await.0, 200);
+    // Nor does a code issued to them enroll a new device.
+    let code = h.code_for("grid-east").await;
+    let (status, p) = post(
+        &h,
+        None,
+        "/v1/enroll",
+        serde_json::json!({"code": code, "device_key": uuid::Uuid::new_v4().to_string()}),
+    )
+    .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (401, Some("account_disabled")),
+        "{p}"
+    );
 
     // Enabled again: sign-in works, the device syncs again (it was not revoked), and
     // the sessions that ended stay ended.
