@@ -58,13 +58,18 @@ impl DbKey {
         format!("x'{}'", self.to_hex())
     }
 
-    /// Applies the key to a connection just opened (before anything reads the file).
+    /// Applies the key to a connection just opened (before anything reads the file);
+    /// then prove it reads the database, and [`DbKey::tune`] the connection.
     pub fn apply(&self, conn: &Connection) -> rusqlite::Result<()> {
-        conn.execute_batch(&format!("PRAGMA key = \"{}\";", self.sqlcipher_literal()))?;
-        // Decrypted pages stay in a larger page cache (16 MiB instead of 2), so a search
-        // does not decrypt the same index pages again and again; and SQLCipher does not
-        // wipe every freed buffer (against memory dumps of a running app, which the
-        // threat model does not hold: a phone is lost switched off or locked).
+        conn.execute_batch(&format!("PRAGMA key = \"{}\";", self.sqlcipher_literal()))
+    }
+
+    /// Settings for a connection whose key has been proven to read the database:
+    /// decrypted pages stay in a larger page cache (16 MiB instead of 2), so a search
+    /// does not decrypt the same index pages again and again; and SQLCipher does not
+    /// wipe every freed buffer (against memory dumps of a running app, which the threat
+    /// model does not hold: a phone is lost switched off or locked).
+    pub fn tune(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute_batch("PRAGMA cache_size = -16384; PRAGMA cipher_memory_security = OFF;")
     }
 }

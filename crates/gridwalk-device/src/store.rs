@@ -145,7 +145,10 @@ fn open_keyed(path: &Path, key: &crate::db_key::DbKey) -> Result<Connection, Sto
     })?;
     key.apply(&conn)?;
     match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
-        Ok(_) => Ok(conn),
+        Ok(_) => {
+            crate::db_key::DbKey::tune(&conn)?;
+            Ok(conn)
+        }
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
             Err(StoreError::Key {
                 path: path.to_path_buf(),
