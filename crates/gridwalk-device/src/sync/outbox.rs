@@ -257,6 +257,24 @@ fn on_the_wire(
     env
 }
 
+/// The positions a receipt names for duplicates are positions the server already took
+/// (below its `next_seq`), one record each: anything else is a receipt no server
+/// following the protocol signs, refused before it can wedge the outbox.
+fn check_moves(moves: &[(u64, u64)], next_seq: u64) -> Result<(), String> {
+    let mut targets = HashSet::new();
+    for (from, to) in moves {
+        if *to >= next_seq {
+            return Err(format!(
+                "the receipt holds a record sent at {from} at {to}, not below the next position {next_seq}"
+            ));
+        }
+        if !targets.insert(*to) {
+            return Err(format!("the receipt holds two records at position {to}"));
+        }
+    }
+    Ok(())
+}
+
 /// Moves records the server holds at other positions than this phone numbered them
 /// (`(from, to)` wire positions; a duplicate of a phone restored from a copy older than
 /// a fork) to the server's positions. A record of this phone that sits at a target and is
@@ -770,6 +788,7 @@ impl Store {
                 refused.push(env);
             }
         }
+        check_moves(&moves, resp.next_seq).map_err(SyncError::BadReceipt)?;
         if relocate(&tx, &moves, &now)? > 0 {
             // Records moved out of the positions the server holds others at: pending
             // again, they go on from the server's next position.
@@ -1307,6 +1326,20 @@ mod tests {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .expect("query");
         rows.collect::<Result<_, _>>().expect("rows")
+    }
+
+    #[test]
+    fn a_receipt_naming_a_position_twice_or_not_yet_taken_is_refused() {
+        use super::check_moves;
+        assert!(check_moves(&[(1, 3), (2, 4)], 8).is_ok());
+        assert!(check_moves(&[], 1).is_ok());
+        assert!(check_moves(&[(1, 3), (2, 3)], 8)
+            .expect_err("twice")
+            .contains("two records"));
+        assert!(check_moves(&[(1, 8)], 8)
+            .expect_err("not taken")
+            .contains("next position"));
+        assert!(check_moves(&[(1, u64::MAX)], 8).is_err());
     }
 
     #[test]
