@@ -8,24 +8,13 @@
 //! chain link, in one transaction) over `GRIDWALK_BENCH_N` grid surveys (default 100)
 //! of a 2,000-enterprise demo register. Environment: `GRIDWALK_TESTDATA`.
 
+mod support;
+use support::{percentile, testdata};
+
 use gridwalk_device::inspection::checklist::DeadlinePolicy;
 use gridwalk_device::inspection::StartInspection;
 use gridwalk_device::Store;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn testdata() -> PathBuf {
-    std::env::var_os("GRIDWALK_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 fn report(label: &str, times: &mut [Duration]) {
     times.sort();

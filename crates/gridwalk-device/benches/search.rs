@@ -4,23 +4,12 @@
 //! and p95 query times for substring, pinyin-initials and USCC-prefix queries.
 //! Environment: `GRIDWALK_BENCH_N` (default 100000), `GRIDWALK_TESTDATA`.
 
+mod support;
+use support::{percentile, testdata};
+
 use gridwalk_demo::Rng;
 use gridwalk_device::Store;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-fn testdata() -> PathBuf {
-    std::env::var_os("GRIDWALK_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
+use std::time::Instant;
 
 fn run(store: &Store, label: &str, queries: &[String]) {
     let mut times = Vec::with_capacity(queries.len());

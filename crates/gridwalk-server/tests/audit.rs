@@ -599,28 +599,6 @@ fn the_command_line_logs_admin_commands_and_verify_exits_non_zero_on_a_broken_ch
     assert!(out.contains("BROKEN at entry 2"), "{out}");
 }
 
-/// The migrations before 0019, in order, of one dialect (`sqlite`, `postgres`).
-fn migrations_before_0019(dialect: &str) -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../migrations/server")
-        .join(dialect);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("migrations")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n < "0019")
-        })
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 18, "{files:?}");
-    files
-        .iter()
-        .map(|f| std::fs::read_to_string(f).expect("migration"))
-        .collect()
-}
-
 /// A database of the release before 0019, with users in it, upgrades to an empty, valid
 /// log whose first entry follows the genesis hash; its users are untouched; on both
 /// databases.
@@ -650,7 +628,7 @@ fn a_database_from_before_the_audit_log_upgrades_to_an_empty_valid_chain() {
     let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
     {
         let c = rusqlite::Connection::open(data.database()).expect("sqlite");
-        let before = migrations_before_0019("sqlite");
+        let before = server_migrations_before("sqlite", 19);
         for sql in &before {
             c.execute_batch(sql).expect("migration");
         }
@@ -666,7 +644,7 @@ fn a_database_from_before_the_audit_log_upgrades_to_an_empty_valid_chain() {
     };
     {
         let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
-        let before = migrations_before_0019("postgres");
+        let before = server_migrations_before("postgres", 19);
         for sql in &before {
             c.batch_execute(sql).expect("migration");
         }

@@ -386,28 +386,6 @@ async fn duties_count_what_the_visit_confirmed_and_what_is_rectified(h: &Harness
     assert_eq!(done_here(c).await.2, 1, "rectified");
 }
 
-/// The migrations before 0016, in order, of one dialect (`sqlite`, `postgres`).
-fn migrations_before_0016(dialect: &str) -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../migrations/server")
-        .join(dialect);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("migrations")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n < "0016")
-        })
-        .collect();
-    files.sort();
-    assert!(files.len() >= 13, "{files:?}");
-    files
-        .iter()
-        .map(|f| std::fs::read_to_string(f).expect("migration"))
-        .collect()
-}
-
 /// Confirmations projected before migration 0016 get their outcome from the JSON they
 /// hold, the same as the projection now writes (`Confirmations::outcome`); on both
 /// databases.
@@ -462,7 +440,7 @@ fn migration_0016_derives_the_outcome_of_facts_projected_before() {
     let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
     {
         let c = rusqlite::Connection::open(data.database()).expect("sqlite");
-        let before = migrations_before_0016("sqlite");
+        let before = server_migrations_before("sqlite", 16);
         for sql in &before {
             c.execute_batch(sql).expect("migration");
         }
@@ -490,7 +468,7 @@ fn migration_0016_derives_the_outcome_of_facts_projected_before() {
     };
     {
         let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
-        let before = migrations_before_0016("postgres");
+        let before = server_migrations_before("postgres", 16);
         for sql in &before {
             c.batch_execute(sql).expect("migration");
         }

@@ -531,28 +531,6 @@ async fn disabling_a_user_ends_their_sessions_and_device_tokens_at_once_postgres
     disable_user_over_http(Db::Postgres).await;
 }
 
-/// The migrations before 0019, in order, of one dialect.
-fn migrations_before_0019(dialect: &str) -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../migrations/server")
-        .join(dialect);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("migrations")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n < "0019")
-        })
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 18, "{files:?}");
-    files
-        .iter()
-        .map(|f| std::fs::read_to_string(f).expect("migration"))
-        .collect()
-}
-
 const USER_BEFORE_0020: &str = "INSERT INTO app_user (id, name, role, jurisdiction, created_at) \
      VALUES ('u1', '老用户', 'grid_worker', '320413100201', '2026-01-01T00:00:00Z');";
 
@@ -581,10 +559,10 @@ fn migration_0020_keeps_existing_users_enabled() {
     let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
     {
         let c = rusqlite::Connection::open(data.database()).expect("sqlite");
-        for sql in &migrations_before_0019("sqlite") {
+        for sql in &server_migrations_before("sqlite", 20) {
             c.execute_batch(sql).expect("migration");
         }
-        c.execute_batch(&format!("{USER_BEFORE_0020} PRAGMA user_version = 18;"))
+        c.execute_batch(&format!("{USER_BEFORE_0020} PRAGMA user_version = 19;"))
             .expect("data before 0020");
     }
     check(gridwalk_server::open_store(&data, None).expect("upgrade sqlite"));
@@ -595,13 +573,13 @@ fn migration_0020_keeps_existing_users_enabled() {
     };
     {
         let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
-        for sql in &migrations_before_0019("postgres") {
+        for sql in &server_migrations_before("postgres", 20) {
             c.batch_execute(sql).expect("migration");
         }
         c.batch_execute(&format!(
             "{USER_BEFORE_0020}
              CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
-             DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (18);"
+             DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (19);"
         ))
         .expect("data before 0020");
     }

@@ -368,18 +368,23 @@ impl Syncer {
 
     /// Proves, by hash, that the server holds every record this phone finalized and the
     /// photos they reference (`gridwalk sync --verify`). Reads only: what is missing is
+    /// A client for the enrolled server, with the enrollment's token and trust.
+    fn client_for(&self, enr: &Enrollment) -> Result<ServerClient, SyncError> {
+        ServerClient::new(
+            &enr.server_url,
+            Some(&enr.token),
+            self.opts.timeout,
+            enr.trust.ca_cert_pem.as_deref(),
+        )
+    }
+
     /// sent by the next sync.
     pub fn verify(&self) -> Result<VerifyReport, SyncError> {
         let _lock = self.lock()?;
         let rt = runtime()?;
         let store = Store::open(&self.db)?;
         let enr = store.enrollment()?.ok_or(SyncError::NotEnrolled)?;
-        let client = ServerClient::new(
-            &enr.server_url,
-            Some(&enr.token),
-            self.opts.timeout,
-            enr.trust.ca_cert_pem.as_deref(),
-        )?;
+        let client = self.client_for(&enr)?;
         let expected = store.expected_entries()?;
         let reconciler = super::reconcile::Reconciler::new(expected);
         let (first, found) = rt.block_on(compare_with_server(&client, &reconciler))?;
@@ -483,12 +488,7 @@ impl Syncer {
 
     async fn pass(&self, store: &Store, report: &mut SyncReport) -> Result<(), SyncError> {
         let enr = store.enrollment()?.ok_or(SyncError::NotEnrolled)?;
-        let client = ServerClient::new(
-            &enr.server_url,
-            Some(&enr.token),
-            self.opts.timeout,
-            enr.trust.ca_cert_pem.as_deref(),
-        )?;
+        let client = self.client_for(&enr)?;
         // What the server holds of this phone, first: a restore of either database is
         // repaired by sending again, before anything new goes.
         let reconciled = self.reconcile_all(store, &client, report).await?;

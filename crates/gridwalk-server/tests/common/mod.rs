@@ -782,3 +782,27 @@ impl TestTls {
         )
     }
 }
+
+/// The server migrations numbered below `version`, in order, of one dialect (`sqlite`,
+/// `postgres`): to make a database of the release before `version` in upgrade tests.
+/// Every number below it is there, once.
+pub fn server_migrations_before(dialect: &str, version: u32) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations/server")
+        .join(dialect);
+    let mut files: Vec<(u32, PathBuf)> = std::fs::read_dir(&dir)
+        .expect("migrations")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| {
+            let n: u32 = p.file_name()?.to_str()?.get(..4)?.parse().ok()?;
+            (n < version).then_some((n, p))
+        })
+        .collect();
+    files.sort();
+    let numbers: Vec<u32> = files.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers, (1..version).collect::<Vec<_>>(), "{files:?}");
+    files
+        .iter()
+        .map(|(_, f)| std::fs::read_to_string(f).expect("migration"))
+        .collect()
+}
