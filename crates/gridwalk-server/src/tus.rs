@@ -219,22 +219,59 @@ fn offset_response(offset: u64) -> Response {
     (StatusCode::NO_CONTENT, [(UPLOAD_OFFSET, num(offset))]).into_response()
 }
 
+/// The body of a PATCH as a stream of data frames.
+type ChunkStream = axum::body::BodyDataStream;
+
+/// `PATCH /v1/photos/{id}`: receives one chunk. Whatever the answer, the rest of the
+/// request body (up to one chunk's size) is read first: an answer sent while the client
+/// is still writing makes the connection close under it, and the client may then never
+/// see the answer (a reset instead of a 404 or 409).
 async fn patch_chunk(
     State(s): State<AppState>,
-    crate::http::DeviceCaller(caller): crate::http::DeviceCaller,
+    caller: Result<crate::http::DeviceCaller, ApiError>,
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let headers = req.headers().clone();
-    require_tus(&headers)?;
-    if header_str(&headers, &header::CONTENT_TYPE) != Some("application/offset+octet-stream") {
+    let (parts, body) = req.into_parts();
+    let mut body = body.into_data_stream();
+    let answer = match caller {
+        Ok(crate::http::DeviceCaller(caller)) => {
+            receive_chunk(&s, caller, &id, &parts.headers, &mut body).await
+        }
+        Err(e) => Err(e),
+    };
+    drain_unread(&mut body).await;
+    answer
+}
+
+/// Reads and drops what is left of a request body, at most one chunk's worth: a client
+/// that sends more (or stalls, which the body time-out ends) gets its connection closed.
+async fn drain_unread(body: &mut ChunkStream) {
+    let mut drained: usize = 0;
+    while drained <= MAX_CHUNK_BYTES {
+        match body.next().await {
+            Some(Ok(data)) => drained += data.len(),
+            Some(Err(_)) | None => return,
+        }
+    }
+}
+
+async fn receive_chunk(
+    s: &AppState,
+    caller: Caller,
+    id: &str,
+    headers: &HeaderMap,
+    body: &mut ChunkStream,
+) -> Result<Response, ApiError> {
+    require_tus(headers)?;
+    if header_str(headers, &header::CONTENT_TYPE) != Some("application/offset+octet-stream") {
         return Err(ApiError::new(
             ProblemCode::UnsupportedMediaType,
             "PATCH needs Content-Type: application/offset+octet-stream",
         ));
     }
-    let id = parse_id(&id)?;
-    let claimed = header_str(&headers, &UPLOAD_OFFSET)
+    let id = parse_id(id)?;
+    let claimed = header_str(headers, &UPLOAD_OFFSET)
         .and_then(|v| v.parse::<u64>().ok())
         .ok_or_else(|| {
             ApiError::new(
@@ -242,7 +279,7 @@ async fn patch_chunk(
                 "Upload-Offset missing or not a number",
             )
         })?;
-    let checksum = match header_str(&headers, &HeaderName::from_static("upload-checksum")) {
+    let checksum = match header_str(headers, &HeaderName::from_static("upload-checksum")) {
         None => None,
         Some(v) => {
             let (alg, digest) = v.split_once(' ').unwrap_or((v, ""));
@@ -265,9 +302,9 @@ async fn patch_chunk(
         }
     };
     // Authorise first: only an upload of this device gets a lock entry.
-    load(&s, caller.clone(), id).await?;
+    load(s, caller.clone(), id).await?;
     let _guard = s.upload_locks.lock(id).await;
-    let upload = load(&s, caller, id).await?;
+    let upload = load(s, caller, id).await?;
     if upload.completed {
         return if claimed == upload.length {
             Ok(offset_response(upload.length))
@@ -277,13 +314,13 @@ async fn patch_chunk(
     }
     if upload.offset == upload.length {
         // A crash after the last chunk and before verification: finish now.
-        finish(&s, &upload).await?;
+        finish(s, &upload).await?;
         return Ok(offset_response(upload.length));
     }
     if claimed != upload.offset {
         return Err(offset_mismatch(upload.offset, claimed));
     }
-    let path = staging_path(&s, id);
+    let path = staging_path(s, id);
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
         .write(true)
@@ -302,7 +339,6 @@ async fn patch_chunk(
     // refused leaves a tail the next PATCH cuts off.
     let mut received: u64 = 0;
     let mut hasher = checksum.as_ref().map(|_| Sha256::new());
-    let mut body = req.into_body().into_data_stream();
     while let Some(frame) = body.next().await {
         let data = frame.map_err(|e| {
             ApiError::new(
@@ -355,7 +391,7 @@ async fn patch_chunk(
         return Err(offset_mismatch(from, claimed));
     }
     if new_offset == upload.length {
-        finish(&s, &upload).await?;
+        finish(s, &upload).await?;
     }
     Ok(offset_response(new_offset))
 }
