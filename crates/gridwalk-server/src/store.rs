@@ -242,6 +242,15 @@ impl Store {
         self.limits
     }
 
+    /// Answers when the database answers a query (the health check).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.tx(|t| {
+            t.query_opt("SELECT 1", &[])
+                .map(|_| ())
+                .map_err(StoreError::from)
+        })
+    }
+
     /// The database's identity (docs/sync-protocol.md "Epochs"): made with the database,
     /// replaced by [`Store::new_epoch`]. Pull cursors carry it.
     pub fn epoch(&self) -> Result<String, StoreError> {
