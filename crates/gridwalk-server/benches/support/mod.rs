@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod served;
+
 use chrono::{DateTime, TimeZone, Utc};
 use gridwalk_checklist::{
     applicable_items, builtin_template, evaluate, to_canonical_json, Answer, AnswerType,
