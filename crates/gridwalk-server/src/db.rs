@@ -356,6 +356,10 @@ pub struct SqliteBackend {
 /// falls behind (SQLite's default is 1,000; the thread normally keeps the WAL shorter).
 const BACKSTOP_CHECKPOINT_PAGES: i64 = 8192;
 
+/// How long the checkpoint thread lets commits gather after the first one wakes it.
+/// At ingest rates the WAL then holds a few thousand pages at most, under the backstop.
+const CHECKPOINT_GATHER: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Page cache of each connection, KiB (SQLite's default is 2 MiB: a push of 500 records
 /// spilled dirty pages to the WAL before its commit and read back pages it had evicted).
 const CACHE_KIB: i64 = 65_536;
@@ -378,6 +382,11 @@ impl Checkpointer {
             .name("sqlite-checkpoint".into())
             .spawn(move || {
                 while asleep.recv().is_ok() {
+                    // Commits in the next moment share this checkpoint: a page that
+                    // several of them wrote (an index leaf, the device row) is copied
+                    // into the database once, not after each.
+                    std::thread::sleep(CHECKPOINT_GATHER);
+                    while asleep.try_recv().is_ok() {}
                     if let Err(e) =
                         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
                     {
