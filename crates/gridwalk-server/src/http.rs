@@ -30,8 +30,10 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
+    /// Photos (`photos/<sha256>`) and partial uploads (`uploads/<id>/…`).
     pub blobs: Arc<dyn ObjectStore>,
-    pub uploads_dir: PathBuf,
+    /// A local directory on disk for temporary files (ledgers being written).
+    pub scratch_dir: PathBuf,
     /// One lock per upload being written or deleted, so requests never interleave.
     pub upload_locks: crate::tus::UploadLocks,
     /// Caps and expiry of unfinished uploads.
@@ -51,12 +53,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a store, a blob store and a directory for partial uploads.
-    pub fn new(store: Arc<Store>, blobs: Arc<dyn ObjectStore>, uploads_dir: PathBuf) -> AppState {
+    /// State over a store, a blob store and a directory for temporary files.
+    pub fn new(store: Arc<Store>, blobs: Arc<dyn ObjectStore>, scratch_dir: PathBuf) -> AppState {
         AppState {
             store,
             blobs,
-            uploads_dir,
+            scratch_dir,
             upload_locks: crate::tus::UploadLocks::default(),
             upload_limits: crate::tus::UploadLimits::default(),
             console_dir: None,

@@ -1172,7 +1172,7 @@ async fn a_terminated_upload_is_gone(h: &Harness) {
     assert_eq!(r.status(), 204);
     assert_eq!(head_offset(h, &token, &loc).await.0, 404);
     let id = loc.rsplit('/').next().expect("id");
-    assert!(!h.data.uploads().join(id).exists());
+    assert_eq!(upload_objects(h, id), 0);
     // Another device cannot see someone else's upload.
     let other = h.enroll("grid-east").await;
     let loc2 = create_upload(h, &token, &photo).await.headers()["location"]
@@ -1583,7 +1583,6 @@ async fn a_delete_during_a_patch_waits_for_it_and_leaves_no_file(h: &Harness) {
         .expect("loc")
         .to_string();
     let id = loc.rsplit('/').next().expect("id").to_string();
-    let file = h.data.uploads().join(&id);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -1600,7 +1599,8 @@ async fn a_delete_during_a_patch_waits_for_it_and_leaves_no_file(h: &Harness) {
     );
     tx.send(Ok(photo[..5_000].to_vec())).await.expect("send");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) < 5_000 {
+    // The PATCH holds the upload's lock while it receives.
+    while h.state.upload_locks.is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "the PATCH never wrote"
@@ -1625,7 +1625,7 @@ async fn a_delete_during_a_patch_waits_for_it_and_leaves_no_file(h: &Harness) {
     assert_eq!(patched.headers()["upload-offset"], "10000");
     let deleted = deleting.await.expect("join").expect("delete");
     assert_eq!(deleted.status(), 204);
-    assert!(!file.exists(), "no orphan file");
+    assert_eq!(upload_objects(h, &id), 0, "no orphan chunk");
     assert_eq!(head_offset(h, &token, &loc).await.0, 404);
     assert_eq!(h.state.upload_locks.len(), 0);
 }
@@ -1665,15 +1665,26 @@ async fn stale_uploads_expire_and_orphan_files_are_swept(h: &Harness) {
         ),
     )
     .await;
-    let orphan = h.data.uploads().join(uuid::Uuid::new_v4().to_string());
-    std::fs::write(&orphan, b"left by a crash").expect("orphan");
+    // A chunk a replica wrote before it was killed, of an upload that is gone.
+    let orphan = h
+        .data
+        .blobs()
+        .join("uploads")
+        .join(uuid::Uuid::new_v4().to_string());
+    std::fs::create_dir_all(&orphan).expect("orphan dir");
+    std::fs::write(orphan.join("00000000000000000000-0"), b"left by a crash").expect("orphan");
+    assert_eq!(upload_objects(h, &old_id), 1, "one chunk of the old upload");
     let report = gridwalk_server::tus::sweep_uploads(&h.state)
         .await
         .expect("sweep");
     assert_eq!(report.expired, 1, "{report:?}");
     assert_eq!(report.orphan_files, 1, "{report:?}");
     assert!(!orphan.exists());
-    assert!(!h.data.uploads().join(&old_id).exists());
+    assert_eq!(upload_objects(h, &old_id), 0);
+    assert_eq!(
+        upload_objects(h, locs[1].rsplit('/').next().expect("id")),
+        1
+    );
     assert_eq!(head_offset(h, &dev.token, &locs[0]).await.0, 404);
     assert_eq!(
         head_offset(h, &dev.token, &locs[1]).await,
@@ -1942,4 +1953,11 @@ async fn a_device_clock_that_is_off_is_flagged_on_the_record(h: &Harness) {
             Some("gnss".to_string())
         ]
     );
+}
+
+/// Chunk objects of upload `id` in the local blob store (`blobs/uploads/<id>/`).
+fn upload_objects(h: &Harness, id: &str) -> usize {
+    std::fs::read_dir(h.data.blobs().join("uploads").join(id))
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
