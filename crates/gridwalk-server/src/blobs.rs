@@ -23,6 +23,14 @@ pub enum BlobUrl {
 }
 
 impl BlobUrl {
+    /// The directory of a local store (whose writes the server fsyncs itself).
+    pub fn local_dir(&self) -> Option<PathBuf> {
+        match self {
+            BlobUrl::Local(dir) => Some(dir.clone()),
+            BlobUrl::S3 { .. } => None,
+        }
+    }
+
     /// Parses `file:///abs/path` or `s3://bucket[/prefix]`; `None` is the data
     /// directory's `blobs/`.
     pub fn parse(url: Option<&str>, data: &DataDir) -> Result<BlobUrl, StoreError> {

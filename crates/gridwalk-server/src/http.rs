@@ -32,6 +32,9 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// Photos (`photos/<sha256>`) and partial uploads (`uploads/<id>/…`).
     pub blobs: Arc<dyn ObjectStore>,
+    /// The directory of `blobs` when it is local files: a chunk or photo written
+    /// there is fsynced before it counts (object_store's local store does not sync).
+    pub blob_dir: Option<PathBuf>,
     /// A local directory on disk for temporary files (ledgers being written).
     pub scratch_dir: PathBuf,
     /// One lock per upload being written or deleted, so requests never interleave.
@@ -58,6 +61,7 @@ impl AppState {
         AppState {
             store,
             blobs,
+            blob_dir: None,
             scratch_dir,
             upload_locks: crate::tus::UploadLocks::default(),
             upload_limits: crate::tus::UploadLimits::default(),
@@ -67,6 +71,12 @@ impl AppState {
             rate_limits: crate::ratelimit::RateLimits::default(),
             tls: false,
         }
+    }
+
+    /// The same state, told that `blobs` keeps its files in `dir` (fsynced).
+    pub fn with_blob_dir(mut self, dir: Option<PathBuf>) -> AppState {
+        self.blob_dir = dir;
+        self
     }
 
     /// The same state with these rate limits.

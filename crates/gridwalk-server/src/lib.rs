@@ -89,7 +89,7 @@ pub fn open_store(data: &DataDir, database_url: Option<&str>) -> Result<Store, S
 /// local blob directory.
 pub fn local_state(data: &DataDir, store: Store) -> Result<AppState, StoreError> {
     let url = blobs::BlobUrl::parse(None, data)?;
-    state(data, store, blobs::open(&url, [])?)
+    Ok(state(data, store, blobs::open(&url, [])?)?.with_blob_dir(url.local_dir()))
 }
 
 /// Builds the state the HTTP layer runs on over this blob store.

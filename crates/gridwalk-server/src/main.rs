@@ -530,7 +530,7 @@ fn main() -> Result<()> {
             print,
         } => serve(
             data,
-            blobs,
+            (blobs, blob_url.local_dir()),
             store.with_max_payload_bytes(max_payload_kib * 1024),
             listen,
             match (tls.tls_cert, tls.tls_key) {
@@ -1087,7 +1087,10 @@ fn read_password() -> Result<String> {
 #[allow(clippy::too_many_arguments)] // the serve flags, each passed on once
 fn serve(
     data: DataDir,
-    blobs: std::sync::Arc<dyn object_store::ObjectStore>,
+    (blobs, blob_dir): (
+        std::sync::Arc<dyn object_store::ObjectStore>,
+        Option<PathBuf>,
+    ),
     store: gridwalk_server::Store,
     listen: SocketAddr,
     tls: Option<serve::Tls>,
@@ -1105,6 +1108,7 @@ fn serve(
         None => tracing::warn!("the console is not built (console/dist); /console/ says how"),
     }
     let state = gridwalk_server::state(&data, store, blobs)?
+        .with_blob_dir(blob_dir)
         .with_upload_limits(uploads.clone())
         .with_rate_limits(gridwalk_server::ratelimit::RateLimits::new(rate))
         .with_tls(tls.is_some())

@@ -100,6 +100,25 @@ fn blob_err(what: &str) -> impl FnOnce(object_store::Error) -> ApiError + '_ {
     move |e| ApiError::internal(format!("blob store, {what}: {e}"))
 }
 
+/// On a local blob store, fsyncs the file of `key` and its directory, so that what the
+/// database is about to count survives a power cut (S3 acknowledges durable writes).
+async fn sync_local(s: &AppState, key: &ObjectPath) -> Result<(), ApiError> {
+    let Some(root) = s.blob_dir.clone() else {
+        return Ok(());
+    };
+    let path = root.join(key.as_ref());
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::File::open(&path)?.sync_all()?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::internal(format!("fsync {key}: {e}")))
+}
+
 /// Deletes every object under `uploads/<id>/` (parts, and chunks that never became
 /// one); best effort, the sweep retries what is left.
 async fn delete_upload_objects(blobs: &dyn ObjectStore, id: Uuid) -> usize {
@@ -380,6 +399,7 @@ async fn receive_chunk(
         .shutdown()
         .await
         .map_err(|e| ApiError::internal(format!("blob store, writing the chunk: {e}")))?;
+    sync_local(s, &key).await?;
     let new_offset = upload.offset + received;
     let from = upload.offset;
     let part = key.to_string();
@@ -593,6 +613,9 @@ async fn finish(s: &AppState, upload: &Upload) -> Result<(), ApiError> {
         Sink::Parts(w) => {
             w.finish().await.map_err(blob_err("writing the photo"))?;
         }
+    }
+    if !held {
+        sync_local(s, &key).await?;
     }
     let sha = actual.clone();
     s.run(move |st| st.complete_upload(id, &sha, size)).await?;

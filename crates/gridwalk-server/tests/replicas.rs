@@ -145,9 +145,8 @@ fn bytes(len: usize, seed: u64) -> Vec<u8> {
 
 /// A `created` hazard event of the wood shop by grid-east.
 fn hazard_created(seq: u64) -> (RecordEnvelope, uuid::Uuid) {
-    let enterprise = gridwalk_core::ids::enterprise_id(
-        &gridwalk_core::Uscc::parse(&uscc_here()).expect("uscc"),
-    );
+    let enterprise =
+        gridwalk_core::ids::enterprise_id(&gridwalk_core::Uscc::parse(&uscc_here()).expect("uscc"));
     let id = uuid::Uuid::now_v7();
     let hazard = uuid::Uuid::now_v7();
     let payload = serde_json::json!({
@@ -177,10 +176,7 @@ async fn create(h: &Harness, token: &str, photo: &[u8]) -> String {
         .await
         .expect("create");
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    r.headers()["location"]
-        .to_str()
-        .expect("loc")
-        .to_string()
+    r.headers()["location"].to_str().expect("loc").to_string()
 }
 
 async fn patch(h: &Harness, token: &str, loc: &str, offset: usize, chunk: &[u8]) -> u16 {
@@ -224,6 +220,7 @@ async fn two_replicas_on_one_database_and_one_bucket_behave_as_one_server() {
     let Some(mut h) =
         Harness::start_configured(Db::Postgres, Default::default(), None, move |mut s| {
             s.blobs = blobs;
+            s.blob_dir = None;
             s
         })
         .await
@@ -235,11 +232,21 @@ async fn two_replicas_on_one_database_and_one_bucket_behave_as_one_server() {
     let logs = tempfile::tempdir().expect("logs");
     let (log_a, log_b) = (logs.path().join("a.log"), logs.path().join("b.log"));
     let (blob_url, endpoint) = (moto.blob_url(), moto.endpoint.clone());
-    let (u, b, e, la) = (url.clone(), blob_url.clone(), endpoint.clone(), log_a.clone());
+    let (u, b, e, la) = (
+        url.clone(),
+        blob_url.clone(),
+        endpoint.clone(),
+        log_a.clone(),
+    );
     let a = tokio::task::spawn_blocking(move || Replica::start(&u, &b, &e, &la))
         .await
         .expect("replica a");
-    let (u, b, e, lb) = (url.clone(), blob_url.clone(), endpoint.clone(), log_b.clone());
+    let (u, b, e, lb) = (
+        url.clone(),
+        blob_url.clone(),
+        endpoint.clone(),
+        log_b.clone(),
+    );
     let replica_b = tokio::task::spawn_blocking(move || Replica::start(&u, &b, &e, &lb))
         .await
         .expect("replica b");
@@ -256,7 +263,11 @@ async fn two_replicas_on_one_database_and_one_bucket_behave_as_one_server() {
     let dev = h.enroll("grid-east").await;
     let key =
         gridwalk_protocol::receipt::decode_public_key(&dev.server_key.public_key).expect("key");
-    let photos = [bytes(3 * 1024 * 1024, 1), bytes(7 * 1024 * 1024, 2), bytes(2 * 1024 * 1024, 3)];
+    let photos = [
+        bytes(3 * 1024 * 1024, 1),
+        bytes(7 * 1024 * 1024, 2),
+        bytes(2 * 1024 * 1024, 3),
+    ];
     let shas: Vec<String> = photos.iter().map(|p| sha256_hex(p)).collect();
     let sha_refs: Vec<&str> = shas.iter().map(String::as_str).collect();
 
@@ -285,23 +296,40 @@ async fn two_replicas_on_one_database_and_one_bucket_behave_as_one_server() {
     assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
     assert_eq!(v["results"][1]["status"], "duplicate", "{v}");
     let via_b: PushResponse = serde_json::from_value(v).expect("push response");
-    assert!(via_b.receipt.verify(&key).is_ok(), "B's receipt verifies with the same key");
+    assert!(
+        via_b.receipt.verify(&key).is_ok(),
+        "B's receipt verifies with the same key"
+    );
     for r in [0, 1] {
         proxy.pin(r);
         let (_, k) = h.get(&dev.token, "/v1/server-key").await;
-        assert_eq!(k["public_key"], dev.server_key.public_key.as_str(), "replica {r}");
+        assert_eq!(
+            k["public_key"],
+            dev.server_key.public_key.as_str(),
+            "replica {r}"
+        );
     }
 
     // A tus upload started on A resumes on B.
     let p0 = &photos[0];
     proxy.pin(0);
     let loc = create(&h, &dev.token, p0).await;
-    assert_eq!(patch(&h, &dev.token, &loc, 0, &p0[..1024 * 1024]).await, 204);
+    assert_eq!(
+        patch(&h, &dev.token, &loc, 0, &p0[..1024 * 1024]).await,
+        204
+    );
     proxy.pin(1);
     assert_eq!(head(&h, &dev.token, &loc).await, Some(1024 * 1024));
-    assert_eq!(patch(&h, &dev.token, &loc, 1024 * 1024, &p0[1024 * 1024..]).await, 204);
+    assert_eq!(
+        patch(&h, &dev.token, &loc, 1024 * 1024, &p0[1024 * 1024..]).await,
+        204
+    );
     proxy.pin(0);
-    assert_eq!(head(&h, &dev.token, &loc).await, Some(p0.len() as u64), "A sees it done");
+    assert_eq!(
+        head(&h, &dev.token, &loc).await,
+        Some(p0.len() as u64),
+        "A sees it done"
+    );
 
     // Two PATCHes at one offset, one on each replica at once: one counts, one is refused.
     let p2 = &photos[2];
@@ -309,7 +337,10 @@ async fn two_replicas_on_one_database_and_one_bucket_behave_as_one_server() {
     let half = p2.len() / 2;
     let (ha, hb) = (h.url(&loc2), h.url(&loc2));
     let direct = |addr: SocketAddr, url: String, body: Vec<u8>| {
-        let http = reqwest::Client::builder().no_proxy().build().expect("client");
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
         let url = url.replace(&proxy.addr.to_string(), &addr.to_string());
         let token = dev.token.clone();
         async move {
@@ -343,7 +374,10 @@ async fn two_replicas_on_one_database_and_one_bucket_behave_as_one_server() {
     proxy.pin(0);
     let loc1 = create(&h, &dev.token, p1).await;
     let first_chunk = 3 * 1024 * 1024;
-    assert_eq!(patch(&h, &dev.token, &loc1, 0, &p1[..first_chunk]).await, 204);
+    assert_eq!(
+        patch(&h, &dev.token, &loc1, 0, &p1[..first_chunk]).await,
+        204
+    );
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -365,25 +399,42 @@ async fn two_replicas_on_one_database_and_one_bucket_behave_as_one_server() {
     drop(a.take()); // SIGKILL, then wait
     drop(tx);
     assert!(
-        cut.await.expect("join").map(|r| r.status() != 204).unwrap_or(true),
+        cut.await
+            .expect("join")
+            .map(|r| r.status() != 204)
+            .unwrap_or(true),
         "the chunk A was receiving did not count"
     );
     proxy.round_robin();
     let at = head(&h, &dev.token, &loc1).await.expect("offset") as usize;
-    assert_eq!(at, first_chunk, "the chunk A committed is kept, the cut one is not");
+    assert_eq!(
+        at, first_chunk,
+        "the chunk A committed is kept, the cut one is not"
+    );
     assert_eq!(patch(&h, &dev.token, &loc1, at, &p1[at..]).await, 204);
 
     // Nothing lost, nothing doubled: every photo verified once, in the bucket whole.
-    let (_, st) = h.get(&dev.token, &format!("/v1/sync/records/{}", first.id)).await;
+    let (_, st) = h
+        .get(&dev.token, &format!("/v1/sync/records/{}", first.id))
+        .await;
     assert_eq!(st["state"], "complete", "{st}");
     let (_, missing) = h.get(&dev.token, "/v1/sync/missing-photos").await;
     assert_eq!(missing["photos"], serde_json::json!([]), "{missing}");
-    let mut want: Vec<String> = shas.iter().map(|s| format!("{PREFIX}/photos/{s}")).collect();
+    let mut want: Vec<String> = shas
+        .iter()
+        .map(|s| format!("{PREFIX}/photos/{s}"))
+        .collect();
     want.sort();
     assert_eq!(moto.keys().await, want, "the photos, and no chunk left");
     for (p, s) in photos.iter().zip(&shas) {
-        assert_eq!(sha256_hex(&moto.object(&format!("{PREFIX}/photos/{s}")).await), *s);
-        assert_eq!(moto.object(&format!("{PREFIX}/photos/{s}")).await.len(), p.len());
+        assert_eq!(
+            sha256_hex(&moto.object(&format!("{PREFIX}/photos/{s}")).await),
+            *s
+        );
+        assert_eq!(
+            moto.object(&format!("{PREFIX}/photos/{s}")).await.len(),
+            p.len()
+        );
     }
     let pulled = pull_all(&h, &dev.token, gridwalk_protocol::PROTOCOL_VERSION).await;
     assert_eq!(

@@ -15,6 +15,7 @@ async fn s3_harness(moto: &Moto) -> Harness {
     let blobs = moto.store();
     Harness::start_configured(Db::Sqlite, Default::default(), None, move |mut s| {
         s.blobs = blobs;
+        s.blob_dir = None;
         s
     })
     .await
@@ -50,10 +51,7 @@ async fn create(h: &Harness, token: &str, declared_sha: &str, len: usize) -> Str
         .await
         .expect("create");
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    r.headers()["location"]
-        .to_str()
-        .expect("loc")
-        .to_string()
+    r.headers()["location"].to_str().expect("loc").to_string()
 }
 
 async fn patch(h: &Harness, token: &str, loc: &str, offset: usize, chunk: &[u8]) -> (u16, String) {
@@ -105,10 +103,9 @@ async fn device_with_record(h: &Harness, shas: &[&str]) -> (String, uuid::Uuid) 
             let id = uuid::Uuid::now_v7();
             let photos = [a.to_string(), b.to_string(), c.to_string()];
             let p = support::inspection_payload(id, &uscc_here(), &photos, 1);
-            let text = String::from_utf8(
-                gridwalk_checklist::to_canonical_json(&p).expect("canonical"),
-            )
-            .expect("utf-8");
+            let text =
+                String::from_utf8(gridwalk_checklist::to_canonical_json(&p).expect("canonical"))
+                    .expect("utf-8");
             let mut e = gridwalk_protocol::RecordEnvelope::new(
                 id,
                 gridwalk_protocol::RecordKind::Inspection,
@@ -290,9 +287,6 @@ async fn two_patches_at_one_offset_never_interleave() {
     assert_eq!(statuses, [204, 409], "{a:?} {b:?}");
     let now = head(&h, &token, &loc).await.expect("offset") as usize;
     assert!(now == half || now == half + 1000, "{now}");
-    assert_eq!(
-        patch(&h, &token, &loc, now, &photo[now..]).await.0,
-        204
-    );
+    assert_eq!(patch(&h, &token, &loc, now, &photo[now..]).await.0, 204);
     assert_eq!(moto.object(&format!("{PREFIX}/photos/{sha}")).await, photo);
 }

@@ -74,11 +74,7 @@ impl Moto {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             // Creating the bucket is also the readiness probe.
-            if let Ok(r) = http
-                .put(format!("{}/{BUCKET}", moto.endpoint))
-                .send()
-                .await
-            {
+            if let Ok(r) = http.put(format!("{}/{BUCKET}", moto.endpoint)).send().await {
                 assert!(r.status().is_success(), "create bucket: {}", r.status());
                 break;
             }
@@ -138,4 +134,3 @@ impl Moto {
             .to_vec()
     }
 }
-
