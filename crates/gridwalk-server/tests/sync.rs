@@ -1961,3 +1961,70 @@ fn upload_objects(h: &Harness, id: &str) -> usize {
         .map(|d| d.count())
         .unwrap_or(0)
 }
+
+const UPLOADS_BEFORE_0021: &str = "INSERT INTO upload (id, device_id, sha256, length, upload_offset, metadata, created_at, completed_at, updated_at) VALUES \
+     ('00000000-0000-7000-8000-000000000001', 'gone-device', 'aa', 9000, 5000, '', '2026-01-01T00:00:00Z', NULL, '2026-01-01T00:00:00Z'), \
+     ('00000000-0000-7000-8000-000000000002', 'gone-device', 'bb', 9000, 9000, '', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');";
+
+/// Migration 0021: an unfinished upload of the release before (its bytes in a local
+/// file this release does not read) starts again from 0, a finished one is untouched;
+/// chunks are recorded with the offset's compare-and-set and go with their upload. On
+/// both databases.
+#[test]
+fn migration_0021_restarts_unfinished_uploads_and_records_parts() {
+    let open = uuid::Uuid::parse_str("00000000-0000-7000-8000-000000000001").expect("id");
+    let done = uuid::Uuid::parse_str("00000000-0000-7000-8000-000000000002").expect("id");
+    let check = |store: gridwalk_server::Store| {
+        assert!(
+            store
+                .advance_upload(open, 0, 10, "uploads/x/0")
+                .expect("cas"),
+            "the unfinished upload is back at 0"
+        );
+        assert!(
+            !store
+                .advance_upload(open, 0, 20, "uploads/x/1")
+                .expect("cas"),
+            "a second move from 0 loses"
+        );
+        assert!(!store.advance_upload(done, 9000, 9001, "k").expect("cas"));
+        assert_eq!(
+            store.upload_parts(open).expect("parts"),
+            vec![(0, 10, "uploads/x/0".to_string())]
+        );
+        store.delete_upload(open).expect("delete");
+        assert_eq!(store.upload_parts(open).expect("parts"), vec![]);
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
+    {
+        let c = rusqlite::Connection::open(data.database()).expect("sqlite");
+        for sql in &server_migrations_before("sqlite", 21) {
+            c.execute_batch(sql).expect("migration");
+        }
+        c.execute_batch(&format!(
+            "PRAGMA foreign_keys = OFF; {UPLOADS_BEFORE_0021} PRAGMA user_version = 20;"
+        ))
+        .expect("data before 0021");
+    }
+    check(gridwalk_server::open_store(&data, None).expect("upgrade sqlite"));
+
+    let Some(url) = fresh_pg_database() else {
+        eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
+        return;
+    };
+    {
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
+        for sql in &server_migrations_before("postgres", 21) {
+            c.batch_execute(sql).expect("migration");
+        }
+        c.batch_execute(&format!(
+            "SET session_replication_role = replica; {UPLOADS_BEFORE_0021}
+             SET session_replication_role = DEFAULT;
+             CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
+             DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (20);"
+        ))
+        .expect("data before 0021");
+    }
+    check(gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres"));
+}
