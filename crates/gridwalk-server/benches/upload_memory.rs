@@ -5,7 +5,7 @@
 //! device, pushes a record naming eight photos of `GRIDWALK_BENCH_PHOTO_MIB` MiB each
 //! (default 64, the protocol's maximum), uploads every photo up to its last chunk, and
 //! then sends the eight last chunks at the same time, so eight verifications (hash the
-//! staged file, copy it to the blob store) run together. It prints the server's peak
+//! stored chunks while writing the photo to the blob store) run together. It prints the server's peak
 //! resident memory (`VmHWM` of /proc/PID/status) before and after that moment.
 //! The goal (docs/server.md): under 200 MB.
 

@@ -247,6 +247,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 20,
                 include_str!("../../../migrations/server/sqlite/0020_user_disabled.sql"),
             ),
+            (
+                21,
+                include_str!("../../../migrations/server/sqlite/0021_upload_parts.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -328,6 +332,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 20,
                 include_str!("../../../migrations/server/postgres/0020_user_disabled.sql"),
+            ),
+            (
+                21,
+                include_str!("../../../migrations/server/postgres/0021_upload_parts.sql"),
             ),
         ],
     }

@@ -30,8 +30,13 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
+    /// Photos (`photos/<sha256>`) and partial uploads (`uploads/<id>/…`).
     pub blobs: Arc<dyn ObjectStore>,
-    pub uploads_dir: PathBuf,
+    /// The directory of `blobs` when it is local files: a chunk or photo written
+    /// there is fsynced before it counts (object_store's local store does not sync).
+    pub blob_dir: Option<PathBuf>,
+    /// A local directory on disk for temporary files (ledgers being written).
+    pub scratch_dir: PathBuf,
     /// One lock per upload being written or deleted, so requests never interleave.
     pub upload_locks: crate::tus::UploadLocks,
     /// Caps and expiry of unfinished uploads.
@@ -53,12 +58,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a store, a blob store and a directory for partial uploads.
-    pub fn new(store: Arc<Store>, blobs: Arc<dyn ObjectStore>, uploads_dir: PathBuf) -> AppState {
+    /// State over a store, a blob store and a directory for temporary files.
+    pub fn new(store: Arc<Store>, blobs: Arc<dyn ObjectStore>, scratch_dir: PathBuf) -> AppState {
         AppState {
             store,
             blobs,
-            uploads_dir,
+            blob_dir: None,
+            scratch_dir,
             upload_locks: crate::tus::UploadLocks::default(),
             upload_limits: crate::tus::UploadLimits::default(),
             console_dir: None,
@@ -73,6 +79,12 @@ impl AppState {
     /// The same state with these metrics (and their scrape token).
     pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> AppState {
         self.metrics = metrics;
+        self
+    }
+
+    /// The same state, told that `blobs` keeps its files in `dir` (fsynced).
+    pub fn with_blob_dir(mut self, dir: Option<PathBuf>) -> AppState {
+        self.blob_dir = dir;
         self
     }
 

@@ -62,11 +62,7 @@ async fn export(
         dust_involved_only: q.dust_involved.unwrap_or(false),
     };
     // The data directory: disk-backed, unlike a tmpfs /tmp.
-    let dir = s
-        .uploads_dir
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(std::env::temp_dir);
+    let dir = s.scratch_dir.clone();
     let (file, summary) = s
         .run(move |st: &Store| {
             let mut file =

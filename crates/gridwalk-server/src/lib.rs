@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod authz;
 pub mod backup;
+pub mod blobs;
 pub mod console;
 pub mod coverage;
 pub mod db;
@@ -46,16 +47,16 @@ pub use store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Where the server keeps its files: `DIR/server.db` (SQLite), `DIR/blobs/` (photos,
-/// unless another object store is configured), `DIR/uploads/` (partial tus uploads),
-/// `DIR/register.db` (the staging register of imports).
+/// Where the server keeps its files: `DIR/server.db` (SQLite), `DIR/blobs/` (photos
+/// and partial tus uploads, unless `--blob-url` names another object store),
+/// `DIR/register.db` (the staging register of imports), temporary ledger files.
 #[derive(Debug, Clone)]
 pub struct DataDir(pub PathBuf);
 
 impl DataDir {
     /// Creates the directory tree if needed.
     pub fn create(path: &Path) -> Result<DataDir, StoreError> {
-        for sub in ["", "blobs", "uploads"] {
+        for sub in ["", "blobs"] {
             let p = path.join(sub);
             std::fs::create_dir_all(&p)
                 .map_err(StoreError::io(format!("cannot create {}", p.display())))?;
@@ -69,10 +70,6 @@ impl DataDir {
     /// The local blob store root.
     pub fn blobs(&self) -> PathBuf {
         self.0.join("blobs")
-    }
-    /// Partial uploads.
-    pub fn uploads(&self) -> PathBuf {
-        self.0.join("uploads")
     }
     /// The staging register for imports.
     pub fn staging_register(&self) -> PathBuf {
@@ -90,13 +87,18 @@ pub fn open_store(data: &DataDir, database_url: Option<&str>) -> Result<Store, S
     Store::new(backend)
 }
 
-/// Builds the state the HTTP layer runs on, with photos in the local blob directory.
+/// Builds the state the HTTP layer runs on, with photos and partial uploads in the
+/// local blob directory.
 pub fn local_state(data: &DataDir, store: Store) -> Result<AppState, StoreError> {
-    let blobs = object_store::local::LocalFileSystem::new_with_prefix(data.blobs())
-        .map_err(|e| StoreError::Blob(e.to_string()))?;
-    Ok(AppState::new(
-        Arc::new(store),
-        Arc::new(blobs),
-        data.uploads(),
-    ))
+    let url = blobs::BlobUrl::parse(None, data)?;
+    Ok(state(data, store, blobs::open(&url, [])?)?.with_blob_dir(url.local_dir()))
+}
+
+/// Builds the state the HTTP layer runs on over this blob store.
+pub fn state(
+    data: &DataDir,
+    store: Store,
+    blobs: Arc<dyn object_store::ObjectStore>,
+) -> Result<AppState, StoreError> {
+    Ok(AppState::new(Arc::new(store), blobs, data.0.clone()))
 }

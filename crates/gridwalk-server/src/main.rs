@@ -35,6 +35,11 @@ struct Cli {
     /// PostgreSQL instead of SQLite (`postgres://user@host:port/db`).
     #[arg(long, global = true, env = "GRIDWALK_DATABASE_URL")]
     database_url: Option<String>,
+    /// Where photos and partial uploads are kept: `s3://bucket/prefix` (connection
+    /// from the AWS_* variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+    /// AWS_ENDPOINT, AWS_ALLOW_HTTP) or `file:///path`; default DATA/blobs.
+    #[arg(long, global = true, env = "GRIDWALK_BLOB_URL")]
+    blob_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -522,6 +527,9 @@ fn main() -> Result<()> {
         .with_context(|| format!("data directory {}", cli.data.display()))?;
     let store = open_store(&data, cli.database_url.as_deref()).context("opening the database")?;
     let on_postgres = cli.database_url.is_some();
+    let blob_url = gridwalk_server::blobs::BlobUrl::parse(cli.blob_url.as_deref(), &data)?;
+    let blobs = gridwalk_server::blobs::open(&blob_url, std::env::vars())
+        .context("opening the blob store (--blob-url)")?;
     match cli.command {
         Command::Serve {
             listen,
@@ -538,6 +546,7 @@ fn main() -> Result<()> {
             metrics_token,
         } => serve(
             data,
+            (blobs, blob_url.local_dir()),
             store.with_max_payload_bytes(max_payload_kib * 1024),
             listen,
             match (tls.tls_cert, tls.tls_key) {
@@ -612,7 +621,7 @@ fn main() -> Result<()> {
         ),
         Command::Export {
             command: ExportCommand::Record(args),
-        } => print_cmd::run(&data, store, args),
+        } => print_cmd::run(&data, store, blobs, args),
         Command::Export {
             command: ExportCommand::Hazards { ledger, overdue },
         } => export_cmd::run(
@@ -1121,6 +1130,10 @@ fn read_password() -> Result<String> {
 #[allow(clippy::too_many_arguments)] // the serve flags, each passed on once
 fn serve(
     data: DataDir,
+    (blobs, blob_dir): (
+        std::sync::Arc<dyn object_store::ObjectStore>,
+        Option<PathBuf>,
+    ),
     store: gridwalk_server::Store,
     listen: SocketAddr,
     tls: Option<serve::Tls>,
@@ -1138,7 +1151,8 @@ fn serve(
         Some(d) => tracing::info!(dir = %d.display(), "serving the console at /console/"),
         None => tracing::warn!("the console is not built (console/dist); /console/ says how"),
     }
-    let state = gridwalk_server::local_state(&data, store)?
+    let state = gridwalk_server::state(&data, store, blobs)?
+        .with_blob_dir(blob_dir)
         .with_upload_limits(uploads.clone())
         .with_rate_limits(gridwalk_server::ratelimit::RateLimits::new(rate))
         .with_tls(tls.is_some())
@@ -1164,7 +1178,7 @@ fn serve(
         let addr = listener.local_addr()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("listening on {scheme}://{addr}");
-        tracing::info!(%addr, data = %data.0.display(), ?limits, ?rate, ?uploads, "serving");
+        tracing::info!(%addr, data = %data.0.display(), blobs = %state.blobs, ?limits, ?rate, ?uploads, "serving");
         let sweeper = gridwalk_server::tus::spawn_sweeper(state.clone());
         serve::serve_with(
             listener,

@@ -57,7 +57,12 @@ pub struct RecordArgs {
 }
 
 /// Writes one inspection's record.
-pub fn run(data: &DataDir, store: Store, args: RecordArgs) -> Result<()> {
+pub fn run(
+    data: &DataDir,
+    store: Store,
+    blobs: std::sync::Arc<dyn object_store::ObjectStore>,
+    args: RecordArgs,
+) -> Result<()> {
     let Format::Pdf = args.format;
     let actor = match args.as_user.as_deref() {
         Some(n) => store.actor(n)?,
@@ -68,7 +73,7 @@ pub fn run(data: &DataDir, store: Store, args: RecordArgs) -> Result<()> {
         bail!("export record needs --public-url URL (env GRIDWALK_PUBLIC_URL): the address its QR code names");
     };
     let font = print.font()?.clone();
-    let state = gridwalk_server::local_state(data, store)?;
+    let state = gridwalk_server::state(data, store, blobs)?;
     let source = state.store.print_source(&actor, args.inspection)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

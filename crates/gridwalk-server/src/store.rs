@@ -1666,10 +1666,19 @@ impl Store {
         })
     }
 
-    /// Moves an upload's offset from `from` to `to`; false if it was not at `from`.
-    pub fn advance_upload(&self, id: Uuid, from: u64, to: u64) -> Result<bool, StoreError> {
+    /// Moves an upload's offset from `from` to `to` and records the chunk's object
+    /// (`object_key`, holding bytes `from..to`) as part of it, in one transaction;
+    /// false if the upload was not at `from` (another request, perhaps on another
+    /// replica, moved it first) or is complete, and then nothing is recorded.
+    pub fn advance_upload(
+        &self,
+        id: Uuid,
+        from: u64,
+        to: u64,
+        object_key: &str,
+    ) -> Result<bool, StoreError> {
         self.tx(|t| {
-            Ok(t.exec(
+            let moved = t.exec(
                 "UPDATE upload SET upload_offset = $1, updated_at = $4
                  WHERE id = $2 AND upload_offset = $3 AND completed_at IS NULL",
                 &[
@@ -1678,8 +1687,34 @@ impl Store {
                     (from as i64).into(),
                     ts(now()).into(),
                 ],
-            )? == 1)
+            )? == 1;
+            if moved {
+                t.exec(
+                    "INSERT INTO upload_part (upload_id, start, length, object_key) VALUES ($1, $2, $3, $4)",
+                    &[
+                        id.to_string().into(),
+                        (from as i64).into(),
+                        (to.saturating_sub(from) as i64).into(),
+                        object_key.into(),
+                    ],
+                )?;
+            }
+            Ok(moved)
         })
+    }
+
+    /// The committed chunks of an upload in order: (start, length, object key).
+    pub fn upload_parts(&self, id: Uuid) -> Result<Vec<(u64, u64, String)>, StoreError> {
+        let rows = self.tx(|t| {
+            t.query(
+                "SELECT start, length, object_key FROM upload_part WHERE upload_id = $1 ORDER BY start",
+                &[id.to_string().into()],
+            )
+            .map_err(StoreError::from)
+        })?;
+        rows.iter()
+            .map(|r| Ok((r.int(0)? as u64, r.int(1)? as u64, r.str(2)?)))
+            .collect()
     }
 
     /// Records a verified photo, delivered by the upload's device, and closes the upload.
@@ -1699,6 +1734,10 @@ impl Store {
             t.exec(
                 "UPDATE upload SET upload_offset = length, completed_at = $1, updated_at = $1 WHERE id = $2",
                 &[at.clone().into(), id.to_string().into()],
+            )?;
+            t.exec(
+                "DELETE FROM upload_part WHERE upload_id = $1",
+                &[id.to_string().into()],
             )?;
             Ok(())
         })
@@ -1727,7 +1766,7 @@ impl Store {
         })
     }
 
-    /// Every unfinished upload (whose partial file the sweep must keep).
+    /// Every unfinished upload (whose chunks the sweep must keep).
     pub fn open_uploads(&self) -> Result<std::collections::HashSet<Uuid>, StoreError> {
         let rows = self.tx(|t| {
             t.query("SELECT id FROM upload WHERE completed_at IS NULL", &[])

@@ -1,13 +1,19 @@
 //! Photo uploads over tus 1.0 (core, creation, checksum with sha256, termination).
 //!
-//! Partial data lives in `uploads/<id>` on local disk. A chunk is written as it arrives
-//! and counts whole-chunk-or-nothing: checked and fsynced before the offset moves in
-//! the database; a stale tail left by a crash or a cut connection is cut off on the next
-//! PATCH. When the offset reaches the length the file is hashed in small pieces: equal
-//! to the declared SHA-256 it is copied (streamed) to the blob store as
-//! `photos/<sha256>`, otherwise the upload is discarded. No upload is held in memory
-//! whole. Unfinished uploads are capped per device and expired by a sweep
-//! ([`UploadLimits`], [`sweep_uploads`]).
+//! Partial data lives in the blob store (local files or S3, [`crate::blobs`]), each
+//! chunk its own object `uploads/<id>/<start>-<nonce>`, so any replica of the server
+//! can resume an upload another one started. A chunk is streamed into its object as it
+//! arrives and counts whole-chunk-or-nothing: once the object is written (and its
+//! checksum matched), the offset moves in the database by compare-and-set together with
+//! a row naming the object (`upload_part`). A request that loses that race (another
+//! PATCH at the same offset, here or on another replica) deletes its object and answers
+//! 409; an object left by a replica killed mid-chunk is never a part, and is deleted
+//! with the upload's other objects when it completes, is deleted or expires.
+//! When the offset reaches the length the parts are streamed, in order, through
+//! SHA-256 into `photos/<sha256>` (a multipart write for large photos): equal to the
+//! declared hash the write is completed, otherwise aborted and the upload discarded.
+//! No upload is held in memory whole. Unfinished uploads are capped per device and
+//! expired by a sweep ([`UploadLimits`], [`sweep_uploads`]).
 
 use crate::http::{ApiError, AppState};
 use crate::store::{Caller, Upload};
@@ -20,11 +26,12 @@ use base64::Engine;
 use futures::StreamExt;
 use gridwalk_protocol::tus::{parse_metadata, SHA256_METADATA_KEY, TUS_EXTENSIONS, TUS_VERSION};
 use gridwalk_protocol::{is_sha256_hex, ProblemCode, MAX_CHUNK_BYTES, MAX_PHOTO_BYTES};
+use object_store::path::Path as ObjectPath;
+use object_store::ObjectStore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tower_http::set_header::SetResponseHeaderLayer;
 use uuid::Uuid;
 
@@ -75,12 +82,60 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::new(ProblemCode::NotFound, "no such upload"))
 }
 
-fn staging_path(s: &AppState, id: Uuid) -> PathBuf {
-    s.uploads_dir.join(id.to_string())
+/// The folder of an upload's chunk objects.
+fn upload_prefix(id: Uuid) -> ObjectPath {
+    ObjectPath::from(format!("uploads/{id}"))
 }
 
-fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> ApiError + '_ {
-    move |e| ApiError::internal(format!("{what}: {e}"))
+/// A new object for the chunk starting at `start` (zero-padded, so listings sort by
+/// offset; the nonce keeps two writers of the same offset apart).
+fn chunk_key(id: Uuid, start: u64) -> ObjectPath {
+    ObjectPath::from(format!(
+        "uploads/{id}/{start:020}-{}",
+        Uuid::new_v4().simple()
+    ))
+}
+
+fn blob_err(what: &str) -> impl FnOnce(object_store::Error) -> ApiError + '_ {
+    move |e| ApiError::internal(format!("blob store, {what}: {e}"))
+}
+
+/// On a local blob store, fsyncs the file of `key` and its directory, so that what the
+/// database is about to count survives a power cut (S3 acknowledges durable writes).
+async fn sync_local(s: &AppState, key: &ObjectPath) -> Result<(), ApiError> {
+    let Some(root) = s.blob_dir.clone() else {
+        return Ok(());
+    };
+    let path = root.join(key.as_ref());
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::File::open(&path)?.sync_all()?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::internal(format!("fsync {key}: {e}")))
+}
+
+/// Deletes every object under `uploads/<id>/` (parts, and chunks that never became
+/// one); best effort, the sweep retries what is left.
+async fn delete_upload_objects(blobs: &dyn ObjectStore, id: Uuid) -> usize {
+    let prefix = upload_prefix(id);
+    let keys: Vec<ObjectPath> = blobs
+        .list(Some(&prefix))
+        .filter_map(|m| async move { m.ok().map(|m| m.location) })
+        .collect()
+        .await;
+    let mut deleted = 0;
+    for key in keys {
+        match blobs.delete(&key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,
+            Err(e) => tracing::warn!(%key, "cannot delete upload chunk: {e}"),
+        }
+    }
+    deleted
 }
 
 async fn options() -> Response {
@@ -304,7 +359,7 @@ async fn receive_chunk(
     // Authorise first: only an upload of this device gets a lock entry.
     load(s, caller.clone(), id).await?;
     let _guard = s.upload_locks.lock(id).await;
-    let upload = load(s, caller, id).await?;
+    let upload = load(s, caller.clone(), id).await?;
     if upload.completed {
         return if claimed == upload.length {
             Ok(offset_response(upload.length))
@@ -320,23 +375,58 @@ async fn receive_chunk(
     if claimed != upload.offset {
         return Err(offset_mismatch(upload.offset, claimed));
     }
-    let path = staging_path(s, id);
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(&path)
+    // The chunk is streamed into its own object as it arrives (at most one buffer of
+    // CHUNK_BUFFER held) and counts only once whole and checked: the offset moves
+    // after that, so a chunk cut short or refused is never part of the upload.
+    let key = chunk_key(id, upload.offset);
+    let mut writer = object_store::buffered::BufWriter::with_capacity(
+        s.blobs.clone(),
+        key.clone(),
+        CHUNK_BUFFER,
+    );
+    let received = match write_chunk(&upload, checksum, body, &mut writer).await {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = writer.abort().await;
+            return Err(e);
+        }
+    };
+    if received == 0 {
+        let _ = writer.abort().await;
+        return Ok(offset_response(upload.offset));
+    }
+    writer
+        .shutdown()
         .await
-        .map_err(io_err("open upload file"))?;
-    file.set_len(upload.offset)
-        .await
-        .map_err(io_err("trim upload file"))?;
-    file.seek(std::io::SeekFrom::Start(upload.offset))
-        .await
-        .map_err(io_err("seek upload file"))?;
-    // The chunk goes to disk as it arrives (no chunk held in memory) and counts only once
-    // whole, checked and synced: the offset moves after that, so a chunk cut short or
-    // refused leaves a tail the next PATCH cuts off.
+        .map_err(|e| ApiError::internal(format!("blob store, writing the chunk: {e}")))?;
+    sync_local(s, &key).await?;
+    let new_offset = upload.offset + received;
+    let from = upload.offset;
+    let part = key.to_string();
+    if !s
+        .run(move |st| st.advance_upload(id, from, new_offset, &part))
+        .await?
+    {
+        // Another request (maybe on another replica) moved the upload first: this
+        // chunk is not part of it.
+        let _ = s.blobs.delete(&key).await;
+        let now = load(s, caller, id).await.map(|u| u.offset).unwrap_or(from);
+        return Err(offset_mismatch(now, claimed));
+    }
+    if new_offset == upload.length {
+        finish(s, &upload).await?;
+    }
+    Ok(offset_response(new_offset))
+}
+
+/// Streams a PATCH body into `writer`, checking the chunk's limits and its
+/// `Upload-Checksum`; the number of bytes written.
+async fn write_chunk(
+    upload: &Upload,
+    checksum: Option<Vec<u8>>,
+    body: &mut ChunkStream,
+    writer: &mut object_store::buffered::BufWriter,
+) -> Result<u64, ApiError> {
     let mut received: u64 = 0;
     let mut hasher = checksum.as_ref().map(|_| Sha256::new());
     while let Some(frame) = body.next().await {
@@ -366,34 +456,20 @@ async fn receive_chunk(
         if let Some(h) = hasher.as_mut() {
             h.update(&data);
         }
-        file.write_all(&data)
+        writer
+            .put(data)
             .await
-            .map_err(io_err("write upload file"))?;
+            .map_err(blob_err("writing the chunk"))?;
     }
     if let (Some(expected), Some(h)) = (checksum, hasher) {
         if h.finalize().as_slice() != expected.as_slice() {
-            let _ = file.set_len(upload.offset).await;
             return Err(ApiError::new(
                 ProblemCode::ChecksumMismatch,
                 "the chunk's SHA-256 differs; nothing was stored",
             ));
         }
     }
-    file.sync_data().await.map_err(io_err("sync upload file"))?;
-    drop(file);
-    let new_offset = upload.offset + received;
-    let from = upload.offset;
-    if received > 0
-        && !s
-            .run(move |st| st.advance_upload(id, from, new_offset))
-            .await?
-    {
-        return Err(offset_mismatch(from, claimed));
-    }
-    if new_offset == upload.length {
-        finish(s, &upload).await?;
-    }
-    Ok(offset_response(new_offset))
+    Ok(received)
 }
 
 fn offset_mismatch(server: u64, claimed: u64) -> ApiError {
@@ -409,24 +485,66 @@ fn offset_mismatch(server: u64, claimed: u64) -> ApiError {
 const WHOLE_PUT_MAX: u64 = 8 * 1024 * 1024;
 /// Part size of a multipart blob write (S3's minimum).
 const PART_BYTES: usize = 5 * 1024 * 1024;
-/// Read buffer for hashing and copying a staged upload.
-const READ_BUF: usize = 256 * 1024;
+/// A chunk up to this size is written to its object in one `put`; a larger one in
+/// parts of this size (S3's minimum part size).
+const CHUNK_BUFFER: usize = PART_BYTES;
 
-/// The SHA-256 (hex) and size of a file, read in small pieces.
-async fn hash_file(path: &std::path::Path) -> Result<(String, u64), ApiError> {
-    let mut f = tokio::fs::File::open(path)
-        .await
-        .map_err(io_err("open upload file"))?;
+/// Where the verified bytes go while the parts are read.
+enum Sink {
+    /// The photo is held already: only hash.
+    None,
+    /// Small: gathered, then put once the hash matched.
+    Whole(Vec<u8>),
+    /// Large: written in parts, completed once the hash matched, else aborted.
+    Parts(object_store::WriteMultipart),
+}
+
+/// Reads an upload's parts in order through SHA-256 into `sink`: the hex digest and
+/// the size. The parts must cover the upload from byte 0 without gaps.
+async fn hash_parts(
+    s: &AppState,
+    upload: &Upload,
+    sink: &mut Sink,
+) -> Result<(String, u64), ApiError> {
+    let id = upload.id;
+    let parts = s.run(move |st| st.upload_parts(id)).await?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; READ_BUF];
     let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf).await.map_err(io_err("read upload file"))?;
-        if n == 0 {
-            break;
+    for (start, length, key) in parts {
+        if start != size {
+            return Err(ApiError::internal(format!(
+                "upload {id}: part at {start}, expected one at {size}"
+            )));
         }
-        hasher.update(&buf[..n]);
-        size += n as u64;
+        let key = ObjectPath::from(key);
+        let mut stream = s
+            .blobs
+            .get(&key)
+            .await
+            .map_err(blob_err("reading a chunk"))?
+            .into_stream();
+        let mut read = 0u64;
+        while let Some(data) = stream.next().await {
+            let data = data.map_err(blob_err("reading a chunk"))?;
+            read += data.len() as u64;
+            hasher.update(&data);
+            match sink {
+                Sink::None => {}
+                Sink::Whole(buf) => buf.extend_from_slice(&data),
+                Sink::Parts(w) => {
+                    w.wait_for_capacity(1)
+                        .await
+                        .map_err(blob_err("writing the photo"))?;
+                    w.write(&data);
+                }
+            }
+        }
+        if read != length {
+            return Err(ApiError::internal(format!(
+                "upload {id}: chunk {key} holds {read} bytes, {length} were received"
+            )));
+        }
+        size += length;
     }
     let hex = hasher
         .finalize()
@@ -436,57 +554,45 @@ async fn hash_file(path: &std::path::Path) -> Result<(String, u64), ApiError> {
     Ok((hex, size))
 }
 
-/// Copies a staged file into the blob store without holding it in memory (one part
-/// in flight at a time).
-async fn store_blob(
-    s: &AppState,
-    path: &std::path::Path,
-    key: &object_store::path::Path,
-    size: u64,
-) -> Result<(), ApiError> {
-    let blob_err = |e: object_store::Error| ApiError::internal(format!("blob store: {e}"));
-    if size <= WHOLE_PUT_MAX {
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(io_err("read upload file"))?;
-        s.blobs.put(key, bytes.into()).await.map_err(blob_err)?;
-        return Ok(());
-    }
-    let upload = s.blobs.put_multipart(key).await.map_err(blob_err)?;
-    let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-    let mut f = tokio::fs::File::open(path)
-        .await
-        .map_err(io_err("open upload file"))?;
-    let mut buf = vec![0u8; READ_BUF];
-    loop {
-        let n = match f.read(&mut buf).await {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = writer.abort().await;
-                return Err(io_err("read upload file")(e));
-            }
-        };
-        if n == 0 {
-            break;
-        }
-        if let Err(e) = writer.wait_for_capacity(1).await {
-            return Err(blob_err(e));
-        }
-        writer.write(&buf[..n]);
-    }
-    writer.finish().await.map_err(blob_err)?;
-    Ok(())
-}
-
-/// Verifies a fully received upload and moves it into the blob store (unless the
-/// same bytes are held already), streaming: no upload is ever read whole into memory.
+/// Verifies a fully received upload and moves it into the blob store as
+/// `photos/<sha256>` (unless the same bytes are held already), streaming the parts
+/// through the hash once: no upload is ever read whole into memory, and the photo
+/// becomes visible only when its hash matched.
 async fn finish(s: &AppState, upload: &Upload) -> Result<(), ApiError> {
-    let path = staging_path(s, upload.id);
-    let (actual, size) = hash_file(&path).await?;
     let id = upload.id;
+    let sha = upload.sha256.clone();
+    let held = s.run(move |st| st.blob_held(&sha)).await?;
+    let key = ObjectPath::from(format!("photos/{}", upload.sha256));
+    let mut sink = if held {
+        Sink::None
+    } else if upload.length <= WHOLE_PUT_MAX {
+        Sink::Whole(Vec::with_capacity(upload.length as usize))
+    } else {
+        let multipart = s
+            .blobs
+            .put_multipart(&key)
+            .await
+            .map_err(blob_err("writing the photo"))?;
+        Sink::Parts(object_store::WriteMultipart::new_with_chunk_size(
+            multipart, PART_BYTES,
+        ))
+    };
+    let hashed = hash_parts(s, upload, &mut sink).await;
+    let (actual, size) = match hashed {
+        Ok(v) => v,
+        Err(e) => {
+            if let Sink::Parts(w) = sink {
+                let _ = w.abort().await;
+            }
+            return Err(e);
+        }
+    };
     if actual != upload.sha256 || size != upload.length {
-        let _ = tokio::fs::remove_file(&path).await;
+        if let Sink::Parts(w) = sink {
+            let _ = w.abort().await;
+        }
         s.run(move |st| st.delete_upload(id)).await?;
+        delete_upload_objects(s.blobs.as_ref(), id).await;
         tracing::warn!(upload = %id, declared = %upload.sha256, %actual, "upload discarded: hash mismatch");
         return Err(ApiError::new(
             ProblemCode::PhotoHashMismatch,
@@ -496,16 +602,25 @@ async fn finish(s: &AppState, upload: &Upload) -> Result<(), ApiError> {
             ),
         ));
     }
-    let sha = actual.clone();
-    let held = s.run(move |st| st.blob_held(&sha)).await?;
+    match sink {
+        Sink::None => {}
+        Sink::Whole(buf) => {
+            s.blobs
+                .put(&key, buf.into())
+                .await
+                .map_err(blob_err("writing the photo"))?;
+        }
+        Sink::Parts(w) => {
+            w.finish().await.map_err(blob_err("writing the photo"))?;
+        }
+    }
     if !held {
-        let key = object_store::path::Path::from(format!("photos/{actual}"));
-        store_blob(s, &path, &key, size).await?;
+        sync_local(s, &key).await?;
     }
     let sha = actual.clone();
     s.run(move |st| st.complete_upload(id, &sha, size)).await?;
     s.metrics.observe_photo(size);
-    let _ = tokio::fs::remove_file(&path).await;
+    delete_upload_objects(s.blobs.as_ref(), id).await;
     tracing::info!(upload = %id, sha256 = %actual, size, "photo verified");
     Ok(())
 }
@@ -524,7 +639,7 @@ async fn terminate(
     let upload = load(&s, caller, id).await?;
     let id = upload.id;
     s.run(move |st| st.delete_upload(id)).await?;
-    let _ = tokio::fs::remove_file(staging_path(&s, id)).await;
+    delete_upload_objects(s.blobs.as_ref(), id).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -630,14 +745,15 @@ impl Drop for UploadGuard {
 /// What one sweep removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
-    /// Unfinished uploads expired (row and partial file).
+    /// Unfinished uploads expired (row and chunks).
     pub expired: usize,
-    /// Partial files no unfinished upload owns (left by a crash or an older version).
+    /// Uploads no longer open whose chunk objects were left (by a crash, a replica
+    /// killed mid-chunk, or a request that lost a race) and are now removed.
     pub orphan_files: usize,
 }
 
-/// Deletes unfinished uploads idle for longer than `expire_after`, and partial files no
-/// unfinished upload owns. An upload being written now is left alone.
+/// Deletes unfinished uploads idle for longer than `expire_after`, and chunk objects
+/// no unfinished upload owns. An upload being written now is left alone.
 pub async fn sweep_uploads(s: &AppState) -> Result<SweepReport, ApiError> {
     let mut report = SweepReport::default();
     let expire =
@@ -653,32 +769,32 @@ pub async fn sweep_uploads(s: &AppState) -> Result<SweepReport, ApiError> {
         if !s.run(move |st| st.delete_stale_upload(id, before)).await? {
             continue;
         }
-        let _ = tokio::fs::remove_file(staging_path(s, id)).await;
+        delete_upload_objects(s.blobs.as_ref(), id).await;
         tracing::info!(upload = %id, "stale upload expired");
         report.expired += 1;
     }
     s.upload_locks.prune();
-    // Files first, then the open uploads: a file listed already had its row by then.
-    let mut files = Vec::new();
-    let mut dir = tokio::fs::read_dir(&s.uploads_dir)
+    // Objects first, then the open uploads: an upload whose chunk is listed already
+    // had its row by then. Chunks of open uploads are left alone (one being written on
+    // another replica may be about to become a part).
+    let listing = s
+        .blobs
+        .list_with_delimiter(Some(&ObjectPath::from("uploads")))
         .await
-        .map_err(io_err("list uploads"))?;
-    while let Some(entry) = dir.next_entry().await.map_err(io_err("list uploads"))? {
-        if let Some(id) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| Uuid::parse_str(n).ok())
-        {
-            files.push(id);
-        }
-    }
+        .map_err(blob_err("listing uploads"))?;
+    let folders: Vec<Uuid> = listing
+        .common_prefixes
+        .iter()
+        .filter_map(|p| p.filename().and_then(|n| Uuid::parse_str(n).ok()))
+        .collect();
     let open = s.run(|st| st.open_uploads()).await?;
-    for id in files.into_iter().filter(|id| !open.contains(id)) {
+    for id in folders.into_iter().filter(|id| !open.contains(id)) {
         let Some(_guard) = s.upload_locks.try_lock(id) else {
             continue;
         };
-        if tokio::fs::remove_file(staging_path(s, id)).await.is_ok() {
-            tracing::info!(upload = %id, "orphan upload file removed");
+        let n = delete_upload_objects(s.blobs.as_ref(), id).await;
+        if n > 0 {
+            tracing::info!(upload = %id, objects = n, "orphan upload chunks removed");
             report.orphan_files += 1;
         }
     }

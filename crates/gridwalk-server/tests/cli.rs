@@ -244,3 +244,34 @@ async fn admin_commands_work_on_the_data_directory_while_the_server_runs() {
     let status = server.wait().expect("wait");
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 }
+
+/// `--blob-url` (and `GRIDWALK_BLOB_URL`) is checked before any command runs: a scheme
+/// other than s3:// and file://, a bad bucket name or a relative file URL is refused
+/// with what to write instead; a file URL names the photo directory.
+#[test]
+fn a_bad_blob_url_is_refused_before_the_command_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for bad in [
+        "gs://bucket/p",
+        "s3://Bad_Bucket",
+        "file://relative",
+        "s3://b/../x",
+    ] {
+        let out = cmd(dir.path(), &["--blob-url", bad, "admin", "devices"]);
+        assert!(!out.status.success(), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("blob URL"), "{bad}: {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["admin", "devices"])
+        .env("GRIDWALK_BLOB_URL", "ftp://x")
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "the variable is read too");
+    let photos = dir.path().join("elsewhere");
+    let url = format!("file://{}", photos.display());
+    ok(cmd(dir.path(), &["--blob-url", &url, "admin", "devices"]));
+    assert!(photos.is_dir(), "a local blob directory is created");
+}

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod moto;
+
 use gridwalk_core::Uscc;
 use gridwalk_protocol::{EnrollRequest, EnrollResponse, RecordEnvelope, RecordKind, Role};
 use gridwalk_server::register::{self, RegisterFile};
