@@ -10,7 +10,9 @@
 //!
 //! Environment: `GRIDWALK_BENCH_RECORDS` (default 1000), `GRIDWALK_BENCH_BATCHES`
 //! (default `1,10,100,500`), `GRIDWALK_BENCH_REPS` (default 3), `GRIDWALK_BENCH_DB=sqlite`
-//! (SQLite only, e.g. under `perf record`).
+//! (SQLite only, e.g. under `perf record`) or `postgres` (PostgreSQL only),
+//! `GRIDWALK_BENCH_DEVICES` (default 1): that many devices push at once, each its share
+//! of the records in sequential batches (the rate is all records over the wall time).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -43,8 +45,38 @@ struct Run {
     gzip_bytes: usize,
 }
 
-/// Pushes `records` inspections from a new device in batches of `batch`.
-async fn run_once(h: &Harness, records: usize, batch: usize) -> Run {
+/// Pushes `records` inspections from `devices` new devices at once, each its share in
+/// sequential batches of `batch`.
+async fn run_many(h: &Harness, records: usize, batch: usize, devices: usize) -> Run {
+    let devices = devices.clamp(1, records.max(1));
+    let mut prepared = Vec::new();
+    for d in 0..devices {
+        let share = records / devices + usize::from(d < records % devices);
+        prepared.push(prepare(h, share, batch).await);
+    }
+    let start = Instant::now();
+    let pushes = prepared.iter().map(|p| push_all(h, p));
+    let requests: usize = futures::future::join_all(pushes).await.into_iter().sum();
+    Run {
+        elapsed: start.elapsed(),
+        requests,
+        body_bytes: prepared.iter().map(|p| p.body_bytes).sum(),
+        gzip_bytes: prepared
+            .iter()
+            .map(|p| p.bodies.iter().map(Vec::len).sum::<usize>())
+            .sum(),
+    }
+}
+
+/// One device's gzipped push bodies, built before the clock starts.
+struct Prepared {
+    token: String,
+    bodies: Vec<Vec<u8>>,
+    body_bytes: usize,
+}
+
+/// Enrolls a new device and builds its `records` inspections in batches of `batch`.
+async fn prepare(h: &Harness, records: usize, batch: usize) -> Prepared {
     let dev = h.enroll("grid-east").await;
     let uscc = uscc_here();
     let envelopes: Vec<_> = (1..=records as u64)
@@ -62,14 +94,21 @@ async fn run_once(h: &Harness, records: usize, batch: usize) -> Run {
             gzip(&json)
         })
         .collect();
-    let gzip_bytes = bodies.iter().map(Vec::len).sum();
+    Prepared {
+        token: dev.token,
+        bodies,
+        body_bytes,
+    }
+}
+
+/// Pushes a device's bodies one after the other; returns the number of requests.
+async fn push_all(h: &Harness, p: &Prepared) -> usize {
     let url = h.url("/v1/sync/push");
-    let start = Instant::now();
-    for (i, body) in bodies.iter().enumerate() {
+    for (i, body) in p.bodies.iter().enumerate() {
         let resp = h
             .http
             .post(&url)
-            .bearer_auth(&dev.token)
+            .bearer_auth(&p.token)
             .header("Content-Type", "application/json")
             .header("Content-Encoding", "gzip")
             .body(body.clone())
@@ -85,16 +124,11 @@ async fn run_once(h: &Harness, records: usize, batch: usize) -> Run {
             "batch {i}: {v}"
         );
     }
-    Run {
-        elapsed: start.elapsed(),
-        requests: bodies.len(),
-        body_bytes,
-        gzip_bytes,
-    }
+    p.bodies.len()
 }
 
 /// Measures every batch size on one database; `false` if the database is unavailable.
-async fn bench_db(db: Db, records: usize, reps: usize) -> bool {
+async fn bench_db(db: Db, records: usize, reps: usize, devices: usize) -> bool {
     let name = match db {
         Db::Sqlite => "SQLite",
         Db::Postgres => "PostgreSQL",
@@ -107,7 +141,7 @@ async fn bench_db(db: Db, records: usize, reps: usize) -> bool {
         };
         let mut runs = Vec::new();
         for _ in 0..reps.max(1) {
-            runs.push(run_once(&h, records, batch).await);
+            runs.push(run_many(&h, records, batch, devices).await);
         }
         runs.sort_by_key(|r| r.elapsed);
         let median = &runs[runs.len() / 2];
@@ -131,6 +165,8 @@ fn main() {
     // `cargo bench` passes `--bench`; this harness-less bench has no options of its own.
     let records = env_num("GRIDWALK_BENCH_RECORDS", 1000);
     let reps = env_num("GRIDWALK_BENCH_REPS", 3);
+    let devices = env_num("GRIDWALK_BENCH_DEVICES", 1).max(1);
+    let only = std::env::var("GRIDWALK_BENCH_DB").unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -139,8 +175,8 @@ fn main() {
     let sample = inspection_envelope(1, &uscc_here(), &fake_photos(1));
     println!(
         "ingest: {records} spot-check inspections per run, 20 answers and 3 photo hashes each \
-         (payload {} B canonical JSON), one device, sequential batches, gzip both ways; \
-         median of {reps} runs",
+         (payload {} B canonical JSON), {devices} device(s) at once, each pushing sequential \
+         batches, gzip both ways; median of {reps} runs",
         thousands(sample.payload.len() as u64)
     );
     println!(
@@ -155,13 +191,15 @@ fn main() {
         "JSON B/rec",
         "gzip B/rec"
     );
-    rt.block_on(bench_db(Db::Sqlite, records, reps));
-    if std::env::var("GRIDWALK_BENCH_DB").is_ok_and(|d| d == "sqlite") {
+    if only != "postgres" {
+        rt.block_on(bench_db(Db::Sqlite, records, reps, devices));
+    }
+    if only == "sqlite" {
         return;
     }
     // PostgreSQL in its own task: a start-up failure (a panic in the harness) is
     // reported and skipped instead of ending the bench.
-    let pg = rt.block_on(rt.spawn(bench_db(Db::Postgres, records, reps)));
+    let pg = rt.block_on(rt.spawn(bench_db(Db::Postgres, records, reps, devices)));
     if let Err(e) = pg {
         println!("PostgreSQL: skipped: it could not be started: {e}");
     }
