@@ -6,6 +6,7 @@
 use crate::error::StoreError;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// A value bound to or read from SQL.
@@ -169,7 +170,13 @@ pub trait Backend: Send + Sync {
     /// Which dialect (only migrations differ).
     fn dialect(&self) -> Dialect;
     /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
+    /// `f` may run more than once (PostgreSQL runs a transaction it aborted as a deadlock
+    /// victim again), so it must keep its effects inside the transaction.
     fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError>;
+    /// What was sent to the database so far, where the backend counts it (PostgreSQL).
+    fn stats(&self) -> Option<DbStats> {
+        None
+    }
 }
 
 /// The body of a transaction.
@@ -598,6 +605,26 @@ pub struct PgBackend {
     pool: Mutex<PoolState>,
     /// Signalled when a connection is returned or closed.
     freed: std::sync::Condvar,
+    stats: PgStats,
+}
+
+/// What the backend sent PostgreSQL since it started (for profiling the cost per record).
+#[derive(Debug, Default)]
+struct PgStats {
+    transactions: AtomicU64,
+    statements: AtomicU64,
+    prepared: AtomicU64,
+}
+
+/// Counts of what a backend sent its database since it started: each a round trip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DbStats {
+    /// Transactions begun (each also a BEGIN and a COMMIT or ROLLBACK).
+    pub transactions: u64,
+    /// Statements run inside them.
+    pub statements: u64,
+    /// Statements prepared (the first use of each on a connection).
+    pub prepared: u64,
 }
 
 /// The pool's connections that are not in use, and how many are open in all.
@@ -722,6 +749,7 @@ impl PgBackend {
                 open: 1,
             }),
             freed: std::sync::Condvar::new(),
+            stats: PgStats::default(),
         };
         backend.migrate()?;
         Ok(backend)
@@ -806,6 +834,7 @@ impl PgBackend {
 struct PgTx<'a, 'b> {
     tx: postgres::Transaction<'b>,
     statements: &'a mut HashMap<String, postgres::Statement>,
+    stats: &'a PgStats,
 }
 
 impl PgTx<'_, '_> {
@@ -815,6 +844,7 @@ impl PgTx<'_, '_> {
             return Ok(st.clone());
         }
         let st = self.tx.prepare(sql)?;
+        self.stats.prepared.fetch_add(1, Ordering::Relaxed);
         self.statements.insert(sql.to_string(), st.clone());
         Ok(st)
     }
@@ -877,6 +907,7 @@ fn from_pg(row: &postgres::Row) -> Result<Row, DbError> {
 impl Tx for PgTx<'_, '_> {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError> {
         let st = self.statement(sql)?;
+        self.stats.statements.fetch_add(1, Ordering::Relaxed);
         let p: Vec<PgVal> = params.iter().map(PgVal).collect();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = p
             .iter()
@@ -887,6 +918,7 @@ impl Tx for PgTx<'_, '_> {
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
         let st = self.statement(sql)?;
+        self.stats.statements.fetch_add(1, Ordering::Relaxed);
         let p: Vec<PgVal> = params.iter().map(PgVal).collect();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = p
             .iter()
@@ -903,6 +935,7 @@ impl Tx for PgTx<'_, '_> {
     ) -> Result<(), StoreError> {
         use postgres::fallible_iterator::FallibleIterator;
         let st = self.statement(sql)?;
+        self.stats.statements.fetch_add(1, Ordering::Relaxed);
         let p: Vec<PgVal> = params.iter().map(PgVal).collect();
         // Rows are decoded as they arrive from the socket, not gathered first.
         let mut rows = self.tx.query_raw(&st, p.iter()).map_err(DbError::from)?;
@@ -918,17 +951,26 @@ impl Backend for PgBackend {
         Dialect::Postgres
     }
 
+    fn stats(&self) -> Option<DbStats> {
+        Some(DbStats {
+            transactions: self.stats.transactions.load(Ordering::Relaxed),
+            statements: self.stats.statements.load(Ordering::Relaxed),
+            prepared: self.stats.prepared.load(Ordering::Relaxed),
+        })
+    }
+
     fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError> {
         let mut lease = self.checkout()?;
         let mut attempt = 1;
         loop {
-            let outcome = match run_transaction(lease.conn()?, f) {
+            let outcome = match run_transaction(lease.conn()?, &self.stats, f) {
                 Err(TxFailure::Begin(e)) => {
                     // A connection PostgreSQL dropped is only noticed when used. BEGIN
                     // failed, so nothing of `f` has run: connect again and run it once more.
                     tracing::warn!(error = %e, "database connection lost; reconnecting");
                     lease.replace()?;
-                    run_transaction(lease.conn()?, f).map_err(TxFailure::into_store_error)
+                    run_transaction(lease.conn()?, &self.stats, f)
+                        .map_err(TxFailure::into_store_error)
                 }
                 other => other.map_err(TxFailure::into_store_error),
             };
@@ -966,10 +1008,15 @@ impl TxFailure {
 }
 
 /// Runs `f` in one transaction on `conn`.
-fn run_transaction(conn: &mut PgConn, f: TxFn<'_>) -> Result<(), TxFailure> {
+fn run_transaction(conn: &mut PgConn, stats: &PgStats, f: TxFn<'_>) -> Result<(), TxFailure> {
     let PgConn { client, statements } = conn;
     let tx = client.transaction().map_err(TxFailure::Begin)?;
-    let mut pg = PgTx { tx, statements };
+    stats.transactions.fetch_add(1, Ordering::Relaxed);
+    let mut pg = PgTx {
+        tx,
+        statements,
+        stats,
+    };
     let outcome = match f(&mut pg) {
         Ok(()) => pg.tx.commit().map_err(|e| StoreError::Db(e.into())),
         Err(e) => Err(e), // dropped = rolled back

@@ -1,8 +1,10 @@
 //! PostgreSQL on a pool of connections: concurrent writers and the pull change log.
 
 mod common;
+#[path = "../benches/support/mod.rs"]
+mod support;
 
-use common::{created_hazard, pull_all, Db, Harness};
+use common::{created_hazard, pull_all, uscc_here, Db, Harness};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -118,4 +120,45 @@ async fn a_reader_pulling_during_concurrent_pushes_skips_no_change() {
         Ok(h) => h.stop().await,
         Err(_) => panic!("the harness is still shared"),
     }
+}
+
+/// The cost of a pushed inspection on PostgreSQL in round trips (what bounds ingest on
+/// one connection): the bench's inspection (20 answers, 3 photos) pushed in one batch.
+/// Printed for the profile in docs/server.md; the bound catches a statement added per
+/// record by accident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_inspection_costs_a_bounded_number_of_statements() {
+    let Some(h) = Harness::start(Db::Postgres).await else {
+        eprintln!("SKIPPED: PostgreSQL binaries are not installed");
+        return;
+    };
+    const RECORDS: u64 = 100;
+    let dev = h.enroll("grid-east").await;
+    let uscc = uscc_here();
+    let batch: Vec<_> = (1..=RECORDS)
+        .map(|seq| support::inspection_envelope(seq, &uscc, &support::fake_photos(seq)))
+        .collect();
+    // A first push prepares the statements on the connection it runs on.
+    let (s, body) = h.push(&dev.token, &batch[..1]).await;
+    assert_eq!(s, 200, "{body}");
+    let before = h
+        .store
+        .db_stats()
+        .expect("PostgreSQL counts its statements");
+    let (s, body) = h.push(&dev.token, &batch[1..]).await;
+    assert_eq!(s, 200, "{body}");
+    for r in body["results"].as_array().expect("results") {
+        assert_eq!(r["status"], "accepted", "{body}");
+    }
+    let after = h.store.db_stats().expect("stats");
+    let per_record = (after.statements - before.statements) as f64 / (RECORDS - 1) as f64;
+    println!(
+        "push of {} inspections: {} transactions, {} statements ({per_record:.1} per record), {} prepared",
+        RECORDS - 1,
+        after.transactions - before.transactions,
+        after.statements - before.statements,
+        after.prepared - before.prepared,
+    );
+    assert!(per_record < 40.0, "{per_record} statements per record");
+    h.stop().await;
 }
