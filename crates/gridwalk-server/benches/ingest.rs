@@ -12,13 +12,17 @@
 //! (default `1,10,100,500`), `GRIDWALK_BENCH_REPS` (default 3), `GRIDWALK_BENCH_DB=sqlite`
 //! (SQLite only, e.g. under `perf record`) or `postgres` (PostgreSQL only),
 //! `GRIDWALK_BENCH_DEVICES` (default 1): that many devices push at once, each its share
-//! of the records in sequential batches (the rate is all records over the wall time).
+//! of the records in sequential batches (the rate is all records over the wall time),
+//! each inspecting an enterprise of its own (pushes for one enterprise take turns on its
+//! fact rows; `GRIDWALK_BENCH_ONE_ENTERPRISE=1` has them all inspect the same one),
+//! `GRIDWALK_TEST_DB_POOL_SIZE` (default 10): PostgreSQL connections (1 is the single
+//! connection the server had before its pool).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod support;
 
-use common::{uscc_here, Db, Harness};
+use common::{import_enterprises_csv, uscc, uscc_here, Db, Harness, VILLAGE};
 use gridwalk_protocol::PushRequest;
 use std::time::{Duration, Instant};
 use support::{fake_photos, gzip, inspection_envelope, thousands};
@@ -49,10 +53,11 @@ struct Run {
 /// sequential batches of `batch`.
 async fn run_many(h: &Harness, records: usize, batch: usize, devices: usize) -> Run {
     let devices = devices.clamp(1, records.max(1));
+    let enterprises = enterprises(h, devices).await;
     let mut prepared = Vec::new();
-    for d in 0..devices {
+    for (d, uscc) in enterprises.iter().enumerate() {
         let share = records / devices + usize::from(d < records % devices);
-        prepared.push(prepare(h, share, batch).await);
+        prepared.push(prepare(h, share, batch, uscc).await);
     }
     let start = Instant::now();
     let pushes = prepared.iter().map(|p| push_all(h, p));
@@ -75,12 +80,33 @@ struct Prepared {
     body_bytes: usize,
 }
 
-/// Enrolls a new device and builds its `records` inspections in batches of `batch`.
-async fn prepare(h: &Harness, records: usize, batch: usize) -> Prepared {
+/// The enterprise each of `devices` devices inspects: one for all with one device or
+/// `GRIDWALK_BENCH_ONE_ENTERPRISE=1`, else one each, in the grid worker's village
+/// (registered on first use).
+async fn enterprises(h: &Harness, devices: usize) -> Vec<String> {
+    if devices == 1 || std::env::var("GRIDWALK_BENCH_ONE_ENTERPRISE").is_ok_and(|v| v == "1") {
+        return vec![uscc_here(); devices];
+    }
+    let own: Vec<String> = (0..devices)
+        .map(|d| uscc(&format!("91320413MA1XW{:04}", d + 1)))
+        .collect();
+    let mut csv = format!(
+        "name,uscc,village_code,dust_types\n金坛东村木业有限公司,{},{VILLAGE},木粉\n",
+        uscc_here()
+    );
+    for (d, u) in own.iter().enumerate() {
+        csv.push_str(&format!("金坛东村木器厂{d},{u},{VILLAGE},木粉\n"));
+    }
+    import_enterprises_csv(h, csv).await;
+    own
+}
+
+/// Enrolls a new device and builds its `records` inspections of `uscc` in batches of
+/// `batch`.
+async fn prepare(h: &Harness, records: usize, batch: usize, uscc: &str) -> Prepared {
     let dev = h.enroll("grid-east").await;
-    let uscc = uscc_here();
     let envelopes: Vec<_> = (1..=records as u64)
-        .map(|seq| inspection_envelope(seq, &uscc, &fake_photos(seq)))
+        .map(|seq| inspection_envelope(seq, uscc, &fake_photos(seq)))
         .collect();
     let mut body_bytes = 0;
     let bodies: Vec<Vec<u8>> = envelopes

@@ -674,9 +674,11 @@ fn close_on_plain_thread(conns: Vec<PgConn>) {
 
 impl Drop for PgBackend {
     fn drop(&mut self) {
-        if let Ok(state) = self.pool.get_mut() {
-            close_on_plain_thread(std::mem::take(&mut state.idle));
-        }
+        let state = self
+            .pool
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        close_on_plain_thread(std::mem::take(&mut state.idle));
     }
 }
 
@@ -776,6 +778,14 @@ impl PgBackend {
         let mut state = self.lock();
         loop {
             if let Some(conn) = state.idle.pop() {
+                if conn.client.is_closed() {
+                    // Known to be gone (its socket closed while idle): not worth a BEGIN.
+                    state.open -= 1;
+                    drop(state);
+                    close_on_plain_thread(vec![conn]);
+                    state = self.lock();
+                    continue;
+                }
                 return Ok(Lease {
                     backend: self,
                     conn: Some(conn),

@@ -159,6 +159,6 @@ async fn a_pushed_inspection_costs_a_bounded_number_of_statements() {
         after.statements - before.statements,
         after.prepared - before.prepared,
     );
-    assert!(per_record < 40.0, "{per_record} statements per record");
+    assert!(per_record < 25.0, "{per_record} statements per record");
     h.stop().await;
 }
