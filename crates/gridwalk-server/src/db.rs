@@ -122,9 +122,7 @@ impl DbError {
             _ => false,
         }
     }
-}
 
-impl DbError {
     /// PostgreSQL rolled the transaction back as a deadlock victim or for a
     /// serialization failure: running it again may succeed.
     pub fn is_retryable(&self) -> bool {
