@@ -10,13 +10,19 @@
 //!
 //! Environment: `GRIDWALK_BENCH_RECORDS` (default 1000), `GRIDWALK_BENCH_BATCHES`
 //! (default `1,10,100,500`), `GRIDWALK_BENCH_REPS` (default 3), `GRIDWALK_BENCH_DB=sqlite`
-//! (SQLite only, e.g. under `perf record`).
+//! (SQLite only, e.g. under `perf record`) or `postgres` (PostgreSQL only),
+//! `GRIDWALK_BENCH_DEVICES` (default 1): that many devices push at once, each its share
+//! of the records in sequential batches (the rate is all records over the wall time),
+//! each inspecting an enterprise of its own (pushes for one enterprise take turns on its
+//! fact rows; `GRIDWALK_BENCH_ONE_ENTERPRISE=1` has them all inspect the same one),
+//! `GRIDWALK_TEST_DB_POOL_SIZE` (default 10): PostgreSQL connections (1 is the single
+//! connection the server had before its pool).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod support;
 
-use common::{uscc_here, Db, Harness};
+use common::{import_enterprises_csv, uscc, uscc_here, Db, Harness, VILLAGE};
 use gridwalk_protocol::PushRequest;
 use std::time::{Duration, Instant};
 use support::{fake_photos, gzip, inspection_envelope, thousands};
@@ -43,12 +49,64 @@ struct Run {
     gzip_bytes: usize,
 }
 
-/// Pushes `records` inspections from a new device in batches of `batch`.
-async fn run_once(h: &Harness, records: usize, batch: usize) -> Run {
+/// Pushes `records` inspections from `devices` new devices at once, each its share in
+/// sequential batches of `batch`.
+async fn run_many(h: &Harness, records: usize, batch: usize, devices: usize) -> Run {
+    let devices = devices.clamp(1, records.max(1));
+    let enterprises = enterprises(h, devices).await;
+    let mut prepared = Vec::new();
+    for (d, uscc) in enterprises.iter().enumerate() {
+        let share = records / devices + usize::from(d < records % devices);
+        prepared.push(prepare(h, share, batch, uscc).await);
+    }
+    let start = Instant::now();
+    let pushes = prepared.iter().map(|p| push_all(h, p));
+    let requests: usize = futures::future::join_all(pushes).await.into_iter().sum();
+    Run {
+        elapsed: start.elapsed(),
+        requests,
+        body_bytes: prepared.iter().map(|p| p.body_bytes).sum(),
+        gzip_bytes: prepared
+            .iter()
+            .map(|p| p.bodies.iter().map(Vec::len).sum::<usize>())
+            .sum(),
+    }
+}
+
+/// One device's gzipped push bodies, built before the clock starts.
+struct Prepared {
+    token: String,
+    bodies: Vec<Vec<u8>>,
+    body_bytes: usize,
+}
+
+/// The enterprise each of `devices` devices inspects: one for all with one device or
+/// `GRIDWALK_BENCH_ONE_ENTERPRISE=1`, else one each, in the grid worker's village
+/// (registered on first use).
+async fn enterprises(h: &Harness, devices: usize) -> Vec<String> {
+    if devices == 1 || std::env::var("GRIDWALK_BENCH_ONE_ENTERPRISE").is_ok_and(|v| v == "1") {
+        return vec![uscc_here(); devices];
+    }
+    let own: Vec<String> = (0..devices)
+        .map(|d| uscc(&format!("91320413MA1XW{:04}", d + 1)))
+        .collect();
+    let mut csv = format!(
+        "name,uscc,village_code,dust_types\n金坛东村木业有限公司,{},{VILLAGE},木粉\n",
+        uscc_here()
+    );
+    for (d, u) in own.iter().enumerate() {
+        csv.push_str(&format!("金坛东村木器厂{d},{u},{VILLAGE},木粉\n"));
+    }
+    import_enterprises_csv(h, csv).await;
+    own
+}
+
+/// Enrolls a new device and builds its `records` inspections of `uscc` in batches of
+/// `batch`.
+async fn prepare(h: &Harness, records: usize, batch: usize, uscc: &str) -> Prepared {
     let dev = h.enroll("grid-east").await;
-    let uscc = uscc_here();
     let envelopes: Vec<_> = (1..=records as u64)
-        .map(|seq| inspection_envelope(seq, &uscc, &fake_photos(seq)))
+        .map(|seq| inspection_envelope(seq, uscc, &fake_photos(seq)))
         .collect();
     let mut body_bytes = 0;
     let bodies: Vec<Vec<u8>> = envelopes
@@ -62,14 +120,21 @@ async fn run_once(h: &Harness, records: usize, batch: usize) -> Run {
             gzip(&json)
         })
         .collect();
-    let gzip_bytes = bodies.iter().map(Vec::len).sum();
+    Prepared {
+        token: dev.token,
+        bodies,
+        body_bytes,
+    }
+}
+
+/// Pushes a device's bodies one after the other; returns the number of requests.
+async fn push_all(h: &Harness, p: &Prepared) -> usize {
     let url = h.url("/v1/sync/push");
-    let start = Instant::now();
-    for (i, body) in bodies.iter().enumerate() {
+    for (i, body) in p.bodies.iter().enumerate() {
         let resp = h
             .http
             .post(&url)
-            .bearer_auth(&dev.token)
+            .bearer_auth(&p.token)
             .header("Content-Type", "application/json")
             .header("Content-Encoding", "gzip")
             .body(body.clone())
@@ -85,16 +150,11 @@ async fn run_once(h: &Harness, records: usize, batch: usize) -> Run {
             "batch {i}: {v}"
         );
     }
-    Run {
-        elapsed: start.elapsed(),
-        requests: bodies.len(),
-        body_bytes,
-        gzip_bytes,
-    }
+    p.bodies.len()
 }
 
 /// Measures every batch size on one database; `false` if the database is unavailable.
-async fn bench_db(db: Db, records: usize, reps: usize) -> bool {
+async fn bench_db(db: Db, records: usize, reps: usize, devices: usize) -> bool {
     let name = match db {
         Db::Sqlite => "SQLite",
         Db::Postgres => "PostgreSQL",
@@ -107,7 +167,7 @@ async fn bench_db(db: Db, records: usize, reps: usize) -> bool {
         };
         let mut runs = Vec::new();
         for _ in 0..reps.max(1) {
-            runs.push(run_once(&h, records, batch).await);
+            runs.push(run_many(&h, records, batch, devices).await);
         }
         runs.sort_by_key(|r| r.elapsed);
         let median = &runs[runs.len() / 2];
@@ -131,6 +191,8 @@ fn main() {
     // `cargo bench` passes `--bench`; this harness-less bench has no options of its own.
     let records = env_num("GRIDWALK_BENCH_RECORDS", 1000);
     let reps = env_num("GRIDWALK_BENCH_REPS", 3);
+    let devices = env_num("GRIDWALK_BENCH_DEVICES", 1).max(1);
+    let only = std::env::var("GRIDWALK_BENCH_DB").unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -139,8 +201,8 @@ fn main() {
     let sample = inspection_envelope(1, &uscc_here(), &fake_photos(1));
     println!(
         "ingest: {records} spot-check inspections per run, 20 answers and 3 photo hashes each \
-         (payload {} B canonical JSON), one device, sequential batches, gzip both ways; \
-         median of {reps} runs",
+         (payload {} B canonical JSON), {devices} device(s) at once, each pushing sequential \
+         batches, gzip both ways; median of {reps} runs",
         thousands(sample.payload.len() as u64)
     );
     println!(
@@ -155,13 +217,15 @@ fn main() {
         "JSON B/rec",
         "gzip B/rec"
     );
-    rt.block_on(bench_db(Db::Sqlite, records, reps));
-    if std::env::var("GRIDWALK_BENCH_DB").is_ok_and(|d| d == "sqlite") {
+    if only != "postgres" {
+        rt.block_on(bench_db(Db::Sqlite, records, reps, devices));
+    }
+    if only == "sqlite" {
         return;
     }
     // PostgreSQL in its own task: a start-up failure (a panic in the harness) is
     // reported and skipped instead of ending the bench.
-    let pg = rt.block_on(rt.spawn(bench_db(Db::Postgres, records, reps)));
+    let pg = rt.block_on(rt.spawn(bench_db(Db::Postgres, records, reps, devices)));
     if let Err(e) = pg {
         println!("PostgreSQL: skipped: it could not be started: {e}");
     }

@@ -6,6 +6,7 @@
 use crate::error::StoreError;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// A value bound to or read from SQL.
@@ -95,17 +96,21 @@ pub enum DbError {
     TooNew { found: i64, known: i64 },
     #[error("database connection lock poisoned")]
     Poisoned,
+    /// Every pooled connection stayed busy for this long.
+    #[error("no database connection became free within {0:?}")]
+    PoolTimeout(std::time::Duration),
     /// The WAL checkpoint thread could not be started.
     #[error("cannot start the WAL checkpoint thread: {0}")]
     Thread(std::io::Error),
 }
 
 impl DbError {
-    /// The database connection is gone or could not be made (a transient failure: the
-    /// client should retry; the next transaction connects again).
+    /// The database connection is gone or could not be made, or none became free in
+    /// time (a transient failure: the client should retry; the next transaction connects
+    /// again).
     pub fn is_connection_lost(&self) -> bool {
         match self {
-            DbError::Unreachable(_) => true,
+            DbError::Unreachable(_) | DbError::PoolTimeout(_) => true,
             DbError::Postgres(e) => {
                 e.is_closed()
                     || e.code().is_some_and(|c| {
@@ -116,6 +121,12 @@ impl DbError {
             }
             _ => false,
         }
+    }
+
+    /// PostgreSQL rolled the transaction back as a deadlock victim or for a
+    /// serialization failure: running it again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, DbError::Postgres(e) if is_retryable_code(e))
     }
 }
 
@@ -157,7 +168,13 @@ pub trait Backend: Send + Sync {
     /// Which dialect (only migrations differ).
     fn dialect(&self) -> Dialect;
     /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
+    /// `f` may run more than once (PostgreSQL runs a transaction it aborted as a deadlock
+    /// victim again), so it must keep its effects inside the transaction.
     fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError>;
+    /// What was sent to the database so far, where the backend counts it (PostgreSQL).
+    fn stats(&self) -> Option<DbStats> {
+        None
+    }
 }
 
 /// The body of a transaction.
@@ -574,18 +591,61 @@ impl Backend for SqliteBackend {
 
 // ---------------------------------------------------------------- PostgreSQL
 
-/// PostgreSQL through the synchronous `postgres` client (called from blocking threads).
+/// Connections a [`PgBackend`] keeps open at most unless told otherwise
+/// (`serve --db-pool-size`).
+pub const DEFAULT_POOL_SIZE: usize = 10;
+
+/// How long a transaction waits for a free connection when all are busy before it is
+/// answered `503 unavailable` (the device retries).
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Times a transaction that PostgreSQL aborted as a deadlock victim or a serialization
+/// failure (40P01, 40001) is run again before the error is returned.
+const MAX_TX_ATTEMPTS: u32 = 5;
+
+/// PostgreSQL through the synchronous `postgres` client, on a pool of connections used
+/// from blocking threads (`AppState::run` runs each store call with `spawn_blocking`).
 ///
-/// One connection, serialised by a mutex. Statements are prepared once per connection
-/// and cached (a statement sent as text would be parsed and planned on every call, an
-/// extra round trip each). A connection that PostgreSQL dropped (restart, failover, an
-/// administrator's `pg_terminate_backend`) is replaced before the next transaction: a
-/// server outlives its database's restarts instead of answering 503 until restarted.
+/// Up to `pool_size` transactions run at once, each on a connection of its own;
+/// connections are opened when needed and kept. Each connection prepares a statement
+/// once and caches it (a statement sent as text would be parsed and planned on every
+/// call, an extra round trip each). A connection that PostgreSQL dropped (restart,
+/// failover, an administrator's `pg_terminate_backend`) is noticed at BEGIN and replaced,
+/// with every idle one (they went with it): a server outlives its database's restarts
+/// instead of answering 503 until restarted. A transaction chosen as a deadlock victim
+/// (or failing serialization) is rolled back and run again.
 pub struct PgBackend {
     url: String,
-    /// `None` while being dropped, after a failed reconnect, or after a panic; the next
-    /// transaction connects again.
-    conn: Mutex<Option<PgConn>>,
+    size: usize,
+    pool: Mutex<PoolState>,
+    /// Signalled when a connection is returned or closed.
+    freed: std::sync::Condvar,
+    stats: PgStats,
+}
+
+/// What the backend sent PostgreSQL since it started (for profiling the cost per record).
+#[derive(Debug, Default)]
+struct PgStats {
+    transactions: AtomicU64,
+    statements: AtomicU64,
+    prepared: AtomicU64,
+}
+
+/// Counts of what a backend sent its database since it started: each a round trip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DbStats {
+    /// Transactions begun (each also a BEGIN and a COMMIT or ROLLBACK).
+    pub transactions: u64,
+    /// Statements run inside them.
+    pub statements: u64,
+    /// Statements prepared (the first use of each on a connection).
+    pub prepared: u64,
+}
+
+/// The pool's connections that are not in use, and how many are open in all.
+struct PoolState {
+    idle: Vec<PgConn>,
+    open: usize,
 }
 
 /// A connection and the statements prepared on it.
@@ -597,8 +657,7 @@ struct PgConn {
 impl PgConn {
     /// Connects with bounds on every wait: a database that does not answer, or a
     /// connection left half-open by a failover, fails within about a minute instead of
-    /// holding the one connection lock (and every request) for the kernel's TCP timeout.
-    /// Settings given in the URL win.
+    /// holding a request for the kernel's TCP timeout. Settings given in the URL win.
     fn connect(url: &str) -> Result<PgConn, DbError> {
         let mut config: postgres::Config = url.parse()?;
         if config.get_connect_timeout().is_none() {
@@ -622,32 +681,156 @@ impl PgConn {
 
 /// Closes a client on a plain thread: the client closes its connection by blocking on
 /// its own runtime, which panics on an async thread.
-fn close_on_plain_thread(conn: PgConn) {
-    let _ = std::thread::spawn(move || drop(conn)).join();
+fn close_on_plain_thread(conns: Vec<PgConn>) {
+    if !conns.is_empty() {
+        let _ = std::thread::spawn(move || drop(conns)).join();
+    }
 }
 
 impl Drop for PgBackend {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.get_mut().ok().and_then(Option::take) {
-            close_on_plain_thread(conn);
+        let state = self
+            .pool
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        close_on_plain_thread(std::mem::take(&mut state.idle));
+    }
+}
+
+/// A connection taken from the pool; returned to it when dropped, or closed when it is
+/// broken or a panic unwinds through the transaction (its state is then unknown).
+struct Lease<'a> {
+    backend: &'a PgBackend,
+    conn: Option<PgConn>,
+}
+
+impl Lease<'_> {
+    fn conn(&mut self) -> Result<&mut PgConn, DbError> {
+        self.conn.as_mut().ok_or(DbError::Poisoned)
+    }
+
+    /// Closes this connection and every idle one, and opens a new one in its place.
+    fn replace(&mut self) -> Result<(), DbError> {
+        let mut dead: Vec<PgConn> = self.conn.take().into_iter().collect();
+        {
+            let mut state = self.backend.lock();
+            state.open -= state.idle.len();
+            dead.append(&mut state.idle);
+            // This lease's slot stays counted: it is being refilled.
+        }
+        self.backend.freed.notify_all();
+        close_on_plain_thread(dead);
+        match PgConn::connect(&self.backend.url) {
+            Ok(c) => {
+                self.conn = Some(c);
+                Ok(())
+            }
+            Err(e) => Err(e), // the slot is released when the lease drops
+        }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            self.backend.lock().open -= 1;
+            self.backend.freed.notify_one();
+            return;
+        };
+        if std::thread::panicking() || conn.client.is_closed() {
+            self.backend.lock().open -= 1;
+            self.backend.freed.notify_one();
+            close_on_plain_thread(vec![conn]);
+        } else {
+            self.backend.lock().idle.push(conn);
+            self.backend.freed.notify_one();
         }
     }
 }
 
 impl PgBackend {
-    /// Connects (`postgres://…`) and applies migrations.
+    /// Connects (`postgres://…`) with a pool of [`DEFAULT_POOL_SIZE`] and applies
+    /// migrations.
     pub fn connect(url: &str) -> Result<PgBackend, DbError> {
+        PgBackend::connect_pool(url, DEFAULT_POOL_SIZE)
+    }
+
+    /// Connects with a pool of up to `size` connections (at least one) and applies
+    /// migrations.
+    pub fn connect_pool(url: &str, size: usize) -> Result<PgBackend, DbError> {
         let backend = PgBackend {
             url: url.to_string(),
-            conn: Mutex::new(Some(PgConn::connect(url)?)),
+            size: size.max(1),
+            pool: Mutex::new(PoolState {
+                idle: vec![PgConn::connect(url)?],
+                open: 1,
+            }),
+            freed: std::sync::Condvar::new(),
+            stats: PgStats::default(),
         };
         backend.migrate()?;
         Ok(backend)
     }
 
+    /// Connections the pool keeps open at most.
+    pub fn pool_size(&self) -> usize {
+        self.size
+    }
+
+    /// The pool's state; a panic while it was held cannot leave it half-changed (every
+    /// change is one assignment), so a poisoned lock is taken over.
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.pool.lock().unwrap_or_else(|poisoned| {
+            self.pool.clear_poison();
+            poisoned.into_inner()
+        })
+    }
+
+    /// An idle connection, a new one if fewer than `size` are open, or the first one
+    /// returned within [`POOL_WAIT`].
+    fn checkout(&self) -> Result<Lease<'_>, DbError> {
+        let deadline = std::time::Instant::now() + POOL_WAIT;
+        let mut state = self.lock();
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                if conn.client.is_closed() {
+                    // Known to be gone (its socket closed while idle): not worth a BEGIN.
+                    state.open -= 1;
+                    drop(state);
+                    close_on_plain_thread(vec![conn]);
+                    state = self.lock();
+                    continue;
+                }
+                return Ok(Lease {
+                    backend: self,
+                    conn: Some(conn),
+                });
+            }
+            if state.open < self.size {
+                state.open += 1;
+                drop(state);
+                let mut lease = Lease {
+                    backend: self,
+                    conn: None,
+                };
+                lease.conn = Some(PgConn::connect(&self.url)?);
+                return Ok(lease);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(DbError::PoolTimeout(POOL_WAIT));
+            }
+            state = self
+                .freed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
     fn migrate(&self) -> Result<(), DbError> {
-        let mut guard = self.conn.lock().map_err(|_| DbError::Poisoned)?;
-        let conn = guard.as_mut().ok_or(DbError::Poisoned)?;
+        let mut lease = self.checkout()?;
+        let conn = lease.conn()?;
         let mut tx = conn.client.transaction()?;
         // Serialises concurrent migrators (server and an admin command).
         tx.execute("SELECT pg_advisory_xact_lock(7262001)", &[])?;
@@ -676,6 +859,7 @@ impl PgBackend {
 struct PgTx<'a, 'b> {
     tx: postgres::Transaction<'b>,
     statements: &'a mut HashMap<String, postgres::Statement>,
+    stats: &'a PgStats,
 }
 
 impl PgTx<'_, '_> {
@@ -685,6 +869,7 @@ impl PgTx<'_, '_> {
             return Ok(st.clone());
         }
         let st = self.tx.prepare(sql)?;
+        self.stats.prepared.fetch_add(1, Ordering::Relaxed);
         self.statements.insert(sql.to_string(), st.clone());
         Ok(st)
     }
@@ -747,6 +932,7 @@ fn from_pg(row: &postgres::Row) -> Result<Row, DbError> {
 impl Tx for PgTx<'_, '_> {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError> {
         let st = self.statement(sql)?;
+        self.stats.statements.fetch_add(1, Ordering::Relaxed);
         let p: Vec<PgVal> = params.iter().map(PgVal).collect();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = p
             .iter()
@@ -757,6 +943,7 @@ impl Tx for PgTx<'_, '_> {
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
         let st = self.statement(sql)?;
+        self.stats.statements.fetch_add(1, Ordering::Relaxed);
         let p: Vec<PgVal> = params.iter().map(PgVal).collect();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = p
             .iter()
@@ -773,6 +960,7 @@ impl Tx for PgTx<'_, '_> {
     ) -> Result<(), StoreError> {
         use postgres::fallible_iterator::FallibleIterator;
         let st = self.statement(sql)?;
+        self.stats.statements.fetch_add(1, Ordering::Relaxed);
         let p: Vec<PgVal> = params.iter().map(PgVal).collect();
         // Rows are decoded as they arrive from the socket, not gathered first.
         let mut rows = self.tx.query_raw(&st, p.iter()).map_err(DbError::from)?;
@@ -788,35 +976,41 @@ impl Backend for PgBackend {
         Dialect::Postgres
     }
 
+    fn stats(&self) -> Option<DbStats> {
+        Some(DbStats {
+            transactions: self.stats.transactions.load(Ordering::Relaxed),
+            statements: self.stats.statements.load(Ordering::Relaxed),
+            prepared: self.stats.prepared.load(Ordering::Relaxed),
+        })
+    }
+
     fn transact(&self, f: TxFn<'_>) -> Result<(), StoreError> {
-        let mut guard = match self.conn.lock() {
-            Ok(g) => g,
-            // A request panicked mid-transaction: its transaction was dropped (rolled
-            // back), but the connection's state is unknown. Start on a new one rather
-            // than refuse every later request.
-            Err(poisoned) => {
-                let mut g = poisoned.into_inner();
-                self.conn.clear_poison();
-                if let Some(old) = g.take() {
-                    close_on_plain_thread(old);
+        let mut lease = self.checkout()?;
+        let mut attempt = 1;
+        loop {
+            let outcome = match run_transaction(lease.conn()?, &self.stats, f) {
+                Err(TxFailure::Begin(e)) => {
+                    // A connection PostgreSQL dropped is only noticed when used. BEGIN
+                    // failed, so nothing of `f` has run: connect again and run it once more.
+                    tracing::warn!(error = %e, "database connection lost; reconnecting");
+                    lease.replace()?;
+                    run_transaction(lease.conn()?, &self.stats, f)
+                        .map_err(TxFailure::into_store_error)
                 }
-                g
+                other => other.map_err(TxFailure::into_store_error),
+            };
+            match outcome {
+                Err(StoreError::Db(e)) if e.is_retryable() && attempt < MAX_TX_ATTEMPTS => {
+                    // Rolled back whole: run the body again, after a short pause that
+                    // grows, so the transactions that collided do not collide again.
+                    tracing::info!(error = %e, attempt, "transaction aborted by the database; running it again");
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        5 * u64::from(attempt) + rand::random::<u64>() % 10,
+                    ));
+                    attempt += 1;
+                }
+                other => return other,
             }
-        };
-        if guard.as_ref().is_none_or(|c| c.client.is_closed()) {
-            reconnect(&mut guard, &self.url)?;
-        }
-        let conn = guard.as_mut().ok_or(DbError::Poisoned)?;
-        match run_transaction(conn, f) {
-            Err(TxFailure::Begin(e)) => {
-                // A connection PostgreSQL dropped is only noticed when used. BEGIN failed,
-                // so nothing of `f` has run: connect again and run it once more.
-                tracing::warn!(error = %e, "database connection lost; reconnecting");
-                reconnect(&mut guard, &self.url)?;
-                let conn = guard.as_mut().ok_or(DbError::Poisoned)?;
-                run_transaction(conn, f).map_err(TxFailure::into_store_error)
-            }
-            other => other.map_err(TxFailure::into_store_error),
         }
     }
 }
@@ -839,27 +1033,35 @@ impl TxFailure {
 }
 
 /// Runs `f` in one transaction on `conn`.
-fn run_transaction(conn: &mut PgConn, f: TxFn<'_>) -> Result<(), TxFailure> {
+fn run_transaction(conn: &mut PgConn, stats: &PgStats, f: TxFn<'_>) -> Result<(), TxFailure> {
     let PgConn { client, statements } = conn;
     let tx = client.transaction().map_err(TxFailure::Begin)?;
-    let mut pg = PgTx { tx, statements };
+    stats.transactions.fetch_add(1, Ordering::Relaxed);
+    let mut pg = PgTx {
+        tx,
+        statements,
+        stats,
+    };
     let outcome = match f(&mut pg) {
         Ok(()) => pg.tx.commit().map_err(|e| StoreError::Db(e.into())),
         Err(e) => Err(e), // dropped = rolled back
     };
-    if let Err(StoreError::Db(DbError::Postgres(_))) = &outcome {
+    if let Err(StoreError::Db(DbError::Postgres(e))) = &outcome {
         // A statement that failed on the database may be one whose cached plan no longer
-        // fits (a schema changed under it): prepare afresh next time.
-        conn.statements.clear();
+        // fits (a schema changed under it): prepare afresh next time. A deadlock or a
+        // serialization failure says nothing about plans.
+        if !is_retryable_code(e) {
+            conn.statements.clear();
+        }
     }
     outcome.map_err(TxFailure::Body)
 }
 
-/// Replaces the connection in `slot` with a new one to `url`.
-fn reconnect(slot: &mut Option<PgConn>, url: &str) -> Result<(), DbError> {
-    if let Some(old) = slot.take() {
-        close_on_plain_thread(old);
-    }
-    *slot = Some(PgConn::connect(url)?);
-    Ok(())
+/// 40001 (serialization failure) or 40P01 (deadlock detected): the transaction was
+/// rolled back whole and may be run again.
+fn is_retryable_code(e: &postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+    })
 }

@@ -80,8 +80,17 @@ impl DataDir {
 /// Opens the store: PostgreSQL when `database_url` is given, else SQLite in the data
 /// directory. Migrations run on open.
 pub fn open_store(data: &DataDir, database_url: Option<&str>) -> Result<Store, StoreError> {
+    open_store_with(data, database_url, db::DEFAULT_POOL_SIZE)
+}
+
+/// [`open_store`] with a PostgreSQL pool of up to `pool_size` connections.
+pub fn open_store_with(
+    data: &DataDir,
+    database_url: Option<&str>,
+    pool_size: usize,
+) -> Result<Store, StoreError> {
     let backend: Box<dyn db::Backend> = match database_url {
-        Some(url) => Box::new(db::PgBackend::connect(url)?),
+        Some(url) => Box::new(db::PgBackend::connect_pool(url, pool_size)?),
         None => Box::new(db::SqliteBackend::open(&data.database())?),
     };
     Store::new(backend)

@@ -10,7 +10,7 @@ use gridwalk_server::export::LedgerKind;
 use gridwalk_server::register::{self, RegisterFile};
 use gridwalk_server::serve::{self, ConnLimits};
 use gridwalk_server::tus::UploadLimits;
-use gridwalk_server::{open_store, DataDir};
+use gridwalk_server::{open_store_with, DataDir};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +40,12 @@ struct Cli {
     /// AWS_ENDPOINT, AWS_ALLOW_HTTP) or `file:///path`; default DATA/blobs.
     #[arg(long, global = true, env = "GRIDWALK_BLOB_URL")]
     blob_url: Option<String>,
+    /// PostgreSQL connections kept open at most (transactions that run at once); meant
+    /// for `serve`. Ignored on SQLite.
+    #[arg(long, global = true, env = "GRIDWALK_DB_POOL_SIZE",
+          default_value_t = gridwalk_server::db::DEFAULT_POOL_SIZE as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    db_pool_size: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -525,7 +531,12 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let data = DataDir::create(&cli.data)
         .with_context(|| format!("data directory {}", cli.data.display()))?;
-    let store = open_store(&data, cli.database_url.as_deref()).context("opening the database")?;
+    let store = open_store_with(
+        &data,
+        cli.database_url.as_deref(),
+        cli.db_pool_size as usize,
+    )
+    .context("opening the database")?;
     let on_postgres = cli.database_url.is_some();
     let blob_url = gridwalk_server::blobs::BlobUrl::parse(cli.blob_url.as_deref(), &data)?;
     let blobs = gridwalk_server::blobs::open(&blob_url, std::env::vars())

@@ -342,6 +342,11 @@ impl Store {
         self.db.dialect()
     }
 
+    /// What was sent to the database so far (PostgreSQL only), for profiling.
+    pub fn db_stats(&self) -> Option<crate::db::DbStats> {
+        self.db.stats()
+    }
+
     /// Runs `f` in one transaction and returns its value.
     pub(crate) fn tx<R>(
         &self,

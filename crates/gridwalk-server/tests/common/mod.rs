@@ -9,7 +9,7 @@ use gridwalk_core::Uscc;
 use gridwalk_protocol::{EnrollRequest, EnrollResponse, RecordEnvelope, RecordKind, Role};
 use gridwalk_server::register::{self, RegisterFile};
 use gridwalk_server::serve::ConnLimits;
-use gridwalk_server::{open_store, DataDir};
+use gridwalk_server::{open_store_with, DataDir};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use uuid::Uuid;
@@ -188,7 +188,12 @@ impl Harness {
         let d2 = data.clone();
         let url2 = database_url.clone();
         let store = tokio::task::spawn_blocking(move || {
-            let store = open_store(&d2, url2.as_deref()).expect("open store");
+            // The benches compare pool sizes (1 = the single connection of before).
+            let pool = std::env::var("GRIDWALK_TEST_DB_POOL_SIZE")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(gridwalk_server::db::DEFAULT_POOL_SIZE);
+            let store = open_store_with(&d2, url2.as_deref(), pool).expect("open store");
             let div = d2.0.join("divisions.csv");
             std::fs::write(&div, divisions_csv()).expect("write csv");
             let r = register::import(
