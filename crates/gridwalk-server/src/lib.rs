@@ -45,8 +45,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Where the server keeps its files: `DIR/server.db` (SQLite), `DIR/blobs/` (photos,
-/// unless another object store is configured), `DIR/uploads/` (partial tus uploads),
-/// `DIR/register.db` (the staging register of imports).
+/// unless another object store is configured), `DIR/uploads/` (partial tus uploads). A
+/// `DIR/register.db` left by older servers (their staging register of imports) is no
+/// longer read.
 #[derive(Debug, Clone)]
 pub struct DataDir(pub PathBuf);
 
@@ -71,10 +72,6 @@ impl DataDir {
     /// Partial uploads.
     pub fn uploads(&self) -> PathBuf {
         self.0.join("uploads")
-    }
-    /// The staging register for imports.
-    pub fn staging_register(&self) -> PathBuf {
-        self.0.join("register.db")
     }
 }
 
