@@ -417,3 +417,147 @@ impl EnterpriseColumns {
         Ok((enterprise, landlord, lease, present))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tabular::read_table;
+    use std::convert::Infallible;
+
+    /// A register in memory: what a store must do, and no more.
+    #[derive(Default)]
+    struct Memory {
+        villages: Vec<DivisionCode>,
+        enterprises: HashMap<Uuid, Enterprise>,
+        sites: HashMap<Uuid, Site>,
+        leases: HashMap<(Uuid, Uuid), Lease>,
+    }
+
+    impl EnterpriseStore for Memory {
+        type Error = Infallible;
+        fn division_level(
+            &mut self,
+            code: &DivisionCode,
+        ) -> Result<Option<DivisionLevel>, Infallible> {
+            Ok(self
+                .villages
+                .contains(code)
+                .then_some(DivisionLevel::Village))
+        }
+        fn enterprise(&mut self, id: &Uuid) -> Result<Option<Enterprise>, Infallible> {
+            Ok(self.enterprises.get(id).cloned())
+        }
+        fn write_enterprise(
+            &mut self,
+            e: &Enterprise,
+            existing: Option<&Enterprise>,
+        ) -> Result<Change, Infallible> {
+            self.enterprises.insert(e.id, e.clone());
+            Ok(match existing {
+                None => Change::Inserted,
+                Some(old) if old == e => Change::Unchanged,
+                Some(_) => Change::Updated,
+            })
+        }
+        fn write_site(&mut self, s: &Site) -> Result<(), Infallible> {
+            self.sites.insert(s.id, s.clone());
+            Ok(())
+        }
+        fn write_lease(&mut self, l: &Lease) -> Result<Change, Infallible> {
+            let old = self.leases.insert((l.site_id, l.tenant_id), l.clone());
+            Ok(if old.is_some() {
+                Change::Updated
+            } else {
+                Change::Inserted
+            })
+        }
+    }
+
+    const VILLAGE: &str = "320413100201";
+
+    fn uscc(body: &str) -> String {
+        Uscc::with_check_char(body)
+            .expect("valid body")
+            .as_str()
+            .to_string()
+    }
+
+    fn import(store: &mut Memory, csv: &str) -> ImportReport {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("e.csv");
+        std::fs::write(&path, csv).expect("write");
+        let table = read_table(&path).expect("table");
+        import_enterprises(&table, &path, store).expect("import")
+    }
+
+    #[test]
+    fn a_tenant_before_its_landlord_gets_its_lease_and_bad_rows_are_skipped() {
+        let mut store = Memory {
+            villages: vec![DivisionCode::parse(VILLAGE).expect("code")],
+            ..Default::default()
+        };
+        let (landlord, tenant) = (uscc("91320413MA1XY0001"), uscc("91320413MA1XY0002"));
+        let report = import(
+            &mut store,
+            &format!(
+                "name,uscc,village_code,landlord_uscc,lease_floors,lat,lon\n\
+                 租户,{tenant},{VILLAGE},{landlord},3,,\n\
+                 房东,{landlord},{VILLAGE},,,31.7,\n\
+                 房东,{landlord},{VILLAGE},,,,\n\
+                 外村,{},320413100299,,,,\n",
+                uscc("91320413MA1XY0003")
+            ),
+        );
+        // Row 3 is refused, so row 4 is the landlord's first: no duplicate, and the
+        // tenant listed before it gets its lease.
+        assert_eq!(
+            (report.inserted, report.leases_written),
+            (2, 1),
+            "{report:?}"
+        );
+        let rejected: Vec<(usize, Option<&str>)> = report
+            .rejected
+            .iter()
+            .map(|e| (e.row, e.column.as_deref()))
+            .collect();
+        assert_eq!(rejected, [(3, Some("lon")), (5, Some("village_code"))]);
+        let report = import(
+            &mut store,
+            &format!(
+                "name,uscc,village_code,landlord_uscc,lease_floors\n\
+                 租户,{tenant},{VILLAGE},{landlord},3\n\
+                 房东二,{landlord},{VILLAGE},,\n"
+            ),
+        );
+        assert_eq!((report.unchanged, report.updated), (1, 1), "{report:?}");
+        let site = &store.sites[&landlord_site_id(&Uscc::parse(&landlord).expect("uscc"))];
+        assert_eq!(
+            site.name, "房东二厂区",
+            "named after the landlord as it is now"
+        );
+        assert_eq!(store.leases.len(), 1);
+    }
+
+    #[test]
+    fn absent_columns_keep_the_stored_value_and_blank_cells_clear_it() {
+        let mut store = Memory {
+            villages: vec![DivisionCode::parse(VILLAGE).expect("code")],
+            ..Default::default()
+        };
+        let u = uscc("91320413MA1XY0001");
+        import(
+            &mut store,
+            &format!("name,uscc,village_code,address,industry,dust_types\n甲,{u},{VILLAGE},东路1号,木器,铝粉\n"),
+        );
+        let report = import(
+            &mut store,
+            &format!("name,uscc,village_code,industry\n甲厂,{u},{VILLAGE},\n"),
+        );
+        assert_eq!(report.updated, 1);
+        let e = store.enterprises.values().next().expect("stored");
+        assert_eq!(e.name, "甲厂");
+        assert_eq!(e.address.as_deref(), Some("东路1号"));
+        assert_eq!(e.industry, None);
+        assert!(e.al_mg && e.dust_involved, "kept with the dust types");
+    }
+}
