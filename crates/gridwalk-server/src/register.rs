@@ -140,6 +140,9 @@ struct Register {
     leases: BTreeMap<(Uuid, Uuid), Lease>,
 }
 
+/// Register entries rendered before they are published (see [`Register::publish`]).
+const PUBLISH_BATCH: usize = 1000;
+
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("register {what}: {detail}"))
 }
@@ -180,7 +183,8 @@ impl Register {
     }
 
     /// Every division and register entry, rendered anew and handed to
-    /// [`crate::store::publish_register_in`], which offers only the changed ones.
+    /// [`crate::store::publish_register_in`], which offers only the changed ones;
+    /// returns how many changed.
     fn publish(&self, t: &mut dyn Tx, pg: bool) -> Result<usize, StoreError> {
         let mut divisions: Vec<Division> = self.divisions.values().cloned().collect();
         divisions.sort_by(|a, b| {
@@ -191,7 +195,10 @@ impl Register {
         let by_tenant = group(self.leases.values(), |l| l.tenant_id);
         let by_site = group(self.leases.values(), |l| l.site_id);
         let by_landlord = group(self.sites.values(), |s| s.landlord_id);
-        let mut published = Vec::with_capacity(enterprises.len());
+        let mut changed = crate::store::publish_register_in(t, pg, &divisions, &[])?;
+        // Rendered and published a batch at a time: the rendered rows of a whole
+        // register would take several times the memory of the register itself.
+        let mut published = Vec::with_capacity(PUBLISH_BATCH);
         for e in enterprises {
             let village = self.divisions.get(e.village_code.as_str());
             let town = village
@@ -241,8 +248,13 @@ impl Register {
                 village: DivisionCode::clone(&e.village_code),
                 body: serde_json::to_value(&entry).map_err(|err| corrupt("entry", err))?,
             });
+            if published.len() == PUBLISH_BATCH {
+                changed += crate::store::publish_register_in(t, pg, &[], &published)?;
+                published.clear();
+            }
         }
-        crate::store::publish_register_in(t, pg, &divisions, &published)
+        changed += crate::store::publish_register_in(t, pg, &[], &published)?;
+        Ok(changed)
     }
 
     /// A lease with its parties' names; `None` when a party is missing (as the
