@@ -24,7 +24,7 @@ mod tips_cmd;
 #[derive(Parser)]
 #[command(name = "gridwalk-server", version, about = "GridWalk central server")]
 struct Cli {
-    /// Data directory: SQLite database, photos, partial uploads, staging register.
+    /// Data directory: SQLite database, photos, partial uploads.
     #[arg(
         long,
         global = true,
