@@ -10,60 +10,13 @@
 //! The goal (docs/server.md): under 200 MB.
 
 use gridwalk_protocol::tus::{chunk_checksum, encode_metadata};
+mod support;
+
 use gridwalk_protocol::{sha256_hex, EnrollRequest, EnrollResponse, PushRequest, RecordEnvelope};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use support::served::{peak_kib, photo, server, Served};
 use uuid::Uuid;
 
 const CHUNK: usize = 8 * 1024 * 1024;
-
-/// Deterministic, incompressible photo bytes.
-fn photo(index: u64, len: usize) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// `VmHWM` (peak resident set) of a process, in KiB.
-fn peak_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn server(data: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run gridwalk-server");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::main]
 async fn main() {
@@ -93,33 +46,10 @@ async fn main() {
         .expect("code line")
         .trim()
         .to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
-        .arg("--data")
-        .arg(data)
-        // One device's eight open uploads exceed the default per-device allowance.
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-open-upload-mib",
-            "1024",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let served = Served(child);
-    let pid = served.0.id();
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("listening line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening on URL")
-        .to_string();
+    // One device's eight open uploads exceed the default per-device allowance.
+    let served = Served::start(data, &["--max-open-upload-mib", "1024"]);
+    let pid = served.pid();
+    let base = served.base.clone();
     let http = reqwest::Client::new();
     let dev: EnrollResponse = http
         .post(format!("{base}/v1/enroll"))

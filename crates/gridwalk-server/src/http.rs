@@ -48,6 +48,8 @@ pub struct AppState {
     /// The server is reached over TLS (`serve --tls-cert`): answers carry HSTS and the
     /// session cookie is `Secure`.
     pub tls: bool,
+    /// Request, record and photo counters served at `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -64,7 +66,14 @@ impl AppState {
             print: crate::print::PrintConfig::default(),
             rate_limits: crate::ratelimit::RateLimits::default(),
             tls: false,
+            metrics: crate::metrics::Metrics::default(),
         }
+    }
+
+    /// The same state with these metrics (and their scrape token).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> AppState {
+        self.metrics = metrics;
+        self
     }
 
     /// The same state with these rate limits.
@@ -411,6 +420,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/audit"),
     ("GET", "/v1/audit/verify"),
     ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
     // crate::tus::routes()
     ("OPTIONS", "/v1/photos"),
     ("POST", "/v1/photos"),
@@ -463,6 +473,7 @@ pub fn app(state: AppState) -> Router {
     let console = crate::console::routes(state.console_dir.clone());
     let rate_limits = state.rate_limits.clone();
     let tls = state.tls;
+    let metrics = state.metrics.clone();
     let api = Router::new()
         .route("/v1/health", get(health))
         .route("/v1/server-key", get(server_key))
@@ -561,8 +572,13 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/audit", get(crate::http_audit::list))
         .route("/v1/audit/verify", get(crate::http_audit::verify))
         .route("/openapi.json", get(crate::openapi::document))
+        .route("/metrics", get(metrics_text))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(crate::tus::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track,
+        ))
         .fallback(|| async { ApiError::new(ProblemCode::NotFound, "no such endpoint") })
         // After every route is added: it applies to the routes present. axum still sets
         // `Allow`.
@@ -697,21 +713,108 @@ async fn errors_as_problems(req: Request, next: Next) -> Response {
 /// Answer of `GET /v1/health`.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// Always `ok` when the server answers.
+    /// `ok`: the database and the blob store answer (when one does not, the answer is
+    /// a 503 `unavailable` problem naming it, so a load balancer takes this replica out).
     pub status: &'static str,
     /// The sync protocol version this server speaks.
     pub protocol: u32,
+    /// `ok`: the database answered a query.
+    pub database: &'static str,
+    /// `ok`: the blob store (photos) answered.
+    pub blobs: &'static str,
 }
 
+/// How long `/v1/health` waits for the database and for the blob store.
+const HEALTH_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[utoipa::path(get, path = "/v1/health", tag = "meta",
-    responses((status = 200, description = "The server is up", body = Health),
+    responses((status = 200, description = "The server, its database and its blob store answer", body = Health),
+        (status = 503, description = "The database or the blob store does not answer (the detail says which)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "A problem (docs/sync-protocol.md)", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")))]
-pub(crate) async fn health() -> Json<Health> {
+pub(crate) async fn health(State(s): State<AppState>) -> Response {
+    let database = tokio::time::timeout(HEALTH_CHECK_TIMEOUT, s.run(|st| st.ping())).await;
+    let database = match database {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e.problem.detail, "health: the database does not answer");
+            "unavailable"
+        }
+        Err(_) => {
+            tracing::warn!("health: the database did not answer in time");
+            "unavailable"
+        }
+    };
+    // Any answer of the store, "not found" included, shows it is there.
+    let probe = object_store::path::Path::from("health/probe");
+    let blobs = match tokio::time::timeout(HEALTH_CHECK_TIMEOUT, s.blobs.head(&probe)).await {
+        Ok(Ok(_)) | Ok(Err(object_store::Error::NotFound { .. })) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health: the blob store does not answer");
+            "unavailable"
+        }
+        Err(_) => {
+            tracing::warn!("health: the blob store did not answer in time");
+            "unavailable"
+        }
+    };
+    if database != "ok" || blobs != "ok" {
+        // A problem like every other error; the status is what a load balancer reads.
+        return ApiError::new(
+            ProblemCode::Unavailable,
+            format!("database: {database}, blobs: {blobs}"),
+        )
+        .into_response();
+    }
     Json(Health {
         status: "ok",
         protocol: PROTOCOL_VERSION,
+        database,
+        blobs,
     })
+    .into_response()
+}
+
+/// `GET /metrics`: the server's metrics in the OpenMetrics text format, for a scraper
+/// that presents the metrics token as a bearer token (docs/server.md "Metrics").
+#[utoipa::path(get, path = "/metrics", tag = "meta",
+    responses((status = 200, description = "Metrics (OpenMetrics text)", body = String, content_type = "application/openmetrics-text"),
+        (status = "4XX", description = "A problem: 404 when metrics are off (no `serve --metrics-token`), 401 without the token", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("metrics_token" = [])))]
+pub(crate) async fn metrics_text(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    if !s.metrics.enabled() {
+        return Err(ApiError::new(
+            ProblemCode::NotFound,
+            "metrics are off on this server (serve --metrics-token)",
+        ));
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !s.metrics.token_matches(presented.trim()) {
+        return Err(ApiError::new(
+            ProblemCode::Unauthenticated,
+            "the metrics token is missing or wrong",
+        ));
+    }
+    let text = s
+        .metrics
+        .render()
+        .map_err(|e| ApiError::internal(format!("cannot render metrics: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/v1/server-key",
@@ -767,7 +870,11 @@ pub(crate) async fn push(
         ));
     }
     let device = caller.device_id;
-    let resp = s.run(move |st| st.push(&caller, &req.records)).await?;
+    let (resp, records) = s
+        .run(move |st| Ok((st.push(&caller, &req.records)?, req.records)))
+        .await?;
+    s.metrics
+        .observe_push(&records, &resp.results, chrono::Utc::now());
     tracing::info!(%device, records = resp.results.len(), next_seq = resp.next_seq, "push");
     Ok(Json(resp))
 }

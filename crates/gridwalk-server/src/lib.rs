@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod authz;
+pub mod backup;
 pub mod console;
 pub mod coverage;
 pub mod db;
@@ -22,6 +23,7 @@ pub mod http_print;
 pub mod http_tips;
 pub mod lease_ledger;
 pub mod map_view;
+pub mod metrics;
 pub mod openapi;
 pub mod password;
 pub(crate) mod phone_leases;

@@ -82,6 +82,20 @@ enum Command {
         map_tile_attribution: String,
         #[command(flatten)]
         print: print_cmd::PrintArgs,
+        /// Serve Prometheus metrics at /metrics to a scraper presenting this bearer
+        /// token (at least 16 characters); without it /metrics answers 404.
+        #[arg(long, env = "GRIDWALK_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
+    },
+    /// A consistent copy of the SQLite database, taken while the server runs (the
+    /// photos in blobs/ are copied separately; PostgreSQL: pg_dump, docs/server.md).
+    Backup {
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
     },
     /// Jurisdiction tree.
     Divisions {
@@ -507,6 +521,7 @@ fn main() -> Result<()> {
     let data = DataDir::create(&cli.data)
         .with_context(|| format!("data directory {}", cli.data.display()))?;
     let store = open_store(&data, cli.database_url.as_deref()).context("opening the database")?;
+    let on_postgres = cli.database_url.is_some();
     match cli.command {
         Command::Serve {
             listen,
@@ -520,6 +535,7 @@ fn main() -> Result<()> {
             map_tile_datum,
             map_tile_attribution,
             print,
+            metrics_token,
         } => serve(
             data,
             store.with_max_payload_bytes(max_payload_kib * 1024),
@@ -548,7 +564,34 @@ fn main() -> Result<()> {
                 None => None,
             },
             print.config(),
+            match metrics_token {
+                Some(t) if t.trim().chars().count() < 16 => {
+                    anyhow::bail!("--metrics-token must be at least 16 characters")
+                }
+                t => gridwalk_server::metrics::Metrics::new(t.as_deref().map(str::trim)),
+            },
         ),
+        Command::Backup { out, json } => {
+            if on_postgres {
+                return Err(gridwalk_server::backup::BackupError::Postgres.into());
+            }
+            let r = gridwalk_server::backup::backup_sqlite(&data.database(), &out)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "backup {}: {} bytes, schema {}, {} records, {} photos referenced \
+                     (copy blobs/ beside it), {} ms",
+                    r.out.display(),
+                    r.bytes,
+                    r.schema_version,
+                    r.records,
+                    r.photos,
+                    r.millis
+                );
+            }
+            Ok(())
+        }
         Command::Divisions {
             command: ImportCommand::Import { file },
         } => import(&store, RegisterFile::Divisions, &file),
@@ -1086,6 +1129,7 @@ fn serve(
     console_dir: Option<PathBuf>,
     map_tiles: Option<gridwalk_server::map_view::MapTiles>,
     print: gridwalk_server::print::PrintConfig,
+    metrics: gridwalk_server::metrics::Metrics,
 ) -> Result<()> {
     let templates = store.publish_templates()?;
     tracing::info!(templates, "shipped templates published");
@@ -1099,7 +1143,8 @@ fn serve(
         .with_tls(tls.is_some())
         .with_console_dir(console_dir)
         .with_map_tiles(map_tiles)
-        .with_print(print);
+        .with_print(print)
+        .with_metrics(metrics);
     match state.print.font() {
         Ok(f) => tracing::info!(
             font = f.name(),

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         crate::http::health,
+        crate::http::metrics_text,
         crate::http::server_key,
         crate::http::enroll,
         crate::http::push,
@@ -188,6 +189,18 @@ impl Modify for BearerScheme {
                     .bearer_format("device token")
                     .description(Some(
                         "The token `POST /v1/enroll` returned, as `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("metrics token")
+                    .description(Some(
+                        "The token given to `gridwalk-server serve --metrics-token`, for a Prometheus scraper.",
                     ))
                     .build(),
             ),

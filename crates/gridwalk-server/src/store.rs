@@ -242,6 +242,15 @@ impl Store {
         self.limits
     }
 
+    /// Answers when the database answers a query (the health check).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.tx(|t| {
+            t.query_opt("SELECT 1", &[])
+                .map(|_| ())
+                .map_err(StoreError::from)
+        })
+    }
+
     /// The database's identity (docs/sync-protocol.md "Epochs"): made with the database,
     /// replaced by [`Store::new_epoch`]. Pull cursors carry it.
     pub fn epoch(&self) -> Result<String, StoreError> {
@@ -670,10 +679,71 @@ impl Store {
         caller: &Caller,
         records: &[RecordEnvelope],
     ) -> Result<PushResponse, StoreError> {
-        let device = caller.device_id.to_string();
         let received = ts(now());
         let pg = self.dialect() == Dialect::Postgres;
-        let (results, links, next_seq, held_at) = self.tx(|t| {
+        // The payloads, parsed at most once for the checks and the projection: by a
+        // second thread ahead of the transaction when the batch is long enough.
+        let typed: Vec<TypedPayload> = records.iter().map(TypedPayload::new).collect();
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by_key(|i| records[*i].seq);
+        let (results, links, next_seq, held_at) = std::thread::scope(|scope| {
+            if records.len() >= WARM_AHEAD_MIN_RECORDS {
+                let (typed, order) = (&typed, &order);
+                scope.spawn(move || order.iter().for_each(|i| typed[*i].warm()));
+            }
+            self.push_tx(caller, &typed, &order, &received, pg)
+        })?;
+        let mut held = Vec::new();
+        for ((res, env), link) in results.iter().zip(records).zip(links) {
+            let status = match res.outcome {
+                Outcome::Accepted => "accepted",
+                Outcome::Duplicate => "duplicate",
+                _ => continue,
+            };
+            held.push(ReceiptRecord {
+                id: env.id,
+                seq: held_at.get(&env.id).copied().unwrap_or(env.seq),
+                payload_sha256: env.payload_sha256.clone(),
+                status: status.into(),
+                link_sha256: link,
+            });
+        }
+        let body = ReceiptBody {
+            protocol: PROTOCOL_VERSION,
+            device_id: caller.device_id,
+            server_time: now(),
+            next_seq,
+            records: held,
+        };
+        let receipt = Receipt::sign(&body, &self.signing)
+            .map_err(|e| StoreError::Corrupt(format!("cannot serialise receipt: {e}")))?;
+        Ok(PushResponse {
+            results,
+            next_seq,
+            receipt,
+        })
+    }
+
+    /// The push's transaction: every record in sequence order, then the device's row.
+    #[allow(clippy::type_complexity)]
+    fn push_tx(
+        &self,
+        caller: &Caller,
+        typed: &[TypedPayload],
+        order: &[usize],
+        received: &str,
+        pg: bool,
+    ) -> Result<
+        (
+            Vec<RecordResult>,
+            Vec<Option<String>>,
+            u64,
+            HashMap<Uuid, u64>,
+        ),
+        StoreError,
+    > {
+        let device = caller.device_id.to_string();
+        self.tx(|t| {
             // Takes the device's row lock: pushes of one device are serialised.
             t.exec(
                 "UPDATE device SET next_seq = next_seq WHERE id = $1",
@@ -694,13 +764,12 @@ impl Store {
                 republish: std::collections::BTreeSet::new(),
                 held_at: HashMap::new(),
             };
-            let mut order: Vec<usize> = (0..records.len()).collect();
-            order.sort_by_key(|i| records[*i].seq);
-            let mut results: Vec<Option<RecordResult>> = vec![None; records.len()];
-            let mut links: Vec<Option<String>> = vec![None; records.len()];
-            for i in order {
-                let r = &records[i];
-                let (outcome, link) = self.push_one(t, caller, r, &mut sequence, &received, pg)?;
+            let mut results: Vec<Option<RecordResult>> = vec![None; typed.len()];
+            let mut links: Vec<Option<String>> = vec![None; typed.len()];
+            for &i in order {
+                let r = typed[i].r;
+                let (outcome, link) =
+                    self.push_one(t, caller, &typed[i], &mut sequence, received, pg)?;
                 results[i] = Some(RecordResult {
                     id: r.id,
                     seq: r.seq,
@@ -741,35 +810,6 @@ impl Store {
                 sequence.next,
                 sequence.held_at,
             ))
-        })?;
-        let mut held = Vec::new();
-        for ((res, env), link) in results.iter().zip(records).zip(links) {
-            let status = match res.outcome {
-                Outcome::Accepted => "accepted",
-                Outcome::Duplicate => "duplicate",
-                _ => continue,
-            };
-            held.push(ReceiptRecord {
-                id: env.id,
-                seq: held_at.get(&env.id).copied().unwrap_or(env.seq),
-                payload_sha256: env.payload_sha256.clone(),
-                status: status.into(),
-                link_sha256: link,
-            });
-        }
-        let body = ReceiptBody {
-            protocol: PROTOCOL_VERSION,
-            device_id: caller.device_id,
-            server_time: now(),
-            next_seq,
-            records: held,
-        };
-        let receipt = Receipt::sign(&body, &self.signing)
-            .map_err(|e| StoreError::Corrupt(format!("cannot serialise receipt: {e}")))?;
-        Ok(PushResponse {
-            results,
-            next_seq,
-            receipt,
         })
     }
 
@@ -777,14 +817,13 @@ impl Store {
         &self,
         t: &mut dyn Tx,
         caller: &Caller,
-        r: &RecordEnvelope,
+        typed: &TypedPayload,
         sequence: &mut Sequence,
         received: &str,
         pg: bool,
     ) -> Result<(Outcome, Option<String>), StoreError> {
+        let r = typed.r;
         let id = r.id.to_string();
-        // The payload, parsed at most once for the checks and the projection.
-        let typed = TypedPayload::new(r);
         // A link that does not hash to what it claims is never taken as a chain head.
         let verified_link = r.link.as_ref().and_then(|l| {
             (l.computed_hash(r.seq, &r.payload_sha256, r.device_time)
@@ -811,7 +850,7 @@ impl Store {
                 // like any refused record, so what follows is not a gap.
                 match verified_link {
                     Some(l)
-                        if chain_problem(r, &Some(l.clone()), &sequence.head, &typed).is_none() =>
+                        if chain_problem(r, &Some(l.clone()), &sequence.head, typed).is_none() =>
                     {
                         sequence.take(r, HeldStatus::Rejected, Some(l))
                     }
@@ -942,7 +981,7 @@ impl Store {
             (Some(_), Some(l)) => Some(l.prev_hash.clone()),
             _ => sequence.head.clone(),
         };
-        let checked = match chain_problem(r, &verified_link, &head, &typed) {
+        let checked = match chain_problem(r, &verified_link, &head, typed) {
             Some(problem) => Err(problem),
             None if r.withheld => Err((
                 ProblemCode::PayloadTooLarge,
@@ -950,7 +989,7 @@ impl Store {
                  server's payload limit"
                     .to_string(),
             )),
-            None => self.check_record(t, caller, r, &typed)?,
+            None => self.check_record(t, caller, r, typed)?,
         };
         let fork_point =
             fork_point.filter(|_| !matches!(&checked, Err((ProblemCode::ChainBroken, _))));
@@ -1120,7 +1159,7 @@ impl Store {
                 ),
             );
         }
-        let actual = sha256_hex(r.payload.as_bytes());
+        let actual = typed.sha256();
         if actual != r.payload_sha256 {
             return bad(
                 ProblemCode::PayloadHashMismatch,
@@ -2239,9 +2278,7 @@ fn chain_problem(
     // reading below refuses (in a field the typed payload skips), is reported below.
     if let Some(p) = typed.inspection() {
         let named = p.photo_sha256s();
-        if named.iter().all(|h| is_sha256_hex(h))
-            && serde_json::from_str::<AnyJson>(&r.payload).is_ok()
-        {
+        if named.iter().all(|h| is_sha256_hex(h)) && typed.is_strict_json() {
             let claimed = claimed();
             if claimed != named {
                 return mismatch(format!(
@@ -2331,18 +2368,23 @@ impl<'de> serde::de::Visitor<'de> for AnyJson {
     }
 }
 
-/// A pushed record's payload, parsed at most once (on first use) and shared by the
-/// checks and the projection.
+/// A pushed record's payload, parsed and hashed at most once (on first use) and shared
+/// by the checks and the projection. The work is pure, so a second thread may do it
+/// ahead of the push transaction ([`TypedPayload::warm`]).
 struct TypedPayload<'a> {
     r: &'a RecordEnvelope,
-    inspection: std::cell::OnceCell<Option<gridwalk_checklist::FinalizedInspection>>,
+    inspection: std::sync::OnceLock<Option<gridwalk_checklist::FinalizedInspection>>,
+    sha256: std::sync::OnceLock<String>,
+    any_json: std::sync::OnceLock<bool>,
 }
 
 impl<'a> TypedPayload<'a> {
     fn new(r: &'a RecordEnvelope) -> TypedPayload<'a> {
         TypedPayload {
             r,
-            inspection: std::cell::OnceCell::new(),
+            inspection: std::sync::OnceLock::new(),
+            sha256: std::sync::OnceLock::new(),
+            any_json: std::sync::OnceLock::new(),
         }
     }
 
@@ -2356,7 +2398,36 @@ impl<'a> TypedPayload<'a> {
             .get_or_init(|| serde_json::from_str(&self.r.payload).ok())
             .as_ref()
     }
+
+    /// The payload's SHA-256 (hex).
+    fn sha256(&self) -> &str {
+        self.sha256
+            .get_or_init(|| sha256_hex(self.r.payload.as_bytes()))
+    }
+
+    /// Whether the payload is JSON the strict reading ([`AnyJson`]) takes.
+    fn is_strict_json(&self) -> bool {
+        *self
+            .any_json
+            .get_or_init(|| serde_json::from_str::<AnyJson>(&self.r.payload).is_ok())
+    }
+
+    /// Does now what the push transaction would do on first use.
+    fn warm(&self) {
+        if self.r.withheld {
+            return;
+        }
+        self.sha256();
+        if self.inspection().is_some() {
+            self.is_strict_json();
+        }
+    }
 }
+
+/// Batches at least this long have their payloads parsed and hashed by a second thread
+/// running ahead of the push transaction, so the single database writer spends its time
+/// on the database.
+const WARM_AHEAD_MIN_RECORDS: usize = 8;
 
 /// What [`Store::check_record`] found acceptable.
 struct Checked {

@@ -504,6 +504,7 @@ async fn finish(s: &AppState, upload: &Upload) -> Result<(), ApiError> {
     }
     let sha = actual.clone();
     s.run(move |st| st.complete_upload(id, &sha, size)).await?;
+    s.metrics.observe_photo(size);
     let _ = tokio::fs::remove_file(&path).await;
     tracing::info!(upload = %id, sha256 = %actual, size, "photo verified");
     Ok(())

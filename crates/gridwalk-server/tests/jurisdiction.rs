@@ -32,6 +32,8 @@ const NO_AREA_DATA: &[(&str, &str)] = &[
     ("POST", "/v1/sync/reconcile"),
     ("POST", "/v1/sync/push"),
     ("POST", "/v1/logout"),
+    // Counts by route template and outcome, for the scraper's token only.
+    ("GET", "/metrics"),
 ];
 
 /// Operations the other town may call with success: they act on the caller's own

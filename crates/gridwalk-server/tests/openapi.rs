@@ -114,7 +114,8 @@ async fn the_document_lists_exactly_the_routes() {
 }
 
 /// Every security requirement names a scheme of `components.securitySchemes`; the
-/// authenticated operations require `bearer` (HTTP bearer), the public ones nothing.
+/// authenticated operations require `bearer` (HTTP bearer), `/metrics` the scraper's
+/// `metrics_token`, the public ones nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_security_requirement_names_a_defined_scheme() {
     let h = start().await;
@@ -135,6 +136,9 @@ async fn every_security_requirement_names_a_defined_scheme() {
             .collect();
         if PUBLIC_OPERATIONS.contains(&(method.as_str(), path.as_str())) {
             assert!(names.is_empty(), "{method} {path} is public: {reqs:?}");
+        } else if (method.as_str(), path.as_str()) == ("GET", "/metrics") {
+            // The scraper's own token, never a device token or a session.
+            assert_eq!(names, BTreeSet::from(["metrics_token".to_string()]));
         } else {
             assert_eq!(
                 names,

@@ -159,6 +159,23 @@ impl Server {
         admin_on(&self.data, self.database_url.as_deref(), args)
     }
 
+    /// `gridwalk-server --data DIR <args>` that may fail: whether it succeeded, and its
+    /// standard error.
+    pub fn admin_status(&self, args: &[&str]) -> (bool, String) {
+        let o = Command::new(&bins().server)
+            .arg("--data")
+            .arg(&self.data)
+            .args(database_args(self.database_url.as_deref()))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run gridwalk-server");
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
     /// `admin create-user` of a user who signs in to the console (an officer or admin)
     /// with `password`.
     pub fn create_officer(&self, name: &str, role: &str, jurisdiction: &str, password: &str) {

@@ -464,3 +464,68 @@ fn a_restore_after_a_handover_forks_from_the_link_the_new_identity_started_from(
     let v = verify(d);
     assert_eq!(v["verified"], true, "{v}");
 }
+
+/// `gridwalk-server backup --out FILE` while the server runs and phones sync (issue
+/// 13): the copy is taken online, the server goes on; later the server is restored from
+/// that file (and `admin new-epoch`). At the next sync the phone finds by reconciliation
+/// the records taken after the backup and sends them again; the server ends holding
+/// every record exactly once, and its photos.
+#[test]
+fn a_backup_taken_while_serving_restores_and_the_phones_carry_on() {
+    let mut w = World::new(2);
+    w.enroll(&w.server.url());
+    let d = &w.device;
+    d.add_photo(&corpus_photo("gps__DSCN0010.jpg"), &uscc(1), "李专家");
+    sync_until_done(d, &FAST, 3);
+    let backup = w.tmp.path().join("server-backup.db");
+    let out = w.server.admin(&[
+        "backup",
+        "--out",
+        backup.to_str().expect("utf-8 path"),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("backup report");
+    let held = w.server.records().len();
+    assert_eq!(report["records"].as_u64(), Some(held as u64), "{report}");
+    // The server went on serving: more work reaches it after the backup.
+    inspections_with_major_hazard(d, 2);
+    sync_until_done(d, &FAST, 3);
+    assert_synced(d, &w.server);
+    let after = w.server.records().len();
+    assert!(after > held, "records after the backup: {after} > {held}");
+
+    w.server.kill();
+    let db = w.server.data.join("server.db");
+    for suffix in ["-wal", "-shm"] {
+        let mut p = db.as_os_str().to_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(&p);
+    }
+    std::fs::copy(&backup, &db).expect("restore the backup");
+    w.server.admin(&["admin", "new-epoch"]);
+    w.server.restart();
+    d.ok(&["config", "set", "server", &w.server.url()]);
+    assert_eq!(
+        w.server.records().len(),
+        held,
+        "the restored server lost the later records"
+    );
+
+    let (code, report, stderr) = d.sync_once(&FAST);
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(
+        report["reconciled"].as_u64(),
+        Some((after - held) as u64),
+        "{report}"
+    );
+    assert_synced(d, &w.server);
+    let v = verify(d);
+    assert_eq!(v["verified"], true, "{v}");
+    // A second backup to the same file is refused: a backup never overwrites one.
+    let refused = w
+        .server
+        .admin_status(&["backup", "--out", backup.to_str().expect("utf-8")]);
+    assert!(!refused.0, "overwrote a backup");
+    assert!(refused.1.contains("exists already"), "{}", refused.1);
+}

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod served;
+
 use chrono::{DateTime, TimeZone, Utc};
 use gridwalk_checklist::{
     applicable_items, builtin_template, evaluate, to_canonical_json, Answer, AnswerType,
@@ -59,6 +61,15 @@ pub fn inspection_payload(
     inspection_payload_answering(inspection_id, enterprise_uscc, photos, variant, &[])
 }
 
+/// The shipped spot-check template, parsed once (building thousands of payloads
+/// parsed it for each).
+fn spot_check_template() -> &'static gridwalk_checklist::Template {
+    static TEMPLATE: std::sync::OnceLock<gridwalk_checklist::Template> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        builtin_template("supervision-spot-check").expect("spot-check template is shipped")
+    })
+}
+
 /// [`inspection_payload`] with some yes/no items answered as given (`SC-05` no: the
 /// risk report is not filed), evaluated again.
 pub fn inspection_payload_answering(
@@ -68,9 +79,9 @@ pub fn inspection_payload_answering(
     variant: u64,
     overrides: &[(&str, YesNoNa)],
 ) -> FinalizedInspection {
-    let t = builtin_template("supervision-spot-check").expect("spot-check template is shipped");
+    let t = spot_check_template();
     let facts = woodwork_facts();
-    let applicable = applicable_items(&t, &facts);
+    let applicable = applicable_items(t, &facts);
     let needs_photo: Vec<&str> = applicable
         .iter()
         .filter(|i| i.photo_required_on_fail)
@@ -116,7 +127,7 @@ pub fn inspection_payload_answering(
         answers.insert((*item).to_string(), Answer::new(AnswerValue::YesNoNa(*v)));
     }
     assert_eq!(answers.len(), 20, "the bench inspection has 20 answers");
-    let eval = evaluate(&t, &facts, &answers).expect("a complete inspection");
+    let eval = evaluate(t, &facts, &answers).expect("a complete inspection");
     FinalizedInspection {
         inspection_id,
         template_id: t.id.clone(),
