@@ -1388,20 +1388,13 @@ impl Server {
         let store = gridwalk_server::open_store(&data, None).expect("server store");
         import(
             &store,
-            &data.staging_register(),
             RegisterFile::Divisions,
             &testdata().join("divisions/jintan.csv"),
         )
         .expect("divisions");
         let csv = dir.join("register.csv");
         std::fs::write(&csv, register_csv()).expect("csv");
-        import(
-            &store,
-            &data.staging_register(),
-            RegisterFile::Enterprises,
-            &csv,
-        )
-        .expect("register");
+        import(&store, RegisterFile::Enterprises, &csv).expect("register");
         store.publish_templates().expect("templates");
         store
             .create_user(

@@ -1,5 +1,7 @@
 //! Importing the register from spreadsheets: divisions and enterprises.
 //!
+//! Reading, validation, messages and the merge rules are `gridwalk-register`'s (shared
+//! with the server); this module is the phone store's side of it: its SQLite tables.
 //! Each import runs in one transaction: either every good row is stored, or (on a
 //! database error) nothing is. Bad rows are skipped and reported with their row
 //! number, column and reason; good rows are stored. Enterprises are upserted by USCC,
@@ -7,44 +9,20 @@
 //! stored value alone (a register file does not undo what an inspection confirmed).
 
 use crate::error::StoreError;
-use crate::register::{write_division, write_enterprise_over, write_lease, write_site, Change};
+use crate::register::{
+    get_enterprise, write_division, write_enterprise_over, write_lease, write_site,
+};
 use crate::store::Store;
-use crate::tabular::{read_table, Table, TableError};
-use chrono::NaiveDate;
 use gridwalk_core::division::Division;
-use gridwalk_core::dust::{flags_from_dust_types, DustFlag};
-use gridwalk_core::enterprise::{Enterprise, LatLon, Lease, SafetyOfficer, Site};
-use gridwalk_core::ids::{enterprise_id, landlord_site_id, new_record_id};
-use gridwalk_core::{DivisionCode, DivisionLevel, DustType, Uscc};
-use rusqlite::OptionalExtension;
-use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use gridwalk_core::enterprise::{Enterprise, Lease, Site};
+use gridwalk_core::{DivisionCode, DivisionLevel};
+use gridwalk_register::tabular::{read_table, TableError};
+use gridwalk_register::{Change, DivisionStore, EnterpriseStore};
+use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 use uuid::Uuid;
 
-/// A row that was not imported, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RowError {
-    /// Row number as shown in Excel (the header is row 1).
-    pub row: usize,
-    /// The column at fault, when one is.
-    pub column: Option<String>,
-    pub reason: String,
-}
-
-/// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ImportReport {
-    /// How the file was decoded (`utf-8`, `gb18030`, `xlsx`).
-    pub encoding: String,
-    pub rows: usize,
-    pub inserted: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    /// Lease records created or changed (tenants with a `landlord_uscc`).
-    pub leases_written: usize,
-    pub rejected: Vec<RowError>,
-}
+pub use gridwalk_register::{parse_bool, ImportReport, RowError};
 
 /// Why an import could not run at all.
 #[derive(Debug, thiserror::Error)]
@@ -61,45 +39,71 @@ impl From<rusqlite::Error> for ImportError {
     }
 }
 
-impl ImportReport {
-    fn count(&mut self, c: Change) {
-        match c {
-            Change::Inserted => self.inserted += 1,
-            Change::Updated => self.updated += 1,
-            Change::Unchanged => self.unchanged += 1,
+impl From<gridwalk_register::ImportError<StoreError>> for ImportError {
+    fn from(e: gridwalk_register::ImportError<StoreError>) -> Self {
+        match e {
+            gridwalk_register::ImportError::Table(t) => ImportError::Table(t),
+            gridwalk_register::ImportError::Store(s) => ImportError::Store(s),
         }
     }
 }
 
-fn require(table: &Table, path: &Path, names: &[&str]) -> Result<usize, TableError> {
-    table
-        .column(names)
-        .ok_or_else(|| TableError::MissingColumn {
-            path: path.to_path_buf(),
-            column: names[0].to_string(),
-        })
-}
+/// The phone's register tables inside one import transaction.
+struct Tables<'a>(&'a Connection);
 
-fn cell(cells: &[String], col: Option<usize>) -> Option<&str> {
-    col.and_then(|c| cells.get(c))
-        .map(String::as_str)
-        .filter(|s| !s.is_empty())
-}
+impl DivisionStore for Tables<'_> {
+    type Error = StoreError;
 
-fn row_err(row: usize, column: &str, reason: impl ToString) -> RowError {
-    RowError {
-        row,
-        column: Some(column.to_string()),
-        reason: reason.to_string(),
+    fn has_division(&mut self, code: &DivisionCode) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT 1 FROM division WHERE code = ?1",
+                [code.as_str()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    fn write_division(&mut self, d: &Division) -> Result<Change, StoreError> {
+        write_division(self.0, d)
     }
 }
 
-/// Parses yes/no cells: `1/0`, `true/false`, `是/否`, `y/n`, `有/无`.
-pub fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_lowercase().as_str() {
-        "1" | "true" | "yes" | "y" | "是" | "有" | "√" => Some(true),
-        "0" | "false" | "no" | "n" | "否" | "无" | "×" => Some(false),
-        _ => None,
+impl EnterpriseStore for Tables<'_> {
+    type Error = StoreError;
+
+    fn division_level(&mut self, code: &DivisionCode) -> Result<Option<DivisionLevel>, StoreError> {
+        let level: Option<String> = self
+            .0
+            .query_row(
+                "SELECT level FROM division WHERE code = ?1",
+                [code.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(level.and_then(|l| DivisionLevel::parse(&l).ok()))
+    }
+
+    fn enterprise(&mut self, id: &Uuid) -> Result<Option<Enterprise>, StoreError> {
+        get_enterprise(self.0, id)
+    }
+
+    fn write_enterprise(
+        &mut self,
+        e: &Enterprise,
+        existing: Option<&Enterprise>,
+    ) -> Result<Change, StoreError> {
+        write_enterprise_over(self.0, e, existing)
+    }
+
+    fn write_site(&mut self, s: &Site) -> Result<(), StoreError> {
+        write_site(self.0, s)
+    }
+
+    fn write_lease(&mut self, l: &Lease) -> Result<Change, StoreError> {
+        write_lease(self.0, l)
     }
 }
 
@@ -107,92 +111,9 @@ impl Store {
     /// Imports divisions from a CSV/XLSX with columns `code,name,level,parent_code`.
     pub fn import_divisions(&self, path: &Path) -> Result<ImportReport, ImportError> {
         let table = read_table(path)?;
-        let c_code = require(&table, path, &["code", "代码", "区划代码"])?;
-        let c_name = require(&table, path, &["name", "名称"])?;
-        let c_level = require(&table, path, &["level", "级别"])?;
-        let c_parent = table.column(&["parent_code", "上级代码"]);
-        let mut report = ImportReport {
-            encoding: table.encoding.into(),
-            rows: table.rows.len(),
-            ..Default::default()
-        };
-        let mut good: Vec<Division> = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for (row, cells) in &table.rows {
-            let row = *row;
-            let parsed = (|| {
-                let code_s =
-                    cell(cells, Some(c_code)).ok_or_else(|| row_err(row, "code", "empty"))?;
-                let code = DivisionCode::parse(code_s).map_err(|e| row_err(row, "code", e))?;
-                let name =
-                    cell(cells, Some(c_name)).ok_or_else(|| row_err(row, "name", "empty"))?;
-                let level_s =
-                    cell(cells, Some(c_level)).ok_or_else(|| row_err(row, "level", "empty"))?;
-                let level = DivisionLevel::parse(level_s).map_err(|e| row_err(row, "level", e))?;
-                code.check_level(level)
-                    .map_err(|e| row_err(row, "level", e))?;
-                let parent = cell(cells, c_parent)
-                    .map(DivisionCode::parse)
-                    .transpose()
-                    .map_err(|e| row_err(row, "parent_code", e))?;
-                if let Some(p) = &parent {
-                    if !code.is_within(p) {
-                        return Err(row_err(
-                            row,
-                            "parent_code",
-                            format!("{code} does not lie inside {p}"),
-                        ));
-                    }
-                }
-                if let Some(first) = seen.get(code.as_str()) {
-                    return Err(row_err(row, "code", format!("duplicate of row {first}")));
-                }
-                Ok(Division {
-                    code,
-                    name: name.to_string(),
-                    level,
-                    parent_code: parent,
-                })
-            })();
-            match parsed {
-                Ok(d) => {
-                    seen.insert(d.code.as_str().to_string(), row);
-                    good.push(d);
-                }
-                Err(e) => report.rejected.push(e),
-            }
-        }
         let tx = self.conn.unchecked_transaction()?;
-        let in_file: HashSet<String> = good.iter().map(|d| d.code.as_str().to_string()).collect();
-        let rows_by_code: HashMap<String, usize> = seen;
-        for d in &good {
-            if d.level != DivisionLevel::District {
-                if let Some(p) = &d.parent_code {
-                    let known = in_file.contains(p.as_str())
-                        || tx
-                            .query_row(
-                                "SELECT 1 FROM division WHERE code = ?1",
-                                [p.as_str()],
-                                |_| Ok(()),
-                            )
-                            .optional()?
-                            .is_some();
-                    if !known {
-                        let row = rows_by_code.get(d.code.as_str()).copied().unwrap_or(0);
-                        report.rejected.push(row_err(
-                            row,
-                            "parent_code",
-                            format!("unknown parent division {p}"),
-                        ));
-                        continue;
-                    }
-                }
-            }
-            let change = write_division(&tx, d)?;
-            report.count(change);
-        }
+        let report = gridwalk_register::import_divisions(&table, path, &mut Tables(&tx))?;
         tx.commit()?;
-        report.rejected.sort_by_key(|e| e.row);
         Ok(report)
     }
 
@@ -201,379 +122,9 @@ impl Store {
     /// (`;`-separated), `workers_per_shift`, `landlord_uscc` and more (see `docs/register-import.md`).
     pub fn import_enterprises(&self, path: &Path) -> Result<ImportReport, ImportError> {
         let table = read_table(path)?;
-        let cols = EnterpriseColumns::find(&table, path)?;
-        let mut report = ImportReport {
-            encoding: table.encoding.into(),
-            rows: table.rows.len(),
-            ..Default::default()
-        };
         let tx = self.conn.unchecked_transaction()?;
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut tenants: Vec<(usize, Uuid, Uscc, LeaseCells)> = Vec::new();
-        let mut valid_villages: HashMap<String, bool> = HashMap::new();
-        for (row, cells) in &table.rows {
-            let row = *row;
-            let parsed = cols.parse_row(row, cells, &tx, &mut valid_villages);
-            let (mut enterprise, landlord, lease_cells, present) = match parsed {
-                Ok(p) => p,
-                Err(e) => {
-                    report.rejected.push(e);
-                    continue;
-                }
-            };
-            if let Some(first) = seen.get(enterprise.uscc.as_str()) {
-                report.rejected.push(row_err(
-                    row,
-                    "uscc",
-                    format!("duplicate USCC {} (first at row {first})", enterprise.uscc),
-                ));
-                continue;
-            }
-            seen.insert(enterprise.uscc.as_str().to_string(), row);
-            let existing = crate::register::get_enterprise(&tx, &enterprise.id)?;
-            if let Some(existing) = &existing {
-                enterprise = present.merge(existing.clone(), enterprise);
-            }
-            let change = write_enterprise_over(&tx, &enterprise, existing.as_ref())?;
-            report.count(change);
-            if let Some(landlord) = landlord {
-                tenants.push((row, enterprise.id, landlord, lease_cells));
-            }
-        }
-        for (row, tenant_id, landlord_uscc, lease) in tenants {
-            let landlord_id = enterprise_id(&landlord_uscc);
-            if landlord_id == tenant_id {
-                report.rejected.push(row_err(
-                    row,
-                    "landlord_uscc",
-                    "an enterprise cannot be its own landlord",
-                ));
-                continue;
-            }
-            let Some(landlord) = crate::register::get_enterprise(&tx, &landlord_id)? else {
-                report.rejected.push(row_err(
-                    row,
-                    "landlord_uscc",
-                    format!("landlord {landlord_uscc} is neither in this file nor in the register (enterprise row kept, lease not recorded)"),
-                ));
-                continue;
-            };
-            let site = Site {
-                id: landlord_site_id(&landlord_uscc),
-                name: format!("{}厂区", landlord.name),
-                address: landlord.address.clone(),
-                landlord_id,
-                storeys: lease.storeys,
-                structure: lease.structure.clone(),
-            };
-            write_site(&tx, &site)?;
-            let l = Lease {
-                id: new_record_id(),
-                site_id: site.id,
-                tenant_id,
-                floors: lease.floors,
-                area_m2: lease.area_m2,
-                start_date: lease.start_date,
-                end_date: lease.end_date,
-                equipment_leased: lease.equipment_leased,
-                equipment_description: lease.equipment_description,
-                safety_agreement_signed: lease.safety_agreement_signed,
-                use_zh: None,
-                recorded_on_site: false,
-            };
-            if write_lease(&tx, &l)? != Change::Unchanged {
-                report.leases_written += 1;
-            }
-        }
+        let report = gridwalk_register::import_enterprises(&table, path, &mut Tables(&tx))?;
         tx.commit()?;
-        report.rejected.sort_by_key(|e| e.row);
         Ok(report)
-    }
-}
-
-#[derive(Debug, Default)]
-struct LeaseCells {
-    floors: Option<String>,
-    area_m2: Option<f64>,
-    start_date: Option<NaiveDate>,
-    end_date: Option<NaiveDate>,
-    equipment_leased: bool,
-    equipment_description: Option<String>,
-    safety_agreement_signed: Option<bool>,
-    storeys: Option<u32>,
-    structure: Option<String>,
-}
-
-/// Which optional columns a file has, so a merge keeps stored values for the others.
-#[derive(Debug, Clone, Copy)]
-struct Present {
-    address: bool,
-    location: bool,
-    industry: bool,
-    dust_involved: bool,
-    dust_types: bool,
-    workers: bool,
-    al_mg: bool,
-    key_supervision: bool,
-    officer: bool,
-}
-
-impl Present {
-    fn merge(&self, old: Enterprise, mut new: Enterprise) -> Enterprise {
-        if !self.address {
-            new.address = old.address;
-        }
-        if !self.location {
-            new.location = old.location;
-        }
-        if !self.industry {
-            new.industry = old.industry;
-        }
-        if !self.dust_types {
-            new.dust_types = old.dust_types;
-        }
-        if !self.dust_involved && !self.dust_types {
-            new.dust_involved = old.dust_involved;
-        }
-        if !self.workers {
-            new.workers_per_shift = old.workers_per_shift;
-        }
-        if !self.al_mg && !self.dust_types {
-            new.al_mg = old.al_mg;
-        }
-        if !self.key_supervision {
-            new.key_supervision = old.key_supervision;
-        }
-        if !self.officer {
-            new.safety_officer = old.safety_officer;
-        }
-        new.risk_report = old.risk_report;
-        new.warning_education = old.warning_education;
-        new
-    }
-}
-
-struct EnterpriseColumns {
-    name: usize,
-    uscc: usize,
-    village: usize,
-    address: Option<usize>,
-    lat: Option<usize>,
-    lon: Option<usize>,
-    industry: Option<usize>,
-    dust_types: Option<usize>,
-    dust_involved: Option<usize>,
-    workers: Option<usize>,
-    al_mg: Option<usize>,
-    key_supervision: Option<usize>,
-    officer_name: Option<usize>,
-    officer_phone: Option<usize>,
-    landlord: Option<usize>,
-    lease_floors: Option<usize>,
-    lease_area: Option<usize>,
-    lease_start: Option<usize>,
-    lease_end: Option<usize>,
-    lease_equipment: Option<usize>,
-    lease_equipment_desc: Option<usize>,
-    lease_agreement: Option<usize>,
-    site_storeys: Option<usize>,
-    site_structure: Option<usize>,
-}
-
-type ParsedRow = (Enterprise, Option<Uscc>, LeaseCells, Present);
-
-impl EnterpriseColumns {
-    fn find(t: &Table, path: &Path) -> Result<Self, TableError> {
-        Ok(EnterpriseColumns {
-            name: require(t, path, &["name", "企业名称", "名称"])?,
-            uscc: require(t, path, &["uscc", "统一社会信用代码", "信用代码"])?,
-            village: require(t, path, &["village_code", "村社区代码", "村代码"])?,
-            address: t.column(&["address", "地址"]),
-            lat: t.column(&["lat", "纬度"]),
-            lon: t.column(&["lon", "经度"]),
-            industry: t.column(&["industry", "行业"]),
-            dust_types: t.column(&["dust_types", "粉尘种类"]),
-            dust_involved: t.column(&["dust_involved", "是否涉粉"]),
-            workers: t.column(&["workers_per_shift", "单班涉粉人数"]),
-            al_mg: t.column(&["al_mg", "涉铝镁"]),
-            key_supervision: t.column(&["key_supervision", "重点监管"]),
-            officer_name: t.column(&["safety_officer_name", "安全专员"]),
-            officer_phone: t.column(&["safety_officer_phone", "安全专员电话"]),
-            landlord: t.column(&["landlord_uscc", "出租方信用代码"]),
-            lease_floors: t.column(&["lease_floors", "租赁楼层"]),
-            lease_area: t.column(&["lease_area_m2", "租赁面积"]),
-            lease_start: t.column(&["lease_start", "租赁起始"]),
-            lease_end: t.column(&["lease_end", "租赁截止"]),
-            lease_equipment: t.column(&["lease_equipment", "设备随租"]),
-            lease_equipment_desc: t.column(&["lease_equipment_description", "随租设备"]),
-            lease_agreement: t.column(&["lease_safety_agreement", "安全管理协议"]),
-            site_storeys: t.column(&["site_storeys", "厂房层数"]),
-            site_structure: t.column(&["site_structure", "建筑结构"]),
-        })
-    }
-
-    fn parse_row(
-        &self,
-        row: usize,
-        cells: &[String],
-        conn: &rusqlite::Connection,
-        villages: &mut HashMap<String, bool>,
-    ) -> Result<ParsedRow, RowError> {
-        let c = |col: Option<usize>| cell(cells, col);
-        let name = c(Some(self.name)).ok_or_else(|| row_err(row, "name", "empty"))?;
-        let uscc_s = c(Some(self.uscc)).ok_or_else(|| row_err(row, "uscc", "empty"))?;
-        let uscc = Uscc::parse(uscc_s)
-            .map_err(|e| row_err(row, "uscc", format!("invalid USCC '{uscc_s}': {e}")))?;
-        let village_s =
-            c(Some(self.village)).ok_or_else(|| row_err(row, "village_code", "empty"))?;
-        let village_code =
-            DivisionCode::parse(village_s).map_err(|e| row_err(row, "village_code", e))?;
-        let known = match villages.get(village_code.as_str()) {
-            Some(k) => *k,
-            None => {
-                let level: Option<String> = conn
-                    .query_row(
-                        "SELECT level FROM division WHERE code = ?1",
-                        [village_code.as_str()],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(|e| row_err(row, "village_code", e))?;
-                let ok = matches!(level.as_deref(), Some("village") | Some("grid"));
-                villages.insert(village_code.as_str().to_string(), ok);
-                ok
-            }
-        };
-        if !known {
-            return Err(row_err(
-                row,
-                "village_code",
-                format!("unknown village or grid {village_code} (import divisions first)"),
-            ));
-        }
-        let location = match (c(self.lat), c(self.lon)) {
-            (None, None) => None,
-            (Some(lat), Some(lon)) => {
-                let lat: f64 = lat
-                    .parse()
-                    .map_err(|_| row_err(row, "lat", format!("'{lat}' is not a number")))?;
-                let lon: f64 = lon
-                    .parse()
-                    .map_err(|_| row_err(row, "lon", format!("'{lon}' is not a number")))?;
-                Some(LatLon::new(lat, lon).map_err(|e| row_err(row, "lat", e))?)
-            }
-            (Some(_), None) => return Err(row_err(row, "lon", "lat given without lon")),
-            (None, Some(_)) => return Err(row_err(row, "lat", "lon given without lat")),
-        };
-        let dust_types = match c(self.dust_types) {
-            None => Vec::new(),
-            Some(s) => s
-                .split([';', '；', '、'])
-                .filter(|p| !p.trim().is_empty())
-                .map(|p| DustType::parse(p).map_err(|e| row_err(row, "dust_types", e)))
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        let bool_cell = |col: Option<usize>, column: &str| -> Result<Option<bool>, RowError> {
-            c(col)
-                .map(|s| {
-                    parse_bool(s)
-                        .ok_or_else(|| row_err(row, column, format!("'{s}' is not yes/no (是/否)")))
-                })
-                .transpose()
-        };
-        let workers = c(self.workers)
-            .map(|s| {
-                s.parse::<u32>().map_err(|_| {
-                    row_err(
-                        row,
-                        "workers_per_shift",
-                        format!("'{s}' is not a whole number of workers"),
-                    )
-                })
-            })
-            .transpose()?;
-        let derived = flags_from_dust_types(&dust_types);
-        let dust_involved =
-            bool_cell(self.dust_involved, "dust_involved")?.unwrap_or(!dust_types.is_empty());
-        let al_mg =
-            bool_cell(self.al_mg, "al_mg")?.unwrap_or(false) || derived.contains(&DustFlag::AlMg);
-        let key_supervision = bool_cell(self.key_supervision, "key_supervision")?.unwrap_or(false);
-        let landlord = c(self.landlord)
-            .map(|s| {
-                Uscc::parse(s)
-                    .map_err(|e| row_err(row, "landlord_uscc", format!("invalid USCC '{s}': {e}")))
-            })
-            .transpose()?;
-        let date = |col: Option<usize>, column: &str| -> Result<Option<NaiveDate>, RowError> {
-            c(col)
-                .map(|s| {
-                    s.parse::<NaiveDate>().map_err(|_| {
-                        row_err(row, column, format!("'{s}' is not a date (YYYY-MM-DD)"))
-                    })
-                })
-                .transpose()
-        };
-        let lease = LeaseCells {
-            floors: c(self.lease_floors).map(str::to_string),
-            area_m2: c(self.lease_area)
-                .map(|s| match s.parse::<f64>() {
-                    Ok(a) if a.is_finite() && a > 0.0 => Ok(a),
-                    _ => Err(row_err(
-                        row,
-                        "lease_area_m2",
-                        format!("'{s}' is not a positive area"),
-                    )),
-                })
-                .transpose()?,
-            start_date: date(self.lease_start, "lease_start")?,
-            end_date: date(self.lease_end, "lease_end")?,
-            equipment_leased: bool_cell(self.lease_equipment, "lease_equipment")?.unwrap_or(false),
-            equipment_description: c(self.lease_equipment_desc).map(str::to_string),
-            safety_agreement_signed: bool_cell(self.lease_agreement, "lease_safety_agreement")?,
-            storeys: c(self.site_storeys)
-                .map(|s| match s.parse::<u32>() {
-                    Ok(n) if n > 0 => Ok(n),
-                    _ => Err(row_err(
-                        row,
-                        "site_storeys",
-                        format!("'{s}' is not a storey count"),
-                    )),
-                })
-                .transpose()?,
-            structure: c(self.site_structure).map(str::to_string),
-        };
-        let present = Present {
-            address: self.address.is_some(),
-            location: self.lat.is_some() || self.lon.is_some(),
-            industry: self.industry.is_some(),
-            dust_involved: self.dust_involved.is_some(),
-            dust_types: self.dust_types.is_some(),
-            workers: self.workers.is_some(),
-            al_mg: self.al_mg.is_some(),
-            key_supervision: self.key_supervision.is_some(),
-            officer: self.officer_name.is_some(),
-        };
-        let enterprise = Enterprise {
-            id: enterprise_id(&uscc),
-            uscc,
-            name: name.to_string(),
-            address: c(self.address).map(str::to_string),
-            village_code,
-            location,
-            industry: c(self.industry).map(str::to_string),
-            dust_involved,
-            dust_types,
-            workers_per_shift: workers,
-            al_mg,
-            key_supervision,
-            safety_officer: c(self.officer_name).map(|n| SafetyOfficer {
-                name: n.to_string(),
-                phone: c(self.officer_phone).map(str::to_string),
-                confirmed_on_site: false,
-            }),
-            risk_report: Default::default(),
-            warning_education: Default::default(),
-        };
-        Ok((enterprise, landlord, lease, present))
     }
 }

@@ -23,8 +23,10 @@ mod short_index;
 pub mod signature;
 pub mod store;
 pub mod sync;
-pub mod tabular;
 pub mod work;
+
+/// Reading CSV/XLSX register files (the register crate's, shared with the server).
+pub use gridwalk_register::tabular;
 
 pub use error::StoreError;
 pub use store::Store;

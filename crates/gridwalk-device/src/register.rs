@@ -14,14 +14,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use uuid::Uuid;
 
-/// What an upsert did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Change {
-    Inserted,
-    Updated,
-    Unchanged,
-}
+/// What an upsert did (the register crate's, shared with the server).
+pub use gridwalk_register::Change;
 
 /// An enterprise with everything an inspector looks at on its page.
 #[derive(Debug, Clone, Serialize)]

@@ -241,13 +241,7 @@ fn prepare(data: &DataDir, devices: u64) -> Vec<String> {
     let store = gridwalk_server::open_store(data, None).expect("store");
     let div = data.0.join("divisions.csv");
     std::fs::write(&div, divisions_csv()).expect("csv");
-    register::import(
-        &store,
-        &data.staging_register(),
-        RegisterFile::Divisions,
-        &div,
-    )
-    .expect("divisions");
+    register::import(&store, RegisterFile::Divisions, &div).expect("divisions");
     let ent = data.0.join("enterprises.csv");
     std::fs::write(
         &ent,
@@ -257,13 +251,7 @@ fn prepare(data: &DataDir, devices: u64) -> Vec<String> {
         ),
     )
     .expect("csv");
-    register::import(
-        &store,
-        &data.staging_register(),
-        RegisterFile::Enterprises,
-        &ent,
-    )
-    .expect("enterprises");
+    register::import(&store, RegisterFile::Enterprises, &ent).expect("enterprises");
     store.publish_templates().expect("templates");
     let village = gridwalk_core::DivisionCode::parse(VILLAGE).expect("village");
     (0..devices)

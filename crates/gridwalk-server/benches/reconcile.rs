@@ -15,7 +15,7 @@ mod common;
 mod support;
 
 use common::{exec_sql, inspection, uscc_here, Db, Harness};
-use gridwalk_device::sync::reconcile::{Differences, Reconciler};
+use gridwalk_protocol::reconcile::{Differences, Reconciler};
 use gridwalk_protocol::{
     HeldEntry, HeldStatus, PushRequest, ReconcileRequest, ReconcileResponse, SeqRange,
 };

@@ -48,8 +48,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Where the server keeps its files: `DIR/server.db` (SQLite), `DIR/blobs/` (photos
-/// and partial tus uploads, unless `--blob-url` names another object store),
-/// `DIR/register.db` (the staging register of imports), temporary ledger files.
+/// and partial tus uploads, unless `--blob-url` names another object store), temporary
+/// ledger files. A `DIR/register.db` left by older servers (their staging register of
+/// imports) is no longer read.
 #[derive(Debug, Clone)]
 pub struct DataDir(pub PathBuf);
 
@@ -70,10 +71,6 @@ impl DataDir {
     /// The local blob store root.
     pub fn blobs(&self) -> PathBuf {
         self.0.join("blobs")
-    }
-    /// The staging register for imports.
-    pub fn staging_register(&self) -> PathBuf {
-        self.0.join("register.db")
     }
 }
 

@@ -24,7 +24,7 @@ mod tips_cmd;
 #[derive(Parser)]
 #[command(name = "gridwalk-server", version, about = "GridWalk central server")]
 struct Cli {
-    /// Data directory: SQLite database, photos, partial uploads, staging register.
+    /// Data directory: SQLite database, photos, partial uploads.
     #[arg(
         long,
         global = true,
@@ -614,10 +614,10 @@ fn main() -> Result<()> {
         }
         Command::Divisions {
             command: ImportCommand::Import { file },
-        } => import(&data, &store, RegisterFile::Divisions, &file),
+        } => import(&store, RegisterFile::Divisions, &file),
         Command::Enterprises {
             command: ImportCommand::Import { file },
-        } => import(&data, &store, RegisterFile::Enterprises, &file),
+        } => import(&store, RegisterFile::Enterprises, &file),
         Command::Admin { command } => admin(&store, command),
         Command::Export {
             command: ExportCommand::Inspections { ledger, review, .. },
@@ -944,12 +944,11 @@ fn coverage(
 }
 
 fn import(
-    data: &DataDir,
     store: &gridwalk_server::Store,
     kind: RegisterFile,
     file: &std::path::Path,
 ) -> Result<()> {
-    let report = register::import(store, &data.staging_register(), kind, file)
+    let report = register::import(store, kind, file)
         .with_context(|| format!("importing {}", file.display()))?;
     audit(
         store,

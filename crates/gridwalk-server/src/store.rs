@@ -1808,69 +1808,7 @@ impl Store {
         enterprises: &[PublishedEnterprise],
     ) -> Result<usize, StoreError> {
         let pg = self.dialect() == Dialect::Postgres;
-        self.tx(|t| {
-            let mut changed = 0;
-            for d in divisions {
-                let body =
-                    serde_json::to_value(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                t.exec(
-                    "INSERT INTO division (code, name, level, parent_code) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent_code = excluded.parent_code",
-                    &[
-                        d.code.as_str().into(),
-                        d.name.clone().into(),
-                        d.level.as_str().into(),
-                        d.parent_code.as_ref().map(|p| p.as_str().to_string()).into(),
-                    ],
-                )?;
-                changed += usize::from(upsert_change(
-                    t,
-                    pg,
-                    ChangeKind::Division,
-                    d.code.as_str(),
-                    Some(d.code.as_str()),
-                    &body,
-                )?);
-            }
-            for e in enterprises {
-                let text = serde_json::to_string(&e.body)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                // What visits confirmed stays confirmed when the register is imported
-                // again (docs/campaign.md "Enterprise facts").
-                let published = crate::facts::effective_body(t, &e.uscc, &e.body)?;
-                let [name, dust, al_mg, workers, tenant] =
-                    crate::coverage::register_facts(&published);
-                t.exec(
-                    "INSERT INTO enterprise (id, uscc, village_code, body, name, dust_involved, al_mg, workers_per_shift, tenant)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     ON CONFLICT (id) DO UPDATE SET village_code = excluded.village_code, body = excluded.body,
-                         name = excluded.name, dust_involved = excluded.dust_involved, al_mg = excluded.al_mg,
-                         workers_per_shift = excluded.workers_per_shift, tenant = excluded.tenant",
-                    &[
-                        e.id.to_string().into(),
-                        e.uscc.clone().into(),
-                        e.village.as_str().into(),
-                        text.into(),
-                        name,
-                        dust,
-                        al_mg,
-                        workers,
-                        tenant,
-                    ],
-                )?;
-                // Phone-recorded leases are in the published row, and so in the ledger.
-                crate::lease_ledger::index_landlord(t, &e.id, &published)?;
-                changed += usize::from(upsert_change(
-                    t,
-                    pg,
-                    ChangeKind::Enterprise,
-                    &e.id.to_string(),
-                    Some(e.village.as_str()),
-                    &published,
-                )?);
-            }
-            Ok(changed)
-        })
+        self.tx(|t| publish_register_in(t, pg, divisions, enterprises))
     }
 
     /// Offers the shipped checklist templates to every device (once per version).
@@ -2005,6 +1943,75 @@ fn missing_for(t: &mut dyn Tx, record_id: &str) -> Result<Vec<String>, StoreErro
     .iter()
     .map(|r| r.str(0).map_err(StoreError::from))
     .collect()
+}
+
+/// [`Store::publish_register`] inside the caller's transaction (a register import
+/// merges and publishes in one).
+pub(crate) fn publish_register_in(
+    t: &mut dyn Tx,
+    pg: bool,
+    divisions: &[gridwalk_core::division::Division],
+    enterprises: &[PublishedEnterprise],
+) -> Result<usize, StoreError> {
+    let mut changed = 0;
+    for d in divisions {
+        let body = serde_json::to_value(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        t.exec(
+                "INSERT INTO division (code, name, level, parent_code) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent_code = excluded.parent_code",
+                &[
+                    d.code.as_str().into(),
+                    d.name.clone().into(),
+                    d.level.as_str().into(),
+                    d.parent_code.as_ref().map(|p| p.as_str().to_string()).into(),
+                ],
+            )?;
+        changed += usize::from(upsert_change(
+            t,
+            pg,
+            ChangeKind::Division,
+            d.code.as_str(),
+            Some(d.code.as_str()),
+            &body,
+        )?);
+    }
+    for e in enterprises {
+        let text =
+            serde_json::to_string(&e.body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // What visits confirmed stays confirmed when the register is imported
+        // again (docs/campaign.md "Enterprise facts").
+        let published = crate::facts::effective_body(t, &e.uscc, &e.body)?;
+        let [name, dust, al_mg, workers, tenant] = crate::coverage::register_facts(&published);
+        t.exec(
+                "INSERT INTO enterprise (id, uscc, village_code, body, name, dust_involved, al_mg, workers_per_shift, tenant)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (id) DO UPDATE SET village_code = excluded.village_code, body = excluded.body,
+                     name = excluded.name, dust_involved = excluded.dust_involved, al_mg = excluded.al_mg,
+                     workers_per_shift = excluded.workers_per_shift, tenant = excluded.tenant",
+                &[
+                    e.id.to_string().into(),
+                    e.uscc.clone().into(),
+                    e.village.as_str().into(),
+                    text.into(),
+                    name,
+                    dust,
+                    al_mg,
+                    workers,
+                    tenant,
+                ],
+            )?;
+        // Phone-recorded leases are in the published row, and so in the ledger.
+        crate::lease_ledger::index_landlord(t, &e.id, &published)?;
+        changed += usize::from(upsert_change(
+            t,
+            pg,
+            ChangeKind::Enterprise,
+            &e.id.to_string(),
+            Some(e.village.as_str()),
+            &published,
+        )?);
+    }
+    Ok(changed)
 }
 
 /// Puts the latest version of an entity at the end of the change log (unless its body

@@ -275,3 +275,85 @@ fn a_bad_blob_url_is_refused_before_the_command_runs() {
     ok(cmd(dir.path(), &["--blob-url", &url, "admin", "devices"]));
     assert!(photos.is_dir(), "a local blob directory is created");
 }
+
+/// The server stands on its own: neither it nor its tests and benches pull in the
+/// phone's store (`gridwalk-device`, SQLCipher and the sync client). Register files are
+/// read by `gridwalk-register`, which both sides share.
+#[test]
+fn the_servers_dependency_tree_holds_no_phone_store() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            "gridwalk-server",
+            "-e",
+            "normal,build,dev",
+        ])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run cargo tree");
+    let tree = ok(out);
+    assert!(
+        tree.lines().any(|l| l.starts_with("gridwalk-register ")),
+        "the shared register crate is there: {tree}"
+    );
+    let phone: Vec<&str> = tree
+        .lines()
+        .filter(|l| l.starts_with("gridwalk-device ") || l.starts_with("gridwalk-cli "))
+        .collect();
+    assert!(phone.is_empty(), "gridwalk-server depends on {phone:?}");
+}
+
+/// `enterprises import` of a GBK file with a bad row: the report as JSON on standard
+/// output, the rows that failed on standard error, exit code 3.
+#[test]
+fn a_partial_import_reports_its_rows_and_exits_3() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let divisions = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/divisions/jintan.csv");
+    ok(cmd(
+        &data,
+        &["divisions", "import", divisions.to_str().expect("path")],
+    ));
+    let village = "320413001001";
+    let uscc = Uscc::with_check_char("91320413MA1XY0401")
+        .expect("uscc")
+        .as_str()
+        .to_string();
+    let text = format!("企业名称,统一社会信用代码,村社区代码\n金坛新城机械厂,{uscc},{village}\n坏企业,123,{village}\n");
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    let csv = dir.path().join("gbk.csv");
+    std::fs::write(&csv, &gbk).expect("write");
+    let out = cmd(
+        &data,
+        &["enterprises", "import", csv.to_str().expect("path")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report json");
+    assert_eq!(report["encoding"], "gb18030");
+    assert_eq!(report["rows"], 2);
+    assert_eq!(report["inserted"], 1);
+    assert_eq!(report["published"], 1);
+    assert_eq!(report["rejected"][0]["row"], 3);
+    assert_eq!(report["rejected"][0]["column"], "uscc");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 rows rejected"));
+    // Again: the good row is unchanged and nothing is offered anew.
+    let again = cmd(
+        &data,
+        &["enterprises", "import", csv.to_str().expect("path")],
+    );
+    assert_eq!(again.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).expect("report json");
+    assert_eq!(
+        (report["unchanged"].as_u64(), report["published"].as_u64()),
+        (Some(1), Some(0))
+    );
+}

@@ -424,7 +424,6 @@ mod facts {
         tokio::task::spawn_blocking(move || {
             gridwalk_server::register::import(
                 &store,
-                &data.staging_register(),
                 gridwalk_server::register::RegisterFile::Enterprises,
                 &data.0.join("enterprises.csv"),
             )

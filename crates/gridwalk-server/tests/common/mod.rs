@@ -196,23 +196,11 @@ impl Harness {
             let store = open_store_with(&d2, url2.as_deref(), pool).expect("open store");
             let div = d2.0.join("divisions.csv");
             std::fs::write(&div, divisions_csv()).expect("write csv");
-            let r = register::import(
-                &store,
-                &d2.staging_register(),
-                RegisterFile::Divisions,
-                &div,
-            )
-            .expect("divisions");
+            let r = register::import(&store, RegisterFile::Divisions, &div).expect("divisions");
             assert!(r.report.rejected.is_empty(), "{:?}", r.report.rejected);
             let ent = d2.0.join("enterprises.csv");
             std::fs::write(&ent, enterprises_csv()).expect("write csv");
-            let r = register::import(
-                &store,
-                &d2.staging_register(),
-                RegisterFile::Enterprises,
-                &ent,
-            )
-            .expect("enterprises");
+            let r = register::import(&store, RegisterFile::Enterprises, &ent).expect("enterprises");
             assert!(r.report.rejected.is_empty(), "{:?}", r.report.rejected);
             store.publish_templates().expect("templates");
             for (name, role, j) in [
@@ -491,11 +479,9 @@ macro_rules! both_databases {
 pub async fn import_enterprises_csv(h: &Harness, csv: String) {
     let path = h.dir.path().join(format!("e-{}.csv", uuid::Uuid::now_v7()));
     std::fs::write(&path, csv).expect("csv");
-    let staging = h.data.staging_register();
     blocking(h, move |s| {
         let r = gridwalk_server::register::import(
             s,
-            &staging,
             gridwalk_server::register::RegisterFile::Enterprises,
             &path,
         )
