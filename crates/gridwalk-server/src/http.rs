@@ -165,6 +165,13 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Problem { code, detail } => ApiError::new(code, detail),
+            StoreError::Db(crate::db::DbError::PoolTimeout(waited)) => {
+                tracing::warn!(?waited, "every database connection stayed busy");
+                ApiError::new(
+                    ProblemCode::Unavailable,
+                    "the server is busy (no database connection became free); retry later",
+                )
+            }
             StoreError::Db(ref db) if db.is_connection_lost() => {
                 tracing::error!(error = %e, "database unreachable");
                 ApiError::new(ProblemCode::Unavailable, "database unreachable")
@@ -1156,4 +1163,26 @@ pub(crate) async fn missing_photos(
     DeviceCaller(caller): DeviceCaller,
 ) -> Result<Json<MissingPhotos>, ApiError> {
     Ok(Json(s.run(move |st| st.missing_photos(&caller)).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool that stays busy is "busy, retry", not "unreachable": both are 503, but an
+    /// operator reading the problem looks in different places.
+    #[test]
+    fn database_failures_become_503_problems_that_say_which() {
+        let busy = ApiError::from(StoreError::Db(crate::db::DbError::PoolTimeout(
+            std::time::Duration::from_secs(30),
+        )));
+        assert_eq!(busy.problem.code, ProblemCode::Unavailable);
+        assert!(
+            busy.problem.detail.contains("busy"),
+            "{}",
+            busy.problem.detail
+        );
+        let corrupt = ApiError::from(StoreError::Corrupt("x".into()));
+        assert_eq!(corrupt.problem.code, ProblemCode::Internal);
+    }
 }
