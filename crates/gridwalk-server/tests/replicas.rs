@@ -129,20 +129,6 @@ impl Proxy {
     }
 }
 
-/// Deterministic, incompressible bytes.
-fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// A `created` hazard event of the wood shop by grid-east.
 fn hazard_created(seq: u64) -> (RecordEnvelope, uuid::Uuid) {
     let enterprise =
@@ -264,9 +250,9 @@ async fn two_replicas_on_one_database_and_one_bucket_behave_as_one_server() {
     let key =
         gridwalk_protocol::receipt::decode_public_key(&dev.server_key.public_key).expect("key");
     let photos = [
-        bytes(3 * 1024 * 1024, 1),
-        bytes(7 * 1024 * 1024, 2),
-        bytes(2 * 1024 * 1024, 3),
+        incompressible_bytes(3 * 1024 * 1024, 1),
+        incompressible_bytes(7 * 1024 * 1024, 2),
+        incompressible_bytes(2 * 1024 * 1024, 3),
     ];
     let shas: Vec<String> = photos.iter().map(|p| sha256_hex(p)).collect();
     let sha_refs: Vec<&str> = shas.iter().map(String::as_str).collect();

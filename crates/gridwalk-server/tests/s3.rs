@@ -22,20 +22,6 @@ async fn s3_harness(moto: &Moto) -> Harness {
     .expect("sqlite harness")
 }
 
-/// Deterministic, incompressible bytes.
-fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 async fn create(h: &Harness, token: &str, declared_sha: &str, len: usize) -> String {
     let r = h
         .http
@@ -132,9 +118,9 @@ async fn device_with_record(h: &Harness, shas: &[&str]) -> (String, uuid::Uuid) 
 async fn photos_are_stored_in_the_bucket_verified_and_served_back() {
     let moto = Moto::start().await;
     let h = s3_harness(&moto).await;
-    let big = bytes(12 * 1024 * 1024, 1);
-    let small = bytes(70_000, 2);
-    let tiny = bytes(100, 3);
+    let big = incompressible_bytes(12 * 1024 * 1024, 1);
+    let small = incompressible_bytes(70_000, 2);
+    let tiny = incompressible_bytes(100, 3);
     let (big_sha, small_sha, tiny_sha) = (sha256_hex(&big), sha256_hex(&small), sha256_hex(&tiny));
     let (token, record) = device_with_record(&h, &[&big_sha, &small_sha, &tiny_sha]).await;
 
@@ -200,8 +186,8 @@ async fn a_wrong_hash_upload_is_refused_and_leaves_nothing_in_the_bucket() {
     let moto = Moto::start().await;
     let h = s3_harness(&moto).await;
     for len in [50_000usize, 9 * 1024 * 1024] {
-        let declared = bytes(len, 10 + len as u64);
-        let sent = bytes(len, 20 + len as u64);
+        let declared = incompressible_bytes(len, 10 + len as u64);
+        let sent = incompressible_bytes(len, 20 + len as u64);
         let sha = sha256_hex(&declared);
         let (token, _) = device_with_record(&h, &[&sha]).await;
         let loc = create(&h, &token, &sha, len).await;
@@ -223,7 +209,7 @@ async fn a_wrong_hash_upload_is_refused_and_leaves_nothing_in_the_bucket() {
 async fn an_upload_interrupted_mid_chunk_resumes_from_the_last_whole_chunk() {
     let moto = Moto::start().await;
     let h = s3_harness(&moto).await;
-    let photo = bytes(3 * 1024 * 1024, 7);
+    let photo = incompressible_bytes(3 * 1024 * 1024, 7);
     let sha = sha256_hex(&photo);
     let (token, _) = device_with_record(&h, &[&sha]).await;
     let loc = create(&h, &token, &sha, photo.len()).await;
@@ -273,7 +259,7 @@ async fn an_upload_interrupted_mid_chunk_resumes_from_the_last_whole_chunk() {
 async fn two_patches_at_one_offset_never_interleave() {
     let moto = Moto::start().await;
     let h = s3_harness(&moto).await;
-    let photo = bytes(2 * 1024 * 1024, 8);
+    let photo = incompressible_bytes(2 * 1024 * 1024, 8);
     let sha = sha256_hex(&photo);
     let (token, _) = device_with_record(&h, &[&sha]).await;
     let loc = create(&h, &token, &sha, photo.len()).await;

@@ -799,3 +799,17 @@ pub fn server_migrations_before(dialect: &str, version: u32) -> Vec<String> {
         .map(|(_, f)| std::fs::read_to_string(f).expect("migration"))
         .collect()
 }
+
+/// Deterministic, incompressible bytes (photo bodies of any size; `seed` picks which).
+pub fn incompressible_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
