@@ -45,7 +45,6 @@ impl Store {
         let lock = crate::db_key::open_lock(&path)?;
         let key = crate::db_key::prepare(&path, keys)?;
         let mut conn = open_keyed(&path, &key)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -139,10 +138,17 @@ fn open_keyed(path: &Path, key: &crate::db_key::DbKey) -> Result<Connection, Sto
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
         path: path.to_path_buf(),
         source,
     })?;
+    // Before the first read: another program closing its last connection holds the file
+    // while it checkpoints, and a read then must wait, not fail with "database is locked".
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // Every transaction takes the write lock when it begins: a deferred one that reads
+    // first (the evidence chain's last link) and writes after cannot wait for another
+    // writer and would fail at once ("database is locked") if the sync loop wrote between.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     key.apply(&conn)?;
     match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
         Ok(_) => {

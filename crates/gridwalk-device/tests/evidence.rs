@@ -208,3 +208,49 @@ fn every_device_database_gets_its_own_id() {
         "stable across opens"
     );
 }
+
+/// Two programs on one phone database (the sync loop and a command that adds a photo):
+/// a transaction that reads first (the chain's last link) and writes after waits for the
+/// other program's write instead of failing with "database is locked" (CI saw exactly
+/// that while `gridwalk sync` ran beside `gridwalk photo add`).
+#[test]
+fn a_transaction_that_reads_then_writes_waits_for_another_programs_write() {
+    let (_dir, store) = jintan_store();
+    let other = Store::open(store.path()).expect("a second program's connection");
+    store
+        .connection()
+        .execute_batch("CREATE TABLE probe (n INTEGER NOT NULL)")
+        .expect("probe table");
+    let tx = store.connection().unchecked_transaction().expect("begin");
+    let before: i64 = tx
+        .query_row("SELECT count(*) FROM probe", [], |r| r.get(0))
+        .expect("read first");
+    let writer = std::thread::spawn(move || {
+        other
+            .connection()
+            .execute("INSERT INTO probe (n) VALUES (1)", [])
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tx.execute("INSERT INTO probe (n) VALUES (?1)", [before + 10])
+        .expect("the write after the read is not refused");
+    tx.commit().expect("commit");
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("the other program's write waited for ours and then went in");
+    let rows: Vec<i64> = {
+        let mut st = store
+            .connection()
+            .prepare("SELECT n FROM probe ORDER BY rowid")
+            .expect("select");
+        st.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(
+        rows,
+        vec![10, 1],
+        "ours first (it held the lock), then the other"
+    );
+}
