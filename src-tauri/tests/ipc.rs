@@ -425,7 +425,11 @@ fn done_when_search_inspect_photo_sign_finalize_lists_a_major_hazard() {
     assert_eq!(mh03["fail_when"], "yes");
     assert_eq!(mh03["photos"], json!([]));
     assert_eq!(mh03["legal_basis"], "10号令 第十一条(三)");
-    for i in items.iter().filter(|i| i["answer_type"] == "yes_no_na") {
+    // The optional duty questions (DT-*) are left open, as an expert may.
+    for i in items
+        .iter()
+        .filter(|i| i["answer_type"] == "yes_no_na" && i["required"] == true)
+    {
         let item = i["id"].as_str().expect("id");
         let v = match item {
             "MH-D-03" => "是",
@@ -1010,7 +1014,8 @@ fn major_hazard(a: &App, enterprise: &str) -> (String, String, String) {
         .as_array()
         .expect("items")
         .iter()
-        .filter(|i| i["answer_type"] == "yes_no_na")
+        // The optional duty questions (DT-*) are left open, as an expert may.
+        .filter(|i| i["answer_type"] == "yes_no_na" && i["required"] == true)
     {
         let item = i["id"].as_str().expect("id");
         let v = match item {

@@ -22,6 +22,10 @@ pub const TEMPLATE_FILES: &[(&str, &str)] = &[
         include_str!("../templates/dust-verification.json"),
     ),
     (
+        "major-hazard.v1.json",
+        include_str!("../templates/major-hazard.v1.json"),
+    ),
+    (
         "major-hazard.json",
         include_str!("../templates/major-hazard.json"),
     ),

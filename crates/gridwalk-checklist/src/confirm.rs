@@ -181,6 +181,75 @@ fn training(answers: &Answers, item: &str) -> Option<bool> {
     }
 }
 
+/// The items of a template that ask the notice's duties on the visit: the 安全专员, the
+/// risk report and the warning-education training.
+struct DutyItems {
+    officer: &'static str,
+    officer_name: &'static str,
+    officer_phone: &'static str,
+    risk_report: &'static str,
+    training: &'static str,
+    training_tested: &'static str,
+}
+
+/// The grid survey's (version 2 added `SV-09T`).
+const SURVEY_DUTIES: DutyItems = DutyItems {
+    officer: "SV-05",
+    officer_name: "SV-06",
+    officer_phone: "SV-07",
+    risk_report: "SV-08",
+    training: "SV-09",
+    training_tested: "SV-09T",
+};
+
+/// The expert's major-hazard checklist's (version 2; version 1 asks none of them).
+const EXPERT_DUTIES: DutyItems = DutyItems {
+    officer: "DT-01",
+    officer_name: "DT-02",
+    officer_phone: "DT-03",
+    risk_report: "DT-04",
+    training: "DT-05",
+    training_tested: "DT-05T",
+};
+
+/// Fills the duties' confirmations from the answers to `items` (an item left open, or
+/// one this version of the template does not ask, confirms nothing).
+fn duties(c: &mut Confirmations, template: &Template, answers: &Answers, items: &DutyItems) {
+    let asked: Answers = [
+        items.officer,
+        items.officer_name,
+        items.officer_phone,
+        items.risk_report,
+        items.training,
+        items.training_tested,
+    ]
+    .into_iter()
+    .filter(|id| template.item(id).is_some())
+    .filter_map(|id| answers.get(id).map(|a| (id.to_string(), a.clone())))
+    .collect();
+    let answers = &asked;
+    c.safety_officer = officer(
+        answers,
+        items.officer,
+        items.officer_name,
+        items.officer_phone,
+    );
+    c.risk_report = match answers.get(items.risk_report).map(|a| &a.value) {
+        Some(AnswerValue::Choice(v)) => match v.first().map(String::as_str) {
+            Some("filed") => Some(RiskReportSeen::Filed),
+            Some("helped_on_site") => Some(RiskReportSeen::HelpedOnSite),
+            Some("not_filed") => Some(RiskReportSeen::NotFiled),
+            _ => None,
+        },
+        _ => None,
+    };
+    c.training = training(answers, items.training);
+    c.training_tested = training(answers, items.training_tested);
+    if c.training == Some(true) && c.training_tested == Some(false) {
+        c.training = Some(false);
+    }
+}
+
 /// What an inspection with `template` and `answers` confirms about its enterprise.
 pub fn confirmations(template: &Template, answers: &Answers) -> Confirmations {
     let mut c = Confirmations::default();
@@ -193,22 +262,9 @@ pub fn confirmations(template: &Template, answers: &Answers) -> Confirmations {
                     c.workers_seen = Some(*n as u32);
                 }
             }
-            c.safety_officer = officer(answers, "SV-05", "SV-06", "SV-07");
-            c.risk_report = match answers.get("SV-08").map(|a| &a.value) {
-                Some(AnswerValue::Choice(v)) => match v.first().map(String::as_str) {
-                    Some("filed") => Some(RiskReportSeen::Filed),
-                    Some("helped_on_site") => Some(RiskReportSeen::HelpedOnSite),
-                    Some("not_filed") => Some(RiskReportSeen::NotFiled),
-                    _ => None,
-                },
-                _ => None,
-            };
-            c.training = training(answers, "SV-09");
-            c.training_tested = training(answers, "SV-09T");
-            if c.training == Some(true) && c.training_tested == Some(false) {
-                c.training = Some(false);
-            }
+            duties(&mut c, template, answers, &SURVEY_DUTIES);
         }
+        TemplateKind::MajorHazard => duties(&mut c, template, answers, &EXPERT_DUTIES),
         TemplateKind::SpotCheck => {
             c.safety_officer = officer(answers, "SC-04", "", "");
             c.risk_report = match yes_no(answers, "SC-05") {
@@ -374,6 +430,76 @@ mod tests {
         answers.insert("SV-09".into(), Answer::new(AnswerValue::YesNoNa(attended)));
         answers.insert("SV-09T".into(), Answer::new(AnswerValue::YesNoNa(tested)));
         confirmations(&t, &answers)
+    }
+
+    /// The expert's checklist version 2 asks the duties (`DT-*`) and confirms what was
+    /// answered; version 1, and a version 2 whose duties were left open, confirm nothing.
+    #[test]
+    fn the_experts_checklist_confirms_the_duties_it_was_answered() {
+        let v2 = crate::builtin_template("expert-major-hazard").expect("shipped");
+        assert_eq!(v2.version, 2);
+        for id in ["DT-01", "DT-02", "DT-03", "DT-04", "DT-05", "DT-05T"] {
+            let item = v2.item(id).unwrap_or_else(|| panic!("{id} asked"));
+            assert!(
+                !item.required,
+                "{id}: asked, but the expert may leave it open"
+            );
+        }
+        use crate::template::KnownFact;
+        for (id, known) in [
+            ("DT-01", KnownFact::SafetyOfficerPresent),
+            ("DT-02", KnownFact::SafetyOfficerName),
+            ("DT-03", KnownFact::SafetyOfficerPhone),
+            ("DT-04", KnownFact::RiskReport),
+            ("DT-05", KnownFact::Training),
+        ] {
+            let k = v2.item(id).and_then(|i| i.known);
+            assert_eq!(k, Some(known), "{id} is prefilled from the register");
+        }
+        let mut answers = Answers::new();
+        assert!(confirmations(&v2, &answers).is_empty());
+        answers.insert(
+            "DT-01".into(),
+            Answer::new(AnswerValue::YesNoNa(YesNoNa::Yes)),
+        );
+        answers.insert(
+            "DT-02".into(),
+            Answer::new(AnswerValue::Text("张安全".into())),
+        );
+        answers.insert(
+            "DT-04".into(),
+            Answer::new(AnswerValue::Choice(vec!["helped_on_site".into()])),
+        );
+        answers.insert(
+            "DT-05".into(),
+            Answer::new(AnswerValue::YesNoNa(YesNoNa::Yes)),
+        );
+        answers.insert(
+            "DT-05T".into(),
+            Answer::new(AnswerValue::YesNoNa(YesNoNa::No)),
+        );
+        let c = confirmations(&v2, &answers);
+        assert_eq!(
+            c.facts(),
+            vec![
+                ConfirmedFact::SafetyOfficer,
+                ConfirmedFact::RiskReport,
+                ConfirmedFact::Training
+            ]
+        );
+        assert_eq!(c.outcome(ConfirmedFact::SafetyOfficer), Some("present"));
+        assert_eq!(c.outcome(ConfirmedFact::RiskReport), Some("helped_on_site"));
+        assert_eq!(
+            c.outcome(ConfirmedFact::Training),
+            Some("not_done"),
+            "attended but failed the test"
+        );
+        let v1 = crate::builtin_template_version("expert-major-hazard", 1).expect("v1 shipped");
+        assert!(v1.item("DT-01").is_none());
+        assert!(
+            confirmations(&v1, &answers).is_empty(),
+            "version 1 asks none of them"
+        );
     }
 
     #[test]

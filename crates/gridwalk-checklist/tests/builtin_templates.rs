@@ -14,10 +14,10 @@ fn every_shipped_template_parses_and_validates() {
     let templates = try_builtin_templates().expect("all files parse");
     assert_eq!(
         templates.len(),
-        8,
-        "seven templates, the grid survey in two versions"
+        9,
+        "seven templates, the grid survey and the expert's checklist in two versions each"
     );
-    assert_eq!(builtin_templates().len(), 8);
+    assert_eq!(builtin_templates().len(), 9);
     for t in &templates {
         assert_eq!(t.validate(), Ok(()), "template {}", t.id);
     }

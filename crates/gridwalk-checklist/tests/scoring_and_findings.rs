@@ -22,17 +22,23 @@ fn all_compliant(t: &Template, facts: &EnterpriseFacts) -> Answers {
     applicable_items(t, facts)
         .into_iter()
         .map(|item| {
-            let raw = match item.answer_type.name() {
-                "yes_no_na" => match item.fail_when {
+            let raw = match &item.answer_type {
+                gridwalk_checklist::AnswerType::YesNoNa => match item.fail_when {
                     Some(gridwalk_checklist::FailWhen::Yes) => "否",
                     _ => "是",
                 },
-                "photo" => PHOTO,
-                "number" => "3",
-                _ => "现场检查无异常",
+                gridwalk_checklist::AnswerType::Photo => PHOTO,
+                gridwalk_checklist::AnswerType::Number { .. } => "3",
+                gridwalk_checklist::AnswerType::Choice { choices, .. } => choices[0].value.as_str(),
+                gridwalk_checklist::AnswerType::Text => "现场检查无异常",
             };
             let value = parse_answer(item, raw).expect("valid raw answer");
-            (item.id.clone(), Answer::new(value))
+            let answer = if value.needs_evidence_photo(item) {
+                Answer::new(value).with_photo(PHOTO)
+            } else {
+                Answer::new(value)
+            };
+            (item.id.clone(), answer)
         })
         .collect()
 }

@@ -169,10 +169,8 @@ impl Store {
     /// `sync.not_enrolled` when the device has no enrollment.
     pub fn my_assignments(&self, all: bool) -> Result<Vec<AssignmentView>, crate::sync::SyncError> {
         let user = self
-            .enrollment()?
-            .ok_or(crate::sync::SyncError::NotEnrolled)?
-            .user
-            .name;
+            .enrolled_user_name()?
+            .ok_or(crate::sync::SyncError::NotEnrolled)?;
         Ok(self.assignments_for(&user, all, china_date(Utc::now()))?)
     }
 

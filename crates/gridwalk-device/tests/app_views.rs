@@ -99,7 +99,8 @@ fn major_hazard(store: &Store) -> String {
         .inspection_id
         .to_string();
     for item in store.inspection_items(&mh).expect("items") {
-        if item.answer_type == "yes_no_na" {
+        // The optional duty questions (DT-*) are left open, as an expert may.
+        if item.answer_type == "yes_no_na" && item.required {
             let fails = item.fail_when == Some(FailWhen::Yes);
             let v = match (item.id == "MH-D-03", fails) {
                 (true, true) | (false, false) => "yes",

@@ -56,6 +56,29 @@ fn review(inspection: Uuid, state: &str, comment: Option<&str>, at: &str) -> Val
            "comment": comment, "reviewer": "officer-li", "at": at})
 }
 
+/// Enrolls the store's device for `name` (no server: the answer as the server gives it).
+fn enroll(store: &Store, name: &str, role: gridwalk_protocol::Role) {
+    store
+        .save_enrollment(
+            "https://gw.example.cn",
+            &gridwalk_protocol::EnrollResponse {
+                device_id: Uuid::now_v7(),
+                token: "t".into(),
+                user: gridwalk_protocol::EnrolledUser {
+                    name: name.into(),
+                    role,
+                    jurisdiction: VILLAGE.into(),
+                },
+                server_key: gridwalk_protocol::ServerKey {
+                    algorithm: "ed25519".into(),
+                    public_key: String::new(),
+                    key_id: String::new(),
+                },
+            },
+        )
+        .expect("enroll");
+}
+
 fn store_with_enterprise() -> (tempfile::TempDir, Store) {
     let (dir, store) = jintan_store();
     let csv = write(
@@ -229,25 +252,7 @@ fn my_assignments_are_the_enrolled_users() {
             "1",
         ))
         .expect("page");
-    store
-        .save_enrollment(
-            "https://gw.example.cn",
-            &gridwalk_protocol::EnrollResponse {
-                device_id: Uuid::now_v7(),
-                token: "t".into(),
-                user: gridwalk_protocol::EnrolledUser {
-                    name: ME.into(),
-                    role: gridwalk_protocol::Role::GridWorker,
-                    jurisdiction: VILLAGE.into(),
-                },
-                server_key: gridwalk_protocol::ServerKey {
-                    algorithm: "ed25519".into(),
-                    public_key: String::new(),
-                    key_id: String::new(),
-                },
-            },
-        )
-        .expect("enroll");
+    enroll(&store, ME, gridwalk_protocol::Role::GridWorker);
     let list = store.my_assignments(false).expect("mine");
     assert_eq!(
         list.iter().map(|v| v.assignment.id).collect::<Vec<_>>(),
@@ -379,4 +384,99 @@ fn upgrading_to_assignments_pulls_again_from_the_start() {
         "",
         "assignments and reviews sent only to protocol-3 phones are pulled"
     );
+}
+
+/// A tip's verification (a grid worker's template) assigned to an expert: the expert may
+/// run it on that enterprise, and only there; a draft started under the assignment is
+/// finalized even after the officer cancelled it.
+#[test]
+fn an_assignment_lets_its_assignee_run_its_template_whatever_the_templates_role() {
+    let (dir, store) = store_with_enterprise();
+    let csv = write(
+        dir.path(),
+        "more.csv",
+        &format!(
+            "{HEADER}\n金坛木业有限公司,{},{VILLAGE},,,,,木粉,8,\n",
+            uscc("0000002")
+        ),
+    );
+    store.import_enterprises(&csv).expect("import");
+    const EXPERT: &str = "expert-wang";
+    enroll(&store, EXPERT, gridwalk_protocol::Role::Expert);
+    let tip_verification = |id: Uuid, serial: &str, assignee: &str, status: &str, at: &str| {
+        let mut a = assignment(id, serial, assignee, &day(5), status, at);
+        a["template_id"] = json!("tip-verification");
+        a
+    };
+    let start = |serial: &str| {
+        store.start_inspection(&StartInspection {
+            enterprise: uscc(serial),
+            template_id: "tip-verification".into(),
+            template_version: None,
+            inspector: "王专家".into(),
+            role: Some("expert".into()),
+        })
+    };
+    let refused = |r: Result<Uuid, gridwalk_device::inspection::InspectionError>| {
+        matches!(
+            r,
+            Err(gridwalk_device::inspection::InspectionError::RoleNotAllowed { .. })
+        )
+    };
+    assert!(refused(start("0000001")), "no assignment: refused");
+    let (mine, theirs) = (Uuid::now_v7(), Uuid::now_v7());
+    store
+        .apply_pull_page(&page(
+            vec![
+                (
+                    ChangeKind::Assignment,
+                    "a",
+                    tip_verification(mine, "0000001", EXPERT, "open", "2026-03-01T02:00:00Z"),
+                ),
+                (
+                    ChangeKind::Assignment,
+                    "b",
+                    tip_verification(
+                        theirs,
+                        "0000002",
+                        "grid-two",
+                        "open",
+                        "2026-03-01T02:00:00Z",
+                    ),
+                ),
+            ],
+            "1",
+        ))
+        .expect("page");
+    assert!(
+        refused(start("0000002")),
+        "another user's assignment gives this user nothing"
+    );
+    let id = start("0000001").expect("the assignee starts the assigned template");
+    let id = id.to_string();
+    for (item, v) in [
+        ("TV-01", "unsubstantiated"),
+        ("TV-02", "现场未见粉尘作业，举报内容不属实"),
+        ("TV-04", "no"),
+        ("TV-05", "no"),
+    ] {
+        store.answer(&id, item, v, None).expect(item);
+    }
+    store
+        .apply_pull_page(&page(
+            vec![(
+                ChangeKind::Assignment,
+                "c",
+                tip_verification(mine, "0000001", EXPERT, "cancelled", "2026-03-02T02:00:00Z"),
+            )],
+            "2",
+        ))
+        .expect("page");
+    assert!(
+        refused(start("0000001")),
+        "a cancelled assignment starts nothing new"
+    );
+    store
+        .finalize_inspection(&id, &gridwalk_checklist::hazard::DeadlinePolicy::default())
+        .expect("the draft started under the assignment is finalized");
 }

@@ -19,6 +19,8 @@ pub const ALUMINIUM_USCC: &str = "91320413MA1XK7LQ3W";
 pub const TEXTILE: &str = "常州市金坛新城纺织品有限公司";
 /// Its USCC.
 pub const TEXTILE_USCC: &str = "91320413MATTFLMPY7";
+/// A landlord with a site (3 storeys, frame) and one tenant: the 厂中厂 step.
+pub const LANDLORD: &str = "常州市华宇喷涂有限公司";
 /// Pinyin initials matching both of them (金坛鑫诚 / 金坛新城).
 pub const PINYIN_QUERY: &str = "jtxc";
 

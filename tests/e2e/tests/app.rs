@@ -349,6 +349,8 @@ fn mh_plan(item: &str, fails_if_yes: bool, fails_if_no: bool) -> A {
         MAJOR_ITEM => A::Yes,
         "MH-CONCL" => A::Text("除尘系统未采取控爆措施，属重大事故隐患，责令立即整改。"),
         "MH-PHOTO" => A::Photo(paths::photo("orientation__landscape_1.jpg")),
+        // The optional duty questions (安全专员, 风险报告, 警示教育) are left open.
+        x if x.starts_with("DT-") => A::Skip,
         _ if fails_if_yes => A::No,
         _ if fails_if_no => A::Yes,
         _ => A::Skip,
@@ -594,9 +596,13 @@ async fn flow(
         dv2.clone(),
     ));
     let dv2_photos = inspection_photos(ui, &dv2).await?;
+    ui.click_tid("done-back").await?;
+
+    // 8b. 厂中厂, still offline: the landlord's site, a tenant met on site registered with
+    // its lease (the lease screen over the real store and IPC).
+    record_lease(ui).await?;
 
     if local {
-        ui.click_tid("done-back").await?;
         ui.click_tid("tab-home").await?;
         home_loaded(ui, local).await?;
         ui.shot("home-after").await?;
@@ -604,7 +610,6 @@ async fn flow(
     }
 
     // 9. Still offline: the records wait in the outbox.
-    ui.click_tid("done-back").await?;
     ui.click_tid("tab-sync").await?;
     ui.find_tid("screen-sync").await?;
     ui.wait_until(
@@ -634,6 +639,17 @@ async fn flow(
     report.sync_records = v["rows"].as_array().map_or(0, Vec::len);
     ui.js("window.scrollTo(0, 0); return true;", vec![]).await?;
     ui.shot("sync-complete").await?;
+    // The lease recorded offline went too.
+    let lease_sent = ui
+        .js(
+            "return [...document.querySelectorAll('[data-testid=sync-row]')]\
+               .some((r) => r.textContent.includes(arguments[0]) && r.dataset.state === 'complete');",
+            vec![json!(LEASE_TENANT)],
+        )
+        .await?;
+    if lease_sent != json!(true) {
+        return Err(format!("no complete sync row for the lease of {LEASE_TENANT}").into());
+    }
     ui.scroll_page_to(&tid("sync-records"), 110.0).await?;
     ui.shot("sync-complete-records").await?;
 
@@ -753,6 +769,62 @@ async fn home_count(ui: &Ui, id: &str) -> Option<u64> {
         .await
         .ok()?;
     v.as_str()?.trim().parse().ok()
+}
+
+/// The tenant met on site in step 8b (a valid USCC the register does not hold).
+const LEASE_TENANT: &str = "常州市金坛顺达五金厂";
+const LEASE_TENANT_USCC: &str = "91320413MA0000003U";
+
+/// Opens the landlord 华宇喷涂 from the search, records a new tenant's lease on its site
+/// (a wrong USCC check character is refused first, in Chinese), and waits for the site
+/// card to list it as 现场登记.
+async fn record_lease(ui: &mut Ui) -> Result<()> {
+    ui.click_tid("tab-enterprises").await?;
+    ui.find_tid("screen-enterprises").await?;
+    ui.type_text(&tid("search-box"), "华宇喷涂").await?;
+    ui.wait_until(
+        "the landlord is found",
+        "return [...document.querySelectorAll('[data-testid=result-row]')].some((r) => r.textContent.includes(arguments[0]));",
+        vec![json!(register::LANDLORD)],
+    )
+    .await?;
+    open_hit(ui, register::LANDLORD).await?;
+    let site = ui.find_tid("enterprise-site").await?;
+    ui.scroll_to(&site).await?;
+    ui.shot("site-leases").await?;
+    ui.click_enabled("add-lease").await?;
+    ui.find_tid("lease-form").await?;
+    ui.type_text(&tid("lease-tenant-name"), LEASE_TENANT)
+        .await?;
+    // The last character wrong: refused with the reason, nothing saved.
+    let wrong = format!("{}V", &LEASE_TENANT_USCC[..17]);
+    ui.type_text(&tid("lease-tenant-uscc"), &wrong).await?;
+    ui.click_enabled("lease-save").await?;
+    ui.wait_until(
+        "the wrong check character is explained",
+        "return [...document.querySelectorAll('[data-testid=lease-error]')].some((e) => e.textContent.includes('校验'));",
+        vec![],
+    )
+    .await?;
+    ui.type_text(&tid("lease-tenant-uscc"), LEASE_TENANT_USCC)
+        .await?;
+    ui.type_text(&tid("lease-floors"), "3-4").await?;
+    ui.type_text(&tid("lease-area"), "860").await?;
+    ui.type_text(&tid("lease-use"), "五金件抛光（铝）").await?;
+    ui.click_tid("lease-agreement-no").await?;
+    ui.shot("lease-form").await?;
+    ui.click_enabled("lease-save").await?;
+    ui.find_tid("screen-enterprise").await?;
+    ui.wait_until(
+        "the site lists the new tenant as recorded on site",
+        "return [...document.querySelectorAll('[data-testid=site-lease]')].some((r) => r.textContent.includes('顺达五金厂') && r.textContent.includes('现场登记'));",
+        vec![],
+    )
+    .await?;
+    let site = ui.find_tid("enterprise-site").await?;
+    ui.scroll_to(&site).await?;
+    ui.shot("site-lease-recorded").await?;
+    Ok(())
 }
 
 /// Clicks the search hit whose text contains `name`.

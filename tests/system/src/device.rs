@@ -295,10 +295,22 @@ impl Device {
     /// A finalized expert major-hazard inspection of `uscc` (after a dust verification)
     /// finding MH-D-03, a major hazard, with two photos; its id.
     pub fn major_hazard_inspection(&self, uscc: &str, photos: [&Path; 2]) -> String {
+        self.major_hazard_inspection_with(uscc, photos, None)
+    }
+
+    /// As [`Self::major_hazard_inspection`]; with `duties` (the 安全专员's name) the
+    /// expert also answers the duty questions, everything in order, with evidence.
+    pub fn major_hazard_inspection_with(
+        &self,
+        uscc: &str,
+        photos: [&Path; 2],
+        duties: Option<&str>,
+    ) -> String {
         let id = self.start(uscc, "expert-major-hazard", "李专家", Some("expert"));
         let items = self.json(&["inspect", "items", &id]);
         for i in items.as_array().expect("items") {
-            if i["answer_type"] != "yes_no_na" {
+            // The optional duty questions (DT-*) are left open, as an expert may.
+            if i["answer_type"] != "yes_no_na" || i["required"] != true {
                 continue;
             }
             let item = i["id"].as_str().expect("item id");
@@ -311,6 +323,29 @@ impl Device {
         }
         self.ok(&["inspect", "photo", &id, "MH-D-03", path_str(photos[0])]);
         self.ok(&["inspect", "photo", &id, "MH-PHOTO", path_str(photos[1])]);
+        if let Some(officer) = duties {
+            // The notice's duties asked on the expert's visit (version 2's DT-*), each
+            // "yes" with its evidence photo: the appointment, the filing page, the
+            // certificate; the principal passed the test.
+            for (item, v) in [
+                ("DT-01", "yes"),
+                ("DT-02", officer),
+                ("DT-03", "13800002222"),
+                ("DT-04", "filed"),
+                ("DT-05", "yes"),
+                ("DT-05T", "yes"),
+            ] {
+                self.ok(&["inspect", "answer", &id, item, v]);
+            }
+            for (item, file) in [
+                ("DT-01", "orientation__portrait_1.jpg"),
+                ("DT-04", "orientation__portrait_3.jpg"),
+                ("DT-05", "orientation__portrait_6.jpg"),
+            ] {
+                let p = crate::fixtures::corpus_photo(file);
+                self.ok(&["inspect", "photo", &id, item, path_str(&p)]);
+            }
+        }
         self.sign(&id);
         self.ok(&["inspect", "finalize", &id]);
         id

@@ -7,13 +7,8 @@ use gridwalk_system_tests::bins::workspace;
 use gridwalk_system_tests::fixtures::{corpus_photo, uscc, TOWN, VILLAGE};
 use gridwalk_system_tests::{inspections_with_major_hazard, sync_until_done, World};
 
-fn json(out: &str) -> serde_json::Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-#[test]
-fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
-    let w = World::new(2);
+/// Imports the shipped 2024 campaign and copies it to this year with the CLI; the copy's id.
+fn this_years_campaign(w: &World) -> String {
     let file = workspace().join("crates/gridwalk-server/campaigns/changzhou-2024-dust-100day.json");
     w.server
         .admin(&["campaigns", "import", file.to_str().expect("utf-8 path")]);
@@ -26,7 +21,17 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
         "--year",
         &year,
     ]);
-    let id = format!("changzhou-{year}-dust-100day");
+    format!("changzhou-{year}-dust-100day")
+}
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
+    let w = World::new(2);
+    let id = this_years_campaign(&w);
     let listed = json(&w.server.admin(&["campaigns", "list", "--json"]));
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
 
@@ -174,6 +179,72 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
     let rebuilt = json(&w.server.admin(&["projections", "rebuild"]));
     assert_eq!(rebuilt["changed"], false, "{rebuilt}");
     assert_eq!(rebuilt["report"]["inspections"], 4, "{rebuilt}");
+}
+
+/// The expert's major-hazard checklist asks the notice's duties too (version 2): what
+/// the expert confirmed on the visit counts on the server's coverage and fills the
+/// register ledger, as a grid worker's survey does.
+#[test]
+fn the_experts_visit_confirms_the_duties_it_asked() {
+    let w = World::new(2);
+    let id = this_years_campaign(&w);
+    w.enroll(&w.server.url());
+    let e = uscc(2);
+    w.device
+        .dust_verification(&e, &corpus_photo("gps__DSCN0010.jpg"));
+    w.device.major_hazard_inspection_with(
+        &e,
+        [
+            &corpus_photo("gps__DSCN0021.jpg"),
+            &corpus_photo("gps__DSCN0029.jpg"),
+        ],
+        Some("周专员"),
+    );
+    sync_until_done(&w.device, &["--backoff-ms", "50"], 3);
+    let cov = json(
+        &w.server
+            .admin(&["coverage", "--division", TOWN, "--campaign", &id, "--json"]),
+    );
+    for duty in ["expert-check", "risk-report", "training", "safety-officer"] {
+        let d = cov["duties"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["duty_id"] == duty))
+            .cloned()
+            .unwrap_or_else(|| panic!("no duty {duty}: {cov}"));
+        assert_eq!(
+            (d["applicable"].as_u64(), d["done"].as_u64()),
+            (Some(2), Some(1)),
+            "{duty}: {d}"
+        );
+    }
+    let xlsx = w.tmp.path().join("enterprises.xlsx");
+    w.server.admin(&[
+        "export",
+        "enterprises",
+        "--division",
+        TOWN,
+        "--format",
+        "xlsx",
+        "--out",
+        xlsx.to_str().expect("utf-8 path"),
+    ]);
+    let rows = ledger_rows(&xlsx);
+    let row = rows
+        .iter()
+        .find(|r| r.values().any(|v| *v == e))
+        .unwrap_or_else(|| panic!("no row for {e}: {rows:?}"));
+    assert_eq!(
+        (
+            row["安全专员"].as_str(),
+            row["专员电话"].as_str(),
+            row["风险报告"].as_str(),
+            row["警示教育"].as_str()
+        ),
+        ("周专员", "13800002222", "已填报", "已考核"),
+        "{row:?}"
+    );
+    let rebuilt = json(&w.server.admin(&["projections", "rebuild"]));
+    assert_eq!(rebuilt["changed"], false, "{rebuilt}");
 }
 
 /// The first sheet of a ledger as rows of header → text.

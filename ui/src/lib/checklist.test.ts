@@ -75,4 +75,16 @@ describe('checklist logic', () => {
     expect(offerTemplates(list, 'officer', leased).map((t) => t.id)).toContain('pre-lease-check');
     expect(offerTemplates(list, 'officer', leased).map((t) => t.id)).not.toContain('hazard-reinspection');
   });
+  it('offers first, whatever its role, the template an open assignment names for the enterprise', () => {
+    const tpl = (id: string, role: TemplateSummary['role'], kind: TemplateSummary['kind']): TemplateSummary =>
+      ({ id, role, kind, version: 1, title_zh: id, items: 1, source: 'builtin', used: false });
+    const e = { dust_involved: false, leases_as_tenant: [], sites_as_landlord: [] } as unknown as EnterpriseDetail;
+    const list = [tpl('grid-survey', 'grid_worker', 'survey'), tpl('dust-verification', 'expert', 'dust_verification'),
+      tpl('tip-verification', 'grid_worker', 'spot_check'), tpl('hazard-reinspection', 'officer', 'reinspection')];
+    expect(offerTemplates(list, 'expert', e).map((t) => t.id)).not.toContain('tip-verification');
+    const ids = offerTemplates(list, 'expert', e, new Set(['tip-verification'])).map((t) => t.id);
+    expect(ids[0]).toBe('tip-verification');
+    expect(ids).toContain('dust-verification');
+    expect(offerTemplates(list, 'expert', e, new Set(['hazard-reinspection'])).map((t) => t.id)).not.toContain('hazard-reinspection');
+  });
 });

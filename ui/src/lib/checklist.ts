@@ -155,10 +155,17 @@ function isLeased(e: EnterpriseDetail): boolean {
 
 /**
  * Templates to offer on an enterprise page: the user's role's templates (newest
- * version of each), kept when the enterprise's facts call for them. Re-inspection
- * starts from a hazard, never from here.
+ * version of each), kept when the enterprise's facts call for them, and first the
+ * templates the user's open assignments (任务) name for this enterprise, whatever their
+ * role (an expert assigned a tip's verification runs it; the phone's store allows it
+ * for the same reason). Re-inspection starts from a hazard, never from here.
  */
-export function offerTemplates(templates: TemplateSummary[], role: Role, e: EnterpriseDetail): TemplateSummary[] {
+export function offerTemplates(
+  templates: TemplateSummary[],
+  role: Role,
+  e: EnterpriseDetail,
+  assigned: ReadonlySet<string> = new Set(),
+): TemplateSummary[] {
   const newest = new Map<string, TemplateSummary>();
   for (const t of templates) {
     const have = newest.get(t.id);
@@ -176,7 +183,11 @@ export function offerTemplates(templates: TemplateSummary[], role: Role, e: Ente
   const allowed = (t: TemplateSummary): boolean =>
     t.role === role || role === 'officer' || (role === 'supervisor' && t.role !== 'expert');
   const order: Record<string, number> = { survey: 0, dust_verification: 1, major_hazard: 2, pre_lease: 3, spot_check: 4 };
+  const mine = (t: TemplateSummary): boolean => t.kind !== 'reinspection' && assigned.has(t.id);
   return [...newest.values()]
-    .filter((t) => allowed(t) && fits(t))
-    .sort((a, b) => Number(b.role === role) - Number(a.role === role) || (order[a.kind] ?? 9) - (order[b.kind] ?? 9));
+    .filter((t) => mine(t) || (allowed(t) && fits(t)))
+    .sort((a, b) =>
+      Number(mine(b)) - Number(mine(a))
+      || Number(b.role === role) - Number(a.role === role)
+      || (order[a.kind] ?? 9) - (order[b.kind] ?? 9));
 }

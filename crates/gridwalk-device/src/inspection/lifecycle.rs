@@ -402,9 +402,36 @@ fn applicable_item<'t>(
     Ok(item)
 }
 
-/// Refuses a role that may not run the template ([`Template::allows_role`]).
-fn ensure_role(template: &Template, role: Role) -> Result<(), InspectionError> {
+/// Refuses a role that may not run the template ([`Template::allows_role`]), unless an
+/// officer assigned this template on this enterprise to the phone's enrolled user `me`:
+/// an assignment (任务) lets its assignee run its template whatever the template's role
+/// (an expert given a tip's verification, a grid worker's template). `open_only`: when
+/// starting, the assignment must still be open; when finalizing, one made before is
+/// enough (a draft started under it is not stranded because the officer cancelled it
+/// or the server fulfilled it meanwhile).
+fn ensure_role(
+    conn: &rusqlite::Connection,
+    template: &Template,
+    role: Role,
+    enterprise_id: &Uuid,
+    me: Option<&str>,
+    open_only: bool,
+) -> Result<(), InspectionError> {
     if template.allows_role(role) {
+        return Ok(());
+    }
+    let assigned: bool = match me {
+        Some(me) => conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM assignment WHERE enterprise_id = ?1 \
+                     AND template_id = ?2 AND assignee = ?3 AND (status = 'open' OR NOT ?4))",
+                rusqlite::params![enterprise_id.to_string(), template.id, me, open_only],
+                |r| r.get(0),
+            )
+            .map_err(StoreError::from)?,
+        None => false,
+    };
+    if assigned {
         return Ok(());
     }
     Err(InspectionError::RoleNotAllowed {
@@ -479,8 +506,16 @@ impl Store {
                 .map_err(|_| InspectionError::UnknownRole(r.clone()))?,
             None => template.role,
         };
-        ensure_role(&template, role)?;
         let enterprise_id = self.register_entry(&req.enterprise)?.enterprise.id;
+        let me = self.enrolled_user_name()?;
+        ensure_role(
+            &self.conn,
+            &template,
+            role,
+            &enterprise_id,
+            me.as_deref(),
+            true,
+        )?;
         let facts = self.enterprise_facts(&enterprise_id)?;
         let id = Uuid::now_v7();
         let tx = begin(&self.conn)?;
@@ -682,12 +717,20 @@ impl Store {
         policy: &DeadlinePolicy,
     ) -> Result<FinalizeOutcome, InspectionError> {
         let id = parse_inspection_id(id)?;
+        let me = self.enrolled_user_name()?;
         let tx = begin(&self.conn)?;
         let row = load_row(&tx, &id)?;
         ensure_draft(&row)?;
         let template = load_template(&tx, &row.template_id, Some(row.template_version))?;
         // Rows started before the role rule existed are checked here too.
-        ensure_role(&template, row.role)?;
+        ensure_role(
+            &tx,
+            &template,
+            row.role,
+            &row.enterprise_id,
+            me.as_deref(),
+            false,
+        )?;
         let answers = load_answers(&tx, &id, &template)?;
         let evaluation =
             evaluate(&template, &row.facts, &answers).map_err(InspectionError::Incomplete)?;

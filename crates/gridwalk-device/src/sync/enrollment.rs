@@ -131,6 +131,11 @@ impl Store {
             .transpose()
     }
 
+    /// The enrolled user's name (`None` before enrollment).
+    pub fn enrolled_user_name(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.enrollment()?.map(|e| e.user.name))
+    }
+
     /// The random secret this device enrolls with, created (and committed) on first
     /// use so a retry after a lost answer presents the same key.
     pub fn device_key(&self) -> Result<String, StoreError> {

@@ -452,7 +452,7 @@ export const FAKE_TEMPLATES: FakeTemplate[] = [
  },
  {
   "id": "expert-major-hazard",
-  "version": 1,
+  "version": 2,
   "title_zh": "粉尘涉爆企业重大事故隐患专家检查",
   "role": "expert",
   "kind": "major_hazard",
