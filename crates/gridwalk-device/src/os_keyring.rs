@@ -211,3 +211,25 @@ fn secret_service_answers() -> Result<(), String> {
         Err(e) => Err(format!("the default keyring does not answer: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_has_one_name_however_its_path_is_spelled_and_before_it_exists() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir(dir.path().join("sub")).expect("sub");
+        let plain = dir.path().join("gridwalk.db");
+        let roundabout = dir.path().join("sub/../gridwalk.db");
+        let before = canonical_name(&plain).expect("name");
+        assert_eq!(canonical_name(&roundabout).expect("name"), before);
+        std::fs::write(&plain, b"").expect("create");
+        assert_eq!(canonical_name(&roundabout).expect("name"), before);
+        assert!(Path::new(&before).is_absolute(), "{before}");
+        assert_ne!(
+            canonical_name(&dir.path().join("other.db")).expect("name"),
+            before
+        );
+    }
+}
