@@ -144,10 +144,10 @@ impl Session {
         loop {
             match OsKeyring::answering(&probe) {
                 Ok(_) => return Ok(()),
-                Err(e) if start.elapsed() > Duration::from_secs(15) => {
+                Err(e) if start.elapsed() > Duration::from_secs(30) => {
                     let log = std::fs::read_to_string(&log).unwrap_or_default();
                     return Err(format!(
-                        "the Secret Service did not answer in 15 s: {e}; its log: {log}"
+                        "the Secret Service did not answer in 30 s: {e}; its log: {log}"
                     ));
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
