@@ -29,11 +29,12 @@ apt_install() {
 }
 
 # System packages every build needs: a C toolchain (bundled SQLite, libjpeg-turbo with
-# cmake and nasm) and WebKitGTK for the Tauri app (see docs/tauri-on-linux notes).
+# cmake and nasm), WebKitGTK for the Tauri app (see docs/tauri-on-linux notes) and libdbus
+# for the device crate's OS keyring (the Secret Service, docs/security.md).
 install_build_deps() {
     apt_install build-essential pkg-config file cmake nasm \
         libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
-        libssl-dev libxdo-dev
+        libssl-dev libxdo-dev libdbus-1-dev
 }
 
 # Builds the web UI into ui/dist (the Tauri crate embeds it at compile time).

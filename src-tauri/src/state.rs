@@ -1,6 +1,7 @@
 //! The app's state: the device store behind a mutex (SQLite connections are not shared
-//! across threads), opened from the app data directory or `$GRIDWALK_DB`, the acting
-//! user, and the background sync worker.
+//! across threads), opened from the app data directory or `$GRIDWALK_DB` with its key in
+//! the OS keyring or the key file beside it, the acting user, and the background sync
+//! worker.
 //!
 //! The acting user is the one the device was enrolled for (stored in the database).
 //! Before enrollment, a development user may be set from the environment
@@ -85,7 +86,15 @@ impl AppState {
             std::fs::create_dir_all(dir)
                 .map_err(|e| IpcError::new("app.data_dir", e.to_string()))?;
         }
-        let store = Store::open(&path)?;
+        // The key in the OS keyring where one answers, else the key file beside the
+        // database: the same choice as every other opener's (docs/security.md).
+        let keys = gridwalk_device::db_key::default_key_store(&path);
+        log::info!("device database key: {}", keys.describe());
+        let store = Store::open_with_keys(
+            &path,
+            gridwalk_device::migrations::latest_version(),
+            keys.as_ref(),
+        )?;
         let enrolled = enrolled_user(&store)?;
         Ok(AppState {
             store: Mutex::new(store),

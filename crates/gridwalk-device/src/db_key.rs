@@ -3,11 +3,12 @@
 //! migration of a plain database written by an earlier release into an encrypted one,
 //! in place and without loss.
 //!
-//! The key store on a phone is the platform keystore (Android Keystore, through the
-//! app); where there is none, the key lives in a file beside the database readable by
-//! its owner only ([`KeyFile`], mode 0600), which keeps the database safe when it is
+//! The key store is chosen by [`default_key_store`]: the OS keyring on a desktop whose
+//! keyring answers ([`crate::os_keyring`]); otherwise a file beside the database readable
+//! by its owner only ([`KeyFile`], mode 0600), which keeps the database safe when it is
 //! copied on its own (a backup, a bug report, a file manager) but not from someone who
-//! can read the whole app directory.
+//! can read the whole app directory. (The Android Keystore, through the app, is not
+//! built: there the key file is used.)
 
 use crate::error::StoreError;
 use rusqlite::Connection;
@@ -105,6 +106,95 @@ impl KeyFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Removes the file (once its key is kept elsewhere) and flushes its directory; a
+    /// file already gone is no error.
+    pub fn remove(&self) -> Result<(), String> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(format!("cannot remove {}: {e}", self.path.display())),
+        }
+        sync_dir(&self.path)
+            .map_err(|e| format!("cannot sync the directory of {}: {e}", self.path.display()))
+    }
+}
+
+/// The environment variable that, set to `file`, keeps the key in the key file even
+/// where a keyring answers (a kiosk session, a test machine).
+pub const KEY_STORE_VAR: &str = "GRIDWALK_KEY_STORE";
+
+/// The key store of the database at `db`: the OS keyring where one answers now (a
+/// session bus with an unlocked Secret Service on Linux; the Keychain or the Credential
+/// Manager on macOS and Windows), which takes over a key file it finds; the key file
+/// otherwise, or when `GRIDWALK_KEY_STORE=file`. The choice is logged.
+pub fn default_key_store(db: &Path) -> Box<dyn KeyStore> {
+    let file = KeyFile::beside(db);
+    let why = match std::env::var(KEY_STORE_VAR) {
+        Ok(v) if v == "file" => format!("{KEY_STORE_VAR}=file"),
+        _ => match keyring_store(db) {
+            Ok(ring) => {
+                tracing::debug!(db = %db.display(), "database key: {}", ring.describe());
+                return ring;
+            }
+            Err(why) => why,
+        },
+    };
+    tracing::debug!(db = %db.display(), "database key: {} ({why})", file.describe());
+    Box::new(FallbackKeyFile { file, why })
+}
+
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+fn keyring_store(db: &Path) -> Result<Box<dyn KeyStore>, String> {
+    Ok(Box::new(crate::os_keyring::OsKeyring::answering(db)?))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+fn keyring_store(_db: &Path) -> Result<Box<dyn KeyStore>, String> {
+    Err("no OS keyring on this platform".into())
+}
+
+/// The key file, chosen because the keyring was not: its description says why, so a
+/// key that was moved into a keyring that is absent now is not simply "missing".
+struct FallbackKeyFile {
+    file: KeyFile,
+    why: String,
+}
+
+impl KeyStore for FallbackKeyFile {
+    fn load(&self) -> Result<Option<DbKey>, String> {
+        self.file.load()
+    }
+
+    fn save(&self, key: &DbKey) -> Result<(), String> {
+        self.file.save(key)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{}; the OS keyring is not used: {}",
+            self.file.describe(),
+            self.why
+        )
+    }
+}
+
+/// Whether `key` reads the existing database at `path` (false for a file that is
+/// missing, plain, or another key's).
+pub fn key_opens(path: &Path, key: &DbKey) -> bool {
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let Ok(conn) = Connection::open_with_flags(path, flags) else {
+        return false;
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .is_ok()
+        && key.apply(&conn).is_ok()
+        && conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .is_ok()
 }
 
 impl KeyStore for KeyFile {

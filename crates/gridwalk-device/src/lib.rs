@@ -16,6 +16,8 @@ pub mod inspection;
 pub mod jurisdiction;
 pub mod leases;
 pub mod migrations;
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+pub mod os_keyring;
 pub mod photo_upload;
 pub mod register;
 pub mod search;

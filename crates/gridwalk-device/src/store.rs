@@ -22,15 +22,16 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date,
+    /// its key in the [`crate::db_key::default_key_store`].
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         Self::open_at_version(path, migrations::latest_version())
     }
 
     /// Opens the database and migrates it only up to `version`: for tests of upgrade paths.
     pub fn open_at_version(path: impl AsRef<Path>, version: i64) -> Result<Store, StoreError> {
-        let keys = crate::db_key::KeyFile::beside(path.as_ref());
-        Self::open_with_keys(path, version, &keys)
+        let keys = crate::db_key::default_key_store(path.as_ref());
+        Self::open_with_keys(path, version, keys.as_ref())
     }
 
     /// Opens the database encrypted with the key `keys` holds (made there the first
@@ -116,19 +117,21 @@ impl Store {
     }
 }
 
-/// A bare connection to the encrypted database at `path` with the key of its key file:
-/// no migration, no settings. For tools and tests that read or alter the file directly.
+/// A bare connection to the encrypted database at `path` with the key of its
+/// [`crate::db_key::default_key_store`]: no migration, no settings. For tools and tests
+/// that read or alter the file directly.
 pub fn open_raw(path: impl AsRef<Path>) -> Result<Connection, StoreError> {
     let path = path.as_ref();
-    let keys = crate::db_key::KeyFile::beside(path);
-    let key = crate::db_key::KeyStore::load(&keys)
+    let keys = crate::db_key::default_key_store(path);
+    let key = keys
+        .load()
         .map_err(|detail| StoreError::Key {
             path: path.to_path_buf(),
             detail,
         })?
         .ok_or_else(|| StoreError::Key {
             path: path.to_path_buf(),
-            detail: format!("no {}", crate::db_key::KeyStore::describe(&keys)),
+            detail: format!("no key in {}", keys.describe()),
         })?;
     open_keyed(path, &key)
 }

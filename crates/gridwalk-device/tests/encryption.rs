@@ -6,67 +6,14 @@
 //! short leaves the plain database whole; a missing or wrong key is a clear error that
 //! changes nothing.
 
+mod common;
+
+use common::{content, fixture};
 use gridwalk_device::db_key::{is_plain, DbKey, KeyFile, KeyStore};
 use gridwalk_device::error::StoreError;
 use gridwalk_device::store::{open_raw, Store};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plain-0.1-schema13.db")
-}
-
-/// The shipped templates the fixture's release held: a newer release adds its new
-/// templates (or versions) on open, which is not a change to what was there.
-fn fixture_templates() -> String {
-    let conn = rusqlite::Connection::open(fixture()).expect("fixture");
-    let ids: Vec<String> = conn
-        .prepare("SELECT quote(id || '@' || version) FROM checklist_template")
-        .expect("templates")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    ids.join(", ")
-}
-
-/// Every table's rows, hashed in rowid order: the content of the database (of the
-/// templates, those the fixture's release held).
-fn content(conn: &rusqlite::Connection) -> BTreeMap<String, (usize, String)> {
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name")
-        .expect("tables")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    let mut out = BTreeMap::new();
-    for t in tables {
-        let filter = if t == "checklist_template" {
-            format!(" WHERE id || '@' || version IN ({})", fixture_templates())
-        } else {
-            String::new()
-        };
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM \"{t}\"{filter}"))
-            .expect("select");
-        let n = stmt.column_count();
-        let mut h = Sha256::new();
-        let mut rows = 0;
-        let mut q = stmt.query([]).expect("query");
-        while let Some(row) = q.next().expect("row") {
-            rows += 1;
-            for i in 0..n {
-                let v: rusqlite::types::Value = row.get(i).expect("value");
-                h.update(format!("{v:?}\u{1f}").as_bytes());
-            }
-            h.update(b"\x1e");
-        }
-        out.insert(t, (rows, format!("{:x}", h.finalize())));
-    }
-    out
-}
 
 fn sha(path: &Path) -> String {
     format!("{:x}", Sha256::digest(std::fs::read(path).expect("read")))
