@@ -385,3 +385,65 @@ async fn an_officer_puts_an_unassigned_tip_before_the_sweep(h: &Harness) {
     assert_eq!(s[0]["body"]["state"], "confirmed", "{s:?}");
     assert_eq!(s[0]["body"]["uscc"], uscc_here(), "{s:?}");
 }
+
+const BEFORE_0022: &str = "INSERT INTO app_user (id, name, role, jurisdiction, created_at)
+     VALUES ('u1', '老科长', 'officer', '320413000000', '2026-01-01T00:00:00Z');
+     INSERT INTO tip (id, division_code, source, content, address, received_on, recorded_by,
+         recorded_at, deadline)
+     VALUES ('01900000-0000-7000-8000-000000000001', '320413100201', 'other', '旧举报',
+         '东村旧厂房', '2026-01-01', '老科长', '2026-01-01T00:00:00Z', '2099-01-01');";
+
+/// A tip recorded before migration 0022 is unassigned with no entry after it, and an
+/// officer can put it before the sweep; on both databases.
+#[test]
+fn migration_0022_keeps_earlier_tips_and_lets_them_go_before_the_sweep() {
+    let check = |store: gridwalk_server::Store| {
+        let actor = gridwalk_server::work::Actor {
+            user_name: "老科长".into(),
+            role: Role::Officer,
+            scope: Some(DivisionCode::parse(DISTRICT).expect("code")),
+            source: "test".into(),
+        };
+        let id = Uuid::parse_str("01900000-0000-7000-8000-000000000001").expect("id");
+        let tip = store.tip(&actor, id).expect("the old tip");
+        assert!(tip.suspected.is_none(), "{tip:?}");
+        assert_eq!(tip.status, gridwalk_server::tips::TipStatus::Unassigned);
+        let tip = store
+            .tip_suspected(&actor, id, &Default::default())
+            .expect("before the sweep");
+        let s = tip.suspected.expect("an entry");
+        assert_eq!(
+            (s.state.as_str(), s.address.as_str()),
+            ("open", "东村旧厂房")
+        );
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
+    {
+        let c = rusqlite::Connection::open(data.database()).expect("sqlite");
+        for sql in &server_migrations_before("sqlite", 22) {
+            c.execute_batch(sql).expect("migration");
+        }
+        c.execute_batch(&format!("{BEFORE_0022} PRAGMA user_version = 21;"))
+            .expect("data before 0022");
+    }
+    check(gridwalk_server::open_store(&data, None).expect("upgrade sqlite"));
+
+    let Some(url) = fresh_pg_database() else {
+        eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
+        return;
+    };
+    {
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
+        for sql in &server_migrations_before("postgres", 22) {
+            c.batch_execute(sql).expect("migration");
+        }
+        c.batch_execute(&format!(
+            "{BEFORE_0022}
+             CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
+             DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (21);"
+        ))
+        .expect("data before 0022");
+    }
+    check(gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres"));
+}
