@@ -17,7 +17,9 @@ fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plain-0.1-schema13.db")
 }
 
-/// Every table's rows, hashed in rowid order: the content of the database.
+/// Every table's rows, hashed in rowid order: the content of the database. Empty tables
+/// are left out: a migration newer than the fixture adds them on the upgrade, and a
+/// table that lost its rows still differs (present on one side only).
 fn content(conn: &rusqlite::Connection) -> BTreeMap<String, (usize, String)> {
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name")
@@ -43,7 +45,9 @@ fn content(conn: &rusqlite::Connection) -> BTreeMap<String, (usize, String)> {
             }
             h.update(b"\x1e");
         }
-        out.insert(t, (rows, format!("{:x}", h.finalize())));
+        if rows > 0 {
+            out.insert(t, (rows, format!("{:x}", h.finalize())));
+        }
     }
     out
 }
