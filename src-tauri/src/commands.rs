@@ -24,6 +24,7 @@ use gridwalk_device::photo_upload::{PhotoResult, Thumbnail};
 use gridwalk_device::register::EnterpriseDetail;
 use gridwalk_device::search::SearchHit;
 use gridwalk_device::signature::{SignatureInput, SignatureResult};
+use gridwalk_device::suspected::{AnsweredSuspected, SuspectedInput, SuspectedItem};
 use gridwalk_device::work::{AssignmentView, InspectionReview};
 use tauri::ipc::Request;
 use tauri::State;
@@ -186,6 +187,26 @@ pub fn record_lease(
     Ok(state
         .store()?
         .record_lease(user.jurisdiction(), &user.name, &lease)?)
+}
+
+/// The 疑似 (suspected) enterprises waiting for the sweep: 待办's 疑似单位核实
+/// (docs/ipc.md `list_suspected`).
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_suspected(state: State<'_, AppState>) -> Result<Vec<SuspectedItem>, IpcError> {
+    Ok(state.store()?.suspected_entries(true)?)
+}
+
+/// Answers a 疑似 entry offline as the enrolled user (docs/ipc.md `answer_suspected`):
+/// the unit found (registered on site by its USCC) or 查无此单位 with a note.
+#[tauri::command(rename_all = "snake_case")]
+pub fn answer_suspected(
+    state: State<'_, AppState>,
+    answer: SuspectedInput,
+) -> Result<AnsweredSuspected, IpcError> {
+    let user = state.user()?;
+    Ok(state
+        .store()?
+        .answer_suspected(user.jurisdiction(), &user.name, &answer)?)
 }
 
 /// What finalized inspections confirm about an enterprise.

@@ -115,6 +115,12 @@ impl From<gridwalk_device::leases::LeaseError> for IpcError {
     }
 }
 
+impl From<gridwalk_device::suspected::SuspectedAnswerError> for IpcError {
+    fn from(e: gridwalk_device::suspected::SuspectedAnswerError) -> Self {
+        IpcError::new(e.code(), e.to_string())
+    }
+}
+
 impl From<EvidenceError> for IpcError {
     fn from(e: EvidenceError) -> Self {
         IpcError::new(e.code(), e.to_string())

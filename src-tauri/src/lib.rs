@@ -27,6 +27,8 @@ pub fn handlers<R: tauri::Runtime>(
         search_enterprises,
         get_enterprise,
         record_lease,
+        list_suspected,
+        answer_suspected,
         enterprise_status,
         list_templates,
         list_inspections,

@@ -994,6 +994,55 @@ fn record_lease_adds_a_tenant_and_a_lease_over_the_ipc() {
     assert_eq!(code(unknown), "lease.unknown_enterprise");
 }
 
+/// `list_suspected` and `answer_suspected` as 待办's 疑似单位核实 calls them: the pulled
+/// entry is listed; the unit found is registered on site and found by USCC; the entry
+/// leaves the list; refusals come back with `suspected.*` codes.
+#[test]
+fn a_suspected_enterprise_is_listed_and_answered_over_the_ipc() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("d.db");
+    let a = app(&db, expert());
+    let w = &a.webview;
+    let entry = "01900000-0000-7000-8000-0000000000aa";
+    {
+        let store = gridwalk_device::Store::open(&db).expect("second handle");
+        store
+            .apply_pull_page(&gridwalk_protocol::PullPage {
+                changes: vec![gridwalk_protocol::Change {
+                    cursor: "1".into(),
+                    kind: gridwalk_protocol::ChangeKind::Suspected,
+                    key: entry.into(),
+                    body: json!({"id": entry, "name": "无名铝件作坊",
+                        "address": "西城街道河滨路8号", "village_code": "320413001001",
+                        "note": "举报核查（12350热线）：夜间打磨", "deadline": "2026-12-31",
+                        "state": "open", "uscc": null}),
+                }],
+                next_cursor: "1".into(),
+                has_more: false,
+            })
+            .expect("pulled");
+    }
+    let listed = ok(w, "list_suspected", json!({}));
+    assert_eq!(listed[0]["id"], entry, "{listed}");
+    assert_eq!(listed[0]["address"], "西城街道河滨路8号");
+    let answer = |uscc: &str| {
+        json!({"answer": {"suspected_id": entry, "found": true, "uscc": uscc,
+            "name": "金坛区河滨恒达铝制品厂", "industry": null, "note": null}})
+    };
+    let code =
+        |body: Value| invoke(w, "answer_suspected", body).expect_err("refused")["code"].clone();
+    assert_eq!(code(answer("91320413MA00000211")), "suspected.bad_uscc");
+    let mut not_found = answer(&uscc("0000031"));
+    not_found["answer"]["found"] = json!(false);
+    assert_eq!(code(not_found), "suspected.bad_input", "a note is required");
+    let done = ok(w, "answer_suspected", answer(&uscc("0000031")));
+    assert_eq!(done["state"], "confirmed", "{done}");
+    let unit = ok(w, "get_enterprise", json!({"key": uscc("0000031")}));
+    assert_eq!(unit["registered_on_site"], true, "{unit}");
+    assert_eq!(ok(w, "list_suspected", json!({})), json!([]));
+    assert_eq!(code(answer(&uscc("0000031"))), "suspected.answered");
+}
+
 /// An expert whose jurisdiction is `code`.
 fn expert_of(code: &str) -> Option<LocalUser> {
     Some(LocalUser {

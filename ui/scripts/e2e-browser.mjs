@@ -285,6 +285,28 @@ try {
   await tid('enterprise-site').scrollIntoViewIfNeeded();
   await shot('25-site-lease-recorded');
 
+  // 疑似单位核实: the unit a tip named by address only, in 待办; found and registered here.
+  await page.evaluate(() => { location.hash = '#/home'; });
+  await tid('suspected-row').first().waitFor();
+  await tid('suspected-row').first().click();
+  await tid('suspected-form').waitFor();
+  await tid('suspected-uscc').fill('91320413MA0000004X');
+  await tid('suspected-save').click();
+  await tid('suspected-error').first().waitFor();
+  await tid('suspected-name').fill('常州市金坛恒达铝制品厂');
+  await tid('suspected-uscc').fill(await page.evaluate(() => {
+    const A = '0123456789ABCDEFGHJKLMNPQRTUWXY', W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const b = '91320413MA0000005';
+    let sum = 0; for (let i = 0; i < 17; i++) sum += A.indexOf(b[i]) * W[i];
+    return b + A[(31 - (sum % 31)) % 31];
+  }));
+  await shot('26-suspected-unit');
+  await tid('suspected-save').click();
+  await tid('screen-enterprise').waitFor();
+  await page.evaluate(() => { location.hash = '#/home'; });
+  await tid('screen-home').waitFor();
+  if (await tid('suspected-row').count()) fail('the answered suspected unit is still in 待办');
+
   const real = errors.filter((e) => !/geolocation|Permissions policy/i.test(e));
   if (real.length) fail(`page errors: ${real.join(' | ')}`);
   step('main flow passed');

@@ -168,6 +168,9 @@ export const api = {
     request<Tip>('POST', `/v1/tips/${encodeURIComponent(id)}/decision`, req),
   linkTipEnterprise: (id: string, req: { enterprise_uscc: string; assignee: string; deadline?: string }) =>
     request<Tip>('POST', `/v1/tips/${encodeURIComponent(id)}/enterprise`, req),
+  /** Puts an unassigned tip before the sweep: its 疑似 entry in a village. */
+  tipSuspected: (id: string, req: { village?: string; reported_name?: string }) =>
+    request<Tip>('POST', `/v1/tips/${encodeURIComponent(id)}/suspected`, req),
   /** The reporter: only for an administrator or the recording officer (each read is logged). */
   tipReporter: (id: string) => request<TipReporter>('GET', `/v1/tips/${encodeURIComponent(id)}/reporter`),
   audit: (p: { actor?: string; action?: string; from?: string; to?: string; after?: number; limit?: number }) =>

@@ -410,8 +410,24 @@ export interface Tip {
   reward_note: string | null;
   reward_by: string | null;
   reward_at: string | null;
+  /** The 疑似 (suspected) entry the sweep sees, for a tip naming no registered enterprise. */
+  suspected: TipSuspected | null;
   /** The signed-in user may read the reporter (and one was recorded). */
   reporter_visible: boolean;
+}
+
+/** A tip's 疑似 entry (docs/tips.md): what the grid workers' phones of its village answer. */
+export interface TipSuspected {
+  id: string;
+  state: 'open' | 'confirmed' | 'not_found';
+  reported_name: string | null;
+  address: string;
+  village_code: string;
+  confirmed_by: string | null;
+  confirmed_at: string | null;
+  uscc: string | null;
+  note: string | null;
+  record_id: string | null;
 }
 
 export interface TipCounts {

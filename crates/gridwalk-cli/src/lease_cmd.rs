@@ -75,6 +75,18 @@ pub struct LeaseAddArgs {
     pub by: Option<String>,
 }
 
+/// Who records something on this device and in which jurisdiction, as in the app: the
+/// enrolled user (`by` overrides the name, else $GRIDWALK_USER, else `device`).
+pub(crate) fn author(store: &Store, by: Option<&str>) -> Result<(String, Option<String>)> {
+    let enrolled = store.enrollment()?.map(|e| e.user);
+    let name = by
+        .map(str::to_string)
+        .or_else(|| enrolled.as_ref().map(|u| u.name.clone()))
+        .or_else(|| std::env::var("GRIDWALK_USER").ok())
+        .unwrap_or_else(|| "device".into());
+    Ok((name, enrolled.map(|u| u.jurisdiction)))
+}
+
 pub fn lease(cli: &Cli, cmd: &LeaseCmd) -> Result<ExitCode> {
     let LeaseCmd::Add(a) = cmd;
     let agreement = match a.agreement.as_deref() {
@@ -110,15 +122,8 @@ pub fn lease(cli: &Cli, cmd: &LeaseCmd) -> Result<ExitCode> {
         safety_agreement_signed: agreement,
     };
     let store = Store::open(&cli.db)?;
-    // The enrolled user's jurisdiction and name, as in the app.
-    let enrolled = store.enrollment()?.map(|e| e.user);
-    let by =
-        a.by.clone()
-            .or_else(|| enrolled.as_ref().map(|u| u.name.clone()))
-            .or_else(|| std::env::var("GRIDWALK_USER").ok())
-            .unwrap_or_else(|| "device".into());
-    let jurisdiction = enrolled.as_ref().map(|u| u.jurisdiction.as_str());
-    let done = store.record_lease(jurisdiction, &by, &input)?;
+    let (by, jurisdiction) = author(&store, a.by.as_deref())?;
+    let done = store.record_lease(jurisdiction.as_deref(), &by, &input)?;
     if cli.json {
         output::json(&done)?;
     } else {

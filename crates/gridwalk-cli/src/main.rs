@@ -10,6 +10,7 @@ mod inspect_cmd;
 mod lease_cmd;
 mod output;
 mod register_cmd;
+mod suspected_cmd;
 mod sync_cmd;
 mod work_cmd;
 
@@ -74,6 +75,9 @@ pub enum Command {
     /// 厂中厂 leases recorded on this device.
     #[command(subcommand)]
     Lease(lease_cmd::LeaseCmd),
+    /// 疑似 (suspected) enterprises pulled for this village: list, confirm, not found.
+    #[command(subcommand)]
+    Suspected(suspected_cmd::SuspectedCmd),
     /// Demo data.
     #[command(subcommand)]
     Demo(register_cmd::DemoCmd),
@@ -107,6 +111,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Uscc(cmd) => register_cmd::uscc(cli, cmd),
         Command::Demo(cmd) => register_cmd::demo(cli, cmd),
         Command::Lease(cmd) => lease_cmd::lease(cli, cmd),
+        Command::Suspected(cmd) => suspected_cmd::suspected(cli, cmd),
         Command::Photo(cmd) => evidence_cmd::photo(cli, cmd),
         Command::Geo(cmd) => evidence_cmd::geo(cli, cmd),
         Command::Evidence(cmd) => evidence_cmd::evidence(cli, cmd),

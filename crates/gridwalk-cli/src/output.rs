@@ -31,6 +31,9 @@ fn static_code_of(err: &anyhow::Error) -> &'static str {
     if let Some(e) = err.downcast_ref::<gridwalk_device::leases::LeaseError>() {
         return e.code();
     }
+    if let Some(e) = err.downcast_ref::<gridwalk_device::suspected::SuspectedAnswerError>() {
+        return e.code();
+    }
     if let Some(e) = err.downcast_ref::<ImportError>() {
         return match e {
             ImportError::Table(_) => "import.bad_file",

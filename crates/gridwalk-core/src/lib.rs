@@ -13,6 +13,7 @@ pub mod ids;
 pub mod pinyin_keys;
 pub mod sampling;
 pub mod search;
+pub mod suspected;
 pub mod uscc;
 pub mod work;
 
@@ -22,5 +23,6 @@ pub use campaign::{
 pub use division::{DivisionCode, DivisionError, DivisionLevel};
 pub use dust::{DustCategory, DustFlag, DustType};
 pub use enterprise::{Enterprise, Lease, LeaseRecord, LeaseRecordError, LeaseTenant, Site};
+pub use suspected::{SuspectedConfirmation, SuspectedEntry, SuspectedError, SuspectedState};
 pub use uscc::{Uscc, UsccError};
 pub use work::{Assignment, AssignmentStatus, Review, ReviewState};

@@ -238,6 +238,11 @@ pub(crate) fn record_payload(
             "SELECT r.payload, e.uscc FROM lease_record r \
              LEFT JOIN enterprise e ON e.id = r.landlord_id WHERE r.id = ?1"
         }
+        // Sent by its village (`division_code`), not an enterprise: the unit may be
+        // one the register lacks.
+        "suspected_confirmation" => {
+            "SELECT r.payload, NULL FROM suspected_record r WHERE r.id = ?1"
+        }
         "signature" => {
             "SELECT s.payload, e.uscc FROM signature s \
              JOIN inspection i ON i.id = s.inspection_id \

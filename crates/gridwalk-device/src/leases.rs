@@ -147,7 +147,7 @@ fn parse_day(what: &str, s: &Option<String>) -> Result<Option<NaiveDate>, LeaseE
 }
 
 /// Trims a free text; empty is `None`.
-fn clean(s: &Option<String>) -> Option<String> {
+pub(crate) fn clean(s: &Option<String>) -> Option<String> {
     s.as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -164,6 +164,42 @@ fn registered_tenant(e: Enterprise) -> LeaseTenant {
         industry: e.industry,
         new: false,
     }
+}
+
+/// Writes the register row of an enterprise registered on site (a lease's new tenant,
+/// a confirmed 疑似 unit) — what the phone knows of it: USCC, name, village, industry,
+/// address — marked `registered_on_site`, in the caller's transaction.
+pub(crate) fn register_on_site(
+    tx: &rusqlite::Connection,
+    uscc: Uscc,
+    name: String,
+    village_code: DivisionCode,
+    industry: Option<String>,
+    address: Option<String>,
+) -> Result<(), StoreError> {
+    let e = Enterprise {
+        id: gridwalk_core::ids::enterprise_id(&uscc),
+        uscc,
+        name,
+        address,
+        village_code,
+        location: None,
+        industry,
+        dust_involved: false,
+        dust_types: Vec::new(),
+        workers_per_shift: None,
+        al_mg: false,
+        key_supervision: false,
+        safety_officer: None,
+        risk_report: RiskReportStatus::Unknown,
+        warning_education: TrainingStatus::Unknown,
+    };
+    write_enterprise(tx, &e)?;
+    tx.execute(
+        "UPDATE enterprise SET registered_on_site = 1 WHERE id = ?1",
+        [e.id.to_string()],
+    )?;
+    Ok(())
 }
 
 impl Store {
@@ -351,29 +387,13 @@ impl Store {
         }
         if record.tenant.new {
             let t = &record.tenant;
-            write_enterprise(
+            register_on_site(
                 tx,
-                &Enterprise {
-                    id: t.id,
-                    uscc: t.uscc.clone(),
-                    name: t.name.clone(),
-                    address: None,
-                    village_code: t.village_code.clone(),
-                    location: None,
-                    industry: t.industry.clone(),
-                    dust_involved: false,
-                    dust_types: Vec::new(),
-                    workers_per_shift: None,
-                    al_mg: false,
-                    key_supervision: false,
-                    safety_officer: None,
-                    risk_report: RiskReportStatus::Unknown,
-                    warning_education: TrainingStatus::Unknown,
-                },
-            )?;
-            tx.execute(
-                "UPDATE enterprise SET registered_on_site = 1 WHERE id = ?1",
-                [t.id.to_string()],
+                t.uscc.clone(),
+                t.name.clone(),
+                t.village_code.clone(),
+                t.industry.clone(),
+                None,
             )?;
         }
         write_lease(tx, &record.lease)?;

@@ -24,6 +24,7 @@ pub mod search;
 mod short_index;
 pub mod signature;
 pub mod store;
+pub mod suspected;
 pub mod sync;
 pub mod work;
 

@@ -83,6 +83,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "phone_leases",
         sql: include_str!("../../../migrations/device/0013_phone_leases.sql"),
     },
+    Migration {
+        version: 14,
+        name: "suspected",
+        sql: include_str!("../../../migrations/device/0014_suspected.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

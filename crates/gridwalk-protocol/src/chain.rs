@@ -166,8 +166,9 @@ pub fn photos_named_in(kind: &str, v: &serde_json::Value) -> Result<Vec<String>,
                 }
             }
         }
-        // A lease (protocol 4) references no photo.
-        "hazard_event" | "lease" => {}
+        // A lease (protocol 4) and a suspected enterprise's answer (protocol 5)
+        // reference no photo.
+        "hazard_event" | "lease" | "suspected_confirmation" => {}
         other => return Err(format!("unknown chain kind '{other}'")),
     }
     if let Some(bad) = out.iter().find(|p| !crate::is_sha256_hex(p)) {

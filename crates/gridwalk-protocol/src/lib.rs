@@ -45,9 +45,14 @@ pub use reconcile::{
 /// this version is refused as a whole by it (`protocol_version_unsupported`) rather
 /// than stuck on one record; a phone of version 3 or older never sends the kind, and
 /// the register rows it pulls only gain fields it ignores.
-pub const PROTOCOL_VERSION: u32 = 4;
+///
+/// Version 5 adds 疑似 (suspected) enterprises (docs/tips.md): the change kind
+/// `suspected` (sent only to devices of version 5) and the record kind
+/// `suspected_confirmation`, which an older server would refuse with the whole push, so
+/// it refuses a phone of this version as a whole instead, as with version 4.
+pub const PROTOCOL_VERSION: u32 = 5;
 /// Every version a server of this build serves: phones in the field update late.
-pub const SUPPORTED_PROTOCOLS: &[u32] = &[1, 2, 3, 4];
+pub const SUPPORTED_PROTOCOLS: &[u32] = &[1, 2, 3, 4, 5];
 /// Header carrying [`PROTOCOL_VERSION`] on every response (and optionally requests).
 pub const PROTOCOL_HEADER: &str = "GridWalk-Protocol";
 

@@ -17,6 +17,9 @@ pub enum ChangeKind {
     Assignment,
     /// The latest review of an inspection (`gridwalk_core::Review`; protocol 3).
     Review,
+    /// A 疑似 (suspected) enterprise at its latest state
+    /// (`gridwalk_core::SuspectedEntry`; protocol 5), sent to the phones of its village.
+    Suspected,
 }
 
 impl ChangeKind {
@@ -30,6 +33,7 @@ impl ChangeKind {
             | ChangeKind::HazardEvent => 1,
             ChangeKind::Campaign => 2,
             ChangeKind::Assignment | ChangeKind::Review => 3,
+            ChangeKind::Suspected => 5,
         }
     }
 
@@ -43,6 +47,7 @@ impl ChangeKind {
             ChangeKind::Campaign => "campaign",
             ChangeKind::Assignment => "assignment",
             ChangeKind::Review => "review",
+            ChangeKind::Suspected => "suspected",
         }
     }
 
@@ -56,6 +61,7 @@ impl ChangeKind {
             "campaign" => Some(ChangeKind::Campaign),
             "assignment" => Some(ChangeKind::Assignment),
             "review" => Some(ChangeKind::Review),
+            "suspected" => Some(ChangeKind::Suspected),
             _ => None,
         }
     }

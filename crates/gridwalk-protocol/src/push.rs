@@ -102,6 +102,9 @@ pub enum RecordKind {
     Evidence,
     /// Protocol 4: a 厂中厂 lease recorded on the phone (`gridwalk_core::LeaseRecord`).
     Lease,
+    /// Protocol 5: a grid worker's answer to a 疑似 (suspected) enterprise
+    /// (`gridwalk_core::SuspectedConfirmation`).
+    SuspectedConfirmation,
 }
 
 impl RecordKind {
@@ -114,6 +117,7 @@ impl RecordKind {
             RecordKind::EnterpriseFact => "enterprise_fact",
             RecordKind::Evidence => "evidence",
             RecordKind::Lease => "lease",
+            RecordKind::SuspectedConfirmation => "suspected_confirmation",
         }
     }
 
@@ -126,6 +130,7 @@ impl RecordKind {
             "enterprise_fact" => Some(RecordKind::EnterpriseFact),
             "evidence" => Some(RecordKind::Evidence),
             "lease" => Some(RecordKind::Lease),
+            "suspected_confirmation" => Some(RecordKind::SuspectedConfirmation),
             _ => None,
         }
     }

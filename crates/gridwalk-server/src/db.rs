@@ -268,6 +268,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 21,
                 include_str!("../../../migrations/server/sqlite/0021_upload_parts.sql"),
             ),
+            (
+                22,
+                include_str!("../../../migrations/server/sqlite/0022_suspected_enterprise.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -353,6 +357,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 21,
                 include_str!("../../../migrations/server/postgres/0021_upload_parts.sql"),
+            ),
+            (
+                22,
+                include_str!("../../../migrations/server/postgres/0022_suspected_enterprise.sql"),
             ),
         ],
     }

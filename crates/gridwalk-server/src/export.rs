@@ -762,7 +762,13 @@ fn tips(
                 recorded_by: tip.recorded_by,
                 assignee: tip.assignee,
                 deadline: Some(tip.deadline),
-                status: tip.status.name_zh().into(),
+                // An unassigned tip before the sweep says so (疑似单位待核实).
+                status: match (&tip.suspected, tip.status) {
+                    (Some(s), crate::tips::TipStatus::Unassigned) if s.state == "open" => {
+                        "疑似单位待核实".into()
+                    }
+                    _ => tip.status.name_zh().into(),
+                },
                 outcome: tip.outcome.map(|o| o.name_zh().to_string()),
                 verified_on: parse_time(tip.verified_at).map(china_date),
                 finding: tip.finding,

@@ -430,6 +430,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/tips/{id}"),
     ("POST", "/v1/tips/{id}/decision"),
     ("POST", "/v1/tips/{id}/enterprise"),
+    ("POST", "/v1/tips/{id}/suspected"),
     ("GET", "/v1/tips/{id}/reporter"),
     ("GET", "/v1/leases"),
     ("GET", "/v1/exports/leases.xlsx"),
@@ -573,6 +574,7 @@ pub fn app(state: AppState) -> Router {
             "/v1/tips/{id}/enterprise",
             post(crate::http_tips::link_enterprise),
         )
+        .route("/v1/tips/{id}/suspected", post(crate::http_tips::suspected))
         .route("/v1/tips/{id}/reporter", get(crate::http_tips::reporter))
         .route("/v1/leases", get(crate::http_export::leases))
         .route(

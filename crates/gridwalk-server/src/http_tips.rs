@@ -4,6 +4,7 @@
 
 use crate::http::{division_in_scope, ApiError, ApiJson, ApiQuery, AppState};
 use crate::store::Caller;
+use crate::suspected::SuspectedRequest;
 use crate::tips::{
     Reporter, RewardRequest, Tip, TipEnterpriseRequest, TipRequest, TipStatus, TipSummary,
 };
@@ -186,5 +187,24 @@ pub(crate) async fn link_enterprise(
     Ok(Json(
         s.run(move |st| st.link_tip_enterprise(&actor, id, &req))
             .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/tips/{id}/suspected", params(("id" = String, Path, description = "Tip id")),
+    request_body = SuspectedRequest,
+    responses((status = 200, description = "The tip with its 疑似 (suspected) entry, published to the phones of the village (protocol 5)", body = Tip),
+        (status = "4XX", description = "A problem; a tip outside the caller's jurisdiction is 404; a tip assigned or before the sweep already 409 hazard_transition; a division that is not a village inside the tip's 422", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "A server failure", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn suspected(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SuspectedRequest>,
+) -> Result<Json<Tip>, ApiError> {
+    let id = tip_id(&id)?;
+    let actor = Actor::from(&caller);
+    Ok(Json(
+        s.run(move |st| st.tip_suspected(&actor, id, &req)).await?,
     ))
 }

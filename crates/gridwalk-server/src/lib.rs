@@ -36,6 +36,7 @@ pub mod register_view;
 pub mod serve;
 pub mod sessions;
 pub mod store;
+pub mod suspected;
 pub mod tips;
 pub mod tus;
 pub mod work;

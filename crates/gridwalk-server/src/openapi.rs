@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "GridWalk sync protocol",
-        version = "4",
+        version = "5",
         description = "See docs/sync-protocol.md. Photos use tus 1.0 at /v1/photos (creation, checksum sha256, termination). Every error is an RFC 7807 problem (application/problem+json)."
     ),
     paths(
@@ -61,6 +61,7 @@ use utoipa::{Modify, OpenApi};
         crate::http_tips::detail,
         crate::http_tips::decision,
         crate::http_tips::link_enterprise,
+        crate::http_tips::suspected,
         crate::http_tips::reporter,
         crate::http_export::leases,
         crate::http_export::leases_xlsx,
@@ -150,6 +151,8 @@ use utoipa::{Modify, OpenApi};
         crate::tips::RewardDecision,
         crate::tips::RewardRequest,
         crate::tips::TipEnterpriseRequest,
+        crate::suspected::SuspectedRequest,
+        crate::suspected::SuspectedView,
         crate::tips::Reporter,
         crate::tips::TipSummary,
         crate::tips::TipCounts,

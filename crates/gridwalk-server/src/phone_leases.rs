@@ -145,27 +145,17 @@ pub(crate) fn project(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
         ],
     )?;
     let tenant = &record.tenant;
-    let body = json!({
-        "id": tenant.id, "uscc": tenant.uscc, "name": tenant.name, "address": null,
-        "village_code": tenant.village_code, "location": null, "industry": tenant.industry,
-        "dust_involved": false, "dust_types": [], "workers_per_shift": null,
-        "al_mg": false, "key_supervision": false, "safety_officer": null,
-        "risk_report": "unknown", "warning_education": "unknown",
-        "village_name": null, "town_name": null,
-        "sites_as_landlord": [], "leases_as_tenant": [], "registered_on_site": true,
-    });
-    let text = serde_json::to_string(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    t.exec(
-        "INSERT INTO enterprise (id, uscc, village_code, body, name, dust_involved, al_mg, workers_per_shift, tenant)
-         VALUES ($1, $2, $3, $4, $5, 0, 0, NULL, 1)
-         ON CONFLICT DO NOTHING",
-        &[
-            tenant.id.to_string().into(),
-            tenant.uscc.as_str().into(),
-            tenant.village_code.as_str().into(),
-            text.into(),
-            tenant.name.clone().into(),
-        ],
+    register_on_site(
+        t,
+        &OnSite {
+            id: &tenant.id.to_string(),
+            uscc: tenant.uscc.as_str(),
+            name: &tenant.name,
+            village_code: tenant.village_code.as_str(),
+            industry: tenant.industry.as_deref(),
+            address: None,
+            tenant: true,
+        },
     )?;
     // The ledger's index of the landlord's leases, with this one merged in.
     if let Some(row) = t.query_opt(
@@ -181,6 +171,49 @@ pub(crate) fn project(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
         crate::facts::republish(t, r.pg, record.landlord_uscc.as_str())?;
         crate::facts::republish(t, r.pg, record.tenant.uscc.as_str())?;
     }
+    Ok(())
+}
+
+/// An enterprise a phone registered on site (a lease's new tenant, a confirmed 疑似
+/// unit): what the register row says of it.
+pub(crate) struct OnSite<'a> {
+    pub id: &'a str,
+    pub uscc: &'a str,
+    pub name: &'a str,
+    pub village_code: &'a str,
+    pub industry: Option<&'a str>,
+    pub address: Option<&'a str>,
+    /// Registered as a tenant (the coverage's tenant flag).
+    pub tenant: bool,
+}
+
+/// Writes the register row of an enterprise a phone registered on site (marked
+/// `registered_on_site`), unless the register holds its USCC already: an import later
+/// overwrites it, never deletes it.
+pub(crate) fn register_on_site(t: &mut dyn Tx, e: &OnSite) -> Result<(), StoreError> {
+    let body = json!({
+        "id": e.id, "uscc": e.uscc, "name": e.name, "address": e.address,
+        "village_code": e.village_code, "location": null, "industry": e.industry,
+        "dust_involved": false, "dust_types": [], "workers_per_shift": null,
+        "al_mg": false, "key_supervision": false, "safety_officer": null,
+        "risk_report": "unknown", "warning_education": "unknown",
+        "village_name": null, "town_name": null,
+        "sites_as_landlord": [], "leases_as_tenant": [], "registered_on_site": true,
+    });
+    let text = serde_json::to_string(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    t.exec(
+        "INSERT INTO enterprise (id, uscc, village_code, body, name, dust_involved, al_mg, workers_per_shift, tenant)
+         VALUES ($1, $2, $3, $4, $5, 0, 0, NULL, $6)
+         ON CONFLICT DO NOTHING",
+        &[
+            e.id.into(),
+            e.uscc.into(),
+            e.village_code.into(),
+            text.into(),
+            e.name.into(),
+            i64::from(e.tenant).into(),
+        ],
+    )?;
     Ok(())
 }
 

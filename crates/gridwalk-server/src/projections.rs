@@ -51,6 +51,7 @@ pub(crate) fn project_parsed(
         "review" => project_review(t, r).map(|()| None),
         "assignment" => project_assignment(t, r).map(|()| None),
         "lease" => crate::phone_leases::project(t, r).map(|()| None),
+        "suspected_confirmation" => crate::suspected::project(t, r).map(|()| None),
         _ => Ok(None),
     }
 }
@@ -584,13 +585,15 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
              found_at = NULL, closed_at = NULL, event_count = NULL, skipped_events = NULL,
              state = NULL",
         crate::tips::RESET_OUTCOMES,
+        crate::suspected::RESET,
     ] {
         t.exec(sql, &[])?;
     }
     let rows = t.query(
         "SELECT id, device_id, kind, payload, division_code, received_at, payload_sha256
          FROM record WHERE state = 'accepted'
-           AND kind IN ('inspection', 'hazard_event', 'review', 'assignment', 'lease')
+           AND kind IN ('inspection', 'hazard_event', 'review', 'assignment', 'lease',
+                        'suspected_confirmation')
          ORDER BY received_at, device_id, seq",
         &[],
     )?;
@@ -625,6 +628,7 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
     for uscc in &confirmed {
         crate::facts::republish(t, pg, uscc)?;
     }
+    crate::suspected::publish_all(t, pg)?;
     for row in t.query("SELECT body FROM assignment ORDER BY id", &[])? {
         let body: serde_json::Value =
             serde_json::from_str(&row.str(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -697,6 +701,11 @@ pub(crate) fn dump(t: &mut dyn Tx) -> Result<Vec<String>, StoreError> {
         (
             "tip",
             "SELECT id, outcome, verified_by, verified_at, finding FROM tip ORDER BY id",
+        ),
+        (
+            "suspected_enterprise",
+            "SELECT id, state, record_id, confirmed_by, confirmed_at, uscc, note
+             FROM suspected_enterprise ORDER BY id",
         ),
     ] {
         for row in t.query(sql, &[])? {

@@ -1240,6 +1240,14 @@ impl Store {
                 return bad(code, detail);
             }
         }
+        if r.kind == RecordKind::SuspectedConfirmation {
+            let covers = |d: &DivisionCode| caller.jurisdiction.covers(d);
+            if let Err((code, detail)) =
+                crate::suspected::check(t, &r.payload, r.division_code.as_deref(), &covers)?
+            {
+                return bad(code, detail);
+            }
+        }
         if !caller.jurisdiction.covers(&division) {
             return bad(
                 ProblemCode::ForbiddenJurisdiction,
@@ -2290,6 +2298,7 @@ fn chain_problem(
         "hazard_event" => Some(RecordKind::HazardEvent),
         "photo" | "signature" => Some(RecordKind::Evidence),
         "lease" => Some(RecordKind::Lease),
+        "suspected_confirmation" => Some(RecordKind::SuspectedConfirmation),
         _ => None,
     };
     if wire != Some(r.kind) {

@@ -222,9 +222,13 @@ pub struct TipRequest {
     #[serde(default)]
     pub address: Option<String>,
     /// The village or town the tip belongs to when it names no registered enterprise
-    /// (else the enterprise's village).
+    /// (else the enterprise's village). A village puts the tip before the sweep: a 疑似
+    /// (suspected) entry its grid workers' phones pull.
     #[serde(default)]
     pub division: Option<String>,
+    /// The unit's name as reported, when it names no registered enterprise.
+    #[serde(default)]
+    pub reported_name: Option<String>,
     /// `YYYY-MM-DD`: the day the tip was received (not in the future).
     #[schema(value_type = String)]
     pub received_on: NaiveDate,
@@ -290,6 +294,9 @@ pub struct Tip {
     pub reward_note: Option<String>,
     pub reward_by: Option<String>,
     pub reward_at: Option<String>,
+    /// The 疑似 (suspected) entry the sweep sees, for a tip naming no registered
+    /// enterprise (docs/tips.md).
+    pub suspected: Option<crate::suspected::SuspectedView>,
     /// The caller may read the reporter ([`Store::tip_reporter`]) and one was recorded.
     pub reporter_visible: bool,
 }
@@ -413,9 +420,12 @@ pub(crate) const TIP_COLUMNS: &str =
     "t.id, t.division_code, t.source, t.content, t.enterprise_uscc, e.name,
     t.address, t.received_on, t.recorded_by, t.recorded_at, t.deadline, t.assignment_id,
     a.assignee, a.status, t.outcome, t.verified_by, t.verified_at, t.finding,
-    t.reward_decision, t.reward_yuan, t.reward_note, t.reward_by, t.reward_at";
+    t.reward_decision, t.reward_yuan, t.reward_note, t.reward_by, t.reward_at,
+    s.id, s.state, s.reported_name, s.address, s.village_code,
+    s.confirmed_by, s.confirmed_at, s.uscc, s.note, s.record_id";
 pub(crate) const TIP_FROM: &str = "FROM tip t LEFT JOIN enterprise e ON e.uscc = t.enterprise_uscc
-    LEFT JOIN assignment a ON a.id = t.assignment_id";
+    LEFT JOIN assignment a ON a.id = t.assignment_id
+    LEFT JOIN suspected_enterprise s ON s.tip_id = t.id";
 
 fn date(s: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -501,6 +511,7 @@ pub(crate) fn tip_of(r: &Row, today: NaiveDate) -> Result<Tip, StoreError> {
         reward_note: if stale { None } else { r.text(20)? },
         reward_by: if stale { None } else { r.text(21)? },
         reward_at: if stale { None } else { reward_at },
+        suspected: crate::suspected::view_of(r, 23)?,
         reporter_visible: false,
     })
 }
@@ -690,6 +701,86 @@ fn joined_note(before: Option<&str>, this: &str) -> String {
     cut
 }
 
+/// Links an unassigned (or cancelled) tip to the registered enterprise `uscc` and
+/// assigns its verification to `assignee` (`POST /v1/tips/{id}/enterprise`, and a 疑似
+/// unit a grid worker confirmed). The deadline is `deadline`, else the tip's; a passed
+/// one is refused (`by_sweep`: replaced by today, so the confirming grid worker gets
+/// the verification due now). The tip moves to the enterprise's village.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn link_in(
+    t: &mut dyn Tx,
+    pg: bool,
+    actor: &Actor,
+    id: Uuid,
+    uscc: &str,
+    assignee: &str,
+    deadline: Option<NaiveDate>,
+    by_sweep: bool,
+) -> Result<Tip, StoreError> {
+    let dialect = if pg {
+        crate::db::Dialect::Postgres
+    } else {
+        crate::db::Dialect::Sqlite
+    };
+    let tip = load_tip(t, actor, id)?;
+    if !matches!(tip.status, TipStatus::Unassigned | TipStatus::Cancelled) {
+        return Err(problem(
+            ProblemCode::HazardTransition,
+            format!("tip {id} is {} already", tip.status.as_str()),
+        ));
+    }
+    let mut deadline = deadline.unwrap_or(tip.deadline);
+    if by_sweep {
+        deadline = deadline.max(china_today());
+    }
+    if deadline < china_today() {
+        return Err(invalid(format!(
+            "the deadline {deadline} has passed: give a new one"
+        )));
+    }
+    let (division, assignment) = assign_verification(
+        t,
+        pg,
+        actor,
+        uscc,
+        Some(assignee),
+        deadline,
+        &assignment_note(tip.source, &tip.content, tip.address.as_deref()),
+    )?;
+    let uscc = t
+        .query_opt(
+            "SELECT enterprise_uscc FROM assignment WHERE id = $1",
+            &[assignment.clone().into()],
+        )?
+        .ok_or_else(|| StoreError::Corrupt("assignment vanished".into()))?
+        .str(0)?;
+    t.exec(
+        "UPDATE tip SET enterprise_uscc = $2, division_code = $3, assignment_id = $4,
+             deadline = $5 WHERE id = $1",
+        &[
+            id.to_string().into(),
+            uscc.into(),
+            division.into(),
+            assignment.into(),
+            deadline.to_string().into(),
+        ],
+    )?;
+    crate::suspected::publish_of_tip(t, pg, &id.to_string())?;
+    let after = load_tip(t, actor, id)?;
+    crate::audit::append(
+        t,
+        dialect,
+        &crate::audit::NewEntry::by(actor, "tip.link")
+            .target("tip", id)
+            .detail(serde_json::json!({
+                "before": tip_link_state(&tip),
+                "after": tip_link_state(&after),
+                "by_sweep": by_sweep,
+            })),
+    )?;
+    Ok(after)
+}
+
 impl Store {
     /// Records a tip. With a registered enterprise and an assignee, its verification is
     /// assigned (template `tip-verification`, due on the deadline) in the same
@@ -708,6 +799,11 @@ impl Store {
             "reporter_contact",
             req.reporter_contact.as_deref(),
             MAX_LABEL_CHARS,
+        )?;
+        let reported_name = opt_text(
+            "reported_name",
+            req.reported_name.as_deref(),
+            MAX_NAME_CHARS,
         )?;
         // As people type it: spaces and dashes dropped, upper case.
         let typed = req
@@ -772,6 +868,7 @@ impl Store {
                     (d.as_str().to_string(), None)
                 }
             };
+            let (tip_division, assignment_of_tip) = (division.clone(), assignment.clone());
             t.exec(
                 "INSERT INTO tip (id, division_code, source, content, enterprise_uscc, address,
                      received_on, recorded_by, recorded_at, deadline, assignment_id)
@@ -790,6 +887,20 @@ impl Store {
                     assignment.into(),
                 ],
             )?;
+            // An address in a village goes before the sweep at once.
+            if let (None, Some(a)) = (&assignment_of_tip, &address) {
+                if let Ok(village) = crate::suspected::village_for(actor, &tip_division, None) {
+                    crate::suspected::create_in(
+                        t,
+                        pg,
+                        actor,
+                        id,
+                        &village,
+                        reported_name.as_deref(),
+                        a,
+                    )?;
+                }
+            }
             if name.is_some() || contact.is_some() {
                 t.exec(
                     "INSERT INTO tip_reporter (tip_id, name, contact) VALUES ($1, $2, $3)",
@@ -836,60 +947,77 @@ impl Store {
     ) -> Result<Tip, StoreError> {
         may_manage(actor, "assign tip verifications")?;
         let pg = self.dialect() == crate::db::Dialect::Postgres;
-        let dialect = self.dialect();
         self.tx(|t| {
-            let tip = load_tip(t, actor, id)?;
-            if !matches!(tip.status, TipStatus::Unassigned | TipStatus::Cancelled) {
-                return Err(problem(
-                    ProblemCode::HazardTransition,
-                    format!("tip {id} is {} already", tip.status.as_str()),
-                ));
-            }
-            let deadline = req.deadline.unwrap_or(tip.deadline);
-            if deadline < china_today() {
-                return Err(invalid(format!(
-                    "the deadline {deadline} has passed: give a new one"
-                )));
-            }
-            let (division, assignment) = assign_verification(
+            link_in(
                 t,
                 pg,
                 actor,
+                id,
                 &gridwalk_core::uscc::compact(&req.enterprise_uscc),
-                Some(&req.assignee),
-                deadline,
-                &assignment_note(tip.source, &tip.content, tip.address.as_deref()),
-            )?;
-            let uscc = t
-                .query_opt(
-                    "SELECT enterprise_uscc FROM assignment WHERE id = $1",
-                    &[assignment.clone().into()],
-                )?
-                .ok_or_else(|| StoreError::Corrupt("assignment vanished".into()))?
-                .str(0)?;
+                &req.assignee,
+                req.deadline,
+                false,
+            )
+        })
+    }
+
+    /// Puts an unassigned tip before the sweep: a 疑似 (suspected) entry in `village`
+    /// (default the tip's, if a village) that the phones of the village pull and a grid
+    /// worker confirms or finds absent (docs/tips.md). Only an unassigned tip without
+    /// an entry (`409` otherwise).
+    pub fn tip_suspected(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: &crate::suspected::SuspectedRequest,
+    ) -> Result<Tip, StoreError> {
+        may_manage(actor, "put tips before the sweep")?;
+        let name = opt_text(
+            "reported_name",
+            req.reported_name.as_deref(),
+            MAX_NAME_CHARS,
+        )?;
+        let pg = self.dialect() == crate::db::Dialect::Postgres;
+        let dialect = self.dialect();
+        self.tx(|t| {
+            let tip = load_tip(t, actor, id)?;
+            if tip.status != TipStatus::Unassigned || tip.suspected.is_some() {
+                return Err(problem(
+                    ProblemCode::HazardTransition,
+                    format!(
+                        "tip {id} is {}{}",
+                        tip.status.as_str(),
+                        if tip.suspected.is_some() {
+                            " and before the sweep already"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+            let village =
+                crate::suspected::village_for(actor, &tip.division_code, req.village.as_deref())?;
+            let address = tip
+                .address
+                .clone()
+                .ok_or_else(|| invalid("the tip names no address to look at"))?;
+            let entry =
+                crate::suspected::create_in(t, pg, actor, id, &village, name.as_deref(), &address)?;
             t.exec(
-                "UPDATE tip SET enterprise_uscc = $2, division_code = $3, assignment_id = $4,
-                     deadline = $5 WHERE id = $1",
-                &[
-                    id.to_string().into(),
-                    uscc.into(),
-                    division.into(),
-                    assignment.into(),
-                    deadline.to_string().into(),
-                ],
+                "UPDATE tip SET division_code = $2 WHERE id = $1",
+                &[id.to_string().into(), village.as_str().into()],
             )?;
-            let after = load_tip(t, actor, id)?;
             crate::audit::append(
                 t,
                 dialect,
-                &crate::audit::NewEntry::by(actor, "tip.link")
+                &crate::audit::NewEntry::by(actor, "tip.suspected")
                     .target("tip", id)
                     .detail(serde_json::json!({
-                        "before": tip_link_state(&tip),
-                        "after": tip_link_state(&after),
+                        "suspected_id": entry,
+                        "village": village.as_str(),
                     })),
             )?;
-            Ok(after)
+            load_tip(t, actor, id)
         })
     }
 
@@ -1222,6 +1350,7 @@ mod tests {
             assignee: None,
             reporter_name: Some("李举报".into()),
             reporter_contact: Some("13900001111".into()),
+            reported_name: None,
         };
         let text = format!("{req:?}");
         assert!(

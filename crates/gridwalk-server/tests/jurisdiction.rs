@@ -145,6 +145,7 @@ fn body(method: &str, path: &str, t: &Town) -> Option<Value> {
         "/v1/tips/{id}/enterprise" => {
             json!({"enterprise_uscc": uscc_here(), "assignee": "expert-rulin"})
         }
+        "/v1/tips/{id}/suspected" => json!({"village": VILLAGE}),
         "/v1/photos" => return None,
         other => panic!(
             "{method} {other}: no body known; teach tests/jurisdiction.rs what the other \

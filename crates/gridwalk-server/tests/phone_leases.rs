@@ -78,20 +78,6 @@ fn lease_envelope(seq: u64, r: &LeaseRecord) -> RecordEnvelope {
     e
 }
 
-fn status_of(v: &Value) -> Vec<(String, String)> {
-    v["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|r| {
-            (
-                r["status"].as_str().unwrap_or_default().to_string(),
-                r["code"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// The enterprise change of `uscc` among pulled changes.
 fn pulled<'a>(changes: &'a [Value], uscc: &str) -> &'a Value {
     &changes

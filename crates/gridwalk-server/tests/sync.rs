@@ -1508,7 +1508,7 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
         .http
         .get(h.url("/v1/sync/pull"))
         .bearer_auth(&dev.token)
-        .header("GridWalk-Protocol", "5")
+        .header("GridWalk-Protocol", "6")
         .send()
         .await
         .expect("send");
@@ -1516,8 +1516,8 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
         code_of(&r.json().await.expect("json")),
         "protocol_version_unsupported"
     );
-    // Phones in the field update late: protocols 1 to 3 are still served beside 4.
-    for version in ["1", "2", "3", "4"] {
+    // Phones in the field update late: protocols 1 to 4 are still served beside 5.
+    for version in ["1", "2", "3", "4", "5"] {
         let r = h
             .http
             .get(h.url("/v1/sync/pull"))
@@ -1534,7 +1534,7 @@ async fn malformed_and_oversized_bodies_are_typed_problems(h: &Harness) {
             r.status().as_u16(),
             r.headers()["gridwalk-protocol"].to_str().unwrap_or("")
         ),
-        (404, "4")
+        (404, "5")
     );
     let doc: serde_json::Value = h
         .http

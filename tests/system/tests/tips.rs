@@ -27,7 +27,9 @@ fn day(offset: i64) -> String {
         .to_string()
 }
 
-fn scenario(database_url: Option<String>) {
+/// A server with the grid worker and a signed-in town officer: the world, the
+/// officer's token and an HTTP client.
+fn setup(database_url: Option<String>) -> (World, String, reqwest::blocking::Client) {
     let w = World::new_on(2, database_url);
     let s = &w.server;
     s.admin(&[
@@ -50,7 +52,58 @@ fn scenario(database_url: Option<String>) {
         .and_then(|r| r.json())
         .expect("login");
     let token = login["token"].as_str().expect("token").to_string();
+    (w, token, http)
+}
 
+/// The grid worker's phone, enrolled and synced.
+fn grid_phone(w: &World) -> Device {
+    let phone = Device::new(&w.tmp.path().join("grid"), 2);
+    let code = w
+        .server
+        .admin(&["admin", "enrollment-code", "--user", GRID_WORKER]);
+    phone.enroll(&w.server.url(), code.lines().last().expect("code").trim());
+    sync_until_done(&phone, &["--backoff-ms", "50"], 4);
+    phone
+}
+
+/// Runs the `tip-verification` checklist on `uscc` offline (属实, a photo) and syncs;
+/// returns the inspection id.
+fn verify_on_phone(phone: &Device, uscc: &str) -> String {
+    let inspection = phone.start(uscc, "tip-verification", GRID_WORKER, None);
+    for (item, v) in [
+        ("TV-01", "属实"),
+        ("TV-02", "抛光车间22时仍在生产，集尘桶满溢，地面积尘约3毫米"),
+        ("TV-04", "是"),
+        ("TV-05", "否"),
+    ] {
+        phone.ok(&["inspect", "answer", &inspection, item, v]);
+    }
+    phone.ok(&[
+        "inspect",
+        "photo",
+        &inspection,
+        "TV-03",
+        corpus_photo("gps__DSCN0010.jpg")
+            .to_str()
+            .expect("utf-8 path"),
+    ]);
+    phone.ok(&["inspect", "finalize", &inspection]);
+    sync_until_done(phone, &["--backoff-ms", "50"], 4);
+    inspection
+}
+
+/// A GET with the officer's token, as JSON.
+fn get(w: &World, http: &reqwest::blocking::Client, token: &str, path: &str) -> Value {
+    http.get(format!("{}{path}", w.server.url()))
+        .bearer_auth(token)
+        .send()
+        .and_then(|r| r.json())
+        .expect(path)
+}
+
+fn scenario(database_url: Option<String>) {
+    let (w, token, http) = setup(database_url);
+    let s = &w.server;
     // The officer records the tip from the hotline.
     let resp = http
         .post(format!("{}/v1/tips", s.url()))
@@ -73,10 +126,7 @@ fn scenario(database_url: Option<String>) {
     let id = tip["id"].as_str().expect("tip id").to_string();
 
     // The grid worker's phone pulls the verification; nothing of the reporter.
-    let phone = Device::new(&w.tmp.path().join("grid"), 2);
-    let code = s.admin(&["admin", "enrollment-code", "--user", GRID_WORKER]);
-    phone.enroll(&s.url(), code.lines().last().expect("code").trim());
-    sync_until_done(&phone, &["--backoff-ms", "50"], 4);
+    let phone = grid_phone(&w);
     let todo = phone.json(&["assignments"]);
     assert_eq!(todo.as_array().map(Vec::len), Some(1), "{todo}");
     assert_eq!(todo[0]["template_id"], "tip-verification");
@@ -90,26 +140,7 @@ fn scenario(database_url: Option<String>) {
     );
 
     // Offline on site: 属实, what was found, a photo as evidence.
-    let inspection = phone.start(&uscc(1), "tip-verification", GRID_WORKER, None);
-    for (item, v) in [
-        ("TV-01", "属实"),
-        ("TV-02", "抛光车间22时仍在生产，集尘桶满溢，地面积尘约3毫米"),
-        ("TV-04", "是"),
-        ("TV-05", "否"),
-    ] {
-        phone.ok(&["inspect", "answer", &inspection, item, v]);
-    }
-    phone.ok(&[
-        "inspect",
-        "photo",
-        &inspection,
-        "TV-03",
-        corpus_photo("gps__DSCN0010.jpg")
-            .to_str()
-            .expect("utf-8 path"),
-    ]);
-    phone.ok(&["inspect", "finalize", &inspection]);
-    sync_until_done(&phone, &["--backoff-ms", "50"], 4);
+    let inspection = verify_on_phone(&phone, &uscc(1));
 
     // The server: verified, 属实, counted; the same from the CLI and the API.
     let listed = parse(&s.admin(&["tips", "list", "--division", TOWN, "--json"]));
@@ -128,23 +159,18 @@ fn scenario(database_url: Option<String>) {
         "{row}"
     );
     assert!(!listed.to_string().contains(REPORTER_PHONE));
-    let from_api: Value = http
-        .get(format!("{}/v1/tips/{id}", s.url()))
-        .bearer_auth(&token)
-        .send()
-        .and_then(|r| r.json())
-        .expect("tip");
+    let from_api = get(&w, &http, &token, &format!("/v1/tips/{id}"));
     assert_eq!(from_api["outcome"], "substantiated", "{from_api}");
     assert_eq!(
         from_api["reporter_visible"], true,
         "the recorder may read it"
     );
-    let summary: Value = http
-        .get(format!("{}/v1/tips/summary?division={TOWN}", s.url()))
-        .bearer_auth(&token)
-        .send()
-        .and_then(|r| r.json())
-        .expect("summary");
+    let summary = get(
+        &w,
+        &http,
+        &token,
+        &format!("/v1/tips/summary?division={TOWN}"),
+    );
     assert_eq!(
         (
             &summary["received"],
@@ -198,6 +224,181 @@ fn scenario(database_url: Option<String>) {
 
     let rebuilt = parse(&s.admin(&["projections", "rebuild"]));
     assert_eq!(rebuilt["changed"], false, "{rebuilt}");
+}
+
+/// 疑似 (suspected) enterprises: two address-only tips in the village reach the grid
+/// worker's phone as 疑似 entries (never the reporter); offline, the device CLI confirms
+/// one with the USCC found and finds nothing at the other; after the sync the first tip
+/// is linked to the unit (registered on site) and assigned to the grid worker, whose
+/// phone pulls the verification and runs it; the second is 不属实; both are counted and
+/// in the ledger, and `projections rebuild` changes nothing.
+fn suspected_scenario(database_url: Option<String>) {
+    let (w, token, http) = setup(database_url);
+    let s = &w.server;
+    let found = uscc(777);
+    let mut tips = Vec::new();
+    for (name, address) in [
+        ("无名铝件作坊", "西城街道河滨路8号"),
+        ("某木器加工点", "西城街道河滨路12号后院"),
+    ] {
+        let resp = http
+            .post(format!("{}/v1/tips", s.url()))
+            .bearer_auth(&token)
+            .json(&json!({
+                "source": "hotline_12350",
+                "content": format!("来电反映{address}有作坊夜间打磨，粉尘很大"),
+                "address": address,
+                "division": VILLAGE,
+                "reported_name": name,
+                "received_on": day(0),
+                "deadline": day(3),
+                "reporter_name": "匿名群众",
+                "reporter_contact": REPORTER_PHONE,
+            }))
+            .send()
+            .expect("record tip");
+        let tip: Value = resp.json().expect("json");
+        assert_eq!(tip["status"], "unassigned", "{tip}");
+        assert_eq!(tip["suspected"]["state"], "open", "{tip}");
+        tips.push(tip);
+    }
+    let phone = grid_phone(&w);
+    let listed = phone.json(&["suspected", "list"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    assert!(
+        !String::from_utf8_lossy(&phone.decrypted_bytes()).contains(REPORTER_PHONE),
+        "the phone's database holds the reporter"
+    );
+    let entry = |i: usize| {
+        tips[i]["suspected"]["id"]
+            .as_str()
+            .expect("entry")
+            .to_string()
+    };
+
+    // Offline: the licence on the wall of the first, nothing at the second.
+    let bad = phone.run(&[
+        "suspected",
+        "confirm",
+        &entry(0),
+        "--uscc",
+        "91320413MA1XY0077X",
+        "--name",
+        "x",
+    ]);
+    assert!(!bad.status.success(), "a wrong check character is refused");
+    phone.ok(&[
+        "suspected",
+        "confirm",
+        &entry(0),
+        "--uscc",
+        &found,
+        "--name",
+        "金坛区河滨恒达铝制品厂",
+        "--industry",
+        "金属制品",
+    ]);
+    phone.ok(&[
+        "suspected",
+        "not-found",
+        &entry(1),
+        "--note",
+        "该地址为空置厂房，周边无人生产",
+    ]);
+    assert_eq!(phone.json(&["suspected", "list"]), json!([]));
+    sync_until_done(&phone, &["--backoff-ms", "50"], 4);
+
+    let first = get(
+        &w,
+        &http,
+        &token,
+        &format!("/v1/tips/{}", tips[0]["id"].as_str().expect("id")),
+    );
+    assert_eq!(
+        (
+            &first["status"],
+            &first["enterprise_uscc"],
+            &first["assignee"]
+        ),
+        (&json!("verifying"), &json!(found), &json!(GRID_WORKER)),
+        "{first}"
+    );
+    assert_eq!(first["suspected"]["state"], "confirmed", "{first}");
+    assert_eq!(first["deadline"], day(3), "the deadline is kept");
+    let second = get(
+        &w,
+        &http,
+        &token,
+        &format!("/v1/tips/{}", tips[1]["id"].as_str().expect("id")),
+    );
+    assert_eq!(
+        (
+            &second["status"],
+            &second["outcome"],
+            &second["suspected"]["state"]
+        ),
+        (
+            &json!("verified"),
+            &json!("unsubstantiated"),
+            &json!("not_found")
+        ),
+        "{second}"
+    );
+
+    // The phone pulls the verification of the unit it registered, and runs it.
+    sync_until_done(&phone, &["--backoff-ms", "50"], 4);
+    let todo = phone.json(&["assignments"]);
+    assert_eq!(todo.as_array().map(Vec::len), Some(1), "{todo}");
+    assert_eq!(todo[0]["id"], first["assignment_id"], "{todo}");
+    let inspection = verify_on_phone(&phone, &found);
+    let first = get(
+        &w,
+        &http,
+        &token,
+        &format!("/v1/tips/{}", tips[0]["id"].as_str().expect("id")),
+    );
+    assert_eq!(
+        (&first["status"], &first["outcome"], &first["verified_by"]),
+        (
+            &json!("verified"),
+            &json!("substantiated"),
+            &json!(inspection)
+        ),
+        "{first}"
+    );
+    let summary = get(
+        &w,
+        &http,
+        &token,
+        &format!("/v1/tips/summary?division={TOWN}"),
+    );
+    assert_eq!(
+        (
+            &summary["received"],
+            &summary["verified"],
+            &summary["substantiated"],
+            &summary["pending"]
+        ),
+        (&json!(2), &json!(2), &json!(1), &json!(0)),
+        "{summary}"
+    );
+    let listed = parse(&s.admin(&["tips", "list", "--division", TOWN, "--json"]));
+    assert!(!listed.to_string().contains(REPORTER_PHONE));
+    let rebuilt = parse(&s.admin(&["projections", "rebuild"]));
+    assert_eq!(rebuilt["changed"], false, "{rebuilt}");
+}
+
+#[test]
+fn a_suspected_enterprise_is_confirmed_or_not_found_by_the_sweep_on_sqlite() {
+    suspected_scenario(None);
+}
+
+#[test]
+fn a_suspected_enterprise_is_confirmed_or_not_found_by_the_sweep_on_postgres() {
+    let Some(url) = gridwalk_system_tests::pg::throwaway_database() else {
+        return;
+    };
+    suspected_scenario(Some(url));
 }
 
 #[test]

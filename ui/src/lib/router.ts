@@ -1,7 +1,7 @@
 // Hash routes: `#/home`, `#/enterprises`, `#/enterprise/<id>`, `#/enterprise/<id>/lease`
 // (record a lease of its site), `#/inspection/<id>`,
 // `#/inspection/<id>/review`, `#/inspection/<id>/done`, `#/hazards`, `#/hazard/<id>`,
-// `#/sync`, `#/enroll`. Ids are URI-encoded.
+// `#/sync`, `#/enroll`, `#/suspected/<id>` (疑似单位核实). Ids are URI-encoded.
 
 export type Route =
   | { name: 'enroll' }
@@ -14,7 +14,8 @@ export type Route =
   | { name: 'done'; id: string }
   | { name: 'hazards' }
   | { name: 'hazard'; id: string }
-  | { name: 'sync' };
+  | { name: 'sync' }
+  | { name: 'suspected'; id: string };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#\/?/, '').split('?')[0];
@@ -34,6 +35,7 @@ export function parseHash(hash: string): Route {
     case 'hazards': return { name: 'hazards' };
     case 'hazard': return b ? { name: 'hazard', id: b } : { name: 'hazards' };
     case 'sync': return { name: 'sync' };
+    case 'suspected': return b ? { name: 'suspected', id: b } : { name: 'home' };
     default: return { name: 'home' };
   }
 }
@@ -47,6 +49,7 @@ export function href(r: Route): string {
     case 'review': return `#/inspection/${e(r.id)}/review`;
     case 'done': return `#/inspection/${e(r.id)}/done`;
     case 'hazard': return `#/hazard/${e(r.id)}`;
+    case 'suspected': return `#/suspected/${e(r.id)}`;
     default: return `#/${r.name}`;
   }
 }
@@ -58,7 +61,7 @@ export function go(r: Route): void {
 /** Which bottom tab a route belongs to. */
 export function tabOf(r: Route): 'home' | 'enterprises' | 'hazards' | 'sync' | null {
   switch (r.name) {
-    case 'home': return 'home';
+    case 'home': case 'suspected': return 'home';
     case 'enterprises': case 'enterprise': case 'lease': return 'enterprises';
     case 'hazards': case 'hazard': return 'hazards';
     case 'sync': return 'sync';

@@ -356,6 +356,7 @@ fn wire_kind(chain_kind: &str) -> Option<RecordKind> {
         "hazard_event" => Some(RecordKind::HazardEvent),
         "photo" | "signature" => Some(RecordKind::Evidence),
         "lease" => Some(RecordKind::Lease),
+        "suspected_confirmation" => Some(RecordKind::SuspectedConfirmation),
         _ => None,
     }
 }
@@ -608,8 +609,17 @@ impl Store {
         };
         // The enterprise's village goes along with its USCC, so an enterprise the server's
         // register lacks is still placed (and checked) by division; without an
-        // enterprise, the enrolled user's jurisdiction.
+        // enterprise, the enrolled user's jurisdiction; an answer to a 疑似 entry, the
+        // entry's village.
         let division_code = match &uscc {
+            None if chain_kind == "suspected_confirmation" => self
+                .conn
+                .query_row(
+                    "SELECT village_code FROM suspected_record WHERE id = ?1",
+                    [record_id],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?,
             Some(u) => self
                 .conn
                 .query_row(
@@ -1285,6 +1295,11 @@ impl Store {
                 "SELECT '租赁 · ' || coalesce(ll.name, '') || ' → ' || coalesce(t.name, '') \
                  FROM lease_record r LEFT JOIN enterprise ll ON ll.id = r.landlord_id \
                  LEFT JOIN enterprise t ON t.id = r.tenant_id WHERE r.id = ?1"
+            }
+            "suspected_confirmation" => {
+                "SELECT '疑似单位核实 · ' || coalesce(e.name, s.address, '') FROM suspected_record r \
+                 LEFT JOIN suspected_enterprise s ON s.id = r.suspected_id \
+                 LEFT JOIN enterprise e ON e.id = r.enterprise_id WHERE r.id = ?1"
             }
             _ => return Ok(String::new()),
         };

@@ -32,6 +32,9 @@ pub struct PullApplied {
     pub assignments: u64,
     /// Reviews of inspections received (protocol 3), the latest per inspection.
     pub reviews: u64,
+    /// 疑似 (suspected) enterprises received (protocol 5), each at its latest state.
+    #[serde(default)]
+    pub suspected: u64,
     /// Changes this version does not apply (template versions this device already
     /// used, hazard events, campaigns, assignments or reviews that do not parse); the
     /// cursor moves past them.
@@ -48,6 +51,7 @@ impl PullApplied {
         self.campaigns += o.campaigns;
         self.assignments += o.assignments;
         self.reviews += o.reviews;
+        self.suspected += o.suspected;
         self.skipped += o.skipped;
     }
 }
@@ -269,6 +273,17 @@ impl Store {
                         Ok(a) => {
                             crate::work::upsert_assignment(&tx, &a, &c.body.to_string())?;
                             applied.assignments += 1;
+                        }
+                        Err(_) => applied.skipped += 1,
+                    }
+                }
+                // A 疑似 entry (protocol 5) at its latest state; one this build cannot
+                // read is passed over, not allowed to stop the pull.
+                ChangeKind::Suspected => {
+                    match serde_json::from_value::<gridwalk_core::SuspectedEntry>(c.body.clone()) {
+                        Ok(e) => {
+                            crate::suspected::upsert_entry(&tx, &e, &c.body.to_string())?;
+                            applied.suspected += 1;
                         }
                         Err(_) => applied.skipped += 1,
                     }

@@ -813,3 +813,18 @@ pub fn incompressible_bytes(len: usize, seed: u64) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// Each record's push status and refusal code (empty when not refused), in order.
+pub fn status_of(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap_or_default().to_string(),
+                r["code"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}

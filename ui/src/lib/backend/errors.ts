@@ -46,6 +46,12 @@ export const ERROR_CODES = [
   'lease.bad_dates',
   'lease.outside_jurisdiction',
   'lease.bad_input',
+  // gridwalk-device SuspectedAnswerError (疑似单位核实)
+  'suspected.bad_uscc',
+  'suspected.unknown',
+  'suspected.answered',
+  'suspected.outside_jurisdiction',
+  'suspected.bad_input',
   'inspect.incomplete',
   'hazard.not_found',
   'hazard.illegal_transition',

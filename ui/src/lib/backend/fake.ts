@@ -7,6 +7,7 @@ import type {
   AppState, AssignmentView, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus, FinalizeOutcome,
   GridSummary, HazardDetail, HazardEvent, HazardSummary, InspectionDetail, InspectionReview, InspectionSummary, IpcError,
   ItemView, KnownAnswer, Lease, LeaseRecorded, NewLease, PhotoResult, PlanArgs, RectificationPlan, ReinspectArgs, Settings, StoredFinding, SyncRecord, SyncStatus, TemplateSummary,
+  SuspectedAnswer, SuspectedAnswered, SuspectedItem,
 } from './types';
 import { fakeEnterprises, type FakeEnterprise } from './fake-data';
 import { FAKE_TEMPLATES } from './fake-templates';
@@ -89,6 +90,8 @@ export class FakeBackend implements Backend {
   photos = new Map<string, string>();
   /** Assignments (任务) as pulled from the server, every user's. */
   assignments: AssignmentView[] = [];
+  /** 疑似 (suspected) units pulled for the village. */
+  suspected: SuspectedItem[] = [];
   /** Reviews by inspection id, as pulled from the server. */
   reviews = new Map<string, InspectionReview>();
   records: SyncRecord[] = [];
@@ -169,6 +172,8 @@ export class FakeBackend implements Backend {
       task(wood, me, 'expert-major-hazard', addDays(today, -20), 'fulfilled', null),
       task(tenant, '李网格', 'grid-survey', addDays(today, 3), 'open', null),
     ];
+    this.suspected = [{ id: uuid(), name: '无名铝件打磨作坊', address: '儒林镇南村工业集中区8号后院', village_code: '320413104201',
+      note: '举报核查（12350热线）：群众反映该地址有作坊夜间打磨铝件，粉尘很大', deadline: addDays(today, 4), state: 'open', answered: null }];
   }
 
   private async tick(name: string) {
@@ -299,6 +304,39 @@ export class FakeBackend implements Backend {
   async getEnterprise(a: { key: string }): Promise<EnterpriseDetail> {
     await this.tick('get_enterprise');
     return structuredClone(this.ent(a.key).detail);
+  }
+
+  async listSuspected(): Promise<SuspectedItem[]> {
+    await this.tick('list_suspected');
+    return structuredClone(this.suspected.filter((s) => s.state === 'open' && !s.answered));
+  }
+
+  async answerSuspected(a: { answer: SuspectedAnswer }): Promise<SuspectedAnswered> {
+    await this.tick('answer_suspected');
+    this.requireEnrolled();
+    const x = a.answer;
+    const s = this.suspected.find((e) => e.id === x.suspected_id);
+    if (!s) fail('suspected.unknown', `no suspected enterprise ${x.suspected_id} on this phone`);
+    if (s.answered || s.state !== 'open') fail('suspected.answered', `suspected enterprise ${s.id} is answered already`);
+    let enterprise_id: string | null = null;
+    if (x.found) {
+      if (!x.uscc || !isUscc(x.uscc)) fail('suspected.bad_uscc', `\`${x.uscc ?? ''}\` is not a valid USCC`);
+      if (!x.name?.trim()) fail('suspected.bad_input', 'name is missing');
+      const [model] = this.enterprises;
+      const unit: FakeEnterprise = { initials: '', full: '', category: null, detail: { ...structuredClone(model.detail), id: uuid(),
+        uscc: normalizeUscc(x.uscc), name: x.name.trim(), industry: x.industry, village_code: s.village_code, address: s.address,
+        dust_involved: false, dust_types: [], workers_per_shift: null, al_mg: false, key_supervision: false, safety_officer: null,
+        risk_report: 'unknown', warning_education: 'unknown', location: null, sites_as_landlord: [], leases_as_tenant: [] } };
+      this.enterprises.push(unit);
+      enterprise_id = unit.detail.id;
+    } else if (!x.note?.trim()) {
+      fail('suspected.bad_input', 'note is missing');
+    }
+    s.answered = x.found ? 'confirmed' : 'not_found';
+    const record_id = uuid();
+    this.records.push({ id: record_id, kind: 'suspected_confirmation', label: `疑似单位核实 · ${x.name ?? s.address}`, state: 'queued',
+      error: null, photos_total: 0, photos_done: 0, bytes_total: 0, bytes_done: 0, updated_at: this.now().toISOString() });
+    return { record_id, state: s.answered, enterprise_id };
   }
 
   async recordLease(a: { lease: NewLease }): Promise<LeaseRecorded> {

@@ -9,7 +9,7 @@ import type {
   AppState, AssignmentView, CampaignView, EnterpriseDetail, EnterpriseFilters, EnterpriseHit, EnterpriseStatus,
   FinalizeOutcome, GpsStamp, GridSummary, HazardDetail, HazardSummary, InspectionDetail, InspectionReview,
   InspectionSummary, IpcError, ItemView, LeaseRecorded, NewLease, PhotoResult, PlanArgs, ReinspectArgs, Settings, SyncStatus,
-  TemplateSummary,
+  SuspectedAnswer, SuspectedAnswered, SuspectedItem, TemplateSummary,
 } from './types';
 
 /** Photo bytes plus where and when they were taken. */
@@ -34,6 +34,10 @@ export interface Backend {
   /** Records a lease (and a new site or tenant) offline; it syncs like an inspection. */
   recordLease(args: { lease: NewLease }): Promise<LeaseRecorded>;
   enterpriseStatus(args: { key: string }): Promise<EnterpriseStatus>;
+  /** The 疑似 (suspected) units waiting for the sweep (待办's 疑似单位核实). */
+  listSuspected(): Promise<SuspectedItem[]>;
+  /** Answers one offline: the unit found (registered on site) or 查无此单位. */
+  answerSuspected(args: { answer: SuspectedAnswer }): Promise<SuspectedAnswered>;
   listTemplates(): Promise<TemplateSummary[]>;
   listInspections(args: { enterprise_id: string }): Promise<InspectionSummary[]>;
   startInspection(args: { enterprise: string; template_id: string; template_version: number | null }): Promise<{ inspection_id: string }>;
@@ -106,6 +110,8 @@ export class TauriBackend implements Backend {
   getEnterprise = (a: { key: string }) => call<EnterpriseDetail>('get_enterprise', a);
   recordLease = (a: { lease: NewLease }) => call<LeaseRecorded>('record_lease', a);
   enterpriseStatus = (a: { key: string }) => call<EnterpriseStatus>('enterprise_status', a);
+  listSuspected = () => call<SuspectedItem[]>('list_suspected');
+  answerSuspected = (a: { answer: SuspectedAnswer }) => call<SuspectedAnswered>('answer_suspected', a);
   listTemplates = () => call<TemplateSummary[]>('list_templates');
   listInspections = (a: { enterprise_id: string }) => call<InspectionSummary[]>('list_inspections', a);
   startInspection = (a: { enterprise: string; template_id: string; template_version: number | null }) =>

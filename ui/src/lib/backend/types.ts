@@ -116,6 +116,33 @@ export interface NewLease {
 
 export interface LeaseRecorded { lease_id: string; site_id: string; tenant_id: string }
 
+/** A 疑似 (suspected) enterprise pulled for the village (`gridwalk_device::suspected::SuspectedItem`). */
+export interface SuspectedItem {
+  id: string;
+  name: string | null;
+  address: string;
+  village_code: string;
+  /** What was reported (never who). */
+  note: string;
+  deadline: string;
+  state: 'open' | 'confirmed' | 'not_found';
+  /** This phone's answer, if any. */
+  answered: 'confirmed' | 'not_found' | null;
+}
+
+/** The `answer_suspected` command's argument. */
+export interface SuspectedAnswer {
+  suspected_id: string;
+  /** true: the unit found (uscc and name); false: 查无此单位 (note). */
+  found: boolean;
+  uscc: string | null;
+  name: string | null;
+  industry: string | null;
+  note: string | null;
+}
+
+export interface SuspectedAnswered { record_id: string; state: 'confirmed' | 'not_found'; enterprise_id: string | null }
+
 export interface SiteWithLeases {
   id: string;
   name: string;
@@ -425,9 +452,9 @@ export type RecordState = 'queued' | 'sending' | 'failed' | 'accepted' | 'comple
 
 export interface SyncRecord {
   id: string;
-  kind: 'inspection' | 'finding' | 'hazard_event' | 'enterprise_fact' | 'evidence' | 'lease';
+  kind: 'inspection' | 'finding' | 'hazard_event' | 'enterprise_fact' | 'evidence' | 'lease' | 'suspected_confirmation';
   /** The device's own kind: `photo` and `signature` both travel as `evidence`. */
-  chain_kind?: 'inspection' | 'photo' | 'signature' | 'hazard_event' | 'lease';
+  chain_kind?: 'inspection' | 'photo' | 'signature' | 'hazard_event' | 'lease' | 'suspected_confirmation';
   /** What the worker recognises, e.g. "粉尘涉爆企业网格排查 · 常州市…有限公司". */
   label: string;
   state: RecordState;

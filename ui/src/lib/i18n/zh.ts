@@ -54,6 +54,25 @@ export const zh = {
   'home.todo': '待办任务',
   'home.todo_none': '暂无待办任务',
   'home.todo_due': '截止 {date}',
+  'home.suspected': '疑似单位核实',
+  'suspected.title': '疑似单位核实',
+  'suspected.reported_name': '举报所称：{name}',
+  'suspected.address': '地址',
+  'suspected.note': '举报内容',
+  'suspected.deadline': '核查期限：{date}',
+  'suspected.found': '找到该单位，现场登记',
+  'suspected.not_found': '查无此单位',
+  'suspected.name': '单位名称（以营业执照为准）',
+  'suspected.uscc': '统一社会信用代码',
+  'suspected.industry': '行业（选填）',
+  'suspected.remark': '情况说明',
+  'suspected.remark_optional': '情况说明（选填）',
+  'suspected.save': '提交（离线可用）',
+  'suspected.err.uscc': '统一社会信用代码有误（18位，校验位不符）',
+  'suspected.err.uscc_missing': '请填写营业执照上的统一社会信用代码',
+  'suspected.err.name': '请填写单位名称',
+  'suspected.err.note': '请说明现场情况',
+  'suspected.offline_note': '无信号时也可提交，记录会在联网后同步；找到的单位将列入企业名单并指派举报核查。',
 
 
   'search.placeholder': '企业名称、拼音首字母或信用代码',
@@ -464,6 +483,11 @@ export const zh = {
   'error.lease.bad_dates': '租赁起止日期有误',
   'error.lease.outside_jurisdiction': '不在您的辖区内，无法登记',
   'error.lease.bad_input': '租赁信息不完整或有误',
+  'error.suspected.bad_uscc': '统一社会信用代码有误，请核对',
+  'error.suspected.unknown': '本机没有这条疑似单位，请先同步',
+  'error.suspected.answered': '该疑似单位已核实过',
+  'error.suspected.outside_jurisdiction': '不在您的辖区内，无法核实',
+  'error.suspected.bad_input': '核实信息不完整或有误',
 } as const;
 
 export type MessageKey = keyof typeof zh;
