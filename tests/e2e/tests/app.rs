@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 
 const EXPERT: &str = "张专家";
 const SIGNER: &str = "王建国";
+/// The 安全专员 the register holds for the aluminium polisher (tests/e2e/src/register.rs).
+const REGISTERED_OFFICER: &str = "王建国";
 const MAJOR_ITEM: &str = "MH-D-03";
 const MAJOR_NOTE: &str = "布袋除尘器无泄爆片";
 /// Demo enterprises generated over all of Jintan (儒林镇 gets its share).
@@ -296,6 +298,9 @@ enum A {
     Number(&'static str),
     Text(&'static str),
     Photo(PathBuf),
+    /// 与登记一致: the register's value, shown beside the question, taken with one tap;
+    /// the text field must then hold it.
+    Known(&'static str),
     Skip,
 }
 
@@ -349,7 +354,9 @@ fn mh_plan(item: &str, fails_if_yes: bool, fails_if_no: bool) -> A {
         MAJOR_ITEM => A::Yes,
         "MH-CONCL" => A::Text("除尘系统未采取控爆措施，属重大事故隐患，责令立即整改。"),
         "MH-PHOTO" => A::Photo(paths::photo("orientation__landscape_1.jpg")),
-        // The optional duty questions (安全专员, 风险报告, 警示教育) are left open.
+        // The duty questions are optional: the 安全专员's name is taken from the register
+        // (what is known shows beside the question); the others are left open.
+        "DT-02" => A::Known(REGISTERED_OFFICER),
         x if x.starts_with("DT-") => A::Skip,
         _ if fails_if_yes => A::No,
         _ if fails_if_no => A::Yes,
@@ -1067,6 +1074,22 @@ async fn answer_all(
                 ui.find_tid("answer-note").await?;
             }
             A::Photo(p) => take_photo(ui, p).await?,
+            A::Known(value) => {
+                let known = ui.text(&tid("item-known")).await?;
+                if !known.contains(value) {
+                    return Err(
+                        format!("{item}: the register's {value} is not shown: {known}").into(),
+                    );
+                }
+                ui.shot("runner-known").await?;
+                ui.click_enabled("use-known").await?;
+                ui.wait_until(
+                    "the known value is the answer",
+                    "const f = document.querySelector('[data-testid=answer-text]'); return !!f && f.value === arguments[0];",
+                    vec![json!(value)],
+                )
+                .await?;
+            }
             A::Skip => {}
         }
         if let Some((major_item, photo)) = &major {
