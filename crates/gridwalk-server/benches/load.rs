@@ -12,6 +12,12 @@
 //! the server's peak resident memory (`VmHWM`). Photos are written to the temp
 //! directory: 1,000 phones need about 4.5 GB free there.
 //!
+//! With `GRIDWALK_LOAD_DB=postgres` it runs the city setup instead: a PostgreSQL the
+//! bench starts (as the server's tests do), two `serve` replicas on it, each with its own
+//! empty data directory, sharing one blob store (`--blob-url file://…`); each phone
+//! enrolls, pushes and uploads through one replica and pulls from the other (phones
+//! alternate), and the peak memory is printed per replica.
+//!
 //! The inspections are built before the clock starts; photo bytes are made as they are
 //! sent. The generator runs on the same machine as the server and shares its cores.
 
@@ -136,7 +142,16 @@ fn day(device: u64, code: String, photo_len: usize) -> Day {
     }
 }
 
-async fn phone(http: reqwest::Client, base: String, day: Day, photo_len: usize, stats: Shared) {
+/// A phone's day against `base` (enroll, push, photos) and `pull_base` (pull; another
+/// replica in the two-replica setup).
+async fn phone(
+    http: reqwest::Client,
+    base: String,
+    pull_base: String,
+    day: Day,
+    photo_len: usize,
+    stats: Shared,
+) {
     let Some((_, body)) = timed(
         &stats,
         "POST /v1/enroll",
@@ -208,7 +223,7 @@ async fn phone(http: reqwest::Client, base: String, day: Day, photo_len: usize, 
         let Some((_, body)) = timed(
             &stats,
             "GET /v1/sync/pull",
-            http.get(format!("{base}/v1/sync/pull"))
+            http.get(format!("{pull_base}/v1/sync/pull"))
                 .bearer_auth(&token)
                 .query(&[("cursor", cursor.as_str()), ("limit", "500")]),
             200,
@@ -237,8 +252,8 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 /// Users with enrollment codes, the register, the templates: straight into the store
 /// before the server starts.
-fn prepare(data: &DataDir, devices: u64) -> Vec<String> {
-    let store = gridwalk_server::open_store(data, None).expect("store");
+fn prepare(data: &DataDir, database_url: Option<&str>, devices: u64) -> Vec<String> {
+    let store = gridwalk_server::open_store(data, database_url).expect("store");
     let div = data.0.join("divisions.csv");
     std::fs::write(&div, divisions_csv()).expect("csv");
     register::import(&store, RegisterFile::Divisions, &div).expect("divisions");
@@ -270,31 +285,64 @@ async fn main() {
     let devices = env_num("GRIDWALK_LOAD_DEVICES", 1_000);
     let seconds = env_num("GRIDWALK_LOAD_SECONDS", 60);
     let photo_len = env_num("GRIDWALK_LOAD_PHOTO_KIB", 300) as usize * 1024;
+    let postgres = std::env::var("GRIDWALK_LOAD_DB").is_ok_and(|v| v == "postgres");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = DataDir::create(dir.path()).expect("data dir");
-    let codes = prepare(&data, devices);
+    let database_url = postgres.then(|| {
+        common::fresh_pg_database().expect("PostgreSQL 15 (its initdb and pg_ctl) is installed")
+    });
+    let codes = prepare(&data, database_url.as_deref(), devices);
     let days: Vec<Day> = codes
         .into_iter()
         .enumerate()
         .map(|(i, code)| day(i as u64, code, photo_len))
         .collect();
-    let served = Served::start(
-        dir.path(),
-        &[
-            "--enroll-per-minute",
-            "100000",
-            "--token-per-second",
-            "1000",
-            "--max-connections",
-            "4096",
-        ],
-    );
+    let mut flags: Vec<String> = [
+        "--enroll-per-minute",
+        "100000",
+        "--token-per-second",
+        "1000",
+        "--max-connections",
+        "4096",
+    ]
+    .map(String::from)
+    .to_vec();
+    // The replicas' own (empty) data directories; they share the database and the blobs.
+    let replica_dirs: Vec<tempfile::TempDir> = (0..if postgres { 2 } else { 0 })
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let served: Vec<Served> = match &database_url {
+        Some(url) => {
+            let blobs = dir.path().join("shared-blobs");
+            std::fs::create_dir_all(&blobs).expect("blob dir");
+            flags.extend([
+                "--database-url".to_string(),
+                url.clone(),
+                "--blob-url".to_string(),
+                format!("file://{}", blobs.display()),
+            ]);
+            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+            replica_dirs
+                .iter()
+                .map(|d| Served::start(d.path(), &flags))
+                .collect()
+        }
+        None => {
+            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+            vec![Served::start(dir.path(), &flags)]
+        }
+    };
     println!(
         "load: {devices} phones, each enrolls, pushes {INSPECTIONS} spot-check inspections and a hazard \
          in one batch, uploads {} photos of {} KiB (tus) and pulls; arrivals spread over {seconds} s; \
-         SQLite, local blobs",
+         {}",
         INSPECTIONS * PHOTOS_PER_INSPECTION,
-        photo_len / 1024
+        photo_len / 1024,
+        if postgres {
+            "PostgreSQL, two replicas sharing one blob store (each phone pulls from the other replica)"
+        } else {
+            "SQLite, local blobs"
+        }
     );
     let stats: Shared = Arc::default();
     let http = reqwest::Client::builder()
@@ -308,17 +356,22 @@ async fn main() {
         let at = Duration::from_secs_f64(
             seconds as f64 * ((i as f64 + 0.5 * ((i * 7919) % 13) as f64 / 13.0) / devices as f64),
         );
-        let (http, base, stats) = (http.clone(), served.base.clone(), stats.clone());
+        let base = served[i % served.len()].base.clone();
+        let pull_base = served[(i + 1) % served.len()].base.clone();
+        let (http, stats) = (http.clone(), stats.clone());
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until(tokio::time::Instant::from_std(start + at)).await;
-            phone(http, base, d, photo_len, stats).await;
+            phone(http, base, pull_base, d, photo_len, stats).await;
         }));
     }
     for t in tasks {
         let _ = t.await;
     }
     let wall = start.elapsed();
-    let peak = peak_kib(served.pid());
+    let peaks: Vec<f64> = served
+        .iter()
+        .map(|s| peak_kib(s.pid()) as f64 / 1024.0)
+        .collect();
     let stats = stats
         .lock()
         .map(|mut s| std::mem::take(&mut s.by_endpoint))
@@ -347,11 +400,15 @@ async fn main() {
     let photos = devices * INSPECTIONS * PHOTOS_PER_INSPECTION;
     println!(
         "wall {:.1} s: {:.0} records/s, {:.1} photos/s, {:.1} MB/s of photos; errors {errors}; \
-         server peak resident memory {:.1} MB",
+         server peak resident memory {} MB",
         wall.as_secs_f64(),
         records as f64 / wall.as_secs_f64(),
         photos as f64 / wall.as_secs_f64(),
         (photos as f64 * photo_len as f64) / 1e6 / wall.as_secs_f64(),
-        peak as f64 / 1024.0
+        peaks
+            .iter()
+            .map(|p| format!("{p:.1}"))
+            .collect::<Vec<_>>()
+            .join(" + ")
     );
 }
