@@ -288,10 +288,20 @@ async fn main() {
     let postgres = std::env::var("GRIDWALK_LOAD_DB").is_ok_and(|v| v == "postgres");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = DataDir::create(dir.path()).expect("data dir");
-    let database_url = postgres.then(|| {
-        common::fresh_pg_database().expect("PostgreSQL 15 (its initdb and pg_ctl) is installed")
+    // The set-up uses blocking database clients (each with a runtime of its own): on a
+    // thread outside this runtime.
+    let (database_url, codes) = std::thread::scope(|s| {
+        s.spawn(|| {
+            let url = postgres.then(|| {
+                common::fresh_pg_database()
+                    .expect("PostgreSQL 15 (its initdb and pg_ctl) is installed")
+            });
+            let codes = prepare(&data, url.as_deref(), devices);
+            (url, codes)
+        })
+        .join()
+        .expect("set-up")
     });
-    let codes = prepare(&data, database_url.as_deref(), devices);
     let days: Vec<Day> = codes
         .into_iter()
         .enumerate()
