@@ -59,13 +59,7 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
         &w.server
             .admin(&["coverage", "--division", TOWN, "--campaign", &id, "--json"]),
     );
-    let duty = |id: &str| {
-        cov["duties"]
-            .as_array()
-            .and_then(|d| d.iter().find(|d| d["duty_id"] == id))
-            .cloned()
-            .unwrap_or_else(|| panic!("no duty {id}: {cov}"))
-    };
+    let duty = |id: &str| duty_of(&cov, id);
     // Enterprise 1 had the expert's dust verification and major-hazard inspection and
     // a survey that found everything in order; enterprise 2 only a survey that found
     // nothing in order. Both are Al/Mg polishers with 20 workers a shift.
@@ -84,18 +78,7 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
         );
     }
     // What the surveys found is in the register ledger (粉尘涉爆企业底数台账).
-    let xlsx = w.tmp.path().join("enterprises.xlsx");
-    w.server.admin(&[
-        "export",
-        "enterprises",
-        "--division",
-        TOWN,
-        "--format",
-        "xlsx",
-        "--out",
-        xlsx.to_str().expect("utf-8 path"),
-    ]);
-    let rows = ledger_rows(&xlsx);
+    let rows = register_ledger(&w);
     let row_of = |n: u32| {
         rows.iter()
             .find(|r| r.values().any(|v| *v == uscc(n)))
@@ -206,29 +189,14 @@ fn the_experts_visit_confirms_the_duties_it_asked() {
             .admin(&["coverage", "--division", TOWN, "--campaign", &id, "--json"]),
     );
     for duty in ["expert-check", "risk-report", "training", "safety-officer"] {
-        let d = cov["duties"]
-            .as_array()
-            .and_then(|d| d.iter().find(|d| d["duty_id"] == duty))
-            .cloned()
-            .unwrap_or_else(|| panic!("no duty {duty}: {cov}"));
+        let d = duty_of(&cov, duty);
         assert_eq!(
             (d["applicable"].as_u64(), d["done"].as_u64()),
             (Some(2), Some(1)),
             "{duty}: {d}"
         );
     }
-    let xlsx = w.tmp.path().join("enterprises.xlsx");
-    w.server.admin(&[
-        "export",
-        "enterprises",
-        "--division",
-        TOWN,
-        "--format",
-        "xlsx",
-        "--out",
-        xlsx.to_str().expect("utf-8 path"),
-    ]);
-    let rows = ledger_rows(&xlsx);
+    let rows = register_ledger(&w);
     let row = rows
         .iter()
         .find(|r| r.values().any(|v| *v == e))
@@ -245,6 +213,31 @@ fn the_experts_visit_confirms_the_duties_it_asked() {
     );
     let rebuilt = json(&w.server.admin(&["projections", "rebuild"]));
     assert_eq!(rebuilt["changed"], false, "{rebuilt}");
+}
+
+/// One duty of a `coverage --json` answer.
+fn duty_of(cov: &serde_json::Value, id: &str) -> serde_json::Value {
+    cov["duties"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["duty_id"] == id))
+        .cloned()
+        .unwrap_or_else(|| panic!("no duty {id}: {cov}"))
+}
+
+/// The town's register ledger (粉尘涉爆企业底数台账) exported with the CLI, as rows.
+fn register_ledger(w: &World) -> Vec<std::collections::BTreeMap<String, String>> {
+    let xlsx = w.tmp.path().join("enterprises.xlsx");
+    w.server.admin(&[
+        "export",
+        "enterprises",
+        "--division",
+        TOWN,
+        "--format",
+        "xlsx",
+        "--out",
+        xlsx.to_str().expect("utf-8 path"),
+    ]);
+    ledger_rows(&xlsx)
 }
 
 /// The first sheet of a ledger as rows of header → text.
