@@ -392,11 +392,15 @@ fn check_effect(effect: &FactEffect, t: &AnswerType) -> Result<(), &'static str>
 impl Role {
     /// Whether someone in this role may run a template meant for `template_role`:
     /// their own templates; officers (乡镇/区) every template; supervisors every
-    /// template but the experts' (the rule the app's template picker applies too).
+    /// template but the experts'; experts every template but the grid workers', since
+    /// the town's expert team runs the pre-lease checks (租前体检) and re-inspections for
+    /// the officers and visits with the supervision groups (督查组) (the rule the app's
+    /// template picker and the server apply too).
     pub fn may_run(self, template_role: Role) -> bool {
         self == template_role
             || self == Role::Officer
             || (self == Role::Supervisor && template_role != Role::Expert)
+            || (self == Role::Expert && template_role != Role::GridWorker)
     }
 }
 

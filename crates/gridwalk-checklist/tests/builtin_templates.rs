@@ -267,7 +267,7 @@ fn templates_whose_result_the_enterprise_acknowledges_need_a_signature() {
 }
 
 #[test]
-fn a_role_runs_its_own_templates_officers_all_supervisors_all_but_the_experts() {
+fn officers_run_every_template_supervisors_all_but_the_experts_experts_all_but_the_grid_workers() {
     use gridwalk_checklist::Role::*;
     let survey = template("grid-survey");
     let major = template("expert-major-hazard");
@@ -281,5 +281,8 @@ fn a_role_runs_its_own_templates_officers_all_supervisors_all_but_the_experts() 
     assert!(survey.allows_role(Officer));
     assert!(spot.allows_role(Supervisor));
     assert!(survey.allows_role(Supervisor));
-    assert!(!spot.allows_role(Expert));
+    assert!(spot.allows_role(Expert));
+    assert!(!spot.allows_role(GridWorker));
+    assert!(template("pre-lease-check").allows_role(Expert));
+    assert!(!template("pre-lease-check").allows_role(GridWorker));
 }

@@ -104,7 +104,7 @@ async fn enterprises(h: &Harness, devices: usize) -> Vec<String> {
 /// Enrolls a new device and builds its `records` inspections of `uscc` in batches of
 /// `batch`.
 async fn prepare(h: &Harness, records: usize, batch: usize, uscc: &str) -> Prepared {
-    let dev = h.enroll("grid-east").await;
+    let dev = h.enroll("expert-jincheng").await;
     let envelopes: Vec<_> = (1..=records as u64)
         .map(|seq| inspection_envelope(seq, uscc, &fake_photos(seq)))
         .collect();

@@ -2,7 +2,8 @@
 //! `gridwalk-server` binary as a child process.
 //!
 //! `cargo bench -p gridwalk-server --bench load` makes `GRIDWALK_LOAD_DEVICES` (default
-//! 1,000) grid workers with enrollment codes, starts `serve` (SQLite, local blobs; rate
+//! 1,000) town experts with enrollment codes (the spot check is theirs to run), starts
+//! `serve` (SQLite, local blobs; rate
 //! limits raised, since every phone here shares one address), and starts each phone at
 //! a random moment of `GRIDWALK_LOAD_SECONDS` (default 60). A phone enrolls, pushes its
 //! day in one batch (5 spot-check inspections and a hazard it found), uploads the 15
@@ -25,7 +26,7 @@
 mod common;
 mod support;
 
-use common::{created_hazard, divisions_csv, uscc_here, VILLAGE};
+use common::{created_hazard, divisions_csv, uscc_here, TOWN, VILLAGE};
 use gridwalk_protocol::tus::encode_metadata;
 use gridwalk_protocol::{sha256_hex, EnrollRequest, EnrollResponse, PushRequest, RecordEnvelope};
 use gridwalk_server::register::{self, RegisterFile};
@@ -268,12 +269,14 @@ fn prepare(data: &DataDir, database_url: Option<&str>, devices: u64) -> Vec<Stri
     .expect("csv");
     register::import(&store, RegisterFile::Enterprises, &ent).expect("enterprises");
     store.publish_templates().expect("templates");
-    let village = gridwalk_core::DivisionCode::parse(VILLAGE).expect("village");
+    // Experts of the town: the spot check each pushes is theirs to run (a grid worker's
+    // would be refused `forbidden_role`).
+    let town = gridwalk_core::DivisionCode::parse(TOWN).expect("town");
     (0..devices)
         .map(|d| {
             let name = format!("load-{d:04}");
             store
-                .create_user(&name, gridwalk_protocol::Role::GridWorker, &village)
+                .create_user(&name, gridwalk_protocol::Role::Expert, &town)
                 .expect("user");
             store.issue_enrollment_code(&name).expect("code")
         })

@@ -315,7 +315,7 @@ async fn run() {
         .expect("client");
 
     let uscc = uscc_here();
-    let dev = h.enroll("grid-east").await;
+    let dev = h.enroll("expert-jincheng").await;
     let record = inspection_envelope(1, &uscc, &hashes);
     let payload_len = record.payload.len() as u64;
     let mut rows = Vec::new();
@@ -377,7 +377,7 @@ async fn run() {
     });
 
     // For comparison: the same push without gzip, and a share of a 100-record batch.
-    let dev2 = h.enroll("grid-east").await;
+    let dev2 = h.enroll("expert-jincheng").await;
     let plain = push(
         &plain_client,
         &base,

@@ -23,6 +23,7 @@ both_databases!(
     console_sessions_ride_an_httponly_cookie_with_a_csrf_token,
     repeated_failed_sign_ins_slow_down_then_lock_the_name,
     the_template_picker_lists_each_template_once_at_its_newest,
+    an_inspection_is_taken_only_with_a_template_of_the_pushers_role_or_an_assignment,
 );
 
 fn of_kind<'a>(changes: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -47,6 +48,39 @@ fn inspection_now(seq: u64, inspector: &str) -> (RecordEnvelope, Uuid) {
     let mut e = RecordEnvelope::new(id, RecordKind::Inspection, seq, text);
     e.enterprise_uscc = Some(uscc_here());
     (e, id)
+}
+
+/// `(status, code)` of each result of a push answer.
+fn outcomes(v: &Value) -> Vec<(String, String)> {
+    v["results"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| {
+                    (
+                        r["status"].as_str().unwrap_or_default().to_string(),
+                        r["code"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// [`inspection_now`] with its payload changed by `change` (and hashed again).
+fn inspection_changed(
+    seq: u64,
+    inspector: &str,
+    change: impl FnOnce(&mut gridwalk_checklist::FinalizedInspection),
+) -> RecordEnvelope {
+    let (mut e, _) = inspection_now(seq, inspector);
+    let mut p: gridwalk_checklist::FinalizedInspection =
+        serde_json::from_str(&e.payload).expect("payload");
+    change(&mut p);
+    e.payload = String::from_utf8(gridwalk_checklist::to_canonical_json(&p).expect("canonical"))
+        .expect("utf-8");
+    e.payload_sha256 = gridwalk_protocol::sha256_hex(e.payload.as_bytes());
+    e
 }
 
 fn in_days(n: i64) -> String {
@@ -209,8 +243,8 @@ async fn officer_hazard_actions_are_events_that_reach_the_phones(h: &Harness) {
 /// An officer reviews an inspection; the review reaches the inspector's phone
 /// (protocol 3) and the inspection list; a later review replaces it.
 async fn reviews_reach_the_inspectors_phone_and_the_latest_stands(h: &Harness) {
-    let grid = h.enroll("grid-east").await;
-    let (record, inspection) = inspection_now(1, "grid-east");
+    let grid = h.enroll("expert-jincheng").await;
+    let (record, inspection) = inspection_now(1, "expert-jincheng");
     let (_, v) = h.push(&grid.token, &[record]).await;
     accepted(&v);
     let officer = officer_session(h, "officer", DISTRICT).await;
@@ -334,9 +368,18 @@ async fn assignments_are_pulled_and_fulfilled_by_the_assignees_inspection(h: &Ha
     // Only the assignee's phones get it, not every phone of the village.
     let neighbour = h.enroll("grid-one").await;
     assert!(of_kind(&pull_all(h, &neighbour.token, 3).await, "assignment").is_empty());
-    // Another account's inspection naming grid-east as inspector fulfils nothing.
+    // Another grid worker may not run the spot check without an assignment of their own;
+    // an expert's inspection naming grid-east as inspector is taken and fulfils nothing.
     let (claimed, _) = inspection_now(1, "grid-east");
     let (_, v) = h.push(&neighbour.token, &[claimed]).await;
+    assert_eq!(
+        outcomes(&v),
+        vec![("rejected".to_string(), "forbidden_role".to_string())],
+        "{v}"
+    );
+    let expert = h.enroll("expert-jincheng").await;
+    let (claimed, _) = inspection_now(1, "grid-east");
+    let (_, v) = h.push(&expert.token, &[claimed]).await;
     accepted(&v);
     let (_, still) = h.get(&officer, "/v1/assignments?status=open").await;
     assert_eq!(still[0]["id"], id, "{still}");
@@ -969,4 +1012,113 @@ async fn the_template_picker_lists_each_template_once_at_its_newest(h: &Harness)
         gridwalk_checklist::builtin_template("grid-survey").map(|t| u64::from(t.version))
     );
     assert!(survey["version"].as_u64() > Some(1), "{survey}");
+}
+
+/// A hostile phone with a valid token cannot make its user's visit count as another
+/// role's: the supervision spot-check (督查抽查) pushed by a grid worker on their own
+/// account, or the grid worker's survey by an expert, is refused `forbidden_role`, whatever
+/// role the payload claims; an
+/// inspection of another enterprise than its envelope names, or of a template the server
+/// does not know, is refused `payload_invalid`. An officer's assignment of the template
+/// on that enterprise lets its assignee run it; an officer runs every template.
+async fn an_inspection_is_taken_only_with_a_template_of_the_pushers_role_or_an_assignment(
+    h: &Harness,
+) {
+    let refused = |code: &str| ("rejected".to_string(), code.to_string());
+    let taken = ("accepted".to_string(), String::new());
+    let grid = h.enroll("grid-east").await;
+    let claims_officer = inspection_changed(2, "grid-east", |p| {
+        p.role = gridwalk_checklist::Role::Officer;
+    });
+    let other_enterprise = inspection_changed(3, "grid-east", |p| {
+        p.enterprise_uscc = uscc_neighbour();
+    });
+    let invented = inspection_changed(4, "grid-east", |p| {
+        p.template_id = "grid-survey-plus".into();
+    });
+    let (status, v) = h
+        .push(
+            &grid.token,
+            &[
+                inspection_now(1, "grid-east").0,
+                claims_officer,
+                other_enterprise,
+                invented,
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        outcomes(&v),
+        vec![
+            refused("forbidden_role"),
+            refused("forbidden_role"),
+            refused("payload_invalid"),
+            refused("payload_invalid"),
+        ],
+        "{v}"
+    );
+    let detail = v["results"][0]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("supervision-spot-check") && detail.contains("supervisor"),
+        "{detail}"
+    );
+    let detail = v["results"][2]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(&uscc_neighbour()), "{detail}");
+    let detail = v["results"][3]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("grid-survey-plus"), "{detail}");
+
+    // An expert runs the spot check (the supervision groups visit with experts), not
+    // the grid worker's survey.
+    let expert = h.enroll("expert-jincheng").await;
+    let survey = inspection_changed(2, "expert-jincheng", |p| {
+        p.template_id = "grid-survey".into();
+        p.template_version = 2;
+    });
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[inspection_now(1, "expert-jincheng").0, survey],
+        )
+        .await;
+    assert_eq!(
+        outcomes(&v),
+        vec![taken.clone(), refused("forbidden_role")],
+        "{v}"
+    );
+
+    // Nothing refused reached the projections.
+    let officer = officer_session(h, "officer", DISTRICT).await;
+    let (_, list) = h
+        .get(&officer, &format!("/v1/inspections?division={TOWN}"))
+        .await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+
+    // Assigned the spot check on this enterprise, the grid worker runs it; an assignment
+    // of it on another enterprise or to someone else would not do.
+    let (status, v) = post(
+        h,
+        Some(&officer),
+        "/v1/assignments",
+        json!({"assignee": "grid-east", "template_id": "supervision-spot-check",
+            "due": in_days(7), "targets": {"enterprises": [uscc_here()]}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, v) = h
+        .push(&grid.token, &[inspection_now(5, "grid-east").0])
+        .await;
+    assert_eq!(outcomes(&v), vec![taken.clone()], "{v}");
+
+    let officer_phone = h.enroll("officer").await;
+    let (_, v) = h
+        .push(&officer_phone.token, &[inspection_now(1, "officer").0])
+        .await;
+    assert_eq!(outcomes(&v), vec![taken], "{v}");
+    let (_, list) = h
+        .get(&officer, &format!("/v1/inspections?division={TOWN}"))
+        .await;
+    assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
+    let (_, changed) = blocking(h, |s| s.rebuild_projections().expect("rebuild")).await;
+    assert!(!changed);
 }

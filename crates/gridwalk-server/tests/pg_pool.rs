@@ -133,7 +133,7 @@ async fn a_pushed_inspection_costs_a_bounded_number_of_statements() {
         return;
     };
     const RECORDS: u64 = 100;
-    let dev = h.enroll("grid-east").await;
+    let dev = h.enroll("expert-jincheng").await;
     let uscc = uscc_here();
     let batch: Vec<_> = (1..=RECORDS)
         .map(|seq| support::inspection_envelope(seq, &uscc, &support::fake_photos(seq)))

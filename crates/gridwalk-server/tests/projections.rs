@@ -78,7 +78,7 @@ async fn rebuild(h: &Harness) -> (gridwalk_server::projections::RebuildReport, b
 /// photos and USCC must be the envelope's, and JSON a `Value` reading refuses (in a field
 /// the typed payload skips) is refused as before.
 async fn a_parsed_inspection_is_chain_checked_as_its_json_is(h: &Harness) {
-    let dev = h.enroll("grid-east").await;
+    let dev = h.enroll("expert-jincheng").await;
     let mut chain = TestChain::new();
     let real =
         |seq: u64| support::inspection_envelope(seq, &uscc_here(), &support::fake_photos(seq));
@@ -378,7 +378,7 @@ mod facts {
     /// latest confirmation stands whatever order the records arrive in; a re-import of
     /// the register and a rebuild keep them.
     async fn facts_confirmed_on_a_visit_reach_the_register_the_phones_pull(h: &Harness) {
-        let a = h.enroll("grid-east").await;
+        let a = h.enroll("officer").await;
         let b = h.enroll("expert-jincheng").await;
         let day = |d: u32| {
             chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, d, 2, 0, 0)
@@ -391,7 +391,7 @@ mod facts {
         let (later, later_id) = spot_check(1, "expert-jincheng", day(20), true, true);
         let (_, v) = h.push(&b.token, &[later]).await;
         accepted(&v);
-        let (earlier, _) = spot_check(1, "grid-east", day(10), false, false);
+        let (earlier, _) = spot_check(1, "officer", day(10), false, false);
         let (_, v) = h.push(&a.token, &[earlier]).await;
         accepted(&v);
 
@@ -448,7 +448,7 @@ mod facts {
         let future = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2099, 1, 1, 0, 0, 0)
             .single()
             .expect("time");
-        let (claimed, _) = spot_check(2, "grid-east", future, false, false);
+        let (claimed, _) = spot_check(2, "officer", future, false, false);
         let (_, v) = h.push(&a.token, &[claimed]).await;
         accepted(&v);
         let row = pulled_enterprise(h, &a.token).await;

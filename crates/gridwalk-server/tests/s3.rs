@@ -83,7 +83,7 @@ async fn head(h: &Harness, token: &str, loc: &str) -> Option<u64> {
 /// Enrolls a device and pushes one inspection naming these photo hashes (a spot-check
 /// inspection with three photos when three are given, so the console shows them).
 async fn device_with_record(h: &Harness, shas: &[&str]) -> (String, uuid::Uuid) {
-    let dev = h.enroll("grid-east").await;
+    let dev = h.enroll("expert-jincheng").await;
     let r = match shas {
         [a, b, c] => {
             let id = uuid::Uuid::now_v7();

@@ -357,14 +357,16 @@ impl Device {
     /// training (`trained`), with the gate photo; its id.
     pub fn grid_survey(
         &self,
+        inspector: &str,
         uscc: &str,
         photo: &Path,
         officer: bool,
         report: &str,
         trained: bool,
     ) -> String {
-        // The enrolled user inspects: a hazard event names its actor, who must push it.
-        let id = self.start(uscc, "grid-survey", "李专家", None);
+        // `inspector` must be the enrolled grid worker: a hazard event names its actor,
+        // who must push it.
+        let id = self.start(uscc, "grid-survey", inspector, None);
         let yes_no = |b: bool| if b { "yes" } else { "no" };
         let mut answers = vec![
             ("SV-01", "yes"),

@@ -53,6 +53,22 @@ impl World {
         let code = self.server.enrollment_code();
         self.device.enroll(url, &code)
     }
+
+    /// A second phone (its register of `enterprises`, as [`device::Device::new`]),
+    /// enrolled as `user` (who must exist on the server) and synced: the grid worker's
+    /// beside the expert's [`World::device`].
+    pub fn phone_of(&self, user: &str, enterprises: u32) -> device::Device {
+        let phone = device::Device::new(&self.tmp.path().join(user), enterprises);
+        let code = self
+            .server
+            .admin(&["admin", "enrollment-code", "--user", user]);
+        phone.enroll(
+            &self.server.url(),
+            code.lines().last().expect("code line").trim(),
+        );
+        sync_until_done(&phone, &["--backoff-ms", "50"], 4);
+        phone
+    }
 }
 
 /// Offline work on enterprise `n`: a dust verification (one photo) and an expert

@@ -37,16 +37,30 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
 
     w.enroll(&w.server.url());
     inspections_with_major_hazard(&w.device, 1);
-    // The grid worker's surveys: enterprise 1 has its 安全专员, filed its risk report
-    // with help on site and its principal was trained; enterprise 2 none of these.
-    w.device.grid_survey(
+    // The grid worker's surveys, on the grid worker's phone (the server refuses an
+    // expert's): enterprise 1 has its 安全专员, filed its risk report with help on site
+    // and its principal was trained; enterprise 2 none of these.
+    w.server.admin(&[
+        "admin",
+        "create-user",
+        "--name",
+        "王网格",
+        "--role",
+        "grid_worker",
+        "--jurisdiction",
+        VILLAGE,
+    ]);
+    let grid = w.phone_of("王网格", 2);
+    grid.grid_survey(
+        "王网格",
         &uscc(1),
         &corpus_photo("mobile__jolla.jpg"),
         true,
         "helped_on_site",
         true,
     );
-    w.device.grid_survey(
+    grid.grid_survey(
+        "王网格",
         &uscc(2),
         &corpus_photo("orientation__landscape_1.jpg"),
         false,
@@ -54,6 +68,7 @@ fn coverage_and_hazards_answer_from_the_cli_after_a_phone_syncs() {
         false,
     );
     sync_until_done(&w.device, &["--backoff-ms", "50"], 3);
+    sync_until_done(&grid, &["--backoff-ms", "50"], 3);
 
     let cov = json(
         &w.server

@@ -57,13 +57,7 @@ fn setup(database_url: Option<String>) -> (World, String, reqwest::blocking::Cli
 
 /// The grid worker's phone, enrolled and synced.
 fn grid_phone(w: &World) -> Device {
-    let phone = Device::new(&w.tmp.path().join("grid"), 2);
-    let code = w
-        .server
-        .admin(&["admin", "enrollment-code", "--user", GRID_WORKER]);
-    phone.enroll(&w.server.url(), code.lines().last().expect("code").trim());
-    sync_until_done(&phone, &["--backoff-ms", "50"], 4);
-    phone
+    w.phone_of(GRID_WORKER, 2)
 }
 
 /// Runs the `tip-verification` checklist on `uscc` offline (属实, a photo) and syncs;

@@ -63,16 +63,21 @@ describe('checklist logic', () => {
       ({ id, role, kind, version, title_zh: id, items: 1, source: 'builtin', used: false });
     const list = [tpl('grid-survey', 'grid_worker', 'survey'), tpl('dust-verification', 'expert', 'dust_verification'),
       tpl('expert-major-hazard', 'expert', 'major_hazard'), tpl('expert-major-hazard', 'expert', 'major_hazard', 2),
-      tpl('pre-lease-check', 'officer', 'pre_lease'), tpl('hazard-reinspection', 'officer', 'reinspection')];
+      tpl('pre-lease-check', 'officer', 'pre_lease'), tpl('hazard-reinspection', 'officer', 'reinspection'),
+      tpl('supervision-spot-check', 'supervisor', 'spot_check')];
     const e = { dust_involved: true, leases_as_tenant: [], sites_as_landlord: [] } as unknown as EnterpriseDetail;
     expect(offerTemplates(list, 'grid_worker', e).map((t) => t.id)).toEqual(['grid-survey']);
+    // Experts visit with the supervision groups and run pre-lease checks for the officers.
     const expert = offerTemplates(list, 'expert', e);
-    expect(expert.map((t) => t.id)).toEqual(['dust-verification', 'expert-major-hazard']);
+    expect(expert.map((t) => t.id)).toEqual(['dust-verification', 'expert-major-hazard', 'supervision-spot-check']);
     expect(expert[1].version).toBe(2);
-    expect(offerTemplates(list, 'expert', { ...e, dust_involved: false }).map((t) => t.id)).toEqual(['dust-verification']);
+    expect(offerTemplates(list, 'expert', { ...e, dust_involved: false }).map((t) => t.id))
+      .toEqual(['dust-verification', 'supervision-spot-check']);
     expect(offerTemplates(list, 'officer', e).map((t) => t.id)).not.toContain('pre-lease-check');
     const leased = { ...e, leases_as_tenant: [{}] } as unknown as EnterpriseDetail;
     expect(offerTemplates(list, 'officer', leased).map((t) => t.id)).toContain('pre-lease-check');
+    expect(offerTemplates(list, 'expert', leased).map((t) => t.id)).toContain('pre-lease-check');
+    expect(offerTemplates(list, 'grid_worker', leased).map((t) => t.id)).not.toContain('pre-lease-check');
     expect(offerTemplates(list, 'officer', leased).map((t) => t.id)).not.toContain('hazard-reinspection');
   });
   it('offers first, whatever its role, the template an open assignment names for the enterprise', () => {

@@ -179,9 +179,15 @@ export function offerTemplates(
       default: return true;
     }
   };
-  // Officers and supervisors may run every template; grid workers and experts their own.
+  // Officers may run every template, supervisors all but the experts', experts all but the
+  // grid workers' (the town's expert team runs pre-lease checks for the officers and visits
+  // with the supervision groups); grid workers their own. The same rule as
+  // `Role::may_run` and the server's.
   const allowed = (t: TemplateSummary): boolean =>
-    t.role === role || role === 'officer' || (role === 'supervisor' && t.role !== 'expert');
+    t.role === role ||
+    role === 'officer' ||
+    (role === 'supervisor' && t.role !== 'expert') ||
+    (role === 'expert' && t.role !== 'grid_worker');
   const order: Record<string, number> = { survey: 0, dust_verification: 1, major_hazard: 2, pre_lease: 3, spot_check: 4 };
   const mine = (t: TemplateSummary): boolean => t.kind !== 'reinspection' && assigned.has(t.id);
   return [...newest.values()]

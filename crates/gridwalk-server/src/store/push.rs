@@ -557,6 +557,117 @@ fn check_hazard_event(
     Ok(Ok(place))
 }
 
+/// The role each shipped template is meant for, by id: `(version, role)` for every
+/// version shipped.
+fn shipped_template_roles() -> &'static HashMap<String, Vec<(u32, gridwalk_checklist::Role)>> {
+    static ROLES: std::sync::OnceLock<HashMap<String, Vec<(u32, gridwalk_checklist::Role)>>> =
+        std::sync::OnceLock::new();
+    ROLES.get_or_init(|| {
+        let mut m: HashMap<String, Vec<(u32, gridwalk_checklist::Role)>> = HashMap::new();
+        for t in gridwalk_checklist::builtin_templates() {
+            m.entry(t.id).or_default().push((t.version, t.role));
+        }
+        m
+    })
+}
+
+/// The role the template `id` version `version` is meant for: a shipped one (a
+/// version this server does not ship, from a newer app, as the id's newest shipped
+/// version), else one published on this server; `None` for a template it does not know.
+fn template_role(
+    t: &mut dyn Tx,
+    id: &str,
+    version: u32,
+) -> Result<Option<gridwalk_checklist::Role>, StoreError> {
+    if let Some(versions) = shipped_template_roles().get(id) {
+        let role = versions
+            .iter()
+            .find(|(v, _)| *v == version)
+            .or_else(|| versions.iter().max_by_key(|(v, _)| *v))
+            .map(|(_, r)| *r);
+        return Ok(role);
+    }
+    let Some(row) = t.query_opt(
+        "SELECT body FROM change_log WHERE kind = 'template' AND key = $1",
+        &[format!("{id}@{version}").into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    #[derive(serde::Deserialize)]
+    struct RoleOnly {
+        role: gridwalk_checklist::Role,
+    }
+    serde_json::from_str::<RoleOnly>(&row.str(0)?)
+        .map(|r| Some(r.role))
+        .map_err(|e| StoreError::Corrupt(format!("published template {id}@{version}: {e}")))
+}
+
+/// An inspection is of the enterprise its envelope names (whose village the
+/// jurisdiction check placed), and its template must be one the server knows, meant
+/// for the pushing user's role ([`crate::authz::may_run_template`]), or assigned to
+/// that user on that enterprise by an officer (in any state: an inspection finished
+/// before a cancel still arrives). The payload's own `role` and `inspector` are the
+/// phone's word and decide nothing.
+fn check_inspection(
+    t: &mut dyn Tx,
+    caller: &Caller,
+    p: &gridwalk_checklist::FinalizedInspection,
+    envelope_uscc: Option<&str>,
+) -> Result<Result<(), (ProblemCode, String)>, StoreError> {
+    let same = Uscc::parse(&p.enterprise_uscc)
+        .ok()
+        .is_some_and(|u| Some(u.as_str()) == envelope_uscc);
+    if !same {
+        return Ok(Err((
+            ProblemCode::PayloadInvalid,
+            format!(
+                "the inspection is of {} but its envelope names {}",
+                p.enterprise_uscc,
+                envelope_uscc.unwrap_or("no enterprise")
+            ),
+        )));
+    }
+    let Some(role) = template_role(t, &p.template_id, p.template_version)? else {
+        return Ok(Err((
+            ProblemCode::PayloadInvalid,
+            format!(
+                "template '{}' version {} is not known to this server",
+                p.template_id, p.template_version
+            ),
+        )));
+    };
+    if crate::authz::may_run_template(caller.role, role) {
+        return Ok(Ok(()));
+    }
+    let assigned = t
+        .query_opt(
+            "SELECT 1 FROM assignment WHERE enterprise_uscc = $1 AND template_id = $2 AND assignee = $3",
+            &[
+                p.enterprise_uscc.clone().into(),
+                p.template_id.clone().into(),
+                caller.user_name.clone().into(),
+            ],
+        )?
+        .is_some();
+    if assigned {
+        return Ok(Ok(()));
+    }
+    Ok(Err((
+        ProblemCode::ForbiddenRole,
+        format!(
+            "the role {} may not run the template '{}' (for the role {}) without an assignment of it on {}",
+            caller.role.as_str(),
+            p.template_id,
+            serde_json::to_value(role)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            p.enterprise_uscc
+        ),
+    )))
+}
+
 impl Store {
     /// Stores a batch of records: one result per record, in request order, and a
     /// signed receipt of everything in the batch the server holds.
@@ -1137,6 +1248,11 @@ impl Store {
                     caller.user_name, caller.jurisdiction
                 ),
             );
+        }
+        if let Some(p) = typed.inspection() {
+            if let Err((code, detail)) = check_inspection(t, caller, p, uscc_out.as_deref())? {
+                return bad(code, detail);
+            }
         }
         Ok(Ok(Checked {
             uscc: uscc_out,
