@@ -25,7 +25,7 @@ fn template_cache() -> &'static Mutex<HashMap<String, Arc<Template>>> {
 }
 
 /// The published template an inspection was made with, if the server holds it.
-fn template(t: &mut dyn Tx, id: &str, version: u32) -> Result<Option<Arc<Template>>, StoreError> {
+pub(crate) fn template(t: &mut dyn Tx, id: &str, version: u32) -> Result<Option<Arc<Template>>, StoreError> {
     let key = format!("{id}@{version}");
     if let Some(hit) = template_cache()
         .lock()

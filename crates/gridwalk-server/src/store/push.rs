@@ -571,36 +571,23 @@ fn shipped_template_roles() -> &'static HashMap<String, Vec<(u32, gridwalk_check
     })
 }
 
-/// The role the template `id` version `version` is meant for: a shipped one (a
-/// version this server does not ship, from a newer app, as the id's newest shipped
-/// version), else one published on this server; `None` for a template it does not know.
+/// The role the template `id` version `version` is meant for: a shipped one, else one
+/// published on this server (the projections' template cache), else — a version this
+/// server does not ship, from a newer app — the id's newest shipped version; `None` for
+/// a template it does not know.
 fn template_role(
     t: &mut dyn Tx,
     id: &str,
     version: u32,
 ) -> Result<Option<gridwalk_checklist::Role>, StoreError> {
-    if let Some(versions) = shipped_template_roles().get(id) {
-        let role = versions
-            .iter()
-            .find(|(v, _)| *v == version)
-            .or_else(|| versions.iter().max_by_key(|(v, _)| *v))
-            .map(|(_, r)| *r);
-        return Ok(role);
+    let shipped = shipped_template_roles().get(id);
+    if let Some((_, role)) = shipped.and_then(|vs| vs.iter().find(|(v, _)| *v == version)) {
+        return Ok(Some(*role));
     }
-    let Some(row) = t.query_opt(
-        "SELECT body FROM change_log WHERE kind = 'template' AND key = $1",
-        &[format!("{id}@{version}").into()],
-    )?
-    else {
-        return Ok(None);
-    };
-    #[derive(serde::Deserialize)]
-    struct RoleOnly {
-        role: gridwalk_checklist::Role,
+    if let Some(tpl) = crate::facts::template(t, id, version)? {
+        return Ok(Some(tpl.role));
     }
-    serde_json::from_str::<RoleOnly>(&row.str(0)?)
-        .map(|r| Some(r.role))
-        .map_err(|e| StoreError::Corrupt(format!("published template {id}@{version}: {e}")))
+    Ok(shipped.and_then(|vs| vs.iter().max_by_key(|(v, _)| *v).map(|(_, r)| *r)))
 }
 
 /// An inspection is of the enterprise its envelope names (whose village the
