@@ -25,7 +25,11 @@ fn template_cache() -> &'static Mutex<HashMap<String, Arc<Template>>> {
 }
 
 /// The published template an inspection was made with, if the server holds it.
-pub(crate) fn template(t: &mut dyn Tx, id: &str, version: u32) -> Result<Option<Arc<Template>>, StoreError> {
+pub(crate) fn template(
+    t: &mut dyn Tx,
+    id: &str,
+    version: u32,
+) -> Result<Option<Arc<Template>>, StoreError> {
     let key = format!("{id}@{version}");
     if let Some(hit) = template_cache()
         .lock()
@@ -90,31 +94,104 @@ pub(crate) fn project_confirmations(
     for fact in c.facts() {
         let value =
             serde_json::to_string(&c.only(fact)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        // The latest confirmation stands (finalize time, then record id): one statement
-        // that inserts, replaces an older one, or leaves a newer one.
-        changed |= t.exec(
-            "INSERT INTO enterprise_fact (enterprise_uscc, fact, record_id, inspection_id, confirmed_by, confirmed_at, value, outcome)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (enterprise_uscc, fact) DO UPDATE SET record_id = excluded.record_id,
-                 inspection_id = excluded.inspection_id, confirmed_by = excluded.confirmed_by,
-                 confirmed_at = excluded.confirmed_at, value = excluded.value,
-                 outcome = excluded.outcome
-             WHERE enterprise_fact.confirmed_at < excluded.confirmed_at
-                OR (enterprise_fact.confirmed_at = excluded.confirmed_at
-                    AND enterprise_fact.record_id < excluded.record_id)",
-            &[
-                p.enterprise_uscc.clone().into(),
-                fact.as_str().into(),
-                r.id.into(),
-                p.inspection_id.to_string().into(),
-                p.inspector.clone().into(),
-                at.clone().into(),
-                value.into(),
-                c.outcome(fact).into(),
-            ],
-        )? > 0;
+        let row = FactRow {
+            record_id: r.id.to_string(),
+            inspection_id: p.inspection_id.to_string(),
+            confirmed_by: p.inspector.clone(),
+            confirmed_at: at.clone(),
+            value,
+            outcome: c.outcome(fact).map(str::to_string),
+        };
+        match r.facts {
+            Some(pending) => pending
+                .borrow_mut()
+                .offer(&p.enterprise_uscc, fact.as_str(), row),
+            None => changed |= upsert_fact(t, &p.enterprise_uscc, fact.as_str(), &row)?,
+        }
     }
     Ok(changed)
+}
+
+/// One confirmation of a fact, as `enterprise_fact` holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct FactRow {
+    record_id: String,
+    inspection_id: String,
+    confirmed_by: String,
+    confirmed_at: String,
+    value: String,
+    outcome: Option<String>,
+}
+
+impl FactRow {
+    /// The order in which confirmations replace each other: finalize time (capped at
+    /// receipt), then record id.
+    fn rank(&self) -> (&str, &str) {
+        (&self.confirmed_at, &self.record_id)
+    }
+}
+
+/// The latest confirmation of each fact among a push's inspections, written once per
+/// fact when the push ends ([`PendingFacts::flush`]) instead of once per inspection:
+/// the same rows (the latest wins either way), without rewriting one enterprise's
+/// rows for every inspection of it in the batch (on PostgreSQL each rewrite of a row
+/// in one transaction leaves a version the next has to step over).
+#[derive(Debug, Default)]
+pub(crate) struct PendingFacts {
+    latest: std::collections::BTreeMap<(String, String), FactRow>,
+}
+
+impl PendingFacts {
+    fn offer(&mut self, uscc: &str, fact: &str, row: FactRow) {
+        match self.latest.get_mut(&(uscc.to_string(), fact.to_string())) {
+            Some(held) if held.rank() >= row.rank() => {}
+            Some(held) => *held = row,
+            None => {
+                self.latest
+                    .insert((uscc.to_string(), fact.to_string()), row);
+            }
+        }
+    }
+
+    /// Writes the confirmations held; the enterprises whose facts changed.
+    pub(crate) fn flush(
+        self,
+        t: &mut dyn Tx,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut changed = std::collections::BTreeSet::new();
+        for ((uscc, fact), row) in self.latest {
+            if upsert_fact(t, &uscc, &fact, &row)? {
+                changed.insert(uscc);
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// Inserts a confirmation, replaces an older one, or leaves a newer one, in one
+/// statement; true if the row changed.
+fn upsert_fact(t: &mut dyn Tx, uscc: &str, fact: &str, row: &FactRow) -> Result<bool, StoreError> {
+    Ok(t.exec(
+        "INSERT INTO enterprise_fact (enterprise_uscc, fact, record_id, inspection_id, confirmed_by, confirmed_at, value, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (enterprise_uscc, fact) DO UPDATE SET record_id = excluded.record_id,
+             inspection_id = excluded.inspection_id, confirmed_by = excluded.confirmed_by,
+             confirmed_at = excluded.confirmed_at, value = excluded.value,
+             outcome = excluded.outcome
+         WHERE enterprise_fact.confirmed_at < excluded.confirmed_at
+            OR (enterprise_fact.confirmed_at = excluded.confirmed_at
+                AND enterprise_fact.record_id < excluded.record_id)",
+        &[
+            uscc.into(),
+            fact.into(),
+            row.record_id.clone().into(),
+            row.inspection_id.clone().into(),
+            row.confirmed_by.clone().into(),
+            row.confirmed_at.clone().into(),
+            row.value.clone().into(),
+            row.outcome.clone().into(),
+        ],
+    )? > 0)
 }
 
 /// Derives an enterprise's confirmations again from its accepted inspections, in the
@@ -159,6 +236,7 @@ pub(crate) fn refold_enterprise(
                 payload_sha256: "",
                 pg,
                 publish: false,
+                facts: None,
             },
             &p,
         )?;

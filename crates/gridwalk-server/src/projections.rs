@@ -28,6 +28,9 @@ pub(crate) struct Accepted<'a> {
     /// Publish what changes to the phones now; a rebuild publishes the final states
     /// once at its end instead, so no phone downloads an unchanged row again.
     pub publish: bool,
+    /// A push gathers its inspections' confirmed facts here and writes each once at its
+    /// end; `None` writes them as each record is folded.
+    pub facts: Option<&'a std::cell::RefCell<crate::facts::PendingFacts>>,
 }
 
 /// Folds one accepted record into the projections. A payload the projections cannot
@@ -467,6 +470,7 @@ fn review_changes_standing(
             payload_sha256: "",
             pg: r.pg,
             publish: r.publish,
+            facts: None,
         };
         fulfil_assignments(t, &again, &p)?;
     }
@@ -615,6 +619,7 @@ pub(crate) fn rebuild(t: &mut dyn Tx, pg: bool) -> Result<RebuildReport, StoreEr
                 payload_sha256: &sha,
                 pg,
                 publish: false,
+                facts: None,
             },
         )?;
         report.records += 1;

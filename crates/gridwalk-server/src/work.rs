@@ -403,6 +403,7 @@ fn console_record(
             payload_sha256: &sha,
             pg,
             publish: true,
+            facts: None,
         },
     )?;
     if let Some(uscc) = changed {

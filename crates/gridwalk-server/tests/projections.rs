@@ -328,7 +328,10 @@ mod facts {
     use super::*;
     use gridwalk_checklist::{Answer, AnswerValue, YesNoNa};
 
-    both_databases!(facts_confirmed_on_a_visit_reach_the_register_the_phones_pull,);
+    both_databases!(
+        facts_confirmed_on_a_visit_reach_the_register_the_phones_pull,
+        one_push_of_many_visits_to_an_enterprise_keeps_the_latest_of_each_fact,
+    );
 
     /// A spot check by `inspector` finalized at `at`, saying whether the risk report is
     /// filed (SC-05) and whether the principals attended warning education (SC-06).
@@ -466,5 +469,56 @@ mod facts {
         let row = pulled_enterprise(h, &a.token).await;
         assert_eq!(row["risk_report"], "filed", "{row}");
         assert_eq!(row["confirmations"]["risk_report"]["by"], "expert-jincheng");
+    }
+
+    /// A push holding many visits to one enterprise, out of order (a phone back from a
+    /// week without signal): each fact ends as the latest visit confirmed it, one
+    /// publication of the row, and a rebuild (which folds the records one by one) gives
+    /// the same rows.
+    async fn one_push_of_many_visits_to_an_enterprise_keeps_the_latest_of_each_fact(h: &Harness) {
+        let phone = h.enroll("expert-jincheng").await;
+        let day = |d: u32| {
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, d, 2, 0, 0)
+                .single()
+                .expect("time")
+        };
+        // Day 1..=30, pushed in the order 17, 4, 21, … (the 30th files the report, the
+        // rest do not; the 29th is the last to be trained).
+        let order: Vec<u32> = (0..30).map(|k| (k * 17) % 30 + 1).collect();
+        let mut batch = Vec::new();
+        let mut latest = None;
+        for (seq, d) in order.iter().enumerate() {
+            let (e, id) = spot_check(
+                seq as u64 + 1,
+                "expert-jincheng",
+                day(*d),
+                *d == 30,
+                *d <= 29,
+            );
+            if *d == 30 {
+                latest = Some(id);
+            }
+            batch.push(e);
+        }
+        let (_, v) = h.push(&phone.token, &batch).await;
+        accepted(&v);
+        let row = pulled_enterprise(h, &phone.token).await;
+        assert_eq!(row["risk_report"], "filed", "{row}");
+        assert_eq!(row["warning_education"], "not_done", "{row}");
+        let latest = latest.expect("day 30").to_string();
+        for fact in ["risk_report", "training", "safety_officer"] {
+            let c = &row["confirmations"][fact];
+            assert_eq!(c["inspection_id"], latest, "{fact}: {row}");
+            assert!(
+                c["at"].as_str().unwrap_or("").starts_with("2026-11-30"),
+                "{fact}: {row}"
+            );
+        }
+        let before = dump(h).await;
+        let (report, changed) = rebuild(h).await;
+        assert!(!changed, "a rebuild changed the rows");
+        assert_eq!(report.enterprise_facts, 3);
+        assert_eq!(dump(h).await, before);
+        assert_eq!(pulled_enterprise(h, &phone.token).await, row);
     }
 }

@@ -56,6 +56,9 @@ struct Sequence {
     reused: std::collections::HashSet<String>,
     /// Enterprises whose confirmed facts this push changed (published once at its end).
     republish: std::collections::BTreeSet<String>,
+    /// The latest confirmation of each fact among this push's inspections, written at
+    /// its end.
+    facts: std::cell::RefCell<crate::facts::PendingFacts>,
 }
 
 /// One position of a device's sequence and what took it.
@@ -747,6 +750,7 @@ impl Store {
                 reused: std::collections::HashSet::new(),
                 republish: std::collections::BTreeSet::new(),
                 held_at: HashMap::new(),
+                facts: Default::default(),
             };
             let mut results: Vec<Option<RecordResult>> = vec![None; typed.len()];
             let mut links: Vec<Option<String>> = vec![None; typed.len()];
@@ -761,7 +765,10 @@ impl Store {
                 });
                 links[i] = link;
             }
-            // Enterprises whose confirmed facts the batch changed: published once each.
+            // The batch's confirmed facts, each written once; then the enterprises
+            // whose facts changed, published once each.
+            let facts = std::mem::take(&mut sequence.facts).into_inner();
+            sequence.republish.extend(facts.flush(t)?);
             for uscc in std::mem::take(&mut sequence.republish) {
                 crate::facts::republish(t, pg, &uscc)?;
             }
@@ -1076,6 +1083,7 @@ impl Store {
                         payload_sha256: &r.payload_sha256,
                         pg,
                         publish: true,
+                        facts: Some(&sequence.facts),
                     },
                     typed.inspection(),
                 )? {
