@@ -19,6 +19,7 @@ both_databases!(
     pull_cursors_carry_the_epoch_and_restart_when_stale,
     a_record_following_a_reused_one_in_the_same_push_forks_with_it,
     the_genesis_link_restarts_a_chain_only_at_the_start_or_as_a_marked_fork,
+    a_push_longer_than_one_insert_statement_keeps_every_position,
 );
 
 fn held(e: &RecordEnvelope, status: HeldStatus) -> HeldEntry {
@@ -493,4 +494,36 @@ async fn the_genesis_link_restarts_a_chain_only_at_the_start_or_as_a_marked_fork
         (Some(1), Some(0)),
         "{st}"
     );
+}
+
+/// A push's positions are written 100 rows per statement: 250 records in one push are
+/// all held at their own positions (the server's digests of every range equal the
+/// phone's), and a second push of them is answered duplicate, record by record.
+async fn a_push_longer_than_one_insert_statement_keeps_every_position(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let mut chain = TestChain::new();
+    let records: Vec<_> = (1..=250)
+        .map(|seq| chain.link(inspection(seq, &uscc_here(), &[]), "inspection"))
+        .collect();
+    let (status, v) = h.push(&dev.token, &records).await;
+    assert_eq!(status, 200, "{v}");
+    assert!((0..250).all(|i| status_of(&v, i) == "accepted"), "{v}");
+    let mine: Vec<HeldEntry> = records.iter().map(|e| held(e, HeldStatus::Held)).collect();
+    let answer = reconcile(
+        h,
+        &dev.token,
+        vec![
+            range(1, 99, &mine),
+            range(100, 101, &mine),
+            range(102, 200, &mine),
+            range(201, 250, &mine),
+        ],
+    )
+    .await;
+    assert_eq!(answer.next_seq, 251);
+    for r in &answer.ranges {
+        assert_eq!(r.verdict, RangeVerdict::Same, "{}..={}", r.from, r.to);
+    }
+    let (_, v) = h.push(&dev.token, &records).await;
+    assert!((0..250).all(|i| status_of(&v, i) == "duplicate"), "{v}");
 }
