@@ -102,6 +102,9 @@ pub enum DbError {
     /// The WAL checkpoint thread could not be started.
     #[error("cannot start the WAL checkpoint thread: {0}")]
     Thread(std::io::Error),
+    /// A statement was built wrong by the caller (a bug, not bad input).
+    #[error("statement built wrong: {0}")]
+    Mismatch(String),
 }
 
 impl DbError {
@@ -370,6 +373,52 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
 pub fn known_version() -> i64 {
     migrations(Dialect::Sqlite).last().map_or(0, |m| m.0)
 }
+
+/// Rows inserted together: `insert` (`INSERT INTO t (a, b, …)`), then `VALUES` with
+/// one parenthesised group per row, then `tail` (an `ON CONFLICT` clause or nothing);
+/// [`INSERT_ROWS_AT_ONCE`] rows per statement. One statement for a record's photos or a
+/// push's sequence positions instead of one per row: on PostgreSQL each is a round
+/// trip. Every row has the same number of values.
+pub(crate) fn insert_rows(
+    t: &mut dyn Tx,
+    insert: &str,
+    rows: Vec<Vec<Val>>,
+    tail: &str,
+) -> Result<(), DbError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Val>> = rows.by_ref().take(INSERT_ROWS_AT_ONCE).collect();
+        let width = chunk.first().map_or(0, Vec::len);
+        let mut sql = format!("{insert} VALUES ");
+        for (i, row) in chunk.iter().enumerate() {
+            if row.len() != width {
+                return Err(DbError::Mismatch(format!(
+                    "insert_rows: a row of {} values among rows of {width}",
+                    row.len()
+                )));
+            }
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for k in 0..width {
+                if k > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", i * width + k + 1));
+            }
+            sql.push(')');
+        }
+        if !tail.is_empty() {
+            sql.push(' ');
+            sql.push_str(tail);
+        }
+        let params: Vec<Val> = chunk.into_iter().flatten().collect();
+        t.exec(&sql, &params)?;
+    }
+    Ok(())
+}
+
+/// Rows per statement in [`insert_rows`] (a push's 500 positions take 5 statements;
+/// 600 parameters stay far under SQLite's and PostgreSQL's limits).
+const INSERT_ROWS_AT_ONCE: usize = 100;
 
 fn sqlite_sql(sql: &str) -> String {
     sql.replace('$', "?")

@@ -89,11 +89,19 @@ fn project_inspection(
     let photos = p.photo_sha256s();
     // Where the photos were taken: the photo records hold each one's on-site check.
     let (mut nearest, mut off_site): (Option<i64>, Option<bool>) = (None, None);
-    for sha in &photos {
+    // One query for a handful of photos (an inspection names a few; 100 per query).
+    for chunk in photos.chunks(100) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let params: Vec<Val> = chunk.iter().map(|sha| sha.clone().into()).collect();
         let rows = t.query(
-            "SELECT r.payload FROM record_photo rp JOIN record r ON r.id = rp.record_id
-             WHERE rp.sha256 = $1 AND r.kind = 'evidence' AND r.state = 'accepted'",
-            &[sha.clone().into()],
+            &format!(
+                "SELECT r.payload FROM record_photo rp JOIN record r ON r.id = rp.record_id
+                 WHERE rp.sha256 IN ({list}) AND r.kind = 'evidence' AND r.state = 'accepted'"
+            ),
+            &params,
         )?;
         for row in &rows {
             let Some(payload) = row.text(0)? else {
@@ -149,11 +157,11 @@ fn project_inspection(
             p.supersedes.map(|s| s.to_string()).into(),
         ],
     )?;
-    for f in &p.findings {
-        t.exec(
-            "INSERT INTO finding (record_id, item_id, section_id, severity, text_zh, legal_basis, note, photo_count)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (record_id, item_id) DO NOTHING",
-            &[
+    let findings = p
+        .findings
+        .iter()
+        .map(|f| {
+            vec![
                 r.id.into(),
                 f.item_id.clone().into(),
                 f.section_id.clone().into(),
@@ -165,9 +173,15 @@ fn project_inspection(
                     .into(),
                 f.note.clone().into(),
                 (f.photo_sha256s.len() as i64).into(),
-            ],
-        )?;
-    }
+            ]
+        })
+        .collect();
+    crate::db::insert_rows(
+        t,
+        "INSERT INTO finding (record_id, item_id, section_id, severity, text_zh, legal_basis, note, photo_count)",
+        findings,
+        "ON CONFLICT (record_id, item_id) DO NOTHING",
+    )?;
     fulfil_assignments(t, r, p)?;
     Ok(crate::facts::project_confirmations(t, r, p)?.then(|| p.enterprise_uscc.clone()))
 }

@@ -560,52 +560,6 @@ fn check_hazard_event(
     Ok(Ok(place))
 }
 
-/// Rows inserted together: `insert` (`INSERT INTO t (a, b, …)`), then `VALUES` with
-/// one parenthesised group per row, then `tail` (an `ON CONFLICT` clause or nothing);
-/// [`INSERT_ROWS_AT_ONCE`] rows per statement. One statement for a record's photos or a
-/// push's sequence positions instead of one per row: on PostgreSQL each is a round
-/// trip. Every row has the same number of values.
-fn insert_rows(
-    t: &mut dyn Tx,
-    insert: &str,
-    rows: Vec<Vec<Val>>,
-    tail: &str,
-) -> Result<(), StoreError> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Val>> = rows.by_ref().take(INSERT_ROWS_AT_ONCE).collect();
-        let width = chunk.first().map_or(0, Vec::len);
-        let mut sql = format!("{insert} VALUES ");
-        for (i, row) in chunk.iter().enumerate() {
-            if row.len() != width {
-                return Err(StoreError::Corrupt(format!(
-                    "insert_rows: a row of {} values among rows of {width}",
-                    row.len()
-                )));
-            }
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for k in 0..width {
-                if k > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", i * width + k + 1));
-            }
-            sql.push(')');
-        }
-        if !tail.is_empty() {
-            sql.push(' ');
-            sql.push_str(tail);
-        }
-        let params: Vec<Val> = chunk.into_iter().flatten().collect();
-        t.exec(&sql, &params)?;
-    }
-    Ok(())
-}
-
-/// Rows per statement in [`insert_rows`] (a push's 500 positions take 5 statements;
-/// 600 parameters stay far under SQLite's and PostgreSQL's limits).
-const INSERT_ROWS_AT_ONCE: usize = 100;
-
 /// The role each shipped template is meant for, by id: `(version, role)` for every
 /// version shipped.
 fn shipped_template_roles() -> &'static HashMap<String, Vec<(u32, gridwalk_checklist::Role)>> {
@@ -840,7 +794,7 @@ impl Store {
                     ]
                 })
                 .collect();
-            insert_rows(
+            crate::db::insert_rows(
                 t,
                 "INSERT INTO device_seq (device_id, seq, record_id, payload_sha256, status, link_sha256)",
                 taken,
@@ -1094,7 +1048,7 @@ impl Store {
                     .into_iter()
                     .map(|p| vec![id.clone().into(), p.into()])
                     .collect();
-                insert_rows(
+                crate::db::insert_rows(
                     t,
                     "INSERT INTO record_photo (record_id, sha256)",
                     photos,
