@@ -1108,10 +1108,19 @@ async fn an_inspection_is_taken_only_with_a_template_of_the_pushers_role_or_an_a
     )
     .await;
     assert_eq!(status, 200, "{v}");
+    // The payload names the enterprise exactly as the envelope's normalised USCC: a
+    // spaced, lower-case spelling (which the projections would file apart) is refused.
+    let spaced = inspection_changed(6, "grid-east", |p| {
+        p.enterprise_uscc = format!("{} {}", &uscc_here()[..8], uscc_here()[8..].to_lowercase());
+    });
     let (_, v) = h
-        .push(&grid.token, &[inspection_now(5, "grid-east").0])
+        .push(&grid.token, &[inspection_now(5, "grid-east").0, spaced])
         .await;
-    assert_eq!(outcomes(&v), vec![taken.clone()], "{v}");
+    assert_eq!(
+        outcomes(&v),
+        vec![taken.clone(), refused("payload_invalid")],
+        "{v}"
+    );
 
     let officer_phone = h.enroll("officer").await;
     let (_, v) = h

@@ -605,10 +605,9 @@ fn check_inspection(
     p: &gridwalk_checklist::FinalizedInspection,
     envelope_uscc: Option<&str>,
 ) -> Result<Result<(), (ProblemCode, String)>, StoreError> {
-    let same = Uscc::parse(&p.enterprise_uscc)
-        .ok()
-        .is_some_and(|u| Some(u.as_str()) == envelope_uscc);
-    if !same {
+    // Exactly the envelope's (normalised) USCC: the projections file the inspection
+    // under the payload's, as the phone froze it.
+    if Some(p.enterprise_uscc.as_str()) != envelope_uscc {
         return Ok(Err((
             ProblemCode::PayloadInvalid,
             format!(
@@ -630,11 +629,12 @@ fn check_inspection(
     if crate::authz::may_run_template(caller.role, role) {
         return Ok(Ok(()));
     }
+    let uscc = envelope_uscc.unwrap_or_default();
     let assigned = t
         .query_opt(
             "SELECT 1 FROM assignment WHERE enterprise_uscc = $1 AND template_id = $2 AND assignee = $3",
             &[
-                p.enterprise_uscc.clone().into(),
+                uscc.into(),
                 p.template_id.clone().into(),
                 caller.user_name.clone().into(),
             ],
@@ -653,7 +653,7 @@ fn check_inspection(
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            p.enterprise_uscc
+            uscc
         ),
     )))
 }
