@@ -66,26 +66,36 @@ pub fn try_builtin_templates() -> Result<Vec<Template>, BuiltinError> {
         .collect()
 }
 
-/// Every shipped template. The files are validated by the crate's tests, so a
-/// broken one can only come from a bad build; it is then left out.
+/// Every shipped template, parsed once per process. The files are validated by the
+/// crate's tests, so a broken one can only come from a bad build; it is then left out.
+fn parsed() -> &'static [Template] {
+    static PARSED: std::sync::OnceLock<Vec<Template>> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| {
+        TEMPLATE_FILES
+            .iter()
+            .filter_map(|(_, text)| serde_json::from_str(text).ok())
+            .collect()
+    })
+}
+
+/// Every shipped template.
 pub fn builtin_templates() -> Vec<Template> {
-    TEMPLATE_FILES
-        .iter()
-        .filter_map(|(_, text)| serde_json::from_str(text).ok())
-        .collect()
+    parsed().to_vec()
 }
 
 /// The newest shipped version of the template with this id.
 pub fn builtin_template(id: &str) -> Option<Template> {
-    builtin_templates()
-        .into_iter()
+    parsed()
+        .iter()
         .filter(|t| t.id == id)
         .max_by_key(|t| t.version)
+        .cloned()
 }
 
 /// One shipped version of the template with this id.
 pub fn builtin_template_version(id: &str, version: u32) -> Option<Template> {
-    builtin_templates()
-        .into_iter()
+    parsed()
+        .iter()
         .find(|t| t.id == id && t.version == version)
+        .cloned()
 }

@@ -560,22 +560,8 @@ fn check_hazard_event(
     Ok(Ok(place))
 }
 
-/// The role each shipped template is meant for, by id: `(version, role)` for every
-/// version shipped.
-fn shipped_template_roles() -> &'static HashMap<String, Vec<(u32, gridwalk_checklist::Role)>> {
-    static ROLES: std::sync::OnceLock<HashMap<String, Vec<(u32, gridwalk_checklist::Role)>>> =
-        std::sync::OnceLock::new();
-    ROLES.get_or_init(|| {
-        let mut m: HashMap<String, Vec<(u32, gridwalk_checklist::Role)>> = HashMap::new();
-        for t in gridwalk_checklist::builtin_templates() {
-            m.entry(t.id).or_default().push((t.version, t.role));
-        }
-        m
-    })
-}
-
-/// The role the template `id` version `version` is meant for: a shipped one, else one
-/// published on this server (the projections' template cache), else — a version this
+/// The role the template `id` version `version` is meant for: the one the projections
+/// read ([`crate::facts::template`]: published, else shipped), else — a version this
 /// server does not ship, from a newer app — the id's newest shipped version; `None` for
 /// a template it does not know.
 fn template_role(
@@ -583,14 +569,10 @@ fn template_role(
     id: &str,
     version: u32,
 ) -> Result<Option<gridwalk_checklist::Role>, StoreError> {
-    let shipped = shipped_template_roles().get(id);
-    if let Some((_, role)) = shipped.and_then(|vs| vs.iter().find(|(v, _)| *v == version)) {
-        return Ok(Some(*role));
-    }
     if let Some(tpl) = crate::facts::template(t, id, version)? {
         return Ok(Some(tpl.role));
     }
-    Ok(shipped.and_then(|vs| vs.iter().max_by_key(|(v, _)| *v).map(|(_, r)| *r)))
+    Ok(gridwalk_checklist::builtin_template(id).map(|tpl| tpl.role))
 }
 
 /// An inspection is of the enterprise its envelope names (whose village the
