@@ -188,7 +188,7 @@ fn project_inspection(
 
 /// The user whose device pushed a record (the account, not the name typed on the
 /// phone as inspector).
-fn account_of(t: &mut dyn Tx, device_id: &str) -> Result<Option<String>, StoreError> {
+pub(crate) fn account_of(t: &mut dyn Tx, device_id: &str) -> Result<Option<String>, StoreError> {
     Ok(t.query_opt(
         "SELECT u.name FROM device d JOIN app_user u ON u.id = d.user_id WHERE d.id = $1",
         &[device_id.into()],

@@ -262,14 +262,8 @@ pub(crate) fn project(t: &mut dyn Tx, r: &Accepted) -> Result<(), StoreError> {
     }
     let (tip_id, address) = (row.str(0)?, row.str(1)?);
     // Who answered: the user of the device that sent it (not what the payload says).
-    let by = t
-        .query_opt(
-            "SELECT u.name FROM device d JOIN app_user u ON u.id = d.user_id WHERE d.id = $1",
-            &[r.device_id.into()],
-        )?
-        .map(|u| u.str(0))
-        .transpose()?
-        .unwrap_or_else(|| c.recorded_by.clone());
+    let by =
+        crate::projections::account_of(t, r.device_id)?.unwrap_or_else(|| c.recorded_by.clone());
     let at = crate::store::ts(c.recorded_at);
     t.exec(
         "UPDATE suspected_enterprise SET state = $2, record_id = $3, confirmed_by = $4,
