@@ -275,6 +275,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 22,
                 include_str!("../../../migrations/server/sqlite/0022_suspected_enterprise.sql"),
             ),
+            (
+                23,
+                include_str!("../../../migrations/server/sqlite/0023_record_photo_evidence.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -364,6 +368,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 22,
                 include_str!("../../../migrations/server/postgres/0022_suspected_enterprise.sql"),
+            ),
+            (
+                23,
+                include_str!("../../../migrations/server/postgres/0023_record_photo_evidence.sql"),
             ),
         ],
     }

@@ -259,7 +259,7 @@ fn photo_evidence(t: &mut dyn Tx, sha: &str, device: &str) -> Result<PhotoEviden
     let row = t.query_opt(
         &format!(
             "SELECT r.payload, {CHAIN_COLUMNS} FROM record_photo rp JOIN record r ON r.id = rp.record_id
-             WHERE rp.sha256 = $1 AND r.kind = 'evidence' AND r.state = 'accepted'
+             WHERE rp.sha256 = $1 AND rp.evidence = 1 AND r.kind = 'evidence' AND r.state = 'accepted'
                AND r.device_id = $2
              ORDER BY r.seq LIMIT 1"
         ),

@@ -192,7 +192,8 @@ impl Store {
                        FROM inspection WHERE division_code LIKE $1
                        ORDER BY finalized_at DESC, inspection_id LIMIT $2) i
                  JOIN record_photo rp ON rp.record_id = i.record_id
-                 JOIN record_photo ep ON ep.sha256 = rp.sha256 AND ep.record_id <> rp.record_id
+                 JOIN record_photo ep ON ep.sha256 = rp.sha256 AND ep.evidence = 1
+                   AND ep.record_id <> rp.record_id
                  JOIN record e ON e.id = ep.record_id AND e.kind = 'evidence' AND e.state = 'accepted'
                  ORDER BY i.finalized_at DESC, i.inspection_id, e.seq",
                 &[prefix.clone().into(), (MAX_INSPECTIONS as i64).into()],

@@ -99,7 +99,7 @@ fn project_inspection(
         let rows = t.query(
             &format!(
                 "SELECT r.payload FROM record_photo rp JOIN record r ON r.id = rp.record_id
-                 WHERE rp.sha256 IN ({list}) AND r.kind = 'evidence' AND r.state = 'accepted'"
+                 WHERE rp.sha256 IN ({list}) AND rp.evidence = 1 AND r.kind = 'evidence' AND r.state = 'accepted'"
             ),
             &params,
         )?;

@@ -557,31 +557,13 @@ fn migration_0020_keeps_existing_users_enabled() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
-    {
-        let c = rusqlite::Connection::open(data.database()).expect("sqlite");
-        for sql in &server_migrations_before("sqlite", 20) {
-            c.execute_batch(sql).expect("migration");
-        }
-        c.execute_batch(&format!("{USER_BEFORE_0020} PRAGMA user_version = 19;"))
-            .expect("data before 0020");
-    }
+    sqlite_before(&data, 20, USER_BEFORE_0020);
     check(gridwalk_server::open_store(&data, None).expect("upgrade sqlite"));
 
     let Some(url) = fresh_pg_database() else {
         eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
         return;
     };
-    {
-        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
-        for sql in &server_migrations_before("postgres", 20) {
-            c.batch_execute(sql).expect("migration");
-        }
-        c.batch_execute(&format!(
-            "{USER_BEFORE_0020}
-             CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
-             DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (19);"
-        ))
-        .expect("data before 0020");
-    }
+    postgres_before(&url, 20, USER_BEFORE_0020);
     check(gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres"));
 }

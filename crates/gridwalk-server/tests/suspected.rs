@@ -419,31 +419,13 @@ fn migration_0022_keeps_earlier_tips_and_lets_them_go_before_the_sweep() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
-    {
-        let c = rusqlite::Connection::open(data.database()).expect("sqlite");
-        for sql in &server_migrations_before("sqlite", 22) {
-            c.execute_batch(sql).expect("migration");
-        }
-        c.execute_batch(&format!("{BEFORE_0022} PRAGMA user_version = 21;"))
-            .expect("data before 0022");
-    }
+    sqlite_before(&data, 22, BEFORE_0022);
     check(gridwalk_server::open_store(&data, None).expect("upgrade sqlite"));
 
     let Some(url) = fresh_pg_database() else {
         eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
         return;
     };
-    {
-        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
-        for sql in &server_migrations_before("postgres", 22) {
-            c.batch_execute(sql).expect("migration");
-        }
-        c.batch_execute(&format!(
-            "{BEFORE_0022}
-             CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
-             DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (21);"
-        ))
-        .expect("data before 0022");
-    }
+    postgres_before(&url, 22, BEFORE_0022);
     check(gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres"));
 }

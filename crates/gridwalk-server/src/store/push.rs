@@ -1026,13 +1026,15 @@ impl Store {
                 let mut photos = r.photos.clone();
                 photos.sort();
                 photos.dedup();
+                // Only an evidence record's links are indexed by hash (migration 0023).
+                let evidence = i64::from(r.kind == RecordKind::Evidence);
                 let photos = photos
                     .into_iter()
-                    .map(|p| vec![id.clone().into(), p.into()])
+                    .map(|p| vec![id.clone().into(), p.into(), evidence.into()])
                     .collect();
                 crate::db::insert_rows(
                     t,
-                    "INSERT INTO record_photo (record_id, sha256)",
+                    "INSERT INTO record_photo (record_id, sha256, evidence)",
                     photos,
                     "",
                 )?;

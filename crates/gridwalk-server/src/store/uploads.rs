@@ -18,14 +18,33 @@ pub struct Upload {
 
 impl Store {
     /// True if an accepted record this device pushed or holds references the photo.
+    ///
+    /// The photo's evidence record is found through the hash index, which holds evidence
+    /// links alone (migration 0023); only when there is none are the device's other
+    /// records read, by device.
     pub fn photo_referenced(&self, caller: &Caller, sha256: &str) -> Result<bool, StoreError> {
+        let params = [sha256.into(), caller.device_id.to_string().into()];
         self.tx(|t| {
-            Ok(t.query_opt(
+            if t.query_opt(
                 "SELECT 1 FROM record_photo rp JOIN record r ON r.id = rp.record_id
-                 WHERE rp.sha256 = $1 AND r.state = 'accepted'
+                 WHERE rp.sha256 = $1 AND rp.evidence = 1 AND r.state = 'accepted'
                    AND (r.device_id = $2 OR EXISTS (SELECT 1 FROM record_holder h
                         WHERE h.record_id = r.id AND h.device_id = $2))",
-                &[sha256.into(), caller.device_id.to_string().into()],
+                &params,
+            )?
+            .is_some()
+            {
+                return Ok(true);
+            }
+            Ok(t.query_opt(
+                "SELECT 1 FROM record r JOIN record_photo rp ON rp.record_id = r.id
+                 WHERE r.device_id = $2 AND r.state = 'accepted' AND rp.sha256 = $1
+                 UNION ALL
+                 SELECT 1 FROM record_holder h JOIN record r ON r.id = h.record_id
+                 JOIN record_photo rp ON rp.record_id = r.id
+                 WHERE h.device_id = $2 AND r.state = 'accepted' AND rp.sha256 = $1
+                 LIMIT 1",
+                &params,
             )?
             .is_some())
         })

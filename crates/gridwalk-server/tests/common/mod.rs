@@ -776,6 +776,33 @@ impl TestTls {
     }
 }
 
+/// Makes `data`'s SQLite database as the release before migration `version` left it,
+/// then runs `rows` on it (upgrade tests; the next open applies `version` and on).
+pub fn sqlite_before(data: &gridwalk_server::DataDir, version: u32, rows: &str) {
+    let c = rusqlite::Connection::open(data.database()).expect("sqlite");
+    for sql in &server_migrations_before("sqlite", version) {
+        c.execute_batch(sql).expect("migration");
+    }
+    c.execute_batch(&format!("{rows} PRAGMA user_version = {};", version - 1))
+        .expect("data before the migration");
+}
+
+/// Makes the PostgreSQL database at `url` as the release before migration `version`
+/// left it, then runs `rows` on it.
+pub fn postgres_before(url: &str, version: u32, rows: &str) {
+    let mut c = ::postgres::Client::connect(url, ::postgres::NoTls).expect("pg");
+    for sql in &server_migrations_before("postgres", version) {
+        c.batch_execute(sql).expect("migration");
+    }
+    c.batch_execute(&format!(
+        "{rows}
+         CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
+         DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ({});",
+        version - 1
+    ))
+    .expect("data before the migration");
+}
+
 /// The server migrations numbered below `version`, in order, of one dialect (`sqlite`,
 /// `postgres`): to make a database of the release before `version` in upgrade tests.
 /// Every number below it is there, once.
