@@ -382,6 +382,28 @@ pub fn known_version() -> i64 {
     migrations(Dialect::Sqlite).last().map_or(0, |m| m.0)
 }
 
+/// The rows of `{select} IN ($1, …) {tail}` for every value of `values`, asked
+/// [`INSERT_ROWS_AT_ONCE`] values per statement: one lookup for a batch's worth of keys
+/// instead of one per key (on PostgreSQL each statement is a round trip). The rows of
+/// the chunks are concatenated; `tail` must not order or limit across them.
+pub(crate) fn query_in(
+    t: &mut dyn Tx,
+    select: &str,
+    values: &[String],
+    tail: &str,
+) -> Result<Vec<Row>, DbError> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(INSERT_ROWS_AT_ONCE) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let params: Vec<Val> = chunk.iter().map(|v| v.as_str().into()).collect();
+        out.extend(t.query(&format!("{select} IN ({list}) {tail}"), &params)?);
+    }
+    Ok(out)
+}
+
 /// Rows inserted together: `insert` (`INSERT INTO t (a, b, …)`), then `VALUES` with
 /// one parenthesised group per row, then `tail` (an `ON CONFLICT` clause or nothing);
 /// [`INSERT_ROWS_AT_ONCE`] rows per statement. One statement for a record's photos or a

@@ -89,19 +89,15 @@ fn project_inspection(
     let photos = p.photo_sha256s();
     // Where the photos were taken: the photo records hold each one's on-site check.
     let (mut nearest, mut off_site): (Option<i64>, Option<bool>) = (None, None);
-    // One query for a handful of photos (an inspection names a few; 100 per query).
-    for chunk in photos.chunks(100) {
-        let list = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let params: Vec<Val> = chunk.iter().map(|sha| sha.clone().into()).collect();
-        let rows = t.query(
-            &format!(
-                "SELECT r.payload FROM record_photo rp JOIN record r ON r.id = rp.record_id
-                 WHERE rp.sha256 IN ({list}) AND rp.evidence = 1 AND r.kind = 'evidence' AND r.state = 'accepted'"
-            ),
-            &params,
+    // One query for a handful of photos (an inspection names a few).
+    {
+        let rows = crate::db::query_in(
+            t,
+            "SELECT r.payload FROM record_photo rp JOIN record r ON r.id = rp.record_id
+             WHERE rp.evidence = 1 AND r.kind = 'evidence' AND r.state = 'accepted'
+               AND rp.sha256",
+            &photos,
+            "",
         )?;
         for row in &rows {
             let Some(payload) = row.text(0)? else {

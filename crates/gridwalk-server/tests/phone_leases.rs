@@ -18,6 +18,7 @@ both_databases!(
     a_phone_lease_reaches_the_ledger_and_other_phones_and_survives_a_reimport,
     lease_records_outside_the_jurisdiction_or_malformed_are_refused,
     a_phone_cannot_take_over_another_lease_or_site,
+    an_enterprise_registered_on_site_is_inspected_in_the_same_push,
 );
 
 fn tenant_uscc() -> String {
@@ -327,4 +328,25 @@ async fn a_phone_cannot_take_over_another_lease_or_site(h: &Harness) {
         .await;
     assert_eq!(l["counts"]["leases"], 1, "{l}");
     assert!(ledger_lease(&l, &tenant_uscc()).is_some(), "{l}");
+}
+
+/// A push reads the villages of the enterprises it names once, before its first record:
+/// a tenant its lease registers on site is found by an inspection later in the same
+/// push (before, it would have been refused `unknown_enterprise`).
+async fn an_enterprise_registered_on_site_is_inspected_in_the_same_push(h: &Harness) {
+    let grid = h.enroll("grid-east").await;
+    let record = lease_record(&uscc_here(), &tenant_uscc(), VILLAGE);
+    let mut chain = TestChain::new();
+    let lease = chain.link(lease_envelope(1, &record), "lease");
+    let visit = chain.link(inspection(2, &tenant_uscc(), &[]), "inspection");
+    let (status, v) = h.push(&grid.token, &[lease, visit]).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        status_of(&v),
+        [
+            ("accepted".to_string(), String::new()),
+            ("accepted".to_string(), String::new())
+        ],
+        "{v}"
+    );
 }

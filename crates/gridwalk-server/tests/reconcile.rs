@@ -20,6 +20,7 @@ both_databases!(
     a_record_following_a_reused_one_in_the_same_push_forks_with_it,
     the_genesis_link_restarts_a_chain_only_at_the_start_or_as_a_marked_fork,
     a_push_longer_than_one_insert_statement_keeps_every_position,
+    a_record_sent_twice_in_one_push_is_stored_once,
 );
 
 fn held(e: &RecordEnvelope, status: HeldStatus) -> HeldEntry {
@@ -526,4 +527,28 @@ async fn a_push_longer_than_one_insert_statement_keeps_every_position(h: &Harnes
     }
     let (_, v) = h.push(&dev.token, &records).await;
     assert!((0..250).all(|i| status_of(&v, i) == "duplicate"), "{v}");
+}
+
+/// A push reads whether its ids are held once for the whole batch: a record sent again
+/// later in the same push (a phone that resent it at a new position) is seen as held by
+/// that push, answered duplicate at the position it was stored at, and stored once.
+async fn a_record_sent_twice_in_one_push_is_stored_once(h: &Harness) {
+    let dev = h.enroll("grid-east").await;
+    let first = inspection(1, &uscc_here(), &[]);
+    let second = inspection(2, &uscc_here(), &[]);
+    let mut again = first.clone();
+    again.seq = 3;
+    let (status, v) = h.push(&dev.token, &[first.clone(), second, again]).await;
+    assert_eq!(status, 200, "{v}");
+    let got: Vec<String> = (0..3).map(|i| status_of(&v, i)).collect();
+    assert_eq!(got, ["accepted", "accepted", "duplicate"], "{v}");
+    let path = format!("/v1/sync/records/{}", first.id);
+    let (s, r) = h.get(&dev.token, &path).await;
+    assert_eq!((s, r["seq"].as_u64()), (200, Some(1)), "{r}");
+    assert_eq!(r["state"], "complete", "{r}");
+    let answer = reconcile(h, &dev.token, vec![]).await;
+    assert_eq!(
+        answer.next_seq, 4,
+        "the resent record took its position too"
+    );
 }

@@ -59,6 +59,72 @@ struct Sequence {
     /// The latest confirmation of each fact among this push's inspections, written at
     /// its end.
     facts: std::cell::RefCell<crate::facts::PendingFacts>,
+    /// What each record would look up alone, read for the whole batch at once.
+    lookups: BatchLookups,
+}
+
+/// What the records of a push would each look up alone (is the id held, in which
+/// village is the enterprise), read for the whole batch in a few statements: on
+/// PostgreSQL every statement is a round trip.
+///
+/// A record id becomes held during the push only by the push's own insert, which notes
+/// it here. An enterprise can be registered during the push (a lease or a suspected
+/// enterprise confirmed on site) but never moves: so only registered villages are kept,
+/// and an enterprise not found is asked again. On PostgreSQL another device's push
+/// committing the same id between this read and this push's insert makes the insert
+/// fail on the key and the push is answered an error, which the phone retries; the
+/// per-record read before had the same race, over a shorter moment.
+#[derive(Default)]
+struct BatchLookups {
+    /// Ids of the batch the server holds: before the push, and those it stored since.
+    held: std::collections::HashSet<String>,
+    /// The village of each registered enterprise the batch names, by normalised USCC.
+    villages: HashMap<String, String>,
+}
+
+impl BatchLookups {
+    fn read<'a>(
+        t: &mut dyn Tx,
+        records: impl Iterator<Item = &'a RecordEnvelope> + Clone,
+    ) -> Result<BatchLookups, StoreError> {
+        let mut ids: Vec<String> = records.clone().map(|r| r.id.to_string()).collect();
+        ids.sort();
+        ids.dedup();
+        let held = crate::db::query_in(t, "SELECT id FROM record WHERE id", &ids, "")?
+            .iter()
+            .map(|row| row.str(0))
+            .collect::<Result<_, _>>()?;
+        let mut usccs: Vec<String> = records
+            .filter_map(|r| r.enterprise_uscc.as_deref())
+            .filter_map(|u| Uscc::parse(u).ok())
+            .map(|u| u.as_str().to_string())
+            .collect();
+        usccs.sort();
+        usccs.dedup();
+        let mut villages = HashMap::new();
+        for row in crate::db::query_in(
+            t,
+            "SELECT uscc, village_code FROM enterprise WHERE uscc",
+            &usccs,
+            "",
+        )? {
+            villages.insert(row.str(0)?, row.str(1)?);
+        }
+        Ok(BatchLookups { held, villages })
+    }
+
+    /// The village of the registered enterprise `uscc` (normalised), if registered.
+    fn village(&self, t: &mut dyn Tx, uscc: &str) -> Result<Option<String>, StoreError> {
+        if let Some(v) = self.villages.get(uscc) {
+            return Ok(Some(v.clone()));
+        }
+        Ok(t.query_opt(
+            "SELECT village_code FROM enterprise WHERE uscc = $1",
+            &[uscc.into()],
+        )?
+        .map(|row| row.str(0))
+        .transpose()?)
+    }
 }
 
 /// One position of a device's sequence and what took it.
@@ -733,6 +799,7 @@ impl Store {
                 republish: std::collections::BTreeSet::new(),
                 held_at: HashMap::new(),
                 facts: Default::default(),
+                lookups: BatchLookups::read(t, order.iter().map(|&i| typed[i].r))?,
             };
             let mut results: Vec<Option<RecordResult>> = vec![None; typed.len()];
             let mut links: Vec<Option<String>> = vec![None; typed.len()];
@@ -809,15 +876,20 @@ impl Store {
                 == Some(l.hash.as_str()))
             .then(|| l.hash.clone())
         });
-        if let Some(row) = t.query_opt(
-            "SELECT r.payload_sha256, r.state, r.reject_code, r.reject_detail,
+        let held = if sequence.lookups.held.contains(&id) {
+            t.query_opt(
+                "SELECT r.payload_sha256, r.state, r.reject_code, r.reject_detail,
                     d.id <> $2 AND d.user_id = (SELECT user_id FROM device WHERE id = $2),
                     d.id = $2 OR EXISTS (SELECT 1 FROM record_holder h
                                          WHERE h.record_id = r.id AND h.device_id = $2),
                     r.link_sha256
              FROM record r JOIN device d ON d.id = r.device_id WHERE r.id = $1",
-            &[id.clone().into(), caller.device_id.to_string().into()],
-        )? {
+                &[id.clone().into(), caller.device_id.to_string().into()],
+            )?
+        } else {
+            None
+        };
+        if let Some(row) = held {
             let existing = row.str(0)?;
             let same_user_other_device = row.int(4)? != 0;
             let held_by_caller = row.int(5)? != 0;
@@ -967,7 +1039,7 @@ impl Store {
                  server's payload limit"
                     .to_string(),
             )),
-            None => self.check_record(t, caller, r, typed)?,
+            None => self.check_record(t, caller, r, typed, &sequence.lookups)?,
         };
         let fork_point =
             fork_point.filter(|_| !matches!(&checked, Err((ProblemCode::ChainBroken, _))));
@@ -1020,6 +1092,7 @@ impl Store {
                         b2,
                     ],
                 )?;
+                sequence.lookups.held.insert(id.clone());
                 if let Some(c) = &clock {
                     tracing::info!(record = %id, kind = %c.kind, skew_s = c.skew_s, "device clock flagged");
                 }
@@ -1092,7 +1165,7 @@ impl Store {
                     "INSERT INTO record (id, device_id, seq, kind, payload_sha256, state, reject_code, reject_detail, received_at, link_sha256, prev_link_sha256, link_version, branch, fork_point)
                      VALUES ($1, $2, $3, $4, $5, 'rejected', $6, $7, $8, $9, $10, $11, $12, $13)",
                     &[
-                        id.into(),
+                        id.clone().into(),
                         caller.device_id.to_string().into(),
                         seq.into(),
                         r.kind.as_str().into(),
@@ -1107,6 +1180,7 @@ impl Store {
                         b2,
                     ],
                 )?;
+                sequence.lookups.held.insert(id);
                 // A broken link does not become the head: what follows it is checked
                 // against the last link that held.
                 if code == ProblemCode::ChainBroken {
@@ -1127,6 +1201,7 @@ impl Store {
         caller: &Caller,
         r: &RecordEnvelope,
         typed: &TypedPayload,
+        lookups: &BatchLookups,
     ) -> Result<Result<Checked, (ProblemCode, String)>, StoreError> {
         let bad = |code, detail: String| Ok(Err((code, detail)));
         if !is_sha256_hex(&r.payload_sha256) {
@@ -1170,13 +1245,7 @@ impl Store {
                 Err(e) => return bad(ProblemCode::PayloadInvalid, format!("USCC '{u}': {e}")),
             };
             uscc_out = Some(uscc.as_str().to_string());
-            let village = t
-                .query_opt(
-                    "SELECT village_code FROM enterprise WHERE uscc = $1",
-                    &[uscc.as_str().into()],
-                )?
-                .map(|row| row.str(0))
-                .transpose()?;
+            let village = lookups.village(t, uscc.as_str())?;
             match (village, &r.division_code) {
                 (Some(v), _) => {
                     DivisionCode::parse(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?
