@@ -184,7 +184,7 @@ pub trait Backend: Send + Sync {
 pub type TxFn<'a> = &'a mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>;
 
 /// Migrations per dialect, in order: `(version, sql)`.
-fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
+pub(crate) fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
     match dialect {
         Dialect::Sqlite => &[
             (
@@ -278,6 +278,10 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
             (
                 23,
                 include_str!("../../../migrations/server/sqlite/0023_record_photo_evidence.sql"),
+            ),
+            (
+                24,
+                include_str!("../../../migrations/server/sqlite/0024_inspection_payload_hash.sql"),
             ),
         ],
         Dialect::Postgres => &[
@@ -373,6 +377,12 @@ fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 23,
                 include_str!("../../../migrations/server/postgres/0023_record_photo_evidence.sql"),
             ),
+            (
+                24,
+                include_str!(
+                    "../../../migrations/server/postgres/0024_inspection_payload_hash.sql"
+                ),
+            ),
         ],
     }
 }
@@ -450,7 +460,7 @@ pub(crate) fn insert_rows(
 /// 600 parameters stay far under SQLite's and PostgreSQL's limits).
 const INSERT_ROWS_AT_ONCE: usize = 100;
 
-fn sqlite_sql(sql: &str) -> String {
+pub(crate) fn sqlite_sql(sql: &str) -> String {
     sql.replace('$', "?")
 }
 

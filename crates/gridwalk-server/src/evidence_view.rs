@@ -252,19 +252,23 @@ impl Store {
     }
 }
 
+/// The first evidence record of photo `$1` made by device `$2`, with its chain columns:
+/// from the hash index of evidence links to the record (`CROSS JOIN` keeps SQLite to
+/// that order; `crate::query_plans` tests it).
+pub(crate) fn photo_evidence_sql() -> String {
+    format!(
+        "SELECT r.payload, {CHAIN_COLUMNS} FROM record_photo rp CROSS JOIN record r
+         WHERE r.id = rp.record_id AND rp.sha256 = $1 AND rp.evidence = 1
+           AND r.kind = 'evidence' AND r.state = 'accepted' AND r.device_id = $2
+         ORDER BY r.seq LIMIT 1"
+    )
+}
+
 /// The photo record for `sha` made by `device` (the phone that made the inspection; a
 /// photo record of another device does not speak for it) and whether the blob is held.
 fn photo_evidence(t: &mut dyn Tx, sha: &str, device: &str) -> Result<PhotoEvidence, StoreError> {
     let blob = t.query_opt("SELECT size FROM blob WHERE sha256 = $1", &[sha.into()])?;
-    let row = t.query_opt(
-        &format!(
-            "SELECT r.payload, {CHAIN_COLUMNS} FROM record_photo rp JOIN record r ON r.id = rp.record_id
-             WHERE rp.sha256 = $1 AND rp.evidence = 1 AND r.kind = 'evidence' AND r.state = 'accepted'
-               AND r.device_id = $2
-             ORDER BY r.seq LIMIT 1"
-        ),
-        &[sha.into(), device.into()],
-    )?;
+    let row = t.query_opt(&photo_evidence_sql(), &[sha.into(), device.into()])?;
     let (payload, record) = match row {
         Some(r) => {
             let payload: Value = r

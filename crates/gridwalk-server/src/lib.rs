@@ -30,6 +30,8 @@ pub mod password;
 pub(crate) mod phone_leases;
 pub mod print;
 pub mod projections;
+#[cfg(test)]
+mod query_plans;
 pub mod ratelimit;
 pub mod register;
 pub mod register_view;

@@ -24,6 +24,22 @@ pub enum MapDatum {
     Gcj02,
 }
 
+/// The latest inspections of a division (`$1` a code prefix with `%`, `$2` how many) with
+/// the evidence records of their photos, in that order: an inspection's photo links by
+/// its record id, then the evidence links of each hash, then the evidence record. The
+/// `CROSS JOIN`s keep SQLite to that order; without statistics it began from every
+/// evidence record (`crate::query_plans` tests the plan).
+pub(crate) const LATEST_INSPECTION_STAMPS: &str =
+    "SELECT i.inspection_id, i.enterprise_uscc, i.off_site, e.payload
+     FROM (SELECT record_id, inspection_id, enterprise_uscc, off_site, finalized_at
+           FROM inspection WHERE division_code LIKE $1
+           ORDER BY finalized_at DESC, inspection_id LIMIT $2) i
+     CROSS JOIN record_photo rp CROSS JOIN record_photo ep CROSS JOIN record e
+     WHERE rp.record_id = i.record_id
+       AND ep.sha256 = rp.sha256 AND ep.evidence = 1 AND ep.record_id <> rp.record_id
+       AND e.id = ep.record_id AND e.kind = 'evidence' AND e.state = 'accepted'
+     ORDER BY i.finalized_at DESC, i.inspection_id, e.seq";
+
 impl MapDatum {
     /// `wgs84` or `gcj02`.
     pub fn parse(s: &str) -> Option<MapDatum> {
@@ -166,9 +182,9 @@ impl Store {
             )? {
                 let uscc = r.str(0)?;
                 let body: Value = serde_json::from_str(&r.str(2)?).unwrap_or(Value::Null);
-                let at = body.get("location").and_then(|l| {
-                    point(datum, l.get("lat")?.as_f64()?, l.get("lon")?.as_f64()?)
-                });
+                let at = body
+                    .get("location")
+                    .and_then(|l| point(datum, l.get("lat")?.as_f64()?, l.get("lon")?.as_f64()?));
                 let Some(at) = at else {
                     unlocated += 1;
                     continue;
@@ -178,7 +194,11 @@ impl Store {
                     continue;
                 }
                 enterprises.push(MapEnterprise {
-                    status: status.get(&uscc).copied().unwrap_or("not_visited").to_string(),
+                    status: status
+                        .get(&uscc)
+                        .copied()
+                        .unwrap_or("not_visited")
+                        .to_string(),
                     uscc,
                     name: r.str(1)?,
                     at,
@@ -187,15 +207,7 @@ impl Store {
             // The latest inspections, each at the stamp of its first photo taken (the
             // lowest position in its device's sequence) that has one.
             let rows = t.query(
-                "SELECT i.inspection_id, i.enterprise_uscc, i.off_site, e.payload
-                 FROM (SELECT record_id, inspection_id, enterprise_uscc, off_site, finalized_at
-                       FROM inspection WHERE division_code LIKE $1
-                       ORDER BY finalized_at DESC, inspection_id LIMIT $2) i
-                 JOIN record_photo rp ON rp.record_id = i.record_id
-                 JOIN record_photo ep ON ep.sha256 = rp.sha256 AND ep.evidence = 1
-                   AND ep.record_id <> rp.record_id
-                 JOIN record e ON e.id = ep.record_id AND e.kind = 'evidence' AND e.state = 'accepted'
-                 ORDER BY i.finalized_at DESC, i.inspection_id, e.seq",
+                LATEST_INSPECTION_STAMPS,
                 &[prefix.clone().into(), (MAX_INSPECTIONS as i64).into()],
             )?;
             let mut placed: HashSet<String> = HashSet::new();
@@ -209,9 +221,9 @@ impl Store {
                     .text(3)?
                     .and_then(|p| serde_json::from_str(&p).ok())
                     .unwrap_or(Value::Null);
-                let at = payload.get("stamp").and_then(|s| {
-                    point(datum, s.get("lat")?.as_f64()?, s.get("lon")?.as_f64()?)
-                });
+                let at = payload
+                    .get("stamp")
+                    .and_then(|s| point(datum, s.get("lat")?.as_f64()?, s.get("lon")?.as_f64()?));
                 if let Some(at) = at {
                     placed.insert(id.clone());
                     inspections.push(MapInspection {

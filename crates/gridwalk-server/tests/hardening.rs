@@ -555,15 +555,5 @@ fn migration_0020_keeps_existing_users_enabled() {
         assert_eq!(done.devices_refused, 1);
         assert!(store.authenticate(&resp.token).is_err());
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
-    sqlite_before(&data, 20, USER_BEFORE_0020);
-    check(gridwalk_server::open_store(&data, None).expect("upgrade sqlite"));
-
-    let Some(url) = fresh_pg_database() else {
-        eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
-        return;
-    };
-    postgres_before(&url, 20, USER_BEFORE_0020);
-    check(gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres"));
+    upgrade_both(20, USER_BEFORE_0020, |store, _| check(store));
 }

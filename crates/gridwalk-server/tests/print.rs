@@ -259,3 +259,36 @@ async fn the_cli_writes_the_same_record(h: &Harness) {
     assert!(!run.status.success());
     assert!(!h.dir.path().join("other.pdf").exists());
 }
+
+/// Records held before migration 0024: an accepted inspection, an evidence record and a
+/// refused inspection, each with a hash of its own.
+const RECORDS_BEFORE_0024: &str = "
+    INSERT INTO record (id, device_id, seq, kind, payload_sha256, state, received_at)
+    VALUES ('i1', '00000000-0000-7000-8000-000000000001', 1, 'inspection',
+            '1111111111111111111111111111111111111111111111111111111111111111', 'accepted', '2026-01-02T00:00:00Z'),
+           ('e1', '00000000-0000-7000-8000-000000000001', 2, 'evidence',
+            '2222222222222222222222222222222222222222222222222222222222222222', 'accepted', '2026-01-02T00:00:00Z'),
+           ('i2', '00000000-0000-7000-8000-000000000001', 3, 'inspection',
+            '3333333333333333333333333333333333333333333333333333333333333333', 'rejected', '2026-01-02T00:00:00Z');";
+
+/// Migration 0024 keeps in the payload-hash index the accepted inspections alone, which
+/// are all that verification answers for, on both databases.
+#[test]
+fn migration_0024_verifies_the_accepted_inspections_held_before_it() {
+    let rows = format!("{A_DEVICE_BEFORE} {RECORDS_BEFORE_0024}");
+    upgrade_both(24, &rows, |store, _| {
+        let held = |digit: char| {
+            store
+                .verify_payload(&digit.to_string().repeat(64))
+                .expect("verify")
+                .map(|a| a.received_at)
+        };
+        assert_eq!(held('1').as_deref(), Some("2026-01-02T00:00:00Z"));
+        assert_eq!(
+            held('2'),
+            None,
+            "an evidence record is not a printed record"
+        );
+        assert_eq!(held('3'), None, "a refused inspection is not held");
+    });
+}

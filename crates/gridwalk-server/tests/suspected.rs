@@ -417,15 +417,5 @@ fn migration_0022_keeps_earlier_tips_and_lets_them_go_before_the_sweep() {
             ("open", "东村旧厂房")
         );
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
-    sqlite_before(&data, 22, BEFORE_0022);
-    check(gridwalk_server::open_store(&data, None).expect("upgrade sqlite"));
-
-    let Some(url) = fresh_pg_database() else {
-        eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
-        return;
-    };
-    postgres_before(&url, 22, BEFORE_0022);
-    check(gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres"));
+    upgrade_both(22, BEFORE_0022, |store, _| check(store));
 }

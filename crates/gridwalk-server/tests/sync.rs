@@ -2022,37 +2022,52 @@ fn migration_0021_restarts_unfinished_uploads_and_records_parts() {
 /// Records pushed before migration 0023: a photo with its evidence record and an
 /// inspection that names it and a photo with none.
 const PHOTOS_BEFORE_0023: &str = "
-    INSERT INTO app_user (id, name, role, jurisdiction, created_at)
-    VALUES ('u1', '老网格员', 'grid_worker', '320413100201', '2026-01-01T00:00:00Z');
-    INSERT INTO device (id, user_id, device_key_hash, token_hash, enrolled_at)
-    VALUES ('00000000-0000-7000-8000-000000000001', 'u1', 'k', 't', '2026-01-01T00:00:00Z');
     INSERT INTO record (id, device_id, seq, kind, payload_sha256, state, received_at)
     VALUES ('e1', '00000000-0000-7000-8000-000000000001', 1, 'evidence', 'p1', 'accepted', '2026-01-01T00:00:00Z'),
            ('i1', '00000000-0000-7000-8000-000000000001', 2, 'inspection', 'p2', 'accepted', '2026-01-01T00:00:00Z');
     INSERT INTO record_photo (record_id, sha256)
     VALUES ('e1', 'aaaa'), ('i1', 'aaaa'), ('i1', 'bbbb');";
 
+/// The photo links of an upgraded database: record, hash, evidence flag.
+fn photo_links(db: Upgraded) -> Vec<(String, String, i64)> {
+    const SQL: &str = "SELECT record_id, sha256, evidence FROM record_photo ORDER BY 1, 2";
+    match db {
+        Upgraded::Sqlite(path) => {
+            let c = rusqlite::Connection::open(path).expect("sqlite");
+            let mut stmt = c.prepare(SQL).expect("query");
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        }
+        Upgraded::Postgres(url) => {
+            let mut c = ::postgres::Client::connect(url, ::postgres::NoTls).expect("pg");
+            c.query(SQL, &[])
+                .expect("rows")
+                .iter()
+                .map(|r| (r.get(0), r.get(1), i64::from(r.get::<_, i16>(2))))
+                .collect()
+        }
+    }
+}
+
 /// Migration 0023 marks the links of evidence records, whose hash index it keeps, on
 /// both databases; a device may still upload a photo only an inspection of its names,
 /// and still not one no record of its names.
 #[test]
 fn migration_0023_keeps_every_photo_link_and_marks_the_evidence_ones() {
-    let expected = vec![
-        ("e1".to_string(), "aaaa".to_string(), 1),
-        ("i1".to_string(), "aaaa".to_string(), 0),
-        ("i1".to_string(), "bbbb".to_string(), 0),
-    ];
-    let check = |store: gridwalk_server::Store| {
-        let caller = |device: &str| gridwalk_server::store::Caller {
-            device_id: device.parse().expect("uuid"),
-            user_name: "老网格员".into(),
-            role: gridwalk_protocol::Role::GridWorker,
-            jurisdiction: gridwalk_core::DivisionCode::parse("320413100201").expect("code"),
-            session: false,
-            source: String::new(),
-        };
-        let own = caller("00000000-0000-7000-8000-000000000001");
-        let other = caller("00000000-0000-7000-8000-000000000002");
+    let caller = |device: &str| gridwalk_server::store::Caller {
+        device_id: device.parse().expect("uuid"),
+        user_name: "老网格员".into(),
+        role: gridwalk_protocol::Role::GridWorker,
+        jurisdiction: gridwalk_core::DivisionCode::parse(VILLAGE).expect("code"),
+        session: false,
+        source: String::new(),
+    };
+    let own = caller("00000000-0000-7000-8000-000000000001");
+    let other = caller("00000000-0000-7000-8000-000000000002");
+    let rows = format!("{A_DEVICE_BEFORE} {PHOTOS_BEFORE_0023}");
+    upgrade_both(23, &rows, |store, db| {
         let referenced = |c: &gridwalk_server::store::Caller, sha: &str| {
             store.photo_referenced(c, sha).expect("lookup")
         };
@@ -2060,39 +2075,13 @@ fn migration_0023_keeps_every_photo_link_and_marks_the_evidence_ones() {
         assert!(referenced(&own, "bbbb"), "by the inspection alone");
         assert!(!referenced(&own, "cccc"), "named by no record");
         assert!(!referenced(&other, "aaaa"), "another device's photo");
-    };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
-    sqlite_before(&data, 23, PHOTOS_BEFORE_0023);
-    check(gridwalk_server::open_store(&data, None).expect("upgrade sqlite"));
-    {
-        let c = rusqlite::Connection::open(data.database()).expect("sqlite");
-        let mut stmt = c
-            .prepare("SELECT record_id, sha256, evidence FROM record_photo ORDER BY 1, 2")
-            .expect("query");
-        let rows: Vec<(String, String, i64)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        assert_eq!(rows, expected);
-    }
-
-    let Some(url) = fresh_pg_database() else {
-        eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
-        return;
-    };
-    postgres_before(&url, 23, PHOTOS_BEFORE_0023);
-    check(gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres"));
-    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("pg");
-    let rows: Vec<(String, String, i64)> = c
-        .query(
-            "SELECT record_id, sha256, evidence::BIGINT FROM record_photo ORDER BY 1, 2",
-            &[],
-        )
-        .expect("rows")
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
-    assert_eq!(rows, expected);
+        assert_eq!(
+            photo_links(db),
+            [
+                ("e1".to_string(), "aaaa".to_string(), 1),
+                ("i1".to_string(), "aaaa".to_string(), 0),
+                ("i1".to_string(), "bbbb".to_string(), 0),
+            ]
+        );
+    });
 }

@@ -30,7 +30,7 @@ use uuid::Uuid;
 mod accounts;
 mod pull;
 mod push;
-mod uploads;
+pub(crate) mod uploads;
 mod views;
 
 pub use accounts::{DeviceInfo, ENROLLMENT_CODE_TTL_DAYS};

@@ -16,6 +16,24 @@ pub struct Upload {
     pub completed: bool,
 }
 
+/// An accepted evidence record of photo `$1` that device `$2` pushed or holds: from the
+/// hash index of evidence links (`crate::query_plans` tests the plan).
+pub(crate) const PHOTO_EVIDENCE_OF_DEVICE: &str =
+    "SELECT 1 FROM record_photo rp CROSS JOIN record r
+     WHERE r.id = rp.record_id AND rp.sha256 = $1 AND rp.evidence = 1 AND r.state = 'accepted'
+       AND (r.device_id = $2 OR EXISTS (SELECT 1 FROM record_holder h
+            WHERE h.record_id = r.id AND h.device_id = $2))";
+
+/// Any accepted record that device `$2` pushed or holds naming photo `$1`: from the
+/// device's records (`crate::query_plans` tests the plan).
+pub(crate) const PHOTO_OF_DEVICE_RECORDS: &str = "SELECT 1 FROM record r CROSS JOIN record_photo rp
+     WHERE rp.record_id = r.id AND r.device_id = $2 AND r.state = 'accepted' AND rp.sha256 = $1
+     UNION ALL
+     SELECT 1 FROM record_holder h CROSS JOIN record r CROSS JOIN record_photo rp
+     WHERE r.id = h.record_id AND rp.record_id = r.id AND h.device_id = $2
+       AND r.state = 'accepted' AND rp.sha256 = $1
+     LIMIT 1";
+
 impl Store {
     /// True if an accepted record this device pushed or holds references the photo.
     ///
@@ -25,28 +43,10 @@ impl Store {
     pub fn photo_referenced(&self, caller: &Caller, sha256: &str) -> Result<bool, StoreError> {
         let params = [sha256.into(), caller.device_id.to_string().into()];
         self.tx(|t| {
-            if t.query_opt(
-                "SELECT 1 FROM record_photo rp JOIN record r ON r.id = rp.record_id
-                 WHERE rp.sha256 = $1 AND rp.evidence = 1 AND r.state = 'accepted'
-                   AND (r.device_id = $2 OR EXISTS (SELECT 1 FROM record_holder h
-                        WHERE h.record_id = r.id AND h.device_id = $2))",
-                &params,
-            )?
-            .is_some()
-            {
+            if t.query_opt(PHOTO_EVIDENCE_OF_DEVICE, &params)?.is_some() {
                 return Ok(true);
             }
-            Ok(t.query_opt(
-                "SELECT 1 FROM record r JOIN record_photo rp ON rp.record_id = r.id
-                 WHERE r.device_id = $2 AND r.state = 'accepted' AND rp.sha256 = $1
-                 UNION ALL
-                 SELECT 1 FROM record_holder h JOIN record r ON r.id = h.record_id
-                 JOIN record_photo rp ON rp.record_id = r.id
-                 WHERE h.device_id = $2 AND r.state = 'accepted' AND rp.sha256 = $1
-                 LIMIT 1",
-                &params,
-            )?
-            .is_some())
+            Ok(t.query_opt(PHOTO_OF_DEVICE_RECORDS, &params)?.is_some())
         })
     }
 

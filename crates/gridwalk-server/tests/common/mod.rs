@@ -776,6 +776,40 @@ impl TestTls {
     }
 }
 
+/// Where an upgraded store keeps its rows (for a test that reads them directly).
+pub enum Upgraded<'a> {
+    /// The SQLite file.
+    Sqlite(&'a std::path::Path),
+    /// The PostgreSQL URL.
+    Postgres(&'a str),
+}
+
+/// Makes a database of the release before migration `version` holding `rows`, opens it
+/// (which applies `version` and on) and hands the store to `check`: on SQLite, then on
+/// PostgreSQL (skipped with a message when its binaries are absent).
+pub fn upgrade_both(version: u32, rows: &str, check: impl Fn(gridwalk_server::Store, Upgraded)) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = gridwalk_server::DataDir::create(dir.path()).expect("data dir");
+    sqlite_before(&data, version, rows);
+    let store = gridwalk_server::open_store(&data, None).expect("upgrade sqlite");
+    check(store, Upgraded::Sqlite(&data.database()));
+    let Some(url) = fresh_pg_database() else {
+        eprintln!("SKIPPED (PostgreSQL half): PostgreSQL binaries are not installed");
+        return;
+    };
+    postgres_before(&url, version, rows);
+    let store = gridwalk_server::open_store(&data, Some(&url)).expect("upgrade postgres");
+    check(store, Upgraded::Postgres(&url));
+}
+
+/// The rows of a user (`u1`, a grid worker of the village) and their device
+/// (`…0001`) as a release before an upgrade test's migration held them.
+pub const A_DEVICE_BEFORE: &str = "
+    INSERT INTO app_user (id, name, role, jurisdiction, created_at)
+    VALUES ('u1', '老网格员', 'grid_worker', '320413100201', '2026-01-01T00:00:00Z');
+    INSERT INTO device (id, user_id, device_key_hash, token_hash, enrolled_at)
+    VALUES ('00000000-0000-7000-8000-000000000001', 'u1', 'k', 't', '2026-01-01T00:00:00Z');";
+
 /// Makes `data`'s SQLite database as the release before migration `version` left it,
 /// then runs `rows` on it (upgrade tests; the next open applies `version` and on).
 pub fn sqlite_before(data: &gridwalk_server::DataDir, version: u32, rows: &str) {
