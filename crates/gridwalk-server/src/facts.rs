@@ -194,6 +194,17 @@ fn upsert_fact(t: &mut dyn Tx, uscc: &str, fact: &str, row: &FactRow) -> Result<
     )? > 0)
 }
 
+/// The accepted inspections filed under an enterprise (`$1`, the USCC their payload
+/// names, as their confirmations are filed), in the order the server received them:
+/// through the projection's index by enterprise. Reading `record` by `kind` read every
+/// inspection held (`crate::query_plans` tests the plan). The projection holds the
+/// inspections folded so far, so a rebuild sees at each review what the server saw then.
+pub(crate) const INSPECTIONS_OF_ENTERPRISE: &str =
+    "SELECT r.id, r.device_id, r.payload, r.division_code, r.received_at
+     FROM inspection i CROSS JOIN record r
+     WHERE i.enterprise_uscc = $1 AND r.id = i.record_id AND r.state = 'accepted'
+     ORDER BY r.received_at, r.device_id, r.seq";
+
 /// Derives an enterprise's confirmations again from its accepted inspections, in the
 /// order the server received them, leaving out rejected ones (a review changed an
 /// inspection's standing); republishes its row when `publish`.
@@ -207,12 +218,7 @@ pub(crate) fn refold_enterprise(
         "DELETE FROM enterprise_fact WHERE enterprise_uscc = $1",
         &[uscc.into()],
     )?;
-    let rows = t.query(
-        "SELECT id, device_id, payload, division_code, received_at FROM record
-         WHERE kind = 'inspection' AND state = 'accepted' AND enterprise_uscc = $1
-         ORDER BY received_at, device_id, seq",
-        &[uscc.into()],
-    )?;
+    let rows = t.query(INSPECTIONS_OF_ENTERPRISE, &[uscc.into()])?;
     for row in &rows {
         let Ok(p) = serde_json::from_str::<FinalizedInspection>(&row.text(2)?.unwrap_or_default())
         else {

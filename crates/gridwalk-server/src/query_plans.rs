@@ -1,9 +1,10 @@
-//! The plans SQLite picks for the photo lookups that run per pushed inspection, per
-//! photo upload and per map, on a database without statistics (every database starts
-//! so, and the server never runs `ANALYZE`). Without a fixed join order SQLite began
-//! from the low-selectivity `record_kind` index and read every evidence record held:
-//! these lookups must start from the hash index of evidence links or from the device's
-//! records, and never scan `record` or `record_photo`.
+//! The plans SQLite picks, on a database without statistics (every database starts so,
+//! and the server never runs `ANALYZE`), for the photo lookups that run per pushed
+//! inspection, per photo upload and per map, and for an enterprise's inspections read
+//! again per review that changes an inspection's standing. Without a fixed join order
+//! SQLite began from the low-selectivity `record_kind` index and read every evidence
+//! record (or inspection) held: these lookups must start from the index they are
+//! written for, and never scan `record` or `record_photo`.
 
 use crate::db::{migrations, sqlite_sql, Dialect};
 
@@ -100,5 +101,13 @@ fn the_maps_latest_inspections_reach_their_evidence_by_record_id_then_hash() {
             .iter()
             .any(|l| l.contains("record_kind") || l.contains("AUTOMATIC")),
         "{lines:#?}"
+    );
+}
+
+#[test]
+fn an_enterprises_inspections_are_read_through_the_projections_index() {
+    assert_plan(
+        crate::facts::INSPECTIONS_OF_ENTERPRISE,
+        "i USING INDEX inspection_enterprise (enterprise_uscc=?)",
     );
 }

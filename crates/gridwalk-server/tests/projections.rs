@@ -331,6 +331,7 @@ mod facts {
     both_databases!(
         facts_confirmed_on_a_visit_reach_the_register_the_phones_pull,
         one_push_of_many_visits_to_an_enterprise_keeps_the_latest_of_each_fact,
+        a_rejected_visits_facts_give_way_to_the_visit_before_it,
     );
 
     /// A spot check by `inspector` finalized at `at`, saying whether the risk report is
@@ -363,6 +364,13 @@ mod facts {
         (e, id)
     }
 
+    /// 02:00 UTC on day `d` of November 2026.
+    fn day(d: u32) -> chrono::DateTime<chrono::Utc> {
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, d, 2, 0, 0)
+            .single()
+            .expect("time")
+    }
+
     async fn pulled_enterprise(h: &Harness, token: &str) -> serde_json::Value {
         let (status, page) = h.get(token, "/v1/sync/pull?limit=1000").await;
         assert_eq!(status, 200);
@@ -383,11 +391,6 @@ mod facts {
     async fn facts_confirmed_on_a_visit_reach_the_register_the_phones_pull(h: &Harness) {
         let a = h.enroll("officer").await;
         let b = h.enroll("expert-jincheng").await;
-        let day = |d: u32| {
-            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, d, 2, 0, 0)
-                .single()
-                .expect("time")
-        };
         let before = pulled_enterprise(h, &a.token).await;
         assert!(before.get("confirmations").is_none(), "{before}");
         // The later visit (report filed, trained) arrives first; the earlier one after.
@@ -471,17 +474,61 @@ mod facts {
         assert_eq!(row["confirmations"]["risk_report"]["by"], "expert-jincheng");
     }
 
+    /// A review that rejects the visit which confirmed the facts withdraws them: the
+    /// enterprise's inspections are folded again (read through the projection's index)
+    /// and the row falls back to the visit before; approving it again restores them; a
+    /// rebuild gives the same rows.
+    async fn a_rejected_visits_facts_give_way_to_the_visit_before_it(h: &Harness) {
+        let a = h.enroll("officer").await;
+        let b = h.enroll("expert-jincheng").await;
+        let (earlier, _) = spot_check(1, "officer", day(10), false, false);
+        let (_, v) = h.push(&a.token, &[earlier]).await;
+        accepted(&v);
+        let (later, later_id) = spot_check(1, "expert-jincheng", day(20), true, true);
+        let (_, v) = h.push(&b.token, &[later]).await;
+        accepted(&v);
+        let confirmed = pulled_enterprise(h, &a.token).await;
+        assert_eq!(confirmed["risk_report"], "filed", "{confirmed}");
+
+        let officer = officer_session(h, "officer", DISTRICT).await;
+        let review = format!("/v1/inspections/{later_id}/review");
+        let (status, v) = post(
+            h,
+            Some(&officer),
+            &review,
+            serde_json::json!({"state": "rejected", "comment": "报告与现场不符"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        let row = pulled_enterprise(h, &a.token).await;
+        assert_eq!(row["risk_report"], "not_filed", "{row}");
+        assert_eq!(
+            row["confirmations"]["risk_report"]["by"], "officer",
+            "{row}"
+        );
+        let (_, changed) = rebuild(h).await;
+        assert!(!changed);
+        assert_eq!(pulled_enterprise(h, &a.token).await, row);
+
+        let (status, v) = post(
+            h,
+            Some(&officer),
+            &review,
+            serde_json::json!({"state": "approved"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        let row = pulled_enterprise(h, &a.token).await;
+        assert_eq!(row["risk_report"], "filed", "{row}");
+        assert_eq!(row["confirmations"], confirmed["confirmations"], "{row}");
+    }
+
     /// A push holding many visits to one enterprise, out of order (a phone back from a
     /// week without signal): each fact ends as the latest visit confirmed it, one
     /// publication of the row, and a rebuild (which folds the records one by one) gives
     /// the same rows.
     async fn one_push_of_many_visits_to_an_enterprise_keeps_the_latest_of_each_fact(h: &Harness) {
         let phone = h.enroll("expert-jincheng").await;
-        let day = |d: u32| {
-            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, d, 2, 0, 0)
-                .single()
-                .expect("time")
-        };
         // Day 1..=30, pushed in the order 17, 4, 21, … (the 30th files the report, the
         // rest do not; the 29th is the last to be trained).
         let order: Vec<u32> = (0..30).map(|k| (k * 17) % 30 + 1).collect();
