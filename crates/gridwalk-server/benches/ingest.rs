@@ -16,7 +16,9 @@
 //! each inspecting an enterprise of its own (pushes for one enterprise take turns on its
 //! fact rows; `GRIDWALK_BENCH_ONE_ENTERPRISE=1` has them all inspect the same one),
 //! `GRIDWALK_TEST_DB_POOL_SIZE` (default 10): PostgreSQL connections (1 is the single
-//! connection the server had before its pool).
+//! connection the server had before its pool), `GRIDWALK_BENCH_EVIDENCE=1`: a phone's
+//! mix instead, each inspection after the evidence records of its 3 photos (a quarter of
+//! the records are inspections; their on-site lookups find those records).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -25,13 +27,18 @@ mod support;
 use common::{import_enterprises_csv, uscc, uscc_here, Db, Harness, VILLAGE};
 use gridwalk_protocol::PushRequest;
 use std::time::{Duration, Instant};
-use support::{fake_photos, gzip, inspection_envelope, thousands};
+use support::{evidence_envelope, fake_photos, gzip, inspection_envelope, thousands};
 
 fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(default)
+}
+
+/// `GRIDWALK_BENCH_EVIDENCE=1`: each inspection follows its photos' evidence records.
+fn evidence_mix() -> bool {
+    std::env::var("GRIDWALK_BENCH_EVIDENCE").is_ok_and(|v| v == "1")
 }
 
 fn batch_sizes() -> Vec<usize> {
@@ -105,9 +112,22 @@ async fn enterprises(h: &Harness, devices: usize) -> Vec<String> {
 /// `batch`.
 async fn prepare(h: &Harness, records: usize, batch: usize, uscc: &str) -> Prepared {
     let dev = h.enroll("expert-jincheng").await;
-    let envelopes: Vec<_> = (1..=records as u64)
-        .map(|seq| inspection_envelope(seq, uscc, &fake_photos(seq)))
-        .collect();
+    let envelopes: Vec<_> = if evidence_mix() {
+        (1..=records as u64)
+            .map(|seq| {
+                // Positions 4k+1..4k+3 are the photos of the inspection at 4k+4.
+                let photos = fake_photos(seq.div_ceil(4));
+                match seq % 4 {
+                    0 => inspection_envelope(seq, uscc, &photos),
+                    k => evidence_envelope(seq, uscc, &photos[(k - 1) as usize]),
+                }
+            })
+            .collect()
+    } else {
+        (1..=records as u64)
+            .map(|seq| inspection_envelope(seq, uscc, &fake_photos(seq)))
+            .collect()
+    };
     let mut body_bytes = 0;
     let bodies: Vec<Vec<u8>> = envelopes
         .chunks(batch)
@@ -200,9 +220,14 @@ fn main() {
         .expect("tokio runtime");
     let sample = inspection_envelope(1, &uscc_here(), &fake_photos(1));
     println!(
-        "ingest: {records} spot-check inspections per run, 20 answers and 3 photo hashes each \
+        "ingest: {records} {} per run, 20 answers and 3 photo hashes each \
          (payload {} B canonical JSON), {devices} device(s) at once, each pushing sequential \
          batches, gzip both ways; median of {reps} runs",
+        if evidence_mix() {
+            "records (each spot-check inspection after its 3 photos' evidence records)"
+        } else {
+            "spot-check inspections"
+        },
         thousands(sample.payload.len() as u64)
     );
     println!(

@@ -283,6 +283,10 @@ pub(crate) fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 24,
                 include_str!("../../../migrations/server/sqlite/0024_inspection_payload_hash.sql"),
             ),
+            (
+                25,
+                include_str!("../../../migrations/server/sqlite/0025_drop_record_kind.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -382,6 +386,10 @@ pub(crate) fn migrations(dialect: Dialect) -> &'static [(i64, &'static str)] {
                 include_str!(
                     "../../../migrations/server/postgres/0024_inspection_payload_hash.sql"
                 ),
+            ),
+            (
+                25,
+                include_str!("../../../migrations/server/postgres/0025_drop_record_kind.sql"),
             ),
         ],
     }
@@ -766,9 +774,14 @@ impl PgConn {
         config
             .keepalives(true)
             .keepalives_idle(std::time::Duration::from_secs(30));
-        let client = config
+        let mut client = config
             .connect(postgres::NoTls)
             .map_err(DbError::Unreachable)?;
+        // Statements stay prepared per connection, but each execution is planned for
+        // the tables as they are then. A generic plan is kept from the moment it was
+        // made: one made while `record` was small joined a photo's evidence record by
+        // reading the whole table, and kept doing so as the table grew (docs/server.md).
+        client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
         Ok(PgConn {
             client,
             statements: HashMap::new(),

@@ -163,6 +163,28 @@ pub fn inspection_envelope(
     e
 }
 
+/// The evidence record of photo `sha` at position `seq`, as a phone pushes one before the
+/// inspection naming the photo: its photo record (who, when, the on-site check; no GPS
+/// stamp, which a bench has no camera for), naming the photo.
+pub fn evidence_envelope(seq: u64, enterprise_uscc: &str, sha: &str) -> RecordEnvelope {
+    let id = Uuid::now_v7();
+    let taken = at(seq, 30);
+    let payload = serde_json::json!({
+        "type": "photo", "id": id, "device_id": "bench", "enterprise_id": null,
+        "inspector": "赵专家", "device_time": taken.to_rfc3339(),
+        "original_sha256": sha, "derived_sha256": sha, "thumbnail_sha256": sha,
+        "width": 1600, "height": 1200, "stamp": null, "stamp_flags": [],
+        "onsite": {"distance_m": 35.0, "off_site": false}, "onsite_radius_m": 500.0,
+    });
+    let text = String::from_utf8(to_canonical_json(&payload).expect("canonical JSON"))
+        .expect("canonical JSON is UTF-8");
+    let mut e = RecordEnvelope::new(id, RecordKind::Evidence, seq, text);
+    e.enterprise_uscc = Some(enterprise_uscc.to_string());
+    e.photos = vec![sha.to_string()];
+    e.device_time = Some(taken);
+    e
+}
+
 /// Three distinct photo hashes derived from `n` (for records whose photos never come).
 pub fn fake_photos(n: u64) -> [String; 3] {
     [0u8, 1, 2].map(|k| gridwalk_protocol::sha256_hex(format!("photo {n} {k}").as_bytes()))
