@@ -400,24 +400,26 @@ pub fn known_version() -> i64 {
     migrations(Dialect::Sqlite).last().map_or(0, |m| m.0)
 }
 
-/// The rows of `{select} IN ($1, …) {tail}` for every value of `values`, asked
+/// The rows of `{select} IN (…)` for every value of `values`, asked
 /// [`INSERT_ROWS_AT_ONCE`] values per statement: one lookup for a batch's worth of keys
-/// instead of one per key (on PostgreSQL each statement is a round trip). The rows of
-/// the chunks are concatenated; `tail` must not order or limit across them.
+/// instead of one per key (on PostgreSQL each statement is a round trip). `select`
+/// ends with the column compared and may use `fixed` as `$1`, `$2`, …; the list's
+/// parameters follow them. The rows of the chunks are concatenated.
 pub(crate) fn query_in(
     t: &mut dyn Tx,
     select: &str,
+    fixed: &[Val],
     values: &[String],
-    tail: &str,
 ) -> Result<Vec<Row>, DbError> {
     let mut out = Vec::new();
     for chunk in values.chunks(INSERT_ROWS_AT_ONCE) {
-        let list = (1..=chunk.len())
+        let list = (fixed.len() + 1..=fixed.len() + chunk.len())
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let params: Vec<Val> = chunk.iter().map(|v| v.as_str().into()).collect();
-        out.extend(t.query(&format!("{select} IN ({list}) {tail}"), &params)?);
+        let mut params = fixed.to_vec();
+        params.extend(chunk.iter().map(|v| Val::from(v.as_str())));
+        out.extend(t.query(&format!("{select} IN ({list})"), &params)?);
     }
     Ok(out)
 }

@@ -90,27 +90,24 @@ fn project_inspection(
     // Where the photos were taken: the photo records hold each one's on-site check.
     let (mut nearest, mut off_site): (Option<i64>, Option<bool>) = (None, None);
     // One query for a handful of photos (an inspection names a few).
-    {
-        let rows = crate::db::query_in(t, ON_SITE_LOOKUP, &photos, "")?;
-        for row in &rows {
-            let Some(payload) = row.text(0)? else {
-                continue;
-            };
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&payload) else {
-                continue;
-            };
-            let Some(check) = v.get("onsite").filter(|c| !c.is_null()) else {
-                continue;
-            };
-            if let Some(d) = check.get("distance_m").and_then(|d| d.as_f64()) {
-                if d.is_finite() {
-                    let d = d.round() as i64;
-                    nearest = Some(nearest.map_or(d, |n| n.min(d)));
-                }
+    for row in crate::db::query_in(t, ON_SITE_LOOKUP, &[r.device_id.into()], &photos)? {
+        let Some(payload) = row.text(0)? else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&payload) else {
+            continue;
+        };
+        let Some(check) = v.get("onsite").filter(|c| !c.is_null()) else {
+            continue;
+        };
+        if let Some(d) = check.get("distance_m").and_then(|d| d.as_f64()) {
+            if d.is_finite() {
+                let d = d.round() as i64;
+                nearest = Some(nearest.map_or(d, |n| n.min(d)));
             }
-            if let Some(off) = check.get("off_site").and_then(|o| o.as_bool()) {
-                off_site = Some(off_site.unwrap_or(false) || off);
-            }
+        }
+        if let Some(off) = check.get("off_site").and_then(|o| o.as_bool()) {
+            off_site = Some(off_site.unwrap_or(false) || off);
         }
     }
     t.exec(
@@ -186,13 +183,18 @@ pub(crate) fn account_of(t: &mut dyn Tx, device_id: &str) -> Result<Option<Strin
     .transpose()?)
 }
 
-/// The evidence records of photos, by hash (`IN (…)` follows): from the hash index of
-/// evidence links to the record. `CROSS JOIN` keeps SQLite to that order: without
-/// statistics it took the low-selectivity `record_kind` index and read every evidence
-/// record of the database for each pushed inspection (`crate::query_plans` tests it).
+/// The evidence records of photos, by hash (`IN (…)` follows), made by a device of the
+/// same person as device `$1` (the inspection's: another person's photo record does not
+/// speak for this visit, whoever names its hash): from the hash index of evidence links
+/// to the record. `CROSS JOIN` keeps SQLite to that order: without statistics it took
+/// the low-selectivity `record_kind` index and read every evidence record of the
+/// database for each pushed inspection (`crate::query_plans` tests it).
 pub(crate) const ON_SITE_LOOKUP: &str = "SELECT r.payload FROM record_photo rp CROSS JOIN record r
      WHERE r.id = rp.record_id AND rp.evidence = 1 AND r.kind = 'evidence'
-       AND r.state = 'accepted' AND rp.sha256";
+       AND r.state = 'accepted'
+       AND EXISTS (SELECT 1 FROM device d WHERE d.id = r.device_id
+                   AND d.user_id = (SELECT user_id FROM device WHERE id = $1))
+       AND rp.sha256";
 
 /// True if the latest review of an inspection rejected it.
 fn rejected(t: &mut dyn Tx, inspection_id: &str) -> Result<bool, StoreError> {

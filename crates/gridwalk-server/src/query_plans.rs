@@ -50,7 +50,7 @@ fn assert_plan(sql: &str, first: &str) {
 
 #[test]
 fn a_pushed_inspections_on_site_lookup_starts_from_the_evidence_hash_index() {
-    let sql = format!("{} IN ($1, $2, $3)", crate::projections::ON_SITE_LOOKUP);
+    let sql = format!("{} IN ($2, $3, $4)", crate::projections::ON_SITE_LOOKUP);
     assert_plan(&sql, "rp USING INDEX record_photo_evidence_sha");
 }
 

@@ -15,6 +15,7 @@ both_databases!(
     two_phones_changing_one_hazard_converge_and_the_illegal_event_is_kept,
     hazards_are_listed_only_inside_the_callers_jurisdiction,
     a_parsed_inspection_is_chain_checked_as_its_json_is,
+    an_inspection_is_placed_on_site_only_by_its_own_persons_photo_records,
 );
 
 /// A hazard event of `hazard` at `at` by `actor` (`kind` the event's own fields).
@@ -568,4 +569,51 @@ mod facts {
         assert_eq!(dump(h).await, before);
         assert_eq!(pulled_enterprise(h, &phone.token).await, row);
     }
+}
+
+/// The `onsite_distance_m` and `off_site` columns of the projected inspection `id`.
+async fn onsite_of(h: &Harness, id: uuid::Uuid) -> (String, String) {
+    let id = id.to_string();
+    let line = dump(h)
+        .await
+        .into_iter()
+        .find(|l| l.starts_with(&format!("inspection: {id} |")))
+        .unwrap_or_else(|| panic!("inspection {id} not projected"));
+    let cols: Vec<&str> = line
+        .trim_start_matches("inspection: ")
+        .split(" | ")
+        .collect();
+    (cols[19].to_string(), cols[20].to_string())
+}
+
+/// The on-site check of an inspection comes from the evidence records of its photos made
+/// by its own person's phone: a phone naming the hash of a photo another person took on
+/// site (a hash it can learn from a pulled hazard) is not placed on site by it.
+async fn an_inspection_is_placed_on_site_only_by_its_own_persons_photo_records(h: &Harness) {
+    let expert = h.enroll("expert-jincheng").await;
+    let other = h.enroll("officer").await;
+    let photos = support::fake_photos(1);
+    let (_, v) = h
+        .push(
+            &expert.token,
+            &[support::evidence_envelope(1, &uscc_here(), &photos[0])],
+        )
+        .await;
+    accepted(&v);
+    let borrowed = support::inspection_envelope(1, &uscc_here(), &photos);
+    let (_, v) = h.push(&other.token, std::slice::from_ref(&borrowed)).await;
+    accepted(&v);
+    assert_eq!(
+        onsite_of(h, borrowed.id).await,
+        ("∅".to_string(), "∅".to_string())
+    );
+    let own = support::inspection_envelope(2, &uscc_here(), &photos);
+    let (_, v) = h.push(&expert.token, std::slice::from_ref(&own)).await;
+    accepted(&v);
+    assert_eq!(
+        onsite_of(h, own.id).await,
+        ("35".to_string(), "0".to_string())
+    );
+    let (_, changed) = rebuild(h).await;
+    assert!(!changed);
 }

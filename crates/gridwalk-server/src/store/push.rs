@@ -90,7 +90,7 @@ impl BatchLookups {
         let mut ids: Vec<String> = records.clone().map(|r| r.id.to_string()).collect();
         ids.sort();
         ids.dedup();
-        let held = crate::db::query_in(t, "SELECT id FROM record WHERE id", &ids, "")?
+        let held = crate::db::query_in(t, "SELECT id FROM record WHERE id", &[], &ids)?
             .iter()
             .map(|row| row.str(0))
             .collect::<Result<_, _>>()?;
@@ -105,8 +105,8 @@ impl BatchLookups {
         for row in crate::db::query_in(
             t,
             "SELECT uscc, village_code FROM enterprise WHERE uscc",
+            &[],
             &usccs,
-            "",
         )? {
             villages.insert(row.str(0)?, row.str(1)?);
         }
